@@ -1,0 +1,409 @@
+package dev.savepoint.core;
+
+import dev.savepoint.core.internal.BackupIds;
+import dev.savepoint.core.internal.Keys;
+import dev.savepoint.core.internal.Pipe;
+import dev.savepoint.core.internal.Probe;
+import dev.savepoint.core.internal.ProbeOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What to back up, how to encode it, and where to store it. {@link #run()} takes one backup:
+ *
+ * <ol>
+ *   <li>the source writes artifacts; for each, three stages run concurrently on their own threads,
+ *       connected by bounded pipes: the source, the encoder (raw probe → transforms → stored probe), and
+ *       the upload to the store;
+ *   <li>the verifiers check the stored artifacts;
+ *   <li>only then is the manifest written. A failure anywhere leaves no manifest, so the backup does not
+ *       exist; stored artifacts of a failed run are deleted (or, if the process died, left for
+ *       {@link Repository#deleteOrphans}).
+ * </ol>
+ *
+ * <p>Memory per artifact in flight is bounded by two pipes (1 MiB each) plus the transforms' buffers.
+ * Instances are immutable and thread-safe; concurrent runs produce distinct backups.
+ */
+public final class BackupPlan {
+  private static final Logger log = LoggerFactory.getLogger(BackupPlan.class);
+
+  private final String name;
+  private final String tier;
+  private final Map<String, String> labels;
+  private final Source source;
+  private final List<Transform> transforms;
+  private final Repository repository;
+  private final List<Verifier> verifiers;
+  private final ProgressListener progress;
+
+  private BackupPlan(Builder b) {
+    this.name = BackupIds.requireValidPlan(b.name);
+    this.tier = b.tier;
+    this.labels = Map.copyOf(b.labels);
+    this.source = Objects.requireNonNull(b.source, "source");
+    this.transforms = List.copyOf(b.transforms);
+    this.repository = Objects.requireNonNull(b.repository, "repository");
+    this.verifiers = List.copyOf(b.verifiers);
+    this.progress = b.progress;
+  }
+
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public Repository repository() {
+    return repository;
+  }
+
+  /** The outcome of a successful run: the written manifest and what the verifiers checked. */
+  public record BackupResult(Manifest manifest, List<VerificationResult> verifications) {}
+
+  /**
+   * Takes one backup. Throws the source's or store's error if either fails, or an
+   * {@link IntegrityException} if a verifier fails; in every failure case no manifest is written.
+   */
+  public BackupResult run() throws IOException {
+    Instant started = Instant.now();
+    String id = BackupIds.newId(started);
+    AtomicInteger threads = new AtomicInteger();
+    ExecutorService pool = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "savepoint-" + name + "-" + threads.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    Artifacts artifacts = new Artifacts(id, pool);
+    try {
+      log.info("backup {} of plan '{}' started: {} -> {}", id, name, source.type(), repository.describe());
+      Map<String, Object> facts;
+      try {
+        facts = source.backup(artifacts);
+        artifacts.requireAllClosed();
+      } catch (IOException | RuntimeException | Error e) {
+        throw artifacts.abort(e);
+      }
+      Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, id, name, tier, labels, started, Instant.now(),
+          new Manifest.SourceInfo(source.type(), facts), artifacts.records());
+      List<VerificationResult> results = repository.verify(manifest, verifiers);
+      for (VerificationResult r : results) {
+        if (!r.passed()) {
+          artifacts.deleteStored();
+          throw new IntegrityException("backup " + id + " of plan '" + name + "' failed verification ("
+              + r.check() + "): " + r.detail());
+        }
+      }
+      repository.writeManifest(manifest);
+      log.info("backup {} of plan '{}' complete: {} artifacts, {} raw bytes, {} stored bytes in {}", id, name,
+          manifest.artifacts().size(), manifest.rawBytes(), manifest.storedBytes(), manifest.duration());
+      return new BackupResult(manifest, results);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** The {@link ArtifactWriter} of one run: starts the encode and upload stages of each artifact. */
+  private final class Artifacts implements ArtifactWriter {
+    private final String id;
+    private final ExecutorService pool;
+    private final Map<String, ArtifactStream> streams = new LinkedHashMap<>();
+
+    Artifacts(String id, ExecutorService pool) {
+      this.id = id;
+      this.pool = pool;
+    }
+
+    @Override
+    public OutputStream open(String artifactName) throws IOException {
+      Keys.requireValid(artifactName);
+      if (artifactName.equals(Repository.MANIFEST)) {
+        throw new IllegalArgumentException("'" + Repository.MANIFEST + "' is reserved");
+      }
+      StringBuilder key = new StringBuilder(name + "/" + id + "/" + artifactName);
+      for (Transform t : transforms) {
+        key.append(extension(t.spec()));
+      }
+      ArtifactStream stream = new ArtifactStream(artifactName, key.toString());
+      synchronized (streams) {
+        if (streams.putIfAbsent(artifactName, stream) != null) {
+          throw new IllegalArgumentException("artifact '" + artifactName + "' was already written");
+        }
+      }
+      stream.start(pool);
+      return stream;
+    }
+
+    private List<ArtifactStream> snapshot() {
+      synchronized (streams) {
+        return new ArrayList<>(streams.values());
+      }
+    }
+
+    void requireAllClosed() {
+      for (ArtifactStream s : snapshot()) {
+        if (s.record == null) {
+          throw new IllegalStateException("source '" + source.type() + "' did not close artifact '"
+              + s.artifactName + "'");
+        }
+      }
+    }
+
+    List<ArtifactRecord> records() {
+      return snapshot().stream().map(s -> s.record).toList();
+    }
+
+    /**
+     * Stops every stage after a source failure and returns the most useful error: a stage's own failure
+     * (the root cause, e.g. the store refused) in preference to the source's echo of it.
+     */
+    IOException abort(Throwable sourceFailure) {
+      IOException stageFailure = null;
+      for (ArtifactStream s : snapshot()) {
+        IOException e = s.abort(sourceFailure);
+        if (e != null && stageFailure == null) {
+          stageFailure = e;
+        }
+      }
+      deleteStored();
+      IOException result;
+      if (sourceFailure instanceof IOException io && (stageFailure == null || io instanceof SourceException)) {
+        result = io;
+      } else if (stageFailure != null) {
+        result = stageFailure;
+      } else {
+        result = new SourceException("source '" + source.type() + "' failed: " + sourceFailure, sourceFailure);
+      }
+      if (result != sourceFailure) {
+        result.addSuppressed(sourceFailure);
+      }
+      log.warn("backup {} of plan '{}' failed, no manifest written: {}", id, name, result.getMessage());
+      return result;
+    }
+
+    /** Best-effort removal of stored artifacts of a run that will not get a manifest. */
+    void deleteStored() {
+      for (ArtifactStream s : snapshot()) {
+        try {
+          repository.store().delete(s.key);
+        } catch (IOException | RuntimeException e) {
+          log.warn("could not delete {} of failed backup {}; remove it later with cleanup: {}",
+              s.key, id, e.getMessage());
+        }
+      }
+    }
+  }
+
+  /** Recorded file-name extensions, so stored objects open with standard tools. */
+  private static String extension(TransformSpec spec) {
+    return switch (spec.name()) {
+      case "gzip" -> ".gz";
+      case "zstd" -> ".zst";
+      case "openpgp" -> ".gpg";
+      default -> "";
+    };
+  }
+
+  /** The source-facing end of one artifact: raw bytes go into a pipe read by the encode stage. */
+  private final class ArtifactStream extends OutputStream {
+    private final String artifactName;
+    private final String key;
+    private final Pipe raw = new Pipe();
+    private final Pipe stored = new Pipe();
+    private final OutputStream sink = raw.sink();
+    private final Probe rawProbe = new Probe();
+    private final Probe storedProbe = new Probe();
+    private Future<?> encode;
+    private Future<?> upload;
+    private volatile ArtifactRecord record;
+    private boolean closed;
+
+    ArtifactStream(String artifactName, String key) {
+      this.artifactName = artifactName;
+      this.key = key;
+    }
+
+    void start(ExecutorService pool) {
+      encode = pool.submit(() -> {
+        try (InputStream in = raw.source()) {
+          OutputStream out = new ProbeOutputStream(stored.sink(), storedProbe);
+          for (int i = transforms.size() - 1; i >= 0; i--) {
+            out = transforms.get(i).wrap(out);
+          }
+          out = new ProbeOutputStream(out, rawProbe);
+          in.transferTo(out);
+          out.close();
+          return null;
+        } catch (Throwable t) {
+          stored.abort(t);
+          raw.fail(t);
+          throw t;
+        }
+      });
+      upload = pool.submit(() -> {
+        try (InputStream in = stored.source()) {
+          repository.store().put(key, in);
+          return null;
+        } catch (Throwable t) {
+          stored.fail(t);
+          raw.fail(t);
+          throw t;
+        }
+      });
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      sink.write(b);
+      progress.onBytes(artifactName, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      sink.write(b, off, len);
+      progress.onBytes(artifactName, len);
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      try {
+        sink.close();
+      } catch (IOException e) {
+        IOException stage = awaitFailure();
+        throw stage != null ? stage : e;
+      }
+      IOException stage = awaitFailure();
+      if (stage != null) {
+        throw stage;
+      }
+      record = new ArtifactRecord(artifactName, key, rawProbe.bytes(), storedProbe.bytes(), rawProbe.sha256(),
+          storedProbe.sha256(), transforms.stream().map(Transform::spec).toList());
+    }
+
+    /** Waits for both stages; returns the first failure, or null. */
+    private IOException awaitFailure() throws IOException {
+      IOException first = null;
+      for (Future<?> stage : List.of(encode, upload)) {
+        try {
+          stage.get();
+        } catch (ExecutionException e) {
+          IOException io = e.getCause() instanceof IOException x ? x
+              : new IOException("artifact '" + artifactName + "': " + e.getCause(), e.getCause());
+          if (first == null) {
+            first = io;
+          } else if (first != io) {
+            first.addSuppressed(io);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while storing artifact '" + artifactName + "'");
+        }
+      }
+      // The upload stage usually sees the root cause; the encode stage only its echo through the pipe.
+      return first;
+    }
+
+    /** Stops the stages; returns a stage failure that is not merely the echo of {@code cause}. */
+    IOException abort(Throwable cause) {
+      if (record != null) {
+        return null;
+      }
+      raw.abort(cause);
+      try {
+        return rootCause(awaitFailure(), cause);
+      } catch (IOException e) {
+        return e;
+      }
+    }
+
+    private IOException rootCause(IOException stage, Throwable cause) {
+      for (Throwable t = stage; t != null; t = t.getCause()) {
+        if (t == cause) {
+          return null;
+        }
+      }
+      return stage;
+    }
+  }
+
+  /** Builds a {@link BackupPlan}. Required: source and repository. */
+  public static final class Builder {
+    private final String name;
+    private String tier;
+    private final Map<String, String> labels = new LinkedHashMap<>();
+    private Source source;
+    private final List<Transform> transforms = new ArrayList<>();
+    private Repository repository;
+    private final List<Verifier> verifiers = new ArrayList<>();
+    private ProgressListener progress = ProgressListener.none();
+
+    private Builder(String name) {
+      this.name = name;
+    }
+
+    public Builder tier(String tier) {
+      this.tier = tier;
+      return this;
+    }
+
+    public Builder label(String key, String value) {
+      labels.put(key, value);
+      return this;
+    }
+
+    public Builder source(Source source) {
+      this.source = source;
+      return this;
+    }
+
+    /** Adds a transform; raw bytes pass through transforms in the order added (compress, then encrypt). */
+    public Builder transform(Transform transform) {
+      transforms.add(Objects.requireNonNull(transform));
+      return this;
+    }
+
+    public Builder repository(Repository repository) {
+      this.repository = repository;
+      return this;
+    }
+
+    public Builder repository(Store store) {
+      return repository(new Repository(store));
+    }
+
+    /** Adds a verifier that must pass before the manifest is written. */
+    public Builder verifier(Verifier verifier) {
+      verifiers.add(Objects.requireNonNull(verifier));
+      return this;
+    }
+
+    public Builder progress(ProgressListener progress) {
+      this.progress = Objects.requireNonNull(progress);
+      return this;
+    }
+
+    public BackupPlan build() {
+      return new BackupPlan(this);
+    }
+  }
+}

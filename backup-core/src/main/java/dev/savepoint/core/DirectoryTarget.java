@@ -1,0 +1,102 @@
+package dev.savepoint.core;
+
+import dev.savepoint.core.internal.Tar;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Restores a {@link DirectorySource} backup into a directory. Extraction goes to a temporary sibling
+ * directory, and only after every digest has been verified is it moved into place, so a failed restore leaves
+ * the destination untouched. A non-empty destination is refused unless {@link #replacingExisting()} is used.
+ */
+public final class DirectoryTarget implements RestoreTarget {
+  private final Path destination;
+  private final boolean replace;
+
+  private DirectoryTarget(Path destination, boolean replace) {
+    this.destination = destination.toAbsolutePath().normalize();
+    this.replace = replace;
+  }
+
+  public static DirectoryTarget of(Path destination) {
+    return new DirectoryTarget(destination, false);
+  }
+
+  /** Replaces a non-empty destination atomically (old contents are deleted after the new ones are in place). */
+  public DirectoryTarget replacingExisting() {
+    return new DirectoryTarget(destination, true);
+  }
+
+  @Override
+  public void restore(ArtifactReader artifacts) throws IOException {
+    boolean exists = Files.exists(destination);
+    if (exists && !isEmptyDirectory(destination) && !replace) {
+      throw new RestoreException("restore target " + destination
+          + " is not an empty directory; choose an empty or new directory, or replace it explicitly");
+    }
+    Path parent = destination.getParent();
+    Files.createDirectories(parent);
+    Path staging = parent.resolve("." + destination.getFileName() + ".savepoint-restore-" + UUID.randomUUID());
+    Files.createDirectory(staging);
+    try {
+      try (InputStream in = artifacts.open(DirectorySource.ARTIFACT)) {
+        Tar.extract(in, staging);
+      }
+      if (exists) {
+        Path old = parent.resolve("." + destination.getFileName() + ".savepoint-old-" + UUID.randomUUID());
+        Files.move(destination, old, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(old);
+      } else {
+        Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
+      }
+    } finally {
+      if (Files.exists(staging)) {
+        deleteTree(staging);
+      }
+    }
+  }
+
+  private static boolean isEmptyDirectory(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (Stream<Path> entries = Files.list(dir)) {
+      return entries.findAny().isEmpty();
+    }
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.delete(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+        try {
+          Files.delete(dir);
+        } catch (DirectoryNotEmptyException e) {
+          throw e;
+        }
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+
+  @Override
+  public String describe() {
+    return "directory " + destination;
+  }
+}

@@ -1,0 +1,182 @@
+package dev.savepoint.core;
+
+import dev.savepoint.core.internal.Keys;
+import dev.savepoint.core.internal.RangeInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * A store in a local directory. Writes are atomic and durable: bytes go to a temporary file under
+ * {@code <root>/.savepoint-tmp/}, are fsynced, then renamed into place and the directory is fsynced. A
+ * killed process leaves at most a temporary file, which {@link #list} never shows and
+ * {@link #deleteStaleTemporaryFiles} removes.
+ */
+public final class FilesystemStore implements Store {
+  static final String TEMP_DIR = ".savepoint-tmp";
+
+  private final Path root;
+  private final Path temp;
+
+  public FilesystemStore(Path root) throws IOException {
+    this.root = root.toAbsolutePath().normalize();
+    this.temp = this.root.resolve(TEMP_DIR);
+    Files.createDirectories(temp);
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  private Path path(String key) {
+    return root.resolve(Keys.requireValid(key));
+  }
+
+  @Override
+  public void put(String key, InputStream content) throws IOException {
+    Path target = path(key);
+    Path tmp = temp.resolve(UUID.randomUUID() + ".part");
+    try {
+      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        OutputStream out = Channels.newOutputStream(channel);
+        content.transferTo(out);
+        channel.force(true);
+      }
+      Files.createDirectories(target.getParent());
+      try {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        throw new StoreException("cannot rename atomically within " + root + ": " + e.getMessage(), e);
+      }
+      fsyncDirectory(target.getParent());
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static void fsyncDirectory(Path dir) {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      // Some filesystems refuse to open directories; the rename itself has already happened.
+    }
+  }
+
+  @Override
+  public InputStream get(String key, long offset, long length) throws IOException {
+    Path file = path(key);
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(file, StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new ObjectNotFoundException(key);
+    }
+    channel.position(offset);
+    InputStream in = Channels.newInputStream(channel);
+    return length < 0 ? in : new RangeInputStream(in, length);
+  }
+
+  @Override
+  public Optional<ObjectInfo> stat(String key) throws IOException {
+    Path file = path(key);
+    try {
+      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
+      if (!attrs.isRegularFile()) {
+        return Optional.empty();
+      }
+      return Optional.of(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public List<ObjectInfo> list(String prefix) throws IOException {
+    Keys.requireValidPrefix(prefix);
+    // Walk only the deepest directory the prefix names, not the whole store.
+    int slash = prefix.lastIndexOf('/');
+    Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+    if (!Files.isDirectory(start)) {
+      return List.of();
+    }
+    List<ObjectInfo> result = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(start)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        if (p.startsWith(temp)) {
+          continue;
+        }
+        String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+        if (!key.startsWith(prefix)) {
+          continue;
+        }
+        BasicFileAttributes attrs;
+        try {
+          attrs = Files.readAttributes(p, BasicFileAttributes.class);
+        } catch (NoSuchFileException deletedMeanwhile) {
+          continue;
+        }
+        if (attrs.isRegularFile()) {
+          result.add(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
+        }
+      }
+    }
+    result.sort(Comparator.comparing(ObjectInfo::key));
+    return result;
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    Path file = path(key);
+    Files.deleteIfExists(file);
+    // Remove directories the delete emptied, so a pruned repository does not fill with empty folders.
+    for (Path dir = file.getParent(); dir != null && !dir.equals(root) && dir.startsWith(root); dir = dir.getParent()) {
+      try {
+        Files.deleteIfExists(dir);
+      } catch (DirectoryNotEmptyException e) {
+        break;
+      }
+    }
+  }
+
+  /** Removes temporary files of writes that were killed before they finished. */
+  public int deleteStaleTemporaryFiles(Duration olderThan) throws IOException {
+    Instant cutoff = Instant.now().minus(olderThan);
+    int deleted = 0;
+    try (Stream<Path> files = Files.list(temp)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff) && Files.deleteIfExists(p)) {
+          deleted++;
+        }
+      }
+    }
+    return deleted;
+  }
+
+  @Override
+  public String describe() {
+    return "file:" + root;
+  }
+
+  @Override
+  public String toString() {
+    return describe();
+  }
+}

@@ -1,0 +1,51 @@
+package dev.savepoint.core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/** A store that forwards every call to another; decorators override only what they change. */
+public abstract class ForwardingStore implements Store {
+  protected final Store delegate;
+
+  protected ForwardingStore(Store delegate) {
+    this.delegate = Objects.requireNonNull(delegate, "delegate");
+  }
+
+  @Override
+  public void put(String key, InputStream content) throws IOException {
+    delegate.put(key, content);
+  }
+
+  @Override
+  public void put(String key, ByteSource content) throws IOException {
+    delegate.put(key, content);
+  }
+
+  @Override
+  public InputStream get(String key, long offset, long length) throws IOException {
+    return delegate.get(key, offset, length);
+  }
+
+  @Override
+  public Optional<ObjectInfo> stat(String key) throws IOException {
+    return delegate.stat(key);
+  }
+
+  @Override
+  public List<ObjectInfo> list(String prefix) throws IOException {
+    return delegate.list(prefix);
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    delegate.delete(key);
+  }
+
+  @Override
+  public String describe() {
+    return delegate.describe();
+  }
+}

@@ -1,0 +1,12 @@
+package dev.savepoint.core;
+
+/** Receives progress of long operations. Called from pipeline threads; implementations must be fast. */
+@FunctionalInterface
+public interface ProgressListener {
+  /** {@code delta} more raw bytes of {@code artifact} were processed. */
+  void onBytes(String artifact, long delta);
+
+  static ProgressListener none() {
+    return (artifact, delta) -> {};
+  }
+}

@@ -1,0 +1,235 @@
+package dev.savepoint.core;
+
+import dev.savepoint.core.internal.BackupIds;
+import dev.savepoint.core.internal.ManifestCodec;
+import dev.savepoint.core.internal.VerifyingInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+
+/**
+ * Savepoint's layout on a {@link Store}: {@code <plan>/<backup-id>/<artifact>} and
+ * {@code <plan>/<backup-id>/manifest.json}, the manifest written last. Only backups with a manifest exist:
+ * {@link #list} never shows the remains of a failed or killed backup; {@link #deleteOrphans} removes them.
+ * Thread-safe.
+ */
+public final class Repository {
+  public static final String MANIFEST = "manifest.json";
+
+  private final Store store;
+
+  public Repository(Store store) {
+    this.store = Objects.requireNonNull(store, "store");
+  }
+
+  public Store store() {
+    return store;
+  }
+
+  public String describe() {
+    return store.describe();
+  }
+
+  static String manifestKey(String plan, String id) {
+    return plan + "/" + id + "/" + MANIFEST;
+  }
+
+  /** Names of plans that have at least one object in the repository. */
+  public List<String> plans() throws IOException {
+    TreeSet<String> plans = new TreeSet<>();
+    for (ObjectInfo o : store.list("")) {
+      int slash = o.key().indexOf('/');
+      if (slash > 0 && !o.key().startsWith("_")) {
+        plans.add(o.key().substring(0, slash));
+      }
+    }
+    return List.copyOf(plans);
+  }
+
+  /** Complete backups of {@code plan}, oldest first. A malformed manifest fails the listing, naming it. */
+  public List<Manifest> list(String plan) throws IOException {
+    List<Manifest> result = new ArrayList<>();
+    for (String id : backupIds(plan, true)) {
+      result.add(manifest(plan, id));
+    }
+    return result;
+  }
+
+  /** Ids of backups of {@code plan} that have ({@code withManifest}) or lack a manifest, sorted. */
+  private List<String> backupIds(String plan, boolean withManifest) throws IOException {
+    BackupIds.requireValidPlan(plan);
+    Map<String, Boolean> ids = new LinkedHashMap<>();
+    for (ObjectInfo o : store.list(plan + "/")) {
+      String rest = o.key().substring(plan.length() + 1);
+      int slash = rest.indexOf('/');
+      if (slash < 0 || !BackupIds.isId(rest.substring(0, slash))) {
+        continue;
+      }
+      String id = rest.substring(0, slash);
+      boolean isManifest = rest.substring(slash + 1).equals(MANIFEST);
+      ids.merge(id, isManifest, Boolean::logicalOr);
+    }
+    return ids.entrySet().stream()
+        .filter(e -> e.getValue() == withManifest)
+        .map(Map.Entry::getKey)
+        .sorted()
+        .toList();
+  }
+
+  public Manifest manifest(String plan, String id) throws IOException {
+    String key = manifestKey(plan, id);
+    byte[] bytes;
+    try (InputStream in = store.get(key)) {
+      bytes = in.readAllBytes();
+    } catch (ObjectNotFoundException e) {
+      throw new BackupNotFoundException("no backup " + id + " of plan '" + plan + "' in " + describe());
+    }
+    return ManifestCodec.read(key, bytes);
+  }
+
+  /** The backup {@code selector} picks, or {@link BackupNotFoundException}. */
+  public Manifest select(String plan, BackupSelector selector) throws IOException {
+    return selector.select(list(plan)).orElseThrow(() -> new BackupNotFoundException(
+        "no complete backup of plan '" + plan + "' matches " + selector.describe() + " in " + describe()));
+  }
+
+  void writeManifest(Manifest manifest) throws IOException {
+    store.put(manifestKey(manifest.plan(), manifest.id()), ByteSource.wrap(ManifestCodec.write(manifest)));
+  }
+
+  /** Opens the stored bytes of an artifact; the stream fails at its end unless size and digest match. */
+  public InputStream openStored(ArtifactRecord artifact) throws IOException {
+    return new VerifyingInputStream(store.get(artifact.key()), "artifact '" + artifact.name()
+        + "' (" + artifact.key() + ") stored bytes", artifact.storedBytes(), artifact.storedSha256());
+  }
+
+  /**
+   * Opens the raw bytes of an artifact: reads the stored object, reverses the recorded transform chain and
+   * verifies stored and raw size and digest. Decoding errors are reported as {@link IntegrityException}s.
+   */
+  public InputStream openRaw(ArtifactRecord artifact, Secrets secrets) throws IOException {
+    List<Transform> chain = Transforms.restore(artifact.transforms(), secrets);
+    InputStream in = openStored(artifact);
+    try {
+      for (int i = chain.size() - 1; i >= 0; i--) {
+        in = chain.get(i).unwrap(in);
+      }
+    } catch (IOException | RuntimeException e) {
+      in.close();
+      throw decodeFailure(artifact, e);
+    }
+    return new DecodingFailureTranslator(new VerifyingInputStream(in, "artifact '" + artifact.name()
+        + "' raw bytes", artifact.rawBytes(), artifact.rawSha256()), artifact);
+  }
+
+  private static IOException decodeFailure(ArtifactRecord artifact, Exception e) {
+    if (e instanceof SavepointException se) {
+      return se;
+    }
+    return new IntegrityException("artifact '" + artifact.name() + "' (" + artifact.key()
+        + ") cannot be decoded, the stored object is corrupt or truncated: " + e.getMessage(), e);
+  }
+
+  /** Turns low-level decoder errors (ZipException, zstd errors) into integrity errors naming the artifact. */
+  private static final class DecodingFailureTranslator extends java.io.FilterInputStream {
+    private final ArtifactRecord artifact;
+
+    DecodingFailureTranslator(InputStream in, ArtifactRecord artifact) {
+      super(in);
+      this.artifact = artifact;
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return in.read();
+      } catch (IOException | RuntimeException e) {
+        throw decodeFailure(artifact, e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return in.read(b, off, len);
+      } catch (IOException | RuntimeException e) {
+        throw decodeFailure(artifact, e);
+      }
+    }
+  }
+
+  /** A reader over one backup's artifacts, for restore targets and verifiers. */
+  public ArtifactReader reader(Manifest manifest, Secrets secrets) {
+    return new ArtifactReader() {
+      @Override
+      public Manifest manifest() {
+        return manifest;
+      }
+
+      @Override
+      public InputStream open(ArtifactRecord artifact) throws IOException {
+        return openRaw(artifact, secrets);
+      }
+    };
+  }
+
+  /** Restores {@code manifest} into {@code target}, verifying every digest on the way. */
+  public RestoreResult restore(Manifest manifest, RestoreTarget target, Secrets secrets) throws IOException {
+    Instant start = Instant.now();
+    target.restore(reader(manifest, secrets));
+    return new RestoreResult(manifest.id(), target.describe(), manifest.rawBytes(),
+        Duration.between(start, Instant.now()));
+  }
+
+  /** The outcome of a restore. */
+  public record RestoreResult(String backupId, String target, long rawBytes, Duration duration) {}
+
+  /** Runs {@code verifiers} against {@code manifest}, in order. */
+  public List<VerificationResult> verify(Manifest manifest, List<Verifier> verifiers) throws IOException {
+    List<VerificationResult> results = new ArrayList<>();
+    for (Verifier v : verifiers) {
+      results.add(v.verify(this, manifest));
+    }
+    return results;
+  }
+
+  /**
+   * Removes a backup: the manifest first, so the backup stops existing at once even if removing its
+   * artifacts is interrupted (what is left is then an orphan that {@link #deleteOrphans} removes).
+   */
+  public void delete(Manifest manifest) throws IOException {
+    store.delete(manifestKey(manifest.plan(), manifest.id()));
+    deleteObjects(manifest.plan() + "/" + manifest.id() + "/");
+  }
+
+  /**
+   * Ids of backups of {@code plan} that have objects but no manifest and started more than {@code minAge}
+   * ago (younger ones may still be running).
+   */
+  public List<String> orphans(String plan, Duration minAge) throws IOException {
+    Instant cutoff = Instant.now().minus(minAge);
+    return backupIds(plan, false).stream().filter(id -> BackupIds.startTime(id).isBefore(cutoff)).toList();
+  }
+
+  /** Deletes the objects of {@link #orphans}; returns how many backups' remains were removed. */
+  public int deleteOrphans(String plan, Duration minAge) throws IOException {
+    List<String> orphans = orphans(plan, minAge);
+    for (String id : orphans) {
+      deleteObjects(plan + "/" + id + "/");
+    }
+    return orphans.size();
+  }
+
+  private void deleteObjects(String prefix) throws IOException {
+    for (ObjectInfo o : store.list(prefix)) {
+      store.delete(o.key());
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package dev.savepoint.core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Object storage as Savepoint needs it: keys are {@code /}-separated relative paths without {@code .} or
+ * {@code ..} segments. Implementations are thread-safe.
+ *
+ * <p>An object written by {@code put} becomes visible only when {@code put} returns normally: a failed or
+ * interrupted put (including one whose input stream throws) leaves no object and does not replace an
+ * existing one. This is what makes the manifest-last rule of the repository safe.
+ */
+public interface Store {
+
+  /**
+   * Streams {@code content} (of unknown length) to {@code key}, replacing any existing object. Reads the
+   * stream to its end but does not close it. A stream cannot be replayed, so implementations do not retry
+   * it as a whole; they may retry parts they have buffered themselves.
+   */
+  void put(String key, InputStream content) throws IOException;
+
+  /**
+   * Writes a replayable source. Decorators such as {@link RetryingStore} may reopen it to retry.
+   */
+  default void put(String key, ByteSource content) throws IOException {
+    try (InputStream in = content.openStream()) {
+      put(key, in);
+    }
+  }
+
+  /** Opens the whole object. Throws {@link ObjectNotFoundException} if it does not exist. */
+  default InputStream get(String key) throws IOException {
+    return get(key, 0, -1);
+  }
+
+  /**
+   * Opens {@code length} bytes starting at {@code offset} ({@code length < 0}: to the end). The caller
+   * closes the stream. Throws {@link ObjectNotFoundException} if the object does not exist.
+   */
+  InputStream get(String key, long offset, long length) throws IOException;
+
+  /** Size and time of an object, or empty if it does not exist. */
+  Optional<ObjectInfo> stat(String key) throws IOException;
+
+  /** Every object whose key starts with {@code prefix}, sorted by key. */
+  List<ObjectInfo> list(String prefix) throws IOException;
+
+  /** Deletes an object; deleting a missing object is not an error. */
+  void delete(String key) throws IOException;
+
+  /** A description for logs and messages: never contains credentials. */
+  String describe();
+}

@@ -1,0 +1,81 @@
+package dev.savepoint.core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.Channels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.UUID;
+
+/**
+ * Restores a single-artifact backup ({@link StreamSource}) to a file or a stream. A file is written under a
+ * temporary name and renamed into place only after the digests have been verified; an existing file is
+ * refused unless replacing is asked for.
+ */
+public final class StreamTarget implements RestoreTarget {
+  private final Path file;
+  private final OutputStream stream;
+  private final boolean replace;
+
+  private StreamTarget(Path file, OutputStream stream, boolean replace) {
+    this.file = file == null ? null : file.toAbsolutePath().normalize();
+    this.stream = stream;
+    this.replace = replace;
+  }
+
+  public static StreamTarget file(Path file) {
+    return new StreamTarget(file, null, false);
+  }
+
+  /**
+   * Writes to {@code out} (not closed). A stream cannot be un-written: a digest failure is thrown only after
+   * the bytes went out, so use this for pipes whose reader treats a non-zero exit as failure.
+   */
+  public static StreamTarget stream(OutputStream out) {
+    return new StreamTarget(null, out, false);
+  }
+
+  public StreamTarget replacingExisting() {
+    return new StreamTarget(file, stream, true);
+  }
+
+  @Override
+  public void restore(ArtifactReader artifacts) throws IOException {
+    if (artifacts.manifest().artifacts().size() != 1) {
+      throw new RestoreException("backup " + artifacts.manifest().id() + " has "
+          + artifacts.manifest().artifacts().size() + " artifacts; a file target takes exactly one");
+    }
+    ArtifactRecord artifact = artifacts.manifest().artifacts().get(0);
+    if (stream != null) {
+      try (InputStream in = artifacts.open(artifact)) {
+        in.transferTo(stream);
+      }
+      stream.flush();
+      return;
+    }
+    if (Files.exists(file) && !replace) {
+      throw new RestoreException("restore target " + file + " already exists; choose a new path or replace it");
+    }
+    Files.createDirectories(file.getParent());
+    Path tmp = file.resolveSibling("." + file.getFileName() + ".savepoint-restore-" + UUID.randomUUID());
+    try {
+      try (InputStream in = artifacts.open(artifact);
+          FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        in.transferTo(Channels.newOutputStream(channel));
+        channel.force(true);
+      }
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  @Override
+  public String describe() {
+    return file != null ? "file " + file : "stream";
+  }
+}

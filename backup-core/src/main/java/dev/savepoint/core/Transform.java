@@ -1,0 +1,22 @@
+package dev.savepoint.core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * A reversible stream stage (compression, encryption). {@link #wrap} is used when backing up and
+ * {@link #unwrap} when restoring; {@code unwrap(wrap(x)) == x}. {@link #spec()} records everything needed
+ * to rebuild the inverse from the manifest (see {@link TransformProvider}).
+ *
+ * <p>Closing the stream returned by {@code wrap} finishes the encoding and closes {@code downstream}.
+ * Closing the stream returned by {@code unwrap} closes {@code stored}. Data errors while unwrapping are
+ * thrown as {@link IOException}s and reported by the pipeline as {@link IntegrityException}s.
+ */
+public interface Transform {
+  TransformSpec spec();
+
+  OutputStream wrap(OutputStream downstream) throws IOException;
+
+  InputStream unwrap(InputStream stored) throws IOException;
+}

@@ -1,0 +1,69 @@
+package dev.savepoint.core;
+
+import dev.savepoint.core.internal.GzipTransform;
+import dev.savepoint.core.internal.ZstdTransform;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Built-in transforms, and the rebuilding of any recorded chain from a manifest. */
+public final class Transforms {
+  private static final Map<String, TransformProvider> PROVIDERS = new ConcurrentHashMap<>();
+
+  static {
+    for (TransformProvider p : ServiceLoader.load(TransformProvider.class, Transforms.class.getClassLoader())) {
+      PROVIDERS.put(p.name(), p);
+    }
+  }
+
+  private Transforms() {}
+
+  /** gzip (RFC 1952) at {@code level} 1..9; {@code gunzip} reads the artifact. */
+  public static Transform gzip(int level) {
+    return new GzipTransform(level);
+  }
+
+  public static Transform gzip() {
+    return gzip(6);
+  }
+
+  /**
+   * zstd frames at {@code level} 1..19 using {@code workers} extra compression threads (0: compress on the
+   * calling thread); {@code zstd -d} reads the artifact.
+   */
+  public static Transform zstd(int level, int workers) {
+    return new ZstdTransform(level, workers);
+  }
+
+  /** zstd level 3 using up to two worker threads. */
+  public static Transform zstd() {
+    return zstd(3, Math.min(2, Runtime.getRuntime().availableProcessors()));
+  }
+
+  /** Rebuilds one recorded transform. */
+  public static Transform restore(TransformSpec spec, Secrets secrets) throws IOException {
+    TransformProvider provider = PROVIDERS.get(spec.name());
+    if (provider == null) {
+      throw new UnsupportedFormatException("unknown transform '" + spec.name()
+          + "' in manifest; add the module that provides it (e.g. backup-crypto) or upgrade Savepoint");
+    }
+    return provider.restore(spec, secrets);
+  }
+
+  /** Rebuilds a recorded chain, in backup order. */
+  public static List<Transform> restore(List<TransformSpec> chain, Secrets secrets) throws IOException {
+    List<Transform> result = new ArrayList<>(chain.size());
+    for (TransformSpec spec : chain) {
+      result.add(restore(spec, secrets));
+    }
+    return result;
+  }
+
+  /** Registers a provider programmatically (ServiceLoader already finds those on the class path). */
+  public static void register(TransformProvider provider) {
+    PROVIDERS.put(provider.name(), provider);
+  }
+}

@@ -1,0 +1,12 @@
+package dev.savepoint.core;
+
+/** A store operation failed in a way that may succeed if retried (timeouts, throttling, 5xx). */
+public class TransientStoreException extends StoreException {
+  public TransientStoreException(String message) {
+    super(message);
+  }
+
+  public TransientStoreException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

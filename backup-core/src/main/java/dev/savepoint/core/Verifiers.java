@@ -1,0 +1,75 @@
+package dev.savepoint.core;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.List;
+import java.util.Optional;
+
+/** The built-in verifiers, cheapest first. */
+public final class Verifiers {
+  private Verifiers() {}
+
+  /**
+   * Every artifact exists with the recorded stored size, and the backup stores at least
+   * {@code minStoredBytes} in all (the "a backup under 1 MB is a failure" check).
+   */
+  public static Verifier presence(long minStoredBytes) {
+    return (repository, manifest) -> {
+      for (ArtifactRecord a : manifest.artifacts()) {
+        Optional<ObjectInfo> info = repository.store().stat(a.key());
+        if (info.isEmpty()) {
+          return VerificationResult.fail("presence", "artifact '" + a.name() + "' (" + a.key() + ") is missing");
+        }
+        if (info.get().size() != a.storedBytes()) {
+          return VerificationResult.fail("presence", "artifact '" + a.name() + "' (" + a.key()
+              + ") size mismatch: expected " + a.storedBytes() + " bytes, actual " + info.get().size());
+        }
+      }
+      if (manifest.storedBytes() < minStoredBytes) {
+        return VerificationResult.fail("presence", "backup stores " + manifest.storedBytes()
+            + " bytes, less than the required minimum of " + minStoredBytes);
+      }
+      return VerificationResult.pass("presence", manifest.artifacts().size() + " artifacts, "
+          + manifest.storedBytes() + " bytes stored");
+    };
+  }
+
+  /** Re-reads every stored object and compares its size and SHA-256 with the manifest. */
+  public static Verifier storedDigest() {
+    return (repository, manifest) -> {
+      for (ArtifactRecord a : manifest.artifacts()) {
+        try (InputStream in = repository.openStored(a)) {
+          in.transferTo(OutputStream.nullOutputStream());
+        } catch (IntegrityException | ObjectNotFoundException e) {
+          return VerificationResult.fail("stored-digest", e.getMessage());
+        }
+      }
+      return VerificationResult.pass("stored-digest", "stored SHA-256 of " + manifest.artifacts().size()
+          + " artifacts match");
+    };
+  }
+
+  /**
+   * Reads every artifact back, reverses its transform chain and compares the raw size and SHA-256 with the
+   * manifest: proves the backup can be decoded with the given secrets.
+   */
+  public static Verifier roundTrip(Secrets secrets) {
+    return (repository, manifest) -> {
+      for (ArtifactRecord a : manifest.artifacts()) {
+        try (InputStream in = repository.openRaw(a, secrets)) {
+          in.transferTo(OutputStream.nullOutputStream());
+        } catch (IntegrityException | ObjectNotFoundException e) {
+          return VerificationResult.fail("round-trip", e.getMessage());
+        }
+      }
+      return VerificationResult.pass("round-trip", manifest.artifacts().size()
+          + " artifacts decode to their recorded raw SHA-256 (" + manifest.rawBytes() + " bytes)");
+    };
+  }
+
+  /** What {@code savepoint verify} runs: presence, then stored digests, then optionally the round trip. */
+  public static List<Verifier> standard(boolean full, Secrets secrets) {
+    return full ? List.of(presence(0), storedDigest(), roundTrip(secrets))
+        : List.of(presence(0), storedDigest());
+  }
+}

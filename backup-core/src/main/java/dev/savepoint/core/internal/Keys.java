@@ -1,0 +1,37 @@
+package dev.savepoint.core.internal;
+
+/** Validation of store keys, shared by every store so they all refuse the same things. */
+public final class Keys {
+  private Keys() {}
+
+  /** Throws {@link IllegalArgumentException} unless {@code key} is a safe relative object key. */
+  public static String requireValid(String key) {
+    if (key == null || key.isEmpty()) {
+      throw new IllegalArgumentException("store key must not be empty");
+    }
+    if (key.startsWith("/") || key.endsWith("/") || key.contains("\\") || key.indexOf('\0') >= 0) {
+      throw new IllegalArgumentException("invalid store key '" + key + "'");
+    }
+    for (String segment : key.split("/", -1)) {
+      if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+        throw new IllegalArgumentException("invalid store key '" + key + "': empty, '.' or '..' segment");
+      }
+    }
+    return key;
+  }
+
+  /** A prefix may be empty or end with anything; it must not escape like a key. */
+  public static String requireValidPrefix(String prefix) {
+    if (prefix == null) {
+      throw new IllegalArgumentException("prefix must not be null");
+    }
+    if (prefix.isEmpty()) {
+      return prefix;
+    }
+    String trimmed = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+    if (!trimmed.isEmpty()) {
+      requireValid(trimmed);
+    }
+    return prefix;
+  }
+}

@@ -1,0 +1,186 @@
+package dev.savepoint.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.savepoint.core.ByteSource;
+import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.ObjectNotFoundException;
+import dev.savepoint.core.Store;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The behaviour every {@link Store} must have. A store's test extends this class and implements
+ * {@link #newStore()} (a fresh, empty store per test). Data is seeded-random, so failures reproduce.
+ */
+public abstract class StoreContract {
+  protected Store store;
+
+  /** A new, empty store. */
+  protected abstract Store newStore() throws Exception;
+
+  @BeforeEach
+  void setUpStore() throws Exception {
+    store = newStore();
+  }
+
+  protected static byte[] randomBytes(int size, long seed) {
+    byte[] b = new byte[size];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  protected byte[] read(String key) throws IOException {
+    try (InputStream in = store.get(key)) {
+      return in.readAllBytes();
+    }
+  }
+
+  @Test
+  void putThenGetReturnsTheSameBytes() throws IOException {
+    byte[] data = randomBytes(300_000, 1);
+    store.put("plan/a/data.bin", new ByteArrayInputStream(data));
+    assertThat(read("plan/a/data.bin")).isEqualTo(data);
+  }
+
+  @Test
+  void emptyObject() throws IOException {
+    store.put("empty", new ByteArrayInputStream(new byte[0]));
+    assertThat(read("empty")).isEmpty();
+    assertThat(store.stat("empty")).get().extracting(ObjectInfo::size).isEqualTo(0L);
+  }
+
+  @Test
+  void putFromByteSource() throws IOException {
+    byte[] data = randomBytes(1000, 2);
+    store.put("k", ByteSource.wrap(data));
+    assertThat(read("k")).isEqualTo(data);
+  }
+
+  @Test
+  void putReplacesExistingObject() throws IOException {
+    store.put("k", ByteSource.wrap(randomBytes(5000, 3)));
+    byte[] second = randomBytes(10, 4);
+    store.put("k", ByteSource.wrap(second));
+    assertThat(read("k")).isEqualTo(second);
+  }
+
+  @Test
+  void rangedGet() throws IOException {
+    byte[] data = randomBytes(100_000, 5);
+    store.put("r", ByteSource.wrap(data));
+    try (InputStream in = store.get("r", 1000, 500)) {
+      assertThat(in.readAllBytes()).isEqualTo(java.util.Arrays.copyOfRange(data, 1000, 1500));
+    }
+    try (InputStream in = store.get("r", 99_990, -1)) {
+      assertThat(in.readAllBytes()).isEqualTo(java.util.Arrays.copyOfRange(data, 99_990, 100_000));
+    }
+  }
+
+  @Test
+  void statReportsSizeOrEmpty() throws IOException {
+    store.put("s/x", ByteSource.wrap(randomBytes(1234, 6)));
+    assertThat(store.stat("s/x")).get().satisfies(info -> {
+      assertThat(info.key()).isEqualTo("s/x");
+      assertThat(info.size()).isEqualTo(1234L);
+    });
+    assertThat(store.stat("s/missing")).isEmpty();
+  }
+
+  @Test
+  void getOfMissingObjectThrowsObjectNotFound() {
+    assertThatThrownBy(() -> store.get("no/such/key")).isInstanceOf(ObjectNotFoundException.class)
+        .hasMessageContaining("no/such/key");
+  }
+
+  @Test
+  void listReturnsKeysUnderPrefixSorted() throws IOException {
+    for (String key : List.of("p/2/b", "p/1/a", "p/10/c", "q/1/a", "pp/x")) {
+      store.put(key, ByteSource.wrap(new byte[] {1, 2, 3}));
+    }
+    assertThat(store.list("p/")).extracting(ObjectInfo::key).containsExactly("p/1/a", "p/10/c", "p/2/b");
+    assertThat(store.list("p/1")).extracting(ObjectInfo::key).containsExactly("p/1/a", "p/10/c");
+    assertThat(store.list("")).hasSize(5);
+    assertThat(store.list("nothing/")).isEmpty();
+    assertThat(store.list("p/1/a")).singleElement().extracting(ObjectInfo::size).isEqualTo(3L);
+  }
+
+  @Test
+  void deleteRemovesAndIsIdempotent() throws IOException {
+    store.put("d/1", ByteSource.wrap(new byte[] {1}));
+    store.put("d/2", ByteSource.wrap(new byte[] {2}));
+    store.delete("d/1");
+    store.delete("d/1");
+    store.delete("d/never-existed");
+    assertThat(store.stat("d/1")).isEmpty();
+    assertThat(store.list("d/")).extracting(ObjectInfo::key).containsExactly("d/2");
+  }
+
+  @Test
+  void failedPutLeavesNoObjectAndKeepsThePreviousOne() throws IOException {
+    byte[] original = randomBytes(100, 7);
+    store.put("f", ByteSource.wrap(original));
+    InputStream failing = new InputStream() {
+      int n;
+
+      @Override
+      public int read() throws IOException {
+        if (n++ > 200_000) {
+          throw new IOException("source broke");
+        }
+        return 42;
+      }
+    };
+    assertThatThrownBy(() -> store.put("f", failing)).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> store.put("g", new FailingStream())).isInstanceOf(IOException.class);
+    assertThat(read("f")).isEqualTo(original);
+    assertThat(store.stat("g")).isEmpty();
+    assertThat(store.list("")).extracting(ObjectInfo::key).containsExactly("f");
+  }
+
+  @Test
+  void refusesKeysThatEscape() {
+    for (String bad : List.of("../x", "a/../../x", "/abs", "a//b", "a/./b", "")) {
+      assertThatThrownBy(() -> store.put(bad, ByteSource.wrap(new byte[1])))
+          .as("key '%s'", bad).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  @Test
+  void concurrentPutsOfDifferentKeys() throws Exception {
+    List<Thread> threads = new java.util.ArrayList<>();
+    java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    for (int i = 0; i < 8; i++) {
+      int n = i;
+      Thread t = new Thread(() -> {
+        try {
+          store.put("c/" + n, ByteSource.wrap(randomBytes(50_000, n)));
+        } catch (Throwable e) {
+          errors.add(e);
+        }
+      });
+      threads.add(t);
+      t.start();
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    assertThat(errors).isEmpty();
+    for (int i = 0; i < 8; i++) {
+      assertThat(read("c/" + i)).isEqualTo(randomBytes(50_000, i));
+    }
+  }
+
+  private static final class FailingStream extends InputStream {
+    @Override
+    public int read() throws IOException {
+      throw new IOException("fails at once");
+    }
+  }
+}
