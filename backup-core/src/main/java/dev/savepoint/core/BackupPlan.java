@@ -174,21 +174,20 @@ public final class BackupPlan {
      * (the root cause, e.g. the store refused) in preference to the source's echo of it.
      */
     IOException abort(Throwable sourceFailure) {
-      IOException stageFailure = null;
+      List<Throwable> failures = new ArrayList<>();
+      failures.add(sourceFailure);
       for (ArtifactStream s : snapshot()) {
         IOException e = s.abort(sourceFailure);
-        if (e != null && stageFailure == null) {
-          stageFailure = e;
+        if (e != null) {
+          failures.add(e);
         }
       }
       deleteStored();
-      IOException result;
-      if (sourceFailure instanceof IOException io && (stageFailure == null || io instanceof SourceException)) {
-        result = io;
-      } else if (stageFailure != null) {
-        result = stageFailure;
-      } else {
-        result = new SourceException("source '" + source.type() + "' failed: " + sourceFailure, sourceFailure);
+      IOException result = failures.stream().map(BackupPlan::savepointCause).filter(Objects::nonNull)
+          .findFirst().orElse(null);
+      if (result == null) {
+        result = sourceFailure instanceof IOException io ? io
+            : new SourceException("source '" + source.type() + "' failed: " + sourceFailure, sourceFailure);
       }
       if (result != sourceFailure) {
         result.addSuppressed(sourceFailure);
@@ -290,11 +289,14 @@ public final class BackupPlan {
         sink.close();
       } catch (IOException e) {
         IOException stage = awaitFailure();
-        throw stage != null ? stage : e;
+        IOException failure = stage != null ? stage : e;
+        SavepointException typed = savepointCause(failure);
+        throw typed != null ? typed : failure;
       }
       IOException stage = awaitFailure();
       if (stage != null) {
-        throw stage;
+        SavepointException typed = savepointCause(stage);
+        throw typed != null ? typed : stage;
       }
       record = new ArtifactRecord(artifactName, key, rawProbe.bytes(), storedProbe.bytes(), rawProbe.sha256(),
           storedProbe.sha256(), transforms.stream().map(Transform::spec).toList());
@@ -319,31 +321,34 @@ public final class BackupPlan {
           throw new InterruptedIOException("interrupted while storing artifact '" + artifactName + "'");
         }
       }
-      // The upload stage usually sees the root cause; the encode stage only its echo through the pipe.
       return first;
     }
 
-    /** Stops the stages; returns a stage failure that is not merely the echo of {@code cause}. */
+    /** Stops the stages after a source failure; returns what they failed with, or null. */
     IOException abort(Throwable cause) {
       if (record != null) {
         return null;
       }
       raw.abort(cause);
       try {
-        return rootCause(awaitFailure(), cause);
+        return awaitFailure();
       } catch (IOException e) {
         return e;
       }
     }
+  }
 
-    private IOException rootCause(IOException stage, Throwable cause) {
-      for (Throwable t = stage; t != null; t = t.getCause()) {
-        if (t == cause) {
-          return null;
-        }
+  /**
+   * The first {@link SavepointException} in the cause chain of {@code t}: stages echo each other's failures
+   * through pipes as plain IOExceptions, and the typed error at the bottom is the one worth reporting.
+   */
+  private static SavepointException savepointCause(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof SavepointException se) {
+        return se;
       }
-      return stage;
     }
+    return null;
   }
 
   /** Builds a {@link BackupPlan}. Required: source and repository. */

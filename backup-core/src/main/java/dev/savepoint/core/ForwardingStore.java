@@ -6,7 +6,12 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
-/** A store that forwards every call to another; decorators override only what they change. */
+/**
+ * A store that forwards every call to another; decorators override only what they change.
+ * {@link #put(String, ByteSource)} is deliberately not forwarded: it opens the source and calls this
+ * decorator's {@link #put(String, InputStream)}, so a decorator that changes writes sees every write.
+ * Decorators that can use replayability (retrying, metering) override it.
+ */
 public abstract class ForwardingStore implements Store {
   protected final Store delegate;
 
@@ -16,11 +21,6 @@ public abstract class ForwardingStore implements Store {
 
   @Override
   public void put(String key, InputStream content) throws IOException {
-    delegate.put(key, content);
-  }
-
-  @Override
-  public void put(String key, ByteSource content) throws IOException {
     delegate.put(key, content);
   }
 

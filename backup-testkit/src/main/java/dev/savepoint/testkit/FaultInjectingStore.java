@@ -1,6 +1,5 @@
 package dev.savepoint.testkit;
 
-import dev.savepoint.core.ByteSource;
 import dev.savepoint.core.ForwardingStore;
 import dev.savepoint.core.Store;
 import dev.savepoint.core.TransientStoreException;
@@ -59,14 +58,6 @@ public final class FaultInjectingStore extends ForwardingStore {
       }
     }
     delegate.put(key, content);
-  }
-
-  @Override
-  public void put(String key, ByteSource content) throws IOException {
-    // Route through put(String, InputStream) so faults apply to every attempt.
-    try (InputStream in = content.openStream()) {
-      put(key, in);
-    }
   }
 
   private static final class FailingAfter extends FilterInputStream {

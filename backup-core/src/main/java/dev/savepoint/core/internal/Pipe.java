@@ -25,12 +25,17 @@ public final class Pipe {
   private volatile Throwable readerFailure;
   private volatile boolean readerClosed;
 
-  private final Sink sink = new Sink();
-  private final Source source = new Source();
+  private final Sink sink;
+  private final Source source;
 
   public Pipe(int chunkSize, int capacity) {
+    if (chunkSize < 1 || capacity < 1) {
+      throw new IllegalArgumentException("chunkSize and capacity must be positive");
+    }
     this.chunkSize = chunkSize;
     this.queue = new ArrayBlockingQueue<>(capacity + 1);
+    this.sink = new Sink();
+    this.source = new Source();
   }
 
   /** A pipe holding up to 1 MiB: 16 chunks of 64 KiB. */
