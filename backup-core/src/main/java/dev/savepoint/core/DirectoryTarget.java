@@ -3,13 +3,13 @@ package dev.savepoint.core;
 import dev.savepoint.core.internal.Tar;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -37,7 +37,7 @@ public final class DirectoryTarget implements RestoreTarget {
   }
 
   @Override
-  public void restore(ArtifactReader artifacts) throws IOException {
+  public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
     boolean exists = Files.exists(destination);
     if (exists && !isEmptyDirectory(destination) && !replace) {
       throw new RestoreException("restore target " + destination
@@ -64,6 +64,7 @@ public final class DirectoryTarget implements RestoreTarget {
         deleteTree(staging);
       }
     }
+    return Map.of();
   }
 
   private static boolean isEmptyDirectory(Path dir) throws IOException {
@@ -85,11 +86,7 @@ public final class DirectoryTarget implements RestoreTarget {
 
       @Override
       public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-        try {
-          Files.delete(dir);
-        } catch (DirectoryNotEmptyException e) {
-          throw e;
-        }
+        Files.delete(dir);
         return FileVisitResult.CONTINUE;
       }
     });

@@ -183,13 +183,38 @@ public final class Repository {
   /** Restores {@code manifest} into {@code target}, verifying every digest on the way. */
   public RestoreResult restore(Manifest manifest, RestoreTarget target, Secrets secrets) throws IOException {
     Instant start = Instant.now();
-    target.restore(reader(manifest, secrets));
+    Map<String, Object> facts = target.restore(reader(manifest, secrets));
     return new RestoreResult(manifest.id(), target.describe(), manifest.rawBytes(),
-        Duration.between(start, Instant.now()));
+        Duration.between(start, Instant.now()), facts);
   }
 
-  /** The outcome of a restore. */
-  public record RestoreResult(String backupId, String target, long rawBytes, Duration duration) {}
+  /** The outcome of a restore; {@code facts} are what the target reported (rows checked, safety backup). */
+  public record RestoreResult(String backupId, String target, long rawBytes, Duration duration,
+      Map<String, Object> facts) {}
+
+  /**
+   * Adds a small document (a drill report, a verification record) to an existing backup, under
+   * {@code <plan>/<id>/<name>}. Attachments are not artifacts: the manifest does not list them, and they are
+   * deleted with the backup.
+   */
+  public void writeAttachment(Manifest manifest, String name, byte[] content) throws IOException {
+    if (name.equals(MANIFEST) || manifest.artifacts().stream().anyMatch(a -> a.key().endsWith("/" + name))) {
+      throw new IllegalArgumentException("attachment name '" + name + "' collides with the backup's own objects");
+    }
+    store.put(manifest.plan() + "/" + manifest.id() + "/" + name, ByteSource.wrap(content));
+  }
+
+  /** Attachments of a backup whose names start with {@code prefix}, with their contents, sorted by name. */
+  public Map<String, byte[]> attachments(Manifest manifest, String prefix) throws IOException {
+    String base = manifest.plan() + "/" + manifest.id() + "/";
+    Map<String, byte[]> result = new java.util.TreeMap<>();
+    for (ObjectInfo o : store.list(base + prefix)) {
+      try (InputStream in = store.get(o.key())) {
+        result.put(o.key().substring(base.length()), in.readAllBytes());
+      }
+    }
+    return result;
+  }
 
   /** Runs {@code verifiers} against {@code manifest}, in order. */
   public List<VerificationResult> verify(Manifest manifest, List<Verifier> verifiers) throws IOException {

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -44,7 +45,7 @@ public final class StreamTarget implements RestoreTarget {
   }
 
   @Override
-  public void restore(ArtifactReader artifacts) throws IOException {
+  public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
     if (artifacts.manifest().artifacts().size() != 1) {
       throw new RestoreException("backup " + artifacts.manifest().id() + " has "
           + artifacts.manifest().artifacts().size() + " artifacts; a file target takes exactly one");
@@ -55,7 +56,7 @@ public final class StreamTarget implements RestoreTarget {
         in.transferTo(stream);
       }
       stream.flush();
-      return;
+      return Map.of();
     }
     if (Files.exists(file) && !replace) {
       throw new RestoreException("restore target " + file + " already exists; choose a new path or replace it");
@@ -72,6 +73,7 @@ public final class StreamTarget implements RestoreTarget {
     } finally {
       Files.deleteIfExists(tmp);
     }
+    return Map.of();
   }
 
   @Override

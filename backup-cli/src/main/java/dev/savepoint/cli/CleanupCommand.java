@@ -1,0 +1,45 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.Repository;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "cleanup", description = "Remove the remains of backups that never got a manifest (killed or failed runs).")
+final class CleanupCommand implements Callable<Integer> {
+  @Mixin
+  RepositoryOptions repo;
+
+  @Option(names = "--plan", description = "Only this plan (default: every plan).")
+  String plan;
+
+  @Option(names = "--min-age", defaultValue = "PT6H", paramLabel = "<ISO duration>",
+      description = "Only remains older than this, so running backups are not touched (default: ${DEFAULT-VALUE}).")
+  Duration minAge;
+
+  @Option(names = "--dry-run", description = "Only show what would be removed.")
+  boolean dryRun;
+
+  @Override
+  public Integer call() throws Exception {
+    Repository repository = repo.open();
+    List<String> plans = plan != null ? List.of(plan) : repository.plans();
+    for (String p : plans) {
+      for (String id : repository.orphans(p, minAge)) {
+        System.out.printf("%s %s/%s (no manifest)%n", dryRun ? "would remove" : "removing", p, id);
+      }
+      if (!dryRun) {
+        repository.deleteOrphans(p, minAge);
+      }
+    }
+    if (!dryRun && repo.repo.startsWith("file:")) {
+      // Temporary files of killed writes in a file: repository.
+      new FilesystemStore(Uris.path(repo.repo)).deleteStaleTemporaryFiles(minAge);
+    }
+    return Main.OK;
+  }
+}

@@ -1,0 +1,61 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.postgres.RestoreDrill;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "drill", description = "Restore a PostgreSQL backup into a scratch database, verify row counts, "
+    + "drop the scratch database and record the result (exit 3 if the drill failed).")
+final class DrillCommand implements Callable<Integer> {
+  @Mixin
+  RepositoryOptions repo;
+
+  @Option(names = "--plan", required = true)
+  String plan;
+
+  @Parameters(index = "0", defaultValue = "latest", paramLabel = "<backup-id>|latest")
+  String backup;
+
+  @Option(names = "--scratch", required = true, paramLabel = "<url>",
+      description = "A database URL on the scratch server, e.g. postgresql://postgres@db-test:5432/postgres.")
+  String scratch;
+
+  @Option(names = "--json", description = "Print the drill report as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!PostgresUrl.isPostgresUrl(scratch)) {
+      throw new ConfigurationException("--scratch must be a postgresql:// URL");
+    }
+    Repository repository = repo.open();
+    RestoreDrill.Report report = new RestoreDrill(repository, plan, PostgresUrl.parse(scratch),
+        BackupSelector.parse(backup), SecretOptions.fromEnvironment()).run();
+    if (json) {
+      System.out.println(Format.json(report));
+    } else {
+      System.out.printf("drill of backup %s (%s): %s — %d tables, %d rows checked, restore took %.1f s%n",
+          report.backupId(), plan, report.passed() ? "PASSED" : "FAILED", report.tablesChecked(),
+          report.rowsChecked(), report.restoreMillis() / 1000.0);
+    }
+    if (!report.passed()) {
+      throw new Main.VerificationFailedException("drill of backup " + report.backupId() + " failed: " + report.detail());
+    }
+    return Main.OK;
+  }
+
+  /** Drill reports of a backup for {@code list --json}. */
+  static List<RestoreDrill.Report> reportsFor(Repository repository, Manifest m) throws IOException {
+    return RestoreDrill.reports(repository, m);
+  }
+}

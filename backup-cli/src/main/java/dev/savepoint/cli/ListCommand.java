@@ -1,0 +1,45 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "list", description = "List complete backups (those with a manifest), oldest first.")
+final class ListCommand implements Callable<Integer> {
+  @Mixin
+  RepositoryOptions repo;
+
+  @Option(names = "--plan", description = "Only this plan (default: every plan).")
+  String plan;
+
+  @Option(names = "--json", description = "Print a JSON array of backups.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    Repository repository = repo.open();
+    List<String> plans = plan != null ? List.of(plan) : repository.plans();
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (String p : plans) {
+      for (Manifest m : repository.list(p)) {
+        Map<String, Object> row = BackupCommand.summary(m);
+        row.put("drills", DrillCommand.reportsFor(repository, m));
+        rows.add(row);
+        if (!json) {
+          System.out.printf("%-20s %-26s %-8s %10s %10s  %s%n", m.plan(), m.id(), m.tier() == null ? "-" : m.tier(),
+              Format.bytes(m.rawBytes()), Format.bytes(m.storedBytes()), m.source().type());
+        }
+      }
+    }
+    if (json) {
+      System.out.println(Format.json(rows));
+    }
+    return Main.OK;
+  }
+}

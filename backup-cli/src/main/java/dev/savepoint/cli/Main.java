@@ -1,0 +1,83 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.IntegrityException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code savepoint} command line. Exit codes: 0 success, 1 operation failed, 2 usage or configuration
+ * error, 3 integrity or verification failure. Errors are one line on stderr; {@code --verbose} adds the
+ * stack trace and info logging.
+ */
+@Command(name = "savepoint", mixinStandardHelpOptions = true, version = "savepoint 0.1.0",
+    description = "Back up, verify and restore PostgreSQL databases, files and configuration.",
+    subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
+        CleanupCommand.class, DrillCommand.class})
+public final class Main {
+  public static final int OK = 0;
+  public static final int FAILED = 1;
+  public static final int USAGE = 2;
+  public static final int INTEGRITY = 3;
+
+  @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+      description = "Log progress details and print stack traces of errors.")
+  static boolean verbose;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  public static int run(String... args) {
+    boolean verboseArg = java.util.Arrays.asList(args).contains("--verbose");
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verboseArg ? "info" : "warn");
+    System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      int code = exitCode(e);
+      PrintWriter err = cmd.getErr();
+      err.println("savepoint: " + message(e));
+      if (verboseArg) {
+        e.printStackTrace(err);
+      }
+      err.flush();
+      return code;
+    });
+    cli.setParameterExceptionHandler((e, a) -> {
+      PrintWriter err = e.getCommandLine().getErr();
+      err.println("savepoint: " + e.getMessage());
+      err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+      err.flush();
+      return USAGE;
+    });
+    return cli.execute(args);
+  }
+
+  static int exitCode(Throwable e) {
+    if (e instanceof IntegrityException || e instanceof VerificationFailedException) {
+      return INTEGRITY;
+    }
+    if (e instanceof ConfigurationException || e instanceof IllegalArgumentException) {
+      return USAGE;
+    }
+    return FAILED;
+  }
+
+  private static String message(Throwable e) {
+    String m = e.getMessage();
+    if (m == null || m.isBlank()) {
+      m = e.getClass().getSimpleName();
+    }
+    // One line: multi-line tool output (pg_dump stderr) is folded.
+    return m.strip().replaceAll("\\s*\\R\\s*", " | ");
+  }
+
+  /** Thrown by commands when verification found a problem: exit code 3. */
+  static final class VerificationFailedException extends RuntimeException {
+    VerificationFailedException(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.DirectorySource;
+import dev.savepoint.core.DirectoryTarget;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreTarget;
+import dev.savepoint.core.Source;
+import dev.savepoint.core.StreamSource;
+import dev.savepoint.core.StreamTarget;
+import dev.savepoint.core.Stores;
+import dev.savepoint.postgres.PostgresSource;
+import dev.savepoint.postgres.PostgresTarget;
+import dev.savepoint.postgres.PostgresUrl;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Turns the CLI's URIs into repositories, sources and targets. */
+final class Uris {
+  private Uris() {}
+
+  static Repository repository(String uri) throws IOException {
+    if (uri.startsWith("file:")) {
+      return new Repository(Stores.filesystem(path(uri)));
+    }
+    if (uri.startsWith("s3://") || uri.startsWith("gs://")) {
+      throw new ConfigurationException("repository " + uri + ": the " + uri.substring(0, 2)
+          + " store is not available in this build yet; use a file: repository");
+    }
+    throw new ConfigurationException("unsupported repository URI '" + uri + "'; use file:/path");
+  }
+
+  static Source source(String uri) throws IOException {
+    if (uri.equals("-")) {
+      return StreamSource.stdin("stdin");
+    }
+    if (uri.startsWith("file:")) {
+      Path p = path(uri);
+      if (Files.isDirectory(p)) {
+        return new DirectorySource(p);
+      }
+      if (!Files.exists(p)) {
+        throw new ConfigurationException("source " + p + " does not exist");
+      }
+      return StreamSource.file(p);
+    }
+    if (PostgresUrl.isPostgresUrl(uri)) {
+      return PostgresSource.builder(PostgresUrl.parse(uri)).build();
+    }
+    throw new ConfigurationException("unsupported source URI '" + redact(uri)
+        + "'; use file:/path, postgresql://user@host:port/db or - for standard input");
+  }
+
+  /**
+   * The restore target for {@code uri}. A PostgreSQL target that is not empty gets a safety backup into
+   * {@code repository} under {@code safetyPlan} first.
+   */
+  static RestoreTarget target(String uri, Manifest manifest, boolean replace, Repository repository,
+      String safetyPlan) throws IOException {
+    if (uri.equals("-")) {
+      return StreamTarget.stream(System.out);
+    }
+    if (uri.startsWith("file:")) {
+      Path p = path(uri);
+      if (manifest.source().type().equals("directory")) {
+        DirectoryTarget t = DirectoryTarget.of(p);
+        return replace ? t.replacingExisting() : t;
+      }
+      StreamTarget t = StreamTarget.file(p);
+      return replace ? t.replacingExisting() : t;
+    }
+    if (PostgresUrl.isPostgresUrl(uri)) {
+      return PostgresTarget.builder(PostgresUrl.parse(uri)).safetyBackup(repository, safetyPlan).build();
+    }
+    throw new ConfigurationException("unsupported restore target '" + redact(uri)
+        + "'; use file:/path, postgresql://user@host:port/db or - for standard output");
+  }
+
+  static Path path(String fileUri) throws ConfigurationException {
+    String rest = fileUri.substring("file:".length());
+    if (rest.startsWith("//")) {
+      rest = rest.substring(2);
+    }
+    if (rest.isEmpty()) {
+      throw new ConfigurationException("empty path in '" + fileUri + "'");
+    }
+    return Path.of(rest).toAbsolutePath().normalize();
+  }
+
+  /** Hides a password in a URI before it goes into a message. */
+  static String redact(String uri) {
+    return uri.replaceAll("://([^:/@]+):[^@/]*@", "://$1:***@");
+  }
+}

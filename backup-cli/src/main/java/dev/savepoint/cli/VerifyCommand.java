@@ -1,0 +1,59 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.VerificationResult;
+import dev.savepoint.core.Verifiers;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "verify", description = "Check a backup: presence and sizes, stored SHA-256; --full also decodes "
+    + "every artifact and checks the raw SHA-256. Exit 3 if anything does not match.")
+final class VerifyCommand implements Callable<Integer> {
+  @Mixin
+  RepositoryOptions repo;
+
+  @Option(names = "--plan", required = true)
+  String plan;
+
+  @Parameters(index = "0", defaultValue = "latest", paramLabel = "<backup-id>|latest")
+  String backup;
+
+  @Option(names = "--full", description = "Also reverse the transform chain and compare raw digests.")
+  boolean full;
+
+  @Option(names = "--json", description = "Print the checks as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    Repository repository = repo.open();
+    Manifest m = repository.select(plan, BackupSelector.parse(backup));
+    List<VerificationResult> results = repository.verify(m, Verifiers.standard(full, SecretOptions.fromEnvironment()));
+    boolean passed = results.stream().allMatch(VerificationResult::passed);
+    if (json) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("plan", plan);
+      out.put("id", m.id());
+      out.put("passed", passed);
+      out.put("checks", results);
+      System.out.println(Format.json(out));
+    } else {
+      for (VerificationResult r : results) {
+        System.out.printf("%-14s %s  %s%n", r.check(), r.passed() ? "ok  " : "FAIL", r.detail());
+      }
+    }
+    if (!passed) {
+      VerificationResult first = results.stream().filter(r -> !r.passed()).findFirst().orElseThrow();
+      throw new Main.VerificationFailedException("backup " + m.id() + " failed " + first.check() + ": " + first.detail());
+    }
+    return Main.OK;
+  }
+}

@@ -1,0 +1,12 @@
+package dev.savepoint.core;
+
+/** Savepoint was configured wrongly: a bad URI, an unsupported scheme, a missing option or secret. */
+public class ConfigurationException extends SavepointException {
+  public ConfigurationException(String message) {
+    super(message);
+  }
+
+  public ConfigurationException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

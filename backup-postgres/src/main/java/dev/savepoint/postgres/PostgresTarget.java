@@ -1,0 +1,310 @@
+package dev.savepoint.postgres;
+
+import dev.savepoint.core.ArtifactReader;
+import dev.savepoint.core.ArtifactRecord;
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.IntegrityException;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreException;
+import dev.savepoint.core.RestoreTarget;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.core.Verifiers;
+import dev.savepoint.postgres.internal.PgTools;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Restores a {@link PostgresSource} backup into a database, without ever leaving that database half-changed:
+ *
+ * <ol>
+ *   <li>if the database exists and holds tables, a safety backup of it is taken first (into the configured
+ *       repository; its id is reported) — without one configured, such a restore is refused;
+ *   <li>the dump is loaded into a new scratch database on the same server (plain dumps with
+ *       {@code psql --single-transaction -v ON_ERROR_STOP=1}, custom archives with {@code pg_restore
+ *       --single-transaction --exit-on-error}); a digest mismatch kills the loader before it commits;
+ *   <li>every table's row count is compared with the manifest, and the optional SQL checks are run;
+ *   <li>only then is the scratch database renamed into place (the previous one dropped or kept).
+ * </ol>
+ *
+ * Any failure drops the scratch database and leaves the target as it was. Renaming needs the target to have
+ * no open connections: stop the application first, as in any restore.
+ */
+public final class PostgresTarget implements RestoreTarget {
+  private static final Logger log = LoggerFactory.getLogger(PostgresTarget.class);
+
+  /** A SQL query whose single result must equal {@code expected}, e.g. {@code SELECT count(*) FROM users}. */
+  public record Check(String sql, String expected) {}
+
+  private final PostgresUrl url;
+  private final Repository safetyRepository;
+  private final String safetyPlan;
+  private final List<Check> checks;
+  private final boolean keepPrevious;
+
+  private PostgresTarget(Builder b) {
+    this.url = b.url;
+    this.safetyRepository = b.safetyRepository;
+    this.safetyPlan = b.safetyPlan;
+    this.checks = List.copyOf(b.checks);
+    this.keepPrevious = b.keepPrevious;
+  }
+
+  public static Builder builder(PostgresUrl url) {
+    return new Builder(url);
+  }
+
+  @Override
+  public String describe() {
+    return url.toString();
+  }
+
+  @Override
+  public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
+    Manifest manifest = artifacts.manifest();
+    if (!manifest.source().type().equals("postgresql")) {
+      throw new RestoreException("backup " + manifest.id() + " is a '" + manifest.source().type()
+          + "' backup, not a PostgreSQL one; restore it to a file: target");
+    }
+    PostgresUrl maintenance = url.withDatabase("postgres");
+    Map<String, Object> facts = new LinkedHashMap<>();
+    int serverMajor;
+    boolean exists;
+    try (Connection c = PostgresSource.connect(maintenance)) {
+      serverMajor = Integer.parseInt(single(c, "SHOW server_version_num")) / 10000;
+      exists = databaseExists(c, url.database());
+    } catch (SQLException e) {
+      throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
+    }
+    if (exists && hasTables()) {
+      if (safetyRepository == null) {
+        throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
+            + "configure one (the CLI does) or restore into a new database");
+      }
+      facts.put("safetyBackupId", takeSafetyBackup());
+    }
+    String scratch = scratchName(url.database());
+    execute(maintenance, "CREATE DATABASE " + PostgresSource.quote(scratch) + " TEMPLATE template0 ENCODING 'UTF8'");
+    try {
+      load(artifacts, url.withDatabase(scratch), serverMajor);
+      facts.putAll(verify(manifest, url.withDatabase(scratch)));
+      swapIntoPlace(maintenance, scratch, exists, facts);
+      log.info("restored backup {} into {}", manifest.id(), url);
+      return facts;
+    } catch (IOException | RuntimeException e) {
+      try {
+        execute(maintenance, "DROP DATABASE IF EXISTS " + PostgresSource.quote(scratch) + " WITH (FORCE)");
+      } catch (IOException dropFailure) {
+        e.addSuppressed(dropFailure);
+      }
+      throw e;
+    }
+  }
+
+  private boolean hasTables() throws IOException {
+    try (Connection c = PostgresSource.connect(url)) {
+      return Long.parseLong(single(c, """
+          SELECT count(*) FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+          WHERE t.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            AND n.nspname NOT LIKE 'pg_toast%'""")) > 0;
+    } catch (SQLException e) {
+      throw new RestoreException("cannot inspect " + url + ": " + e.getMessage(), e);
+    }
+  }
+
+  private String takeSafetyBackup() throws IOException {
+    log.info("taking a safety backup of {} before restoring over it", url);
+    Manifest safety = BackupPlan.builder(safetyPlan).tier("safety").label("reason", "pre-restore")
+        .source(PostgresSource.builder(url).build()).transform(Transforms.zstd())
+        .repository(safetyRepository).verifier(Verifiers.presence(1)).build().run().manifest();
+    return safety.id();
+  }
+
+  private static String scratchName(String database) {
+    String suffix = "_sp" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
+    String base = database.length() > 63 - suffix.length() ? database.substring(0, 63 - suffix.length()) : database;
+    return base + suffix;
+  }
+
+  private void load(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor) throws IOException {
+    String format = String.valueOf(artifacts.manifest().source().facts().getOrDefault("format", "plain"));
+    ArtifactRecord artifact = artifacts.manifest().artifacts().get(0);
+    List<String> cmd = format.equals("custom")
+        ? List.of(PgTools.find("pg_restore", serverMajor), "--no-password", "--exit-on-error", "--single-transaction",
+            "--dbname=" + scratch.database())
+        : List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "--single-transaction", "--dbname=" + scratch.database(), "-f", "-");
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().putAll(scratch.toolEnvironment());
+    Process p = pb.start();
+    PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
+    try (InputStream in = artifacts.open(artifact)) {
+      OutputStream stdin = p.getOutputStream();
+      try {
+        in.transferTo(stdin);
+      } catch (IOException e) {
+        // Either the data failed verification or the loader died. Kill it, so nothing is committed.
+        p.destroyForcibly();
+        if (e instanceof IntegrityException || p.waitFor() == 0) {
+          throw e;
+        }
+        throw new RestoreException(cmd.get(0) + " failed while loading backup " + artifacts.manifest().id()
+            + ": " + stderr.text(), e);
+      }
+      stdin.close();
+      int exit = p.waitFor();
+      if (exit != 0) {
+        throw new RestoreException(cmd.get(0) + " failed (exit " + exit + ") loading backup "
+            + artifacts.manifest().id() + ": " + stderr.text());
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new RestoreException("interrupted while loading backup " + artifacts.manifest().id());
+    } finally {
+      if (p.isAlive()) {
+        p.destroyForcibly();
+      }
+    }
+  }
+
+  /** Compares every table's rows with the manifest, then runs the user checks. */
+  private Map<String, Object> verify(Manifest manifest, PostgresUrl scratch) throws IOException {
+    Object recorded = manifest.source().facts().get("tableRowCounts");
+    if (!(recorded instanceof Map<?, ?> expected)) {
+      throw new IntegrityException("manifest of backup " + manifest.id() + " lacks tableRowCounts");
+    }
+    List<String> differences = new ArrayList<>();
+    long rows = 0;
+    try (Connection c = scratch.connect(); Statement s = c.createStatement()) {
+      for (Map.Entry<?, ?> e : expected.entrySet()) {
+        long want = ((Number) e.getValue()).longValue();
+        long got;
+        try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + e.getKey())) {
+          r.next();
+          got = r.getLong(1);
+        } catch (SQLException missing) {
+          differences.add(e.getKey() + ": missing (" + missing.getMessage().lines().findFirst().orElse("") + ")");
+          continue;
+        }
+        rows += got;
+        if (got != want) {
+          differences.add(e.getKey() + ": expected " + want + " rows, restored " + got);
+        }
+      }
+      for (Check check : checks) {
+        String actual = single(c, check.sql());
+        if (!Objects.equals(actual, check.expected())) {
+          differences.add("check '" + check.sql() + "': expected " + check.expected() + ", got " + actual);
+        }
+      }
+    } catch (SQLException e) {
+      throw new RestoreException("cannot verify the restored database: " + e.getMessage(), e);
+    }
+    if (!differences.isEmpty()) {
+      throw new IntegrityException("restored data of backup " + manifest.id() + " does not match its manifest: "
+          + String.join("; ", differences));
+    }
+    Map<String, Object> facts = new LinkedHashMap<>();
+    facts.put("tablesChecked", expected.size());
+    facts.put("rowsChecked", rows);
+    facts.put("checksPassed", checks.size());
+    return facts;
+  }
+
+  private void swapIntoPlace(PostgresUrl maintenance, String scratch, boolean exists, Map<String, Object> facts)
+      throws IOException {
+    String target = PostgresSource.quote(url.database());
+    if (exists) {
+      String previous = scratchName(url.database() + "_before");
+      try {
+        execute(maintenance, "ALTER DATABASE " + target + " RENAME TO " + PostgresSource.quote(previous));
+      } catch (RestoreException e) {
+        throw new RestoreException("cannot replace " + url + " (stop the application so it has no open "
+            + "connections, then retry): " + e.getMessage(), e);
+      }
+      execute(maintenance, "ALTER DATABASE " + PostgresSource.quote(scratch) + " RENAME TO " + target);
+      if (keepPrevious) {
+        facts.put("previousDatabase", previous);
+      } else {
+        execute(maintenance, "DROP DATABASE " + PostgresSource.quote(previous) + " WITH (FORCE)");
+      }
+    } else {
+      execute(maintenance, "ALTER DATABASE " + PostgresSource.quote(scratch) + " RENAME TO " + target);
+    }
+  }
+
+  static void execute(PostgresUrl url, String sql) throws RestoreException {
+    try (Connection c = url.connect(); Statement s = c.createStatement()) {
+      s.execute(sql);
+    } catch (SQLException e) {
+      throw new RestoreException(url + ": " + e.getMessage(), e);
+    }
+  }
+
+  static boolean databaseExists(Connection c, String name) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+      ps.setString(1, name);
+      try (ResultSet r = ps.executeQuery()) {
+        return r.next();
+      }
+    }
+  }
+
+  private static String single(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
+      r.next();
+      return r.getString(1);
+    }
+  }
+
+  /** Options of a {@link PostgresTarget}. */
+  public static final class Builder {
+    private final PostgresUrl url;
+    private Repository safetyRepository;
+    private String safetyPlan;
+    private final List<Check> checks = new ArrayList<>();
+    private boolean keepPrevious;
+
+    private Builder(PostgresUrl url) {
+      this.url = Objects.requireNonNull(url);
+    }
+
+    /** Where to put the safety backup taken before restoring over a non-empty database. */
+    public Builder safetyBackup(Repository repository, String plan) {
+      this.safetyRepository = repository;
+      this.safetyPlan = plan;
+      return this;
+    }
+
+    /** Adds a check run on the restored data before it is put in place. */
+    public Builder check(String sql, String expected) {
+      checks.add(new Check(sql, expected));
+      return this;
+    }
+
+    /** Keeps the replaced database under a new name instead of dropping it. */
+    public Builder keepPrevious(boolean keep) {
+      this.keepPrevious = keep;
+      return this;
+    }
+
+    public PostgresTarget build() {
+      return new PostgresTarget(this);
+    }
+  }
+}

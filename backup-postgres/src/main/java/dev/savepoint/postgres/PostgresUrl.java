@@ -1,0 +1,147 @@
+package dev.savepoint.postgres;
+
+import dev.savepoint.core.ConfigurationException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.function.Supplier;
+
+/**
+ * Where a PostgreSQL database is: {@code postgresql://user@host:port/db} (also {@code postgres://} and
+ * {@code jdbc:postgresql://host:port/db?user=...}). The password is kept apart from the address: it comes
+ * from the URL only if written there (discouraged), else from a supplier, else from {@code PGPASSWORD}, else
+ * the tools and the driver read {@code ~/.pgpass}. It is handed to child processes through their
+ * environment, never their command line, and {@link #toString()} never shows it.
+ */
+public final class PostgresUrl {
+  private final String host;
+  private final int port;
+  private final String database;
+  private final String user;
+  private final Supplier<char[]> password;
+
+  private PostgresUrl(String host, int port, String database, String user, Supplier<char[]> password) {
+    this.host = host;
+    this.port = port;
+    this.database = database;
+    this.user = user;
+    this.password = password;
+  }
+
+  public static boolean isPostgresUrl(String s) {
+    return s.startsWith("postgresql://") || s.startsWith("postgres://") || s.startsWith("jdbc:postgresql://");
+  }
+
+  /** Parses a URL; throws {@link ConfigurationException} (without echoing any password) if it is malformed. */
+  public static PostgresUrl parse(String url) throws ConfigurationException {
+    if (!isPostgresUrl(url)) {
+      throw new ConfigurationException("not a PostgreSQL URL (expected postgresql://user@host:port/db)");
+    }
+    URI uri;
+    try {
+      uri = URI.create(url.replaceFirst("^(jdbc:)?postgres(ql)?://", "http://"));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigurationException("malformed PostgreSQL URL (expected postgresql://user@host:port/db)");
+    }
+    if (uri.getHost() == null) {
+      throw new ConfigurationException("PostgreSQL URL lacks a host (expected postgresql://user@host:port/db)");
+    }
+    Map<String, String> query = new HashMap<>();
+    if (uri.getRawQuery() != null) {
+      for (String kv : uri.getRawQuery().split("&")) {
+        String[] p = kv.split("=", 2);
+        query.put(decode(p[0]), p.length > 1 ? decode(p[1]) : "");
+      }
+    }
+    String user = query.getOrDefault("user", "postgres");
+    String pw = query.get("password");
+    if (uri.getRawUserInfo() != null) {
+      String[] ui = uri.getRawUserInfo().split(":", 2);
+      user = decode(ui[0]);
+      if (ui.length > 1) {
+        pw = decode(ui[1]);
+      }
+    }
+    String db = uri.getPath() == null || uri.getPath().length() <= 1 ? user : decode(uri.getPath().substring(1));
+    String fixed = pw;
+    Supplier<char[]> password = fixed != null ? fixed::toCharArray : PostgresUrl::environmentPassword;
+    return new PostgresUrl(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password);
+  }
+
+  private static char[] environmentPassword() {
+    String env = System.getenv("PGPASSWORD");
+    return env == null ? null : env.toCharArray();
+  }
+
+  private static String decode(String s) {
+    return URLDecoder.decode(s, StandardCharsets.UTF_8);
+  }
+
+  /** The same server and credentials, another database. */
+  public PostgresUrl withDatabase(String otherDatabase) {
+    return new PostgresUrl(host, port, otherDatabase, user, password);
+  }
+
+  /** Uses {@code supplier} for the password (e.g. from a secret manager); it is called on each connect. */
+  public PostgresUrl withPassword(Supplier<char[]> supplier) {
+    return new PostgresUrl(host, port, database, user, Objects.requireNonNull(supplier));
+  }
+
+  public String host() {
+    return host;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String database() {
+    return database;
+  }
+
+  public String user() {
+    return user;
+  }
+
+  /** Opens a JDBC connection. Errors name the server and database, never the password. */
+  public Connection connect() throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", user);
+    char[] pw = password.get();
+    if (pw != null) {
+      props.setProperty("password", new String(pw));
+    }
+    props.setProperty("ApplicationName", "savepoint");
+    props.setProperty("connectTimeout", "10");
+    return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, props);
+  }
+
+  /** Environment for pg_dump/psql/pg_restore: connection settings and the password (never argv). */
+  public Map<String, String> toolEnvironment() {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("PGHOST", host);
+    env.put("PGPORT", Integer.toString(port));
+    env.put("PGUSER", user);
+    env.put("PGDATABASE", database);
+    env.put("PGAPPNAME", "savepoint");
+    env.put("PGCONNECT_TIMEOUT", "10");
+    char[] pw = password.get();
+    if (pw != null) {
+      env.put("PGPASSWORD", new String(pw));
+    }
+    return env;
+  }
+
+  @Override
+  public String toString() {
+    return "postgresql://" + user + "@" + host + ":" + port + "/" + database;
+  }
+}

@@ -1,0 +1,100 @@
+package dev.savepoint.postgres;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.SavepointException;
+import dev.savepoint.core.Secrets;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The monthly restore test: restores a backup into a new scratch database on a given server, checks every
+ * table's row count against the manifest, drops the scratch database, and records a {@link Report} next to
+ * the backup ({@code <plan>/<id>/drills/<time>.json}) as evidence for the RTO. A failed drill is a report
+ * with {@code passed = false}, not an exception; an exception means the drill could not run at all.
+ */
+public final class RestoreDrill {
+  private static final Logger log = LoggerFactory.getLogger(RestoreDrill.class);
+  private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** What a drill measured. {@code restoreMillis} is the time to restore and verify (the RTO evidence). */
+  public record Report(String plan, String backupId, Instant startedAt, long restoreMillis, long tablesChecked,
+      long rowsChecked, boolean passed, String detail) {}
+
+  private final Repository repository;
+  private final String plan;
+  private final PostgresUrl server;
+  private final BackupSelector selector;
+  private final Secrets secrets;
+
+  /**
+   * @param server any database URL on the scratch server (its database part is ignored); the user needs
+   *     CREATEDB
+   */
+  public RestoreDrill(Repository repository, String plan, PostgresUrl server, BackupSelector selector,
+      Secrets secrets) {
+    this.repository = Objects.requireNonNull(repository);
+    this.plan = Objects.requireNonNull(plan);
+    this.server = Objects.requireNonNull(server);
+    this.selector = Objects.requireNonNull(selector);
+    this.secrets = Objects.requireNonNull(secrets);
+  }
+
+  public Report run() throws IOException {
+    Manifest manifest = repository.select(plan, selector);
+    String scratch = "savepoint_drill_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
+    PostgresUrl scratchUrl = server.withDatabase(scratch);
+    Instant started = Instant.now();
+    long t0 = System.nanoTime();
+    Report report;
+    try {
+      Map<String, Object> facts = repository.restore(manifest, PostgresTarget.builder(scratchUrl).build(), secrets)
+          .facts();
+      long millis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+      report = new Report(plan, manifest.id(), started, millis, ((Number) facts.get("tablesChecked")).longValue(),
+          ((Number) facts.get("rowsChecked")).longValue(), true,
+          "restored and verified " + facts.get("tablesChecked") + " tables");
+    } catch (SavepointException e) {
+      long millis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+      report = new Report(plan, manifest.id(), started, millis, 0, 0, false, e.getMessage());
+    } finally {
+      PostgresTarget.execute(server.withDatabase("postgres"),
+          "DROP DATABASE IF EXISTS " + PostgresSource.quote(scratch) + " WITH (FORCE)");
+    }
+    repository.writeAttachment(manifest, "drills/" + started.toString().replace(':', '-') + ".json", toJson(report));
+    log.info("restore drill of backup {} ({}): {} in {} ms", manifest.id(), plan, report.passed() ? "passed" : "FAILED",
+        report.restoreMillis());
+    return report;
+  }
+
+  /** The recorded drill reports of a backup, oldest first. */
+  public static List<Report> reports(Repository repository, Manifest manifest) throws IOException {
+    List<Report> result = new java.util.ArrayList<>();
+    for (byte[] bytes : repository.attachments(manifest, "drills/").values()) {
+      result.add(JSON.readValue(bytes, Report.class));
+    }
+    return result;
+  }
+
+  private static byte[] toJson(Report report) {
+    try {
+      return JSON.writeValueAsString(report).getBytes(StandardCharsets.UTF_8);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

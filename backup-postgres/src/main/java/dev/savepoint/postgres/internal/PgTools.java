@@ -1,0 +1,114 @@
+package dev.savepoint.postgres.internal;
+
+import dev.savepoint.core.SourceException;
+import dev.savepoint.postgres.PostgresUrl;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/** Finds and runs PostgreSQL's client tools. */
+public final class PgTools {
+  private PgTools() {}
+
+  /**
+   * The tool {@code name} for a server of major version {@code serverMajor}: from {@code SAVEPOINT_PG_BIN},
+   * else {@code /usr/lib/postgresql/<major>/bin} of that major or the newest one installed (a newer pg_dump
+   * can dump an older server), else whatever is on the PATH.
+   */
+  public static String find(String name, int serverMajor) {
+    String env = System.getenv("SAVEPOINT_PG_BIN");
+    if (env != null && !env.isBlank()) {
+      return Path.of(env, name).toString();
+    }
+    Path base = Path.of("/usr/lib/postgresql");
+    Path exact = base.resolve(Integer.toString(serverMajor)).resolve("bin").resolve(name);
+    if (Files.isExecutable(exact)) {
+      return exact.toString();
+    }
+    if (Files.isDirectory(base)) {
+      try (Stream<Path> majors = Files.list(base)) {
+        Optional<Path> newest = majors.filter(p -> Files.isExecutable(p.resolve("bin").resolve(name)))
+            .filter(p -> major(p) >= serverMajor)
+            .max(Comparator.comparingInt(PgTools::major));
+        if (newest.isPresent()) {
+          return newest.get().resolve("bin").resolve(name).toString();
+        }
+      } catch (IOException e) {
+        // Fall back to the PATH.
+      }
+    }
+    return name;
+  }
+
+  private static int major(Path p) {
+    try {
+      return Integer.parseInt(p.getFileName().toString());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** Starts {@code command} with the connection environment of {@code url}; stderr is captured. */
+  public static Process start(List<String> command, PostgresUrl url) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().putAll(url.toolEnvironment());
+    try {
+      return pb.start();
+    } catch (IOException e) {
+      throw new SourceException(command.get(0) + " could not be started (" + e.getMessage()
+          + "); install the PostgreSQL client tools or set SAVEPOINT_PG_BIN", e);
+    }
+  }
+
+  /** Reads a process's stderr on a daemon thread, keeping the last 16 KiB. */
+  public static final class StderrCollector extends Thread {
+    private final InputStream in;
+    private final ByteArrayOutputStream tail = new ByteArrayOutputStream();
+
+    public StderrCollector(Process process) {
+      super("savepoint-stderr");
+      this.in = process.getErrorStream();
+      setDaemon(true);
+      start();
+    }
+
+    @Override
+    public void run() {
+      byte[] buf = new byte[4096];
+      try {
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          synchronized (tail) {
+            tail.write(buf, 0, n);
+            if (tail.size() > 32 * 1024) {
+              byte[] keep = tail.toByteArray();
+              tail.reset();
+              tail.write(keep, keep.length - 16 * 1024, 16 * 1024);
+            }
+          }
+        }
+      } catch (IOException e) {
+        // The process ended.
+      }
+    }
+
+    /** What the process wrote to stderr, once it has exited. */
+    public String text() {
+      try {
+        join(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      synchronized (tail) {
+        return tail.toString(StandardCharsets.UTF_8).strip();
+      }
+    }
+  }
+}

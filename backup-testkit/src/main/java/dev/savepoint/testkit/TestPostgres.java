@@ -1,0 +1,219 @@
+package dev.savepoint.testkit;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A throwaway PostgreSQL server for tests, shared by every test in the JVM and stopped at exit.
+ *
+ * <ol>
+ *   <li>If {@code SAVEPOINT_TEST_POSTGRES_URL} is set ({@code postgresql://user[:password]@host:port}), that
+ *       server is used; tests create and drop their own databases in it.
+ *   <li>Otherwise a cluster is created with the machine's PostgreSQL binaries ({@code SAVEPOINT_PG_BIN}, or
+ *       the newest {@code /usr/lib/postgresql/<major>/bin}) in a temporary directory on a free loopback port,
+ *       with trust authentication. As root, the server runs as the {@code postgres} user (initdb refuses
+ *       root).
+ *   <li>Without either, tests are skipped, except when {@code CI=true}: then they fail, so CI never passes
+ *       by skipping.
+ * </ol>
+ *
+ * <p>Register with {@code @RegisterExtension static TestPostgres pg = TestPostgres.shared();}. Where a Docker
+ * engine exists, Testcontainers' {@code PostgreSQLContainer} can provide the URL through the environment
+ * variable instead.
+ */
+public final class TestPostgres implements BeforeAllCallback {
+  private static TestPostgres shared;
+
+  private final String host;
+  private final int port;
+  private final String user;
+  private final String password;
+  private final Path binDir;
+  private final Path dataDir;
+
+  private TestPostgres(String host, int port, String user, String password, Path binDir, Path dataDir) {
+    this.host = host;
+    this.port = port;
+    this.user = user;
+    this.password = password;
+    this.binDir = binDir;
+    this.dataDir = dataDir;
+  }
+
+  /** The JVM-wide server, started on first use. */
+  public static synchronized TestPostgres shared() {
+    if (shared == null) {
+      try {
+        shared = start();
+      } catch (IOException | InterruptedException e) {
+        throw new IllegalStateException("cannot start a throwaway PostgreSQL: " + e.getMessage(), e);
+      }
+    }
+    return shared;
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    // Construction already started the server; nothing per class.
+  }
+
+  private static TestPostgres start() throws IOException, InterruptedException {
+    String env = System.getenv("SAVEPOINT_TEST_POSTGRES_URL");
+    if (env != null && !env.isBlank()) {
+      java.net.URI uri = java.net.URI.create(env.replaceFirst("^postgres(ql)?:", "http:"));
+      String[] userInfo = uri.getUserInfo() == null ? new String[] {"postgres"} : uri.getUserInfo().split(":", 2);
+      return new TestPostgres(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), userInfo[0],
+          userInfo.length > 1 ? userInfo[1] : null, findBinDir().orElse(null), null);
+    }
+    Optional<Path> bin = findBinDir();
+    if (bin.isEmpty()) {
+      String why = "no PostgreSQL server binaries (set SAVEPOINT_PG_BIN or install the postgresql package)";
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        throw new IllegalStateException(why + "; CI=true, so this is a failure, not a skip");
+      }
+      Assumptions.abort(why);
+    }
+    boolean root = "root".equals(System.getProperty("user.name"));
+    Path dir = Files.createTempDirectory("savepoint-pg-");
+    exec(List.of("chmod", "700", dir.toString()));
+    if (root) {
+      exec(List.of("chown", "postgres:postgres", dir.toString()));
+    }
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    Path data = dir.resolve("data");
+    exec(asServer(root, List.of(bin.get().resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres",
+        "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")));
+    exec(asServer(root, List.of(bin.get().resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
+        dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
+        "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100", "start")));
+    TestPostgres pg = new TestPostgres("127.0.0.1", port, "postgres", null, bin.get(), dir);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> pg.stop(root)));
+    return pg;
+  }
+
+  private void stop(boolean root) {
+    try {
+      exec(asServer(root, List.of(binDir.resolve("pg_ctl").toString(), "-D", dataDir.resolve("data").toString(),
+          "-m", "immediate", "-w", "stop")));
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      // Best effort at JVM exit.
+    }
+    try (Stream<Path> walk = Files.walk(dataDir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // Best effort.
+    }
+  }
+
+  private static List<String> asServer(boolean root, List<String> command) {
+    if (!root) {
+      return command;
+    }
+    List<String> c = new ArrayList<>(List.of("runuser", "-u", "postgres", "--"));
+    c.addAll(command);
+    return c;
+  }
+
+  private static void exec(List<String> command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IOException(String.join(" ", command) + " failed: " + out);
+    }
+  }
+
+  /** {@code SAVEPOINT_PG_BIN}, else the newest {@code /usr/lib/postgresql/<major>/bin} with initdb. */
+  public static Optional<Path> findBinDir() {
+    String env = System.getenv("SAVEPOINT_PG_BIN");
+    if (env != null && !env.isBlank()) {
+      return Optional.of(Path.of(env));
+    }
+    Path base = Path.of("/usr/lib/postgresql");
+    if (!Files.isDirectory(base)) {
+      return Optional.empty();
+    }
+    try (Stream<Path> majors = Files.list(base)) {
+      return majors.map(p -> p.resolve("bin")).filter(p -> Files.isExecutable(p.resolve("initdb")))
+          .max(Comparator.comparingInt(p -> parseMajor(p.getParent().getFileName().toString())));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static int parseMajor(String s) {
+    try {
+      return Integer.parseInt(s);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  public String host() {
+    return host;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public Optional<Path> binDir() {
+    return Optional.ofNullable(binDir);
+  }
+
+  /** {@code postgresql://user@host:port/<database>} (password, if any, only through {@link #password()}). */
+  public String url(String database) {
+    return "postgresql://" + user + "@" + host + ":" + port + "/" + database;
+  }
+
+  public Optional<String> password() {
+    return Optional.ofNullable(password);
+  }
+
+  public Connection connect(String database) throws SQLException {
+    return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, user,
+        password == null ? "" : password);
+  }
+
+  /** Creates a fresh, empty database with a unique name built from {@code hint}; returns its name. */
+  public String createDatabase(String hint) throws SQLException {
+    String name = (hint.toLowerCase().replaceAll("[^a-z0-9_]", "_") + "_" + Long.toHexString(System.nanoTime()))
+        .replaceAll("^([^a-z_])", "_$1");
+    try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE \"" + name + "\" TEMPLATE template0 ENCODING 'UTF8'");
+    }
+    return name;
+  }
+
+  public boolean databaseExists(String name) throws SQLException {
+    try (Connection c = connect("postgres");
+        var ps = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+      ps.setString(1, name);
+      return ps.executeQuery().next();
+    }
+  }
+
+  public void dropDatabase(String name) throws SQLException {
+    try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+      s.execute("DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
+    }
+  }
+}
