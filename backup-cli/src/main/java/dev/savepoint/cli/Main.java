@@ -32,7 +32,7 @@ public final class Main {
 
   public static int run(String... args) {
     boolean verboseArg = java.util.Arrays.asList(args).contains("--verbose");
-    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verboseArg ? "info" : "warn");
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verboseArg ? "info" : "error");
     System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {

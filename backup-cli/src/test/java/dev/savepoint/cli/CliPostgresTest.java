@@ -1,0 +1,65 @@
+package dev.savepoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.savepoint.testkit.TestPostgres;
+import dev.savepoint.testkit.TrpgDatabase;
+import java.nio.file.Path;
+import java.sql.Connection;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliPostgresTest {
+  @RegisterExtension
+  static TestPostgres pg = TestPostgres.shared();
+
+  @TempDir
+  Path tmp;
+
+  @Test
+  void backupRestoreDrillAndListThroughTheCli() throws Exception {
+    String db = pg.createDatabase("cli_trpg");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 1);
+    }
+    String repo = "file:" + tmp.resolve("repo");
+    CliProcess.Result backup = CliProcess.run("backup", "--repo", repo, "--plan", "trpg", "--tier", "tier1",
+        "--source", pg.url(db), "--compress", "gzip", "--min-size", "1000");
+    assertThat(backup.exit()).as(backup.err()).isZero();
+
+    String restored = "cli_restored_" + System.nanoTime();
+    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--to", pg.url(restored));
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(restore.err()).contains("tablesChecked");
+    try (Connection a = pg.connect(db); Connection b = pg.connect(restored)) {
+      assertThat(TrpgDatabase.tableDigests(b)).isEqualTo(TrpgDatabase.tableDigests(a));
+    }
+
+    // Restoring over the now non-empty database takes a safety backup first.
+    CliProcess.Result again = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--to", pg.url(restored));
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(again.err()).contains("safetyBackupId");
+    JsonNode safety = new ObjectMapper().readTree(CliProcess.run("list", "--repo", repo, "--plan", "trpg-safety", "--json").out());
+    assertThat(safety).hasSize(1);
+
+    CliProcess.Result drill = CliProcess.run("drill", "--repo", repo, "--plan", "trpg", "--scratch", pg.url("postgres"));
+    assertThat(drill.exit()).as(drill.err()).isZero();
+    assertThat(drill.out()).contains("PASSED");
+    JsonNode list = new ObjectMapper().readTree(CliProcess.run("list", "--repo", repo, "--plan", "trpg", "--json").out());
+    assertThat(list.get(0).get("drills").get(0).get("passed").asBoolean()).isTrue();
+    assertThat(list.get(0).get("drills").get(0).get("restoreMillis").asLong()).isPositive();
+  }
+
+  @Test
+  void unreachableDatabaseIsOneLineAndExit1() throws Exception {
+    CliProcess.Result r = CliProcess.run("backup", "--repo", "file:" + tmp.resolve("repo"), "--plan", "x",
+        "--source", "postgresql://postgres:secret-canary@127.0.0.1:1/app");
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err().lines().toList()).hasSize(1);
+    assertThat(r.err()).contains("cannot connect to postgresql://postgres@127.0.0.1:1/app").doesNotContain("secret-canary");
+    assertThat(CliProcess.run("list", "--repo", "file:" + tmp.resolve("repo"), "--json").out().strip()).isEqualTo("[ ]");
+  }
+}

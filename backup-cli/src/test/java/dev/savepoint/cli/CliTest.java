@@ -1,0 +1,230 @@
+package dev.savepoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path tmp;
+
+  String repo() {
+    return "file:" + tmp.resolve("repo");
+  }
+
+  Path randomFile(String name, int size, long seed) throws Exception {
+    byte[] b = new byte[size];
+    new Random(seed).nextBytes(b);
+    return Files.write(tmp.resolve(name), b);
+  }
+
+  @Test
+  void backupListVerifyRestoreDirectory() throws Exception {
+    Path src = tmp.resolve("uploads");
+    Files.createDirectories(src.resolve("maps"));
+    Files.copy(randomFile("a.bin", 200_000, 1), src.resolve("maps/a.bin"));
+    Files.writeString(src.resolve("readme.txt"), "hello");
+
+    CliProcess.Result backup = CliProcess.run("backup", "--repo", repo(), "--plan", "uploads", "--source",
+        "file:" + src, "--compress", "gzip", "--json");
+    assertThat(backup.exit()).as(backup.err()).isZero();
+    JsonNode summary = JSON.readTree(backup.out());
+    String id = summary.get("id").asText();
+    assertThat(summary.get("sourceType").asText()).isEqualTo("directory");
+
+    CliProcess.Result list = CliProcess.run("list", "--repo", repo(), "--json");
+    assertThat(list.exit()).as(list.err()).isZero();
+    JsonNode rows = JSON.readTree(list.out());
+    assertThat(rows).hasSize(1);
+    assertThat(rows.get(0).get("id").asText()).isEqualTo(id);
+    assertThat(rows.get(0).get("drills")).isEmpty();
+
+    CliProcess.Result verify = CliProcess.run("verify", "--repo", repo(), "--plan", "uploads", "latest", "--full", "--json");
+    assertThat(verify.exit()).as(verify.err()).isZero();
+    assertThat(JSON.readTree(verify.out()).get("passed").asBoolean()).isTrue();
+
+    Path dest = tmp.resolve("restored");
+    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo(), "--plan", "uploads", id, "--to", "file:" + dest);
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(dest.resolve("maps/a.bin")).hasSameBinaryContentAs(src.resolve("maps/a.bin"));
+    assertThat(dest.resolve("readme.txt")).hasContent("hello");
+  }
+
+  @Test
+  void flippedByteAndTruncationMakeVerifyExit3NamingTheArtifact() throws Exception {
+    Path file = randomFile("dump.sql", 500_000, 2);
+    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "db", "--source", "file:" + file).exit()).isZero();
+    Path stored;
+    try (Stream<Path> walk = Files.walk(tmp.resolve("repo/db"))) {
+      stored = walk.filter(p -> p.getFileName().toString().equals("dump.sql.zst")).findFirst().orElseThrow();
+    }
+    byte[] original = Files.readAllBytes(stored);
+    byte[] flipped = original.clone();
+    flipped[flipped.length / 3] ^= 0x01;
+    Files.write(stored, flipped);
+    CliProcess.Result verify = CliProcess.run("verify", "--repo", repo(), "--plan", "db");
+    assertThat(verify.exit()).isEqualTo(3);
+    assertThat(verify.err().lines().toList()).hasSize(1);
+    assertThat(verify.err()).contains("dump.sql", "SHA-256 mismatch", "expected", "actual");
+
+    Files.write(stored, java.util.Arrays.copyOf(original, original.length - 1000));
+    verify = CliProcess.run("verify", "--repo", repo(), "--plan", "db");
+    assertThat(verify.exit()).isEqualTo(3);
+    assertThat(verify.err()).contains("dump.sql", "size mismatch");
+
+    Path out = tmp.resolve("out.sql");
+    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo(), "--plan", "db", "--to", "file:" + out);
+    assertThat(restore.exit()).isEqualTo(3);
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
+  void malformedAndFutureManifestsGiveOneLineErrors() throws Exception {
+    Path file = randomFile("f", 1000, 3);
+    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "p", "--source", "file:" + file).exit()).isZero();
+    Path manifest;
+    try (Stream<Path> walk = Files.walk(tmp.resolve("repo/p"))) {
+      manifest = walk.filter(p -> p.getFileName().toString().equals("manifest.json")).findFirst().orElseThrow();
+    }
+    Files.writeString(manifest, "{\"formatVersion\": 7, \"id\": \"x\"}");
+    CliProcess.Result list = CliProcess.run("list", "--repo", repo(), "--plan", "p");
+    assertThat(list.exit()).isEqualTo(1);
+    assertThat(list.err()).contains("format version 7", "upgrade Savepoint");
+    Files.writeString(manifest, "{ truncated");
+    list = CliProcess.run("list", "--repo", repo(), "--plan", "p");
+    assertThat(list.exit()).isEqualTo(3);
+    assertThat(list.err()).contains("malformed manifest");
+    assertThat(list.err().lines().toList()).hasSize(1);
+  }
+
+  @Test
+  void usageAndConfigurationErrorsExit2() throws Exception {
+    assertThat(CliProcess.run("backup", "--repo", repo()).exit()).isEqualTo(2);
+    CliProcess.Result badScheme = CliProcess.run("list", "--repo", "ftp://x");
+    assertThat(badScheme.exit()).isEqualTo(2);
+    assertThat(badScheme.err()).contains("unsupported repository URI");
+    CliProcess.Result badCompress = CliProcess.run("backup", "--repo", repo(), "--plan", "p", "--source", "-",
+        "--compress", "lz4");
+    assertThat(badCompress.exit()).isEqualTo(2);
+    CliProcess.Result badAt = CliProcess.run("restore", "--repo", repo(), "--plan", "p", "--at", "yesterday",
+        "--to", "file:" + tmp.resolve("x"));
+    assertThat(badAt.exit()).isEqualTo(2);
+    CliProcess.Result missing = CliProcess.run("restore", "--repo", repo(), "--plan", "none", "--to", "file:" + tmp.resolve("x"));
+    assertThat(missing.exit()).isEqualTo(1);
+    assertThat(missing.err()).contains("no complete backup of plan 'none'");
+  }
+
+  /** 1 GiB through backup and restore in a JVM limited to 96 MiB of heap: memory does not grow with data. */
+  @Test
+  void oneGibibyteStreamWithBoundedHeap() throws Exception {
+    long size = 1L << 30;
+    Process backup = CliProcess.builder("96m", "backup", "--repo", repo(), "--plan", "big", "--source", "-",
+        "--compress", "zstd", "--level", "1").start();
+    MessageDigest sent = MessageDigest.getInstance("SHA-256");
+    try (OutputStream stdin = backup.getOutputStream()) {
+      byte[] block = new byte[1 << 20];
+      Random r = new Random(42);
+      for (long written = 0; written < size; written += block.length) {
+        // Partly compressible data, like a dump: random bytes with runs.
+        r.nextBytes(block);
+        java.util.Arrays.fill(block, 0, block.length / 2, (byte) 'x');
+        stdin.write(block);
+        sent.update(block);
+      }
+    }
+    CliProcess.Result b = CliProcess.finish(backup);
+    assertThat(b.exit()).as(b.err()).isZero();
+
+    Process restore = CliProcess.builder("96m", "restore", "--repo", repo(), "--plan", "big", "--to", "-").start();
+    java.util.concurrent.CompletableFuture<String> err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return new String(restore.getErrorStream().readAllBytes());
+      } catch (java.io.IOException e) {
+        return "";
+      }
+    });
+    MessageDigest received = MessageDigest.getInstance("SHA-256");
+    long total = 0;
+    try (InputStream out = restore.getInputStream()) {
+      byte[] buf = new byte[1 << 16];
+      int n;
+      while ((n = out.read(buf)) > 0) {
+        received.update(buf, 0, n);
+        total += n;
+      }
+    }
+    assertThat(restore.waitFor()).as(err.join()).isZero();
+    assertThat(total).isEqualTo(size);
+    assertThat(HexFormat.of().formatHex(received.digest())).isEqualTo(HexFormat.of().formatHex(sent.digest()));
+  }
+
+  /** SIGKILL mid-upload: nothing listed, the next backup succeeds, cleanup removes the remains. */
+  @Test
+  void killedBackupLeavesNothingThatListShows() throws Exception {
+    Process backup = CliProcess.builder("96m", "backup", "--repo", repo(), "--plan", "crash", "--source", "-",
+        "--compress", "gzip", "--level", "1").start();
+    OutputStream stdin = backup.getOutputStream();
+    byte[] block = new byte[1 << 20];
+    new Random(7).nextBytes(block);
+    for (int i = 0; i < 40; i++) {
+      stdin.write(block);
+    }
+    stdin.flush();
+    // Wait until bytes have reached the repository, so the kill really is mid-upload.
+    Path temp = tmp.resolve("repo/.savepoint-tmp");
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (System.currentTimeMillis() < deadline && dirSize(temp) < 1_000_000) {
+      stdin.write(block);
+      stdin.flush();
+    }
+    assertThat(dirSize(temp)).isGreaterThan(1_000_000);
+    backup.destroyForcibly(); // SIGKILL on Linux
+    backup.waitFor();
+
+    CliProcess.Result list = CliProcess.run("list", "--repo", repo(), "--plan", "crash", "--json");
+    assertThat(list.exit()).as(list.err()).isZero();
+    assertThat(JSON.readTree(list.out())).isEmpty();
+
+    Path file = randomFile("next", 10_000, 8);
+    CliProcess.Result next = CliProcess.run("backup", "--repo", repo(), "--plan", "crash", "--source", "file:" + file);
+    assertThat(next.exit()).as(next.err()).isZero();
+    assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo(), "--json").out())).hasSize(1);
+
+    CliProcess.Result cleanup = CliProcess.run("cleanup", "--repo", repo(), "--min-age", "PT0S");
+    assertThat(cleanup.exit()).as(cleanup.err()).isZero();
+    assertThat(dirSize(temp)).isZero();
+    assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo(), "--json").out())).hasSize(1);
+  }
+
+  static long dirSize(Path dir) throws Exception {
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      List<Path> list = files.toList();
+      long total = 0;
+      for (Path p : list) {
+        try {
+          total += Files.size(p);
+        } catch (java.nio.file.NoSuchFileException gone) {
+          // Renamed into place meanwhile.
+        }
+      }
+      return total;
+    }
+  }
+}
