@@ -92,9 +92,10 @@ public final class PostgresSource implements Source {
         facts.put("snapshot", snapshot);
         facts.put("format", format.name().toLowerCase());
         facts.put("tableRowCounts", countRows(c));
+        List<String> withoutData = tables.isEmpty() ? List.of() : tablesOutsideTier(c);
         String tool = pgDump != null ? pgDump : PgTools.find("pg_dump", serverMajor);
         facts.put("pgDumpVersion", toolVersion(tool));
-        dump(writer, tool, snapshot, serverMajor);
+        dump(writer, tool, snapshot, serverMajor, withoutData);
         c.rollback();
         return facts;
       }
@@ -180,7 +181,28 @@ public final class PostgresSource implements Source {
     }
   }
 
-  private void dump(ArtifactWriter writer, String tool, String snapshot, int serverMajor) throws IOException {
+  /**
+   * Tables whose rows a tier selection leaves out. A tier keeps the whole schema (so its dump restores on its
+   * own: {@code pg_dump --table} would drop the sequences and types the tables need) and only its own rows.
+   */
+  private List<String> tablesOutsideTier(Connection c) throws SQLException {
+    List<String> result = new ArrayList<>();
+    try (Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("""
+            SELECT n.nspname, t.relname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE t.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg_toast%'""")) {
+      while (r.next()) {
+        if (!tables.contains(r.getString(2)) && !tables.contains(r.getString(1) + "." + r.getString(2))) {
+          result.add(r.getString(1) + "." + r.getString(2));
+        }
+      }
+    }
+    return result;
+  }
+
+  private void dump(ArtifactWriter writer, String tool, String snapshot, int serverMajor, List<String> withoutData)
+      throws IOException {
     List<String> cmd = new ArrayList<>(List.of(tool, "--no-password", "--snapshot=" + snapshot,
         "--format=" + format.flag));
     if (format == Format.CUSTOM) {
@@ -188,7 +210,7 @@ public final class PostgresSource implements Source {
     }
     schemas.forEach(x -> cmd.add("--schema=" + quote(x)));
     excludeSchemas.forEach(x -> cmd.add("--exclude-schema=" + quote(x)));
-    tables.forEach(x -> cmd.add("--table=" + literalPattern(x)));
+    withoutData.forEach(x -> cmd.add("--exclude-table-data=" + literalPattern(x)));
     excludeTables.forEach(x -> cmd.add("--exclude-table=" + literalPattern(x)));
     excludeTableData.forEach(x -> cmd.add("--exclude-table-data=" + literalPattern(x)));
     Process p = PgTools.start(cmd, url);
@@ -254,7 +276,12 @@ public final class PostgresSource implements Source {
       return this;
     }
 
-    /** Dumps only these tables (e.g. the tier-1 tables); may be called repeatedly. */
+    /**
+     * Backs up the rows of only these tables (a tier, e.g. users, sessions, chat); may be called repeatedly.
+     * The schema of the whole database is still dumped, so the backup restores on its own; rows of other
+     * tables are left out. A tier should be closed under foreign keys (include the tables its rows reference),
+     * or restoring the constraints fails.
+     */
     public Builder table(String... names) {
       tables.addAll(List.of(names));
       return this;

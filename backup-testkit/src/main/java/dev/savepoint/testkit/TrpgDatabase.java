@@ -121,7 +121,7 @@ public final class TrpgDatabase {
                              WHEN 1 THEN 'I cast \\fireball\\ at the "orc" — it''s ' || g
                              WHEN 2 THEN E'multi\\nline\\n' || g
                              ELSE repeat('roll ', 1 + g %% 30) END,
-                 timestamptz '2025-01-01' + g * interval '163 minutes'
+                 timestamptz '2025-01-01' + (g %% 5000) * interval '163 minutes' + g * interval '1 second'
           FROM generate_series(1, %d) g""".formatted(60 * scale, users, 2000 * scale));
       s.execute("""
           INSERT INTO ai_generated_content (campaign_id, kind, prompt, content, metadata, embedding)

@@ -1,0 +1,89 @@
+package dev.savepoint.examples;
+
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Stores;
+import dev.savepoint.core.VerificationResult;
+import dev.savepoint.core.Verifiers;
+import dev.savepoint.postgres.PostgresTarget;
+import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.postgres.RestoreDrill;
+import dev.savepoint.testkit.TestPostgres;
+import dev.savepoint.testkit.TrpgDatabase;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.Map;
+
+/**
+ * The one-command demo ({@code bash scripts/demo.sh}): back up a generated tabletop-RPG database, verify the
+ * backup, restore it into a new database, run a restore drill and print what happened. Uses the server of
+ * {@code DATABASE_URL} if set (a new database is created on it and dropped afterwards), else a throwaway
+ * PostgreSQL cluster.
+ */
+public final class Demo {
+  public static void main(String[] args) throws Exception {
+    int scale = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+    String env = System.getenv("DATABASE_URL");
+    PostgresUrl server = env != null && !env.isBlank() ? PostgresUrl.parse(env)
+        : PostgresUrl.parse(TestPostgres.shared().url("postgres"));
+    String dbName = "savepoint_demo_" + Long.toHexString(System.nanoTime());
+    PostgresUrl database = server.withDatabase(dbName);
+    try (Connection c = server.withDatabase("postgres").connect(); Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE " + dbName + " TEMPLATE template0 ENCODING 'UTF8'");
+    }
+    String restoredName = dbName + "_restored";
+    try {
+      long t0 = System.nanoTime();
+      try (Connection c = database.connect()) {
+        TrpgDatabase.create(c, scale);
+      }
+      System.out.printf("generated TRPG database %s at scale %d in %.1f s%n", database, scale, secondsSince(t0));
+
+      Path repoDir = Path.of("savepoint-demo", "repo").toAbsolutePath();
+      Repository repository = new Repository(Stores.filesystem(repoDir));
+      BackupPlan plan = TrpgPlans.tier1(database, repository);
+      Manifest m = plan.run().manifest();
+      System.out.printf("backup   %s of plan %s: %,d raw bytes -> %,d stored bytes (zstd) in %.1f s%n", m.id(),
+          m.plan(), m.rawBytes(), m.storedBytes(), m.duration().toMillis() / 1000.0);
+      System.out.printf("         snapshot %s, server %s, row counts %s%n", m.source().facts().get("snapshot"),
+          m.source().facts().get("serverVersion"), m.source().facts().get("tableRowCounts"));
+
+      for (VerificationResult r : repository.verify(m, Verifiers.standard(true, Secrets.none()))) {
+        System.out.printf("verify   %-13s %s  %s%n", r.check(), r.passed() ? "ok" : "FAILED", r.detail());
+        if (!r.passed()) {
+          throw new IllegalStateException("verification failed: " + r.detail());
+        }
+      }
+
+      Repository.RestoreResult restored = repository.restore(m,
+          PostgresTarget.builder(server.withDatabase(restoredName)).check("SELECT count(*) FROM users",
+              Long.toString(100L * scale)).build(), Secrets.none());
+      Map<String, Object> facts = restored.facts();
+      System.out.printf("restore  into %s: %s tables, %s rows checked against the manifest in %.1f s%n",
+          restored.target(), facts.get("tablesChecked"), facts.get("rowsChecked"), restored.duration().toMillis() / 1000.0);
+
+      RestoreDrill.Report drill = new RestoreDrill(repository, plan.name(), server, BackupSelector.latest(),
+          Secrets.none()).run();
+      System.out.printf("drill    %s: %s, %d rows checked, restore took %.1f s (report stored with the backup)%n",
+          drill.backupId(), drill.passed() ? "PASSED" : "FAILED", drill.rowsChecked(), drill.restoreMillis() / 1000.0);
+      System.out.printf("repository: %s%n", repoDir);
+      System.out.printf("try: java -jar backup-cli/target/savepoint.jar list --repo file:%s --json%n", repoDir);
+      if (!drill.passed()) {
+        throw new IllegalStateException("drill failed: " + drill.detail());
+      }
+    } finally {
+      try (Connection c = server.withDatabase("postgres").connect(); Statement s = c.createStatement()) {
+        s.execute("DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)");
+        s.execute("DROP DATABASE IF EXISTS " + restoredName + " WITH (FORCE)");
+      }
+    }
+  }
+
+  private static double secondsSince(long t0) {
+    return (System.nanoTime() - t0) / 1e9;
+  }
+}

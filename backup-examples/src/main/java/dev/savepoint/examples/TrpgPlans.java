@@ -1,0 +1,45 @@
+package dev.savepoint.examples;
+
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.core.Verifiers;
+import dev.savepoint.postgres.PostgresSource;
+import dev.savepoint.postgres.PostgresUrl;
+
+/**
+ * How the tabletop-RPG backend describes its data tiers as Savepoint plans, in plain Java. Tier 1 (accounts,
+ * live sessions, chat, AI content) is backed up hourly, tier 2 (campaign, user and system settings) daily.
+ */
+public final class TrpgPlans {
+  private TrpgPlans() {}
+
+  /** Tier 1: the data players would lose sleep over. Session caches keep their schema but not their rows. */
+  public static BackupPlan tier1(PostgresUrl database, Repository repository) {
+    return BackupPlan.builder("trpg-tier1")
+        .tier("tier1")
+        .label("rpo", "PT1H")
+        .source(PostgresSource.builder(database)
+            .table("users", "game_sessions", "chat_messages_2025", "chat_messages_2026", "chat_messages",
+                "ai_generated_content", "campaigns")
+            .excludeTableData("session_cache")
+            .build())
+        .transform(Transforms.zstd())
+        .repository(repository)
+        .verifier(Verifiers.presence(1))          // the seed's size check; use 1 MB in production
+        .verifier(Verifiers.storedDigest())
+        .build();
+  }
+
+  /** Tier 2: the whole database daily, as a pg_restore-able archive. */
+  public static BackupPlan tier2(PostgresUrl database, Repository repository) {
+    return BackupPlan.builder("trpg-tier2")
+        .tier("tier2")
+        .source(PostgresSource.builder(database).format(PostgresSource.Format.CUSTOM)
+            .excludeTableData("session_cache").build())
+        .transform(Transforms.zstd())
+        .repository(repository)
+        .verifier(Verifiers.presence(1))
+        .build();
+  }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The main job, end to end on embedded defaults: a throwaway PostgreSQL (or $DATABASE_URL's server) filled
+# with generated tabletop-RPG data, a tier-1 backup into a local repository, full verification, a restore
+# into a new database, a restore drill, and a short report. Optional argument: data scale (default 5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+mvn -B -ntp -q install -DskipTests
+mvn -B -ntp -q -pl backup-examples exec:java -Dexec.args="${1:-5}"
