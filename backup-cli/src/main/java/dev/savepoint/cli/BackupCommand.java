@@ -5,7 +5,11 @@ import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.crypto.OpenPgpEncryption;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -38,6 +42,14 @@ final class BackupCommand implements Callable<Integer> {
       description = "Fail (and write no manifest) if the backup stores fewer bytes.")
   long minSize;
 
+  @Option(names = "--encrypt-passphrase-env", paramLabel = "<VAR>",
+      description = "Encrypt with OpenPGP (AES-256) using the passphrase in this environment variable.")
+  String encryptPassphraseEnv;
+
+  @Option(names = "--encrypt-recipient", paramLabel = "<keyfile>",
+      description = "Encrypt with OpenPGP to the public key(s) in this gpg-exported file (repeatable).")
+  List<Path> recipients = new ArrayList<>();
+
   @Option(names = "--json", description = "Print the result as JSON.")
   boolean json;
 
@@ -52,6 +64,16 @@ final class BackupCommand implements Callable<Integer> {
           : Transforms.zstd(level, Math.min(2, Runtime.getRuntime().availableProcessors())));
       case "none" -> { }
       default -> throw new IllegalArgumentException("--compress must be gzip, zstd or none, not '" + compress + "'");
+    }
+    if (encryptPassphraseEnv != null || !recipients.isEmpty()) {
+      OpenPgpEncryption.Builder pgp = OpenPgpEncryption.builder();
+      if (encryptPassphraseEnv != null) {
+        pgp.passphrase(SecretOptions.env(encryptPassphraseEnv));
+      }
+      for (Path keyFile : recipients) {
+        pgp.recipientKeyFile(keyFile);
+      }
+      builder.transform(pgp.build());
     }
     Manifest m;
     try (TerminalProgress progress = new TerminalProgress("backup")) {

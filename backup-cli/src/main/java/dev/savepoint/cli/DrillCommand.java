@@ -20,6 +20,9 @@ final class DrillCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
 
+  @Mixin
+  SecretOptions secretOptions;
+
   @Option(names = "--plan", required = true)
   String plan;
 
@@ -40,7 +43,7 @@ final class DrillCommand implements Callable<Integer> {
     }
     Repository repository = repo.open();
     RestoreDrill.Report report = new RestoreDrill(repository, plan, PostgresUrl.parse(scratch),
-        BackupSelector.parse(backup), SecretOptions.fromEnvironment()).run();
+        BackupSelector.parse(backup), secretOptions.secrets()).run();
     if (json) {
       System.out.println(Format.json(report));
     } else {

@@ -1,6 +1,7 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.CryptoException;
 import dev.savepoint.core.IntegrityException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -59,7 +60,7 @@ public final class Main {
     if (e instanceof IntegrityException || e instanceof VerificationFailedException) {
       return INTEGRITY;
     }
-    if (e instanceof ConfigurationException || e instanceof IllegalArgumentException) {
+    if (e instanceof ConfigurationException || e instanceof CryptoException || e instanceof IllegalArgumentException) {
       return USAGE;
     }
     return FAILED;

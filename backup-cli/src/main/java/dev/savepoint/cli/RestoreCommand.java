@@ -18,6 +18,9 @@ final class RestoreCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
 
+  @Mixin
+  SecretOptions secretOptions;
+
   @Option(names = "--plan", required = true)
   String plan;
 
@@ -52,7 +55,7 @@ final class RestoreCommand implements Callable<Integer> {
     Repository repository = repo.open();
     Manifest m = repository.select(plan, selector);
     RestoreTarget target = Uris.target(to, m, replace, repository, plan + "-safety");
-    Repository.RestoreResult result = repository.restore(m, target, SecretOptions.fromEnvironment());
+    Repository.RestoreResult result = repository.restore(m, target, secretOptions.secrets());
     System.err.printf("restored backup %s of plan '%s' to %s: %s in %s%s%n", m.id(), plan, result.target(),
         Format.bytes(result.rawBytes()), Format.duration(result.duration()),
         result.facts().isEmpty() ? "" : " " + result.facts());

@@ -1,12 +1,50 @@
 package dev.savepoint.cli;
 
+import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Secrets;
+import dev.savepoint.crypto.OpenPgpEncryption;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import picocli.CommandLine.Option;
 
-/** Restore-time secrets for the CLI; filled in by the crypto module's options when it lands. */
+/**
+ * Restore-time secrets. Passphrases are read from environment variables named on the command line, never
+ * from the command line itself (which {@code ps} shows to every user).
+ */
 final class SecretOptions {
-  private SecretOptions() {}
+  @Option(names = "--passphrase-env", paramLabel = "<VAR>",
+      description = "Environment variable holding the OpenPGP passphrase of encrypted backups.")
+  String passphraseEnv;
 
-  static Secrets fromEnvironment() {
-    return Secrets.none();
+  @Option(names = "--secret-key", paramLabel = "<file>",
+      description = "OpenPGP secret key file (gpg --export-secret-keys) for public-key encrypted backups.")
+  Path secretKey;
+
+  @Option(names = "--secret-key-passphrase-env", paramLabel = "<VAR>",
+      description = "Environment variable holding the passphrase protecting --secret-key.")
+  String secretKeyPassphraseEnv;
+
+  Secrets secrets() throws ConfigurationException {
+    Map<String, char[]> values = new HashMap<>();
+    if (passphraseEnv != null) {
+      values.put(OpenPgpEncryption.PASSPHRASE, env(passphraseEnv));
+    }
+    if (secretKey != null) {
+      values.put(OpenPgpEncryption.SECRET_KEY_FILE, secretKey.toAbsolutePath().toString().toCharArray());
+    }
+    if (secretKeyPassphraseEnv != null) {
+      values.put(OpenPgpEncryption.SECRET_KEY_PASSPHRASE, env(secretKeyPassphraseEnv));
+    }
+    return name -> Optional.ofNullable(values.get(name));
+  }
+
+  static char[] env(String variable) throws ConfigurationException {
+    String value = System.getenv(variable);
+    if (value == null || value.isEmpty()) {
+      throw new ConfigurationException("environment variable " + variable + " is not set or empty");
+    }
+    return value.toCharArray();
   }
 }

@@ -20,6 +20,9 @@ final class VerifyCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
 
+  @Mixin
+  SecretOptions secretOptions;
+
   @Option(names = "--plan", required = true)
   String plan;
 
@@ -36,7 +39,7 @@ final class VerifyCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Repository repository = repo.open();
     Manifest m = repository.select(plan, BackupSelector.parse(backup));
-    List<VerificationResult> results = repository.verify(m, Verifiers.standard(full, SecretOptions.fromEnvironment()));
+    List<VerificationResult> results = repository.verify(m, Verifiers.standard(full, secretOptions.secrets()));
     boolean passed = results.stream().allMatch(VerificationResult::passed);
     if (json) {
       Map<String, Object> out = new LinkedHashMap<>();
