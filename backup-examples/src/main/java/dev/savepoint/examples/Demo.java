@@ -7,6 +7,7 @@ import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Stores;
 import dev.savepoint.core.VerificationResult;
+import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.core.Verifiers;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
@@ -45,14 +46,18 @@ public final class Demo {
 
       Path repoDir = Path.of("savepoint-demo", "repo").toAbsolutePath();
       Repository repository = new Repository(Stores.filesystem(repoDir));
-      BackupPlan plan = TrpgPlans.tier1(database, repository);
+      // The demo's passphrase lives only in this process; production reads it from a secret store.
+      char[] passphrase = ("demo-" + java.util.UUID.randomUUID()).toCharArray();
+      Secrets secrets = name -> name.equals(OpenPgpEncryption.PASSPHRASE)
+          ? java.util.Optional.of(passphrase.clone()) : java.util.Optional.empty();
+      BackupPlan plan = TrpgPlans.tier1(database, repository, OpenPgpEncryption.passphrase(passphrase));
       Manifest m = plan.run().manifest();
-      System.out.printf("backup   %s of plan %s: %,d raw bytes -> %,d stored bytes (zstd) in %.1f s%n", m.id(),
+      System.out.printf("backup   %s of plan %s: %,d raw bytes -> %,d stored bytes (zstd + OpenPGP AES-256) in %.1f s%n", m.id(),
           m.plan(), m.rawBytes(), m.storedBytes(), m.duration().toMillis() / 1000.0);
       System.out.printf("         snapshot %s, server %s, row counts %s%n", m.source().facts().get("snapshot"),
           m.source().facts().get("serverVersion"), m.source().facts().get("tableRowCounts"));
 
-      for (VerificationResult r : repository.verify(m, Verifiers.standard(true, Secrets.none()))) {
+      for (VerificationResult r : repository.verify(m, Verifiers.standard(true, secrets))) {
         System.out.printf("verify   %-13s %s  %s%n", r.check(), r.passed() ? "ok" : "FAILED", r.detail());
         if (!r.passed()) {
           throw new IllegalStateException("verification failed: " + r.detail());
@@ -61,13 +66,13 @@ public final class Demo {
 
       Repository.RestoreResult restored = repository.restore(m,
           PostgresTarget.builder(server.withDatabase(restoredName)).check("SELECT count(*) FROM users",
-              Long.toString(100L * scale)).build(), Secrets.none());
+              Long.toString(100L * scale)).build(), secrets);
       Map<String, Object> facts = restored.facts();
       System.out.printf("restore  into %s: %s tables, %s rows checked against the manifest in %.1f s%n",
           restored.target(), facts.get("tablesChecked"), facts.get("rowsChecked"), restored.duration().toMillis() / 1000.0);
 
       RestoreDrill.Report drill = new RestoreDrill(repository, plan.name(), server, BackupSelector.latest(),
-          Secrets.none()).run();
+          secrets).run();
       System.out.printf("drill    %s: %s, %d rows checked, restore took %.1f s (report stored with the backup)%n",
           drill.backupId(), drill.passed() ? "PASSED" : "FAILED", drill.rowsChecked(), drill.restoreMillis() / 1000.0);
       System.out.printf("repository: %s%n", repoDir);

@@ -2,6 +2,7 @@ package dev.savepoint.examples;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
 import dev.savepoint.postgres.PostgresSource;
@@ -15,7 +16,7 @@ public final class TrpgPlans {
   private TrpgPlans() {}
 
   /** Tier 1: the data players would lose sleep over. Session caches keep their schema but not their rows. */
-  public static BackupPlan tier1(PostgresUrl database, Repository repository) {
+  public static BackupPlan tier1(PostgresUrl database, Repository repository, Transform encryption) {
     return BackupPlan.builder("trpg-tier1")
         .tier("tier1")
         .label("rpo", "PT1H")
@@ -24,7 +25,8 @@ public final class TrpgPlans {
                 "ai_generated_content", "campaigns")
             .excludeTableData("session_cache")
             .build())
-        .transform(Transforms.zstd())
+        .transform(Transforms.zstd())             // compress first: encrypted bytes do not compress
+        .transform(encryption)                    // e.g. OpenPgpEncryption: gpg --decrypt reads it
         .repository(repository)
         .verifier(Verifiers.presence(1))          // the seed's size check; use 1 MB in production
         .verifier(Verifiers.storedDigest())
