@@ -13,6 +13,7 @@ import dev.savepoint.core.Stores;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.s3.S3Store;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,11 +26,13 @@ final class Uris {
     if (uri.startsWith("file:")) {
       return new Repository(Stores.filesystem(path(uri)));
     }
-    if (uri.startsWith("s3://") || uri.startsWith("gs://")) {
-      throw new ConfigurationException("repository " + uri + ": the " + uri.substring(0, 2)
-          + " store is not available in this build yet; use a file: repository");
+    if (uri.startsWith("s3://")) {
+      return new Repository(Stores.standard(S3Store.fromUri(uri)));
     }
-    throw new ConfigurationException("unsupported repository URI '" + uri + "'; use file:/path");
+    if (uri.startsWith("gs://")) {
+      throw new ConfigurationException("repository " + uri + ": the GCS store is not available in this build yet");
+    }
+    throw new ConfigurationException("unsupported repository URI '" + uri + "'; use file:/path or s3://bucket/prefix");
   }
 
   static Source source(String uri) throws IOException {

@@ -1,0 +1,514 @@
+package dev.savepoint.s3;
+
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.ObjectNotFoundException;
+import dev.savepoint.core.Store;
+import dev.savepoint.core.StoreException;
+import dev.savepoint.core.TransientStoreException;
+import dev.savepoint.core.internal.Keys;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.AbortMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.ObjectLockMode;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
+import software.amazon.awssdk.services.s3.model.StorageClass;
+import software.amazon.awssdk.services.s3.model.UploadPartRequest;
+import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+
+/**
+ * A {@link Store} in an S3 bucket (AWS or S3-compatible), under an optional key prefix.
+ *
+ * <p>Uploads stream input of unknown length: up to one part is buffered in memory; objects smaller than a
+ * part go up in a single PUT, larger ones as a multipart upload with {@code partsInFlight} parts sent at once
+ * (memory is bounded by {@code (partsInFlight + 1) × partSize}). The part size doubles every 900 parts, so
+ * a stream of 5 TB stays under S3's 10,000-part limit. Each part carries a CRC32 checksum and is retried by
+ * the SDK (its bytes are buffered, so a retry resends exactly the same bytes). A failed or interrupted upload
+ * is aborted, so no object and no orphaned parts remain; {@link #abortStaleUploads} cleans up after killed
+ * processes.
+ *
+ * <p>Errors: missing objects are {@link ObjectNotFoundException}; 5xx, throttling and connection failures are
+ * {@link TransientStoreException}; a missing bucket or denied access is a {@link StoreException} that says
+ * so. Credentials never appear in messages or {@link #describe()}.
+ */
+public final class S3Store implements Store {
+  private static final Logger log = LoggerFactory.getLogger(S3Store.class);
+  static final long MIN_PART = 5L * 1024 * 1024;
+  static final long MAX_PART = 5L * 1024 * 1024 * 1024;
+
+  private final S3Client client;
+  private final String bucket;
+  private final String prefix;
+  private final long partSize;
+  private final int partsInFlight;
+  private final StorageClass storageClass;
+  private final ServerSideEncryption sse;
+  private final String kmsKeyId;
+  private final Map<String, String> tags;
+  private final Duration objectLockRetention;
+  private final ExecutorService uploads;
+
+  private S3Store(Builder b) {
+    this.client = b.client;
+    this.bucket = b.bucket;
+    this.prefix = b.prefix;
+    this.partSize = b.partSize;
+    this.partsInFlight = b.partsInFlight;
+    this.storageClass = b.storageClass;
+    this.sse = b.sse;
+    this.kmsKeyId = b.kmsKeyId;
+    this.tags = Map.copyOf(b.tags);
+    this.objectLockRetention = b.objectLockRetention;
+    this.uploads = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "savepoint-s3-part");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  public static Builder builder(S3Client client, String bucket) {
+    return new Builder(client, bucket);
+  }
+
+  /**
+   * Opens {@code s3://bucket/prefix?region=..&endpoint=..&pathStyle=true&storageClass=..&sse=AES256|aws:kms
+   * &kmsKeyId=..}. Credentials come from the SDK's default chain (environment, profile, instance role).
+   */
+  public static S3Store fromUri(String uri) throws ConfigurationException {
+    URI u = URI.create(uri);
+    if (!"s3".equals(u.getScheme()) || u.getHost() == null) {
+      throw new ConfigurationException("S3 repository URI must look like s3://bucket/prefix?region=...");
+    }
+    Map<String, String> q = new HashMap<>();
+    if (u.getRawQuery() != null) {
+      for (String kv : u.getRawQuery().split("&")) {
+        String[] p = kv.split("=", 2);
+        q.put(p[0], p.length > 1 ? URLDecoder.decode(p[1], StandardCharsets.UTF_8) : "");
+      }
+    }
+    var clientBuilder = S3Client.builder().region(Region.of(q.getOrDefault("region", "us-east-1")));
+    if (q.containsKey("endpoint")) {
+      clientBuilder.endpointOverride(URI.create(q.get("endpoint")));
+    }
+    clientBuilder.forcePathStyle(Boolean.parseBoolean(q.getOrDefault("pathStyle", "false")));
+    Builder b = builder(clientBuilder.build(), u.getHost()).prefix(u.getPath() == null ? "" : u.getPath());
+    if (q.containsKey("storageClass")) {
+      b.storageClass(StorageClass.fromValue(q.get("storageClass")));
+    }
+    if (q.containsKey("sse")) {
+      b.serverSideEncryption(ServerSideEncryption.fromValue(q.get("sse")), q.get("kmsKeyId"));
+    }
+    if (q.containsKey("partSizeMiB")) {
+      b.partSize(Long.parseLong(q.get("partSizeMiB")) * 1024 * 1024);
+    }
+    return b.build();
+  }
+
+  /** A client for an explicit endpoint and key pair (S3-compatible servers, tests). */
+  public static S3Client client(URI endpoint, String region, String accessKey, String secretKey) {
+    return S3Client.builder().endpointOverride(endpoint).region(Region.of(region)).forcePathStyle(true)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
+        .build();
+  }
+
+  private String objectKey(String key) {
+    return prefix + Keys.requireValid(key);
+  }
+
+  /** The part size for part {@code n} (1-based): doubles every 900 parts, capped at S3's maximum. */
+  long partSize(int n) {
+    return Math.min(MAX_PART, partSize << Math.min((n - 1) / 900, 20));
+  }
+
+  @Override
+  public void put(String key, InputStream content) throws IOException {
+    String objectKey = objectKey(key);
+    byte[] first = content.readNBytes((int) partSize);
+    if (first.length < partSize) {
+      putSingle(objectKey, first);
+    } else {
+      putMultipart(objectKey, first, content);
+    }
+  }
+
+  private void putSingle(String objectKey, byte[] bytes) throws IOException {
+    PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(objectKey)
+        .checksumAlgorithm(ChecksumAlgorithm.CRC32);
+    applyWriteOptions(req);
+    try {
+      client.putObject(req.build(), RequestBody.fromBytes(bytes));
+    } catch (SdkException e) {
+      throw map("put " + objectKey, objectKey, e);
+    }
+  }
+
+  private void applyWriteOptions(PutObjectRequest.Builder req) {
+    if (storageClass != null) {
+      req.storageClass(storageClass);
+    }
+    if (sse != null) {
+      req.serverSideEncryption(sse);
+      if (kmsKeyId != null) {
+        req.ssekmsKeyId(kmsKeyId);
+      }
+    }
+    if (!tags.isEmpty()) {
+      req.tagging(tagging());
+    }
+    if (objectLockRetention != null) {
+      req.objectLockMode(ObjectLockMode.COMPLIANCE).objectLockRetainUntilDate(Instant.now().plus(objectLockRetention));
+    }
+  }
+
+  private String tagging() {
+    return tags.entrySet().stream().map(e -> enc(e.getKey()) + "=" + enc(e.getValue()))
+        .collect(Collectors.joining("&"));
+  }
+
+  private static String enc(String s) {
+    return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  private void putMultipart(String objectKey, byte[] first, InputStream content) throws IOException {
+    CreateMultipartUploadRequest.Builder create = CreateMultipartUploadRequest.builder().bucket(bucket).key(objectKey)
+        .checksumAlgorithm(ChecksumAlgorithm.CRC32);
+    if (storageClass != null) {
+      create.storageClass(storageClass);
+    }
+    if (sse != null) {
+      create.serverSideEncryption(sse);
+      if (kmsKeyId != null) {
+        create.ssekmsKeyId(kmsKeyId);
+      }
+    }
+    if (!tags.isEmpty()) {
+      create.tagging(tagging());
+    }
+    if (objectLockRetention != null) {
+      create.objectLockMode(ObjectLockMode.COMPLIANCE)
+          .objectLockRetainUntilDate(Instant.now().plus(objectLockRetention));
+    }
+    String uploadId;
+    try {
+      uploadId = client.createMultipartUpload(create.build()).uploadId();
+    } catch (SdkException e) {
+      throw map("start multipart upload of " + objectKey, objectKey, e);
+    }
+    List<Future<CompletedPart>> parts = new ArrayList<>();
+    Semaphore slots = new Semaphore(partsInFlight);
+    try {
+      byte[] buffer = first;
+      for (int n = 1; buffer.length > 0; n++) {
+        if (n > 10_000) {
+          throw new StoreException("object " + objectKey + " would need more than 10,000 parts");
+        }
+        slots.acquire();
+        failFast(parts);
+        int partNumber = n;
+        byte[] bytes = buffer;
+        parts.add(uploads.submit(() -> {
+          try {
+            return uploadPart(objectKey, uploadId, partNumber, bytes);
+          } finally {
+            slots.release();
+          }
+        }));
+        buffer = content.readNBytes((int) partSize(n + 1));
+      }
+      List<CompletedPart> completed = new ArrayList<>();
+      for (Future<CompletedPart> f : parts) {
+        completed.add(await(f));
+      }
+      client.completeMultipartUpload(CompleteMultipartUploadRequest.builder().bucket(bucket).key(objectKey)
+          .uploadId(uploadId).multipartUpload(CompletedMultipartUpload.builder().parts(completed).build()).build());
+    } catch (IOException | RuntimeException | InterruptedException e) {
+      parts.forEach(f -> f.cancel(true));
+      abort(objectKey, uploadId, e);
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while uploading " + objectKey);
+      }
+      if (e instanceof SdkException sdk) {
+        throw map("complete multipart upload of " + objectKey, objectKey, sdk);
+      }
+      throw e instanceof IOException io ? io : new StoreException("upload of " + objectKey + " failed: " + e, e);
+    }
+  }
+
+  private CompletedPart uploadPart(String objectKey, String uploadId, int partNumber, byte[] bytes) throws IOException {
+    try {
+      UploadPartResponse r = client.uploadPart(UploadPartRequest.builder().bucket(bucket).key(objectKey)
+          .uploadId(uploadId).partNumber(partNumber).checksumAlgorithm(ChecksumAlgorithm.CRC32).build(),
+          RequestBody.fromInputStream(new ByteArrayInputStream(bytes), bytes.length));
+      return CompletedPart.builder().partNumber(partNumber).eTag(r.eTag()).checksumCRC32(r.checksumCRC32()).build();
+    } catch (SdkException e) {
+      throw map("upload part " + partNumber + " of " + objectKey, objectKey, e);
+    }
+  }
+
+  private static void failFast(List<Future<CompletedPart>> parts) throws IOException, InterruptedException {
+    for (Future<CompletedPart> f : parts) {
+      if (f.isDone()) {
+        await(f);
+      }
+    }
+  }
+
+  private static CompletedPart await(Future<CompletedPart> f) throws IOException, InterruptedException {
+    try {
+      return f.get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new StoreException(String.valueOf(e.getCause()), e.getCause());
+    }
+  }
+
+  private void abort(String objectKey, String uploadId, Exception cause) {
+    try {
+      client.abortMultipartUpload(AbortMultipartUploadRequest.builder().bucket(bucket).key(objectKey)
+          .uploadId(uploadId).build());
+      log.info("aborted multipart upload of {} after: {}", objectKey, cause.getMessage());
+    } catch (SdkException e) {
+      cause.addSuppressed(e);
+      log.warn("could not abort multipart upload {} of {}; abortStaleUploads will remove it: {}", uploadId,
+          objectKey, e.getMessage());
+    }
+  }
+
+  /** Aborts multipart uploads under this store's prefix started more than {@code olderThan} ago. */
+  public int abortStaleUploads(Duration olderThan) throws IOException {
+    Instant cutoff = Instant.now().minus(olderThan);
+    int aborted = 0;
+    try {
+      for (MultipartUpload u : client.listMultipartUploadsPaginator(r -> r.bucket(bucket).prefix(prefix)).uploads()) {
+        if (u.initiated().isBefore(cutoff)) {
+          client.abortMultipartUpload(r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
+          aborted++;
+        }
+      }
+    } catch (SdkException e) {
+      throw map("list multipart uploads", prefix, e);
+    }
+    return aborted;
+  }
+
+  @Override
+  public InputStream get(String key, long offset, long length) throws IOException {
+    String objectKey = objectKey(key);
+    if (length == 0) {
+      stat(key).orElseThrow(() -> new ObjectNotFoundException(key));
+      return InputStream.nullInputStream();
+    }
+    GetObjectRequest.Builder req = GetObjectRequest.builder().bucket(bucket).key(objectKey);
+    if (offset > 0 || length > 0) {
+      req.range("bytes=" + offset + "-" + (length < 0 ? "" : Long.toString(offset + length - 1)));
+    }
+    try {
+      return client.getObject(req.build());
+    } catch (NoSuchKeyException e) {
+      throw new ObjectNotFoundException(key);
+    } catch (SdkException e) {
+      throw map("get " + objectKey, key, e);
+    }
+  }
+
+  @Override
+  public Optional<ObjectInfo> stat(String key) throws IOException {
+    String objectKey = objectKey(key);
+    try {
+      HeadObjectResponse r = client.headObject(h -> h.bucket(bucket).key(objectKey));
+      return Optional.of(new ObjectInfo(key, r.contentLength(), r.lastModified()));
+    } catch (NoSuchKeyException e) {
+      return Optional.empty();
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404 && !isMissingBucket(e)) {
+        return Optional.empty();
+      }
+      throw map("stat " + objectKey, key, e);
+    } catch (SdkException e) {
+      throw map("stat " + objectKey, key, e);
+    }
+  }
+
+  private static boolean isMissingBucket(S3Exception e) {
+    return e instanceof NoSuchBucketException
+        || e.awsErrorDetails() != null && "NoSuchBucket".equals(e.awsErrorDetails().errorCode());
+  }
+
+  @Override
+  public List<ObjectInfo> list(String keyPrefix) throws IOException {
+    Keys.requireValidPrefix(keyPrefix);
+    List<ObjectInfo> result = new ArrayList<>();
+    try {
+      for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix + keyPrefix)).contents()) {
+        result.add(new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified()));
+      }
+    } catch (SdkException e) {
+      throw map("list " + prefix + keyPrefix, keyPrefix, e);
+    }
+    result.sort(Comparator.comparing(ObjectInfo::key));
+    return result;
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    String objectKey = objectKey(key);
+    try {
+      client.deleteObject(d -> d.bucket(bucket).key(objectKey));
+    } catch (NoSuchKeyException e) {
+      // Already gone.
+    } catch (SdkException e) {
+      throw map("delete " + objectKey, key, e);
+    }
+  }
+
+  /** Translates SDK errors into Savepoint's store errors. */
+  private IOException map(String what, String key, SdkException e) {
+    if (e instanceof NoSuchKeyException) {
+      return new ObjectNotFoundException(key);
+    }
+    if (e instanceof S3Exception s3) {
+      String code = s3.awsErrorDetails() == null ? "" : String.valueOf(s3.awsErrorDetails().errorCode());
+      int status = s3.statusCode();
+      if (isMissingBucket(s3)) {
+        return new StoreException("bucket '" + bucket + "' does not exist (" + what
+            + "): create it or fix the repository URI", e);
+      }
+      if (status == 403) {
+        return new StoreException(what + ": access denied to bucket '" + bucket + "' (" + code
+            + "); check the credentials and the bucket policy", e);
+      }
+      if (status >= 500 || status == 429 || "SlowDown".equals(code) || "RequestTimeout".equals(code)) {
+        return new TransientStoreException(what + " failed with " + status + " " + code, e);
+      }
+      return new StoreException(what + " failed with " + status + " " + code + ": " + s3.getMessage(), e);
+    }
+    if (e instanceof SdkClientException) {
+      return new TransientStoreException(what + " failed: " + e.getMessage(), e);
+    }
+    return new StoreException(what + " failed: " + e.getMessage(), e);
+  }
+
+  @Override
+  public String describe() {
+    return "s3://" + bucket + "/" + prefix;
+  }
+
+  @Override
+  public String toString() {
+    return describe();
+  }
+
+  /** Options of an {@link S3Store}. */
+  public static final class Builder {
+    private final S3Client client;
+    private final String bucket;
+    private String prefix = "";
+    private long partSize = 8L * 1024 * 1024;
+    private int partsInFlight = 4;
+    private StorageClass storageClass;
+    private ServerSideEncryption sse;
+    private String kmsKeyId;
+    private final Map<String, String> tags = new LinkedHashMap<>();
+    private Duration objectLockRetention;
+
+    private Builder(S3Client client, String bucket) {
+      this.client = Objects.requireNonNull(client);
+      this.bucket = Objects.requireNonNull(bucket);
+    }
+
+    /** Key prefix inside the bucket, e.g. {@code backups/prod}. */
+    public Builder prefix(String prefix) {
+      String p = prefix.replaceAll("^/+", "");
+      this.prefix = p.isEmpty() || p.endsWith("/") ? p : p + "/";
+      return this;
+    }
+
+    /** Initial part size (at least 5 MiB); also the largest object sent in one PUT. */
+    public Builder partSize(long bytes) {
+      if (bytes < MIN_PART || bytes > MAX_PART) {
+        throw new IllegalArgumentException("part size must be between 5 MiB and 5 GiB, got " + bytes);
+      }
+      this.partSize = bytes;
+      return this;
+    }
+
+    public Builder partsInFlight(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("partsInFlight must be at least 1");
+      }
+      this.partsInFlight = n;
+      return this;
+    }
+
+    /** STANDARD, STANDARD_IA, GLACIER_IR, GLACIER, DEEP_ARCHIVE, ... */
+    public Builder storageClass(StorageClass storageClass) {
+      this.storageClass = storageClass;
+      return this;
+    }
+
+    /** SSE-S3 ({@code AES256}) or SSE-KMS ({@code aws:kms}, optionally with a key id or ARN). */
+    public Builder serverSideEncryption(ServerSideEncryption sse, String kmsKeyId) {
+      this.sse = sse;
+      this.kmsKeyId = kmsKeyId;
+      return this;
+    }
+
+    public Builder tag(String key, String value) {
+      tags.put(key, value);
+      return this;
+    }
+
+    /** Object Lock in compliance mode (WORM) for this long after each write; the bucket must allow it. */
+    public Builder objectLockRetention(Duration retention) {
+      this.objectLockRetention = retention;
+      return this;
+    }
+
+    public S3Store build() {
+      return new S3Store(this);
+    }
+  }
+}
