@@ -50,6 +50,8 @@ public final class BackupPlan {
   private final Repository repository;
   private final List<Verifier> verifiers;
   private final ProgressListener progress;
+  private final Notifier notifier;
+  private final java.time.Duration rpo;
 
   private BackupPlan(Builder b) {
     this.name = BackupIds.requireValidPlan(b.name);
@@ -60,6 +62,8 @@ public final class BackupPlan {
     this.repository = Objects.requireNonNull(b.repository, "repository");
     this.verifiers = List.copyOf(b.verifiers);
     this.progress = b.progress;
+    this.notifier = Notifier.safely(b.notifiers);
+    this.rpo = b.rpo;
   }
 
   public static Builder builder(String name) {
@@ -74,6 +78,15 @@ public final class BackupPlan {
     return repository;
   }
 
+  /** The recovery point objective: the newest backup should never be older than this (null: none set). */
+  public java.time.Duration rpo() {
+    return rpo;
+  }
+
+  public String tier() {
+    return tier;
+  }
+
   /** The outcome of a successful run: the written manifest and what the verifiers checked. */
   public record BackupResult(Manifest manifest, List<VerificationResult> verifications) {}
 
@@ -82,6 +95,22 @@ public final class BackupPlan {
    * {@link IntegrityException} if a verifier fails; in every failure case no manifest is written.
    */
   public BackupResult run() throws IOException {
+    try {
+      BackupResult result = runOnce();
+      Manifest m = result.manifest();
+      notifier.notify(new Event(Event.Type.BACKUP_SUCCEEDED, name, m.id(), Instant.now(),
+          m.artifacts().size() + " artifact(s), " + m.rawBytes() + " bytes raw, " + m.storedBytes()
+              + " bytes stored in " + m.duration().toMillis() + " ms",
+          Map.of("rawBytes", m.rawBytes(), "storedBytes", m.storedBytes(), "durationMillis", m.duration().toMillis())));
+      return result;
+    } catch (IOException | RuntimeException e) {
+      notifier.notify(new Event(Event.Type.BACKUP_FAILED, name, null, Instant.now(),
+          String.valueOf(e.getMessage()), Map.of("error", e.getClass().getSimpleName())));
+      throw e;
+    }
+  }
+
+  private BackupResult runOnce() throws IOException {
     Instant started = Instant.now();
     String id = BackupIds.newId(started);
     AtomicInteger threads = new AtomicInteger();
@@ -361,6 +390,8 @@ public final class BackupPlan {
     private Repository repository;
     private final List<Verifier> verifiers = new ArrayList<>();
     private ProgressListener progress = ProgressListener.none();
+    private final List<Notifier> notifiers = new ArrayList<>();
+    private java.time.Duration rpo;
 
     private Builder(String name) {
       this.name = name;
@@ -404,6 +435,18 @@ public final class BackupPlan {
 
     public Builder progress(ProgressListener progress) {
       this.progress = Objects.requireNonNull(progress);
+      return this;
+    }
+
+    /** Adds a notifier told of every success and failure; its own failures never fail the backup. */
+    public Builder notifier(Notifier notifier) {
+      notifiers.add(Objects.requireNonNull(notifier));
+      return this;
+    }
+
+    /** The recovery point objective, for the scheduler's catch-up and the {@link RpoMonitor}. */
+    public Builder rpo(java.time.Duration rpo) {
+      this.rpo = rpo;
       return this;
     }
 

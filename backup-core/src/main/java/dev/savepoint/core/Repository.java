@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -183,7 +184,10 @@ public final class Repository {
   /** Restores {@code manifest} into {@code target}, verifying every digest on the way. */
   public RestoreResult restore(Manifest manifest, RestoreTarget target, Secrets secrets) throws IOException {
     Instant start = Instant.now();
-    Map<String, Object> facts = target.restore(reader(manifest, secrets));
+    Map<String, Object> facts;
+    try (Lease lease = tryLease(manifest, "restore to " + target.describe())) {
+      facts = target.restore(reader(manifest, secrets));
+    }
     return new RestoreResult(manifest.id(), target.describe(), manifest.rawBytes(),
         Duration.between(start, Instant.now()), facts);
   }
@@ -250,6 +254,77 @@ public final class Repository {
       deleteObjects(plan + "/" + id + "/");
     }
     return orphans.size();
+  }
+
+  /**
+   * Applies {@code retention} to {@code plan}: deletes the backups it does not keep (unless {@code dryRun})
+   * and the remains of backups that never got a manifest and are older than {@code orphanMinAge}. Backups
+   * with an unexpired {@linkplain #lease lease} are kept. Returns every verdict, newest first.
+   */
+  public List<Retention.Verdict> prune(String plan, Retention retention, boolean dryRun, Duration orphanMinAge)
+      throws IOException {
+    List<Manifest> backups = list(plan);
+    Set<String> leased = new java.util.HashSet<>();
+    for (Manifest m : backups) {
+      if (hasActiveLease(m)) {
+        leased.add(m.id());
+      }
+    }
+    List<Retention.Verdict> verdicts = retention.apply(backups, Instant.now(), leased);
+    if (!dryRun) {
+      for (Retention.Verdict v : verdicts) {
+        if (!v.keep()) {
+          delete(v.backup());
+        }
+      }
+      deleteOrphans(plan, orphanMinAge);
+    }
+    return verdicts;
+  }
+
+  /**
+   * Marks a backup as being read (by a restore, drill or copy) until the returned lease is closed or
+   * {@code maxDuration} has passed, so that {@link #prune} in this or another process does not delete it.
+   */
+  public Lease lease(Manifest manifest, String purpose, Duration maxDuration) throws IOException {
+    String name = "leases/" + java.util.UUID.randomUUID() + ".lease";
+    String body = Instant.now().plus(maxDuration) + "\n" + purpose + "\n";
+    writeAttachment(manifest, name, body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    String key = manifest.plan() + "/" + manifest.id() + "/" + name;
+    return () -> store.delete(key);
+  }
+
+  /** A lease if the repository is writable; restores from read-only credentials go on without one. */
+  private Lease tryLease(Manifest manifest, String purpose) {
+    try {
+      return lease(manifest, purpose, Duration.ofDays(2));
+    } catch (IOException | RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(Repository.class).warn(
+          "cannot mark backup {} as in use (read-only repository?); a concurrent prune could delete it: {}",
+          manifest.id(), e.getMessage());
+      return () -> { };
+    }
+  }
+
+  /** A held {@link #lease}; closing it releases the backup. */
+  @FunctionalInterface
+  public interface Lease extends AutoCloseable {
+    @Override
+    void close() throws IOException;
+  }
+
+  private boolean hasActiveLease(Manifest m) throws IOException {
+    for (byte[] lease : attachments(m, "leases/").values()) {
+      String until = new String(lease, java.nio.charset.StandardCharsets.UTF_8).lines().findFirst().orElse("");
+      try {
+        if (Instant.parse(until).isAfter(Instant.now())) {
+          return true;
+        }
+      } catch (java.time.format.DateTimeParseException e) {
+        return true; // An unreadable lease is treated as held: never delete on doubt.
+      }
+    }
+    return false;
   }
 
   private void deleteObjects(String prefix) throws IOException {

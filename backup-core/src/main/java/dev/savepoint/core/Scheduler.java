@@ -1,0 +1,176 @@
+package dev.savepoint.core;
+
+import com.cronutils.model.Cron;
+import com.cronutils.model.CronType;
+import com.cronutils.model.definition.CronDefinitionBuilder;
+import com.cronutils.model.time.ExecutionTime;
+import com.cronutils.parser.CronParser;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs {@link BackupPlan}s on cron schedules, safely when every replica of an application embeds one:
+ *
+ * <ul>
+ *   <li>a run first takes the plan's lock from the {@link LockProvider} (e.g. a PostgreSQL advisory lock);
+ *       a replica that does not get it skips the run, so runs of one plan never overlap;
+ *   <li>holding the lock, it skips the run if a backup already started at or after the scheduled time
+ *       (another replica did this slot), so each slot produces exactly one backup;
+ *   <li>on {@link #start()}, a plan whose newest backup is older than its RPO (or that has none) runs once at
+ *       once, catching up runs missed while the application was down.
+ * </ul>
+ *
+ * Cron expressions use cron-utils: five fields (Unix: minute hour day month weekday) or six (Spring, with
+ * seconds first), evaluated in the given time zone. A malformed expression is an
+ * {@link IllegalArgumentException} naming it.
+ */
+public final class Scheduler implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
+
+  private record Entry(BackupPlan plan, ExecutionTime schedule, ZoneId zone, String expression) {}
+
+  private final LockProvider locks;
+  private final List<Entry> entries = new ArrayList<>();
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "timer"));
+  private final ExecutorService runs = Executors.newCachedThreadPool(r -> daemon(r, "run"));
+  private volatile boolean started;
+
+  public Scheduler(LockProvider locks) {
+    this.locks = Objects.requireNonNull(locks);
+  }
+
+  private static Thread daemon(Runnable r, String what) {
+    Thread t = new Thread(r, "savepoint-scheduler-" + what);
+    t.setDaemon(true);
+    return t;
+  }
+
+  /** Parses a cron expression (5 fields Unix, 6 fields with seconds). */
+  public static ExecutionTime parseCron(String expression) {
+    String trimmed = expression == null ? "" : expression.trim();
+    CronType type = trimmed.split("\\s+").length == 6 ? CronType.SPRING : CronType.UNIX;
+    try {
+      Cron cron = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(type)).parse(trimmed);
+      return ExecutionTime.forCron(cron.validate());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("invalid cron expression '" + expression + "': " + e.getMessage()
+          + " (use 5 fields, e.g. '0 * * * *' for hourly, or 6 with seconds first)", e);
+    }
+  }
+
+  /** Adds a plan; call before {@link #start()}. */
+  public synchronized Scheduler schedule(BackupPlan plan, String cron, ZoneId zone) {
+    if (started) {
+      throw new IllegalStateException("schedule plans before start()");
+    }
+    entries.add(new Entry(plan, parseCron(cron), zone, cron));
+    return this;
+  }
+
+  /** Catches up plans whose RPO is at risk, then runs every plan on its schedule. */
+  public synchronized void start() {
+    started = true;
+    for (Entry e : entries) {
+      if (rpoAtRisk(e.plan)) {
+        log.info("plan '{}': newest backup is older than its RPO, running once now", e.plan.name());
+        runs.submit(() -> runSlot(e, "catch-up", () -> !rpoAtRisk(e.plan)));
+      }
+      scheduleNext(e);
+    }
+  }
+
+  private boolean rpoAtRisk(BackupPlan plan) {
+    if (plan.rpo() == null) {
+      return false;
+    }
+    try {
+      return RpoMonitor.check(plan.repository(), plan.name(), plan.rpo(), Instant.now()).isPresent();
+    } catch (IOException e) {
+      log.warn("plan '{}': cannot check the RPO at start-up: {}", plan.name(), e.getMessage());
+      return false;
+    }
+  }
+
+  private void scheduleNext(Entry e) {
+    if (timer.isShutdown()) {
+      return;
+    }
+    ZonedDateTime now = ZonedDateTime.now(e.zone);
+    Optional<ZonedDateTime> next = e.schedule.nextExecution(now);
+    if (next.isEmpty()) {
+      return;
+    }
+    long delay = Duration.between(now, next.get()).toMillis();
+    Instant slot = next.get().toInstant();
+    timer.schedule(() -> {
+      runs.submit(() -> runSlot(e, slot.toString(), () -> slotDone(e.plan, slot)));
+      scheduleNext(e);
+    }, Math.max(0, delay), TimeUnit.MILLISECONDS);
+  }
+
+  /** True if a backup started at or after {@code slot}: another replica already ran this slot. */
+  private static boolean slotDone(BackupPlan plan, Instant slot) throws IOException {
+    List<Manifest> backups = plan.repository().list(plan.name());
+    return !backups.isEmpty() && !backups.get(backups.size() - 1).startedAt().isBefore(slot);
+  }
+
+  @FunctionalInterface
+  private interface Check {
+    boolean test() throws IOException;
+  }
+
+  /** One run: lock, skip if {@code done} says the work is covered, back up. Never throws. */
+  private void runSlot(Entry e, String slot, Check done) {
+    String plan = e.plan.name();
+    try {
+      Optional<LockProvider.Lock> lock = locks.tryLock("savepoint-plan:" + plan);
+      if (lock.isEmpty()) {
+        log.info("plan '{}': run at {} skipped, another run holds the lock", plan, slot);
+        return;
+      }
+      try (LockProvider.Lock held = lock.get()) {
+        if (done.test()) {
+          log.info("plan '{}': run {} already done by another replica", plan, slot);
+          return;
+        }
+        e.plan.run();
+      }
+    } catch (IOException | RuntimeException ex) {
+      // The plan's notifiers have reported backup failures; this covers lock and listing errors too.
+      log.warn("plan '{}': scheduled run at {} failed: {}", plan, slot, ex.getMessage());
+    }
+  }
+
+  /**
+   * Stops scheduling and waits up to {@code grace} for running backups; then interrupts them (an interrupted
+   * backup fails and writes no manifest). Returns true if everything finished within the grace period.
+   */
+  public boolean close(Duration grace) throws InterruptedException {
+    timer.shutdownNow();
+    runs.shutdown();
+    if (runs.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+      return true;
+    }
+    runs.shutdownNow();
+    runs.awaitTermination(30, TimeUnit.SECONDS);
+    return false;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    close(Duration.ofMinutes(1));
+  }
+}

@@ -1,0 +1,200 @@
+package dev.savepoint.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class OperationsTest {
+  final InMemoryStore store = new InMemoryStore();
+  final Repository repo = new Repository(store);
+  HttpServer http;
+  final List<String> received = new CopyOnWriteArrayList<>();
+
+  @AfterEach
+  void stopHttp() {
+    if (http != null) {
+      http.stop(0);
+    }
+  }
+
+  Manifest fake(String plan, Instant started) throws IOException {
+    String id = dev.savepoint.core.internal.BackupIds.newId(started);
+    Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, plan, "t", Map.of(), started, started.plusSeconds(5),
+        new Manifest.SourceInfo("test", Map.of()), List.of(new ArtifactRecord("a", plan + "/" + id + "/a", 1, 1,
+            "x", "x", List.of())));
+    store.put(plan + "/" + id + "/a", ByteSource.wrap(new byte[] {1}));
+    repo.writeManifest(m);
+    return m;
+  }
+
+  @Test
+  void gfsRetentionKeepsOnePerPeriodAndExplainsWhy() throws IOException {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    List<Manifest> all = new ArrayList<>();
+    for (int h = 0; h < 24 * 40; h += 6) { // every 6 hours for 40 days
+      all.add(fake("db", now.minus(Duration.ofHours(h))));
+    }
+    Retention policy = Retention.builder().daily(7).weekly(4).monthly(3).zone(ZoneOffset.UTC).build();
+    List<Retention.Verdict> verdicts = repo.prune("db", policy, true, Duration.ofHours(1));
+    assertThat(verdicts).hasSize(all.size());
+    long kept = verdicts.stream().filter(Retention.Verdict::keep).count();
+    // 7 daily + up to 4 weekly + up to 3 monthly, overlapping: at most 14, at least 7.
+    assertThat(kept).isBetween(7L, 14L);
+    Retention.Verdict newest = verdicts.get(0);
+    assertThat(newest.reasons()).contains("newest verified backup", "daily 1/7", "weekly 1/4", "monthly 1/3");
+    assertThat(repo.list("db")).hasSize(all.size()); // dry run deleted nothing
+
+    repo.prune("db", policy, false, Duration.ofHours(1));
+    assertThat(repo.list("db")).hasSize((int) kept);
+  }
+
+  @Test
+  void retentionOrdersByBackupTimeNotListingOrder() {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    Manifest older = manifestAt("b-later-id", t);
+    Manifest newer = manifestAt("a-earlier-id", t.plusSeconds(3600));
+    List<Retention.Verdict> v = Retention.builder().last(1).build().apply(List.of(newer, older), t, Set.of());
+    assertThat(v.get(0).backup()).isEqualTo(newer);
+    assertThat(v.get(0).keep()).isTrue();
+    assertThat(v.get(1).keep()).isFalse();
+  }
+
+  static Manifest manifestAt(String id, Instant t) {
+    return new Manifest(1, id, "p", null, Map.of(), t, t, new Manifest.SourceInfo("s", Map.of()), List.of());
+  }
+
+  @Test
+  void newestAndLeasedBackupsAreNeverPruned() throws IOException {
+    Instant now = Instant.now();
+    Manifest old = fake("db", now.minus(Duration.ofDays(30)));
+    Manifest older = fake("db", now.minus(Duration.ofDays(40)));
+    Manifest newest = fake("db", now.minus(Duration.ofDays(20)));
+    try (Repository.Lease lease = repo.lease(older, "drill", Duration.ofHours(1))) {
+      repo.prune("db", Retention.keepWithin(Duration.ofDays(1)), false, Duration.ofHours(1));
+      assertThat(repo.list("db")).extracting(Manifest::id).containsExactly(older.id(), newest.id());
+    }
+    repo.prune("db", Retention.keepWithin(Duration.ofDays(1)), false, Duration.ofHours(1));
+    assertThat(repo.list("db")).extracting(Manifest::id).containsExactly(newest.id());
+    assertThat(old).isNotNull();
+  }
+
+  @Test
+  void rpoMonitorAlertsOnlyWhenTheNewestBackupIsTooOld() throws IOException {
+    assertThat(RpoMonitor.check(repo, "db", Duration.ofHours(1), Instant.now())).get()
+        .extracting(Event::message).asString().contains("no verified backup");
+    fake("db", Instant.now().minus(Duration.ofMinutes(90)));
+    assertThat(RpoMonitor.check(repo, "db", Duration.ofHours(1), Instant.now())).get()
+        .satisfies(e -> assertThat(e.type()).isEqualTo(Event.Type.RPO_BREACHED));
+    fake("db", Instant.now().minus(Duration.ofMinutes(10)));
+    assertThat(RpoMonitor.check(repo, "db", Duration.ofHours(1), Instant.now())).isEmpty();
+  }
+
+  URI startHttp(int status) throws IOException {
+    http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    http.createContext("/", ex -> {
+      received.add(ex.getRequestURI().getPath() + " " + new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+      ex.sendResponseHeaders(status, -1);
+      ex.close();
+    });
+    http.start();
+    return URI.create("http://127.0.0.1:" + http.getAddress().getPort());
+  }
+
+  @Test
+  void slackAndWebhookNotifiersPostUsefulMessages() throws Exception {
+    URI base = startHttp(200);
+    BackupPlan plan = BackupPlan.builder("trpg-tier1").source(StreamSource.of("a", ByteSource.wrap(new byte[100])))
+        .repository(repo).notifier(Notifier.slack(base.resolve("/services/T000/B000/XXXX")))
+        .notifier(Notifier.webhook(base.resolve("/hook"))).build();
+    Manifest m = plan.run().manifest();
+    assertThat(received).hasSize(2);
+    assertThat(received.get(0)).startsWith("/services/T000/B000/XXXX {\"text\":")
+        .contains("trpg-tier1", "backup succeeded", m.id(), "100 bytes raw");
+    assertThat(received.get(1)).startsWith("/hook ").contains("\"type\":\"BACKUP_SUCCEEDED\"", "\"plan\":\"trpg-tier1\"");
+
+    received.clear();
+    BackupPlan failing = BackupPlan.builder("trpg-tier1")
+        .source(StreamSource.file(java.nio.file.Path.of("/no/such/file"))).repository(repo)
+        .notifier(Notifier.slack(base.resolve("/services/x"))).build();
+    assertThatThrownBy(failing::run).isInstanceOf(SourceException.class);
+    assertThat(received).singleElement().asString().contains("backup failed", "does not exist");
+  }
+
+  @Test
+  void aFailingNotifierNeverFailsTheBackup() throws Exception {
+    URI broken = startHttp(500);
+    AtomicInteger logged = new AtomicInteger();
+    BackupPlan plan = BackupPlan.builder("p").source(StreamSource.of("a", ByteSource.wrap(new byte[1])))
+        .repository(repo).notifier(Notifier.slack(broken.resolve("/secret-token-path")))
+        .notifier(e -> {
+          throw new IOException("down");
+        }).notifier(e -> logged.incrementAndGet()).build();
+    assertThat(plan.run().manifest()).isNotNull();
+    assertThat(logged.get()).isEqualTo(1);
+    assertThatThrownBy(() -> Notifier.slack(URI.create("http://127.0.0.1:1/secret-token-path"))
+        .notify(new Event(Event.Type.BACKUP_FAILED, "p", null, Instant.now(), "m", null)))
+        .isInstanceOf(IOException.class).hasMessageNotContaining("secret-token-path");
+  }
+
+  @Test
+  void badCronIsAClearError() {
+    assertThatThrownBy(() -> Scheduler.parseCron("61 * * * *")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("invalid cron expression '61 * * * *'");
+    assertThat(Scheduler.parseCron("0 * * * *")).isNotNull();
+    assertThat(Scheduler.parseCron("*/2 * * * * *")).isNotNull();
+  }
+
+  @Test
+  void schedulerCatchesUpWhenRpoIsAtRiskAndNeverOverlaps() throws Exception {
+    AtomicInteger runs = new AtomicInteger();
+    Source slow = new Source() {
+      @Override
+      public String type() {
+        return "slow";
+      }
+
+      @Override
+      public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
+        runs.incrementAndGet();
+        try (var out = writer.open("a")) {
+          out.write(1);
+          Thread.sleep(300);
+        } catch (InterruptedException e) {
+          throw new IOException(e);
+        }
+        return Map.of();
+      }
+    };
+    BackupPlan plan = BackupPlan.builder("hourly").source(slow).repository(repo).rpo(Duration.ofHours(1)).build();
+    LockProvider locks = LockProvider.inProcess();
+    try (Scheduler a = new Scheduler(locks); Scheduler b = new Scheduler(locks)) {
+      a.schedule(plan, "0 0 1 1 *", ZoneOffset.UTC).start(); // yearly: only the catch-up runs now
+      b.schedule(plan, "0 0 1 1 *", ZoneOffset.UTC);
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (repo.list("hourly").isEmpty() && System.currentTimeMillis() < deadline) {
+        Thread.sleep(50);
+      }
+      b.start(); // a replica starting later: the RPO is no longer at risk, so it must not run again
+      Thread.sleep(800);
+    }
+    assertThat(repo.list("hourly")).hasSize(1);
+    assertThat(runs.get()).isEqualTo(1);
+  }
+}
