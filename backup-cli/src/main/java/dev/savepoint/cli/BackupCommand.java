@@ -78,7 +78,11 @@ final class BackupCommand implements Callable<Integer> {
     Manifest m;
     try (TerminalProgress progress = new TerminalProgress("backup")) {
       m = builder.progress(progress).build().run().manifest();
+    } catch (Exception e) {
+      Audit.record(repository, "backup", plan, "failed", Map.of("error", String.valueOf(e.getMessage())));
+      throw e;
     }
+    Audit.record(repository, "backup", plan + "/" + m.id(), "ok", Map.of("storedBytes", m.storedBytes()));
     if (json) {
       System.out.println(Format.json(summary(m)));
     } else {

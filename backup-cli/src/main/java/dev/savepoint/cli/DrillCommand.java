@@ -44,6 +44,8 @@ final class DrillCommand implements Callable<Integer> {
     Repository repository = repo.open();
     RestoreDrill.Report report = new RestoreDrill(repository, plan, PostgresUrl.parse(scratch),
         BackupSelector.parse(backup), secretOptions.secrets()).run();
+    Audit.record(repository, "drill", plan + "/" + report.backupId(), report.passed() ? "ok" : "failed",
+        java.util.Map.of("restoreMillis", report.restoreMillis(), "rowsChecked", report.rowsChecked()));
     if (json) {
       System.out.println(Format.json(report));
     } else {

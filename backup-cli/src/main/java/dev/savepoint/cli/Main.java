@@ -1,5 +1,6 @@
 package dev.savepoint.cli;
 
+import dev.savepoint.core.ApprovalException;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.CryptoException;
 import dev.savepoint.core.IntegrityException;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Option;
 @Command(name = "savepoint", mixinStandardHelpOptions = true, version = "savepoint 0.1.0",
     description = "Back up, verify and restore PostgreSQL databases, files and configuration.",
     subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
-        CleanupCommand.class, DrillCommand.class})
+        CleanupCommand.class, DrillCommand.class, PruneCommand.class, ApproveCommand.class,
+        AuditCommand.class})
 public final class Main {
   public static final int OK = 0;
   public static final int FAILED = 1;
@@ -60,7 +62,8 @@ public final class Main {
     if (e instanceof IntegrityException || e instanceof VerificationFailedException) {
       return INTEGRITY;
     }
-    if (e instanceof ConfigurationException || e instanceof CryptoException || e instanceof IllegalArgumentException) {
+    if (e instanceof ConfigurationException || e instanceof CryptoException || e instanceof ApprovalException
+        || e instanceof IllegalArgumentException) {
       return USAGE;
     }
     return FAILED;

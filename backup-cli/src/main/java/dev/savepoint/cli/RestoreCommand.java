@@ -4,7 +4,11 @@ import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreTarget;
+import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.RestoreApprovals;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,6 +41,13 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--replace", description = "Replace an existing non-empty directory or file target.")
   boolean replace;
 
+  @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved restore request (see approve).")
+  String approval;
+
+  @Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
+      description = "Refuse to restore without an approval request holding N approvals (two-person rule: 2).")
+  int requireApprovals;
+
   @Override
   public Integer call() throws Exception {
     if (backup != null && at != null) {
@@ -54,8 +65,24 @@ final class RestoreCommand implements Callable<Integer> {
     }
     Repository repository = repo.open();
     Manifest m = repository.select(plan, selector);
+    if (requireApprovals > 0) {
+      if (approval == null) {
+        throw new dev.savepoint.core.ApprovalException("this restore requires " + requireApprovals
+            + " approvals: open a request with 'savepoint approve --request' and pass --approval <id>");
+      }
+      new RestoreApprovals(repository.store(), new AuditLog(repository.store()), requireApprovals, Duration.ZERO)
+          .requireApproved(approval, plan, m.id(), Uris.redact(to));
+    }
     RestoreTarget target = Uris.target(to, m, replace, repository, plan + "-safety");
-    Repository.RestoreResult result = repository.restore(m, target, secretOptions.secrets());
+    Repository.RestoreResult result;
+    try {
+      result = repository.restore(m, target, secretOptions.secrets());
+    } catch (Exception e) {
+      Audit.record(repository, "restore", plan + "/" + m.id() + " -> " + Uris.redact(to), "failed",
+          Map.of("error", String.valueOf(e.getMessage())));
+      throw e;
+    }
+    Audit.record(repository, "restore", plan + "/" + m.id() + " -> " + Uris.redact(to), "ok", result.facts());
     System.err.printf("restored backup %s of plan '%s' to %s: %s in %s%s%n", m.id(), plan, result.target(),
         Format.bytes(result.rawBytes()), Format.duration(result.duration()),
         result.facts().isEmpty() ? "" : " " + result.facts());

@@ -3,6 +3,7 @@ package dev.savepoint.cli;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.DirectorySource;
 import dev.savepoint.core.DirectoryTarget;
+import dev.savepoint.core.EnvironmentSource;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreTarget;
@@ -52,8 +53,11 @@ final class Uris {
     if (PostgresUrl.isPostgresUrl(uri)) {
       return PostgresSource.builder(PostgresUrl.parse(uri)).build();
     }
+    if (uri.startsWith("env:")) {
+      return EnvironmentSource.environment(java.util.List.of(uri.substring(4).split(",")));
+    }
     throw new ConfigurationException("unsupported source URI '" + redact(uri)
-        + "'; use file:/path, postgresql://user@host:port/db or - for standard input");
+        + "'; use file:/path, postgresql://user@host:port/db, env:NAME,PREFIX_* or - for standard input");
   }
 
   /**

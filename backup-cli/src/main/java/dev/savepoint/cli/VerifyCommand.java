@@ -41,6 +41,7 @@ final class VerifyCommand implements Callable<Integer> {
     Manifest m = repository.select(plan, BackupSelector.parse(backup));
     List<VerificationResult> results = repository.verify(m, Verifiers.standard(full, secretOptions.secrets()));
     boolean passed = results.stream().allMatch(VerificationResult::passed);
+    Audit.record(repository, full ? "verify-full" : "verify", plan + "/" + m.id(), passed ? "ok" : "failed", Map.of());
     if (json) {
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("plan", plan);

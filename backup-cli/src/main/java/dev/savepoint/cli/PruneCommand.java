@@ -1,0 +1,84 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Retention;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "prune", description = "Delete backups the retention rules do not keep. The newest backup and "
+    + "backups in use by a restore or drill are always kept. Also removes remains of failed backups.")
+final class PruneCommand implements Callable<Integer> {
+  @Mixin
+  RepositoryOptions repo;
+
+  @Option(names = "--plan", required = true)
+  String plan;
+
+  @Option(names = "--keep-last", defaultValue = "0")
+  int last;
+
+  @Option(names = "--keep-hourly", defaultValue = "0")
+  int hourly;
+
+  @Option(names = "--keep-daily", defaultValue = "0")
+  int daily;
+
+  @Option(names = "--keep-weekly", defaultValue = "0")
+  int weekly;
+
+  @Option(names = "--keep-monthly", defaultValue = "0")
+  int monthly;
+
+  @Option(names = "--keep-yearly", defaultValue = "0")
+  int yearly;
+
+  @Option(names = "--keep-within", paramLabel = "<ISO duration>", description = "e.g. P7D or PT36H.")
+  Duration within;
+
+  @Option(names = "--zone", defaultValue = "UTC", description = "Time zone of days and weeks (default: UTC).")
+  ZoneId zone;
+
+  @Option(names = "--dry-run", description = "Only show what would be deleted and why each backup is kept.")
+  boolean dryRun;
+
+  @Option(names = "--json", description = "Print the verdicts as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    Retention retention = Retention.builder().last(last).hourly(hourly).daily(daily).weekly(weekly).monthly(monthly)
+        .yearly(yearly).within(within).zone(zone).build();
+    Repository repository = repo.open();
+    List<Retention.Verdict> verdicts = repository.prune(plan, retention, dryRun, Duration.ofHours(6));
+    List<Map<String, Object>> rows = new ArrayList<>();
+    long deleted = 0;
+    for (Retention.Verdict v : verdicts) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("id", v.backup().id());
+      row.put("startedAt", v.backup().startedAt().toString());
+      row.put("keep", v.keep());
+      row.put("reasons", v.reasons());
+      rows.add(row);
+      deleted += v.keep() ? 0 : 1;
+      if (!json) {
+        System.out.printf("%-26s %-6s %s%n", v.backup().id(), v.keep() ? "keep" : (dryRun ? "would delete" : "delete"),
+            String.join(", ", v.reasons()));
+      }
+    }
+    if (json) {
+      System.out.println(Format.json(rows));
+    }
+    if (!dryRun) {
+      Audit.record(repository, "prune", plan, "ok", Map.of("deleted", deleted, "policy", retention.toString()));
+    }
+    return Main.OK;
+  }
+}

@@ -1,0 +1,75 @@
+package dev.savepoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliOperationsTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path tmp;
+
+  @Test
+  void pruneApproveRestoreAndAudit() throws Exception {
+    String repo = "file:" + tmp.resolve("repo");
+    Path file = Files.writeString(tmp.resolve("settings.sql"), "campaign settings");
+    for (int i = 0; i < 3; i++) {
+      assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "tier2", "--source", "file:" + file).exit()).isZero();
+    }
+    CliProcess.Result dry = CliProcess.run("prune", "--repo", repo, "--plan", "tier2", "--keep-last", "2", "--dry-run", "--json");
+    assertThat(dry.exit()).as(dry.err()).isZero();
+    JsonNode verdicts = JSON.readTree(dry.out());
+    assertThat(verdicts).hasSize(3);
+    assertThat(verdicts.get(0).get("reasons").toString()).contains("newest verified backup", "last 2");
+    assertThat(verdicts.get(2).get("keep").asBoolean()).isFalse();
+    assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out())).hasSize(3);
+    assertThat(CliProcess.run("prune", "--repo", repo, "--plan", "tier2", "--keep-last", "2").exit()).isZero();
+    assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out())).hasSize(2);
+
+    String to = "file:" + tmp.resolve("restored.sql");
+    CliProcess.Result refused = CliProcess.run("restore", "--repo", repo, "--plan", "tier2", "--to", to,
+        "--require-approvals", "2");
+    assertThat(refused.exit()).isEqualTo(2);
+    assertThat(refused.err()).contains("requires 2 approvals");
+
+    CliProcess.Result request = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo,
+        "--request", "--plan", "tier2", "--to", to, "--reason", "incident 7");
+    assertThat(request.exit()).as(request.err()).isZero();
+    String id = request.out().split("\\s+")[2].replace(":", "");
+    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo, id).exit()).isEqualTo(2);
+    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "bob"), "approve", "--repo", repo, id).exit()).isZero();
+    CliProcess.Result oneShort = CliProcess.run("restore", "--repo", repo, "--plan", "tier2", "--to", to,
+        "--require-approvals", "2", "--approval", id);
+    assertThat(oneShort.exit()).isEqualTo(2);
+    assertThat(oneShort.err()).contains("1 of the 2");
+    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "carol"), "approve", "--repo", repo, id).exit()).isZero();
+    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo, "--plan", "tier2", "--to", to,
+        "--require-approvals", "2", "--approval", id);
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(tmp.resolve("restored.sql")).hasContent("campaign settings");
+
+    CliProcess.Result audit = CliProcess.run("audit", "--repo", repo, "--json");
+    assertThat(audit.exit()).as(audit.err()).isZero();
+    assertThat(JSON.readTree(audit.out()).findValuesAsText("action"))
+        .containsSequence("restore-request", "restore-approve", "restore-approve", "restore")
+        .contains("backup", "prune");
+  }
+
+  @Test
+  void environmentSourceWithholdsSecrets() throws Exception {
+    String canary = "canary-" + System.nanoTime();
+    String repo = "file:" + tmp.resolve("repo");
+    CliProcess.Result r = CliProcess.run(Map.of("APP_REGION", "tokyo", "APP_SECRET_KEY", canary),
+        "backup", "--repo", repo, "--plan", "config", "--source", "env:APP_*", "--compress", "none");
+    assertThat(r.exit()).as(r.err()).isZero();
+    CliProcess.Result out = CliProcess.run("restore", "--repo", repo, "--plan", "config", "--to", "-");
+    assertThat(out.out()).contains("APP_REGION", "tokyo").doesNotContain(canary);
+  }
+}

@@ -1,0 +1,110 @@
+package dev.savepoint.core;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * An append-only, hash-chained record of every backup, verify, restore, drill, prune and approval: who (a
+ * principal the host supplies), what, when, and the result. Entries live in the repository as
+ * {@code _savepoint/audit/<sequence>.json}; each carries the SHA-256 of its predecessor and of itself, so
+ * {@link #verify()} detects an edited, removed or reordered entry. (Removing the newest entries leaves a
+ * valid shorter chain: forward {@link Entry#hash()} of the head to an external system, e.g. a notifier, to
+ * detect that too.) Appends are serialized within this process; use one writer per repository.
+ */
+public final class AuditLog {
+  static final String PREFIX = "_savepoint/audit/";
+  private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+      .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+
+  /** One audit record. {@code hash} covers every other field, including {@code previousHash}. */
+  public record Entry(long sequence, Instant time, String principal, String action, String subject, String result,
+      Map<String, Object> details, String previousHash, String hash) {}
+
+  private final Store store;
+
+  public AuditLog(Store store) {
+    this.store = store;
+  }
+
+  /** Appends an entry and returns it. {@code details} must not contain secrets. */
+  public synchronized Entry append(String principal, String action, String subject, String result,
+      Map<String, Object> details) throws IOException {
+    List<ObjectInfo> existing = store.list(PREFIX);
+    long sequence = 1;
+    String previous = "";
+    if (!existing.isEmpty()) {
+      Entry last = read(existing.get(existing.size() - 1).key());
+      sequence = last.sequence() + 1;
+      previous = last.hash();
+    }
+    Map<String, Object> d = details == null ? Map.of() : new TreeMap<>(details);
+    Entry unsigned = new Entry(sequence, Instant.now(), principal, action, subject, result, d, previous, null);
+    Entry entry = new Entry(sequence, unsigned.time(), principal, action, subject, result, d, previous, hash(unsigned));
+    store.put(key(sequence), ByteSource.wrap(JSON.writeValueAsBytes(entry)));
+    return entry;
+  }
+
+  private static String key(long sequence) {
+    return PREFIX + String.format("%012d.json", sequence);
+  }
+
+  private Entry read(String key) throws IOException {
+    try (InputStream in = store.get(key)) {
+      return JSON.readValue(in, Entry.class);
+    } catch (JsonProcessingException e) {
+      throw new IntegrityException("audit entry " + key + " is not valid JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  static String hash(Entry e) {
+    Entry withoutHash = new Entry(e.sequence(), e.time(), e.principal(), e.action(), e.subject(), e.result(),
+        e.details(), e.previousHash(), null);
+    try {
+      byte[] canonical = JSON.writeValueAsString(withoutHash).getBytes(StandardCharsets.UTF_8);
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
+    } catch (JsonProcessingException | NoSuchAlgorithmException e1) {
+      throw new IllegalStateException(e1);
+    }
+  }
+
+  /** All entries in order, after checking the chain; throws {@link IntegrityException} at the first break. */
+  public List<Entry> verify() throws IOException {
+    List<Entry> result = new ArrayList<>();
+    String previous = "";
+    long expected = 1;
+    for (ObjectInfo o : store.list(PREFIX)) {
+      Entry e = read(o.key());
+      if (e.sequence() != expected || !o.key().equals(key(e.sequence()))) {
+        throw new IntegrityException("audit log broken at " + o.key() + ": expected entry " + expected
+            + ", found " + e.sequence() + " (an entry was removed or renamed)");
+      }
+      if (!e.previousHash().equals(previous)) {
+        throw new IntegrityException("audit log broken at entry " + e.sequence() + ": previous hash expected "
+            + previous + ", actual " + e.previousHash());
+      }
+      String actual = hash(e);
+      if (!actual.equals(e.hash())) {
+        throw new IntegrityException("audit entry " + e.sequence() + " was modified: hash expected " + e.hash()
+            + ", actual " + actual);
+      }
+      result.add(e);
+      previous = e.hash();
+      expected++;
+    }
+    return result;
+  }
+}
