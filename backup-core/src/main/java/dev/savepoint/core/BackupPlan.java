@@ -52,6 +52,7 @@ public final class BackupPlan {
   private final ProgressListener progress;
   private final Notifier notifier;
   private final java.time.Duration rpo;
+  private final List<Repository> copies;
 
   private BackupPlan(Builder b) {
     this.name = BackupIds.requireValidPlan(b.name);
@@ -64,6 +65,7 @@ public final class BackupPlan {
     this.progress = b.progress;
     this.notifier = Notifier.safely(b.notifiers);
     this.rpo = b.rpo;
+    this.copies = List.copyOf(b.copies);
   }
 
   public static Builder builder(String name) {
@@ -98,6 +100,10 @@ public final class BackupPlan {
     try {
       BackupResult result = runOnce();
       Manifest m = result.manifest();
+      for (Repository copy : copies) {
+        repository.copyTo(m, copy);
+        log.info("backup {} of plan '{}' copied to {}", m.id(), name, copy.describe());
+      }
       notifier.notify(new Event(Event.Type.BACKUP_SUCCEEDED, name, m.id(), Instant.now(),
           m.artifacts().size() + " artifact(s), " + m.rawBytes() + " bytes raw, " + m.storedBytes()
               + " bytes stored in " + m.duration().toMillis() + " ms",
@@ -392,6 +398,7 @@ public final class BackupPlan {
     private ProgressListener progress = ProgressListener.none();
     private final List<Notifier> notifiers = new ArrayList<>();
     private java.time.Duration rpo;
+    private final List<Repository> copies = new ArrayList<>();
 
     private Builder(String name) {
       this.name = name;
@@ -441,6 +448,15 @@ public final class BackupPlan {
     /** Adds a notifier told of every success and failure; its own failures never fail the backup. */
     public Builder notifier(Notifier notifier) {
       notifiers.add(Objects.requireNonNull(notifier));
+      return this;
+    }
+
+    /**
+     * After each verified backup, copies it to {@code archive} (another store or storage class: the 7-year
+     * archive next to the 30-day primary). A failed copy fails the run; the primary backup stays.
+     */
+    public Builder copyTo(Repository archive) {
+      copies.add(Objects.requireNonNull(archive));
       return this;
     }
 

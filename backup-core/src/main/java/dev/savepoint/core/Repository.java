@@ -230,6 +230,28 @@ public final class Repository {
   }
 
   /**
+   * Copies a complete backup into {@code target} (e.g. from the 30-day primary to the 7-year archive):
+   * every stored object is streamed across and its size and SHA-256 checked on the way, then the manifest is
+   * written last, so an interrupted copy leaves no backup in the target. Copying a backup the target already
+   * has is a no-op. The source backup is leased while it is read.
+   */
+  public Manifest copyTo(Manifest manifest, Repository target) throws IOException {
+    String manifestKey = manifestKey(manifest.plan(), manifest.id());
+    if (target.store.stat(manifestKey).isPresent()) {
+      return target.manifest(manifest.plan(), manifest.id());
+    }
+    try (Lease lease = tryLease(manifest, "copy to " + target.describe())) {
+      for (ArtifactRecord a : manifest.artifacts()) {
+        try (InputStream in = openStored(a)) {
+          target.store.put(a.key(), in);
+        }
+      }
+      target.writeManifest(manifest);
+    }
+    return manifest;
+  }
+
+  /**
    * Removes a backup: the manifest first, so the backup stops existing at once even if removing its
    * artifacts is interrupted (what is left is then an orphan that {@link #deleteOrphans} removes).
    */

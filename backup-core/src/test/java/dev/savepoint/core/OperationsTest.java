@@ -197,4 +197,40 @@ class OperationsTest {
     assertThat(repo.list("hourly")).hasSize(1);
     assertThat(runs.get()).isEqualTo(1);
   }
+
+  @Test
+  void verifiedBackupsAreCopiedToTheArchiveManifestLast() throws Exception {
+    InMemoryStore archiveStore = new InMemoryStore();
+    Repository archive = new Repository(archiveStore);
+    byte[] data = new byte[200_000];
+    new java.util.Random(5).nextBytes(data);
+    Manifest m = BackupPlan.builder("monthly").source(StreamSource.of("db.sql", ByteSource.wrap(data)))
+        .transform(Transforms.gzip()).repository(repo).copyTo(archive).build().run().manifest();
+    assertThat(archive.list("monthly")).extracting(Manifest::id).containsExactly(m.id());
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    archive.restore(m, StreamTarget.stream(out), Secrets.none());
+    assertThat(out.toByteArray()).isEqualTo(data);
+    assertThat(repo.copyTo(m, archive).id()).isEqualTo(m.id()); // idempotent
+
+    // A corrupt primary never becomes an archive backup.
+    Repository archive2 = new Repository(new InMemoryStore());
+    ArtifactRecord a = m.artifacts().get(0);
+    store.put(a.key(), ByteSource.wrap(new byte[] {1, 2, 3}));
+    assertThatThrownBy(() -> repo.copyTo(m, archive2)).isInstanceOf(IntegrityException.class);
+    assertThat(archive2.list("monthly")).isEmpty();
+  }
+
+  @Test
+  void micrometerMetricsRecordSuccessesFailuresAndAge() throws Exception {
+    var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    MicrometerMetrics metrics = new MicrometerMetrics(registry);
+    BackupPlan.builder("m").source(StreamSource.of("a", ByteSource.wrap(new byte[1234]))).repository(repo)
+        .notifier(metrics).build().run();
+    assertThatThrownBy(() -> BackupPlan.builder("m").source(StreamSource.file(java.nio.file.Path.of("/nope")))
+        .repository(repo).notifier(metrics).build().run()).isInstanceOf(SourceException.class);
+    assertThat(registry.get("savepoint.backup.bytes.raw").tag("plan", "m").counter().count()).isEqualTo(1234.0);
+    assertThat(registry.get("savepoint.backup.failures").tag("plan", "m").counter().count()).isEqualTo(1.0);
+    assertThat(registry.get("savepoint.backup.duration").tag("plan", "m").timer().count()).isEqualTo(1);
+    assertThat(registry.get("savepoint.backup.last.success.age").tag("plan", "m").gauge().value()).isBetween(0.0, 5.0);
+  }
 }
