@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 @Command(name = "savepoint", mixinStandardHelpOptions = true, version = "savepoint 0.1.0",
     description = "Back up, verify and restore PostgreSQL databases, files and configuration.",
     subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
-        CleanupCommand.class, DrillCommand.class, PruneCommand.class, ApproveCommand.class,
+        CleanupCommand.class, DrillCommand.class, PruneCommand.class, ApproveCommand.class, RunCommand.class, ReportCommand.class,
         AuditCommand.class})
 public final class Main {
   public static final int OK = 0;

@@ -1,0 +1,146 @@
+package dev.savepoint.cli;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.Notifier;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Retention;
+import dev.savepoint.core.Scheduler;
+import dev.savepoint.core.Source;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.core.Verifiers;
+import dev.savepoint.crypto.OpenPgpEncryption;
+import dev.savepoint.postgres.PostgresSource;
+import dev.savepoint.postgres.PostgresUrl;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Plans described in a YAML or JSON file, for {@code savepoint run} and {@code savepoint schedule}. Secrets
+ * are never in the file: it names environment variables that hold them. Example:
+ *
+ * <pre>
+ * plans:
+ *   - name: trpg-tier1
+ *     tier: tier1
+ *     schedule: "0 * * * *"        # cron, 5 fields (or 6 with seconds)
+ *     zone: Asia/Tokyo
+ *     rpo: PT1H
+ *     source: postgresql://app@db:5432/trpg
+ *     tables: [users, game_sessions, chat_messages, ai_generated_content, campaigns]
+ *     excludeTableData: [session_cache]
+ *     compress: zstd
+ *     encryptPassphraseEnv: BACKUP_PASSPHRASE
+ *     recipients: [/etc/savepoint/ops.asc, /etc/savepoint/escrow.asc]
+ *     repository: s3://trpg-backups/primary?region=ap-northeast-1
+ *     archive: s3://trpg-archive/monthly?region=ap-northeast-1&amp;storageClass=DEEP_ARCHIVE
+ *     retention: {keepDaily: 7, keepWeekly: 4}
+ *     minSizeBytes: 1000000
+ *     slackWebhookEnv: SLACK_WEBHOOK_URL
+ * </pre>
+ */
+final class PlanFile {
+  /** One plan entry; unknown fields are refused so typos do not silently change a backup. */
+  record PlanSpec(String name, String tier, String schedule, String zone, Duration rpo, String source,
+      List<String> tables, List<String> excludeTableData, String compress, Integer level,
+      String encryptPassphraseEnv, List<String> recipients, String repository, String archive,
+      RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv) {}
+
+  record RetentionSpec(Integer keepLast, Integer keepHourly, Integer keepDaily, Integer keepWeekly,
+      Integer keepMonthly, Integer keepYearly, Duration keepWithin, String zone) {
+    Retention toRetention() {
+      return Retention.builder().last(n(keepLast)).hourly(n(keepHourly)).daily(n(keepDaily)).weekly(n(keepWeekly))
+          .monthly(n(keepMonthly)).yearly(n(keepYearly)).within(keepWithin)
+          .zone(zone == null ? java.time.ZoneOffset.UTC : ZoneId.of(zone)).build();
+    }
+
+    private static int n(Integer i) {
+      return i == null ? 0 : i;
+    }
+  }
+
+  record Root(List<PlanSpec> plans) {}
+
+  private PlanFile() {}
+
+  static List<PlanSpec> read(Path file) throws IOException {
+    ObjectMapper mapper = new ObjectMapper(file.toString().endsWith(".json") ? null : new YAMLFactory())
+        .registerModule(new JavaTimeModule()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    Root root;
+    try {
+      root = mapper.readValue(file.toFile(), Root.class);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new ConfigurationException("plan file " + file + ": " + e.getOriginalMessage()
+          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+    }
+    if (root == null || root.plans() == null || root.plans().isEmpty()) {
+      throw new ConfigurationException("plan file " + file + " defines no plans");
+    }
+    for (PlanSpec p : root.plans()) {
+      if (p.name() == null || p.source() == null || p.repository() == null) {
+        throw new ConfigurationException("plan file " + file + ": every plan needs name, source and repository");
+      }
+      if (p.schedule() != null) {
+        Scheduler.parseCron(p.schedule());
+      }
+    }
+    return root.plans();
+  }
+
+  static BackupPlan build(PlanSpec p) throws IOException {
+    Source source;
+    if (PostgresUrl.isPostgresUrl(p.source())) {
+      PostgresSource.Builder pg = PostgresSource.builder(PostgresUrl.parse(p.source()));
+      if (p.tables() != null) {
+        pg.table(p.tables().toArray(String[]::new));
+      }
+      if (p.excludeTableData() != null) {
+        pg.excludeTableData(p.excludeTableData().toArray(String[]::new));
+      }
+      source = pg.build();
+    } else {
+      source = Uris.source(p.source());
+    }
+    BackupPlan.Builder b = BackupPlan.builder(p.name()).tier(p.tier()).source(source)
+        .repository(Uris.repository(p.repository())).rpo(p.rpo())
+        .verifier(Verifiers.presence(p.minSizeBytes() == null ? 0 : p.minSizeBytes()));
+    String compress = p.compress() == null ? "zstd" : p.compress();
+    switch (compress) {
+      case "gzip" -> b.transform(Transforms.gzip(p.level() == null ? 6 : p.level()));
+      case "zstd" -> b.transform(p.level() == null ? Transforms.zstd() : Transforms.zstd(p.level(), 2));
+      case "none" -> { }
+      default -> throw new ConfigurationException("plan " + p.name() + ": compress must be gzip, zstd or none");
+    }
+    if (p.encryptPassphraseEnv() != null || p.recipients() != null) {
+      OpenPgpEncryption.Builder pgp = OpenPgpEncryption.builder();
+      if (p.encryptPassphraseEnv() != null) {
+        pgp.passphrase(SecretOptions.env(p.encryptPassphraseEnv()));
+      }
+      for (String r : p.recipients() == null ? List.<String>of() : p.recipients()) {
+        pgp.recipientKeyFile(Path.of(r));
+      }
+      b.transform(pgp.build());
+    }
+    if (p.archive() != null) {
+      b.copyTo(Uris.repository(p.archive()));
+    }
+    List<Notifier> notifiers = new ArrayList<>(List.of(Notifier.log()));
+    if (p.slackWebhookEnv() != null) {
+      notifiers.add(Notifier.slack(URI.create(new String(SecretOptions.env(p.slackWebhookEnv())))));
+    }
+    if (p.webhookEnv() != null) {
+      notifiers.add(Notifier.webhook(URI.create(new String(SecretOptions.env(p.webhookEnv())))));
+    }
+    notifiers.forEach(b::notifier);
+    return b.build();
+  }
+}

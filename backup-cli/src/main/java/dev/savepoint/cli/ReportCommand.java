@@ -1,0 +1,78 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.postgres.RestoreDrill;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "report", description = "Storage usage and maintenance status per plan: backups, bytes stored, "
+    + "newest backup age, last drill, and what is overdue (exit 3 if anything is).")
+final class ReportCommand implements Callable<Integer> {
+  @Mixin
+  RepositoryOptions repo;
+
+  @Option(names = "--max-age", defaultValue = "P1D", description = "Newest backup older than this is overdue.")
+  Duration maxAge;
+
+  @Option(names = "--drill-every", defaultValue = "P31D", description = "A drill older than this is overdue.")
+  Duration drillEvery;
+
+  @Option(names = "--json")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    Repository repository = repo.open();
+    List<Map<String, Object>> rows = new ArrayList<>();
+    List<String> overdue = new ArrayList<>();
+    Instant now = Instant.now();
+    for (String plan : repository.plans()) {
+      List<Manifest> backups = repository.list(plan);
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("plan", plan);
+      row.put("backups", backups.size());
+      row.put("storedBytes", backups.stream().mapToLong(Manifest::storedBytes).sum());
+      Instant lastDrill = null;
+      for (Manifest m : backups) {
+        for (RestoreDrill.Report r : RestoreDrill.reports(repository, m)) {
+          if (r.passed() && (lastDrill == null || r.startedAt().isAfter(lastDrill))) {
+            lastDrill = r.startedAt();
+          }
+        }
+      }
+      Instant newest = backups.isEmpty() ? null : backups.get(backups.size() - 1).startedAt();
+      row.put("newestBackup", newest == null ? null : newest.toString());
+      row.put("lastPassedDrill", lastDrill == null ? null : lastDrill.toString());
+      if (newest == null || Duration.between(newest, now).compareTo(maxAge) > 0) {
+        overdue.add(plan + ": newest backup older than " + maxAge);
+      }
+      boolean isPostgres = backups.stream().anyMatch(m -> m.source().type().equals("postgresql"));
+      if (isPostgres && (lastDrill == null || Duration.between(lastDrill, now).compareTo(drillEvery) > 0)) {
+        overdue.add(plan + ": no passed restore drill within " + drillEvery);
+      }
+      rows.add(row);
+      if (!json) {
+        System.out.printf("%-20s %5d backups %10s  newest %s  last drill %s%n", plan, backups.size(),
+            Format.bytes((Long) row.get("storedBytes")), newest, lastDrill);
+      }
+    }
+    if (json) {
+      System.out.println(Format.json(Map.of("plans", rows, "overdue", overdue)));
+    } else {
+      overdue.forEach(o -> System.out.println("OVERDUE " + o));
+    }
+    if (!overdue.isEmpty()) {
+      throw new Main.VerificationFailedException(overdue.size() + " item(s) overdue: " + String.join("; ", overdue));
+    }
+    return Main.OK;
+  }
+}

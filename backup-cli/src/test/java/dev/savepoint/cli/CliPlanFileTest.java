@@ -1,0 +1,59 @@
+package dev.savepoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliPlanFileTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void runPlansFromYamlWithArchiveCopyAndRetention() throws Exception {
+    Path uploads = Files.createDirectories(tmp.resolve("uploads"));
+    Files.writeString(uploads.resolve("map.png"), "not really a png");
+    Path settings = Files.writeString(tmp.resolve("settings.json"), "{\"dice\":\"d20\"}");
+    Path planFile = Files.writeString(tmp.resolve("plans.yaml"), """
+        plans:
+          - name: uploads
+            tier: tier3
+            schedule: "0 3 * * 0"
+            source: file:%s
+            compress: gzip
+            repository: file:%s
+            archive: file:%s
+            retention: {keepLast: 2}
+          - name: settings
+            tier: tier2
+            source: file:%s
+            repository: file:%s
+        """.formatted(uploads, tmp.resolve("primary"), tmp.resolve("archive"), settings, tmp.resolve("primary")));
+    for (int i = 0; i < 3; i++) {
+      CliProcess.Result run = CliProcess.run("run", "--config", planFile.toString());
+      assertThat(run.exit()).as(run.err()).isZero();
+    }
+    ObjectMapper json = new ObjectMapper();
+    assertThat(json.readTree(CliProcess.run("list", "--repo", "file:" + tmp.resolve("primary"), "--plan", "uploads", "--json").out()))
+        .hasSize(2);
+    assertThat(json.readTree(CliProcess.run("list", "--repo", "file:" + tmp.resolve("primary"), "--plan", "settings", "--json").out()))
+        .hasSize(3);
+    assertThat(json.readTree(CliProcess.run("list", "--repo", "file:" + tmp.resolve("archive"), "--json").out()))
+        .hasSize(3);
+    CliProcess.Result report = CliProcess.run("report", "--repo", "file:" + tmp.resolve("primary"), "--json");
+    assertThat(report.exit()).as(report.err()).isZero();
+    assertThat(json.readTree(report.out()).get("overdue")).isEmpty();
+
+    Path bad = Files.writeString(tmp.resolve("bad.yaml"), "plans:\n  - name: x\n    schedule: \"99 * * * *\"\n    source: \"-\"\n    repository: file:/tmp/x\n");
+    CliProcess.Result badRun = CliProcess.run("run", "--config", bad.toString());
+    assertThat(badRun.exit()).isEqualTo(2);
+    assertThat(badRun.err()).contains("invalid cron expression '99 * * * *'");
+    Path typo = Files.writeString(tmp.resolve("typo.yaml"), "plans:\n  - name: x\n    sorce: -\n");
+    CliProcess.Result typoRun = CliProcess.run("run", "--config", typo.toString());
+    assertThat(typoRun.exit()).isEqualTo(2);
+    assertThat(typoRun.err()).contains("sorce");
+  }
+}
