@@ -72,4 +72,23 @@ class CliOperationsTest {
     CliProcess.Result out = CliProcess.run("restore", "--repo", repo, "--plan", "config", "--to", "-");
     assertThat(out.out()).contains("APP_REGION", "tokyo").doesNotContain(canary);
   }
+
+  @Test
+  void modifiedSignedManifestIsRefusedWithExit3() throws Exception {
+    String repo = "file:" + tmp.resolve("repo");
+    Map<String, String> env = Map.of("MANIFEST_KEY", "k".repeat(40));
+    Path file = Files.writeString(tmp.resolve("f.sql"), "select 1;");
+    assertThat(CliProcess.run(env, "backup", "--repo", repo, "--plan", "p", "--source", "file:" + file,
+        "--manifest-hmac-env", "MANIFEST_KEY").exit()).isZero();
+    assertThat(CliProcess.run(env, "verify", "--repo", repo, "--plan", "p", "--manifest-hmac-env", "MANIFEST_KEY").exit())
+        .isZero();
+    Path manifest;
+    try (var walk = Files.walk(tmp.resolve("repo/p"))) {
+      manifest = walk.filter(x -> x.getFileName().toString().equals("manifest.json")).findFirst().orElseThrow();
+    }
+    Files.writeString(manifest, Files.readString(manifest).replace("\"tier\" : null", "\"tier\" : \"gold\""));
+    CliProcess.Result verify = CliProcess.run(env, "verify", "--repo", repo, "--plan", "p", "--manifest-hmac-env", "MANIFEST_KEY");
+    assertThat(verify.exit()).isEqualTo(3);
+    assertThat(verify.err()).contains("signature check");
+  }
 }

@@ -168,8 +168,8 @@ public final class BackupPlan {
     @Override
     public OutputStream open(String artifactName) throws IOException {
       Keys.requireValid(artifactName);
-      if (artifactName.equals(Repository.MANIFEST)) {
-        throw new IllegalArgumentException("'" + Repository.MANIFEST + "' is reserved");
+      if (artifactName.equals(Repository.MANIFEST) || artifactName.equals(Repository.SIGNATURE)) {
+        throw new IllegalArgumentException("'" + artifactName + "' is reserved");
       }
       StringBuilder key = new StringBuilder(name + "/" + id + "/" + artifactName);
       for (Transform t : transforms) {

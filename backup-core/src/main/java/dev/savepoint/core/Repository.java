@@ -24,10 +24,26 @@ import java.util.TreeSet;
 public final class Repository {
   public static final String MANIFEST = "manifest.json";
 
+  public static final String SIGNATURE = "manifest.sig";
+
   private final Store store;
+  private final ManifestSigner signer;
 
   public Repository(Store store) {
+    this(store, null);
+  }
+
+  private Repository(Store store, ManifestSigner signer) {
     this.store = Objects.requireNonNull(store, "store");
+    this.signer = signer;
+  }
+
+  /**
+   * This repository, signing every manifest it writes with {@code signer} and refusing (with
+   * {@link IntegrityException}) any manifest whose signature is missing or does not match.
+   */
+  public Repository signedWith(ManifestSigner signer) {
+    return new Repository(store, Objects.requireNonNull(signer));
   }
 
   public Store store() {
@@ -92,7 +108,32 @@ public final class Repository {
     } catch (ObjectNotFoundException e) {
       throw new BackupNotFoundException("no backup " + id + " of plan '" + plan + "' in " + describe());
     }
+    if (signer != null) {
+      checkSignature(plan, id, key, bytes);
+    }
     return ManifestCodec.read(key, bytes);
+  }
+
+  private void checkSignature(String plan, String id, String key, byte[] manifest) throws IOException {
+    String sigKey = plan + "/" + id + "/" + SIGNATURE;
+    String text;
+    try (InputStream in = store.get(sigKey)) {
+      text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+    } catch (ObjectNotFoundException e) {
+      throw new IntegrityException("manifest " + key + " is not signed, but this repository requires "
+          + signer.algorithm() + " signatures");
+    }
+    String[] parts = text.split(":", 2);
+    byte[] signature;
+    try {
+      signature = java.util.Base64.getDecoder().decode(parts.length == 2 ? parts[1] : "");
+    } catch (IllegalArgumentException e) {
+      signature = new byte[0];
+    }
+    if (parts.length != 2 || !parts[0].equals(signer.algorithm()) || !signer.verify(manifest, signature)) {
+      throw new IntegrityException("manifest " + key + " fails its " + signer.algorithm()
+          + " signature check: it was modified, or signed with another key");
+    }
   }
 
   /** The backup {@code selector} picks, or {@link BackupNotFoundException}. */
@@ -102,7 +143,22 @@ public final class Repository {
   }
 
   void writeManifest(Manifest manifest) throws IOException {
-    store.put(manifestKey(manifest.plan(), manifest.id()), ByteSource.wrap(ManifestCodec.write(manifest)));
+    byte[] bytes = ManifestCodec.write(manifest);
+    if (signer != null) {
+      String sig = signer.algorithm() + ":" + java.util.Base64.getEncoder().encodeToString(signer.sign(bytes));
+      store.put(manifest.plan() + "/" + manifest.id() + "/" + SIGNATURE,
+          ByteSource.wrap(sig.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+    store.put(manifestKey(manifest.plan(), manifest.id()), ByteSource.wrap(bytes));
+  }
+
+  /**
+   * Replaces the manifest of an existing backup with {@code updated} (same plan and id), re-signing it. For
+   * key rotation, which changes only wrapped keys: artifacts are untouched.
+   */
+  public void replaceManifest(Manifest updated) throws IOException {
+    manifest(updated.plan(), updated.id()); // must exist and pass the current checks
+    writeManifest(updated);
   }
 
   /** Opens the stored bytes of an artifact; the stream fails at its end unless size and digest match. */

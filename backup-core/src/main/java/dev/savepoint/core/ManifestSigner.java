@@ -1,0 +1,103 @@
+package dev.savepoint.core;
+
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Signs manifests so that a modified manifest (a changed digest, key or transform parameter) is refused. The
+ * signature is stored as {@code manifest.sig} next to {@code manifest.json}, written just before it. A
+ * {@link Repository} with a signer refuses unsigned and wrongly signed manifests.
+ */
+public interface ManifestSigner {
+  /** {@code hmac-sha256} or {@code ed25519}, recorded in the signature file. */
+  String algorithm();
+
+  byte[] sign(byte[] manifest);
+
+  boolean verify(byte[] manifest, byte[] signature);
+
+  /** HMAC-SHA256 with a shared secret key (at least 32 bytes); every party can sign and verify. */
+  static ManifestSigner hmacSha256(byte[] key) {
+    if (key.length < 32) {
+      throw new IllegalArgumentException("HMAC key must be at least 32 bytes");
+    }
+    byte[] k = key.clone();
+    return new ManifestSigner() {
+      @Override
+      public String algorithm() {
+        return "hmac-sha256";
+      }
+
+      @Override
+      public byte[] sign(byte[] manifest) {
+        try {
+          Mac mac = Mac.getInstance("HmacSHA256");
+          mac.init(new SecretKeySpec(k, "HmacSHA256"));
+          return mac.doFinal(manifest);
+        } catch (GeneralSecurityException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+
+      @Override
+      public boolean verify(byte[] manifest, byte[] signature) {
+        return MessageDigest.isEqual(sign(manifest), signature);
+      }
+
+      @Override
+      public String toString() {
+        return "ManifestSigner[hmac-sha256]";
+      }
+    };
+  }
+
+  /**
+   * Ed25519: backups sign with the private key; restore hosts need only the public key ({@code privateKey}
+   * may be null there, and signing then fails).
+   */
+  static ManifestSigner ed25519(PrivateKey privateKey, PublicKey publicKey) {
+    return new ManifestSigner() {
+      @Override
+      public String algorithm() {
+        return "ed25519";
+      }
+
+      @Override
+      public byte[] sign(byte[] manifest) {
+        if (privateKey == null) {
+          throw new IllegalStateException("this Ed25519 signer has only a public key: it can verify, not sign");
+        }
+        try {
+          Signature s = Signature.getInstance("Ed25519");
+          s.initSign(privateKey);
+          s.update(manifest);
+          return s.sign();
+        } catch (GeneralSecurityException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+
+      @Override
+      public boolean verify(byte[] manifest, byte[] signature) {
+        try {
+          Signature s = Signature.getInstance("Ed25519");
+          s.initVerify(publicKey);
+          s.update(manifest);
+          return s.verify(signature);
+        } catch (GeneralSecurityException e) {
+          return false;
+        }
+      }
+
+      @Override
+      public String toString() {
+        return "ManifestSigner[ed25519]";
+      }
+    };
+  }
+}
