@@ -5,7 +5,11 @@ import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.crypto.AwsKmsKeyEncryptionKey;
+import dev.savepoint.crypto.EnvelopeEncryption;
+import dev.savepoint.crypto.LocalKeyEncryptionKey;
 import dev.savepoint.crypto.OpenPgpEncryption;
+import software.amazon.awssdk.services.kms.KmsClient;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -50,6 +54,15 @@ final class BackupCommand implements Callable<Integer> {
       description = "Encrypt with OpenPGP to the public key(s) in this gpg-exported file (repeatable).")
   List<Path> recipients = new ArrayList<>();
 
+  @Option(names = "--kms-key-id", paramLabel = "<id|alias|arn>",
+      description = "Envelope encryption: a fresh data key per backup from AWS KMS (region, credentials and "
+          + "AWS_ENDPOINT_URL_KMS from the environment); artifacts stay OpenPGP messages.")
+  String kmsKeyId;
+
+  @Option(names = "--kek-file", paramLabel = "<file>",
+      description = "Envelope encryption under a local 32-byte key file instead of KMS.")
+  Path kekFile;
+
   @Option(names = "--json", description = "Print the result as JSON.")
   boolean json;
 
@@ -74,6 +87,11 @@ final class BackupCommand implements Callable<Integer> {
         pgp.recipientKeyFile(keyFile);
       }
       builder.transform(pgp.build());
+    }
+    if (kmsKeyId != null) {
+      builder.transform(EnvelopeEncryption.with(new AwsKmsKeyEncryptionKey(KmsClient.create(), kmsKeyId)));
+    } else if (kekFile != null) {
+      builder.transform(EnvelopeEncryption.with(LocalKeyEncryptionKey.fromFile(kekFile)));
     }
     Manifest m;
     try (TerminalProgress progress = new TerminalProgress("backup")) {

@@ -2,6 +2,7 @@ package dev.savepoint.cli;
 
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Secrets;
+import dev.savepoint.crypto.EnvelopeEncryption;
 import dev.savepoint.crypto.OpenPgpEncryption;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -26,6 +27,10 @@ final class SecretOptions {
       description = "Environment variable holding the passphrase protecting --secret-key.")
   String secretKeyPassphraseEnv;
 
+  @Option(names = "--kek-file", paramLabel = "<file>",
+      description = "Local key-encryption-key file of envelope-encrypted backups (KMS keys need no option).")
+  Path kekFile;
+
   Secrets secrets() throws ConfigurationException {
     Map<String, char[]> values = new HashMap<>();
     if (passphraseEnv != null) {
@@ -33,6 +38,9 @@ final class SecretOptions {
     }
     if (secretKey != null) {
       values.put(OpenPgpEncryption.SECRET_KEY_FILE, secretKey.toAbsolutePath().toString().toCharArray());
+    }
+    if (kekFile != null) {
+      values.put(EnvelopeEncryption.LOCAL_KEY_FILE, kekFile.toAbsolutePath().toString().toCharArray());
     }
     if (secretKeyPassphraseEnv != null) {
       values.put(OpenPgpEncryption.SECRET_KEY_PASSPHRASE, env(secretKeyPassphraseEnv));

@@ -53,4 +53,22 @@ class CliEncryptionTest {
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(out).hasBinaryContent(data);
   }
+
+  @Test
+  void kmsEnvelopeEncryptionThroughTheCliAgainstAKmsDouble() throws Exception {
+    try (dev.savepoint.testkit.FakeKmsServer kms = new dev.savepoint.testkit.FakeKmsServer()) {
+      Map<String, String> env = Map.of("AWS_ENDPOINT_URL_KMS", kms.endpoint().toString(), "AWS_REGION", "us-east-1",
+          "AWS_ACCESS_KEY_ID", "test", "AWS_SECRET_ACCESS_KEY", "test", "AWS_EC2_METADATA_DISABLED", "true");
+      Path file = Files.writeString(tmp.resolve("dump.sql"), "CREATE TABLE users ();\n".repeat(1000));
+      String repo = "file:" + tmp.resolve("repo");
+      CliProcess.Result backup = CliProcess.run(env, "backup", "--repo", repo, "--plan", "db", "--source", "file:" + file,
+          "--kms-key-id", "alias/trpg");
+      assertThat(backup.exit()).as(backup.err()).isZero();
+      Path out = tmp.resolve("out.sql");
+      CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "db", "--to", "file:" + out);
+      assertThat(restore.exit()).as(restore.err()).isZero();
+      assertThat(out).hasSameTextualContentAs(file);
+      assertThat(kms.requests()).isEqualTo(2); // GenerateDataKey, Decrypt
+    }
+  }
 }

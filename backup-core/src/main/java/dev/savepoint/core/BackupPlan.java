@@ -125,7 +125,11 @@ public final class BackupPlan {
       t.setDaemon(true);
       return t;
     });
-    Artifacts artifacts = new Artifacts(id, pool);
+    List<Transform> chain = new ArrayList<>();
+    for (Transform t : transforms) {
+      chain.add(t.perBackup());
+    }
+    Artifacts artifacts = new Artifacts(id, pool, List.copyOf(chain));
     try {
       log.info("backup {} of plan '{}' started: {} -> {}", id, name, source.type(), repository.describe());
       Map<String, Object> facts;
@@ -158,11 +162,13 @@ public final class BackupPlan {
   private final class Artifacts implements ArtifactWriter {
     private final String id;
     private final ExecutorService pool;
+    private final List<Transform> chain;
     private final Map<String, ArtifactStream> streams = new LinkedHashMap<>();
 
-    Artifacts(String id, ExecutorService pool) {
+    Artifacts(String id, ExecutorService pool, List<Transform> chain) {
       this.id = id;
       this.pool = pool;
+      this.chain = chain;
     }
 
     @Override
@@ -172,10 +178,10 @@ public final class BackupPlan {
         throw new IllegalArgumentException("'" + artifactName + "' is reserved");
       }
       StringBuilder key = new StringBuilder(name + "/" + id + "/" + artifactName);
-      for (Transform t : transforms) {
+      for (Transform t : chain) {
         key.append(extension(t.spec()));
       }
-      ArtifactStream stream = new ArtifactStream(artifactName, key.toString());
+      ArtifactStream stream = new ArtifactStream(artifactName, key.toString(), chain);
       synchronized (streams) {
         if (streams.putIfAbsent(artifactName, stream) != null) {
           throw new IllegalArgumentException("artifact '" + artifactName + "' was already written");
@@ -249,7 +255,7 @@ public final class BackupPlan {
     return switch (spec.name()) {
       case "gzip" -> ".gz";
       case "zstd" -> ".zst";
-      case "openpgp" -> ".gpg";
+      case "openpgp", "openpgp-envelope" -> ".gpg";
       default -> "";
     };
   }
@@ -260,6 +266,7 @@ public final class BackupPlan {
     private final String key;
     private final Pipe raw = new Pipe();
     private final Pipe stored = new Pipe();
+    private final List<Transform> chain;
     private final OutputStream sink = raw.sink();
     private final Probe rawProbe = new Probe();
     private final Probe storedProbe = new Probe();
@@ -268,17 +275,18 @@ public final class BackupPlan {
     private volatile ArtifactRecord record;
     private boolean closed;
 
-    ArtifactStream(String artifactName, String key) {
+    ArtifactStream(String artifactName, String key, List<Transform> chain) {
       this.artifactName = artifactName;
       this.key = key;
+      this.chain = chain;
     }
 
     void start(ExecutorService pool) {
       encode = pool.submit(() -> {
         try (InputStream in = raw.source()) {
           OutputStream out = new ProbeOutputStream(stored.sink(), storedProbe);
-          for (int i = transforms.size() - 1; i >= 0; i--) {
-            out = transforms.get(i).wrap(out);
+          for (int i = chain.size() - 1; i >= 0; i--) {
+            out = chain.get(i).wrap(out);
           }
           out = new ProbeOutputStream(out, rawProbe);
           in.transferTo(out);
@@ -334,7 +342,7 @@ public final class BackupPlan {
         throw typed != null ? typed : stage;
       }
       record = new ArtifactRecord(artifactName, key, rawProbe.bytes(), storedProbe.bytes(), rawProbe.sha256(),
-          storedProbe.sha256(), transforms.stream().map(Transform::spec).toList());
+          storedProbe.sha256(), chain.stream().map(Transform::spec).toList());
     }
 
     /** Waits for both stages; returns the first failure, or null. */

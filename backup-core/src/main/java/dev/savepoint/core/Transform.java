@@ -19,4 +19,12 @@ public interface Transform {
   OutputStream wrap(OutputStream downstream) throws IOException;
 
   InputStream unwrap(InputStream stored) throws IOException;
+
+  /**
+   * The transform to use for one backup. Transforms with per-backup state (a fresh data key from a KMS)
+   * return a new instance; the default returns this one. Called once at the start of every backup.
+   */
+  default Transform perBackup() throws IOException {
+    return this;
+  }
 }
