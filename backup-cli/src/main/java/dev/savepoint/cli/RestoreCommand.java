@@ -4,7 +4,10 @@ import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreTarget;
+import dev.savepoint.core.ArchiveRestore;
+import dev.savepoint.core.ArchiveSupport;
 import dev.savepoint.core.AuditLog;
+import java.util.List;
 import dev.savepoint.core.RestoreApprovals;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,6 +44,20 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--replace", description = "Replace an existing non-empty directory or file target.")
   boolean replace;
 
+  @Option(names = "--archive-tier", defaultValue = "STANDARD",
+      description = "For archived backups (GLACIER, DEEP_ARCHIVE): EXPEDITED, STANDARD or BULK.")
+  ArchiveSupport.Tier archiveTier;
+
+  @Option(names = "--archive-days", defaultValue = "7", description = "How long the restored copy stays readable.")
+  int archiveDays;
+
+  @Option(names = "--wait", paramLabel = "<ISO duration>",
+      description = "For archived backups: request the restore and wait up to this long (e.g. PT12H).")
+  Duration waitFor;
+
+  @Option(names = "--plan-only", description = "Only say what an archived backup needs and how long it takes.")
+  boolean planOnly;
+
   @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved restore request (see approve).")
   String approval;
 
@@ -65,6 +82,21 @@ final class RestoreCommand implements Callable<Integer> {
     }
     Repository repository = repo.open();
     Manifest m = repository.select(plan, selector);
+    List<ArchiveRestore.Item> archived = ArchiveRestore.inspect(repository, m).stream()
+        .filter(i -> i.status() != ArchiveSupport.Status.AVAILABLE).toList();
+    if (planOnly) {
+      ArchiveRestore.plan(ArchiveRestore.inspect(repository, m), archiveTier).forEach(System.out::println);
+      return Main.OK;
+    }
+    if (!archived.isEmpty()) {
+      if (waitFor == null) {
+        throw new dev.savepoint.core.ObjectArchivedException("backup " + m.id() + " has " + archived.size()
+            + " archived artifact(s): " + String.join("; ", ArchiveRestore.plan(archived, archiveTier))
+            + ". Rerun with --wait PT12H to request the restore and wait, or --plan-only");
+      }
+      ArchiveRestore.requestAndWait(repository, m, archiveTier, archiveDays, waitFor, Duration.ofMinutes(1),
+          line -> System.err.println("savepoint: " + line));
+    }
     if (requireApprovals > 0) {
       if (approval == null) {
         throw new dev.savepoint.core.ApprovalException("this restore requires " + requireApprovals

@@ -45,6 +45,11 @@ public abstract class ForwardingStore implements Store {
   }
 
   @Override
+  public Optional<ArchiveSupport> archive() {
+    return delegate.archive();
+  }
+
+  @Override
   public String describe() {
     return delegate.describe();
   }

@@ -58,6 +58,16 @@ public final class Repository {
     return plan + "/" + id + "/" + MANIFEST;
   }
 
+  /**
+   * True for the repository's own small documents (manifests, signatures, drill reports, leases, audit log,
+   * approvals), as opposed to artifacts. Stores with archive storage classes keep these readable (STANDARD),
+   * so listing, planning and auditing never wait for an archive restore.
+   */
+  public static boolean isMetadataKey(String key) {
+    return key.endsWith("/" + MANIFEST) || key.endsWith("/" + SIGNATURE) || key.contains("/drills/")
+        || key.contains("/leases/") || key.startsWith("_savepoint/");
+  }
+
   /** Names of plans that have at least one object in the repository. */
   public List<String> plans() throws IOException {
     TreeSet<String> plans = new TreeSet<>();

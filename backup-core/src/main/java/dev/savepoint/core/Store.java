@@ -51,6 +51,11 @@ public interface Store {
   /** Deletes an object; deleting a missing object is not an error. */
   void delete(String key) throws IOException;
 
+  /** Archive storage-class support (restore requests), if this store has archive classes. */
+  default java.util.Optional<ArchiveSupport> archive() {
+    return java.util.Optional.empty();
+  }
+
   /** A description for logs and messages: never contains credentials. */
   String describe();
 }

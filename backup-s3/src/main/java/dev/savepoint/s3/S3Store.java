@@ -1,8 +1,11 @@
 package dev.savepoint.s3;
 
+import dev.savepoint.core.ArchiveSupport;
 import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.ObjectArchivedException;
 import dev.savepoint.core.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
+import dev.savepoint.core.Repository;
 import dev.savepoint.core.Store;
 import dev.savepoint.core.StoreException;
 import dev.savepoint.core.TransientStoreException;
@@ -69,6 +72,10 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * the SDK (its bytes are buffered, so a retry resends exactly the same bytes). A failed or interrupted upload
  * is aborted, so no object and no orphaned parts remain; {@link #abortStaleUploads} cleans up after killed
  * processes.
+ *
+ * <p>The configured storage class applies to artifacts; the repository's metadata (manifests, signatures,
+ * reports, audit entries: {@link Repository#isMetadataKey}) is always written as STANDARD so that listing and
+ * restore planning never need an archive restore.
  *
  * <p>Errors: missing objects are {@link ObjectNotFoundException}; 5xx, throttling and connection failures are
  * {@link TransientStoreException}; a missing bucket or denied access is a {@link StoreException} that says
@@ -178,6 +185,9 @@ public final class S3Store implements Store {
     PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(objectKey)
         .checksumAlgorithm(ChecksumAlgorithm.CRC32);
     applyWriteOptions(req);
+    if (Repository.isMetadataKey(objectKey.substring(prefix.length()))) {
+      req.storageClass((String) null); // manifests and reports stay readable without an archive restore
+    }
     try {
       client.putObject(req.build(), RequestBody.fromBytes(bytes));
     } catch (SdkException e) {
@@ -355,6 +365,59 @@ public final class S3Store implements Store {
   }
 
   @Override
+  public Optional<ArchiveSupport> archive() {
+    return Optional.of(new ArchiveSupport() {
+      @Override
+      public Status status(String key) throws IOException {
+        HeadObjectResponse r = head(key);
+        String storage = r.storageClassAsString();
+        if (!"GLACIER".equals(storage) && !"DEEP_ARCHIVE".equals(storage)) {
+          return Status.AVAILABLE;
+        }
+        String restore = r.restore();
+        if (restore == null) {
+          return Status.ARCHIVED;
+        }
+        return restore.contains("ongoing-request=\"true\"") ? Status.RESTORING : Status.AVAILABLE;
+      }
+
+      @Override
+      public String storageClass(String key) throws IOException {
+        String storage = head(key).storageClassAsString();
+        return storage == null ? "STANDARD" : storage;
+      }
+
+      @Override
+      public void requestRestore(String key, Tier tier, int days) throws IOException {
+        String objectKey = objectKey(key);
+        try {
+          client.restoreObject(r -> r.bucket(bucket).key(objectKey).restoreRequest(rr -> rr.days(days)
+              .glacierJobParameters(g -> g.tier(software.amazon.awssdk.services.s3.model.Tier.fromValue(
+                  tier.name().charAt(0) + tier.name().substring(1).toLowerCase())))));
+        } catch (S3Exception e) {
+          // 409 RestoreAlreadyInProgress: the request stands; nothing to do.
+          if (e.statusCode() != 409) {
+            throw map("restore request for " + objectKey, key, e);
+          }
+        } catch (SdkException e) {
+          throw map("restore request for " + objectKey, key, e);
+        }
+      }
+    });
+  }
+
+  private HeadObjectResponse head(String key) throws IOException {
+    String objectKey = objectKey(key);
+    try {
+      return client.headObject(h -> h.bucket(bucket).key(objectKey));
+    } catch (NoSuchKeyException e) {
+      throw new ObjectNotFoundException(key);
+    } catch (SdkException e) {
+      throw map("stat " + objectKey, key, e);
+    }
+  }
+
+  @Override
   public Optional<ObjectInfo> stat(String key) throws IOException {
     String objectKey = objectKey(key);
     try {
@@ -415,6 +478,10 @@ public final class S3Store implements Store {
       if (isMissingBucket(s3)) {
         return new StoreException("bucket '" + bucket + "' does not exist (" + what
             + "): create it or fix the repository URI", e);
+      }
+      if ("InvalidObjectState".equals(code)) {
+        return new ObjectArchivedException(what + ": object " + key + " is in an archive storage class and not "
+            + "restored; request a restore first (CLI: restore --archive-tier STANDARD --wait PT12H)");
       }
       if (status == 403) {
         return new StoreException(what + ": access denied to bucket '" + bucket + "' (" + code

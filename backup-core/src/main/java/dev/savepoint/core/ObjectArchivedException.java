@@ -1,0 +1,11 @@
+package dev.savepoint.core;
+
+/**
+ * The object is in an archive storage class and has not been restored: request a restore (see
+ * {@link ArchiveRestore}; CLI: {@code restore --archive-tier ... --wait ...}) and read it when available.
+ */
+public class ObjectArchivedException extends StoreException {
+  public ObjectArchivedException(String message) {
+    super(message);
+  }
+}
