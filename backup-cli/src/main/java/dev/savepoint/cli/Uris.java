@@ -11,6 +11,7 @@ import dev.savepoint.core.Source;
 import dev.savepoint.core.StreamSource;
 import dev.savepoint.core.StreamTarget;
 import dev.savepoint.core.Stores;
+import dev.savepoint.gcs.GcsStore;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
@@ -31,9 +32,10 @@ final class Uris {
       return new Repository(Stores.standard(S3Store.fromUri(uri)));
     }
     if (uri.startsWith("gs://")) {
-      throw new ConfigurationException("repository " + uri + ": the GCS store is not available in this build yet");
+      return new Repository(Stores.standard(GcsStore.fromUri(uri)));
     }
-    throw new ConfigurationException("unsupported repository URI '" + uri + "'; use file:/path or s3://bucket/prefix");
+    throw new ConfigurationException("unsupported repository URI '" + uri
+        + "'; use file:/path, s3://bucket/prefix or gs://bucket/prefix");
   }
 
   static Source source(String uri) throws IOException {
