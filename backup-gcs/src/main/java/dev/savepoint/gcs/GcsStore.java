@@ -231,8 +231,11 @@ public final class GcsStore implements Store {
       while (root.getCause() != null) {
         root = root.getCause();
       }
-      return new TransientStoreException(what + ": no response from GCS (" + root.getClass().getSimpleName() + ": "
-          + root.getMessage() + "); check the network or the emulator host", e);
+      String message = what + ": no response from GCS (" + root.getClass().getSimpleName() + ": "
+          + root.getMessage() + "); check the network or the emulator host";
+      // An unknown host will not resolve on a retry; fail at once instead of retrying for minutes.
+      return root instanceof java.net.UnknownHostException ? new StoreException(message, e)
+          : new TransientStoreException(message, e);
     }
     if (e.isRetryable() || code == 429 || code >= 500) {
       return new TransientStoreException(what + " failed (" + code + "): " + e.getMessage(), e);

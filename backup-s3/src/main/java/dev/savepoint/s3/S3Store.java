@@ -493,6 +493,12 @@ public final class S3Store implements Store {
       return new StoreException(what + " failed with " + status + " " + code + ": " + s3.getMessage(), e);
     }
     if (e instanceof SdkClientException) {
+      for (Throwable c = e; c != null; c = c.getCause()) {
+        if (c instanceof java.net.UnknownHostException) {
+          return new StoreException(what + " failed: unknown host " + c.getMessage()
+              + "; check the endpoint and region", e);
+        }
+      }
       return new TransientStoreException(what + " failed: " + e.getMessage(), e);
     }
     return new StoreException(what + " failed: " + e.getMessage(), e);
