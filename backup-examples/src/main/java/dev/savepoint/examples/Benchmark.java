@@ -1,0 +1,149 @@
+package dev.savepoint.examples;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Transform;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.crypto.OpenPgpEncryption;
+import dev.savepoint.postgres.PostgresSource;
+import dev.savepoint.postgres.PostgresTarget;
+import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.testkit.TestPostgres;
+import dev.savepoint.testkit.TrpgDatabase;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Backup and restore speed against the plain shell pipelines on the same database in the same run, plus
+ * the peak heap of this JVM. Not a test: run {@code bash scripts/benchmark.sh [scale]} (scale 1 ≈ 0.3 MB of
+ * dump; 6000 ≈ 2 GB). Prints a table and writes {@code savepoint-demo/benchmark.json}.
+ */
+public final class Benchmark {
+  record Row(String what, double seconds, long outputBytes, double ratioToBaseline, long peakHeapBytes) {}
+
+  public static void main(String[] args) throws Exception {
+    int scale = args.length > 0 ? Integer.parseInt(args[0]) : 6000;
+    TestPostgres pg = TestPostgres.shared();
+    String db = pg.createDatabase("bench");
+    long t0 = System.nanoTime();
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, scale);
+    }
+    System.out.printf("generated scale %d in %.1f s%n", scale, (System.nanoTime() - t0) / 1e9);
+    PostgresUrl url = PostgresUrl.parse(pg.url(db));
+    Path work = Files.createDirectories(Path.of("savepoint-demo", "bench").toAbsolutePath());
+    String bin = pg.binDir().map(Path::toString).orElse("/usr/bin");
+    String conn = "-h " + pg.host() + " -p " + pg.port() + " -U postgres";
+    String passphrase = "benchmark-passphrase";
+    List<Row> rows = new ArrayList<>();
+
+    double gzipShell = shell(bin + "/pg_dump " + conn + " " + db + " | gzip -6 > " + work + "/shell.sql.gz");
+    rows.add(new Row("pg_dump | gzip -6 (baseline)", gzipShell, Files.size(work.resolve("shell.sql.gz")), 1.0, 0));
+    double gpgShell = shell(bin + "/pg_dump " + conn + " " + db + " | gpg --batch --pinentry-mode loopback --passphrase "
+        + passphrase + " --symmetric --cipher-algo AES256 -o - > " + work + "/shell.sql.gpg");
+    rows.add(new Row("pg_dump | gpg --symmetric", gpgShell, Files.size(work.resolve("shell.sql.gpg")),
+        gzipShell / gpgShell, 0));
+
+    Map<String, List<Transform>> variants = new LinkedHashMap<>();
+    variants.put("savepoint zstd-3 (2 workers)", List.of(Transforms.zstd()));
+    variants.put("savepoint gzip-6", List.of(Transforms.gzip(6)));
+    variants.put("savepoint gzip-1", List.of(Transforms.gzip(1)));
+    variants.put("savepoint zstd-3 + OpenPGP AES-256",
+        List.of(Transforms.zstd(), OpenPgpEncryption.passphrase(passphrase.toCharArray())));
+    Manifest plain = null;
+    Repository repo = new Repository(new FilesystemStore(work.resolve("repo")));
+    for (Map.Entry<String, List<Transform>> v : variants.entrySet()) {
+      BackupPlan.Builder b = BackupPlan.builder("bench").source(PostgresSource.builder(url).build()).repository(repo);
+      v.getValue().forEach(b::transform);
+      BackupPlan plan = b.build();
+      resetPeakHeap();
+      long start = System.nanoTime();
+      Manifest m = plan.run().manifest();
+      double s = (System.nanoTime() - start) / 1e9;
+      rows.add(new Row(v.getKey(), s, m.storedBytes(), gzipShell / s, peakHeap()));
+      if (plain == null) {
+        plain = m;
+      }
+    }
+
+    // Restore: gunzip | psql into a fresh database vs Savepoint's verified restore of the zstd backup.
+    String shellTarget = pg.createDatabase("bench_shell");
+    double psqlShell = shell("gunzip -c " + work + "/shell.sql.gz | " + bin + "/psql -q -X " + conn
+        + " -v ON_ERROR_STOP=1 --single-transaction -d " + shellTarget + " > /dev/null");
+    rows.add(new Row("gunzip | psql (restore baseline)", psqlShell, 0, 1.0, 0));
+    shell(bin + "/pg_dump -Fc " + conn + " " + db + " > " + work + "/shell.dump");
+    String pgRestoreTarget = pg.createDatabase("bench_pgrestore");
+    double pgRestore = shell(bin + "/pg_restore -j2 " + conn + " -d " + pgRestoreTarget + " " + work + "/shell.dump");
+    rows.add(new Row("pg_restore -j2", pgRestore, 0, psqlShell / pgRestore, 0));
+    resetPeakHeap();
+    long start = System.nanoTime();
+    repo.restore(plain, PostgresTarget.builder(url.withDatabase("bench_savepoint_" + System.nanoTime())).build(),
+        Secrets.none());
+    double restore = (System.nanoTime() - start) / 1e9;
+    rows.add(new Row("savepoint restore (verified, scratch+swap)", restore, 0, psqlShell / restore, peakHeap()));
+
+    System.out.printf("%n%-44s %9s %14s %8s %10s%n", "step", "seconds", "output bytes", "ratio", "peak heap");
+    for (Row r : rows) {
+      System.out.printf("%-44s %9.2f %14d %7.2fx %9.1fM%n", r.what(), r.seconds(), r.outputBytes(), r.ratioToBaseline(),
+          r.peakHeapBytes() / 1048576.0);
+    }
+    System.out.println("ratio: baseline seconds / step seconds (>1 is faster than the baseline); raw dump "
+        + plain.rawBytes() + " bytes; JVM max heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("scale", scale);
+    json.put("rawDumpBytes", plain.rawBytes());
+    json.put("maxHeapBytes", Runtime.getRuntime().maxMemory());
+    json.put("cores", Runtime.getRuntime().availableProcessors());
+    json.put("rows", rows);
+    Path out = work.getParent().resolve("benchmark.json");
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.toFile(), json);
+    System.out.println("written " + out);
+    try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+      for (String name : List.of(db, shellTarget, pgRestoreTarget)) {
+        s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+      }
+    }
+  }
+
+  private static double shell(String command) throws Exception {
+    long start = System.nanoTime();
+    Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c", command).inheritIO().start();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("failed: " + command);
+    }
+    return (System.nanoTime() - start) / 1e9;
+  }
+
+  private static void resetPeakHeap() {
+    System.gc();
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        pool.resetPeakUsage();
+      }
+    }
+  }
+
+  private static long peakHeap() {
+    long total = 0;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        total += pool.getPeakUsage().getUsed();
+      }
+    }
+    return total;
+  }
+}
