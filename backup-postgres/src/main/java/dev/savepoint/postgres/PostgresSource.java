@@ -132,9 +132,19 @@ public final class PostgresSource implements Source {
     return counts;
   }
 
-  /** Quoted {@code schema.table} names of ordinary tables (and partitions) whose rows are dumped. */
-  private List<String> dumpedTables(Connection c) throws SQLException {
-    List<String> result = new ArrayList<>();
+  private record Table(String schema, String name) {
+    boolean named(List<String> names) {
+      return names.contains(name) || names.contains(schema + "." + name);
+    }
+
+    String quoted() {
+      return quote(schema) + "." + quote(name);
+    }
+  }
+
+  /** Ordinary tables (and partitions) of user schemas, not belonging to extensions. */
+  private static List<Table> userTables(Connection c) throws SQLException {
+    List<Table> result = new ArrayList<>();
     try (Statement s = c.createStatement();
         ResultSet r = s.executeQuery("""
             SELECT n.nspname, t.relname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -143,18 +153,27 @@ public final class PostgresSource implements Source {
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
             ORDER BY 1, 2""")) {
       while (r.next()) {
-        String schema = r.getString(1);
-        String name = schema + "." + r.getString(2);
-        boolean included = (schemas.isEmpty() || schemas.contains(schema)) && !excludeSchemas.contains(schema)
-            && (tables.isEmpty() || tables.contains(name) || tables.contains(r.getString(2)))
-            && !excludeTables.contains(name) && !excludeTables.contains(r.getString(2))
-            && !excludeTableData.contains(name) && !excludeTableData.contains(r.getString(2));
-        if (included) {
-          result.add(quote(schema) + "." + quote(r.getString(2)));
-        }
+        result.add(new Table(r.getString(1), r.getString(2)));
       }
     }
     return result;
+  }
+
+  /** Quoted {@code schema.table} names of the tables whose rows the dump contains. */
+  private List<String> dumpedTables(Connection c) throws SQLException {
+    return userTables(c).stream()
+        .filter(t -> (schemas.isEmpty() || schemas.contains(t.schema())) && !excludeSchemas.contains(t.schema()))
+        .filter(t -> (tables.isEmpty() || t.named(tables)) && !t.named(excludeTables) && !t.named(excludeTableData))
+        .map(Table::quoted)
+        .toList();
+  }
+
+  /**
+   * Tables whose rows a tier selection leaves out. A tier keeps the whole schema (so its dump restores on its
+   * own: {@code pg_dump --table} would drop the sequences and types the tables need) and only its own rows.
+   */
+  private List<String> tablesOutsideTier(Connection c) throws SQLException {
+    return userTables(c).stream().filter(t -> !t.named(tables)).map(t -> t.schema() + "." + t.name()).toList();
   }
 
   static String quote(String identifier) {
@@ -179,26 +198,6 @@ public final class PostgresSource implements Source {
       Thread.currentThread().interrupt();
       return "unknown";
     }
-  }
-
-  /**
-   * Tables whose rows a tier selection leaves out. A tier keeps the whole schema (so its dump restores on its
-   * own: {@code pg_dump --table} would drop the sequences and types the tables need) and only its own rows.
-   */
-  private List<String> tablesOutsideTier(Connection c) throws SQLException {
-    List<String> result = new ArrayList<>();
-    try (Statement s = c.createStatement();
-        ResultSet r = s.executeQuery("""
-            SELECT n.nspname, t.relname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
-            WHERE t.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-              AND n.nspname NOT LIKE 'pg_toast%'""")) {
-      while (r.next()) {
-        if (!tables.contains(r.getString(2)) && !tables.contains(r.getString(1) + "." + r.getString(2))) {
-          result.add(r.getString(1) + "." + r.getString(2));
-        }
-      }
-    }
-    return result;
   }
 
   private void dump(ArtifactWriter writer, String tool, String snapshot, int serverMajor, List<String> withoutData)
