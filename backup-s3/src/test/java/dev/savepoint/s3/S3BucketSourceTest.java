@@ -1,0 +1,59 @@
+package dev.savepoint.s3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.FilesTarget;
+import dev.savepoint.core.InMemoryStore;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.testkit.TestS3Server;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/** The seed's "aws s3 sync s3://app/uploads s3://backup/uploads-DATE/" and back, against a real S3 server. */
+class S3BucketSourceTest {
+  static final TestS3Server server = TestS3Server.shared();
+
+  @TempDir
+  Path tmp;
+
+  @Test
+  void uploadsAreBackedUpAndRestoredToABucketAndADirectory() throws Exception {
+    S3Client client = S3Store.client(server.endpoint(), server.region(), server.accessKey(), server.secretKey());
+    String app = server.createBucket("app");
+    byte[] portrait = new byte[700_000];
+    new Random(4).nextBytes(portrait);
+    client.putObject(r -> r.bucket(app).key("uploads/maps/dungeon.png"), RequestBody.fromBytes(portrait));
+    client.putObject(r -> r.bucket(app).key("uploads/avatars/勇者.txt"), RequestBody.fromString("hero"));
+    client.putObject(r -> r.bucket(app).key("other/ignored.txt"), RequestBody.fromString("x"));
+
+    Repository repo = new Repository(new InMemoryStore());
+    Manifest m = BackupPlan.builder("uploads").source(new S3BucketSource(client, app, "uploads/", 4))
+        .transform(Transforms.zstd()).repository(repo).build().run().manifest();
+    assertThat(m.artifacts()).extracting(a -> a.name())
+        .containsExactlyInAnyOrder("objects/maps/dungeon.png", "objects/avatars/勇者.txt");
+    assertThat(m.source().facts()).containsEntry("objectCount", 2);
+    assertThat((List<?>) m.source().facts().get("objects")).allSatisfy(o -> assertThat(((Map<?, ?>) o).keySet().toString()).contains("etag", "size"));
+
+    String restoreBucket = server.createBucket("restored");
+    repo.restore(m, new S3BucketTarget(S3Store.builder(client, restoreBucket).prefix("uploads-20261128").build()),
+        Secrets.none());
+    assertThat(client.getObjectAsBytes(r -> r.bucket(restoreBucket).key("uploads-20261128/maps/dungeon.png")).asByteArray())
+        .isEqualTo(portrait);
+
+    Path dir = tmp.resolve("app-uploads");
+    repo.restore(m, new FilesTarget(dir, S3BucketSource.ARTIFACT_PREFIX), Secrets.none());
+    assertThat(dir.resolve("maps/dungeon.png")).hasBinaryContent(portrait);
+    assertThat(Files.readString(dir.resolve("avatars/勇者.txt"))).isEqualTo("hero");
+  }
+}
