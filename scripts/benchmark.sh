@@ -2,6 +2,7 @@
 # Backup/restore speed and peak heap against pg_dump | gzip, pg_dump | gpg, gunzip | psql and pg_restore -j2,
 # on the same generated database in one run. Argument: data scale (default 6000, about 2 GB of dump).
 # Runs in its own JVM limited to 256 MB of heap (SAVEPOINT_BENCH_HEAP to change). Not part of the test run.
+# "benchmark.sh s3 [MiB]" measures S3 upload throughput with 1, 2 and 4 parts in flight instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,5 +10,9 @@ mvn -B -ntp -q install -DskipTests
 mvn -B -ntp -q -pl backup-examples dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 export GNUPGHOME="$(mktemp -d)"
 trap 'gpgconf --kill gpg-agent >/dev/null 2>&1 || true; rm -rf "$GNUPGHOME"' EXIT
-java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "backup-examples/target/classes:$(cat backup-examples/target/classpath.txt)" \
-  dev.savepoint.examples.Benchmark "${1:-6000}"
+CP="backup-examples/target/classes:$(cat backup-examples/target/classpath.txt)"
+if [ "${1:-}" = "s3" ]; then
+  # Upload throughput to the in-process S3 server with 1, 2, 4 parts in flight. Argument: MiB (default 512).
+  exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.S3UploadBenchmark "${2:-512}"
+fi
+java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.Benchmark "${1:-6000}"
