@@ -2,7 +2,8 @@
 # Backup/restore speed and peak heap against pg_dump | gzip, pg_dump | gpg, gunzip | psql and pg_restore -j2,
 # on the same generated database in one run. Argument: data scale (default 6000, about 2 GB of dump).
 # Runs in its own JVM limited to 256 MB of heap (SAVEPOINT_BENCH_HEAP to change). Not part of the test run.
-# "benchmark.sh s3 [MiB]" measures S3 upload throughput with 1, 2 and 4 parts in flight instead.
+# "benchmark.sh s3 [MiB]" measures S3 upload throughput with 1, 2 and 4 parts in flight instead;
+# "benchmark.sh crypto [MiB]" OpenPGP encryption throughput against gpg on the same file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,6 +12,10 @@ mvn -B -ntp -q -pl backup-examples dependency:build-classpath -Dmdep.outputFile=
 export GNUPGHOME="$(mktemp -d)"
 trap 'gpgconf --kill gpg-agent >/dev/null 2>&1 || true; rm -rf "$GNUPGHOME"' EXIT
 CP="backup-examples/target/classes:$(cat backup-examples/target/classpath.txt)"
+if [ "${1:-}" = "crypto" ]; then
+  # OpenPGP encryption throughput vs gpg --symmetric --compress-algo none on the same file. Argument: MiB.
+  exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.EncryptionBenchmark "${2:-1024}"
+fi
 if [ "${1:-}" = "s3" ]; then
   # Upload throughput to the in-process S3 server with 1, 2, 4 parts in flight. Argument: MiB (default 512).
   exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.S3UploadBenchmark "${2:-512}"

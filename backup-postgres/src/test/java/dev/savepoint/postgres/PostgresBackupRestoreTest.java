@@ -246,6 +246,19 @@ class PostgresBackupRestoreTest {
   }
 
   @Test
+  void wrongPasswordIsATypedErrorWithoutThePassword() throws Exception {
+    String url = pg.createPasswordUser("right-password");
+    String canary = "wrong-canary-" + System.nanoTime();
+    Repository repo = repo();
+    assertThatThrownBy(() -> backup(repo, PostgresSource.builder(PostgresUrl.parse(url).withPassword(canary::toCharArray)).build()))
+        .isInstanceOf(SourceException.class).hasMessageContaining("password authentication failed")
+        .satisfies(e -> assertThat(stackText(e)).doesNotContain(canary));
+    Manifest ok = backup(repo, PostgresSource.builder(PostgresUrl.parse(url).withPassword("right-password"::toCharArray)).build());
+    assertThat(ok.source().facts()).containsEntry("database", "postgres");
+    assertThat(repo.list("db")).hasSize(1);
+  }
+
+  @Test
   void passwordNeverAppearsInErrorsOrManifests() throws Exception {
     String canary = "canary-Pa55-" + System.nanoTime();
     PostgresUrl withPassword = PostgresUrl.parse("postgresql://postgres:" + canary + "@127.0.0.1:1/db");

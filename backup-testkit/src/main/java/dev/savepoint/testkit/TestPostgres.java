@@ -40,6 +40,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class TestPostgres implements BeforeAllCallback {
   private static TestPostgres shared;
 
+  /** A role that a started cluster authenticates by password (scram-sha-256); see {@link #createPasswordUser}. */
+  public static final String PASSWORD_USER = "password_user";
+
   private final String host;
   private final int port;
   private final String user;
@@ -102,6 +105,11 @@ public final class TestPostgres implements BeforeAllCallback {
     Path data = dir.resolve("data");
     exec(asServer(root, List.of(bin.get().resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres",
         "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")));
+    // Everyone is trusted except the role "password_user", which must give its password: for tests of
+    // authentication failures.
+    Path hba = data.resolve("pg_hba.conf");
+    String rules = "host all " + PASSWORD_USER + " 127.0.0.1/32 scram-sha-256\n" + Files.readString(hba);
+    exec(asServer(root, List.of("sh", "-c", "printf '%s' \"$0\" > " + hba, rules)));
     exec(asServer(root, List.of(bin.get().resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
         dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
         "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100", "start")));
@@ -209,6 +217,16 @@ public final class TestPostgres implements BeforeAllCallback {
       ps.setString(1, name);
       return ps.executeQuery().next();
     }
+  }
+
+  /** Creates (or resets) {@link #PASSWORD_USER} with {@code password}; returns its URL without password. */
+  public String createPasswordUser(String password) throws SQLException {
+    try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+      s.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + PASSWORD_USER
+          + "') THEN CREATE ROLE " + PASSWORD_USER + " LOGIN; END IF; END $$");
+      s.execute("ALTER ROLE " + PASSWORD_USER + " PASSWORD '" + password.replace("'", "''") + "'");
+    }
+    return "postgresql://" + PASSWORD_USER + "@" + host + ":" + port + "/postgres";
   }
 
   public void dropDatabase(String name) throws SQLException {
