@@ -89,6 +89,11 @@ public final class BackupPlan {
     return tier;
   }
 
+  /** The plan's notifiers, combined; failures of individual notifiers are logged, never thrown. */
+  public Notifier notifier() {
+    return notifier;
+  }
+
   /** The outcome of a successful run: the written manifest and what the verifiers checked. */
   public record BackupResult(Manifest manifest, List<VerificationResult> verifications) {}
 

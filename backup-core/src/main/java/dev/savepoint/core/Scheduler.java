@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  *   <li>holding the lock, it skips the run if a backup already started at or after the scheduled time
  *       (another replica did this slot), so each slot produces exactly one backup;
  *   <li>on {@link #start()}, a plan whose newest backup is older than its RPO (or that has none) runs once at
- *       once, catching up runs missed while the application was down.
+ *       once, catching up runs missed while the application was down;
+ *   <li>for plans with an RPO, the {@link RpoMonitor} runs every quarter of the RPO (at most every 15
+ *       minutes) and tells the plan's notifiers once per breach.
  * </ul>
  *
  * Cron expressions use cron-utils: five fields (Unix: minute hour day month weekday) or six (Spring, with
@@ -89,6 +91,24 @@ public final class Scheduler implements AutoCloseable {
         runs.submit(() -> runSlot(e, "catch-up", () -> !rpoAtRisk(e.plan)));
       }
       scheduleNext(e);
+      if (e.plan.rpo() != null) {
+        long every = Math.max(1, Math.min(e.plan.rpo().toMillis() / 4, Duration.ofMinutes(15).toMillis()));
+        boolean[] breached = {false};
+        timer.scheduleAtFixedRate(() -> checkRpo(e.plan, breached), every, every, TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+
+  /** Notifies a breach once, and again only after the plan has recovered. */
+  private static void checkRpo(BackupPlan plan, boolean[] breached) {
+    try {
+      Optional<Event> breach = RpoMonitor.check(plan.repository(), plan.name(), plan.rpo(), Instant.now());
+      if (breach.isPresent() && !breached[0]) {
+        plan.notifier().notify(breach.get());
+      }
+      breached[0] = breach.isPresent();
+    } catch (IOException | RuntimeException ex) {
+      log.warn("plan '{}': RPO check failed: {}", plan.name(), ex.getMessage());
     }
   }
 

@@ -233,4 +233,18 @@ class OperationsTest {
     assertThat(registry.get("savepoint.backup.duration").tag("plan", "m").timer().count()).isEqualTo(1);
     assertThat(registry.get("savepoint.backup.last.success.age").tag("plan", "m").gauge().value()).isBetween(0.0, 5.0);
   }
+
+  @Test
+  void schedulerNotifiesAnRpoBreachOnce() throws Exception {
+    List<Event> events = new CopyOnWriteArrayList<>();
+    fake("stale", Instant.now().minus(Duration.ofHours(3)));
+    BackupPlan plan = BackupPlan.builder("stale").source(StreamSource.file(java.nio.file.Path.of("/no/such/file")))
+        .repository(repo).rpo(Duration.ofMillis(400)).notifier(events::add).build();
+    try (Scheduler s = new Scheduler(LockProvider.inProcess())) {
+      s.schedule(plan, "0 0 1 1 *", ZoneOffset.UTC).start(); // catch-up fails (no source): still stale
+      Thread.sleep(1_000);
+    }
+    assertThat(events.stream().filter(e -> e.type() == Event.Type.RPO_BREACHED).count()).isEqualTo(1);
+    assertThat(events).anySatisfy(e -> assertThat(e.type()).isEqualTo(Event.Type.BACKUP_FAILED));
+  }
 }

@@ -12,7 +12,9 @@ import dev.savepoint.core.Verifiers;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.postgres.RestoreDrill;
+import dev.savepoint.s3.S3Store;
 import dev.savepoint.testkit.TestPostgres;
+import dev.savepoint.testkit.TestS3Server;
 import dev.savepoint.testkit.TrpgDatabase;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -20,13 +22,25 @@ import java.sql.Statement;
 import java.util.Map;
 
 /**
- * The one-command demo ({@code bash scripts/demo.sh}): back up a generated tabletop-RPG database, verify the
- * backup, restore it into a new database, run a restore drill and print what happened. Uses the server of
+ * The one-command demo ({@code bash scripts/demo.sh}): back up a generated tabletop-RPG database (compressed and
+ * OpenPGP-encrypted) into a local repository, copy it to an S3 bucket on an in-process S3-compatible server,
+ * verify it there, restore it into a new database, run a restore drill and print what happened. Uses the server of
  * {@code DATABASE_URL} if set (a new database is created on it and dropped afterwards), else a throwaway
  * PostgreSQL cluster.
  */
 public final class Demo {
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    try {
+      run(args);
+      System.exit(0); // the in-process S3 server's threads would keep the JVM alive
+    } catch (Exception e) {
+      System.err.println("demo failed: " + e);
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static void run(String[] args) throws Exception {
     int scale = args.length > 0 ? Integer.parseInt(args[0]) : 5;
     String env = System.getenv("DATABASE_URL");
     PostgresUrl server = env != null && !env.isBlank() ? PostgresUrl.parse(env)
@@ -57,7 +71,17 @@ public final class Demo {
       System.out.printf("         snapshot %s, server %s, row counts %s%n", m.source().facts().get("snapshot"),
           m.source().facts().get("serverVersion"), m.source().facts().get("tableRowCounts"));
 
-      for (VerificationResult r : repository.verify(m, Verifiers.standard(true, secrets))) {
+      // Second copy in an S3 bucket (an in-process S3-compatible server here; an AWS bucket in production).
+      TestS3Server s3 = TestS3Server.shared();
+      String bucket = s3.createBucket("trpg-backups");
+      Repository s3Repository = new Repository(Stores.standard(S3Store.builder(
+          S3Store.client(s3.endpoint(), s3.region(), s3.accessKey(), s3.secretKey()), bucket).prefix("primary").build()));
+      long c0 = System.nanoTime();
+      repository.copyTo(m, s3Repository);
+      System.out.printf("copy     to %s (digests checked on the way) in %.1f s%n", s3Repository.describe(),
+          secondsSince(c0));
+
+      for (VerificationResult r : s3Repository.verify(m, Verifiers.standard(true, secrets))) {
         System.out.printf("verify   %-13s %s  %s%n", r.check(), r.passed() ? "ok" : "FAILED", r.detail());
         if (!r.passed()) {
           throw new IllegalStateException("verification failed: " + r.detail());

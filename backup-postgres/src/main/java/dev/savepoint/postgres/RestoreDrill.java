@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.Event;
+import dev.savepoint.core.Notifier;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.SavepointException;
@@ -40,6 +42,7 @@ public final class RestoreDrill {
   private final PostgresUrl server;
   private final BackupSelector selector;
   private final Secrets secrets;
+  private final Notifier notifier;
 
   /**
    * @param server any database URL on the scratch server (its database part is ignored); the user needs
@@ -47,6 +50,13 @@ public final class RestoreDrill {
    */
   public RestoreDrill(Repository repository, String plan, PostgresUrl server, BackupSelector selector,
       Secrets secrets) {
+    this(repository, plan, server, selector, secrets, event -> { });
+  }
+
+  /** As above, telling {@code notifier} the result (DRILL_PASSED or DRILL_FAILED). */
+  public RestoreDrill(Repository repository, String plan, PostgresUrl server, BackupSelector selector,
+      Secrets secrets, Notifier notifier) {
+    this.notifier = Notifier.safely(java.util.List.of(notifier));
     this.repository = Objects.requireNonNull(repository);
     this.plan = Objects.requireNonNull(plan);
     this.server = Objects.requireNonNull(server);
@@ -78,6 +88,10 @@ public final class RestoreDrill {
     repository.writeAttachment(manifest, "drills/" + started.toString().replace(':', '-') + ".json", toJson(report));
     log.info("restore drill of backup {} ({}): {} in {} ms", manifest.id(), plan, report.passed() ? "passed" : "FAILED",
         report.restoreMillis());
+    notifier.notify(new Event(report.passed() ? Event.Type.DRILL_PASSED : Event.Type.DRILL_FAILED, plan,
+        manifest.id(), Instant.now(), (report.passed() ? "restored and verified " + report.rowsChecked() + " rows in "
+            : "failed after ") + report.restoreMillis() + " ms" + (report.passed() ? "" : ": " + report.detail()),
+        Map.of("restoreMillis", report.restoreMillis(), "rowsChecked", report.rowsChecked())));
     return report;
   }
 

@@ -277,8 +277,14 @@ class PostgresBackupRestoreTest {
   void drillRestoresVerifiesDropsAndRecordsReport() throws Exception {
     Repository repo = repo();
     Manifest m = backup(repo, PostgresSource.builder(url(trpg)).build());
-    RestoreDrill.Report report = new RestoreDrill(repo, "db", url("postgres"), BackupSelector.latest(), Secrets.none()).run();
+    List<dev.savepoint.core.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RestoreDrill.Report report = new RestoreDrill(repo, "db", url("postgres"), BackupSelector.latest(), Secrets.none(),
+        events::add).run();
     assertThat(report.passed()).as(report.detail()).isTrue();
+    assertThat(events).singleElement().satisfies(e -> {
+      assertThat(e.type()).isEqualTo(dev.savepoint.core.Event.Type.DRILL_PASSED);
+      assertThat(e.message()).contains("rows");
+    });
     assertThat(report.backupId()).isEqualTo(m.id());
     assertThat(report.rowsChecked()).isGreaterThan(4000);
     assertThat(RestoreDrill.reports(repo, m)).containsExactly(report);
