@@ -189,9 +189,11 @@ public final class PostgresSource implements Source {
   private static String toolVersion(String tool) {
     try {
       Process p = new ProcessBuilder(tool, "--version").redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes()).strip();
-      p.waitFor(10, TimeUnit.SECONDS);
-      return out;
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return "unknown (" + tool + " --version did not answer)";
+      }
+      return new String(p.getInputStream().readAllBytes()).strip();
     } catch (IOException e) {
       return "unknown";
     } catch (InterruptedException e) {
@@ -215,10 +217,31 @@ public final class PostgresSource implements Source {
     Process p = PgTools.start(cmd, url);
     PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
     p.getOutputStream().close();
+    // Reading a process's output cannot be interrupted: a watchdog kills pg_dump when this thread is
+    // interrupted (scheduler shutdown), so the backup fails promptly and writes no manifest.
+    Thread caller = Thread.currentThread();
+    Thread watchdog = new Thread(() -> {
+      while (p.isAlive()) {
+        if (caller.isInterrupted()) {
+          p.destroyForcibly();
+          return;
+        }
+        try {
+          p.waitFor(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "savepoint-pg_dump-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
     OutputStream out = writer.open(format.artifact);
     try (InputStream in = p.getInputStream()) {
       in.transferTo(out);
       int exit = p.waitFor();
+      if (Thread.currentThread().isInterrupted()) {
+        throw new java.io.InterruptedIOException("backup interrupted; pg_dump stopped");
+      }
       if (exit != 0) {
         throw failure(exit, stderr.text(), tool, serverMajor);
       }
@@ -230,6 +253,8 @@ public final class PostgresSource implements Source {
         p.destroyForcibly();
       }
       throw e;
+    } finally {
+      watchdog.interrupt();
     }
     // Only a dump that pg_dump reported as complete is closed, i.e. committed as an artifact.
     out.close();

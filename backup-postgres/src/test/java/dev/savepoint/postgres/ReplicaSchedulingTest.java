@@ -85,4 +85,25 @@ class ReplicaSchedulingTest {
     assertThat(again).isPresent();
     again.get().close();
   }
+
+  @Test
+  void shutdownDuringABackupAbortsItCleanly() throws Exception {
+    // A pg_dump that writes a little, then hangs: the backup is mid-stream when the application stops.
+    Path fake = tmp.resolve("pg_dump");
+    java.nio.file.Files.writeString(fake, "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'pg_dump (fake) 15'; exit 0; }\n"
+        + "head -c 100000 /dev/zero\nexec sleep 120\n");
+    fake.toFile().setExecutable(true);
+    String db = pg.createDatabase("shutdown");
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    BackupPlan plan = BackupPlan.builder("tier1").repository(repo)
+        .source(PostgresSource.builder(PostgresUrl.parse(pg.url(db))).pgDump(fake.toString()).build()).build();
+    Scheduler scheduler = new Scheduler(dev.savepoint.core.LockProvider.inProcess());
+    scheduler.schedule(plan, "* * * * * *", ZoneOffset.UTC).start();
+    Thread.sleep(2_500);
+    long start = System.nanoTime();
+    assertThat(scheduler.close(java.time.Duration.ofMillis(200))).as("finished within the grace period").isFalse();
+    assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(10_000);
+    assertThat(repo.list("tier1")).isEmpty();
+    assertThat(repo.store().list("tier1/")).isEmpty();
+  }
 }
