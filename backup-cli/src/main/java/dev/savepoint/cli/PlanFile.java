@@ -2,6 +2,7 @@ package dev.savepoint.cli;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.javaprop.JavaPropsMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.savepoint.core.BackupPlan;
@@ -25,8 +26,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Plans described in a YAML or JSON file, for {@code savepoint run} and {@code savepoint schedule}. Secrets
- * are never in the file: it names environment variables that hold them. Example:
+ * Plans described in a YAML, JSON or {@code .properties} file (then {@code plans.1.name=...}, with 1-based
+ * indexes), for {@code savepoint run}. Secrets are never in the file: it names environment variables that hold
+ * them. Example:
  *
  * <pre>
  * plans:
@@ -73,8 +75,11 @@ final class PlanFile {
   private PlanFile() {}
 
   static List<PlanSpec> read(Path file) throws IOException {
-    ObjectMapper mapper = new ObjectMapper(file.toString().endsWith(".json") ? null : new YAMLFactory())
-        .registerModule(new JavaTimeModule()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    String name = file.toString();
+    ObjectMapper mapper = (name.endsWith(".properties") ? new JavaPropsMapper()
+        : new ObjectMapper(name.endsWith(".json") ? null : new YAMLFactory()))
+        .registerModule(new JavaTimeModule()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY);
     Root root;
     try {
       root = mapper.readValue(file.toFile(), Root.class);

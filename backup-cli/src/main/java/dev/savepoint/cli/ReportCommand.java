@@ -1,5 +1,6 @@
 package dev.savepoint.cli;
 
+import dev.savepoint.core.AuditLog;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.postgres.RestoreDrill;
@@ -15,7 +16,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "report", description = "Storage usage and maintenance status per plan: backups, bytes stored, "
-    + "newest backup age, last drill, and what is overdue (exit 3 if anything is).")
+    + "newest backup age, last verification (from the audit log), last drill, and what is overdue (exit 3 if "
+    + "anything is).")
 final class ReportCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
@@ -26,6 +28,10 @@ final class ReportCommand implements Callable<Integer> {
   @Option(names = "--drill-every", defaultValue = "P31D", description = "A drill older than this is overdue.")
   Duration drillEvery;
 
+  @Option(names = "--verify-every", defaultValue = "P7D",
+      description = "A plan not verified (savepoint verify) within this is overdue.")
+  Duration verifyEvery;
+
   @Option(names = "--json")
   boolean json;
 
@@ -35,6 +41,12 @@ final class ReportCommand implements Callable<Integer> {
     List<Map<String, Object>> rows = new ArrayList<>();
     List<String> overdue = new ArrayList<>();
     Instant now = Instant.now();
+    Map<String, Instant> lastVerified = new LinkedHashMap<>();
+    for (AuditLog.Entry e : new AuditLog(repository.store()).verify()) {
+      if (e.action().startsWith("verify") && "ok".equals(e.result())) {
+        lastVerified.put(e.subject().substring(0, Math.max(0, e.subject().indexOf('/'))), e.time());
+      }
+    }
     for (String plan : repository.plans()) {
       List<Manifest> backups = repository.list(plan);
       Map<String, Object> row = new LinkedHashMap<>();
@@ -52,6 +64,11 @@ final class ReportCommand implements Callable<Integer> {
       Instant newest = backups.isEmpty() ? null : backups.get(backups.size() - 1).startedAt();
       row.put("newestBackup", newest == null ? null : newest.toString());
       row.put("lastPassedDrill", lastDrill == null ? null : lastDrill.toString());
+      Instant verified = lastVerified.get(plan);
+      row.put("lastVerified", verified == null ? null : verified.toString());
+      if (!backups.isEmpty() && (verified == null || Duration.between(verified, now).compareTo(verifyEvery) > 0)) {
+        overdue.add(plan + ": not verified within " + verifyEvery);
+      }
       if (newest == null || Duration.between(newest, now).compareTo(maxAge) > 0) {
         overdue.add(plan + ": newest backup older than " + maxAge);
       }

@@ -44,8 +44,23 @@ class CliPlanFileTest {
     assertThat(json.readTree(CliProcess.run("list", "--repo", "file:" + tmp.resolve("archive"), "--json").out()))
         .hasSize(3);
     CliProcess.Result report = CliProcess.run("report", "--repo", "file:" + tmp.resolve("primary"), "--json");
-    assertThat(report.exit()).as(report.err()).isZero();
+    assertThat(report.exit()).isEqualTo(3);
+    assertThat(json.readTree(report.out()).get("overdue").toString()).contains("uploads: not verified within PT168H");
+    for (String plan : new String[] {"uploads", "settings"}) {
+      assertThat(CliProcess.run("verify", "--repo", "file:" + tmp.resolve("primary"), "--plan", plan).exit()).isZero();
+    }
+    report = CliProcess.run("report", "--repo", "file:" + tmp.resolve("primary"), "--json");
+    assertThat(report.exit()).as(report.out()).isZero();
     assertThat(json.readTree(report.out()).get("overdue")).isEmpty();
+
+    Path props = Files.writeString(tmp.resolve("plans.properties"), """
+        plans.1.name=props
+        plans.1.source=file:%s
+        plans.1.compress=none
+        plans.1.repository=file:%s
+        """.formatted(settings, tmp.resolve("primary")));
+    CliProcess.Result propsRun = CliProcess.run("run", "--config", props.toString());
+    assertThat(propsRun.exit()).as(propsRun.err()).isZero();
 
     Path bad = Files.writeString(tmp.resolve("bad.yaml"), "plans:\n  - name: x\n    schedule: \"99 * * * *\"\n    source: \"-\"\n    repository: file:/tmp/x\n");
     CliProcess.Result badRun = CliProcess.run("run", "--config", bad.toString());
