@@ -4,6 +4,7 @@ import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.DirectorySource;
 import dev.savepoint.core.DirectoryTarget;
 import dev.savepoint.core.EnvironmentSource;
+import dev.savepoint.core.FilesTarget;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreTarget;
@@ -15,7 +16,10 @@ import dev.savepoint.gcs.GcsStore;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.s3.S3BucketSource;
+import dev.savepoint.s3.S3BucketTarget;
 import dev.savepoint.s3.S3Store;
+import java.net.URI;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,11 +59,17 @@ final class Uris {
     if (PostgresUrl.isPostgresUrl(uri)) {
       return PostgresSource.builder(PostgresUrl.parse(uri)).build();
     }
+    if (uri.startsWith("s3://")) {
+      URI u = URI.create(uri);
+      String path = u.getPath() == null ? "" : u.getPath().replaceFirst("^/", "");
+      return new S3BucketSource(S3Store.clientFromUri(uri), u.getHost(), path.isEmpty() || path.endsWith("/") ? path
+          : path + "/", 4);
+    }
     if (uri.startsWith("env:")) {
       return EnvironmentSource.environment(java.util.List.of(uri.substring(4).split(",")));
     }
     throw new ConfigurationException("unsupported source URI '" + redact(uri)
-        + "'; use file:/path, postgresql://user@host:port/db, env:NAME,PREFIX_* or - for standard input");
+        + "'; use file:/path, postgresql://user@host:port/db, s3://bucket/prefix (uploads), env:NAME,PREFIX_* or - for standard input");
   }
 
   /**
@@ -70,6 +80,14 @@ final class Uris {
       String safetyPlan) throws IOException {
     if (uri.equals("-")) {
       return StreamTarget.stream(System.out);
+    }
+    if (manifest.source().type().equals("s3-bucket")) {
+      if (uri.startsWith("s3://")) {
+        return new S3BucketTarget(S3Store.fromUri(uri));
+      }
+      if (uri.startsWith("file:")) {
+        return new FilesTarget(path(uri), S3BucketSource.ARTIFACT_PREFIX);
+      }
     }
     if (uri.startsWith("file:")) {
       Path p = path(uri);

@@ -68,4 +68,25 @@ class CliS3Test {
     assertThat(total).isEqualTo(size);
     assertThat(received.digest()).isEqualTo(sent.digest());
   }
+
+  @Test
+  void uploadsBucketBackupAndSyncBackToADirectory() throws Exception {
+    String app = server.createBucket("uploads");
+    software.amazon.awssdk.services.s3.S3Client client = dev.savepoint.s3.S3Store.client(server.endpoint(),
+        server.region(), server.accessKey(), server.secretKey());
+    client.putObject(r -> r.bucket(app).key("uploads/maps/a.png"),
+        software.amazon.awssdk.core.sync.RequestBody.fromString("map"));
+    Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", server.accessKey(), "AWS_SECRET_ACCESS_KEY", server.secretKey(),
+        "AWS_EC2_METADATA_DISABLED", "true");
+    String query = "?region=us-east-1&pathStyle=true&endpoint=" + server.endpoint();
+    java.nio.file.Path repo = java.nio.file.Files.createTempDirectory("cli-s3-repo");
+    CliProcess.Result backup = CliProcess.run(env, "backup", "--repo", "file:" + repo, "--plan", "uploads",
+        "--source", "s3://" + app + "/uploads" + query);
+    assertThat(backup.exit()).as(backup.err()).isZero();
+    java.nio.file.Path dir = repo.resolveSibling(repo.getFileName() + "-restored");
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", "file:" + repo, "--plan", "uploads",
+        "--to", "file:" + dir);
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(dir.resolve("maps/a.png")).hasContent("map");
+  }
 }

@@ -125,23 +125,9 @@ public final class S3Store implements Store {
    * &kmsKeyId=..}. Credentials come from the SDK's default chain (environment, profile, instance role).
    */
   public static S3Store fromUri(String uri) throws ConfigurationException {
-    URI u = URI.create(uri);
-    if (!"s3".equals(u.getScheme()) || u.getHost() == null) {
-      throw new ConfigurationException("S3 repository URI must look like s3://bucket/prefix?region=...");
-    }
-    Map<String, String> q = new HashMap<>();
-    if (u.getRawQuery() != null) {
-      for (String kv : u.getRawQuery().split("&")) {
-        String[] p = kv.split("=", 2);
-        q.put(p[0], p.length > 1 ? URLDecoder.decode(p[1], StandardCharsets.UTF_8) : "");
-      }
-    }
-    var clientBuilder = S3Client.builder().region(Region.of(q.getOrDefault("region", "us-east-1")));
-    if (q.containsKey("endpoint")) {
-      clientBuilder.endpointOverride(URI.create(q.get("endpoint")));
-    }
-    clientBuilder.forcePathStyle(Boolean.parseBoolean(q.getOrDefault("pathStyle", "false")));
-    Builder b = builder(clientBuilder.build(), u.getHost()).prefix(u.getPath() == null ? "" : u.getPath());
+    URI u = parse(uri);
+    Map<String, String> q = query(u);
+    Builder b = builder(clientFromUri(uri), u.getHost()).prefix(u.getPath() == null ? "" : u.getPath());
     if (q.containsKey("storageClass")) {
       b.storageClass(StorageClass.fromValue(q.get("storageClass")));
     }
@@ -152,6 +138,43 @@ public final class S3Store implements Store {
       b.partSize(Long.parseLong(q.get("partSizeMiB")) * 1024 * 1024);
     }
     return b.build();
+  }
+
+  /**
+   * A client for {@code s3://bucket/...?region=..&endpoint=..&pathStyle=true}, with credentials from the SDK's
+   * default chain.
+   */
+  public static S3Client clientFromUri(String uri) throws ConfigurationException {
+    Map<String, String> q = query(parse(uri));
+    var clientBuilder = S3Client.builder().region(Region.of(q.getOrDefault("region", "us-east-1")));
+    if (q.containsKey("endpoint")) {
+      clientBuilder.endpointOverride(URI.create(q.get("endpoint")));
+    }
+    return clientBuilder.forcePathStyle(Boolean.parseBoolean(q.getOrDefault("pathStyle", "false"))).build();
+  }
+
+  private static URI parse(String uri) throws ConfigurationException {
+    URI u;
+    try {
+      u = URI.create(uri);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigurationException("malformed S3 URI: " + e.getMessage());
+    }
+    if (!"s3".equals(u.getScheme()) || u.getHost() == null) {
+      throw new ConfigurationException("S3 URI must look like s3://bucket/prefix?region=...");
+    }
+    return u;
+  }
+
+  private static Map<String, String> query(URI u) {
+    Map<String, String> q = new HashMap<>();
+    if (u.getRawQuery() != null) {
+      for (String kv : u.getRawQuery().split("&")) {
+        String[] p = kv.split("=", 2);
+        q.put(p[0], p.length > 1 ? URLDecoder.decode(p[1], StandardCharsets.UTF_8) : "");
+      }
+    }
+    return q;
   }
 
   /** A client for an explicit endpoint and key pair (S3-compatible servers, tests). */
