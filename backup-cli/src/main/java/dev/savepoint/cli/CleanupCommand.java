@@ -1,6 +1,5 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.FilesystemStore;
 import dev.savepoint.core.Repository;
 import java.time.Duration;
 import java.util.List;
@@ -9,7 +8,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "cleanup", description = "Remove the remains of backups that never got a manifest (killed or failed runs).")
+@Command(name = "cleanup", description = "Remove the remains of backups that never got a manifest (killed or failed runs) and "
+    + "incomplete writes (temporary files, S3 multipart uploads).")
 final class CleanupCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
@@ -36,9 +36,11 @@ final class CleanupCommand implements Callable<Integer> {
         repository.deleteOrphans(p, minAge);
       }
     }
-    if (!dryRun && repo.repo.startsWith("file:")) {
-      // Temporary files of killed writes in a file: repository.
-      new FilesystemStore(Uris.path(repo.repo)).deleteStaleTemporaryFiles(minAge);
+    if (!dryRun) {
+      int incomplete = repository.store().cleanupIncomplete(minAge);
+      if (incomplete > 0) {
+        System.out.printf("removed %d incomplete write(s) (temporary files, multipart uploads)%n", incomplete);
+      }
     }
     return Main.OK;
   }

@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * A store in a local directory. Writes are atomic and durable: bytes go to a temporary file under
  * {@code <root>/.savepoint-tmp/}, are fsynced, then renamed into place and the directory is fsynced. A
  * killed process leaves at most a temporary file, which {@link #list} never shows and
- * {@link #deleteStaleTemporaryFiles} removes.
+ * {@link #cleanupIncomplete} removes.
  */
 public final class FilesystemStore implements Store {
   static final String TEMP_DIR = ".savepoint-tmp";
@@ -157,7 +157,8 @@ public final class FilesystemStore implements Store {
   }
 
   /** Removes temporary files of writes that were killed before they finished. */
-  public int deleteStaleTemporaryFiles(Duration olderThan) throws IOException {
+  @Override
+  public int cleanupIncomplete(Duration olderThan) throws IOException {
     Instant cutoff = Instant.now().minus(olderThan);
     int deleted = 0;
     try (Stream<Path> files = Files.list(temp)) {

@@ -45,6 +45,11 @@ public abstract class ForwardingStore implements Store {
   }
 
   @Override
+  public int cleanupIncomplete(java.time.Duration olderThan) throws IOException {
+    return delegate.cleanupIncomplete(olderThan);
+  }
+
+  @Override
   public Optional<ArchiveSupport> archive() {
     return delegate.archive();
   }

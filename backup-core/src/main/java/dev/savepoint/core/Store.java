@@ -51,6 +51,15 @@ public interface Store {
   /** Deletes an object; deleting a missing object is not an error. */
   void delete(String key) throws IOException;
 
+  /**
+   * Removes the remains of writes that never finished and started more than {@code olderThan} ago (temporary
+   * files, incomplete multipart uploads); returns how many were removed. Stores without such remains do
+   * nothing.
+   */
+  default int cleanupIncomplete(java.time.Duration olderThan) throws IOException {
+    return 0;
+  }
+
   /** Archive storage-class support (restore requests), if this store has archive classes. */
   default java.util.Optional<ArchiveSupport> archive() {
     return java.util.Optional.empty();

@@ -70,7 +70,7 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * (memory is bounded by {@code (partsInFlight + 1) × partSize}). The part size doubles every 900 parts, so
  * a stream of 5 TB stays under S3's 10,000-part limit. Each part carries a CRC32 checksum and is retried by
  * the SDK (its bytes are buffered, so a retry resends exactly the same bytes). A failed or interrupted upload
- * is aborted, so no object and no orphaned parts remain; {@link #abortStaleUploads} cleans up after killed
+ * is aborted, so no object and no orphaned parts remain; {@link #cleanupIncomplete} cleans up after killed
  * processes.
  *
  * <p>The configured storage class applies to artifacts; the repository's metadata (manifests, signatures,
@@ -345,13 +345,14 @@ public final class S3Store implements Store {
       log.info("aborted multipart upload of {} after: {}", objectKey, cause.getMessage());
     } catch (SdkException e) {
       cause.addSuppressed(e);
-      log.warn("could not abort multipart upload {} of {}; abortStaleUploads will remove it: {}", uploadId,
+      log.warn("could not abort multipart upload {} of {}; cleanupIncomplete will remove it: {}", uploadId,
           objectKey, e.getMessage());
     }
   }
 
   /** Aborts multipart uploads under this store's prefix started more than {@code olderThan} ago. */
-  public int abortStaleUploads(Duration olderThan) throws IOException {
+  @Override
+  public int cleanupIncomplete(Duration olderThan) throws IOException {
     Instant cutoff = Instant.now().minus(olderThan);
     int aborted = 0;
     try {

@@ -118,6 +118,17 @@ class S3StoreContractTest extends StoreContract {
   }
 
   @Test
+  void staleMultipartUploadsAreAbortedByCleanup() throws Exception {
+    // A process killed mid-upload leaves an incomplete multipart upload behind.
+    String uploadId = client.createMultipartUpload(r -> r.bucket(bucket).key("repo/p/id/dump")).uploadId();
+    assertThat(client.listMultipartUploads(r -> r.bucket(bucket)).uploads()).hasSize(1);
+    assertThat(store.cleanupIncomplete(java.time.Duration.ofHours(1))).isZero(); // too young
+    assertThat(Stores.standard(store).cleanupIncomplete(java.time.Duration.ZERO)).isEqualTo(1);
+    assertThat(client.listMultipartUploads(r -> r.bucket(bucket)).uploads()).isEmpty();
+    assertThat(uploadId).isNotBlank();
+  }
+
+  @Test
   void missingBucketIsAClearError() {
     Store missing = S3Store.builder(client, "no-such-bucket-" + System.nanoTime()).build();
     assertThatThrownBy(() -> missing.put("k", ByteSource.wrap(new byte[] {1})))

@@ -26,7 +26,7 @@ class FilesystemStoreContractTest extends StoreContract {
     Files.write(leftover, new byte[] {1, 2, 3});
     Files.setLastModifiedTime(leftover, java.nio.file.attribute.FileTime.fromMillis(0));
     assertThat(store.list("")).isEmpty();
-    assertThat(fs.deleteStaleTemporaryFiles(Duration.ofHours(1))).isEqualTo(1);
+    assertThat(fs.cleanupIncomplete(Duration.ofHours(1))).isEqualTo(1);
     assertThat(leftover).doesNotExist();
   }
 
