@@ -12,7 +12,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "drill", description = "Restore a PostgreSQL backup into a scratch database, verify row counts, "
     + "drop the scratch database and record the result (exit 3 if the drill failed).")
@@ -23,11 +22,9 @@ final class DrillCommand implements Callable<Integer> {
   @Mixin
   SecretOptions secretOptions;
 
-  @Option(names = "--plan", required = true)
-  String plan;
+  @Mixin
+  BackupChoice choice;
 
-  @Parameters(index = "0", defaultValue = "latest", paramLabel = "<backup-id>|latest")
-  String backup;
 
   @Option(names = "--scratch", required = true, paramLabel = "<url>",
       description = "A database URL on the scratch server, e.g. postgresql://postgres@db-test:5432/postgres.")
@@ -42,15 +39,15 @@ final class DrillCommand implements Callable<Integer> {
       throw new ConfigurationException("--scratch must be a postgresql:// URL");
     }
     Repository repository = repo.open();
-    RestoreDrill.Report report = new RestoreDrill(repository, plan, PostgresUrl.parse(scratch),
-        BackupSelector.parse(backup), secretOptions.secrets()).run();
-    Audit.record(repository, "drill", plan + "/" + report.backupId(), report.passed() ? "ok" : "failed",
+    RestoreDrill.Report report = new RestoreDrill(repository, choice.plan, PostgresUrl.parse(scratch),
+        choice.selector(), secretOptions.secrets()).run();
+    Audit.record(repository, "drill", choice.plan + "/" + report.backupId(), report.passed() ? "ok" : "failed",
         java.util.Map.of("restoreMillis", report.restoreMillis(), "rowsChecked", report.rowsChecked()));
     if (json) {
       System.out.println(Format.json(report));
     } else {
       System.out.printf("drill of backup %s (%s): %s — %d tables, %d rows checked, restore took %.1f s%n",
-          report.backupId(), plan, report.passed() ? "PASSED" : "FAILED", report.tablesChecked(),
+          report.backupId(), choice.plan, report.passed() ? "PASSED" : "FAILED", report.tablesChecked(),
           report.rowsChecked(), report.restoreMillis() / 1000.0);
     }
     if (!report.passed()) {

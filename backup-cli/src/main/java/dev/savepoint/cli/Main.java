@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
  * error, 3 integrity or verification failure. Errors are one line on stderr; {@code --verbose} adds the
  * stack trace and info logging.
  */
-@Command(name = "savepoint", mixinStandardHelpOptions = true, version = "savepoint 0.1.0",
+@Command(name = "savepoint", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
+    version = "savepoint 0.1.0",
     description = "Back up, verify and restore PostgreSQL databases, files and configuration.",
     subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
         CleanupCommand.class, DrillCommand.class, PruneCommand.class, ApproveCommand.class, RunCommand.class, ReportCommand.class,

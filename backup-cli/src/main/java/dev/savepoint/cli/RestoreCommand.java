@@ -17,7 +17,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "restore", description = "Restore a backup. Every digest is verified while streaming; on a "
     + "mismatch the target is left untouched and the exit code is 3.")
@@ -28,11 +27,9 @@ final class RestoreCommand implements Callable<Integer> {
   @Mixin
   SecretOptions secretOptions;
 
-  @Option(names = "--plan", required = true)
-  String plan;
+  @Mixin
+  BackupChoice choice;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "<backup-id>|latest")
-  String backup;
 
   @Option(names = "--at", paramLabel = "<ISO time>", description = "The newest backup taken at or before this time.")
   String at;
@@ -67,7 +64,7 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (backup != null && at != null) {
+    if (choice.backup != null && at != null) {
       throw new IllegalArgumentException("give either a backup id or --at, not both");
     }
     BackupSelector selector;
@@ -78,10 +75,10 @@ final class RestoreCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--at must be an ISO-8601 instant such as 2026-11-28T10:00:00Z, not '" + at + "'");
       }
     } else {
-      selector = BackupSelector.parse(backup);
+      selector = choice.selector();
     }
     Repository repository = repo.open();
-    Manifest m = repository.select(plan, selector);
+    Manifest m = repository.select(choice.plan, selector);
     List<ArchiveRestore.Item> archived = ArchiveRestore.inspect(repository, m).stream()
         .filter(i -> i.status() != ArchiveSupport.Status.AVAILABLE).toList();
     if (planOnly) {
@@ -103,19 +100,19 @@ final class RestoreCommand implements Callable<Integer> {
             + " approvals: open a request with 'savepoint approve --request' and pass --approval <id>");
       }
       new RestoreApprovals(repository.store(), new AuditLog(repository.store()), requireApprovals, Duration.ZERO)
-          .requireApproved(approval, plan, m.id(), Uris.redact(to));
+          .requireApproved(approval, choice.plan, m.id(), Uris.redact(to));
     }
-    RestoreTarget target = Uris.target(to, m, replace, repository, plan + "-safety");
+    RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety");
     Repository.RestoreResult result;
     try {
       result = repository.restore(m, target, secretOptions.secrets());
     } catch (Exception e) {
-      Audit.record(repository, "restore", plan + "/" + m.id() + " -> " + Uris.redact(to), "failed",
+      Audit.record(repository, "restore", choice.plan + "/" + m.id() + " -> " + Uris.redact(to), "failed",
           Map.of("error", String.valueOf(e.getMessage())));
       throw e;
     }
-    Audit.record(repository, "restore", plan + "/" + m.id() + " -> " + Uris.redact(to), "ok", result.facts());
-    System.err.printf("restored backup %s of plan '%s' to %s: %s in %s%s%n", m.id(), plan, result.target(),
+    Audit.record(repository, "restore", choice.plan + "/" + m.id() + " -> " + Uris.redact(to), "ok", result.facts());
+    System.err.printf("restored backup %s of plan '%s' to %s: %s in %s%s%n", m.id(), choice.plan, result.target(),
         Format.bytes(result.rawBytes()), Format.duration(result.duration()),
         result.facts().isEmpty() ? "" : " " + result.facts());
     return Main.OK;

@@ -12,7 +12,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "verify", description = "Check a backup: presence and sizes, stored SHA-256; --full also decodes "
     + "every artifact and checks the raw SHA-256. Exit 3 if anything does not match.")
@@ -23,11 +22,9 @@ final class VerifyCommand implements Callable<Integer> {
   @Mixin
   SecretOptions secretOptions;
 
-  @Option(names = "--plan", required = true)
-  String plan;
+  @Mixin
+  BackupChoice choice;
 
-  @Parameters(index = "0", defaultValue = "latest", paramLabel = "<backup-id>|latest")
-  String backup;
 
   @Option(names = "--full", description = "Also reverse the transform chain and compare raw digests.")
   boolean full;
@@ -38,13 +35,13 @@ final class VerifyCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Repository repository = repo.open();
-    Manifest m = repository.select(plan, BackupSelector.parse(backup));
+    Manifest m = repository.select(choice.plan, choice.selector());
     List<VerificationResult> results = repository.verify(m, Verifiers.standard(full, secretOptions.secrets()));
     boolean passed = results.stream().allMatch(VerificationResult::passed);
-    Audit.record(repository, full ? "verify-full" : "verify", plan + "/" + m.id(), passed ? "ok" : "failed", Map.of());
+    Audit.record(repository, full ? "verify-full" : "verify", choice.plan + "/" + m.id(), passed ? "ok" : "failed", Map.of());
     if (json) {
       Map<String, Object> out = new LinkedHashMap<>();
-      out.put("plan", plan);
+      out.put("plan", choice.plan);
       out.put("id", m.id());
       out.put("passed", passed);
       out.put("checks", results);

@@ -113,6 +113,9 @@ class CliTest {
 
   @Test
   void usageAndConfigurationErrorsExit2() throws Exception {
+    CliProcess.Result help = CliProcess.run("restore", "--help");
+    assertThat(help.exit()).isZero();
+    assertThat(help.out()).contains("Usage: savepoint restore", "--plan-only", "--passphrase-env");
     assertThat(CliProcess.run("backup", "--repo", repo()).exit()).isEqualTo(2);
     CliProcess.Result badScheme = CliProcess.run("list", "--repo", "ftp://x");
     assertThat(badScheme.exit()).isEqualTo(2);
