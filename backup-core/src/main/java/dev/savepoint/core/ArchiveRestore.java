@@ -26,7 +26,8 @@ public final class ArchiveRestore {
       return items;
     }
     for (ArtifactRecord a : manifest.artifacts()) {
-      items.add(new Item(a.name(), a.key(), archive.get().storageClass(a.key()), archive.get().status(a.key())));
+      ArchiveSupport.State state = archive.get().state(a.key());
+      items.add(new Item(a.name(), a.key(), state.storageClass(), state.status()));
     }
     return items;
   }
@@ -70,13 +71,13 @@ public final class ArchiveRestore {
     while (true) {
       List<String> pending = new ArrayList<>();
       for (ArtifactRecord a : manifest.artifacts()) {
-        ArchiveSupport.Status s = archive.status(a.key());
-        if (s == ArchiveSupport.Status.ARCHIVED) {
+        ArchiveSupport.State state = archive.state(a.key());
+        if (state.status() == ArchiveSupport.Status.ARCHIVED) {
           archive.requestRestore(a.key(), tier, days);
           progress.accept("requested " + tier + " restore of " + a.name() + " (typically "
-              + typicalTime(archive.storageClass(a.key()), tier) + ")");
+              + typicalTime(state.storageClass(), tier) + ")");
         }
-        if (s != ArchiveSupport.Status.AVAILABLE) {
+        if (state.status() != ArchiveSupport.Status.AVAILABLE) {
           pending.add(a.name());
         }
       }

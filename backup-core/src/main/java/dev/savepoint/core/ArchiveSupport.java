@@ -21,10 +21,11 @@ public interface ArchiveSupport {
     EXPEDITED, STANDARD, BULK
   }
 
-  Status status(String key) throws IOException;
+  /** An object's storage class (e.g. {@code DEEP_ARCHIVE}, for time estimates) and whether it is readable. */
+  record State(String storageClass, Status status) {}
 
-  /** The storage class of the object (e.g. {@code DEEP_ARCHIVE}), for time estimates. */
-  String storageClass(String key) throws IOException;
+  /** The state of one object, from a single metadata request. */
+  State state(String key) throws IOException;
 
   /** Requests a temporary readable copy for {@code days}; requesting again while restoring is harmless. */
   void requestRestore(String key, Tier tier, int days) throws IOException;

@@ -205,21 +205,19 @@ public final class S3Store implements Store {
   }
 
   private void putSingle(String objectKey, byte[] bytes) throws IOException {
-    PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(objectKey)
-        .checksumAlgorithm(ChecksumAlgorithm.CRC32);
-    applyWriteOptions(req);
-    if (Repository.isMetadataKey(objectKey.substring(prefix.length()))) {
-      req.storageClass((String) null); // manifests and reports stay readable without an archive restore
-    }
     try {
-      client.putObject(req.build(), RequestBody.fromBytes(bytes));
+      client.putObject(writeRequest(objectKey), RequestBody.fromBytes(bytes));
     } catch (SdkException e) {
       throw map("put " + objectKey, objectKey, e);
     }
   }
 
-  private void applyWriteOptions(PutObjectRequest.Builder req) {
-    if (storageClass != null) {
+  /** The one place that decides how an object is written: checksum, storage class, encryption, tags, lock. */
+  private PutObjectRequest writeRequest(String objectKey) {
+    PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(objectKey)
+        .checksumAlgorithm(ChecksumAlgorithm.CRC32);
+    // Manifests and reports stay readable without an archive restore.
+    if (storageClass != null && !Repository.isMetadataKey(objectKey.substring(prefix.length()))) {
       req.storageClass(storageClass);
     }
     if (sse != null) {
@@ -234,6 +232,7 @@ public final class S3Store implements Store {
     if (objectLockRetention != null) {
       req.objectLockMode(ObjectLockMode.COMPLIANCE).objectLockRetainUntilDate(Instant.now().plus(objectLockRetention));
     }
+    return req.build();
   }
 
   private String tagging() {
@@ -246,27 +245,15 @@ public final class S3Store implements Store {
   }
 
   private void putMultipart(String objectKey, byte[] first, InputStream content) throws IOException {
-    CreateMultipartUploadRequest.Builder create = CreateMultipartUploadRequest.builder().bucket(bucket).key(objectKey)
-        .checksumAlgorithm(ChecksumAlgorithm.CRC32);
-    if (storageClass != null) {
-      create.storageClass(storageClass);
-    }
-    if (sse != null) {
-      create.serverSideEncryption(sse);
-      if (kmsKeyId != null) {
-        create.ssekmsKeyId(kmsKeyId);
-      }
-    }
-    if (!tags.isEmpty()) {
-      create.tagging(tagging());
-    }
-    if (objectLockRetention != null) {
-      create.objectLockMode(ObjectLockMode.COMPLIANCE)
-          .objectLockRetainUntilDate(Instant.now().plus(objectLockRetention));
-    }
+    PutObjectRequest options = writeRequest(objectKey);
+    CreateMultipartUploadRequest create = CreateMultipartUploadRequest.builder().bucket(bucket).key(objectKey)
+        .checksumAlgorithm(options.checksumAlgorithmAsString()).storageClass(options.storageClassAsString())
+        .serverSideEncryption(options.serverSideEncryptionAsString()).ssekmsKeyId(options.ssekmsKeyId())
+        .tagging(options.tagging()).objectLockMode(options.objectLockModeAsString())
+        .objectLockRetainUntilDate(options.objectLockRetainUntilDate()).build();
     String uploadId;
     try {
-      uploadId = client.createMultipartUpload(create.build()).uploadId();
+      uploadId = client.createMultipartUpload(create).uploadId();
     } catch (SdkException e) {
       throw map("start multipart upload of " + objectKey, objectKey, e);
     }
@@ -392,23 +379,17 @@ public final class S3Store implements Store {
   public Optional<ArchiveSupport> archive() {
     return Optional.of(new ArchiveSupport() {
       @Override
-      public Status status(String key) throws IOException {
+      public State state(String key) throws IOException {
         HeadObjectResponse r = head(key);
-        String storage = r.storageClassAsString();
+        String storage = r.storageClassAsString() == null ? "STANDARD" : r.storageClassAsString();
         if (!"GLACIER".equals(storage) && !"DEEP_ARCHIVE".equals(storage)) {
-          return Status.AVAILABLE;
+          return new State(storage, Status.AVAILABLE);
         }
         String restore = r.restore();
         if (restore == null) {
-          return Status.ARCHIVED;
+          return new State(storage, Status.ARCHIVED);
         }
-        return restore.contains("ongoing-request=\"true\"") ? Status.RESTORING : Status.AVAILABLE;
-      }
-
-      @Override
-      public String storageClass(String key) throws IOException {
-        String storage = head(key).storageClassAsString();
-        return storage == null ? "STANDARD" : storage;
+        return new State(storage, restore.contains("ongoing-request=\"true\"") ? Status.RESTORING : Status.AVAILABLE);
       }
 
       @Override
@@ -430,12 +411,18 @@ public final class S3Store implements Store {
     });
   }
 
+  /** HeadObject; a 404 that is not a missing bucket (HEAD answers carry no error code) is a missing object. */
   private HeadObjectResponse head(String key) throws IOException {
     String objectKey = objectKey(key);
     try {
       return client.headObject(h -> h.bucket(bucket).key(objectKey));
     } catch (NoSuchKeyException e) {
       throw new ObjectNotFoundException(key);
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404 && !isMissingBucket(e)) {
+        throw new ObjectNotFoundException(key);
+      }
+      throw map("stat " + objectKey, key, e);
     } catch (SdkException e) {
       throw map("stat " + objectKey, key, e);
     }
@@ -443,19 +430,11 @@ public final class S3Store implements Store {
 
   @Override
   public Optional<ObjectInfo> stat(String key) throws IOException {
-    String objectKey = objectKey(key);
     try {
-      HeadObjectResponse r = client.headObject(h -> h.bucket(bucket).key(objectKey));
+      HeadObjectResponse r = head(key);
       return Optional.of(new ObjectInfo(key, r.contentLength(), r.lastModified()));
-    } catch (NoSuchKeyException e) {
+    } catch (ObjectNotFoundException e) {
       return Optional.empty();
-    } catch (S3Exception e) {
-      if (e.statusCode() == 404 && !isMissingBucket(e)) {
-        return Optional.empty();
-      }
-      throw map("stat " + objectKey, key, e);
-    } catch (SdkException e) {
-      throw map("stat " + objectKey, key, e);
     }
   }
 
