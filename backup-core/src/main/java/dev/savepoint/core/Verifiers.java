@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.List;
@@ -36,17 +37,8 @@ public final class Verifiers {
 
   /** Re-reads every stored object and compares its size and SHA-256 with the manifest. */
   public static Verifier storedDigest() {
-    return (repository, manifest) -> {
-      for (ArtifactRecord a : manifest.artifacts()) {
-        try (InputStream in = repository.openStored(a)) {
-          in.transferTo(OutputStream.nullOutputStream());
-        } catch (IntegrityException | ObjectNotFoundException e) {
-          return VerificationResult.fail("stored-digest", e.getMessage());
-        }
-      }
-      return VerificationResult.pass("stored-digest", "stored SHA-256 of " + manifest.artifacts().size()
-          + " artifacts match");
-    };
+    return (repository, manifest) -> readEvery(manifest, repository::openStored, "stored-digest",
+        "stored SHA-256 of " + manifest.artifacts().size() + " artifacts match");
   }
 
   /**
@@ -54,17 +46,30 @@ public final class Verifiers {
    * manifest: proves the backup can be decoded with the given secrets.
    */
   public static Verifier roundTrip(Secrets secrets) {
-    return (repository, manifest) -> {
-      for (ArtifactRecord a : manifest.artifacts()) {
-        try (InputStream in = repository.openRaw(a, secrets)) {
-          in.transferTo(OutputStream.nullOutputStream());
-        } catch (IntegrityException | ObjectNotFoundException e) {
-          return VerificationResult.fail("round-trip", e.getMessage());
-        }
+    return (repository, manifest) -> readEvery(manifest, a -> repository.openRaw(a, secrets), "round-trip",
+        manifest.artifacts().size() + " artifacts decode to their recorded raw SHA-256 (" + manifest.rawBytes()
+            + " bytes)");
+  }
+
+  @FunctionalInterface
+  private interface Opener {
+    InputStream open(ArtifactRecord artifact) throws IOException;
+  }
+
+  /**
+   * Reads every artifact to its end through a verifying stream; the first integrity failure or missing object
+   * is the failed result.
+   */
+  private static VerificationResult readEvery(Manifest manifest, Opener opener, String check, String passed)
+      throws IOException {
+    for (ArtifactRecord a : manifest.artifacts()) {
+      try (InputStream in = opener.open(a)) {
+        in.transferTo(OutputStream.nullOutputStream());
+      } catch (IntegrityException | ObjectNotFoundException e) {
+        return VerificationResult.fail(check, e.getMessage());
       }
-      return VerificationResult.pass("round-trip", manifest.artifacts().size()
-          + " artifacts decode to their recorded raw SHA-256 (" + manifest.rawBytes() + " bytes)");
-    };
+    }
+    return VerificationResult.pass(check, passed);
   }
 
   /** What {@code savepoint verify} runs: presence, then stored digests, then optionally the round trip. */

@@ -83,12 +83,13 @@ public final class PostgresSource implements Source {
       try (Statement s = c.createStatement()) {
         s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         Map<String, Object> facts = new LinkedHashMap<>();
-        String snapshot = single(s, "SELECT pg_export_snapshot()");
+        String snapshot = single(c, "SELECT pg_export_snapshot()");
         facts.put("database", url.database());
-        facts.put("serverVersion", single(s, "SHOW server_version"));
-        int serverMajor = Integer.parseInt(single(s, "SHOW server_version_num")) / 10000;
-        facts.put("serverVersionNum", Integer.parseInt(single(s, "SHOW server_version_num")));
-        facts.put("databaseSizeBytes", Long.parseLong(single(s, "SELECT pg_database_size(current_database())")));
+        facts.put("serverVersion", single(c, "SHOW server_version"));
+        int serverVersionNum = Integer.parseInt(single(c, "SHOW server_version_num"));
+        int serverMajor = serverVersionNum / 10000;
+        facts.put("serverVersionNum", serverVersionNum);
+        facts.put("databaseSizeBytes", Long.parseLong(single(c, "SELECT pg_database_size(current_database())")));
         facts.put("snapshot", snapshot);
         facts.put("format", format.name().toLowerCase());
         facts.put("tableRowCounts", countRows(c));
@@ -113,8 +114,9 @@ public final class PostgresSource implements Source {
     }
   }
 
-  private static String single(Statement s, String sql) throws SQLException {
-    try (ResultSet r = s.executeQuery(sql)) {
+  /** The first column of the first row of {@code sql}. */
+  static String single(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
       r.next();
       return r.getString(1);
     }

@@ -85,7 +85,7 @@ public final class PostgresTarget implements RestoreTarget {
     int serverMajor;
     boolean exists;
     try (Connection c = PostgresSource.connect(maintenance)) {
-      serverMajor = Integer.parseInt(single(c, "SHOW server_version_num")) / 10000;
+      serverMajor = Integer.parseInt(PostgresSource.single(c, "SHOW server_version_num")) / 10000;
       exists = databaseExists(c, url.database());
     } catch (SQLException e) {
       throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
@@ -117,7 +117,7 @@ public final class PostgresTarget implements RestoreTarget {
 
   private boolean hasTables() throws IOException {
     try (Connection c = PostgresSource.connect(url)) {
-      return Long.parseLong(single(c, """
+      return Long.parseLong(PostgresSource.single(c, """
           SELECT count(*) FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
           WHERE t.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
             AND n.nspname NOT LIKE 'pg_toast%'""")) > 0;
@@ -207,7 +207,7 @@ public final class PostgresTarget implements RestoreTarget {
         }
       }
       for (Check check : checks) {
-        String actual = single(c, check.sql());
+        String actual = PostgresSource.single(c, check.sql());
         if (!Objects.equals(actual, check.expected())) {
           differences.add("check '" + check.sql() + "': expected " + check.expected() + ", got " + actual);
         }
@@ -262,13 +262,6 @@ public final class PostgresTarget implements RestoreTarget {
       try (ResultSet r = ps.executeQuery()) {
         return r.next();
       }
-    }
-  }
-
-  private static String single(Connection c, String sql) throws SQLException {
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
     }
   }
 
