@@ -1,6 +1,7 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import java.util.Map;
 import org.slf4j.LoggerFactory;
@@ -15,6 +16,25 @@ final class Audit {
       p = System.getProperty("user.name", "unknown");
     }
     return p;
+  }
+
+  /** One backup, as far as the CLI is concerned. */
+  @FunctionalInterface
+  interface BackupRun {
+    Manifest run() throws Exception;
+  }
+
+  /** Runs a backup and records its success or failure (then rethrows the failure). */
+  static Manifest backup(Repository repository, String plan, BackupRun run) throws Exception {
+    Manifest m;
+    try {
+      m = run.run();
+    } catch (Exception e) {
+      record(repository, "backup", plan, "failed", Map.of("error", String.valueOf(e.getMessage())));
+      throw e;
+    }
+    record(repository, "backup", plan + "/" + m.id(), "ok", Map.of("storedBytes", m.storedBytes()));
+    return m;
   }
 
   /** Best effort: an audit failure is reported but does not change the outcome of the operation. */

@@ -3,12 +3,10 @@ package dev.savepoint.cli;
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
 import dev.savepoint.crypto.AwsKmsKeyEncryptionKey;
 import dev.savepoint.crypto.EnvelopeEncryption;
 import dev.savepoint.crypto.LocalKeyEncryptionKey;
-import dev.savepoint.crypto.OpenPgpEncryption;
 import software.amazon.awssdk.services.kms.KmsClient;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -71,36 +69,18 @@ final class BackupCommand implements Callable<Integer> {
     Repository repository = repo.open();
     BackupPlan.Builder builder = BackupPlan.builder(plan).tier(tier).source(Uris.source(source))
         .repository(repository).verifier(Verifiers.presence(minSize));
-    switch (compress) {
-      case "gzip" -> builder.transform(Transforms.gzip(level == null ? 6 : level));
-      case "zstd" -> builder.transform(level == null ? Transforms.zstd()
-          : Transforms.zstd(level, Math.min(2, Runtime.getRuntime().availableProcessors())));
-      case "none" -> { }
-      default -> throw new IllegalArgumentException("--compress must be gzip, zstd or none, not '" + compress + "'");
-    }
-    if (encryptPassphraseEnv != null || !recipients.isEmpty()) {
-      OpenPgpEncryption.Builder pgp = OpenPgpEncryption.builder();
-      if (encryptPassphraseEnv != null) {
-        pgp.passphrase(SecretOptions.env(encryptPassphraseEnv));
-      }
-      for (Path keyFile : recipients) {
-        pgp.recipientKeyFile(keyFile);
-      }
-      builder.transform(pgp.build());
-    }
+    TransformChoices.compression(compress, level).ifPresent(builder::transform);
+    TransformChoices.openPgp(encryptPassphraseEnv, recipients).ifPresent(builder::transform);
     if (kmsKeyId != null) {
       builder.transform(EnvelopeEncryption.with(new AwsKmsKeyEncryptionKey(KmsClient.create(), kmsKeyId)));
     } else if (kekFile != null) {
       builder.transform(EnvelopeEncryption.with(LocalKeyEncryptionKey.fromFile(kekFile)));
     }
-    Manifest m;
-    try (TerminalProgress progress = new TerminalProgress("backup")) {
-      m = builder.progress(progress).build().run().manifest();
-    } catch (Exception e) {
-      Audit.record(repository, "backup", plan, "failed", Map.of("error", String.valueOf(e.getMessage())));
-      throw e;
-    }
-    Audit.record(repository, "backup", plan + "/" + m.id(), "ok", Map.of("storedBytes", m.storedBytes()));
+    Manifest m = Audit.backup(repository, plan, () -> {
+      try (TerminalProgress progress = new TerminalProgress("backup")) {
+        return builder.progress(progress).build().run().manifest();
+      }
+    });
     if (json) {
       System.out.println(Format.json(summary(m)));
     } else {

@@ -12,9 +12,7 @@ import dev.savepoint.core.Repository;
 import dev.savepoint.core.Retention;
 import dev.savepoint.core.Scheduler;
 import dev.savepoint.core.Source;
-import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
-import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresUrl;
 import java.io.IOException;
@@ -118,23 +116,9 @@ final class PlanFile {
     BackupPlan.Builder b = BackupPlan.builder(p.name()).tier(p.tier()).source(source)
         .repository(Uris.repository(p.repository())).rpo(p.rpo())
         .verifier(Verifiers.presence(p.minSizeBytes() == null ? 0 : p.minSizeBytes()));
-    String compress = p.compress() == null ? "zstd" : p.compress();
-    switch (compress) {
-      case "gzip" -> b.transform(Transforms.gzip(p.level() == null ? 6 : p.level()));
-      case "zstd" -> b.transform(p.level() == null ? Transforms.zstd() : Transforms.zstd(p.level(), 2));
-      case "none" -> { }
-      default -> throw new ConfigurationException("plan " + p.name() + ": compress must be gzip, zstd or none");
-    }
-    if (p.encryptPassphraseEnv() != null || p.recipients() != null) {
-      OpenPgpEncryption.Builder pgp = OpenPgpEncryption.builder();
-      if (p.encryptPassphraseEnv() != null) {
-        pgp.passphrase(SecretOptions.env(p.encryptPassphraseEnv()));
-      }
-      for (String r : p.recipients() == null ? List.<String>of() : p.recipients()) {
-        pgp.recipientKeyFile(Path.of(r));
-      }
-      b.transform(pgp.build());
-    }
+    TransformChoices.compression(p.compress() == null ? "zstd" : p.compress(), p.level()).ifPresent(b::transform);
+    TransformChoices.openPgp(p.encryptPassphraseEnv(),
+        p.recipients() == null ? List.of() : p.recipients().stream().map(Path::of).toList()).ifPresent(b::transform);
     if (p.archive() != null) {
       b.copyTo(Uris.repository(p.archive()));
     }

@@ -49,14 +49,7 @@ final class RunCommand implements Callable<Integer> {
       for (PlanFile.PlanSpec spec : specs) {
         BackupPlan p = PlanFile.build(spec);
         Repository repository = p.repository();
-        Manifest m;
-        try {
-          m = p.run().manifest();
-        } catch (Exception e) {
-          Audit.record(repository, "backup", spec.name(), "failed", Map.of("error", String.valueOf(e.getMessage())));
-          throw e;
-        }
-        Audit.record(repository, "backup", spec.name() + "/" + m.id(), "ok", Map.of("storedBytes", m.storedBytes()));
+        Manifest m = Audit.backup(repository, spec.name(), () -> p.run().manifest());
         System.out.printf("backup %s of plan '%s' complete: %s stored%n", m.id(), m.plan(), Format.bytes(m.storedBytes()));
         if (spec.retention() != null) {
           long deleted = repository.prune(spec.name(), spec.retention().toRetention(), false, Duration.ofHours(6))

@@ -38,9 +38,14 @@ public final class Transforms {
     return new ZstdTransform(level, workers);
   }
 
+  /** zstd at {@code level} using up to two worker threads. */
+  public static Transform zstd(int level) {
+    return zstd(level, Math.min(2, Runtime.getRuntime().availableProcessors()));
+  }
+
   /** zstd level 3 using up to two worker threads. */
   public static Transform zstd() {
-    return zstd(3, Math.min(2, Runtime.getRuntime().availableProcessors()));
+    return zstd(3);
   }
 
   /** Rebuilds one recorded transform. */
