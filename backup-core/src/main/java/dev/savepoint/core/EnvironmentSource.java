@@ -1,7 +1,6 @@
 package dev.savepoint.core;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.savepoint.core.internal.ManifestCodec;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -62,7 +61,7 @@ public final class EnvironmentSource implements Source {
       kept.put(e.getKey(), URL_CREDENTIALS.matcher(e.getValue()).replaceAll("$1:***@"));
     }
     try (OutputStream out = writer.open(ARTIFACT)) {
-      out.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(kept));
+      out.write(ManifestCodec.JSON.writeValueAsBytes(kept));
     }
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("variables", kept.size());

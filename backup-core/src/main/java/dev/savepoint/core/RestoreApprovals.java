@@ -1,8 +1,6 @@
 package dev.savepoint.core;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.savepoint.core.internal.ManifestCodec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -21,8 +19,6 @@ import java.util.UUID;
  */
 public final class RestoreApprovals {
   static final String PREFIX = "_savepoint/approvals/";
-  private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
   /** A restore request and the approvals it has collected. */
   public record Request(String id, String requester, String plan, String backupId, String target, String reason,
@@ -102,14 +98,14 @@ public final class RestoreApprovals {
       throw new IllegalArgumentException("not a restore request id: " + requestId);
     }
     try (InputStream in = store.get(PREFIX + requestId + ".json")) {
-      return JSON.readValue(in, Request.class);
+      return ManifestCodec.JSON.readValue(in, Request.class);
     } catch (ObjectNotFoundException e) {
       throw new ApprovalException("no restore request " + requestId);
     }
   }
 
   private void save(Request r) throws IOException {
-    store.put(PREFIX + r.id() + ".json", ByteSource.wrap(JSON.writeValueAsBytes(r)));
+    store.put(PREFIX + r.id() + ".json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(r)));
   }
 
   private static String requireName(String principal) {

@@ -13,6 +13,10 @@ import java.io.IOException;
 
 /** Reads and writes manifests as JSON; refuses malformed ones and ones from a newer format. */
 public final class ManifestCodec {
+  /**
+   * The JSON mapping of Savepoint's own documents (manifests, approvals, notifications): ISO-8601 times,
+   * indented, tolerant of fields added by later versions.
+   */
   public static final ObjectMapper JSON = new ObjectMapper()
       .registerModule(new JavaTimeModule())
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
