@@ -33,6 +33,29 @@ final class CliProcess {
     return finish(pb.start());
   }
 
+  /** What a process wrote to stdout, measured as it streamed: byte count and SHA-256 (no buffering). */
+  record Digested(int exit, long bytes, byte[] sha256, String err) {}
+
+  static Digested digestStdout(Process p) throws IOException, InterruptedException {
+    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+    java.security.MessageDigest sha256;
+    try {
+      sha256 = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    long total = 0;
+    try (InputStream out = p.getInputStream()) {
+      byte[] buf = new byte[1 << 16];
+      int n;
+      while ((n = out.read(buf)) > 0) {
+        sha256.update(buf, 0, n);
+        total += n;
+      }
+    }
+    return new Digested(p.waitFor(), total, sha256.digest(), err.join());
+  }
+
   static Result finish(Process p) throws InterruptedException {
     CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
     CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));

@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.savepoint.testkit.TestS3Server;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /** The CLI against a real S3-compatible server over HTTP: 1 GiB of unknown length with a 128 MiB heap. */
@@ -46,27 +44,10 @@ class CliS3Test {
 
     ProcessBuilder rb = CliProcess.builder("128m", "restore", "--repo", repo, "--plan", "big", "--to", "-");
     rb.environment().putAll(env);
-    Process restore = rb.start();
-    CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
-      try {
-        return restore.getErrorStream().readAllBytes();
-      } catch (java.io.IOException e) {
-        return new byte[0];
-      }
-    });
-    MessageDigest received = MessageDigest.getInstance("SHA-256");
-    long total = 0;
-    try (InputStream out = restore.getInputStream()) {
-      byte[] buf = new byte[1 << 16];
-      int n;
-      while ((n = out.read(buf)) > 0) {
-        received.update(buf, 0, n);
-        total += n;
-      }
-    }
-    assertThat(restore.waitFor()).as(new String(err.join())).isZero();
-    assertThat(total).isEqualTo(size);
-    assertThat(received.digest()).isEqualTo(sent.digest());
+    CliProcess.Digested restore = CliProcess.digestStdout(rb.start());
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(restore.bytes()).isEqualTo(size);
+    assertThat(restore.sha256()).isEqualTo(sent.digest());
   }
 
   @Test

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -152,27 +151,11 @@ class CliTest {
     CliProcess.Result b = CliProcess.finish(backup);
     assertThat(b.exit()).as(b.err()).isZero();
 
-    Process restore = CliProcess.builder("96m", "restore", "--repo", repo(), "--plan", "big", "--to", "-").start();
-    java.util.concurrent.CompletableFuture<String> err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-      try {
-        return new String(restore.getErrorStream().readAllBytes());
-      } catch (java.io.IOException e) {
-        return "";
-      }
-    });
-    MessageDigest received = MessageDigest.getInstance("SHA-256");
-    long total = 0;
-    try (InputStream out = restore.getInputStream()) {
-      byte[] buf = new byte[1 << 16];
-      int n;
-      while ((n = out.read(buf)) > 0) {
-        received.update(buf, 0, n);
-        total += n;
-      }
-    }
-    assertThat(restore.waitFor()).as(err.join()).isZero();
-    assertThat(total).isEqualTo(size);
-    assertThat(HexFormat.of().formatHex(received.digest())).isEqualTo(HexFormat.of().formatHex(sent.digest()));
+    CliProcess.Digested restore = CliProcess.digestStdout(
+        CliProcess.builder("96m", "restore", "--repo", repo(), "--plan", "big", "--to", "-").start());
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(restore.bytes()).isEqualTo(size);
+    assertThat(HexFormat.of().formatHex(restore.sha256())).isEqualTo(HexFormat.of().formatHex(sent.digest()));
   }
 
   /** SIGKILL mid-upload: nothing listed, the next backup succeeds, cleanup removes the remains. */
