@@ -3,11 +3,13 @@ package dev.savepoint.postgres;
 import dev.savepoint.core.ArtifactWriter;
 import dev.savepoint.core.Source;
 import dev.savepoint.core.SourceException;
+import dev.savepoint.postgres.internal.ParallelCopy;
 import dev.savepoint.postgres.internal.PgTools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -20,8 +22,16 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Backs up one PostgreSQL database with {@code pg_dump}, streaming its output (no temporary file) as the
- * artifact {@code database.sql} (plain) or {@code database.dump} (custom format, for {@code pg_restore}).
+ * Backs up one PostgreSQL database in one of three formats, always streamed (no temporary file):
+ *
+ * <ul>
+ *   <li>{@link Format#PLAIN}: {@code pg_dump}'s SQL script as the artifact {@code database.sql} (for psql);
+ *   <li>{@link Format#CUSTOM}: {@code pg_dump}'s custom archive as {@code database.dump} (for pg_restore);
+ *   <li>{@link Format#PARALLEL}: the schema as a custom archive without table data ({@code schema.dump}),
+ *       and every table's rows as its own artifact {@code data/NNNN-schema.table.sql}, copied by several
+ *       connections at once (in-process JDBC {@code COPY}, like {@code pg_dump --format=directory --jobs}).
+ *       {@link PostgresTarget} restores it in parallel too. Needs PostgreSQL 12 or newer.
+ * </ul>
  *
  * <p>Consistency: a REPEATABLE READ transaction exports a snapshot, counts the rows of every dumped table in
  * that snapshot, and {@code pg_dump --snapshot} dumps exactly that snapshot while the transaction stays
@@ -32,7 +42,9 @@ public final class PostgresSource implements Source {
   /** Dump formats: plain SQL for psql, custom archive for pg_restore. */
   public enum Format {
     PLAIN("p", "database.sql"),
-    CUSTOM("c", "database.dump");
+    CUSTOM("c", "database.dump"),
+    /** Schema archive plus one artifact per table, written and restored by several connections at once. */
+    PARALLEL("c", "schema.dump");
 
     final String flag;
     final String artifact;
@@ -55,6 +67,7 @@ public final class PostgresSource implements Source {
   private final List<String> excludeTables;
   private final List<String> excludeTableData;
   private final String pgDump;
+  private final int jobs;
 
   private PostgresSource(Builder b) {
     this.url = b.url;
@@ -65,6 +78,7 @@ public final class PostgresSource implements Source {
     this.excludeTables = List.copyOf(b.excludeTables);
     this.excludeTableData = List.copyOf(b.excludeTableData);
     this.pgDump = b.pgDump;
+    this.jobs = b.jobs;
   }
 
   public static Builder builder(PostgresUrl url) {
@@ -92,11 +106,23 @@ public final class PostgresSource implements Source {
         facts.put("databaseSizeBytes", Long.parseLong(single(c, "SELECT pg_database_size(current_database())")));
         facts.put("snapshot", snapshot);
         facts.put("format", format.name().toLowerCase());
-        facts.put("tableRowCounts", countRows(c));
-        List<String> withoutData = tables.isEmpty() ? List.of() : tablesOutsideTier(c);
         String tool = pgDump != null ? pgDump : PgTools.find("pg_dump", serverMajor);
         facts.put("pgDumpVersion", toolVersion(tool));
-        dump(writer, tool, snapshot, serverMajor, withoutData);
+        if (format == Format.PARALLEL) {
+          if (serverVersionNum < 120000) {
+            throw new SourceException("the parallel format needs PostgreSQL 12 or newer; " + url + " runs "
+                + facts.get("serverVersion") + ": use the plain or custom format");
+          }
+          facts.put("jobs", jobs);
+          // Table data travels in the per-table artifacts; the schema archive carries everything else
+          // (definitions, sequence values, large objects).
+          List<String> everyTable = userTables(c).stream().map(t -> t.schema() + "." + t.name()).toList();
+          dump(writer, tool, snapshot, serverMajor, everyTable);
+          facts.put("tableRowCounts", copyTables(writer, c, snapshot));
+        } else {
+          facts.put("tableRowCounts", countRows(c));
+          dump(writer, tool, snapshot, serverMajor, tables.isEmpty() ? List.of() : tablesOutsideTier(c));
+        }
         c.rollback();
         return facts;
       }
@@ -120,6 +146,73 @@ public final class PostgresSource implements Source {
       r.next();
       return r.getString(1);
     }
+  }
+
+  /**
+   * Copies every dumped table in the snapshot on {@link #jobs} connections, largest first, each table into its
+   * own artifact; returns the exact row count of each (what COPY reported).
+   */
+  private Map<String, Long> copyTables(ArtifactWriter writer, Connection c, String snapshot)
+      throws IOException, SQLException {
+    List<String> dumped = dumpedTables(c);
+    if (dumped.isEmpty()) {
+      return Map.of();
+    }
+    try (Statement s = c.createStatement()) {
+      // As pg_dump does: nobody may drop or rewrite a table between the snapshot and its COPY.
+      s.execute("LOCK TABLE " + String.join(", ", dumped) + " IN ACCESS SHARE MODE");
+    }
+    record TableCopy(String table, String columns, long bytes) {}
+    List<TableCopy> copies = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("""
+        SELECT pg_relation_size(?::regclass), (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+          FROM pg_attribute WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '')""")) {
+      for (String table : dumped) {
+        ps.setString(1, table);
+        ps.setString(2, table);
+        try (ResultSet r = ps.executeQuery()) {
+          r.next();
+          copies.add(new TableCopy(table, r.getString(2), r.getLong(1)));
+        }
+      }
+    }
+    copies.sort(java.util.Comparator.comparingLong(TableCopy::bytes).reversed());
+    List<ParallelCopy.Task<Long>> tasks = new ArrayList<>();
+    for (int i = 0; i < copies.size(); i++) {
+      TableCopy copy = copies.get(i);
+      String artifact = String.format("data/%04d-%s.sql", i + 1,
+          copy.table().replace("\"", "").replaceAll("[^A-Za-z0-9_.-]", "_"));
+      tasks.add(worker -> {
+        if (copy.columns() == null) {
+          // A table without stored columns still has rows; COPY cannot express them, so refuse.
+          throw new SourceException("table " + copy.table() + " has no stored columns; the parallel format "
+              + "cannot copy it: use the plain or custom format");
+        }
+        OutputStream out = writer.open(artifact);
+        long rows;
+        try {
+          rows = ParallelCopy.copyOut(worker, copy.table(), copy.columns(), out);
+        } catch (SQLException e) {
+          throw new SourceException("copying table " + copy.table() + " of " + url + " failed: " + e.getMessage(), e);
+        }
+        out.close();
+        return rows;
+      });
+    }
+    List<Long> rows = ParallelCopy.run(tasks, jobs, () -> {
+      Connection worker = connect(url);
+      worker.setAutoCommit(false);
+      try (Statement s = worker.createStatement()) {
+        s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        s.execute("SET TRANSACTION SNAPSHOT '" + snapshot.replace("'", "''") + "'");
+      }
+      return worker;
+    });
+    Map<String, Long> counts = new TreeMap<>();
+    for (int i = 0; i < copies.size(); i++) {
+      counts.put(copies.get(i).table(), rows.get(i));
+    }
+    return counts;
   }
 
   /** Exact row counts, in the snapshot, of every table whose data the dump contains. */
@@ -208,7 +301,7 @@ public final class PostgresSource implements Source {
       throws IOException {
     List<String> cmd = new ArrayList<>(List.of(tool, "--no-password", "--snapshot=" + snapshot,
         "--format=" + format.flag));
-    if (format == Format.CUSTOM) {
+    if (format.flag.equals("c")) {
       cmd.add("--compress=0"); // Savepoint's transforms compress; a compressed archive would not shrink further.
     }
     schemas.forEach(x -> cmd.add("--schema=" + quote(x)));
@@ -282,6 +375,7 @@ public final class PostgresSource implements Source {
     private final List<String> excludeTables = new ArrayList<>();
     private final List<String> excludeTableData = new ArrayList<>();
     private String pgDump;
+    private int jobs = ParallelCopy.DEFAULT_JOBS;
 
     private Builder(PostgresUrl url) {
       this.url = Objects.requireNonNull(url);
@@ -321,6 +415,15 @@ public final class PostgresSource implements Source {
     /** Dumps the definition but not the rows (session caches, derived data). */
     public Builder excludeTableData(String... names) {
       excludeTableData.addAll(List.of(names));
+      return this;
+    }
+
+    /**
+     * How many connections copy tables at once in the {@link Format#PARALLEL} format (default: the number of
+     * processors, at least 2 and at most 4). Each is one more connection to the server.
+     */
+    public Builder jobs(int jobs) {
+      this.jobs = ParallelCopy.checkJobs(jobs);
       return this;
     }
 

@@ -10,16 +10,21 @@ import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.postgres.internal.ParallelCopy;
 import dev.savepoint.postgres.internal.PgTools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,6 +60,7 @@ public final class PostgresTarget implements RestoreTarget {
   private final String safetyPlan;
   private final List<Check> checks;
   private final boolean keepPrevious;
+  private final int jobs;
 
   private PostgresTarget(Builder b) {
     this.url = b.url;
@@ -62,6 +68,7 @@ public final class PostgresTarget implements RestoreTarget {
     this.safetyPlan = b.safetyPlan;
     this.checks = List.copyOf(b.checks);
     this.keepPrevious = b.keepPrevious;
+    this.jobs = b.jobs;
   }
 
   public static Builder builder(PostgresUrl url) {
@@ -142,6 +149,10 @@ public final class PostgresTarget implements RestoreTarget {
 
   private void load(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor) throws IOException {
     String format = String.valueOf(artifacts.manifest().source().facts().getOrDefault("format", "plain"));
+    if (format.equals("parallel")) {
+      loadParallel(artifacts, scratch, serverMajor);
+      return;
+    }
     ArtifactRecord artifact = artifacts.manifest().artifacts().get(0);
     List<String> cmd = format.equals("custom")
         ? List.of(PgTools.find("pg_restore", serverMajor), "--no-password", "--exit-on-error", "--single-transaction",
@@ -180,6 +191,61 @@ public final class PostgresTarget implements RestoreTarget {
         p.destroyForcibly();
       }
     }
+  }
+
+  /**
+   * Loads a {@link PostgresSource.Format#PARALLEL} backup the way {@code pg_restore --jobs} loads a directory
+   * archive: definitions (and sequence values, large objects) first, then every table's rows on {@link #jobs}
+   * connections at once, largest first, then indexes, constraints and triggers by {@code pg_restore --jobs}.
+   * The schema archive is spooled to a private temporary file (pg_restore needs to seek in it); it holds no
+   * table rows.
+   */
+  private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor) throws IOException {
+    Manifest manifest = artifacts.manifest();
+    Path schema = Files.createTempFile("savepoint-schema-", ".dump",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    try {
+      try (InputStream in = artifacts.open(PostgresSource.Format.PARALLEL.artifact());
+          OutputStream out = Files.newOutputStream(schema)) {
+        in.transferTo(out);
+      }
+      String pgRestore = PgTools.find("pg_restore", serverMajor);
+      List<String> restore = List.of(pgRestore, "--no-password", "--exit-on-error", "--dbname=" + scratch.database());
+      PgTools.run(concat(restore, "--section=pre-data", "--section=data", "--single-transaction", schema.toString()),
+          scratch, "loading the schema of backup " + manifest.id());
+      List<ArtifactRecord> tables = manifest.artifacts().stream().filter(a -> a.name().startsWith("data/"))
+          .sorted(Comparator.comparingLong(ArtifactRecord::rawBytes).reversed()).toList();
+      List<ParallelCopy.Task<Long>> tasks = new ArrayList<>();
+      for (ArtifactRecord table : tables) {
+        tasks.add(c -> {
+          try (InputStream in = artifacts.open(table)) {
+            return ParallelCopy.copyIn(c, table.name(), in);
+          }
+        });
+      }
+      try {
+        ParallelCopy.run(tasks, jobs, () -> {
+          Connection c = scratch.connect();
+          try (Statement s = c.createStatement()) {
+            // A failed restore is dropped as a whole, so each COPY need not wait for its WAL flush.
+            s.execute("SET synchronous_commit = off");
+          }
+          return c;
+        });
+      } catch (SQLException e) {
+        throw new RestoreException("loading the tables of backup " + manifest.id() + " failed: " + e.getMessage(), e);
+      }
+      PgTools.run(concat(restore, "--section=post-data", "--jobs=" + jobs, schema.toString()), scratch,
+          "creating the indexes and constraints of backup " + manifest.id());
+    } finally {
+      Files.deleteIfExists(schema);
+    }
+  }
+
+  private static List<String> concat(List<String> first, String... more) {
+    List<String> all = new ArrayList<>(first);
+    all.addAll(List.of(more));
+    return all;
   }
 
   /** Compares every table's rows with the manifest, then runs the user checks. */
@@ -272,6 +338,7 @@ public final class PostgresTarget implements RestoreTarget {
     private String safetyPlan;
     private final List<Check> checks = new ArrayList<>();
     private boolean keepPrevious;
+    private int jobs = ParallelCopy.DEFAULT_JOBS;
 
     private Builder(PostgresUrl url) {
       this.url = Objects.requireNonNull(url);
@@ -293,6 +360,16 @@ public final class PostgresTarget implements RestoreTarget {
     /** Keeps the replaced database under a new name instead of dropping it. */
     public Builder keepPrevious(boolean keep) {
       this.keepPrevious = keep;
+      return this;
+    }
+
+    /**
+     * How many connections load tables at once when restoring a {@link PostgresSource.Format#PARALLEL} backup,
+     * and {@code pg_restore --jobs} for its indexes and constraints (default: the number of processors, at
+     * least 2 and at most 4).
+     */
+    public Builder jobs(int jobs) {
+      this.jobs = ParallelCopy.checkJobs(jobs);
       return this;
     }
 

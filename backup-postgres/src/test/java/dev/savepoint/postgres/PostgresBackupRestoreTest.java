@@ -64,7 +64,7 @@ class PostgresBackupRestoreTest {
         .verifier(Verifiers.presence(1)).build().run().manifest();
   }
 
-  String schemaDump(String db) throws Exception {
+  static String schemaDump(String db) throws Exception {
     Process p = new ProcessBuilder(dev.savepoint.postgres.internal.PgTools.find("pg_dump", 15), "--schema-only",
         "--no-password", "-h", pg.host(), "-p", Integer.toString(pg.port()), "-U", "postgres", db)
         .redirectErrorStream(true).start();

@@ -1,10 +1,12 @@
 package dev.savepoint.postgres.internal;
 
+import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.SourceException;
 import dev.savepoint.postgres.PostgresUrl;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,6 +66,28 @@ public final class PgTools {
     } catch (IOException e) {
       throw new SourceException(command.get(0) + " could not be started (" + e.getMessage()
           + "); install the PostgreSQL client tools or set SAVEPOINT_PG_BIN", e);
+    }
+  }
+
+  /**
+   * Runs {@code command} (stdin closed, stdout discarded) to completion; a non-zero exit becomes a
+   * {@link RestoreException} saying what was being done and what the tool wrote to stderr.
+   */
+  public static void run(List<String> command, PostgresUrl url, String what) throws IOException {
+    Process p = start(command, url);
+    StderrCollector stderr = new StderrCollector(p);
+    p.getOutputStream().close();
+    p.getInputStream().transferTo(OutputStream.nullOutputStream());
+    try {
+      int exit = p.waitFor();
+      if (exit != 0) {
+        throw new RestoreException(what + " failed: " + command.get(0) + " exited with " + exit + ": "
+            + stderr.text());
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new RestoreException("interrupted while " + what);
     }
   }
 

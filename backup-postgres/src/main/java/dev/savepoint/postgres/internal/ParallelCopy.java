@@ -1,0 +1,191 @@
+package dev.savepoint.postgres.internal;
+
+import dev.savepoint.core.IntegrityException;
+import dev.savepoint.core.SavepointException;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.postgresql.PGConnection;
+
+/**
+ * The in-process COPY engine: table data moved with {@code COPY ... TO STDOUT} / {@code FROM STDIN} over JDBC,
+ * several tables at once, one connection per worker.
+ *
+ * <p>Each table's data is one self-contained psql script — the layout pg_dump's plain format uses for a
+ * table — so it loads without Savepoint with {@code psql -f}:
+ *
+ * <pre>
+ * SET client_encoding = 'UTF8';
+ * COPY "public"."users" ("id", "name") FROM stdin;
+ * ...rows in COPY text format...
+ * \.
+ * </pre>
+ */
+public final class ParallelCopy {
+  static final String HEADER = "SET client_encoding = 'UTF8';\n";
+  private static final byte[] TRAILER = "\\.\n".getBytes(StandardCharsets.US_ASCII);
+  private static final int MAX_STATEMENT_BYTES = 1 << 20;
+
+  /** Workers when none are configured: the number of processors, at least 2 and at most 4. */
+  public static final int DEFAULT_JOBS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
+  private ParallelCopy() {}
+
+  public static int checkJobs(int jobs) {
+    if (jobs < 1) {
+      throw new IllegalArgumentException("jobs must be at least 1, was " + jobs);
+    }
+    return jobs;
+  }
+
+  /** One unit of work for a worker: it gets a connection of its own and returns a result. */
+  @FunctionalInterface
+  public interface Task<T> {
+    T run(Connection connection) throws IOException, SQLException;
+  }
+
+  /** Opens a worker's connection, ready for its tasks (e.g. inside the exported snapshot). */
+  @FunctionalInterface
+  public interface ConnectionFactory {
+    Connection open() throws IOException, SQLException;
+  }
+
+  /**
+   * Writes the rows of {@code table} (quoted {@code schema.table}) as one psql script to {@code out} and
+   * returns the number of rows. {@code columns} are the quoted names of the stored (non-generated) columns.
+   */
+  public static long copyOut(Connection c, String table, String columns, OutputStream out)
+      throws IOException, SQLException {
+    BufferedOutputStream buffered = new BufferedOutputStream(out, 1 << 16);
+    buffered.write((HEADER + "COPY " + table + " (" + columns + ") FROM stdin;\n").getBytes(StandardCharsets.UTF_8));
+    long rows = c.unwrap(PGConnection.class).getCopyAPI()
+        .copyOut("COPY " + table + " (" + columns + ") TO STDOUT", buffered);
+    buffered.write(TRAILER);
+    buffered.flush();
+    return rows;
+  }
+
+  /**
+   * Loads one script written by {@link #copyOut} from {@code in} and returns the number of rows the server
+   * stored. Anything that is not such a script is refused before a byte is loaded.
+   */
+  public static long copyIn(Connection c, String artifact, InputStream in) throws IOException, SQLException {
+    String header = readLine(in, artifact);
+    String copy = readLine(in, artifact);
+    if (!(header + "\n").equals(HEADER) || !copy.startsWith("COPY ") || !copy.endsWith(" FROM stdin;")) {
+      throw new IntegrityException("artifact " + artifact + " is not a table script of the parallel format "
+          + "(it starts with '" + abbreviate(header) + "')");
+    }
+    // The data ends with the "\." line, which COPY's text format treats as the end of the data.
+    return c.unwrap(PGConnection.class).getCopyAPI()
+        .copyIn(copy.substring(0, copy.length() - 1), in, 1 << 16);
+  }
+
+  private static String readLine(InputStream in, String artifact) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) != '\n') {
+      if (b < 0 || line.size() > MAX_STATEMENT_BYTES) {
+        throw new IntegrityException("artifact " + artifact + " ends or runs on before its COPY statement");
+      }
+      line.write(b);
+    }
+    return line.toString(StandardCharsets.UTF_8);
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+  }
+
+  /**
+   * Runs {@code tasks} on {@code workers} threads, each with its own connection from {@code connections},
+   * tasks taken in the given order (put the largest first). The first failure aborts every connection, so
+   * running COPYs stop at once, and is thrown as it was; an interrupt of the caller does the same.
+   */
+  public static <T> List<T> run(List<? extends Task<T>> tasks, int workers, ConnectionFactory connections)
+      throws IOException, SQLException {
+    LinkedBlockingQueue<Integer> queue = new LinkedBlockingQueue<>();
+    for (int i = 0; i < tasks.size(); i++) {
+      queue.add(i);
+    }
+    List<T> results = new ArrayList<>(java.util.Collections.nCopies(tasks.size(), null));
+    List<Connection> open = java.util.Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger threadNumber = new AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(workers, tasks.size())), r -> {
+      Thread t = new Thread(r, "savepoint-copy-" + threadNumber.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    List<Future<?>> futures = new ArrayList<>();
+    for (int w = 0; w < Math.max(1, Math.min(workers, tasks.size())); w++) {
+      futures.add(pool.submit(() -> {
+        try (Connection c = connections.open()) {
+          open.add(c);
+          Integer next;
+          while ((next = queue.poll()) != null) {
+            T result = tasks.get(next).run(c);
+            synchronized (results) {
+              results.set(next, result);
+            }
+          }
+        }
+        return null;
+      }));
+    }
+    pool.shutdown();
+    try {
+      for (Future<?> f : futures) {
+        f.get();
+      }
+      synchronized (results) {
+        return new ArrayList<>(results);
+      }
+    } catch (ExecutionException e) {
+      abort(open, queue);
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof SQLException sql) {
+        throw sql;
+      }
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new SavepointException(String.valueOf(cause), cause);
+    } catch (InterruptedException e) {
+      abort(open, queue);
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted; table copies stopped");
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static void abort(List<Connection> open, LinkedBlockingQueue<Integer> queue) {
+    queue.clear();
+    synchronized (open) {
+      for (Connection c : open) {
+        try {
+          c.abort(Runnable::run);
+        } catch (SQLException | RuntimeException ignored) {
+          // Best effort: the connection is being discarded.
+        }
+      }
+    }
+  }
+}
