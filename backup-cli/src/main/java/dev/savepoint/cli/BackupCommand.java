@@ -61,13 +61,22 @@ final class BackupCommand implements Callable<Integer> {
       description = "Envelope encryption under a local 32-byte key file instead of KMS.")
   Path kekFile;
 
+  @Option(names = "--pg-format", defaultValue = "plain", paramLabel = "<format>",
+      description = "PostgreSQL sources: plain (pg_dump SQL), custom (pg_dump archive) or parallel (one artifact "
+          + "per table, copied on several connections). Default: ${DEFAULT-VALUE}.")
+  String pgFormat;
+
+  @Option(names = "--jobs", paramLabel = "<N>",
+      description = "Connections copying tables at once with --pg-format parallel (default: processors, 2 to 4).")
+  Integer jobs;
+
   @Option(names = "--json", description = "Print the result as JSON.")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
     Repository repository = repo.open();
-    BackupPlan.Builder builder = BackupPlan.builder(plan).tier(tier).source(Uris.source(source))
+    BackupPlan.Builder builder = BackupPlan.builder(plan).tier(tier).source(Uris.source(source, Uris.pgFormat(pgFormat), jobs))
         .repository(repository).verifier(Verifiers.presence(minSize));
     TransformChoices.compression(compress, level).ifPresent(builder::transform);
     TransformChoices.openPgp(encryptPassphraseEnv, recipients).ifPresent(builder::transform);

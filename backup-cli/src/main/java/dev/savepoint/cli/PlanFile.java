@@ -38,6 +38,8 @@ import java.util.List;
  *     source: postgresql://app@db:5432/trpg
  *     tables: [users, game_sessions, chat_messages, ai_generated_content, campaigns]
  *     excludeTableData: [session_cache]
+ *     pgFormat: parallel             # plain (default), custom or parallel
+ *     jobs: 4                        # connections copying tables at once (parallel format)
  *     compress: zstd
  *     encryptPassphraseEnv: BACKUP_PASSPHRASE
  *     recipients: [/etc/savepoint/ops.asc, /etc/savepoint/escrow.asc]
@@ -51,7 +53,7 @@ import java.util.List;
 final class PlanFile {
   /** One plan entry; unknown fields are refused so typos do not silently change a backup. */
   record PlanSpec(String name, String tier, String schedule, String zone, Duration rpo, String source,
-      List<String> tables, List<String> excludeTableData, String compress, Integer level,
+      List<String> tables, List<String> excludeTableData, String pgFormat, Integer jobs, String compress, Integer level,
       String encryptPassphraseEnv, List<String> recipients, String repository, String archive,
       RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv) {}
 
@@ -102,7 +104,11 @@ final class PlanFile {
   static BackupPlan build(PlanSpec p) throws IOException {
     Source source;
     if (PostgresUrl.isPostgresUrl(p.source())) {
-      PostgresSource.Builder pg = PostgresSource.builder(PostgresUrl.parse(p.source()));
+      PostgresSource.Builder pg = PostgresSource.builder(PostgresUrl.parse(p.source()))
+          .format(Uris.pgFormat(p.pgFormat() == null ? "plain" : p.pgFormat()));
+      if (p.jobs() != null) {
+        pg.jobs(p.jobs());
+      }
       if (p.tables() != null) {
         pg.table(p.tables().toArray(String[]::new));
       }

@@ -38,6 +38,10 @@ final class RestoreCommand implements Callable<Integer> {
       description = "file:/path, - (stdout) or postgresql://user@host:port/db.")
   String to;
 
+  @Option(names = "--jobs", paramLabel = "<N>", description = "Connections loading tables at once when restoring "
+      + "a parallel-format PostgreSQL backup, and pg_restore --jobs for its indexes (default: processors, 2 to 4).")
+  Integer jobs;
+
   @Option(names = "--replace", description = "Replace an existing non-empty directory or file target.")
   boolean replace;
 
@@ -102,7 +106,7 @@ final class RestoreCommand implements Callable<Integer> {
       new RestoreApprovals(repository.store(), new AuditLog(repository.store()), requireApprovals, Duration.ZERO)
           .requireApproved(approval, choice.plan, m.id(), Uris.redact(to));
     }
-    RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety");
+    RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety", jobs);
     Repository.RestoreResult result;
     try {
       result = repository.restore(m, target, secretOptions.secrets());

@@ -43,6 +43,11 @@ final class Uris {
   }
 
   static Source source(String uri) throws IOException {
+    return source(uri, PostgresSource.Format.PLAIN, null);
+  }
+
+  /** As {@link #source(String)}; a PostgreSQL source uses {@code format} and, if given, {@code jobs}. */
+  static Source source(String uri, PostgresSource.Format format, Integer jobs) throws IOException {
     if (uri.equals("-")) {
       return StreamSource.stdin("stdin");
     }
@@ -57,7 +62,11 @@ final class Uris {
       return StreamSource.file(p);
     }
     if (PostgresUrl.isPostgresUrl(uri)) {
-      return PostgresSource.builder(PostgresUrl.parse(uri)).build();
+      PostgresSource.Builder pg = PostgresSource.builder(PostgresUrl.parse(uri)).format(format);
+      if (jobs != null) {
+        pg.jobs(jobs);
+      }
+      return pg.build();
     }
     if (uri.startsWith("s3://")) {
       URI u = URI.create(uri);
@@ -77,7 +86,7 @@ final class Uris {
    * {@code repository} under {@code safetyPlan} first.
    */
   static RestoreTarget target(String uri, Manifest manifest, boolean replace, Repository repository,
-      String safetyPlan) throws IOException {
+      String safetyPlan, Integer jobs) throws IOException {
     if (uri.equals("-")) {
       return StreamTarget.stream(System.out);
     }
@@ -99,7 +108,11 @@ final class Uris {
       return replace ? t.replacingExisting() : t;
     }
     if (PostgresUrl.isPostgresUrl(uri)) {
-      return PostgresTarget.builder(PostgresUrl.parse(uri)).safetyBackup(repository, safetyPlan).build();
+      PostgresTarget.Builder pg = PostgresTarget.builder(PostgresUrl.parse(uri)).safetyBackup(repository, safetyPlan);
+      if (jobs != null) {
+        pg.jobs(jobs);
+      }
+      return pg.build();
     }
     throw new ConfigurationException("unsupported restore target '" + redact(uri)
         + "'; use file:/path, postgresql://user@host:port/db or - for standard output");
@@ -114,6 +127,15 @@ final class Uris {
       throw new ConfigurationException("empty path in '" + fileUri + "'");
     }
     return Path.of(rest).toAbsolutePath().normalize();
+  }
+
+  /** The PostgreSQL dump format named {@code name} (plain, custom or parallel). */
+  static PostgresSource.Format pgFormat(String name) throws ConfigurationException {
+    try {
+      return PostgresSource.Format.valueOf(name.toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigurationException("unknown PostgreSQL format '" + name + "'; use plain, custom or parallel");
+    }
   }
 
   /** Hides a password in a URI before it goes into a message. */

@@ -54,6 +54,37 @@ class CliPostgresTest {
   }
 
   @Test
+  void parallelFormatBackupAndParallelRestore() throws Exception {
+    String db = pg.createDatabase("cli_parallel");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 1);
+    }
+    String repo = "file:" + tmp.resolve("repo");
+    CliProcess.Result backup = CliProcess.run("backup", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
+        "--pg-format", "parallel", "--jobs", "3", "--json");
+    assertThat(backup.exit()).as(backup.err()).isZero();
+    long tables;
+    try (Connection c = pg.connect(db); var r = c.createStatement().executeQuery(
+        "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")) {
+      r.next();
+      tables = r.getLong(1);
+    }
+    assertThat(new ObjectMapper().readTree(backup.out()).get("artifacts").asLong()).as("schema + one per table")
+        .isEqualTo(tables + 1);
+    String restored = "cli_parallel_restored_" + System.nanoTime();
+    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--to", pg.url(restored),
+        "--jobs", "2");
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    try (Connection a = pg.connect(db); Connection b = pg.connect(restored)) {
+      assertThat(TrpgDatabase.tableDigests(b)).isEqualTo(TrpgDatabase.tableDigests(a));
+    }
+    CliProcess.Result bad = CliProcess.run("backup", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
+        "--pg-format", "directory");
+    assertThat(bad.exit()).isEqualTo(2);
+    assertThat(bad.err().strip()).isEqualTo("savepoint: unknown PostgreSQL format 'directory'; use plain, custom or parallel");
+  }
+
+  @Test
   void unreachableDatabaseIsOneLineAndExit1() throws Exception {
     CliProcess.Result r = CliProcess.run("backup", "--repo", "file:" + tmp.resolve("repo"), "--plan", "x",
         "--source", "postgresql://postgres:secret-canary@127.0.0.1:1/app");

@@ -58,29 +58,35 @@ public final class Benchmark {
     rows.add(new Row("pg_dump | gpg --symmetric", gpgShell, Files.size(work.resolve("shell.sql.gpg")),
         gzipShell / gpgShell, 0));
 
-    Map<String, List<Transform>> variants = new LinkedHashMap<>();
-    variants.put("savepoint zstd-3 (2 workers)", List.of(Transforms.zstd()));
-    variants.put("savepoint gzip-6", List.of(Transforms.gzip(6)));
-    variants.put("savepoint gzip-1", List.of(Transforms.gzip(1)));
-    variants.put("savepoint zstd-3 + OpenPGP AES-256",
-        List.of(Transforms.zstd(), OpenPgpEncryption.passphrase(passphrase.toCharArray())));
-    Manifest plain = null;
+    record Variant(PostgresSource.Format format, List<Transform> transforms) {}
+    Map<String, Variant> variants = new LinkedHashMap<>();
+    variants.put("savepoint pg_dump, zstd-3", new Variant(PostgresSource.Format.PLAIN, List.of(Transforms.zstd())));
+    variants.put("savepoint pg_dump, gzip-6", new Variant(PostgresSource.Format.PLAIN, List.of(Transforms.gzip(6))));
+    variants.put("savepoint pg_dump, zstd-3 + OpenPGP", new Variant(PostgresSource.Format.PLAIN,
+        List.of(Transforms.zstd(), OpenPgpEncryption.passphrase(passphrase.toCharArray()))));
+    variants.put("savepoint parallel COPY, zstd-3", new Variant(PostgresSource.Format.PARALLEL,
+        List.of(Transforms.zstd())));
+    variants.put("savepoint parallel COPY, zstd-1", new Variant(PostgresSource.Format.PARALLEL,
+        List.of(Transforms.zstd(1))));
+    variants.put("savepoint parallel COPY, zstd-1 + OpenPGP", new Variant(PostgresSource.Format.PARALLEL,
+        List.of(Transforms.zstd(1), OpenPgpEncryption.passphrase(passphrase.toCharArray()))));
+    Map<PostgresSource.Format, Manifest> firstOfFormat = new LinkedHashMap<>();
     Repository repo = new Repository(new FilesystemStore(work.resolve("repo")));
-    for (Map.Entry<String, List<Transform>> v : variants.entrySet()) {
-      BackupPlan.Builder b = BackupPlan.builder("bench").source(PostgresSource.builder(url).build()).repository(repo);
-      v.getValue().forEach(b::transform);
+    for (Map.Entry<String, Variant> v : variants.entrySet()) {
+      BackupPlan.Builder b = BackupPlan.builder("bench")
+          .source(PostgresSource.builder(url).format(v.getValue().format()).build()).repository(repo);
+      v.getValue().transforms().forEach(b::transform);
       BackupPlan plan = b.build();
       resetPeakHeap();
       long start = System.nanoTime();
       Manifest m = plan.run().manifest();
       double s = (System.nanoTime() - start) / 1e9;
       rows.add(new Row(v.getKey(), s, m.storedBytes(), gzipShell / s, peakHeap()));
-      if (plain == null) {
-        plain = m;
-      }
+      firstOfFormat.putIfAbsent(v.getValue().format(), m);
     }
+    Manifest plain = firstOfFormat.get(PostgresSource.Format.PLAIN);
 
-    // Restore: gunzip | psql into a fresh database vs Savepoint's verified restore of the zstd backup.
+    // Restore: gunzip | psql into a fresh database vs Savepoint's verified restores of the zstd backups.
     String shellTarget = pg.createDatabase("bench_shell");
     double psqlShell = shell("gunzip -c " + work + "/shell.sql.gz | " + bin + "/psql -q -X " + conn
         + " -v ON_ERROR_STOP=1 --single-transaction -d " + shellTarget + " > /dev/null");
@@ -89,12 +95,17 @@ public final class Benchmark {
     String pgRestoreTarget = pg.createDatabase("bench_pgrestore");
     double pgRestore = shell(bin + "/pg_restore -j2 " + conn + " -d " + pgRestoreTarget + " " + work + "/shell.dump");
     rows.add(new Row("pg_restore -j2", pgRestore, 0, psqlShell / pgRestore, 0));
-    resetPeakHeap();
-    long start = System.nanoTime();
-    repo.restore(plain, PostgresTarget.builder(url.withDatabase("bench_savepoint_" + System.nanoTime())).build(),
-        Secrets.none());
-    double restore = (System.nanoTime() - start) / 1e9;
-    rows.add(new Row("savepoint restore (verified, scratch+swap)", restore, 0, psqlShell / restore, peakHeap()));
+    List<String> restored = new ArrayList<>();
+    for (Map.Entry<PostgresSource.Format, Manifest> backup : firstOfFormat.entrySet()) {
+      String target = "bench_savepoint_" + backup.getKey().name().toLowerCase();
+      restored.add(target);
+      resetPeakHeap();
+      long start = System.nanoTime();
+      repo.restore(backup.getValue(), PostgresTarget.builder(url.withDatabase(target)).build(), Secrets.none());
+      double restore = (System.nanoTime() - start) / 1e9;
+      rows.add(new Row("savepoint restore, " + backup.getKey().name().toLowerCase() + " (verified)", restore, 0,
+          psqlShell / restore, peakHeap()));
+    }
 
     System.out.printf("%n%-44s %9s %14s %8s %10s%n", "step", "seconds", "output bytes", "ratio", "peak heap");
     for (Row r : rows) {
@@ -113,7 +124,8 @@ public final class Benchmark {
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.toFile(), json);
     System.out.println("written " + out);
     try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
-      for (String name : List.of(db, shellTarget, pgRestoreTarget)) {
+      restored.addAll(List.of(db, shellTarget, pgRestoreTarget));
+      for (String name : restored) {
         s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
       }
     }
