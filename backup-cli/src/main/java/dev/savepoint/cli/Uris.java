@@ -1,5 +1,7 @@
 package dev.savepoint.cli;
 
+import dev.savepoint.core.BucketSource;
+import dev.savepoint.core.BucketTarget;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.DirectorySource;
 import dev.savepoint.core.DirectoryTarget;
@@ -16,8 +18,6 @@ import dev.savepoint.gcs.GcsStore;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
-import dev.savepoint.s3.S3BucketSource;
-import dev.savepoint.s3.S3BucketTarget;
 import dev.savepoint.s3.S3Store;
 import java.net.URI;
 import java.io.IOException;
@@ -69,16 +69,16 @@ final class Uris {
       return pg.build();
     }
     if (uri.startsWith("s3://")) {
-      URI u = URI.create(uri);
-      String path = u.getPath() == null ? "" : u.getPath().replaceFirst("^/", "");
-      return new S3BucketSource(S3Store.clientFromUri(uri), u.getHost(), path.isEmpty() || path.endsWith("/") ? path
-          : path + "/", 4);
+      return BucketSource.of(S3Store.fromUri(uri));
+    }
+    if (uri.startsWith("gs://")) {
+      return BucketSource.of(GcsStore.fromUri(uri));
     }
     if (uri.startsWith("env:")) {
       return EnvironmentSource.environment(java.util.List.of(uri.substring(4).split(",")));
     }
     throw new ConfigurationException("unsupported source URI '" + redact(uri)
-        + "'; use file:/path, postgresql://user@host:port/db, s3://bucket/prefix (uploads), env:NAME,PREFIX_* or - for standard input");
+        + "'; use file:/path, postgresql://user@host:port/db, s3://bucket/prefix or gs://bucket/prefix (uploads), env:NAME,PREFIX_* or - for standard input");
   }
 
   /**
@@ -90,12 +90,15 @@ final class Uris {
     if (uri.equals("-")) {
       return StreamTarget.stream(System.out);
     }
-    if (manifest.source().type().equals("s3-bucket")) {
+    if (manifest.source().type().equals(BucketSource.TYPE)) {
       if (uri.startsWith("s3://")) {
-        return new S3BucketTarget(S3Store.fromUri(uri));
+        return new BucketTarget(S3Store.fromUri(uri));
+      }
+      if (uri.startsWith("gs://")) {
+        return new BucketTarget(GcsStore.fromUri(uri));
       }
       if (uri.startsWith("file:")) {
-        return new FilesTarget(path(uri), S3BucketSource.ARTIFACT_PREFIX);
+        return new FilesTarget(path(uri), BucketSource.ARTIFACT_PREFIX);
       }
     }
     if (uri.startsWith("file:")) {
@@ -115,7 +118,7 @@ final class Uris {
       return pg.build();
     }
     throw new ConfigurationException("unsupported restore target '" + redact(uri)
-        + "'; use file:/path, postgresql://user@host:port/db or - for standard output");
+        + "'; use file:/path, postgresql://user@host:port/db, s3:// or gs:// (bucket backups) or - for standard output");
   }
 
   static Path path(String fileUri) throws ConfigurationException {

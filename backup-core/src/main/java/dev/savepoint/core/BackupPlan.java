@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -169,11 +170,48 @@ public final class BackupPlan {
     private final ExecutorService pool;
     private final List<Transform> chain;
     private final Map<String, ArtifactStream> streams = new LinkedHashMap<>();
+    private final Map<String, ArtifactRecord> reused = new LinkedHashMap<>();
+    private Optional<Manifest> previous;
 
     Artifacts(String id, ExecutorService pool, List<Transform> chain) {
       this.id = id;
       this.pool = pool;
       this.chain = chain;
+    }
+
+    @Override
+    public synchronized Optional<Manifest> previous() throws IOException {
+      if (previous == null) {
+        List<Manifest> backups = repository.list(name);
+        previous = backups.isEmpty() ? Optional.empty() : Optional.of(backups.get(backups.size() - 1));
+      }
+      return previous;
+    }
+
+    @Override
+    public boolean reuse(ArtifactRecord earlier) throws IOException {
+      requireNewName(earlier.name());
+      if (!earlier.key().startsWith(name + "/")) {
+        throw new IllegalArgumentException("artifact '" + earlier.name() + "' is stored outside plan '" + name
+            + "' (" + earlier.key() + "); only artifacts of the same plan can be reused");
+      }
+      Optional<ObjectInfo> stored = repository.store().stat(earlier.key());
+      if (stored.isEmpty() || stored.get().size() != earlier.storedBytes()) {
+        return false;
+      }
+      synchronized (streams) {
+        requireNewName(earlier.name());
+        reused.put(earlier.name(), earlier);
+      }
+      return true;
+    }
+
+    private void requireNewName(String artifactName) {
+      synchronized (streams) {
+        if (streams.containsKey(artifactName) || reused.containsKey(artifactName)) {
+          throw new IllegalArgumentException("artifact '" + artifactName + "' was already written");
+        }
+      }
     }
 
     @Override
@@ -188,9 +226,8 @@ public final class BackupPlan {
       }
       ArtifactStream stream = new ArtifactStream(artifactName, key.toString(), chain);
       synchronized (streams) {
-        if (streams.putIfAbsent(artifactName, stream) != null) {
-          throw new IllegalArgumentException("artifact '" + artifactName + "' was already written");
-        }
+        requireNewName(artifactName);
+        streams.put(artifactName, stream);
       }
       stream.start(pool);
       return stream;
@@ -212,7 +249,11 @@ public final class BackupPlan {
     }
 
     List<ArtifactRecord> records() {
-      return snapshot().stream().map(s -> s.record).toList();
+      List<ArtifactRecord> records = new ArrayList<>(snapshot().stream().map(s -> s.record).toList());
+      synchronized (streams) {
+        records.addAll(reused.values());
+      }
+      return records;
     }
 
     /**

@@ -308,6 +308,9 @@ public final class Repository {
     }
     try (Lease lease = tryLease(manifest, "copy to " + target.describe())) {
       for (ArtifactRecord a : manifest.artifacts()) {
+        if (!ownsKey(manifest, a) && target.store.stat(a.key()).map(o -> o.size() == a.storedBytes()).orElse(false)) {
+          continue; // Reused from an earlier backup, which an earlier copy already brought across.
+        }
         try (InputStream in = openStored(a)) {
           target.store.put(a.key(), in);
         }
@@ -319,29 +322,68 @@ public final class Repository {
 
   /**
    * Removes a backup: the manifest first, so the backup stops existing at once even if removing its
-   * artifacts is interrupted (what is left is then an orphan that {@link #deleteOrphans} removes).
+   * artifacts is interrupted (what is left is then an orphan that {@link #deleteOrphans} removes). Stored
+   * objects that other backups of the plan also record (incremental backups reuse them) are kept.
    */
   public void delete(Manifest manifest) throws IOException {
     store.delete(manifestKey(manifest.plan(), manifest.id()));
-    deleteObjects(manifest.plan() + "/" + manifest.id() + "/");
+    Set<String> shared = sharedKeys(manifest.plan());
+    deleteObjects(manifest.plan() + "/" + manifest.id() + "/", shared);
+    // Objects it reused from deleted earlier backups, unless a remaining backup records them too.
+    for (ArtifactRecord a : manifest.artifacts()) {
+      if (!ownsKey(manifest, a) && !shared.contains(a.key())) {
+        store.delete(a.key());
+      }
+    }
   }
 
   /**
    * Ids of backups of {@code plan} that have objects but no manifest and started more than {@code minAge}
-   * ago (younger ones may still be running).
+   * ago (younger ones may still be running). Objects that complete backups still record (reused by an
+   * incremental backup, see {@link ArtifactWriter#reuse}) are not remains: a backup left with only those is
+   * no orphan.
    */
   public List<String> orphans(String plan, Duration minAge) throws IOException {
     Instant cutoff = Instant.now().minus(minAge);
-    return backupIds(plan, false).stream().filter(id -> BackupIds.startTime(id).isBefore(cutoff)).toList();
+    List<String> old = backupIds(plan, false).stream().filter(id -> BackupIds.startTime(id).isBefore(cutoff)).toList();
+    if (old.isEmpty()) {
+      return old;
+    }
+    Set<String> shared = sharedKeys(plan);
+    List<String> orphans = new ArrayList<>();
+    for (String id : old) {
+      if (store.list(plan + "/" + id + "/").stream().anyMatch(o -> !shared.contains(o.key()))) {
+        orphans.add(id);
+      }
+    }
+    return orphans;
   }
 
   /** Deletes the objects of {@link #orphans}; returns how many backups' remains were removed. */
   public int deleteOrphans(String plan, Duration minAge) throws IOException {
     List<String> orphans = orphans(plan, minAge);
+    Set<String> shared = orphans.isEmpty() ? Set.of() : sharedKeys(plan);
     for (String id : orphans) {
-      deleteObjects(plan + "/" + id + "/");
+      deleteObjects(plan + "/" + id + "/", shared);
     }
     return orphans.size();
+  }
+
+  /** Stored keys that complete backups of {@code plan} record outside their own directory (reused ones). */
+  private Set<String> sharedKeys(String plan) throws IOException {
+    Set<String> shared = new java.util.HashSet<>();
+    for (Manifest m : list(plan)) {
+      for (ArtifactRecord a : m.artifacts()) {
+        if (!ownsKey(m, a)) {
+          shared.add(a.key());
+        }
+      }
+    }
+    return shared;
+  }
+
+  private static boolean ownsKey(Manifest m, ArtifactRecord a) {
+    return a.key().startsWith(m.plan() + "/" + m.id() + "/");
   }
 
   /**
@@ -415,9 +457,11 @@ public final class Repository {
     return false;
   }
 
-  private void deleteObjects(String prefix) throws IOException {
+  private void deleteObjects(String prefix, Set<String> keep) throws IOException {
     for (ObjectInfo o : store.list(prefix)) {
-      store.delete(o.key());
+      if (!keep.contains(o.key())) {
+        store.delete(o.key());
+      }
     }
   }
 }

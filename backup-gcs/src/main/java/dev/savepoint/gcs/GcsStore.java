@@ -188,7 +188,9 @@ public final class GcsStore implements Store {
     }
     Instant updated = blob.getUpdateTimeOffsetDateTime() == null ? Instant.EPOCH
         : blob.getUpdateTimeOffsetDateTime().toInstant();
-    return new ObjectInfo(key, size, updated);
+    String etag = blob.getEtag() != null ? blob.getEtag()
+        : blob.getGeneration() != null ? "generation-" + blob.getGeneration() : null;
+    return new ObjectInfo(key, size, updated, etag);
   }
 
   @Override

@@ -432,7 +432,7 @@ public final class S3Store implements Store {
   public Optional<ObjectInfo> stat(String key) throws IOException {
     try {
       HeadObjectResponse r = head(key);
-      return Optional.of(new ObjectInfo(key, r.contentLength(), r.lastModified()));
+      return Optional.of(new ObjectInfo(key, r.contentLength(), r.lastModified(), r.eTag()));
     } catch (ObjectNotFoundException e) {
       return Optional.empty();
     }
@@ -449,7 +449,7 @@ public final class S3Store implements Store {
     List<ObjectInfo> result = new ArrayList<>();
     try {
       for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix + keyPrefix)).contents()) {
-        result.add(new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified()));
+        result.add(new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified(), o.eTag()));
       }
     } catch (SdkException e) {
       throw map("list " + prefix + keyPrefix, keyPrefix, e);

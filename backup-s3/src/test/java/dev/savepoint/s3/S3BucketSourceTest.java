@@ -3,6 +3,8 @@ package dev.savepoint.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.BucketSource;
+import dev.savepoint.core.BucketTarget;
 import dev.savepoint.core.FilesTarget;
 import dev.savepoint.core.InMemoryStore;
 import dev.savepoint.core.Manifest;
@@ -28,7 +30,7 @@ class S3BucketSourceTest {
   Path tmp;
 
   @Test
-  void uploadsAreBackedUpAndRestoredToABucketAndADirectory() throws Exception {
+  void uploadsAreBackedUpIncrementallyAndRestoredToABucketAndADirectory() throws Exception {
     S3Client client = S3Store.client(server.endpoint(), server.region(), server.accessKey(), server.secretKey());
     String app = server.createBucket("app");
     byte[] portrait = new byte[700_000];
@@ -38,22 +40,30 @@ class S3BucketSourceTest {
     client.putObject(r -> r.bucket(app).key("other/ignored.txt"), RequestBody.fromString("x"));
 
     Repository repo = new Repository(new InMemoryStore());
-    Manifest m = BackupPlan.builder("uploads").source(new S3BucketSource(client, app, "uploads/", 4))
-        .transform(Transforms.zstd()).repository(repo).build().run().manifest();
+    BucketSource uploads = BucketSource.of(S3Store.builder(client, app).prefix("uploads/").build());
+    Manifest m = BackupPlan.builder("uploads").source(uploads).transform(Transforms.zstd()).repository(repo)
+        .build().run().manifest();
     assertThat(m.artifacts()).extracting(a -> a.name())
         .containsExactlyInAnyOrder("objects/maps/dungeon.png", "objects/avatars/勇者.txt");
-    assertThat(m.source().facts()).containsEntry("objectCount", 2);
-    assertThat((List<?>) m.source().facts().get("objects")).allSatisfy(o -> assertThat(((Map<?, ?>) o).keySet().toString()).contains("etag", "size"));
+    assertThat(m.source().facts()).containsEntry("objectCount", 2).containsEntry("bucket", "s3://" + app + "/uploads/");
+    assertThat((List<?>) m.source().facts().get("objects"))
+        .allSatisfy(o -> assertThat(((Map<?, ?>) o).keySet().toString()).contains("etag", "size"));
+
+    // The next backup reads only what changed: S3's ETag says which.
+    client.putObject(r -> r.bucket(app).key("uploads/avatars/勇者.txt"), RequestBody.fromString("hero, level 2"));
+    Manifest next = BackupPlan.builder("uploads").source(uploads).transform(Transforms.zstd()).repository(repo)
+        .build().run().manifest();
+    assertThat(next.source().facts()).containsEntry("copiedObjects", 1).containsEntry("reusedObjects", 1);
 
     String restoreBucket = server.createBucket("restored");
-    repo.restore(m, new S3BucketTarget(S3Store.builder(client, restoreBucket).prefix("uploads-20261128").build()),
+    repo.restore(next, new BucketTarget(S3Store.builder(client, restoreBucket).prefix("uploads-20261128").build()),
         Secrets.none());
     assertThat(client.getObjectAsBytes(r -> r.bucket(restoreBucket).key("uploads-20261128/maps/dungeon.png")).asByteArray())
         .isEqualTo(portrait);
 
     Path dir = tmp.resolve("app-uploads");
-    repo.restore(m, new FilesTarget(dir, S3BucketSource.ARTIFACT_PREFIX), Secrets.none());
+    repo.restore(next, new FilesTarget(dir, BucketSource.ARTIFACT_PREFIX), Secrets.none());
     assertThat(dir.resolve("maps/dungeon.png")).hasBinaryContent(portrait);
-    assertThat(Files.readString(dir.resolve("avatars/勇者.txt"))).isEqualTo("hero");
+    assertThat(Files.readString(dir.resolve("avatars/勇者.txt"))).isEqualTo("hero, level 2");
   }
 }

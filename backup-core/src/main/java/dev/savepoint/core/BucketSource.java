@@ -1,0 +1,176 @@
+package dev.savepoint.core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Backs up every object of a {@link Store} — typically the application's uploads, an {@code S3Store} or
+ * {@code GcsStore} opened on {@code s3://app/uploads/} or {@code gs://app/uploads/} — as one backup: one
+ * artifact per object, named {@value #ARTIFACT_PREFIX}{@code <key>}, {@code parallelism} objects in flight.
+ * The manifest lists every object with its size, modification time and ETag; the artifact records add the
+ * SHA-256 of each.
+ *
+ * <p>Incremental by default: an object whose size and ETag (or, where the store has no ETags, modification
+ * time) equal those recorded by the previous backup of the plan is not read again; the new backup records the
+ * earlier stored copy ({@link ArtifactWriter#reuse}). Every backup is still complete on its own: restore and
+ * verification need no other backup, and deleting an earlier backup keeps the objects later ones record.
+ * Restore with {@link BucketTarget} (to a bucket prefix) or {@link FilesTarget} (to a local directory, as
+ * {@code aws s3 sync} would).
+ */
+public final class BucketSource implements Source {
+  public static final String ARTIFACT_PREFIX = "objects/";
+  public static final String TYPE = "bucket";
+
+  private final Store objects;
+  private final int parallelism;
+  private final boolean incremental;
+
+  private BucketSource(Store objects, int parallelism, boolean incremental) {
+    this.objects = Objects.requireNonNull(objects, "objects");
+    if (parallelism < 1) {
+      throw new IllegalArgumentException("parallelism must be at least 1, was " + parallelism);
+    }
+    this.parallelism = parallelism;
+    this.incremental = incremental;
+  }
+
+  /** Incremental backups of every object of {@code objects}, four at a time. */
+  public static BucketSource of(Store objects) {
+    return new BucketSource(objects, 4, true);
+  }
+
+  /** The same source reading {@code n} objects at once. */
+  public BucketSource parallelism(int n) {
+    return new BucketSource(objects, n, incremental);
+  }
+
+  /** The same source copying every object, whatever earlier backups hold. */
+  public BucketSource fullCopies() {
+    return new BucketSource(objects, parallelism, false);
+  }
+
+  @Override
+  public String type() {
+    return TYPE;
+  }
+
+  @Override
+  public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
+    List<ObjectInfo> listing = new ArrayList<>();
+    for (ObjectInfo o : objects.list("")) {
+      if (!o.key().endsWith("/")) { // "folder" placeholders of consoles hold no data
+        listing.add(o);
+      }
+    }
+    Map<String, ArtifactRecord> reusable = incremental ? reusable(writer) : Map.of();
+    List<Future<Boolean>> copies = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
+      Thread t = new Thread(r, "savepoint-bucket-source");
+      t.setDaemon(true);
+      return t;
+    });
+    int reused = 0;
+    try {
+      for (ObjectInfo o : listing) {
+        String artifact = ARTIFACT_PREFIX + o.key();
+        ArtifactRecord earlier = fingerprint(o) == null ? null : reusable.get(fingerprint(o));
+        if (earlier != null && writer.reuse(earlier)) {
+          reused++;
+          continue;
+        }
+        copies.add(pool.submit(() -> {
+          try (InputStream in = objects.get(o.key())) {
+            OutputStream out = writer.open(artifact);
+            in.transferTo(out);
+            out.close();
+          }
+          return true;
+        }));
+      }
+      for (Future<Boolean> f : copies) {
+        f.get();
+      }
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io
+          : new SourceException("copying from " + objects.describe() + " failed: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SourceException("interrupted while copying from " + objects.describe());
+    } finally {
+      pool.shutdownNow();
+    }
+    List<Map<String, Object>> entries = new ArrayList<>();
+    long bytes = 0;
+    for (ObjectInfo o : listing) {
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("key", o.key());
+      entry.put("size", o.size());
+      entry.put("lastModified", o.lastModified().toString());
+      if (o.etag() != null) {
+        entry.put("etag", o.etag());
+      }
+      entries.add(entry);
+      bytes += o.size();
+    }
+    Map<String, Object> facts = new LinkedHashMap<>();
+    facts.put("bucket", objects.describe());
+    facts.put("objectCount", listing.size());
+    facts.put("objectBytes", bytes);
+    facts.put("copiedObjects", listing.size() - reused);
+    facts.put("reusedObjects", reused);
+    facts.put("objects", entries);
+    return facts;
+  }
+
+  /**
+   * Artifacts of the previous backup of the same bucket, by the fingerprint of the object they hold. Another
+   * bucket's backups under the same plan share nothing.
+   */
+  private Map<String, ArtifactRecord> reusable(ArtifactWriter writer) throws IOException {
+    Manifest previous = writer.previous().orElse(null);
+    if (previous == null || !previous.source().type().equals(TYPE)
+        || !objects.describe().equals(previous.source().facts().get("bucket"))
+        || !(previous.source().facts().get("objects") instanceof List<?> recorded)) {
+      return Map.of();
+    }
+    Map<String, ArtifactRecord> byName = new HashMap<>();
+    previous.artifacts().forEach(a -> byName.put(a.name(), a));
+    Map<String, ArtifactRecord> result = new HashMap<>();
+    for (Object o : recorded) {
+      if (o instanceof Map<?, ?> entry && entry.get("key") != null && entry.get("size") instanceof Number size) {
+        ArtifactRecord a = byName.get(ARTIFACT_PREFIX + entry.get("key"));
+        if (a != null) {
+          result.put(fingerprint(String.valueOf(entry.get("key")), size.longValue(),
+              String.valueOf(entry.get("lastModified")), (String) entry.get("etag")), a);
+        }
+      }
+    }
+    return result;
+  }
+
+  private static String fingerprint(ObjectInfo o) {
+    return fingerprint(o.key(), o.size(), o.lastModified().toString(), o.etag());
+  }
+
+  /**
+   * What must not have changed for an object to be the one an earlier backup holds; null when the store
+   * tells neither an ETag nor a modification time, so nothing can be known unchanged.
+   */
+  private static String fingerprint(String key, long size, String lastModified, String etag) {
+    if (etag == null && (lastModified == null || lastModified.equals(java.time.Instant.EPOCH.toString()))) {
+      return null;
+    }
+    return key + "\u0000" + size + "\u0000" + (etag != null ? "etag " + etag : "modified " + lastModified);
+  }
+}
