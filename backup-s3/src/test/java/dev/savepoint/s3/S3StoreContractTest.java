@@ -14,13 +14,17 @@ import dev.savepoint.core.StreamSource;
 import dev.savepoint.core.StreamTarget;
 import dev.savepoint.core.Stores;
 import dev.savepoint.core.TransientStoreException;
+import dev.savepoint.testkit.ResettingTcpProxy;
 import dev.savepoint.testkit.StoreContract;
 import dev.savepoint.testkit.TestS3Server;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
@@ -65,53 +69,74 @@ class S3StoreContractTest extends StoreContract {
     assertThat(s3.partSize(10_000)).isLessThanOrEqualTo(S3Store.MAX_PART);
   }
 
-  /** Turns the response to some UploadPart attempts into 503 SlowDown, as a throttling S3 would. */
-  static final class ThrottleParts implements ExecutionInterceptor {
+  /**
+   * Turns the response to some UploadPart attempts into an error status: 503 SlowDown as a throttling S3
+   * answers, 500 InternalError as S3 answers now and then.
+   */
+  static final class FailParts implements ExecutionInterceptor {
     final AtomicInteger attempts = new AtomicInteger();
+    final int status;
     final int failEvery;
 
-    ThrottleParts(int failEvery) {
+    FailParts(int status, int failEvery) {
+      this.status = status;
       this.failEvery = failEvery;
     }
 
     @Override
     public SdkHttpResponse modifyHttpResponse(Context.ModifyHttpResponse context, ExecutionAttributes attrs) {
       if (context.request() instanceof UploadPartRequest && attempts.incrementAndGet() % failEvery == 0) {
-        return context.httpResponse().toBuilder().statusCode(503).statusText("Slow Down").build();
+        return context.httpResponse().toBuilder().statusCode(status).statusText("injected").build();
       }
       return context.httpResponse();
     }
   }
 
-  S3Client throttled(ThrottleParts interceptor) {
-    return S3Client.builder().endpointOverride(server.endpoint()).region(software.amazon.awssdk.regions.Region.US_EAST_1)
+  S3Client client(java.net.URI endpoint, ExecutionInterceptor... interceptors) {
+    return S3Client.builder().endpointOverride(endpoint).region(software.amazon.awssdk.regions.Region.US_EAST_1)
         .forcePathStyle(true)
         .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
             software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(server.accessKey(), server.secretKey())))
-        .overrideConfiguration(c -> c.addExecutionInterceptor(interceptor)).build();
+        .overrideConfiguration(c -> List.of(interceptors).forEach(c::addExecutionInterceptor)).build();
   }
 
-  @Test
-  void throttledPartsAreRetriedAndTheObjectIsIntact() throws Exception {
-    ThrottleParts every2nd = new ThrottleParts(2);
-    Store s3 = S3Store.builder(throttled(every2nd), bucket).partSize(5 * MIB).build();
-    byte[] data = randomBytes((int) (21 * MIB), 12);
+  /** Backs {@code data} up through {@code s3} and reads it back: it must be the same bytes. */
+  static void assertRoundTrip(Store s3, byte[] data) throws Exception {
     Repository repo = new Repository(Stores.standard(s3));
     Manifest m = BackupPlan.builder("db").source(StreamSource.of("dump", ByteSource.wrap(data))).repository(repo)
         .build().run().manifest();
-    assertThat(every2nd.attempts.get()).isGreaterThan(5);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     repo.restore(m, StreamTarget.stream(out), Secrets.none());
     assertThat(out.toByteArray()).isEqualTo(data);
   }
 
+  @ParameterizedTest(name = "HTTP {0}")
+  @ValueSource(ints = {500, 503})
+  void partsAnsweredWithServerErrorsAreRetriedAndTheObjectIsIntact(int status) throws Exception {
+    FailParts every2nd = new FailParts(status, 2);
+    assertRoundTrip(S3Store.builder(client(server.endpoint(), every2nd), bucket).partSize(5 * MIB).build(),
+        randomBytes((int) (21 * MIB), 12));
+    assertThat(every2nd.attempts.get()).isGreaterThan(5);
+  }
+
   @Test
-  void partsFailingOnEveryAttemptAbortTheUploadLeavingNothing() throws Exception {
-    Store s3 = S3Store.builder(throttled(new ThrottleParts(1)), bucket).partSize(5 * MIB).build();
+  void connectionsResetMidPartAreRetriedAndTheObjectIsIntact() throws Exception {
+    // The first and third connections die after 1 MiB of request bytes, i.e. inside a 5 MiB part.
+    try (ResettingTcpProxy proxy = ResettingTcpProxy.start(server.endpoint(), n -> n == 1 || n == 3, MIB)) {
+      assertRoundTrip(S3Store.builder(client(proxy.endpoint()), bucket).partSize(5 * MIB).partsInFlight(2).build(),
+          randomBytes((int) (21 * MIB), 14));
+      assertThat(proxy.resets()).isGreaterThanOrEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest(name = "HTTP {0}")
+  @ValueSource(ints = {500, 503})
+  void partsFailingOnEveryAttemptAbortTheUploadLeavingNothing(int status) throws Exception {
+    Store s3 = S3Store.builder(client(server.endpoint(), new FailParts(status, 1)), bucket).partSize(5 * MIB).build();
     Repository repo = new Repository(s3);
     assertThatThrownBy(() -> BackupPlan.builder("db")
         .source(StreamSource.of("dump", ByteSource.wrap(randomBytes((int) (12 * MIB), 13)))).repository(repo).build().run())
-        .isInstanceOf(TransientStoreException.class).hasMessageContaining("503");
+        .isInstanceOf(TransientStoreException.class).hasMessageContaining(Integer.toString(status));
     assertThat(repo.list("db")).isEmpty();
     assertThat(s3.list("")).isEmpty();
     assertThat(client.listMultipartUploads(r -> r.bucket(bucket)).uploads()).isEmpty();
