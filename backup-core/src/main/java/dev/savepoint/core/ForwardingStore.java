@@ -50,6 +50,11 @@ public abstract class ForwardingStore implements Store {
   }
 
   @Override
+  public boolean copyInService(Store source, String key) throws IOException {
+    return delegate.copyInService(source, key);
+  }
+
+  @Override
   public Optional<ArchiveSupport> archive() {
     return delegate.archive();
   }

@@ -297,7 +297,8 @@ public final class Repository {
 
   /**
    * Copies a complete backup into {@code target} (e.g. from the 30-day primary to the 7-year archive):
-   * every stored object is streamed across and its size and SHA-256 checked on the way, then the manifest is
+   * inside the storage service where both repositories are in the same one ({@link Store#copyInService}; its
+   * size is checked), else streamed across with size and SHA-256 checked on the way. The manifest is
    * written last, so an interrupted copy leaves no backup in the target. Copying a backup the target already
    * has is a no-op. The source backup is leased while it is read.
    */
@@ -310,6 +311,14 @@ public final class Repository {
       for (ArtifactRecord a : manifest.artifacts()) {
         if (!ownsKey(manifest, a) && target.store.stat(a.key()).map(o -> o.size() == a.storedBytes()).orElse(false)) {
           continue; // Reused from an earlier backup, which an earlier copy already brought across.
+        }
+        if (target.store.copyInService(store, a.key())) {
+          long copied = target.store.stat(a.key()).map(ObjectInfo::size).orElse(-1L);
+          if (copied != a.storedBytes()) {
+            throw new IntegrityException("copy of " + a.key() + " in " + target.describe() + " has " + copied
+                + " bytes, expected " + a.storedBytes());
+          }
+          continue;
         }
         try (InputStream in = openStored(a)) {
           target.store.put(a.key(), in);

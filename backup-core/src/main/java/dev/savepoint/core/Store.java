@@ -60,6 +60,17 @@ public interface Store {
     return 0;
   }
 
+  /**
+   * Copies the object {@code key} of {@code source} to the same key in this store inside the storage service
+   * (S3 CopyObject, GCS rewrite), so the bytes do not pass through this process, and gives the copy this
+   * store's write settings (storage class, encryption). Returns false, having done nothing, when it cannot:
+   * another service, no read access, an object too large for one copy request. The caller then streams it.
+   * {@code source} may be decorated; stores look through {@link ForwardingStore}s with {@link Stores#backend}.
+   */
+  default boolean copyInService(Store source, String key) throws IOException {
+    return false;
+  }
+
   /** Archive storage-class support (restore requests), if this store has archive classes. */
   default java.util.Optional<ArchiveSupport> archive() {
     return java.util.Optional.empty();

@@ -22,4 +22,13 @@ public final class Stores {
   public static MeteredStore standard(Store backend, RetryPolicy retryPolicy) {
     return new MeteredStore(new RetryingStore(backend, retryPolicy));
   }
+
+  /** The store under every {@link ForwardingStore} decorator of {@code store}. */
+  public static Store backend(Store store) {
+    Store s = store;
+    while (s instanceof ForwardingStore f) {
+      s = f.delegate;
+    }
+    return s;
+  }
 }

@@ -15,6 +15,7 @@ import dev.savepoint.core.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Store;
+import dev.savepoint.core.Stores;
 import dev.savepoint.core.StoreException;
 import dev.savepoint.core.TransientStoreException;
 import dev.savepoint.core.internal.Keys;
@@ -97,6 +98,35 @@ public final class GcsStore implements Store {
 
   private String objectName(String key) {
     return prefix + Keys.requireValid(key);
+  }
+
+  /**
+   * A rewrite from another {@code GcsStore} of the same service (any bucket) into this store's storage class,
+   * e.g. into an ARCHIVE-class bucket for the 7-year copy. Stores with a CMEK key, and sources this client
+   * may not read, are left to streaming.
+   */
+  @Override
+  public boolean copyInService(Store source, String key) throws IOException {
+    if (!(Stores.backend(source) instanceof GcsStore from) || kmsKeyName != null
+        || !(from.storage == storage || from.storage.getOptions().getHost().equals(storage.getOptions().getHost()))) {
+      return false;
+    }
+    String name = objectName(key);
+    BlobInfo.Builder target = BlobInfo.newBuilder(BlobId.of(bucket, name));
+    if (storageClass != null && !Repository.isMetadataKey(key)) {
+      target.setStorageClass(storageClass);
+    }
+    try {
+      // getResult() drives the rewrite to completion, one rewrite call per chunk the service asks for.
+      storage.copy(Storage.CopyRequest.newBuilder().setSource(BlobId.of(from.bucket, from.objectName(key)))
+          .setTarget(target.build()).build()).getResult();
+      return true;
+    } catch (StorageException e) {
+      if (e.getCode() == 403) {
+        return false;
+      }
+      throw map("copy " + from.describe() + key + " to " + name, key, e);
+    }
   }
 
   @Override

@@ -8,12 +8,15 @@ import com.google.cloud.storage.StorageClass;
 import com.google.cloud.storage.contrib.nio.testing.LocalStorageHelper;
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.ByteSource;
+import dev.savepoint.core.ForwardingStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Store;
 import dev.savepoint.core.StreamSource;
+import dev.savepoint.core.Stores;
 import dev.savepoint.testkit.StoreContract;
 import java.io.ByteArrayInputStream;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,5 +48,29 @@ class GcsStoreFakeContractTest extends StoreContract {
         .isEqualTo(StorageClass.ARCHIVE);
     assertThat(storage.get(BlobId.of("archive", "monthly/" + m.id() + "/manifest.json")).getStorageClass())
         .isNotEqualTo(StorageClass.ARCHIVE);
+  }
+
+  @Test
+  void copyToAnArchiveBucketIsARewriteInsideTheService() throws Exception {
+    Store primary = GcsStore.builder(storage, "primary").prefix("trpg").build();
+    AtomicInteger archivePuts = new AtomicInteger();
+    Store archive = new ForwardingStore(GcsStore.builder(storage, "archive-7y").storageClass(StorageClass.ARCHIVE).build()) {
+      @Override
+      public void put(String key, java.io.InputStream content) throws java.io.IOException {
+        archivePuts.incrementAndGet();
+        super.put(key, content);
+      }
+    };
+    byte[] dump = randomBytes(600_000, 5);
+    Repository archiveRepo = new Repository(Stores.standard(archive));
+    Manifest m = BackupPlan.builder("monthly").source(StreamSource.of("db.sql", ByteSource.wrap(dump)))
+        .repository(new Repository(Stores.standard(primary))).copyTo(archiveRepo).build().run().manifest();
+    assertThat(archivePuts.get()).as("only the manifest is uploaded; the artifact is rewritten").isEqualTo(1);
+    assertThat(storage.get(BlobId.of("archive-7y", m.artifacts().get(0).key())).getStorageClass())
+        .isEqualTo(StorageClass.ARCHIVE);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    archiveRepo.restore(archiveRepo.list("monthly").get(0), dev.savepoint.core.StreamTarget.stream(out),
+        dev.savepoint.core.Secrets.none());
+    assertThat(out.toByteArray()).isEqualTo(dump);
   }
 }

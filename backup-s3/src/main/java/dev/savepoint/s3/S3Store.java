@@ -8,6 +8,7 @@ import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Store;
 import dev.savepoint.core.StoreException;
+import dev.savepoint.core.Stores;
 import dev.savepoint.core.TransientStoreException;
 import dev.savepoint.core.internal.Keys;
 import java.io.ByteArrayInputStream;
@@ -47,6 +48,7 @@ import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
@@ -59,6 +61,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
 import software.amazon.awssdk.services.s3.model.StorageClass;
+import software.amazon.awssdk.services.s3.model.TaggingDirective;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
@@ -210,6 +213,54 @@ public final class S3Store implements Store {
     } catch (SdkException e) {
       throw map("put " + objectKey, objectKey, e);
     }
+  }
+
+  /**
+   * CopyObject from another {@code S3Store} on the same endpoint and region (any bucket), with this store's
+   * write settings; objects over 5 GiB (one CopyObject's limit) and sources this client may not read are left
+   * to streaming.
+   */
+  @Override
+  public boolean copyInService(Store source, String key) throws IOException {
+    if (!(Stores.backend(source) instanceof S3Store from) || !sameService(from)) {
+      return false;
+    }
+    Optional<ObjectInfo> object = from.stat(key);
+    if (object.isEmpty() || object.get().size() > MAX_PART) {
+      return false;
+    }
+    String objectKey = objectKey(key);
+    PutObjectRequest w = writeRequest(objectKey);
+    CopyObjectRequest.Builder copy = CopyObjectRequest.builder().sourceBucket(from.bucket)
+        .sourceKey(from.objectKey(key)).destinationBucket(bucket).destinationKey(objectKey)
+        .checksumAlgorithm(w.checksumAlgorithm()).storageClass(w.storageClass())
+        .serverSideEncryption(w.serverSideEncryption()).ssekmsKeyId(w.ssekmsKeyId())
+        .objectLockMode(w.objectLockMode()).objectLockRetainUntilDate(w.objectLockRetainUntilDate());
+    if (w.tagging() != null) {
+      copy.tagging(w.tagging()).taggingDirective(TaggingDirective.REPLACE);
+    }
+    try {
+      client.copyObject(copy.build());
+      return true;
+    } catch (S3Exception e) {
+      if (e.statusCode() == 403) {
+        log.debug("no server-side copy from {} to {} ({}); streaming instead", from.describe(), describe(),
+            e.getMessage());
+        return false;
+      }
+      throw map("copy " + from.describe() + key + " to " + objectKey, objectKey, e);
+    } catch (SdkException e) {
+      throw map("copy " + from.describe() + key + " to " + objectKey, objectKey, e);
+    }
+  }
+
+  private boolean sameService(S3Store other) {
+    if (other.client == client) {
+      return true;
+    }
+    var a = client.serviceClientConfiguration();
+    var b = other.client.serviceClientConfiguration();
+    return a.region().equals(b.region()) && a.endpointOverride().equals(b.endpointOverride());
   }
 
   /** The one place that decides how an object is written: checksum, storage class, encryption, tags, lock. */

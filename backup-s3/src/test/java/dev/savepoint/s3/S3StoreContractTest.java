@@ -143,6 +143,30 @@ class S3StoreContractTest extends StoreContract {
   }
 
   @Test
+  void copyToAnotherBucketOfTheSameServiceIsACopyObject() throws Exception {
+    String archiveBucket = server.createBucket("archive");
+    AtomicInteger uploads = new AtomicInteger();
+    S3Client counting = client(server.endpoint(), new ExecutionInterceptor() {
+      @Override
+      public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attrs) {
+        if (context.request() instanceof software.amazon.awssdk.services.s3.model.PutObjectRequest
+            || context.request() instanceof UploadPartRequest) {
+          uploads.incrementAndGet();
+        }
+      }
+    });
+    Repository archive = new Repository(Stores.standard(S3Store.builder(counting, archiveBucket)
+        .storageClass(software.amazon.awssdk.services.s3.model.StorageClass.STANDARD_IA).build()));
+    byte[] dump = randomBytes((int) (7 * MIB), 15);
+    Manifest m = BackupPlan.builder("db").source(StreamSource.of("dump", ByteSource.wrap(dump)))
+        .repository(new Repository(Stores.standard(store))).copyTo(archive).build().run().manifest();
+    assertThat(uploads.get()).as("only the manifest is uploaded; the 7 MiB artifact is copied by S3").isEqualTo(1);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    archive.restore(archive.manifest("db", m.id()), StreamTarget.stream(out), Secrets.none());
+    assertThat(out.toByteArray()).isEqualTo(dump);
+  }
+
+  @Test
   void staleMultipartUploadsAreAbortedByCleanup() throws Exception {
     // A process killed mid-upload leaves an incomplete multipart upload behind.
     String uploadId = client.createMultipartUpload(r -> r.bucket(bucket).key("repo/p/id/dump")).uploadId();
