@@ -1,5 +1,7 @@
 package dev.savepoint.gcs;
 
+import com.google.auth.oauth2.GoogleCredentials;
+import com.google.auth.oauth2.ServiceAccountCredentials;
 import com.google.cloud.NoCredentials;
 import com.google.cloud.ReadChannel;
 import com.google.cloud.WriteChannel;
@@ -65,8 +67,9 @@ public final class GcsStore implements Store {
   }
 
   /**
-   * Opens {@code gs://bucket/prefix?storageClass=ARCHIVE&emulatorHost=http://127.0.0.1:4443}. Without an
-   * emulator host (parameter or {@code STORAGE_EMULATOR_HOST}), Application Default Credentials are used.
+   * Opens {@code gs://bucket/prefix?storageClass=ARCHIVE&credentialsFile=/etc/savepoint/sa.json}. Credentials:
+   * the service-account key JSON named by {@code credentialsFile}, else Application Default Credentials; with
+   * an emulator host ({@code emulatorHost=http://127.0.0.1:4443} or {@code STORAGE_EMULATOR_HOST}), none.
    */
   public static GcsStore fromUri(String uri) throws ConfigurationException {
     URI u = URI.create(uri);
@@ -75,6 +78,7 @@ public final class GcsStore implements Store {
     }
     String emulator = System.getenv("STORAGE_EMULATOR_HOST");
     String storageClass = null;
+    java.nio.file.Path credentialsFile = null;
     if (u.getRawQuery() != null) {
       for (String kv : u.getRawQuery().split("&")) {
         String[] p = kv.split("=", 2);
@@ -82,18 +86,39 @@ public final class GcsStore implements Store {
           emulator = java.net.URLDecoder.decode(p[1], java.nio.charset.StandardCharsets.UTF_8);
         } else if (p[0].equals("storageClass")) {
           storageClass = p[1];
+        } else if (p[0].equals("credentialsFile")) {
+          credentialsFile = java.nio.file.Path.of(java.net.URLDecoder.decode(p[1], java.nio.charset.StandardCharsets.UTF_8));
         }
       }
     }
     StorageOptions.Builder options = StorageOptions.newBuilder();
     if (emulator != null && !emulator.isBlank()) {
       options.setHost(emulator).setProjectId("savepoint-emulator").setCredentials(NoCredentials.getInstance());
+    } else if (credentialsFile != null) {
+      options.setCredentials(serviceAccount(credentialsFile));
     }
     Builder b = builder(options.build().getService(), u.getHost()).prefix(u.getPath() == null ? "" : u.getPath());
     if (storageClass != null) {
       b.storageClass(StorageClass.valueOf(storageClass));
     }
     return b.build();
+  }
+
+  /**
+   * Credentials from a service-account key JSON file. A file that is not one is a {@link ConfigurationException}
+   * naming the file, never quoting it: it holds a private key.
+   */
+  public static GoogleCredentials serviceAccount(java.nio.file.Path json) throws ConfigurationException {
+    try (InputStream in = java.nio.file.Files.newInputStream(json)) {
+      return ServiceAccountCredentials.fromStream(in)
+          .createScoped(List.of("https://www.googleapis.com/auth/devstorage.read_write"));
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new ConfigurationException("service-account key file " + json + " does not exist");
+    } catch (IOException | RuntimeException e) {
+      // Parser messages may quote the file; report only what kind of failure it was.
+      throw new ConfigurationException("cannot load service-account credentials from " + json + " ("
+          + e.getClass().getSimpleName() + "); expected a service-account key JSON downloaded from IAM");
+    }
   }
 
   private String objectName(String key) {
