@@ -29,13 +29,14 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *       the newest {@code /usr/lib/postgresql/<major>/bin}) in a temporary directory on a free loopback port,
  *       with trust authentication. As root, the server runs as the {@code postgres} user (initdb refuses
  *       root).
- *   <li>Without either, tests are skipped, except when {@code CI=true}: then they fail, so CI never passes
- *       by skipping.
+ *   <li>Otherwise, if {@code org.testcontainers:postgresql} is on the test class path (it is an optional
+ *       dependency of the test kit: add it) and a Docker engine runs, a {@code postgres:15} container,
+ *       configured the same way.
+ *   <li>Without any of these, tests are skipped, except when {@code CI=true}: then they fail, so CI never
+ *       passes by skipping.
  * </ol>
  *
- * <p>Register with {@code @RegisterExtension static TestPostgres pg = TestPostgres.shared();}. Where a Docker
- * engine exists, Testcontainers' {@code PostgreSQLContainer} can provide the URL through the environment
- * variable instead.
+ * <p>Register with {@code @RegisterExtension static TestPostgres pg = TestPostgres.shared();}.
  */
 public final class TestPostgres implements BeforeAllCallback {
   private static TestPostgres shared;
@@ -85,8 +86,13 @@ public final class TestPostgres implements BeforeAllCallback {
           userInfo.length > 1 ? userInfo[1] : null, findBinDir().orElse(null), null);
     }
     Optional<Path> bin = findBinDir();
+    if (bin.isEmpty() && ContainerPostgres.available()) {
+      java.net.InetSocketAddress server = ContainerPostgres.start();
+      return new TestPostgres(server.getHostString(), server.getPort(), "postgres", null, null, null);
+    }
     if (bin.isEmpty()) {
-      String why = "no PostgreSQL server binaries (set SAVEPOINT_PG_BIN or install the postgresql package)";
+      String why = "no PostgreSQL server binaries (set SAVEPOINT_PG_BIN or install the postgresql package), "
+          + "and no Docker engine for Testcontainers";
       if ("true".equalsIgnoreCase(System.getenv("CI"))) {
         throw new IllegalStateException(why + "; CI=true, so this is a failure, not a skip");
       }
