@@ -12,11 +12,13 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletionService;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.postgresql.PGConnection;
@@ -122,38 +124,35 @@ public final class ParallelCopy {
     for (int i = 0; i < tasks.size(); i++) {
       queue.add(i);
     }
-    List<T> results = new ArrayList<>(java.util.Collections.nCopies(tasks.size(), null));
-    List<Connection> open = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<T> results = Collections.synchronizedList(new ArrayList<>(Collections.nCopies(tasks.size(), null)));
+    List<Connection> open = Collections.synchronizedList(new ArrayList<>());
     AtomicInteger threadNumber = new AtomicInteger();
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(workers, tasks.size())), r -> {
+    int threads = Math.max(1, Math.min(workers, tasks.size()));
+    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
       Thread t = new Thread(r, "savepoint-copy-" + threadNumber.incrementAndGet());
       t.setDaemon(true);
       return t;
     });
-    List<Future<?>> futures = new ArrayList<>();
-    for (int w = 0; w < Math.max(1, Math.min(workers, tasks.size())); w++) {
-      futures.add(pool.submit(() -> {
+    // Workers are awaited in the order they finish, so the first failure stops the others at once.
+    CompletionService<Void> done = new ExecutorCompletionService<>(pool);
+    for (int w = 0; w < threads; w++) {
+      done.submit(() -> {
         try (Connection c = connections.open()) {
           open.add(c);
           Integer next;
           while ((next = queue.poll()) != null) {
-            T result = tasks.get(next).run(c);
-            synchronized (results) {
-              results.set(next, result);
-            }
+            results.set(next, tasks.get(next).run(c));
           }
         }
         return null;
-      }));
+      });
     }
     pool.shutdown();
     try {
-      for (Future<?> f : futures) {
-        f.get();
+      for (int w = 0; w < threads; w++) {
+        done.take().get();
       }
-      synchronized (results) {
-        return new ArrayList<>(results);
-      }
+      return new ArrayList<>(results);
     } catch (ExecutionException e) {
       abort(open, queue);
       Throwable cause = e.getCause();
