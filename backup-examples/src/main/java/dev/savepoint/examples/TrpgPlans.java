@@ -1,7 +1,9 @@
 package dev.savepoint.examples;
 
 import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.BucketSource;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.Store;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
@@ -15,12 +17,16 @@ import dev.savepoint.postgres.PostgresUrl;
 public final class TrpgPlans {
   private TrpgPlans() {}
 
-  /** Tier 1: the data players would lose sleep over. Session caches keep their schema but not their rows. */
+  /**
+   * Tier 1: the data players would lose sleep over, hourly. Session caches keep their schema but not their
+   * rows. The parallel format copies the tables on several connections and restores them the same way.
+   */
   public static BackupPlan tier1(PostgresUrl database, Repository repository, Transform encryption) {
     return BackupPlan.builder("trpg-tier1")
         .tier("tier1")
         .label("rpo", "PT1H")
         .source(PostgresSource.builder(database)
+            .format(PostgresSource.Format.PARALLEL)
             .table("users", "game_sessions", "chat_messages_2025", "chat_messages_2026", "chat_messages",
                 "ai_generated_content", "campaigns")
             .excludeTableData("session_cache")
@@ -30,6 +36,19 @@ public final class TrpgPlans {
         .repository(repository)
         .verifier(Verifiers.presence(1))          // the seed's size check; use 1 MB in production
         .verifier(Verifiers.storedDigest())
+        .build();
+  }
+
+  /**
+   * Uploaded files (maps, avatars) from the app's bucket — an {@code S3Store} or {@code GcsStore} on
+   * {@code s3://app/uploads/} — daily and incrementally: unchanged files are not read again.
+   */
+  public static BackupPlan uploads(Store appUploads, Repository repository) {
+    return BackupPlan.builder("trpg-uploads")
+        .tier("tier2")
+        .source(BucketSource.of(appUploads))
+        .repository(repository)
+        .verifier(Verifiers.presence(0))
         .build();
   }
 

@@ -114,7 +114,7 @@ class ParallelFormatTest {
     String conn = "-h " + pg.host() + " -p " + pg.port() + " -U postgres -d " + manual;
     String pgRestore = PgTools.find("pg_restore", 15);
     String psql = PgTools.find("psql", 15);
-    // The runbook's commands (docs/operations.md), word for word apart from the paths.
+    // The README's "Recovery without Savepoint" commands for this format, with this server's connection options.
     shell(dir, pgRestore + " --section=pre-data --section=data --exit-on-error " + conn + " schema.dump");
     shell(dir, "for f in data/*.sql; do " + psql + " -X -q -v ON_ERROR_STOP=1 " + conn + " -f \"$f\" || exit 1; done");
     shell(dir, pgRestore + " --section=post-data --jobs=2 --exit-on-error " + conn + " schema.dump");
