@@ -52,6 +52,10 @@ public final class GcsStore implements Store {
   private final int chunkSize;
   private final StorageClass storageClass;
   private final String kmsKeyName;
+  private final boolean temporaryHold;
+  private final boolean eventBasedHold;
+  private final java.time.Duration retention;
+  private final boolean retentionLocked;
 
   private GcsStore(Builder b) {
     this.storage = b.storage;
@@ -60,6 +64,10 @@ public final class GcsStore implements Store {
     this.chunkSize = b.chunkSize;
     this.storageClass = b.storageClass;
     this.kmsKeyName = b.kmsKeyName;
+    this.temporaryHold = b.temporaryHold;
+    this.eventBasedHold = b.eventBasedHold;
+    this.retention = b.retention;
+    this.retentionLocked = b.retentionLocked;
   }
 
   public static Builder builder(Storage storage, String bucket) {
@@ -137,14 +145,10 @@ public final class GcsStore implements Store {
       return false;
     }
     String name = objectName(key);
-    BlobInfo.Builder target = BlobInfo.newBuilder(BlobId.of(bucket, name));
-    if (storageClass != null && !Repository.isMetadataKey(key)) {
-      target.setStorageClass(storageClass);
-    }
     try {
       // getResult() drives the rewrite to completion, one rewrite call per chunk the service asks for.
       storage.copy(Storage.CopyRequest.newBuilder().setSource(BlobId.of(from.bucket, from.objectName(key)))
-          .setTarget(target.build()).build()).getResult();
+          .setTarget(blobInfo(key)).build()).getResult();
       return true;
     } catch (StorageException e) {
       if (e.getCode() == 403) {
@@ -154,13 +158,37 @@ public final class GcsStore implements Store {
     }
   }
 
-  @Override
-  public void put(String key, InputStream content) throws IOException {
-    String name = objectName(key);
-    BlobInfo.Builder info = BlobInfo.newBuilder(BlobId.of(bucket, name));
+  /**
+   * The one place that decides how an object is written. Artifacts get the storage class; artifacts and
+   * manifests get the holds and retention (so neither can be deleted early); the repository's working files
+   * (leases, drill reports, approvals, audit) stay STANDARD and deletable.
+   */
+  private BlobInfo blobInfo(String key) {
+    BlobInfo.Builder info = BlobInfo.newBuilder(BlobId.of(bucket, objectName(key)));
     if (storageClass != null && !Repository.isMetadataKey(key)) {
       info.setStorageClass(storageClass);
     }
+    boolean protect = !Repository.isMetadataKey(key) || key.endsWith("/" + Repository.MANIFEST)
+        || key.endsWith("/" + Repository.SIGNATURE);
+    if (protect) {
+      if (temporaryHold) {
+        info.setTemporaryHold(true);
+      }
+      if (eventBasedHold) {
+        info.setEventBasedHold(true);
+      }
+      if (retention != null) {
+        info.setRetention(BlobInfo.Retention.newBuilder()
+            .setMode(retentionLocked ? BlobInfo.Retention.Mode.LOCKED : BlobInfo.Retention.Mode.UNLOCKED)
+            .setRetainUntilTime(java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC).plus(retention)).build());
+      }
+    }
+    return info.build();
+  }
+
+  @Override
+  public void put(String key, InputStream content) throws IOException {
+    String name = objectName(key);
     List<Storage.BlobWriteOption> options = new ArrayList<>();
     if (kmsKeyName != null) {
       options.add(Storage.BlobWriteOption.kmsKeyName(kmsKeyName));
@@ -172,7 +200,7 @@ public final class GcsStore implements Store {
       throw map("put " + name, key, e);
     }
     try {
-      WriteChannel writer = storage.writer(info.build(), options.toArray(Storage.BlobWriteOption[]::new));
+      WriteChannel writer = storage.writer(blobInfo(key), options.toArray(Storage.BlobWriteOption[]::new));
       writer.setChunkSize(chunkSize);
       OutputStream out = Channels.newOutputStream(writer);
       // A failure while reading leaves the resumable session unfinalized: GCS creates no object.
@@ -318,6 +346,10 @@ public final class GcsStore implements Store {
     private int chunkSize = 8 * 1024 * 1024;
     private StorageClass storageClass;
     private String kmsKeyName;
+    private boolean temporaryHold;
+    private boolean eventBasedHold;
+    private java.time.Duration retention;
+    private boolean retentionLocked;
 
     private Builder(Storage storage, String bucket) {
       this.storage = Objects.requireNonNull(storage);
@@ -348,6 +380,33 @@ public final class GcsStore implements Store {
     /** Customer-managed encryption key (projects/.../cryptoKeys/...). */
     public Builder kmsKeyName(String kmsKeyName) {
       this.kmsKeyName = kmsKeyName;
+      return this;
+    }
+
+    /**
+     * Puts a temporary hold on every artifact and manifest: none can be deleted or replaced until the hold is
+     * released (by an operator, outside Savepoint). Ransomware protection for the archive; prune cannot delete
+     * held backups either.
+     */
+    public Builder temporaryHold(boolean hold) {
+      this.temporaryHold = hold;
+      return this;
+    }
+
+    /** Puts an event-based hold on every artifact and manifest (bucket retention counts from its release). */
+    public Builder eventBasedHold(boolean hold) {
+      this.eventBasedHold = hold;
+      return this;
+    }
+
+    /**
+     * Object retention (WORM) for every artifact and manifest: not deletable for {@code duration} after it is
+     * written. {@code locked}: not even an administrator can shorten it. Needs a bucket with object retention
+     * enabled.
+     */
+    public Builder retention(java.time.Duration duration, boolean locked) {
+      this.retention = duration;
+      this.retentionLocked = locked;
       return this;
     }
 

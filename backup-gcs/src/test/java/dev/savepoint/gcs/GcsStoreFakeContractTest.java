@@ -73,4 +73,22 @@ class GcsStoreFakeContractTest extends StoreContract {
         dev.savepoint.core.Secrets.none());
     assertThat(out.toByteArray()).isEqualTo(dump);
   }
+
+  @Test
+  void holdsAndRetentionProtectArtifactsAndManifestsButNotWorkingFiles() throws Exception {
+    Store worm = GcsStore.builder(storage, "worm").temporaryHold(true).retention(java.time.Duration.ofDays(2557), false)
+        .build();
+    Repository repo = new Repository(worm);
+    Manifest m = BackupPlan.builder("monthly").source(StreamSource.of("db.sql", ByteSource.wrap(new byte[1000])))
+        .repository(repo).build().run().manifest();
+    var artifact = storage.get(BlobId.of("worm", m.artifacts().get(0).key()));
+    assertThat(artifact.getTemporaryHold()).isTrue();
+    assertThat(artifact.getRetention().getMode()).isEqualTo(com.google.cloud.storage.BlobInfo.Retention.Mode.UNLOCKED);
+    assertThat(artifact.getRetention().getRetainUntilTime())
+        .isAfter(java.time.OffsetDateTime.now().plusDays(2556));
+    assertThat(storage.get(BlobId.of("worm", "monthly/" + m.id() + "/manifest.json")).getTemporaryHold()).isTrue();
+    repo.lease(m, "drill", java.time.Duration.ofHours(1));
+    assertThat(worm.list("monthly/" + m.id() + "/leases/")).singleElement().satisfies(lease ->
+        assertThat(storage.get(BlobId.of("worm", lease.key())).getTemporaryHold()).isNotEqualTo(Boolean.TRUE));
+  }
 }

@@ -34,7 +34,7 @@ class GcsStoreFakeGcsServerDockerTest extends StoreContract {
   @BeforeAll
   @SuppressWarnings("resource")
   static void startServer() throws Exception {
-    server = new GenericContainer<>("fsouza/fake-gcs-server:1.52").withExposedPorts(4443)
+    server = new GenericContainer<>("fsouza/fake-gcs-server:1.52.2").withExposedPorts(4443)
         .withCommand("-scheme", "http", "-port", "4443");
     server.start();
     endpoint = "http://" + server.getHost() + ":" + server.getMappedPort(4443);
