@@ -28,14 +28,15 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link Format#PLAIN}: {@code pg_dump}'s SQL script as the artifact {@code database.sql} (for psql);
  *   <li>{@link Format#CUSTOM}: {@code pg_dump}'s custom archive as {@code database.dump} (for pg_restore);
  *   <li>{@link Format#PARALLEL}: the schema as a custom archive without table data ({@code schema.dump}),
- *       and every table's rows as its own artifact {@code data/NNNN-schema.table.sql}, copied by several
- *       connections at once (in-process JDBC {@code COPY}, like {@code pg_dump --format=directory --jobs}).
- *       {@link PostgresTarget} restores it in parallel too. Needs PostgreSQL 12 or newer.
+ *       and every table's rows as psql scripts {@code data/NNNN-schema.table.sql} (tables over 128 MiB split
+ *       into {@code .002.sql}, {@code .003.sql}, ... so that a restore loads them on several connections too),
+ *       copied by several connections at once (in-process JDBC {@code COPY}, like {@code pg_dump
+ *       --format=directory --jobs}). {@link PostgresTarget} restores it in parallel. Needs PostgreSQL 12+.
  * </ul>
  *
  * <p>Consistency: a REPEATABLE READ transaction exports a snapshot, counts the rows of every dumped table in
- * that snapshot, and {@code pg_dump --snapshot} dumps exactly that snapshot while the transaction stays
- * open. The manifest's row counts are therefore exactly what a restore contains, even while the application
+ * that snapshot (the parallel format takes the counts from COPY, whose connections share the snapshot), and
+ * {@code pg_dump --snapshot} dumps exactly that snapshot while the transaction stays open. The manifest's row counts are therefore exactly what a restore contains, even while the application
  * keeps writing. Facts recorded: server version, database size, snapshot id, format, per-table row counts.
  */
 public final class PostgresSource implements Source {
@@ -68,6 +69,7 @@ public final class PostgresSource implements Source {
   private final List<String> excludeTableData;
   private final String pgDump;
   private final int jobs;
+  private final long tablePartBytes;
 
   private PostgresSource(Builder b) {
     this.url = b.url;
@@ -79,6 +81,7 @@ public final class PostgresSource implements Source {
     this.excludeTableData = List.copyOf(b.excludeTableData);
     this.pgDump = b.pgDump;
     this.jobs = b.jobs;
+    this.tablePartBytes = b.tablePartBytes;
   }
 
   public static Builder builder(PostgresUrl url) {
@@ -180,7 +183,7 @@ public final class PostgresSource implements Source {
     List<ParallelCopy.Task<Long>> tasks = new ArrayList<>();
     for (int i = 0; i < copies.size(); i++) {
       TableCopy copy = copies.get(i);
-      String artifact = String.format("data/%04d-%s.sql", i + 1,
+      String base = String.format("data/%04d-%s", i + 1,
           copy.table().replace("\"", "").replaceAll("[^A-Za-z0-9_.-]", "_"));
       tasks.add(worker -> {
         if (copy.columns() == null) {
@@ -188,15 +191,12 @@ public final class PostgresSource implements Source {
           throw new SourceException("table " + copy.table() + " has no stored columns; the parallel format "
               + "cannot copy it: use the plain or custom format");
         }
-        OutputStream out = writer.open(artifact);
-        long rows;
         try {
-          rows = ParallelCopy.copyOut(worker, copy.table(), copy.columns(), out);
+          return ParallelCopy.copyOut(worker, copy.table(), copy.columns(),
+              n -> writer.open(base + (n == 1 ? "" : String.format(".%03d", n)) + ".sql"), tablePartBytes);
         } catch (SQLException e) {
           throw new SourceException("copying table " + copy.table() + " of " + url + " failed: " + e.getMessage(), e);
         }
-        out.close();
-        return rows;
       });
     }
     List<Long> rows = ParallelCopy.run(tasks, jobs, () -> {
@@ -376,6 +376,7 @@ public final class PostgresSource implements Source {
     private final List<String> excludeTableData = new ArrayList<>();
     private String pgDump;
     private int jobs = ParallelCopy.DEFAULT_JOBS;
+    private long tablePartBytes = ParallelCopy.PART_BYTES;
 
     private Builder(PostgresUrl url) {
       this.url = Objects.requireNonNull(url);
@@ -424,6 +425,18 @@ public final class PostgresSource implements Source {
      */
     public Builder jobs(int jobs) {
       this.jobs = ParallelCopy.checkJobs(jobs);
+      return this;
+    }
+
+    /**
+     * In the {@link Format#PARALLEL} format, the size (of COPY text) above which a table's rows are split into
+     * several artifacts, so that a restore loads the table on several connections (default 128 MiB).
+     */
+    public Builder tablePartBytes(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("table part size must be positive, was " + bytes);
+      }
+      this.tablePartBytes = bytes;
       return this;
     }
 

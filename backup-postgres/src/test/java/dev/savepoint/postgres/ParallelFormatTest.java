@@ -83,7 +83,8 @@ class ParallelFormatTest {
     assertThat(m.source().facts()).containsEntry("format", "parallel").containsEntry("jobs", 3);
     assertThat(m.artifacts()).extracting(ArtifactRecord::name).contains("schema.dump")
         .anyMatch(n -> n.matches("data/\\d{4}-public\\.users\\.sql"));
-    assertThat(m.artifacts().stream().filter(a -> a.name().startsWith("data/"))).hasSize(counts(m).size());
+    assertThat(m.artifacts().stream().filter(a -> a.name().startsWith("data/"))).as("one part per table")
+        .hasSize(counts(m).size());
     // The manifest's counts (from COPY) equal count(*) in the source.
     try (Connection c = pg.connect(trpg)) {
       for (Map.Entry<?, ?> e : counts(m).entrySet()) {
@@ -99,9 +100,15 @@ class ParallelFormatTest {
   }
 
   @Test
-  void artifactsLoadWithoutSavepointUsingPgRestoreAndPsql() throws Exception {
+  void splitTablesRestoreWithSavepointAndWithoutUsingPgRestoreAndPsql() throws Exception {
     Repository repo = repo();
-    Manifest m = backup(repo, parallel(trpg).build());
+    // Small parts: large tables are split into several scripts, as tables over 128 MiB are by default.
+    Manifest m = backup(repo, parallel(trpg).tablePartBytes(64 * 1024).build());
+    assertThat(m.artifacts()).extracting(ArtifactRecord::name)
+        .anyMatch(n -> n.matches("data/\\d{4}-public\\.chat_messages_2025\\.002\\.sql"));
+    String splitRestore = "restored_split_" + System.nanoTime();
+    repo.restore(m, PostgresTarget.builder(url(splitRestore)).build(), Secrets.none());
+    assertSameDatabase(trpg, splitRestore);
     Path dir = Files.createDirectories(tmp.resolve("manual"));
     for (ArtifactRecord a : m.artifacts()) {
       Path file = dir.resolve(a.name());

@@ -39,6 +39,8 @@ import org.postgresql.PGConnection;
  */
 public final class ParallelCopy {
   static final String HEADER = "SET client_encoding = 'UTF8';\n";
+  /** Raw bytes of table data per artifact: large tables are split so a restore loads them on several connections. */
+  public static final long PART_BYTES = 128L << 20;
   private static final byte[] TRAILER = "\\.\n".getBytes(StandardCharsets.US_ASCII);
   private static final int MAX_STATEMENT_BYTES = 1 << 20;
 
@@ -66,18 +68,65 @@ public final class ParallelCopy {
     Connection open() throws IOException, SQLException;
   }
 
+  /** Opens part {@code n} (1-based) of a table's data as a new artifact; closing it completes the artifact. */
+  @FunctionalInterface
+  public interface Parts {
+    OutputStream open(int n) throws IOException;
+  }
+
   /**
-   * Writes the rows of {@code table} (quoted {@code schema.table}) as one psql script to {@code out} and
-   * returns the number of rows. {@code columns} are the quoted names of the stored (non-generated) columns.
+   * Writes the rows of {@code table} (quoted {@code schema.table}) as psql scripts of about {@code partBytes}
+   * each, split between rows, so that a restore can load one large table on several connections; returns the
+   * number of rows. {@code columns} are the quoted names of the stored (non-generated) columns. An empty table
+   * still gets one (empty) script.
    */
-  public static long copyOut(Connection c, String table, String columns, OutputStream out)
+  public static long copyOut(Connection c, String table, String columns, Parts parts, long partBytes)
       throws IOException, SQLException {
-    BufferedOutputStream buffered = new BufferedOutputStream(out, 1 << 16);
-    buffered.write((HEADER + "COPY " + table + " (" + columns + ") FROM stdin;\n").getBytes(StandardCharsets.UTF_8));
+    byte[] header = (HEADER + "COPY " + table + " (" + columns + ") FROM stdin;\n").getBytes(StandardCharsets.UTF_8);
+    OutputStream split = new OutputStream() {
+      private OutputStream part;
+      private int number;
+      private long written;
+
+      @Override
+      public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      // The driver writes one row per call; in COPY's text format a row ends with its only raw newline.
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        if (part == null) {
+          part = new BufferedOutputStream(parts.open(++number), 1 << 16);
+          part.write(header);
+          written = 0;
+        }
+        part.write(b, off, len);
+        written += len;
+        if (written >= partBytes && len > 0 && b[off + len - 1] == '\n') {
+          finishPart();
+        }
+      }
+
+      @Override
+      public void close() throws IOException {
+        if (part == null && number == 0) {
+          write(new byte[0], 0, 0);
+        }
+        if (part != null) {
+          finishPart();
+        }
+      }
+
+      private void finishPart() throws IOException {
+        part.write(TRAILER);
+        part.close();
+        part = null;
+      }
+    };
     long rows = c.unwrap(PGConnection.class).getCopyAPI()
-        .copyOut("COPY " + table + " (" + columns + ") TO STDOUT", buffered);
-    buffered.write(TRAILER);
-    buffered.flush();
+        .copyOut("COPY " + table + " (" + columns + ") TO STDOUT", split);
+    split.close();
     return rows;
   }
 
