@@ -121,7 +121,7 @@ public final class PostgresSource implements Source {
           // (definitions, sequence values, large objects).
           List<String> everyTable = userTables(c).stream().map(t -> t.schema() + "." + t.name()).toList();
           dump(writer, tool, snapshot, serverMajor, everyTable);
-          facts.put("tableRowCounts", copyTables(writer, c, snapshot));
+          copyTables(writer, c, snapshot, facts);
         } else {
           facts.put("tableRowCounts", countRows(c));
           dump(writer, tool, snapshot, serverMajor, tables.isEmpty() ? List.of() : tablesOutsideTier(c));
@@ -153,13 +153,15 @@ public final class PostgresSource implements Source {
 
   /**
    * Copies every dumped table in the snapshot on {@link #jobs} connections, largest first, each table into its
-   * own artifact; returns the exact row count of each (what COPY reported).
+   * own artifacts; records the exact row count of each (what COPY reported) and the schema entries that
+   * belong to each table alone.
    */
-  private Map<String, Long> copyTables(ArtifactWriter writer, Connection c, String snapshot)
+  private void copyTables(ArtifactWriter writer, Connection c, String snapshot, Map<String, Object> facts)
       throws IOException, SQLException {
     List<String> dumped = dumpedTables(c);
     if (dumped.isEmpty()) {
-      return Map.of();
+      facts.put("tableRowCounts", Map.of());
+      return;
     }
     try (Statement s = c.createStatement()) {
       // As pg_dump does: nobody may drop or rewrite a table between the snapshot and its COPY.
@@ -180,11 +182,13 @@ public final class PostgresSource implements Source {
       }
     }
     copies.sort(java.util.Comparator.comparingLong(TableCopy::bytes).reversed());
+    Map<String, List<String>> ownPostData = new TreeMap<>();
     List<ParallelCopy.Task<Long>> tasks = new ArrayList<>();
     for (int i = 0; i < copies.size(); i++) {
       TableCopy copy = copies.get(i);
       String base = String.format("data/%04d-%s", i + 1,
           copy.table().replace("\"", "").replaceAll("[^A-Za-z0-9_.-]", "_"));
+      ownPostData.put(base, ownIndexEntries(c, copy.table()));
       tasks.add(worker -> {
         if (copy.columns() == null) {
           // A table without stored columns still has rows; COPY cannot express them, so refuse.
@@ -212,7 +216,36 @@ public final class PostgresSource implements Source {
     for (int i = 0; i < copies.size(); i++) {
       counts.put(copies.get(i).table(), rows.get(i));
     }
-    return counts;
+    facts.put("tableRowCounts", counts);
+    facts.put("tablePostData", ownPostData);
+  }
+
+  /**
+   * The schema archive's entries (as {@code pg_restore -l} names them: type, schema, tag) that build only
+   * {@code table}'s own indexes and index-backed constraints, so a restore can create them as soon as that
+   * table's rows are in, while other tables still load — as {@code pg_restore --jobs} schedules them.
+   */
+  private static List<String> ownIndexEntries(Connection c, String table) throws SQLException {
+    List<String> entries = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("""
+        SELECT 'INDEX ' || n.nspname || ' ' || i.relname
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+        WHERE x.indrelid = ?::regclass
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
+        UNION ALL
+        SELECT 'CONSTRAINT ' || n.nspname || ' ' || t.relname || ' ' || k.conname
+        FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE k.conrelid = ?::regclass AND k.contype IN ('p', 'u', 'x')
+        ORDER BY 1""")) {
+      ps.setString(1, table);
+      ps.setString(2, table);
+      try (ResultSet r = ps.executeQuery()) {
+        while (r.next()) {
+          entries.add(r.getString(1));
+        }
+      }
+    }
+    return entries;
   }
 
   /** Exact row counts, in the snapshot, of every table whose data the dump contains. */

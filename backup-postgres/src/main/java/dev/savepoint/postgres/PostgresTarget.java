@@ -25,11 +25,15 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -195,16 +199,18 @@ public final class PostgresTarget implements RestoreTarget {
 
   /**
    * Loads a {@link PostgresSource.Format#PARALLEL} backup the way {@code pg_restore --jobs} loads a directory
-   * archive: definitions (and sequence values, large objects) first, then every table's rows on {@link #jobs}
-   * connections at once, largest first, then indexes, constraints and triggers by {@code pg_restore --jobs}.
-   * The schema archive is spooled to a private temporary file (pg_restore needs to seek in it); it holds no
-   * table rows.
+   * archive: definitions (and sequence values, large objects) first; then every table's rows on {@link #jobs}
+   * connections at once, largest first, each table's own indexes and keys built as soon as its rows are in
+   * while other tables still load; then the rest (foreign keys, triggers, partitioned indexes) by
+   * {@code pg_restore --jobs}. The schema archive is spooled to a private temporary file (pg_restore needs to
+   * seek in it); it holds no table rows.
    */
   private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor) throws IOException {
     Manifest manifest = artifacts.manifest();
-    Path schema = Files.createTempFile("savepoint-schema-", ".dump",
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Path work = Files.createTempDirectory("savepoint-restore-",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     try {
+      Path schema = work.resolve("schema.dump");
       try (InputStream in = artifacts.open(PostgresSource.Format.PARALLEL.artifact());
           OutputStream out = Files.newOutputStream(schema)) {
         in.transferTo(out);
@@ -213,14 +219,30 @@ public final class PostgresTarget implements RestoreTarget {
       List<String> restore = List.of(pgRestore, "--no-password", "--exit-on-error", "--dbname=" + scratch.database());
       PgTools.run(concat(restore, "--section=pre-data", "--section=data", "--single-transaction", schema.toString()),
           scratch, "loading the schema of backup " + manifest.id());
-      List<ArtifactRecord> tables = manifest.artifacts().stream().filter(a -> a.name().startsWith("data/"))
+      List<String> toc = PgTools.output(List.of(pgRestore, "--list", schema.toString()), scratch,
+          "reading the schema archive of backup " + manifest.id()).lines()
+          .filter(l -> !l.isBlank() && !l.startsWith(";")).toList();
+      Map<String, List<String>> ownEntries = ownEntries(manifest, toc);
+      Set<String> early = new HashSet<>();
+      ownEntries.values().forEach(early::addAll);
+
+      List<ArtifactRecord> parts = manifest.artifacts().stream().filter(a -> a.name().startsWith("data/"))
           .sorted(Comparator.comparingLong(ArtifactRecord::rawBytes).reversed()).toList();
+      Map<String, AtomicInteger> partsLeft = new HashMap<>();
+      parts.forEach(a -> partsLeft.computeIfAbsent(tableOf(a), t -> new AtomicInteger()).incrementAndGet());
       List<ParallelCopy.Task<Long>> tasks = new ArrayList<>();
-      for (ArtifactRecord table : tables) {
+      for (ArtifactRecord part : parts) {
         tasks.add(c -> {
-          try (InputStream in = artifacts.open(table)) {
-            return ParallelCopy.copyIn(c, table.name(), in);
+          long rows;
+          try (InputStream in = artifacts.open(part)) {
+            rows = ParallelCopy.copyIn(c, part.name(), in);
           }
+          List<String> own = ownEntries.getOrDefault(tableOf(part), List.of());
+          if (partsLeft.get(tableOf(part)).decrementAndGet() == 0 && !own.isEmpty()) {
+            PgTools.run(concat(restore, "--section=post-data", "--use-list=" + listFile(work, own),
+                schema.toString()), scratch, "indexing " + tableOf(part) + " of backup " + manifest.id());
+          }
+          return rows;
         });
       }
       try {
@@ -235,11 +257,66 @@ public final class PostgresTarget implements RestoreTarget {
       } catch (SQLException e) {
         throw new RestoreException("loading the tables of backup " + manifest.id() + " failed: " + e.getMessage(), e);
       }
-      PgTools.run(concat(restore, "--section=post-data", "--jobs=" + jobs, schema.toString()), scratch,
-          "creating the indexes and constraints of backup " + manifest.id());
+      List<String> rest = toc.stream().filter(l -> !early.contains(l)).toList();
+      PgTools.run(concat(restore, "--section=post-data", "--jobs=" + jobs, "--use-list=" + listFile(work, rest),
+          schema.toString()), scratch, "creating the constraints and triggers of backup " + manifest.id());
     } finally {
-      Files.deleteIfExists(schema);
+      deleteQuietly(work);
     }
+  }
+
+  /** Best effort: after a failure, an aborted worker may still be writing a list file here. */
+  private static void deleteQuietly(Path dir) {
+    try (var files = Files.walk(dir)) {
+      for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(f);
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      log.warn("could not remove the temporary directory {}: {}", dir, e.getMessage());
+    }
+  }
+
+  /** {@code data/0001-public.chat.002.sql} and {@code data/0001-public.chat.sql} are parts of {@code data/0001-public.chat}. */
+  private static String tableOf(ArtifactRecord part) {
+    return part.name().replaceFirst("(\\.\\d{3})?\\.sql$", "");
+  }
+
+  /**
+   * Per table (as {@link #tableOf} names it), the lines of the archive's table of contents that build only that
+   * table's indexes and keys, from the manifest's {@code tablePostData} (type, schema and tag of each entry; a
+   * line is {@code <id>; <oid> <oid> <type> <schema> <tag> <owner>}). Backups without it build everything at
+   * the end.
+   */
+  private static Map<String, List<String>> ownEntries(Manifest manifest, List<String> toc) {
+    Map<String, List<String>> result = new HashMap<>();
+    if (!(manifest.source().facts().get("tablePostData") instanceof Map<?, ?> perTable)) {
+      return result;
+    }
+    Map<String, String> lineByEntry = new HashMap<>();
+    for (String line : toc) {
+      String[] idAndRest = line.split("; ", 2);
+      String[] fields = idAndRest.length == 2 ? idAndRest[1].split(" ", 3) : new String[0];
+      if (fields.length == 3 && fields[2].lastIndexOf(' ') > 0) {
+        lineByEntry.put(fields[2].substring(0, fields[2].lastIndexOf(' ')), line); // drop the owner
+      }
+    }
+    perTable.forEach((table, entries) -> {
+      List<String> lines = new ArrayList<>();
+      for (Object entry : (List<?>) entries) {
+        String line = lineByEntry.get(String.valueOf(entry));
+        if (line != null) {
+          lines.add(line);
+        }
+      }
+      result.put(String.valueOf(table), lines);
+    });
+    return result;
+  }
+
+  private static String listFile(Path dir, List<String> lines) throws IOException {
+    Path file = Files.createTempFile(dir, "toc-", ".list");
+    Files.write(file, lines);
+    return file.toString();
   }
 
   private static List<String> concat(List<String> first, String... more) {

@@ -85,6 +85,11 @@ class ParallelFormatTest {
         .anyMatch(n -> n.matches("data/\\d{4}-public\\.users\\.sql"));
     assertThat(m.artifacts().stream().filter(a -> a.name().startsWith("data/"))).as("one part per table")
         .hasSize(counts(m).size());
+    // Each table's own indexes and keys, built as soon as its rows are in (the rest comes at the end).
+    assertThat((Map<?, ?>) m.source().facts().get("tablePostData")).anySatisfy((table, entries) -> {
+      assertThat(table.toString()).endsWith("-public.users");
+      assertThat(entries).hasToString("[CONSTRAINT public users users_handle_key, CONSTRAINT public users users_pkey]");
+    });
     // The manifest's counts (from COPY) equal count(*) in the source.
     try (Connection c = pg.connect(trpg)) {
       for (Map.Entry<?, ?> e : counts(m).entrySet()) {

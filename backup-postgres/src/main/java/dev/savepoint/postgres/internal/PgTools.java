@@ -6,7 +6,6 @@ import dev.savepoint.postgres.PostgresUrl;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,25 +69,31 @@ public final class PgTools {
   }
 
   /**
-   * Runs {@code command} (stdin closed, stdout discarded) to completion; a non-zero exit becomes a
-   * {@link RestoreException} saying what was being done and what the tool wrote to stderr.
+   * Runs {@code command} (stdin closed) to completion and returns its standard output; a non-zero exit becomes
+   * a {@link RestoreException} saying what was being done and what the tool wrote to stderr.
    */
-  public static void run(List<String> command, PostgresUrl url, String what) throws IOException {
+  public static String output(List<String> command, PostgresUrl url, String what) throws IOException {
     Process p = start(command, url);
     StderrCollector stderr = new StderrCollector(p);
     p.getOutputStream().close();
-    p.getInputStream().transferTo(OutputStream.nullOutputStream());
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     try {
       int exit = p.waitFor();
       if (exit != 0) {
         throw new RestoreException(what + " failed: " + command.get(0) + " exited with " + exit + ": "
             + stderr.text());
       }
+      return out;
     } catch (InterruptedException e) {
       p.destroyForcibly();
       Thread.currentThread().interrupt();
       throw new RestoreException("interrupted while " + what);
     }
+  }
+
+  /** As {@link #output}, for tools that print nothing worth keeping. */
+  public static void run(List<String> command, PostgresUrl url, String what) throws IOException {
+    output(command, url, what);
   }
 
   /** Reads a process's stderr on a daemon thread, keeping the last 16 KiB. */
