@@ -336,7 +336,11 @@ public final class Repository {
    */
   public void delete(Manifest manifest) throws IOException {
     store.delete(manifestKey(manifest.plan(), manifest.id()));
-    Set<String> shared = sharedKeys(manifest.plan());
+    deleteUnshared(manifest, sharedKeys(list(manifest.plan())));
+  }
+
+  /** Deletes the objects of a backup whose manifest is gone, except those in {@code shared}. */
+  private void deleteUnshared(Manifest manifest, Set<String> shared) throws IOException {
     deleteObjects(manifest.plan() + "/" + manifest.id() + "/", shared);
     // Objects it reused from deleted earlier backups, unless a remaining backup records them too.
     for (ArtifactRecord a : manifest.artifacts()) {
@@ -358,7 +362,7 @@ public final class Repository {
     if (old.isEmpty()) {
       return old;
     }
-    Set<String> shared = sharedKeys(plan);
+    Set<String> shared = sharedKeys(list(plan));
     List<String> orphans = new ArrayList<>();
     for (String id : old) {
       if (store.list(plan + "/" + id + "/").stream().anyMatch(o -> !shared.contains(o.key()))) {
@@ -371,17 +375,17 @@ public final class Repository {
   /** Deletes the objects of {@link #orphans}; returns how many backups' remains were removed. */
   public int deleteOrphans(String plan, Duration minAge) throws IOException {
     List<String> orphans = orphans(plan, minAge);
-    Set<String> shared = orphans.isEmpty() ? Set.of() : sharedKeys(plan);
+    Set<String> shared = orphans.isEmpty() ? Set.of() : sharedKeys(list(plan));
     for (String id : orphans) {
       deleteObjects(plan + "/" + id + "/", shared);
     }
     return orphans.size();
   }
 
-  /** Stored keys that complete backups of {@code plan} record outside their own directory (reused ones). */
-  private Set<String> sharedKeys(String plan) throws IOException {
+  /** Stored keys that {@code backups} record outside their own directory (reused ones). */
+  private static Set<String> sharedKeys(List<Manifest> backups) {
     Set<String> shared = new java.util.HashSet<>();
-    for (Manifest m : list(plan)) {
+    for (Manifest m : backups) {
       for (ArtifactRecord a : m.artifacts()) {
         if (!ownsKey(m, a)) {
           shared.add(a.key());
@@ -411,9 +415,13 @@ public final class Repository {
     }
     List<Retention.Verdict> verdicts = retention.apply(backups, Instant.now(), leased);
     if (!dryRun) {
+      // Objects that kept backups reuse stay; computed once, not per deleted backup.
+      Set<String> shared = sharedKeys(verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup)
+          .toList());
       for (Retention.Verdict v : verdicts) {
         if (!v.keep()) {
-          delete(v.backup());
+          store.delete(manifestKey(plan, v.backup().id()));
+          deleteUnshared(v.backup(), shared);
         }
       }
       deleteOrphans(plan, orphanMinAge);

@@ -36,8 +36,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Consistency: a REPEATABLE READ transaction exports a snapshot, counts the rows of every dumped table in
  * that snapshot (the parallel format takes the counts from COPY, whose connections share the snapshot), and
- * {@code pg_dump --snapshot} dumps exactly that snapshot while the transaction stays open. The manifest's row counts are therefore exactly what a restore contains, even while the application
- * keeps writing. Facts recorded: server version, database size, snapshot id, format, per-table row counts.
+ * {@code pg_dump --snapshot} dumps exactly that snapshot while the transaction stays open. The manifest's
+ * row counts are therefore exactly what a restore contains, even while the application keeps writing. Facts
+ * recorded: server version, database size, snapshot id, format, per-table row counts.
  */
 public final class PostgresSource implements Source {
   /** Dump formats: plain SQL for psql, custom archive for pg_restore. */

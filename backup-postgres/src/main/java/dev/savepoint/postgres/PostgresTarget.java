@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *       repository; its id is reported) — without one configured, such a restore is refused;
  *   <li>the dump is loaded into a new scratch database on the same server (plain dumps with
  *       {@code psql --single-transaction -v ON_ERROR_STOP=1}, custom archives with {@code pg_restore
- *       --single-transaction --exit-on-error}); a digest mismatch kills the loader before it commits;
+ *       --single-transaction --exit-on-error}, the parallel format on {@link Builder#jobs} connections); a
+ *       digest mismatch stops the loader before it commits;
  *   <li>every table's row count is compared with the manifest, and the optional SQL checks are run;
  *   <li>only then is the scratch database renamed into place (the previous one dropped or kept).
  * </ol>
