@@ -29,7 +29,8 @@ public interface ArtifactWriter {
    * Makes {@code earlier}, an artifact of an earlier backup of the same plan (from {@link #previous()}), part
    * of this backup without storing it again: the new manifest records the same stored object, and deleting
    * the earlier backup keeps objects that later backups still record. Returns false, recording nothing, when
-   * the stored object is gone or no longer has the recorded size; the source then writes the artifact with
+   * the stored object is gone or no longer has the recorded size, or was stored through other kinds of
+   * transforms than this backup's (say, encryption was added since); the source then writes the artifact with
    * {@link #open}. The reused bytes are verified like any other when they are read.
    */
   default boolean reuse(ArtifactRecord earlier) throws IOException {

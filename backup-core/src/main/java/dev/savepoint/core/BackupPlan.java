@@ -195,6 +195,11 @@ public final class BackupPlan {
         throw new IllegalArgumentException("artifact '" + earlier.name() + "' is stored outside plan '" + name
             + "' (" + earlier.key() + "); only artifacts of the same plan can be reused");
       }
+      // Same kinds of stages in the same order (compression, encryption), or this plan's protection changed.
+      List<String> stages = chain.stream().map(t -> t.spec().name()).toList();
+      if (!earlier.transforms().stream().map(TransformSpec::name).toList().equals(stages)) {
+        return false;
+      }
       Optional<ObjectInfo> stored = repository.store().stat(earlier.key());
       if (stored.isEmpty() || stored.get().size() != earlier.storedBytes()) {
         return false;

@@ -84,7 +84,8 @@ public final class BucketSource implements Source {
     try {
       for (ObjectInfo o : listing) {
         String artifact = ARTIFACT_PREFIX + o.key();
-        ArtifactRecord earlier = fingerprint(o) == null ? null : reusable.get(fingerprint(o));
+        String fingerprint = fingerprint(o);
+        ArtifactRecord earlier = fingerprint == null ? null : reusable.get(fingerprint);
         if (earlier != null && writer.reuse(earlier)) {
           reused++;
           continue;
@@ -151,12 +152,19 @@ public final class BucketSource implements Source {
       if (o instanceof Map<?, ?> entry && entry.get("key") != null && entry.get("size") instanceof Number size) {
         ArtifactRecord a = byName.get(ARTIFACT_PREFIX + entry.get("key"));
         if (a != null) {
-          result.put(fingerprint(String.valueOf(entry.get("key")), size.longValue(),
-              String.valueOf(entry.get("lastModified")), (String) entry.get("etag")), a);
+          String fingerprint = fingerprint(String.valueOf(entry.get("key")), size.longValue(),
+              text(entry.get("lastModified")), text(entry.get("etag")));
+          if (fingerprint != null) {
+            result.put(fingerprint, a);
+          }
         }
       }
     }
     return result;
+  }
+
+  private static String text(Object value) {
+    return value == null ? null : value.toString();
   }
 
   private static String fingerprint(ObjectInfo o) {

@@ -125,6 +125,16 @@ class BucketSourceTest {
   }
 
   @Test
+  void objectsStoredThroughOtherKindsOfTransformsAreCopiedAgain() throws Exception {
+    upload("a.bin", 50_000, 1);
+    BackupPlan.builder("uploads").source(BucketSource.of(bucket)).repository(repo).build().run(); // no compression
+    Manifest compressed = backup();
+    assertThat(compressed.source().facts()).containsEntry("copiedObjects", 1).containsEntry("reusedObjects", 0);
+    assertThat(compressed.artifacts().get(0).transforms()).extracting(TransformSpec::name).containsExactly("zstd");
+    assertThat(backup().source().facts()).containsEntry("reusedObjects", 1);
+  }
+
+  @Test
   void aReusedObjectThatVanishedIsCopiedAgain() throws Exception {
     upload("a.bin", 50_000, 1);
     Manifest first = backup();
@@ -183,7 +193,8 @@ class BucketSourceTest {
         return Map.of();
       }
     };
-    assertThatThrownBy(() -> BackupPlan.builder("uploads").source(twice).repository(repo).build().run())
+    assertThatThrownBy(() -> BackupPlan.builder("uploads").source(twice).transform(Transforms.zstd()).repository(repo)
+        .build().run())
         .hasMessageContaining("already written");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (InputStream in = repo.openRaw(a, Secrets.none())) {
