@@ -107,6 +107,10 @@ final class Uris {
         DirectoryTarget t = DirectoryTarget.of(p);
         return replace ? t.replacingExisting() : t;
       }
+      if (manifest.artifacts().size() > 1) {
+        // E.g. a parallel-format database backup: every artifact, decoded and verified, as files to load by hand.
+        return new FilesTarget(p, "");
+      }
       StreamTarget t = StreamTarget.file(p);
       return replace ? t.replacingExisting() : t;
     }

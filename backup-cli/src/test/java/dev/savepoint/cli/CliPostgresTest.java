@@ -78,6 +78,15 @@ class CliPostgresTest {
     try (Connection a = pg.connect(db); Connection b = pg.connect(restored)) {
       assertThat(TrpgDatabase.tableDigests(b)).isEqualTo(TrpgDatabase.tableDigests(a));
     }
+    // Or download it, decoded and verified, for loading by hand (README, "Recovery without Savepoint").
+    Path files = tmp.resolve("download");
+    CliProcess.Result download = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--to", "file:" + files);
+    assertThat(download.exit()).as(download.err()).isZero();
+    assertThat(files.resolve("schema.dump")).isRegularFile();
+    try (var data = java.nio.file.Files.list(files.resolve("data"))) {
+      assertThat(data.map(f -> f.getFileName().toString())).hasSize((int) tables).allMatch(n -> n.endsWith(".sql"))
+          .anyMatch(n -> n.endsWith("-public.users.sql"));
+    }
     CliProcess.Result bad = CliProcess.run("backup", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
         "--pg-format", "directory");
     assertThat(bad.exit()).isEqualTo(2);
