@@ -134,6 +134,21 @@ class ParallelFormatTest {
   }
 
   @Test
+  void tierSelectionKeepsTheWholeSchemaAndOnlyTheTiersRows() throws Exception {
+    Repository repo = repo();
+    Manifest m = backup(repo, parallel(trpg).table("users", "campaigns").build());
+    assertThat(counts(m).keySet()).extracting(Object::toString)
+        .containsExactlyInAnyOrder("\"public\".\"users\"", "\"public\".\"campaigns\"");
+    String restored = "restored_tier_" + System.nanoTime();
+    repo.restore(m, PostgresTarget.builder(url(restored)).check("SELECT count(*) FROM users", "200")
+        .check("SELECT count(*) FROM chat_messages", "0").build(), Secrets.none());
+    try (Connection a = pg.connect(trpg); Connection b = pg.connect(restored)) {
+      assertThat(TrpgDatabase.tableDigests(b).get("public.users")).startsWith("200:")
+          .isEqualTo(TrpgDatabase.tableDigests(a).get("public.users"));
+    }
+  }
+
+  @Test
   void countsMatchExactlyWhileTheApplicationKeepsWriting() throws Exception {
     String db = pg.createDatabase("busy_parallel");
     try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
