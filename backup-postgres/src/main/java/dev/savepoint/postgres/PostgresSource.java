@@ -196,6 +196,11 @@ public final class PostgresSource implements Source {
           throw new SourceException("table " + copy.table() + " has no stored columns; the parallel format "
               + "cannot copy it: use the plain or custom format");
         }
+        if ((copy.table() + copy.columns()).contains("\n") || (copy.table() + copy.columns()).contains("\r")) {
+          // Each script's COPY statement is one line; a line break in a name would make it unreadable.
+          throw new SourceException("table " + copy.table().replaceAll("[\r\n]", "?") + " has a line break in "
+              + "its name or a column name; the parallel format cannot store it: use the plain or custom format");
+        }
         try {
           return ParallelCopy.copyOut(worker, copy.table(), copy.columns(),
               n -> writer.open(base + (n == 1 ? "" : String.format(".%03d", n)) + ".sql"), tablePartBytes);

@@ -230,6 +230,19 @@ class ParallelFormatTest {
   }
 
   @Test
+  void namesThePerTableScriptsCannotHoldAreRefusedAtBackupTime() throws Exception {
+    String db = pg.createDatabase("odd_names");
+    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE \"two\nlines\" (id int)");
+    }
+    Repository repo = repo();
+    assertThatThrownBy(() -> backup(repo, parallel(db).build())).isInstanceOf(SourceException.class)
+        .hasMessageContaining("line break").hasMessageContaining("plain or custom format");
+    assertThat(repo.store().list("")).isEmpty();
+    backup(repo, PostgresSource.builder(url(db)).build()); // pg_dump's formats store it
+  }
+
+  @Test
   void aTamperedTableArtifactFailsTheRestoreAndDropsTheScratchDatabase() throws Exception {
     Repository repo = repo();
     Manifest m = backup(repo, parallel(trpg).build());
