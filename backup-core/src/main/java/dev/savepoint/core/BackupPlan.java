@@ -172,6 +172,7 @@ public final class BackupPlan {
     private final Map<String, ArtifactStream> streams = new LinkedHashMap<>();
     private final Map<String, ArtifactRecord> reused = new LinkedHashMap<>();
     private Optional<Manifest> previous;
+    private boolean aborted;
 
     Artifacts(String id, ExecutorService pool, List<Transform> chain) {
       this.id = id;
@@ -231,10 +232,16 @@ public final class BackupPlan {
       }
       ArtifactStream stream = new ArtifactStream(artifactName, key.toString(), chain);
       synchronized (streams) {
+        // A source's worker thread may still open an artifact while the run is being aborted: refuse it, and
+        // publish only started streams, so that abort and cleanup see every artifact that can store bytes.
+        if (aborted) {
+          throw new InterruptedIOException("backup " + id + " was aborted; artifact '" + artifactName
+              + "' not started");
+        }
         requireNewName(artifactName);
+        stream.start(pool);
         streams.put(artifactName, stream);
       }
-      stream.start(pool);
       return stream;
     }
 
@@ -266,6 +273,9 @@ public final class BackupPlan {
      * (the root cause, e.g. the store refused) in preference to the source's echo of it.
      */
     IOException abort(Throwable sourceFailure) {
+      synchronized (streams) {
+        aborted = true;
+      }
       List<Throwable> failures = new ArrayList<>();
       failures.add(sourceFailure);
       for (ArtifactStream s : snapshot()) {

@@ -107,7 +107,7 @@ public final class PostgresTarget implements RestoreTarget {
         throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
             + "configure one (the CLI does) or restore into a new database");
       }
-      facts.put("safetyBackupId", takeSafetyBackup());
+      facts.put("safetyBackupId", takeSafetyBackup(serverMajor));
     }
     String scratch = scratchName(url.database());
     execute(maintenance, "CREATE DATABASE " + PostgresSource.quote(scratch) + " TEMPLATE template0 ENCODING 'UTF8'");
@@ -138,10 +138,12 @@ public final class PostgresTarget implements RestoreTarget {
     }
   }
 
-  private String takeSafetyBackup() throws IOException {
+  /** In the parallel format where the server allows it (12+): during an incident, time is what counts. */
+  private String takeSafetyBackup(int serverMajor) throws IOException {
     log.info("taking a safety backup of {} before restoring over it", url);
+    PostgresSource.Format format = serverMajor >= 12 ? PostgresSource.Format.PARALLEL : PostgresSource.Format.PLAIN;
     Manifest safety = BackupPlan.builder(safetyPlan).tier("safety").label("reason", "pre-restore")
-        .source(PostgresSource.builder(url).build()).transform(Transforms.zstd())
+        .source(PostgresSource.builder(url).format(format).jobs(jobs).build()).transform(Transforms.zstd())
         .repository(safetyRepository).verifier(Verifiers.presence(1)).build().run().manifest();
     return safety.id();
   }

@@ -204,6 +204,7 @@ public final class ParallelCopy {
       return new ArrayList<>(results);
     } catch (ExecutionException e) {
       abort(open, queue);
+      awaitWorkers(pool);
       Throwable cause = e.getCause();
       if (cause instanceof IOException io) {
         throw io;
@@ -217,10 +218,24 @@ public final class ParallelCopy {
       throw new SavepointException(String.valueOf(cause), cause);
     } catch (InterruptedException e) {
       abort(open, queue);
+      awaitWorkers(pool);
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted; table copies stopped");
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  /**
+   * After a failure: gives the other workers, whose connections were just aborted, a moment to stop, so that
+   * the caller's cleanup does not race them. Bounded: a worker stuck in an external tool is left behind.
+   */
+  private static void awaitWorkers(ExecutorService pool) {
+    pool.shutdownNow();
+    try {
+      pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
