@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Savepoint's tests and demo need and a fresh machine may lack: PostgreSQL server binaries
-# (initdb, pg_ctl, pg_dump, psql, pg_restore) and gpg. Does nothing when they are already there.
+# (initdb, pg_ctl, pg_dump, psql, pg_restore), gpg and zstd. Does nothing when they are already there.
 set -euo pipefail
 
 need=()
@@ -8,6 +8,7 @@ if [ -z "${SAVEPOINT_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   need+=(postgresql)
 fi
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+command -v zstd >/dev/null 2>&1 || need+=(zstd)   # the manual-recovery tests run the README's zstd commands
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 
