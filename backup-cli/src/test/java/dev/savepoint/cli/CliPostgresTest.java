@@ -8,6 +8,7 @@ import dev.savepoint.testkit.TestPostgres;
 import dev.savepoint.testkit.TrpgDatabase;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,8 +61,9 @@ class CliPostgresTest {
       TrpgDatabase.create(c, 1);
     }
     String repo = "file:" + tmp.resolve("repo");
-    CliProcess.Result backup = CliProcess.run("backup", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
-        "--pg-format", "parallel", "--jobs", "3", "--json");
+    Map<String, String> env = Map.of("TRPG_PASSPHRASE", "parallel and encrypted");
+    CliProcess.Result backup = CliProcess.run(env, "backup", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
+        "--pg-format", "parallel", "--jobs", "3", "--encrypt-passphrase-env", "TRPG_PASSPHRASE", "--json");
     assertThat(backup.exit()).as(backup.err()).isZero();
     long tables;
     try (Connection c = pg.connect(db); var r = c.createStatement().executeQuery(
@@ -72,15 +74,16 @@ class CliPostgresTest {
     assertThat(new ObjectMapper().readTree(backup.out()).get("artifacts").asLong()).as("schema + one per table")
         .isEqualTo(tables + 1);
     String restored = "cli_parallel_restored_" + System.nanoTime();
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--to", pg.url(restored),
-        "--jobs", "2");
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "trpg", "--to",
+        pg.url(restored), "--jobs", "2", "--passphrase-env", "TRPG_PASSPHRASE");
     assertThat(restore.exit()).as(restore.err()).isZero();
     try (Connection a = pg.connect(db); Connection b = pg.connect(restored)) {
       assertThat(TrpgDatabase.tableDigests(b)).isEqualTo(TrpgDatabase.tableDigests(a));
     }
     // Or download it, decoded and verified, for loading by hand (README, "Recovery without Savepoint").
     Path files = tmp.resolve("download");
-    CliProcess.Result download = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--to", "file:" + files);
+    CliProcess.Result download = CliProcess.run(env, "restore", "--repo", repo, "--plan", "trpg", "--to",
+        "file:" + files, "--passphrase-env", "TRPG_PASSPHRASE");
     assertThat(download.exit()).as(download.err()).isZero();
     assertThat(files.resolve("schema.dump")).isRegularFile();
     try (var data = java.nio.file.Files.list(files.resolve("data"))) {
