@@ -27,8 +27,8 @@ import org.postgresql.PGConnection;
  * The in-process COPY engine: table data moved with {@code COPY ... TO STDOUT} / {@code FROM STDIN} over JDBC,
  * several tables at once, one connection per worker.
  *
- * <p>Each table's data is one self-contained psql script — the layout pg_dump's plain format uses for a
- * table — so it loads without Savepoint with {@code psql -f}:
+ * <p>Each table's data is one or more self-contained psql scripts (a large table is split between rows) — the
+ * layout pg_dump's plain format uses for a table — so each loads without Savepoint with {@code psql -f}:
  *
  * <pre>
  * SET client_encoding = 'UTF8';
@@ -39,7 +39,7 @@ import org.postgresql.PGConnection;
  */
 public final class ParallelCopy {
   static final String HEADER = "SET client_encoding = 'UTF8';\n";
-  /** Raw bytes of table data per artifact: large tables are split so a restore loads them on several connections. */
+  /** Table data per script, by default: larger tables are split so a restore loads them on several connections. */
   public static final long PART_BYTES = 128L << 20;
   private static final byte[] TRAILER = "\\.\n".getBytes(StandardCharsets.US_ASCII);
   private static final int MAX_STATEMENT_BYTES = 1 << 20;
