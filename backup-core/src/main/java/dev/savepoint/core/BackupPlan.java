@@ -183,15 +183,13 @@ public final class BackupPlan {
     @Override
     public synchronized Optional<Manifest> previous() throws IOException {
       if (previous == null) {
-        List<Manifest> backups = repository.list(name);
-        previous = backups.isEmpty() ? Optional.empty() : Optional.of(backups.get(backups.size() - 1));
+        previous = repository.newest(name);
       }
       return previous;
     }
 
     @Override
     public boolean reuse(ArtifactRecord earlier) throws IOException {
-      requireNewName(earlier.name());
       if (!earlier.key().startsWith(name + "/")) {
         throw new IllegalArgumentException("artifact '" + earlier.name() + "' is stored outside plan '" + name
             + "' (" + earlier.key() + "); only artifacts of the same plan can be reused");

@@ -8,11 +8,12 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -82,32 +83,56 @@ public final class Repository {
 
   /** Complete backups of {@code plan}, oldest first. A malformed manifest fails the listing, naming it. */
   public List<Manifest> list(String plan) throws IOException {
+    return manifests(plan, objectsByBackup(plan));
+  }
+
+  /**
+   * The newest complete backup of {@code plan}, if any: one listing and one manifest read, however many
+   * backups the plan has.
+   */
+  public Optional<Manifest> newest(String plan) throws IOException {
+    List<String> ids = backupIds(plan, true);
+    return ids.isEmpty() ? Optional.empty() : Optional.of(manifest(plan, ids.get(ids.size() - 1)));
+  }
+
+  private List<Manifest> manifests(String plan, Map<String, List<ObjectInfo>> byBackup) throws IOException {
     List<Manifest> result = new ArrayList<>();
-    for (String id : backupIds(plan, true)) {
-      result.add(manifest(plan, id));
+    for (Map.Entry<String, List<ObjectInfo>> e : byBackup.entrySet()) {
+      if (hasManifest(plan, e.getKey(), e.getValue())) {
+        result.add(manifest(plan, e.getKey()));
+      }
     }
     return result;
   }
 
   /** Ids of backups of {@code plan} that have ({@code withManifest}) or lack a manifest, sorted. */
   private List<String> backupIds(String plan, boolean withManifest) throws IOException {
+    List<String> ids = new ArrayList<>();
+    for (Map.Entry<String, List<ObjectInfo>> e : objectsByBackup(plan).entrySet()) {
+      if (hasManifest(plan, e.getKey(), e.getValue()) == withManifest) {
+        ids.add(e.getKey());
+      }
+    }
+    return ids;
+  }
+
+  /** Every object of {@code plan}'s backups, by backup id in id (= time) order, from one listing. */
+  private TreeMap<String, List<ObjectInfo>> objectsByBackup(String plan) throws IOException {
     BackupIds.requireValidPlan(plan);
-    Map<String, Boolean> ids = new LinkedHashMap<>();
+    TreeMap<String, List<ObjectInfo>> byBackup = new TreeMap<>();
     for (ObjectInfo o : store.list(plan + "/")) {
       String rest = o.key().substring(plan.length() + 1);
       int slash = rest.indexOf('/');
-      if (slash < 0 || !BackupIds.isId(rest.substring(0, slash))) {
-        continue;
+      if (slash > 0 && BackupIds.isId(rest.substring(0, slash))) {
+        byBackup.computeIfAbsent(rest.substring(0, slash), id -> new ArrayList<>()).add(o);
       }
-      String id = rest.substring(0, slash);
-      boolean isManifest = rest.substring(slash + 1).equals(MANIFEST);
-      ids.merge(id, isManifest, Boolean::logicalOr);
     }
-    return ids.entrySet().stream()
-        .filter(e -> e.getValue() == withManifest)
-        .map(Map.Entry::getKey)
-        .sorted()
-        .toList();
+    return byBackup;
+  }
+
+  private static boolean hasManifest(String plan, String id, List<ObjectInfo> objects) {
+    String key = manifestKey(plan, id);
+    return objects.stream().anyMatch(o -> o.key().equals(key));
   }
 
   public Manifest manifest(String plan, String id) throws IOException {
@@ -357,29 +382,40 @@ public final class Repository {
    * no orphan.
    */
   public List<String> orphans(String plan, Duration minAge) throws IOException {
-    Instant cutoff = Instant.now().minus(minAge);
-    List<String> old = backupIds(plan, false).stream().filter(id -> BackupIds.startTime(id).isBefore(cutoff)).toList();
-    if (old.isEmpty()) {
-      return old;
-    }
-    Set<String> shared = sharedKeys(list(plan));
-    List<String> orphans = new ArrayList<>();
-    for (String id : old) {
-      if (store.list(plan + "/" + id + "/").stream().anyMatch(o -> !shared.contains(o.key()))) {
-        orphans.add(id);
-      }
-    }
-    return orphans;
+    return List.copyOf(orphanRemains(plan, minAge).keySet());
   }
 
   /** Deletes the objects of {@link #orphans}; returns how many backups' remains were removed. */
   public int deleteOrphans(String plan, Duration minAge) throws IOException {
-    List<String> orphans = orphans(plan, minAge);
-    Set<String> shared = orphans.isEmpty() ? Set.of() : sharedKeys(list(plan));
-    for (String id : orphans) {
-      deleteObjects(plan + "/" + id + "/", shared);
+    Map<String, List<ObjectInfo>> remains = orphanRemains(plan, minAge);
+    for (List<ObjectInfo> objects : remains.values()) {
+      for (ObjectInfo o : objects) {
+        store.delete(o.key());
+      }
     }
-    return orphans.size();
+    return remains.size();
+  }
+
+  /** For each orphan, in id order, the objects that are its remains (those no complete backup records). */
+  private Map<String, List<ObjectInfo>> orphanRemains(String plan, Duration minAge) throws IOException {
+    Instant cutoff = Instant.now().minus(minAge);
+    TreeMap<String, List<ObjectInfo>> byBackup = objectsByBackup(plan);
+    Map<String, List<ObjectInfo>> remains = new TreeMap<>();
+    Set<String> shared = null;
+    for (Map.Entry<String, List<ObjectInfo>> e : byBackup.entrySet()) {
+      if (hasManifest(plan, e.getKey(), e.getValue()) || !BackupIds.startTime(e.getKey()).isBefore(cutoff)) {
+        continue;
+      }
+      if (shared == null) {
+        shared = sharedKeys(manifests(plan, byBackup));
+      }
+      Set<String> keep = shared;
+      List<ObjectInfo> own = e.getValue().stream().filter(o -> !keep.contains(o.key())).toList();
+      if (!own.isEmpty()) {
+        remains.put(e.getKey(), own);
+      }
+    }
+    return remains;
   }
 
   /** Stored keys that {@code backups} record outside their own directory (reused ones). */

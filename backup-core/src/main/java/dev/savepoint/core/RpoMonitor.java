@@ -3,7 +3,6 @@ package dev.savepoint.core;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -18,12 +17,12 @@ public final class RpoMonitor {
   /** The breach, if the newest backup of {@code plan} started more than {@code rpo} before {@code now}. */
   public static Optional<Event> check(Repository repository, String plan, Duration rpo, Instant now)
       throws IOException {
-    List<Manifest> backups = repository.list(plan);
-    if (backups.isEmpty()) {
+    Optional<Manifest> found = repository.newest(plan);
+    if (found.isEmpty()) {
       return Optional.of(new Event(Event.Type.RPO_BREACHED, plan, null, now,
           "no verified backup exists (RPO " + rpo + ")", Map.of("rpoSeconds", rpo.toSeconds())));
     }
-    Manifest newest = backups.get(backups.size() - 1);
+    Manifest newest = found.get();
     Duration age = Duration.between(newest.startedAt(), now);
     if (age.compareTo(rpo) <= 0) {
       return Optional.empty();

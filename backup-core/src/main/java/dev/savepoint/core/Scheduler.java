@@ -143,8 +143,7 @@ public final class Scheduler implements AutoCloseable {
 
   /** True if a backup started at or after {@code slot}: another replica already ran this slot. */
   private static boolean slotDone(BackupPlan plan, Instant slot) throws IOException {
-    List<Manifest> backups = plan.repository().list(plan.name());
-    return !backups.isEmpty() && !backups.get(backups.size() - 1).startedAt().isBefore(slot);
+    return plan.repository().newest(plan.name()).map(m -> !m.startedAt().isBefore(slot)).orElse(false);
   }
 
   @FunctionalInterface
