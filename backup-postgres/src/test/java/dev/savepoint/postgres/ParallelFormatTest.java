@@ -1,5 +1,7 @@
 package dev.savepoint.postgres;
 
+import static dev.savepoint.postgres.PostgresBackupRestoreTest.count;
+import static dev.savepoint.postgres.PostgresBackupRestoreTest.schemaDump;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -262,13 +264,6 @@ class ParallelFormatTest {
     }
   }
 
-  static long count(Connection c, String from) throws SQLException {
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT count(*) FROM " + from)) {
-      r.next();
-      return r.getLong(1);
-    }
-  }
-
   void assertSameDatabase(String expected, String actual) throws Exception {
     try (Connection a = pg.connect(expected); Connection b = pg.connect(actual)) {
       assertThat(TrpgDatabase.tableDigests(b)).isEqualTo(TrpgDatabase.tableDigests(a));
@@ -277,7 +272,7 @@ class ParallelFormatTest {
         assertThat(PostgresSource.single(b, sql)).as(sql).isEqualTo(PostgresSource.single(a, sql));
       }
     }
-    assertThat(PostgresBackupRestoreTest.schemaDump(actual)).isEqualTo(PostgresBackupRestoreTest.schemaDump(expected));
+    assertThat(schemaDump(actual)).isEqualTo(schemaDump(expected));
   }
 
   static void shell(Path dir, String command) throws Exception {

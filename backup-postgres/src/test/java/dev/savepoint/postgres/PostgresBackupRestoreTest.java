@@ -165,10 +165,8 @@ class PostgresBackupRestoreTest {
     }
     assertThat(written.get()).isGreaterThan(10);
     long recorded = ((Number) ((Map<?, ?>) m.source().facts().get("tableRowCounts")).get("\"public\".\"chat\"")).longValue();
-    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
-      var r = s.executeQuery("SELECT count(*) FROM chat");
-      r.next();
-      assertThat(r.getLong(1)).as("the live table moved on").isNotEqualTo(recorded);
+    try (Connection c = pg.connect(db)) {
+      assertThat(count(c, "chat")).as("the live table moved on").isNotEqualTo(recorded);
     }
     String restored = "restored_busy_" + System.nanoTime();
     repo.restore(m, PostgresTarget.builder(url(restored)).check("SELECT count(*) FROM chat", Long.toString(recorded))
@@ -225,10 +223,8 @@ class PostgresBackupRestoreTest {
       r.next();
       assertThat(r.getInt(1)).isEqualTo(42);
     }
-    try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
-      var r = s.executeQuery("SELECT count(*) FROM pg_database WHERE datname LIKE 'untouched%_sp%'");
-      r.next();
-      assertThat(r.getInt(1)).as("scratch database dropped").isZero();
+    try (Connection c = pg.connect("postgres")) {
+      assertThat(count(c, "pg_database WHERE datname LIKE 'untouched%_sp%'")).as("scratch database dropped").isZero();
     }
   }
 
@@ -288,10 +284,8 @@ class PostgresBackupRestoreTest {
     assertThat(report.backupId()).isEqualTo(m.id());
     assertThat(report.rowsChecked()).isGreaterThan(4000);
     assertThat(RestoreDrill.reports(repo, m)).containsExactly(report);
-    try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
-      var r = s.executeQuery("SELECT count(*) FROM pg_database WHERE datname LIKE 'savepoint_drill_%'");
-      r.next();
-      assertThat(r.getInt(1)).isZero();
+    try (Connection c = pg.connect("postgres")) {
+      assertThat(count(c, "pg_database WHERE datname LIKE 'savepoint_drill_%'")).isZero();
     }
   }
 
@@ -306,6 +300,14 @@ class PostgresBackupRestoreTest {
         .isInstanceOf(SourceException.class).hasMessageContaining("connection to server lost");
     assertThat(repo.list("db")).isEmpty();
     assertThat(repo.store().list("")).isEmpty();
+  }
+
+  /** {@code SELECT count(*) FROM <from>}. */
+  static long count(Connection c, String from) throws SQLException {
+    try (Statement s = c.createStatement(); java.sql.ResultSet r = s.executeQuery("SELECT count(*) FROM " + from)) {
+      r.next();
+      return r.getLong(1);
+    }
   }
 
   static String stackText(Throwable e) {
