@@ -112,6 +112,7 @@ public final class PostgresSource implements Source {
         facts.put("format", format.name().toLowerCase());
         String tool = pgDump != null ? pgDump : PgTools.find("pg_dump", serverMajor);
         facts.put("pgDumpVersion", toolVersion(tool));
+        List<Table> userTables = userTables(c);
         if (format == Format.PARALLEL) {
           if (serverVersionNum < 120000) {
             throw new SourceException("the parallel format needs PostgreSQL 12 or newer; " + url + " runs "
@@ -120,12 +121,11 @@ public final class PostgresSource implements Source {
           facts.put("jobs", jobs);
           // Table data travels in the per-table artifacts; the schema archive carries everything else
           // (definitions, sequence values, large objects).
-          List<String> everyTable = userTables(c).stream().map(t -> t.schema() + "." + t.name()).toList();
-          dump(writer, tool, snapshot, serverMajor, everyTable);
-          copyTables(writer, c, snapshot, facts);
+          dump(writer, tool, snapshot, serverMajor, userTables.stream().map(Table::unquoted).toList());
+          copyTables(writer, c, snapshot, dumpedTables(userTables), facts);
         } else {
-          facts.put("tableRowCounts", countRows(c));
-          dump(writer, tool, snapshot, serverMajor, tables.isEmpty() ? List.of() : tablesOutsideTier(c));
+          facts.put("tableRowCounts", countRows(c, dumpedTables(userTables)));
+          dump(writer, tool, snapshot, serverMajor, tables.isEmpty() ? List.of() : tablesOutsideTier(userTables));
         }
         c.rollback();
         return facts;
@@ -157,9 +157,8 @@ public final class PostgresSource implements Source {
    * own artifacts; records the exact row count of each (what COPY reported) and the schema entries that
    * belong to each table alone.
    */
-  private void copyTables(ArtifactWriter writer, Connection c, String snapshot, Map<String, Object> facts)
-      throws IOException, SQLException {
-    List<String> dumped = dumpedTables(c);
+  private void copyTables(ArtifactWriter writer, Connection c, String snapshot, List<String> dumped,
+      Map<String, Object> facts) throws IOException, SQLException {
     if (dumped.isEmpty()) {
       facts.put("tableRowCounts", Map.of());
       return;
@@ -255,9 +254,9 @@ public final class PostgresSource implements Source {
   }
 
   /** Exact row counts, in the snapshot, of every table whose data the dump contains. */
-  private Map<String, Long> countRows(Connection c) throws SQLException {
+  private static Map<String, Long> countRows(Connection c, List<String> dumped) throws SQLException {
     Map<String, Long> counts = new TreeMap<>();
-    for (String table : dumpedTables(c)) {
+    for (String table : dumped) {
       try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT count(*) FROM " + table)) {
         r.next();
         counts.put(table, r.getLong(1));
@@ -273,6 +272,11 @@ public final class PostgresSource implements Source {
 
     String quoted() {
       return quote(schema) + "." + quote(name);
+    }
+
+    /** {@code schema.table}, as {@link #literalPattern} takes it. */
+    String unquoted() {
+      return schema + "." + name;
     }
   }
 
@@ -294,8 +298,8 @@ public final class PostgresSource implements Source {
   }
 
   /** Quoted {@code schema.table} names of the tables whose rows the dump contains. */
-  private List<String> dumpedTables(Connection c) throws SQLException {
-    return userTables(c).stream()
+  private List<String> dumpedTables(List<Table> userTables) {
+    return userTables.stream()
         .filter(t -> (schemas.isEmpty() || schemas.contains(t.schema())) && !excludeSchemas.contains(t.schema()))
         .filter(t -> (tables.isEmpty() || t.named(tables)) && !t.named(excludeTables) && !t.named(excludeTableData))
         .map(Table::quoted)
@@ -306,8 +310,8 @@ public final class PostgresSource implements Source {
    * Tables whose rows a tier selection leaves out. A tier keeps the whole schema (so its dump restores on its
    * own: {@code pg_dump --table} would drop the sequences and types the tables need) and only its own rows.
    */
-  private List<String> tablesOutsideTier(Connection c) throws SQLException {
-    return userTables(c).stream().filter(t -> !t.named(tables)).map(t -> t.schema() + "." + t.name()).toList();
+  private List<String> tablesOutsideTier(List<Table> userTables) {
+    return userTables.stream().filter(t -> !t.named(tables)).map(Table::unquoted).toList();
   }
 
   static String quote(String identifier) {
