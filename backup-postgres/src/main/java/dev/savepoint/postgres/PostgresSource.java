@@ -1,6 +1,7 @@
 package dev.savepoint.postgres;
 
 import dev.savepoint.core.ArtifactWriter;
+import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Source;
 import dev.savepoint.core.SourceException;
 import dev.savepoint.postgres.internal.ParallelCopy;
@@ -18,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
@@ -61,13 +63,13 @@ public final class PostgresSource implements Source {
     }
   }
 
+  /** The plan's choice of schemas and tables, as given (names are {@code table} or {@code schema.table}). */
+  record Selection(List<String> schemas, List<String> excludeSchemas, List<String> tables, Set<String> only,
+      List<String> excludeTables, List<String> excludeTableData) {}
+
   private final PostgresUrl url;
   private final Format format;
-  private final List<String> schemas;
-  private final List<String> excludeSchemas;
-  private final List<String> tables;
-  private final List<String> excludeTables;
-  private final List<String> excludeTableData;
+  private final Selection selection;
   private final String pgDump;
   private final int jobs;
   private final long tablePartBytes;
@@ -75,11 +77,8 @@ public final class PostgresSource implements Source {
   private PostgresSource(Builder b) {
     this.url = b.url;
     this.format = b.format;
-    this.schemas = List.copyOf(b.schemas);
-    this.excludeSchemas = List.copyOf(b.excludeSchemas);
-    this.tables = List.copyOf(b.tables);
-    this.excludeTables = List.copyOf(b.excludeTables);
-    this.excludeTableData = List.copyOf(b.excludeTableData);
+    this.selection = new Selection(List.copyOf(b.schemas), List.copyOf(b.excludeSchemas), List.copyOf(b.tables),
+        Set.copyOf(b.only), List.copyOf(b.excludeTables), List.copyOf(b.excludeTableData));
     this.pgDump = b.pgDump;
     this.jobs = b.jobs;
     this.tablePartBytes = b.tablePartBytes;
@@ -97,6 +96,7 @@ public final class PostgresSource implements Source {
   @Override
   public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
     try (Connection c = connect(url)) {
+      readEveryRow(c);
       c.setAutoCommit(false);
       try (Statement s = c.createStatement()) {
         s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
@@ -110,9 +110,20 @@ public final class PostgresSource implements Source {
         facts.put("databaseSizeBytes", Long.parseLong(single(c, "SELECT pg_database_size(current_database())")));
         facts.put("snapshot", snapshot);
         facts.put("format", format.name().toLowerCase());
+        // Resolved in the snapshot: partitions created since the plan was written are included.
+        BackupScope scope = BackupScope.resolve(c, selection, url.database());
+        scope.requireReadable();
+        facts.put("role", scope.role());
+        // Every connection that read rows ran with row_security = off: RLS could only fail the backup, not
+        // filter it, and the preflight found nothing the role could not read.
+        facts.put("rowSecurity", "off");
+        // Counts are of each relation's own rows (COUNT ... FROM ONLY), as COPY and pg_dump write them.
+        facts.put("rowCountScope", "only");
+        if (!scope.named().isEmpty()) {
+          facts.put("namedTables", scope.named());
+        }
         String tool = pgDump != null ? pgDump : PgTools.find("pg_dump", serverMajor);
         facts.put("pgDumpVersion", toolVersion(tool));
-        List<Table> userTables = userTables(c);
         if (format == Format.PARALLEL) {
           if (serverVersionNum < 120000) {
             throw new SourceException("the parallel format needs PostgreSQL 12 or newer; " + url + " runs "
@@ -121,17 +132,42 @@ public final class PostgresSource implements Source {
           facts.put("jobs", jobs);
           // Table data travels in the per-table artifacts; the schema archive carries everything else
           // (definitions, sequence values, large objects).
-          dump(writer, tool, snapshot, serverMajor, userTables.stream().map(Table::unquoted).toList());
-          copyTables(writer, c, snapshot, dumpedTables(userTables), facts);
+          List<String> noRows = new ArrayList<>(scope.copied());
+          noRows.addAll(scope.schemaOnly());
+          dump(writer, tool, snapshot, serverMajor, noRows, scope.excluded());
+          copyTables(writer, c, snapshot, scope.copied(), facts);
         } else {
-          facts.put("tableRowCounts", countRows(c, dumpedTables(userTables)));
-          dump(writer, tool, snapshot, serverMajor, tables.isEmpty() ? List.of() : tablesOutsideTier(userTables));
+          facts.put("tableRowCounts", countRows(c, scope.copied()));
+          dump(writer, tool, snapshot, serverMajor, scope.schemaOnly(), scope.excluded());
         }
         c.rollback();
         return facts;
       }
     } catch (SQLException e) {
       throw new SourceException("PostgreSQL " + url + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * What a backup of this source would hold now and what its role cannot read, without backing anything up:
+   * the preflight of {@code savepoint check}. Throws {@link ConfigurationException} for a named table that
+   * does not exist.
+   */
+  public BackupScope scope() throws IOException {
+    try (Connection c = connect(url)) {
+      return BackupScope.resolve(c, selection, url.database());
+    } catch (SQLException e) {
+      throw new SourceException("PostgreSQL " + url + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Makes row-level security raise an error instead of silently filtering rows (as pg_dump does), on every
+   * connection that reads data for a backup.
+   */
+  static void readEveryRow(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("SET row_security = off");
     }
   }
 
@@ -210,6 +246,7 @@ public final class PostgresSource implements Source {
     }
     List<Long> rows = ParallelCopy.run(tasks, jobs, () -> {
       Connection worker = connect(url);
+      readEveryRow(worker);
       worker.setAutoCommit(false);
       try (Statement s = worker.createStatement()) {
         s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
@@ -257,7 +294,7 @@ public final class PostgresSource implements Source {
   private static Map<String, Long> countRows(Connection c, List<String> dumped) throws SQLException {
     Map<String, Long> counts = new TreeMap<>();
     for (String table : dumped) {
-      try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT count(*) FROM " + table)) {
+      try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT count(*) FROM ONLY " + table)) {
         r.next();
         counts.put(table, r.getLong(1));
       }
@@ -265,63 +302,8 @@ public final class PostgresSource implements Source {
     return counts;
   }
 
-  private record Table(String schema, String name) {
-    boolean named(List<String> names) {
-      return names.contains(name) || names.contains(schema + "." + name);
-    }
-
-    String quoted() {
-      return quote(schema) + "." + quote(name);
-    }
-
-    /** {@code schema.table}, as {@link #literalPattern} takes it. */
-    String unquoted() {
-      return schema + "." + name;
-    }
-  }
-
-  /** Ordinary tables (and partitions) of user schemas, not belonging to extensions. */
-  private static List<Table> userTables(Connection c) throws SQLException {
-    List<Table> result = new ArrayList<>();
-    try (Statement s = c.createStatement();
-        ResultSet r = s.executeQuery("""
-            SELECT n.nspname, t.relname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
-            WHERE t.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-              AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
-              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
-            ORDER BY 1, 2""")) {
-      while (r.next()) {
-        result.add(new Table(r.getString(1), r.getString(2)));
-      }
-    }
-    return result;
-  }
-
-  /** Quoted {@code schema.table} names of the tables whose rows the dump contains. */
-  private List<String> dumpedTables(List<Table> userTables) {
-    return userTables.stream()
-        .filter(t -> (schemas.isEmpty() || schemas.contains(t.schema())) && !excludeSchemas.contains(t.schema()))
-        .filter(t -> (tables.isEmpty() || t.named(tables)) && !t.named(excludeTables) && !t.named(excludeTableData))
-        .map(Table::quoted)
-        .toList();
-  }
-
-  /**
-   * Tables whose rows a tier selection leaves out. A tier keeps the whole schema (so its dump restores on its
-   * own: {@code pg_dump --table} would drop the sequences and types the tables need) and only its own rows.
-   */
-  private List<String> tablesOutsideTier(List<Table> userTables) {
-    return userTables.stream().filter(t -> !t.named(tables)).map(Table::unquoted).toList();
-  }
-
   static String quote(String identifier) {
     return "\"" + identifier.replace("\"", "\"\"") + "\"";
-  }
-
-  /** Exact-name pattern for pg_dump's -n/-t options: double quotes make the name literal. */
-  private static String literalPattern(String name) {
-    int dot = name.indexOf('.');
-    return dot < 0 ? quote(name) : quote(name.substring(0, dot)) + "." + quote(name.substring(dot + 1));
   }
 
   private static String toolVersion(String tool) {
@@ -340,18 +322,19 @@ public final class PostgresSource implements Source {
     }
   }
 
-  private void dump(ArtifactWriter writer, String tool, String snapshot, int serverMajor, List<String> withoutData)
-      throws IOException {
+  /** Runs pg_dump in the snapshot; {@code withoutData} and {@code excluded} are quoted relation names. */
+  private void dump(ArtifactWriter writer, String tool, String snapshot, int serverMajor, List<String> withoutData,
+      List<String> excluded) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(tool, "--no-password", "--snapshot=" + snapshot,
         "--format=" + format.flag));
     if (format.flag.equals("c")) {
       cmd.add("--compress=0"); // Savepoint's transforms compress; a compressed archive would not shrink further.
     }
-    schemas.forEach(x -> cmd.add("--schema=" + quote(x)));
-    excludeSchemas.forEach(x -> cmd.add("--exclude-schema=" + quote(x)));
-    withoutData.forEach(x -> cmd.add("--exclude-table-data=" + literalPattern(x)));
-    excludeTables.forEach(x -> cmd.add("--exclude-table=" + literalPattern(x)));
-    excludeTableData.forEach(x -> cmd.add("--exclude-table-data=" + literalPattern(x)));
+    selection.schemas().forEach(x -> cmd.add("--schema=" + quote(x)));
+    selection.excludeSchemas().forEach(x -> cmd.add("--exclude-schema=" + quote(x)));
+    // Quoted names are literal pg_dump patterns.
+    withoutData.forEach(x -> cmd.add("--exclude-table-data=" + x));
+    excluded.forEach(x -> cmd.add("--exclude-table=" + x));
     Process p = PgTools.start(cmd, url);
     PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
     p.getOutputStream().close();
@@ -415,6 +398,7 @@ public final class PostgresSource implements Source {
     private final List<String> schemas = new ArrayList<>();
     private final List<String> excludeSchemas = new ArrayList<>();
     private final List<String> tables = new ArrayList<>();
+    private final Set<String> only = new java.util.HashSet<>();
     private final List<String> excludeTables = new ArrayList<>();
     private final List<String> excludeTableData = new ArrayList<>();
     private String pgDump;
@@ -442,21 +426,31 @@ public final class PostgresSource implements Source {
 
     /**
      * Backs up the rows of only these tables (a tier, e.g. users, sessions, chat); may be called repeatedly.
-     * The schema of the whole database is still dumped, so the backup restores on its own; rows of other
-     * tables are left out. A tier should be closed under foreign keys (include the tables its rows reference),
-     * or restoring the constraints fails.
+     * A table means the table and everything that stores its rows: every partition of a partitioned table at
+     * any depth, and the children of an inheritance parent, resolved at each backup (so next month's partition
+     * is included). The schema of the whole database is still dumped, so the backup restores on its own; rows
+     * of other tables are left out. A tier should be closed under foreign keys (include the tables its rows
+     * reference), or restoring the constraints fails. A name that matches no table fails the backup.
      */
     public Builder table(String... names) {
       tables.addAll(List.of(names));
       return this;
     }
 
+    /** As {@link #table}, but only the named table's own rows: not its partitions or inheritance children. */
+    public Builder tableOnly(String... names) {
+      table(names);
+      only.addAll(List.of(names));
+      return this;
+    }
+
+    /** Leaves these tables out entirely, with their partitions and inheritance children. */
     public Builder excludeTable(String... names) {
       excludeTables.addAll(List.of(names));
       return this;
     }
 
-    /** Dumps the definition but not the rows (session caches, derived data). */
+    /** Dumps the definition but not the rows (session caches, derived data), of partitions and children too. */
     public Builder excludeTableData(String... names) {
       excludeTableData.addAll(List.of(names));
       return this;

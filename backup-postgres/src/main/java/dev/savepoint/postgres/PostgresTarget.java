@@ -328,28 +328,44 @@ public final class PostgresTarget implements RestoreTarget {
     return all;
   }
 
-  /** Compares every table's rows with the manifest, then runs the user checks. */
+  /** A quoted {@code "schema"."table"} as the manifest records it; anything else is refused, never run. */
+  private static final java.util.regex.Pattern QUOTED_TABLE =
+      java.util.regex.Pattern.compile("\"(?:[^\"]|\"\")+\"\\.\"(?:[^\"]|\"\")+\"");
+
+  /**
+   * Compares every table's rows with the manifest (each relation's own rows, {@code ONLY}, as the backup counted
+   * them; backups made before {@code rowCountScope} counted whole inheritance trees in the pg_dump formats),
+   * then runs the user checks.
+   */
   private Map<String, Object> verify(Manifest manifest, PostgresUrl scratch) throws IOException {
-    Object recorded = manifest.source().facts().get("tableRowCounts");
-    if (!(recorded instanceof Map<?, ?> expected)) {
+    Map<String, Object> recordedFacts = manifest.source().facts();
+    if (!(recordedFacts.get("tableRowCounts") instanceof Map<?, ?> expected)) {
       throw new IntegrityException("manifest of backup " + manifest.id() + " lacks tableRowCounts");
     }
+    boolean only = "only".equals(recordedFacts.get("rowCountScope")) || "parallel".equals(recordedFacts.get("format"));
     List<String> differences = new ArrayList<>();
+    Map<String, Long> restored = new HashMap<>();
     long rows = 0;
     try (Connection c = scratch.connect(); Statement s = c.createStatement()) {
       for (Map.Entry<?, ?> e : expected.entrySet()) {
+        String table = String.valueOf(e.getKey());
+        if (!QUOTED_TABLE.matcher(table).matches()) {
+          throw new IntegrityException("manifest of backup " + manifest.id() + " names a table as '" + table
+              + "', which is not a quoted \"schema\".\"table\" name; refusing to use it");
+        }
         long want = ((Number) e.getValue()).longValue();
         long got;
-        try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + e.getKey())) {
+        try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + (only ? "ONLY " : "") + table)) {
           r.next();
           got = r.getLong(1);
         } catch (SQLException missing) {
-          differences.add(e.getKey() + ": missing (" + missing.getMessage().lines().findFirst().orElse("") + ")");
+          differences.add(table + ": missing (" + missing.getMessage().lines().findFirst().orElse("") + ")");
           continue;
         }
+        restored.put(table, got);
         rows += got;
         if (got != want) {
-          differences.add(e.getKey() + ": expected " + want + " rows, restored " + got);
+          differences.add(table + ": expected " + want + " rows, restored " + got);
         }
       }
       for (Check check : checks) {
@@ -369,6 +385,13 @@ public final class PostgresTarget implements RestoreTarget {
     facts.put("tablesChecked", expected.size());
     facts.put("rowsChecked", rows);
     facts.put("checksPassed", checks.size());
+    // A partitioned table's rows live in its partitions: report each named table's total.
+    if (recordedFacts.get("namedTables") instanceof Map<?, ?> named) {
+      Map<String, Long> totals = new LinkedHashMap<>();
+      named.forEach((name, relations) -> totals.put(String.valueOf(name),
+          ((List<?>) relations).stream().mapToLong(r -> restored.getOrDefault(String.valueOf(r), 0L)).sum()));
+      facts.put("namedTableRows", totals);
+    }
     return facts;
   }
 
