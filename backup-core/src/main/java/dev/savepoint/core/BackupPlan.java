@@ -3,6 +3,7 @@ package dev.savepoint.core;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.Pipe;
+import dev.savepoint.core.internal.ChunkProbe;
 import dev.savepoint.core.internal.Probe;
 import dev.savepoint.core.internal.ProbeOutputStream;
 import java.io.IOException;
@@ -328,6 +329,7 @@ public final class BackupPlan {
     private final List<Transform> chain;
     private final OutputStream sink = raw.sink();
     private final Probe rawProbe = new Probe();
+    private final ChunkProbe rawChunks = new ChunkProbe(ChunkDigests.DEFAULT_SIZE);
     private final Probe storedProbe = new Probe();
     private Future<?> encode;
     private Future<?> upload;
@@ -347,7 +349,10 @@ public final class BackupPlan {
           for (int i = chain.size() - 1; i >= 0; i--) {
             out = chain.get(i).wrap(out);
           }
-          out = new ProbeOutputStream(out, rawProbe);
+          out = new ProbeOutputStream(out, (b, off, len) -> {
+            rawProbe.update(b, off, len);
+            rawChunks.update(b, off, len);
+          });
           in.transferTo(out);
           out.close();
           return null;
@@ -401,7 +406,7 @@ public final class BackupPlan {
         throw typed != null ? typed : stage;
       }
       record = new ArtifactRecord(artifactName, key, rawProbe.bytes(), storedProbe.bytes(), rawProbe.sha256(),
-          storedProbe.sha256(), chain.stream().map(Transform::spec).toList());
+          storedProbe.sha256(), chain.stream().map(Transform::spec).toList(), rawChunks.result());
     }
 
     /** Waits for both stages; returns the first failure, or null. */

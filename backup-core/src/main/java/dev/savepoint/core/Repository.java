@@ -1,6 +1,7 @@
 package dev.savepoint.core;
 
 import dev.savepoint.core.internal.BackupIds;
+import dev.savepoint.core.internal.ChunkVerifyingInputStream;
 import dev.savepoint.core.internal.ManifestCodec;
 import dev.savepoint.core.internal.VerifyingInputStream;
 import java.io.IOException;
@@ -204,7 +205,9 @@ public final class Repository {
 
   /**
    * Opens the raw bytes of an artifact: reads the stored object, reverses the recorded transform chain and
-   * verifies stored and raw size and digest. Decoding errors are reported as {@link IntegrityException}s.
+   * verifies stored and raw size and digest. Bytes are released chunk by chunk, each only after its digest
+   * matched the manifest's {@link ArtifactRecord#rawChunks}, so the caller never acts on unverified bytes.
+   * Decoding errors are reported as {@link IntegrityException}s.
    */
   public InputStream openRaw(ArtifactRecord artifact, Secrets secrets) throws IOException {
     List<Transform> chain = Transforms.restore(artifact.transforms(), secrets);
@@ -217,8 +220,15 @@ public final class Repository {
       in.close();
       throw decodeFailure(artifact, e);
     }
-    return new DecodingFailureTranslator(new VerifyingInputStream(in, "artifact '" + artifact.name()
+    InputStream verified = new DecodingFailureTranslator(new VerifyingInputStream(in, "artifact '" + artifact.name()
         + "' raw bytes", artifact.rawBytes(), artifact.rawSha256()), artifact);
+    if (artifact.rawChunks() == null) {
+      org.slf4j.LoggerFactory.getLogger(Repository.class).warn("artifact '{}' ({}) predates chunk digests: its bytes "
+          + "are verified only when the stream ends, after the restore has used them", artifact.name(), artifact.key());
+      return verified;
+    }
+    return new ChunkVerifyingInputStream(verified, "artifact '" + artifact.name() + "' (" + artifact.key()
+        + ") raw bytes", artifact.rawChunks(), artifact.rawBytes());
   }
 
   private static IOException decodeFailure(ArtifactRecord artifact, Exception e) {

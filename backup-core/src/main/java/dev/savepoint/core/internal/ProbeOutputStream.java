@@ -4,13 +4,23 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 
-/** Passes bytes through to {@code out} and feeds them to a {@link Probe}. */
+/** Passes bytes through to {@code out} and shows them to an observer (a {@link Probe}, say). */
 public final class ProbeOutputStream extends FilterOutputStream {
-  private final Probe probe;
+  /** Sees every byte written, in order. */
+  @FunctionalInterface
+  public interface Observer {
+    void update(byte[] b, int off, int len);
+  }
 
-  public ProbeOutputStream(OutputStream out, Probe probe) {
+  private final Observer probe;
+
+  public ProbeOutputStream(OutputStream out, Observer probe) {
     super(out);
     this.probe = probe;
+  }
+
+  public ProbeOutputStream(OutputStream out, Probe probe) {
+    this(out, probe::update);
   }
 
   @Override
