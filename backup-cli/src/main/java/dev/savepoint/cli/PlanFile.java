@@ -37,6 +37,7 @@ import java.util.List;
  *     rpo: PT1H
  *     source: postgresql://app@db:5432/trpg
  *     tables: [users, game_sessions, chat_messages, ai_generated_content, campaigns]
+ *     tablesOnly: [legacy_events]    # this table's own rows, not its partitions or inheritance children
  *     excludeTableData: [session_cache]
  *     pgFormat: parallel             # plain (default), custom or parallel
  *     jobs: 4                        # connections copying tables at once (parallel format)
@@ -53,7 +54,7 @@ import java.util.List;
 final class PlanFile {
   /** One plan entry; unknown fields are refused so typos do not silently change a backup. */
   record PlanSpec(String name, String tier, String schedule, String zone, Duration rpo, String source,
-      List<String> tables, List<String> excludeTableData, String pgFormat, Integer jobs, String compress, Integer level,
+      List<String> tables, List<String> tablesOnly, List<String> excludeTableData, String pgFormat, Integer jobs, String compress, Integer level,
       String encryptPassphraseEnv, List<String> recipients, String repository, String archive,
       RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv) {}
 
@@ -101,8 +102,8 @@ final class PlanFile {
     return root.plans();
   }
 
-  static BackupPlan build(PlanSpec p) throws IOException {
-    Source source;
+  /** The plan's source: a {@link PostgresSource} for PostgreSQL URLs, else what {@link Uris#source} makes. */
+  static Source source(PlanSpec p) throws IOException {
     if (PostgresUrl.isPostgresUrl(p.source())) {
       PostgresSource.Builder pg = PostgresSource.builder(PostgresUrl.parse(p.source()))
           .format(Uris.pgFormat(p.pgFormat() == null ? "plain" : p.pgFormat()));
@@ -112,13 +113,19 @@ final class PlanFile {
       if (p.tables() != null) {
         pg.table(p.tables().toArray(String[]::new));
       }
+      if (p.tablesOnly() != null) {
+        pg.tableOnly(p.tablesOnly().toArray(String[]::new));
+      }
       if (p.excludeTableData() != null) {
         pg.excludeTableData(p.excludeTableData().toArray(String[]::new));
       }
-      source = pg.build();
-    } else {
-      source = Uris.source(p.source());
+      return pg.build();
     }
+    return Uris.source(p.source());
+  }
+
+  static BackupPlan build(PlanSpec p) throws IOException {
+    Source source = source(p);
     BackupPlan.Builder b = BackupPlan.builder(p.name()).tier(p.tier()).source(source)
         .repository(Uris.repository(p.repository())).rpo(p.rpo())
         .verifier(Verifiers.presence(p.minSizeBytes() == null ? 0 : p.minSizeBytes()));

@@ -88,6 +88,11 @@ public final class PostgresSource implements Source {
     return new Builder(url);
   }
 
+  /** The database this source backs up. */
+  public PostgresUrl url() {
+    return url;
+  }
+
   @Override
   public String type() {
     return "postgresql";
