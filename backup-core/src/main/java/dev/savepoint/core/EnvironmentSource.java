@@ -3,42 +3,75 @@ package dev.savepoint.core;
 import dev.savepoint.core.internal.ManifestCodec;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Backs up configuration without secrets: the environment variables (or any map, e.g. properties) whose
- * names match the allow-list ({@code *} is a wildcard), as one JSON artifact {@value #ARTIFACT}. Names that
- * look secret (containing KEY, SECRET, TOKEN, PASSWORD, PASSWD, CREDENTIAL, PRIVATE, AUTH) are never
- * written, even when allowed, and credentials inside URL values ({@code scheme://user:password@host}) are
- * redacted. The manifest lists which names were left out, never their values.
+ * names match the allow-list ({@code *} is a wildcard), as one JSON artifact {@value #ARTIFACT}. Secrets are
+ * denied by default, even when allowed by name:
+ *
+ * <ul>
+ *   <li>names containing a secret word (PASS, SECRET, TOKEN, KEY, CREDENTIAL, PRIVATE, AUTH, WEBHOOK, DSN,
+ *       COOKIE, SESSION, SIGNATURE, SALT, CERT) are withheld;
+ *   <li>values that carry credentials are withheld: token-like URL query parameters ({@code token=},
+ *       {@code key=}, {@code sig=}, ...), {@code password=} in JDBC/libpq connection strings, PEM blocks, and
+ *       high-entropy strings (24+ characters of letters and digits that look random);
+ *   <li>the password of a URL's user information ({@code scheme://user:password@host}) is replaced by
+ *       {@code ***}, so connection URLs stay useful.
+ * </ul>
+ *
+ * The manifest lists each withheld name with the reason ({@code withheld}), never its value.
+ * {@link #allowSecret} stores a named variable despite these rules: for the rare, reviewed case.
  */
 public final class EnvironmentSource implements Source {
   public static final String ARTIFACT = "environment.json";
-  private static final Pattern SECRET_NAME =
-      Pattern.compile(".*(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|AUTH).*", Pattern.CASE_INSENSITIVE);
-  private static final Pattern URL_CREDENTIALS = Pattern.compile("(://[^/:@\\s]+):\\S*@");
+  private static final Pattern SECRET_NAME = Pattern.compile(
+      ".*(PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|WEBHOOK|DSN|COOKIE|SESSION|SIGNATURE|SALT|CERT).*",
+      Pattern.CASE_INSENSITIVE);
+  private static final Pattern URL_CREDENTIALS = Pattern.compile("(://[^/:@\\s]*):[^/@\\s]*@");
+  private static final Pattern TOKEN_PARAMETER = Pattern.compile(
+      "[?&;](access_token|token|key|apikey|api_key|secret|sig|signature|password|pass|pwd|auth|x-amz-signature|"
+          + "x-goog-signature|code)=", Pattern.CASE_INSENSITIVE);
+  private static final Pattern CONNECTION_PASSWORD = Pattern.compile("(^|[\\s;?&])(password|pwd)\\s*=",
+      Pattern.CASE_INSENSITIVE);
+  private static final Pattern RANDOM_LOOKING = Pattern.compile("[A-Za-z0-9+/_=-]{24,}");
 
+  private final List<String> allowNames;
   private final List<Pattern> allow;
   private final Map<String, String> values;
+  private final Set<String> allowedSecrets;
 
-  private EnvironmentSource(List<String> allow, Map<String, String> values) {
+  private EnvironmentSource(List<String> allow, Map<String, String> values, Set<String> allowedSecrets) {
+    this.allowNames = List.copyOf(allow);
     this.allow = allow.stream().map(a -> Pattern.compile(Pattern.quote(a).replace("*", "\\E.*\\Q"))).toList();
     this.values = new TreeMap<>(values);
+    this.allowedSecrets = Set.copyOf(allowedSecrets);
   }
 
   /** Environment variables of this process matching {@code allow}. */
   public static EnvironmentSource environment(List<String> allow) {
-    return new EnvironmentSource(allow, System.getenv());
+    return new EnvironmentSource(allow, System.getenv(), Set.of());
   }
 
   /** Any name/value map (configuration properties, a parsed config file) matching {@code allow}. */
   public static EnvironmentSource of(List<String> allow, Map<String, String> values) {
-    return new EnvironmentSource(allow, values);
+    return new EnvironmentSource(allow, values, Set.of());
+  }
+
+  /**
+   * Stores these exact names even though their name or value looks secret. The value then sits in the backup
+   * (encrypted only if the plan encrypts): use it for values that merely look random, never for real secrets.
+   */
+  public EnvironmentSource allowSecret(String... names) {
+    Set<String> more = new java.util.HashSet<>(allowedSecrets);
+    more.addAll(List.of(names));
+    return new EnvironmentSource(allowNames, values, more);
   }
 
   @Override
@@ -49,13 +82,14 @@ public final class EnvironmentSource implements Source {
   @Override
   public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
     Map<String, String> kept = new LinkedHashMap<>();
-    List<String> withheld = new ArrayList<>();
+    Map<String, String> withheld = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : values.entrySet()) {
       if (allow.stream().noneMatch(p -> p.matcher(e.getKey()).matches())) {
         continue;
       }
-      if (SECRET_NAME.matcher(e.getKey()).matches()) {
-        withheld.add(e.getKey());
+      String reason = allowedSecrets.contains(e.getKey()) ? null : secretReason(e.getKey(), e.getValue());
+      if (reason != null) {
+        withheld.put(e.getKey(), reason);
         continue;
       }
       kept.put(e.getKey(), URL_CREDENTIALS.matcher(e.getValue()).replaceAll("$1:***@"));
@@ -65,7 +99,48 @@ public final class EnvironmentSource implements Source {
     }
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("variables", kept.size());
-    facts.put("withheldAsSecret", withheld);
+    facts.put("withheldAsSecret", List.copyOf(withheld.keySet()));
+    facts.put("withheld", withheld);
     return facts;
+  }
+
+  /** Why {@code name=value} must not be stored, or null. */
+  static String secretReason(String name, String value) {
+    if (SECRET_NAME.matcher(name).matches()) {
+      return "secret-looking name";
+    }
+    if (value.contains("-----BEGIN")) {
+      return "PEM block in value";
+    }
+    if (TOKEN_PARAMETER.matcher(value).find()) {
+      return "token-like URL parameter in value";
+    }
+    if (CONNECTION_PASSWORD.matcher(value).find()) {
+      return "password in connection string";
+    }
+    Matcher m = RANDOM_LOOKING.matcher(URL_CREDENTIALS.matcher(value).replaceAll("$1:***@"));
+    while (m.find()) {
+      if (looksRandom(m.group())) {
+        return "high-entropy value (a key or token?)";
+      }
+    }
+    return null;
+  }
+
+  /** Letters and digits mixed with more than 4 bits of entropy per character: generated, not written. */
+  private static boolean looksRandom(String s) {
+    boolean letters = s.chars().anyMatch(Character::isLetter);
+    boolean digits = s.chars().anyMatch(Character::isDigit);
+    if (!letters || !digits) {
+      return false;
+    }
+    Map<Integer, Integer> counts = new java.util.HashMap<>();
+    s.chars().forEach(c -> counts.merge(c, 1, Integer::sum));
+    double entropy = 0;
+    for (int n : counts.values()) {
+      double p = (double) n / s.length();
+      entropy -= p * Math.log(p) / Math.log(2);
+    }
+    return entropy > 4.0;
   }
 }

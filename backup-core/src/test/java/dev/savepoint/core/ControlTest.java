@@ -90,4 +90,39 @@ class ControlTest {
     assertThat(m.source().facts().get("withheldAsSecret"))
         .isEqualTo(List.of("APP_API_KEY", "APP_DB_PASSWORD", "APP_SLACK_TOKEN"));
   }
+
+  /** The operator-review cases: secrets hide behind names and values that a word list of names misses. */
+  @Test
+  void environmentBackupWithholdsSecretsByNameAndByValue() throws Exception {
+    String canary = "Zq8vR3kLw9XbT2mN5pYc7sHd4";
+    Map<String, String> env = new java.util.TreeMap<>();
+    env.put("APP_DB_PASS", canary);
+    env.put("APP_BACKUP_PASSPHRASE", canary);
+    env.put("APP_SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0001/B0002/" + canary);
+    env.put("APP_NOTIFY_URL", "https://hooks.example.com/services/T0001/B0002/" + canary);
+    env.put("APP_REDIS_URL", "redis://:" + canary + "@cache:6379");
+    env.put("APP_SIGNED_URL", "https://cdn.example.com/a.png?X-Amz-Signature=" + canary);
+    env.put("APP_JDBC", "jdbc:postgresql://db/app?user=app&password=" + canary);
+    env.put("APP_LIBPQ", "host=db dbname=app password=" + canary);
+    env.put("APP_TLS", "-----BEGIN PRIVATE KEY-----" + canary);
+    env.put("APP_REGION", "ap-northeast-1");
+    env.put("APP_DATABASE_URL", "postgresql://app@db:5432/trpg");
+    env.put("APP_BUILD_ID", "d6c5f0e3a1b2");
+    env.put("APP_PUBLIC_ID", canary);
+    InMemoryStore store = new InMemoryStore();
+    Repository repo = new Repository(store);
+    Manifest m = BackupPlan.builder("config").source(EnvironmentSource.of(List.of("APP_*"), env)
+        .allowSecret("APP_PUBLIC_ID")).repository(repo).build().run().manifest();
+    String stored;
+    try (InputStream in = repo.openRaw(m.artifacts().get(0), Secrets.none())) {
+      stored = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertThat(stored).contains("APP_REGION", "APP_BUILD_ID", "postgresql://app@db:5432/trpg", "APP_REDIS_URL")
+        .contains("\"APP_PUBLIC_ID\" : \"" + canary + "\"");
+    assertThat(stored.replace(canary + "\"", "")).as("only the explicitly allowed value").doesNotContain(canary);
+    assertThat((Map<Object, Object>) m.source().facts().get("withheld")).containsOnlyKeys("APP_DB_PASS", "APP_BACKUP_PASSPHRASE",
+        "APP_SLACK_WEBHOOK_URL", "APP_NOTIFY_URL", "APP_SIGNED_URL", "APP_JDBC", "APP_LIBPQ", "APP_TLS")
+        .containsEntry("APP_NOTIFY_URL", "high-entropy value (a key or token?)");
+    assertThat(new String(dev.savepoint.core.internal.ManifestCodec.write(m), StandardCharsets.UTF_8)).doesNotContain(canary);
+  }
 }
