@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -46,8 +47,19 @@ public final class FilesystemStore implements Store {
     return root;
   }
 
-  private Path path(String key) {
-    return root.resolve(Keys.requireValid(key));
+  /**
+   * The file of {@code key}. No path is ever resolved through a symbolic link: someone who can write into the
+   * repository's folder must not be able to make Savepoint read or write outside it.
+   */
+  private Path path(String key) throws StoreException {
+    Path file = root.resolve(Keys.requireValid(key));
+    for (Path p = file; p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
+      if (Files.isSymbolicLink(p)) {
+        throw new StoreException("'" + root.relativize(p) + "' in " + describe() + " is a symbolic link; the "
+            + "filesystem store never follows links (key " + key + ")");
+      }
+    }
+    return file;
   }
 
   @Override
@@ -61,6 +73,7 @@ public final class FilesystemStore implements Store {
         channel.force(true);
       }
       Files.createDirectories(target.getParent());
+      path(key); // No link was raced into the path while the data was written.
       try {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
@@ -85,7 +98,7 @@ public final class FilesystemStore implements Store {
     Path file = path(key);
     FileChannel channel;
     try {
-      channel = FileChannel.open(file, StandardOpenOption.READ);
+      channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       throw new ObjectNotFoundException(key);
     }
@@ -98,7 +111,7 @@ public final class FilesystemStore implements Store {
   public Optional<ObjectInfo> stat(String key) throws IOException {
     Path file = path(key);
     try {
-      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
+      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
       if (!attrs.isRegularFile()) {
         return Optional.empty();
       }
@@ -113,8 +126,8 @@ public final class FilesystemStore implements Store {
     Keys.requireValidPrefix(prefix);
     // Walk only the deepest directory the prefix names, not the whole store.
     int slash = prefix.lastIndexOf('/');
-    Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
-    if (!Files.isDirectory(start)) {
+    Path start = slash < 0 ? root : path(prefix.substring(0, slash));
+    if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
       return List.of();
     }
     List<ObjectInfo> result = new ArrayList<>();
@@ -129,7 +142,7 @@ public final class FilesystemStore implements Store {
         }
         BasicFileAttributes attrs;
         try {
-          attrs = Files.readAttributes(p, BasicFileAttributes.class);
+          attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException deletedMeanwhile) {
           continue;
         }

@@ -93,17 +93,48 @@ public final class Repository {
    */
   public Optional<Manifest> newest(String plan) throws IOException {
     List<String> ids = backupIds(plan, true);
-    return ids.isEmpty() ? Optional.empty() : Optional.of(manifest(plan, ids.get(ids.size() - 1)));
+    for (int i = ids.size() - 1; i >= 0; i--) {
+      Optional<Manifest> m = trusted(plan, ids.get(i));
+      if (m.isPresent()) {
+        return m;
+      }
+    }
+    return Optional.empty();
   }
 
   private List<Manifest> manifests(String plan, Map<String, List<ObjectInfo>> byBackup) throws IOException {
     List<Manifest> result = new ArrayList<>();
     for (Map.Entry<String, List<ObjectInfo>> e : byBackup.entrySet()) {
       if (hasManifest(plan, e.getKey(), e.getValue())) {
-        result.add(manifest(plan, e.getKey()));
+        trusted(plan, e.getKey()).ifPresent(result::add);
       }
     }
     return result;
+  }
+
+  /** How far a backup's time may lie ahead of this clock before the backup is ignored. */
+  static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
+
+  /**
+   * The manifest at {@code plan}/{@code id}, unless it is misplaced or dated in the future: such a backup is
+   * ignored (and reported) by listings, selectors, prune, copies, the scheduler and the RPO monitor, so a
+   * manifest copied from another plan cannot be restored as this plan's, and a far-future one cannot make
+   * backups look fresh.
+   */
+  private Optional<Manifest> trusted(String plan, String id) throws IOException {
+    Manifest m = read(plan, id);
+    String misplaced = misplacement(plan, id, m);
+    if (misplaced != null) {
+      org.slf4j.LoggerFactory.getLogger(Repository.class).warn("ignoring backup {} of plan '{}': {}", id, plan, misplaced);
+      return Optional.empty();
+    }
+    Instant latest = Instant.now().plus(CLOCK_SKEW);
+    if (BackupIds.startTime(id).isAfter(latest) || m.startedAt().isAfter(latest) || m.finishedAt().isAfter(latest)) {
+      org.slf4j.LoggerFactory.getLogger(Repository.class).warn("ignoring backup {} of plan '{}' in {}: it is dated "
+          + "in the future ({}); someone else wrote it, or a clock is wrong", id, plan, describe(), m.startedAt());
+      return Optional.empty();
+    }
+    return Optional.of(m);
   }
 
   /** Ids of backups of {@code plan} that have ({@code withManifest}) or lack a manifest, sorted. */
@@ -136,7 +167,28 @@ public final class Repository {
     return objects.stream().anyMatch(o -> o.key().equals(key));
   }
 
+  /**
+   * The manifest of backup {@code id} of {@code plan}, checked against its signature (if this repository
+   * requires one) and its location: a manifest whose own plan and id differ from where it lies is refused.
+   */
   public Manifest manifest(String plan, String id) throws IOException {
+    Manifest manifest = read(plan, id);
+    String misplaced = misplacement(plan, id, manifest);
+    if (misplaced != null) {
+      throw new IntegrityException(misplaced);
+    }
+    return manifest;
+  }
+
+  private static String misplacement(String plan, String id, Manifest manifest) {
+    if (manifest.plan().equals(plan) && manifest.id().equals(id)) {
+      return null;
+    }
+    return "manifest " + manifestKey(plan, id) + " describes backup " + manifest.id() + " of plan '" + manifest.plan()
+        + "': a manifest is valid only where it was written; it was copied or moved here";
+  }
+
+  private Manifest read(String plan, String id) throws IOException {
     String key = manifestKey(plan, id);
     byte[] bytes;
     try (InputStream in = store.get(key)) {
@@ -379,7 +431,8 @@ public final class Repository {
     deleteObjects(manifest.plan() + "/" + manifest.id() + "/", shared);
     // Objects it reused from deleted earlier backups, unless a remaining backup records them too.
     for (ArtifactRecord a : manifest.artifacts()) {
-      if (!ownsKey(manifest, a) && !shared.contains(a.key())) {
+      // Only the plan's own objects: a manifest naming another plan's keys cannot make prune delete them.
+      if (!ownsKey(manifest, a) && !shared.contains(a.key()) && a.key().startsWith(manifest.plan() + "/")) {
         store.delete(a.key());
       }
     }

@@ -311,9 +311,9 @@ public final class PostgresSource implements Source {
     return "\"" + identifier.replace("\"", "\"\"") + "\"";
   }
 
-  private static String toolVersion(String tool) {
+  private String toolVersion(String tool) {
     try {
-      Process p = new ProcessBuilder(tool, "--version").redirectErrorStream(true).start();
+      Process p = PgTools.processBuilder(List.of(tool, "--version"), url).redirectErrorStream(true).start();
       if (!p.waitFor(10, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         return "unknown (" + tool + " --version did not answer)";

@@ -166,9 +166,7 @@ public final class PostgresTarget implements RestoreTarget {
             "--dbname=" + scratch.database())
         : List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v", "ON_ERROR_STOP=1",
             "--single-transaction", "--dbname=" + scratch.database(), "-f", "-");
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
-    pb.environment().putAll(scratch.toolEnvironment());
-    Process p = pb.start();
+    Process p = PgTools.processBuilder(cmd, scratch).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
     try (InputStream in = artifacts.open(artifact)) {
       OutputStream stdin = p.getOutputStream();

@@ -8,6 +8,7 @@ import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -122,9 +123,10 @@ public final class Tar {
   }
 
   /**
-   * Extracts a tar stream into the empty directory {@code dest}. Refuses (with {@link IntegrityException})
-   * any entry whose path escapes {@code dest}; symbolic links are created last, so no entry is written
-   * through one.
+   * Extracts a tar stream into the empty directory {@code dest}, never writing outside it: any entry whose
+   * path escapes {@code dest} is refused (with {@link IntegrityException}); no path is ever resolved through
+   * a symbolic link (each parent directory is checked to be a real directory, not followed), symbolic links
+   * are created last, and hard links, devices and FIFOs are refused.
    */
   public static void extract(InputStream in, Path dest) throws IOException {
     Path base = dest.toAbsolutePath().normalize();
@@ -133,38 +135,66 @@ public final class Tar {
     List<TarArchiveEntry> dirs = new ArrayList<>();
     TarArchiveEntry entry;
     while ((entry = tar.getNextEntry()) != null) {
-      Path target = base.resolve(entry.getName()).normalize();
-      if (!target.startsWith(base) || target.equals(base) && !entry.isDirectory()) {
-        throw new IntegrityException("tar entry '" + entry.getName() + "' would be written outside "
-            + base + "; refusing to restore this archive");
-      }
+      Path target = inside(base, entry.getName(), !entry.isDirectory());
       if (entry.isSymbolicLink()) {
         links.add(entry);
       } else if (entry.isDirectory()) {
-        Files.createDirectories(target);
+        realDirectories(base, target);
         dirs.add(entry);
-      } else if (entry.isFile()) {
-        Files.createDirectories(target.getParent());
-        try (OutputStream out = Files.newOutputStream(target)) {
+      } else if (entry.isFile() && !entry.isLink()) {
+        realDirectories(base, target.getParent());
+        // CREATE_NEW: never opens an existing file, or a link planted under this name.
+        try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
           tar.transferTo(out);
         }
         applyAttributes(target, entry);
       } else {
-        throw new IntegrityException("tar entry '" + entry.getName() + "' has unsupported type "
-            + (char) entry.getLinkFlag());
+        throw new IntegrityException("tar entry '" + entry.getName() + "' is a "
+            + (entry.isLink() ? "hard link" : "special file (type " + (char) entry.getLinkFlag() + ")")
+            + ", which Savepoint does not restore; refusing this archive");
       }
     }
-    for (TarArchiveEntry link : links) {
-      Path target = base.resolve(link.getName()).normalize();
-      Files.createDirectories(target.getParent());
-      Files.createSymbolicLink(target, Path.of(link.getLinkName()));
-    }
-    // Directory times last: creating their children changed them.
+    // Directory attributes before links exist, so no attribute change can follow one.
     for (int i = dirs.size() - 1; i >= 0; i--) {
-      applyAttributes(base.resolve(dirs.get(i).getName()).normalize(), dirs.get(i));
+      applyAttributes(inside(base, dirs.get(i).getName(), false), dirs.get(i));
+    }
+    for (TarArchiveEntry link : links) {
+      Path target = inside(base, link.getName(), true);
+      realDirectories(base, target.getParent());
+      Files.createSymbolicLink(target, Path.of(link.getLinkName()));
     }
     // Drain the end-of-archive blocks so the digest check of the underlying stream sees every byte.
     in.transferTo(OutputStream.nullOutputStream());
+  }
+
+  /** {@code name} resolved under {@code base}, or an {@link IntegrityException} if it would leave it. */
+  private static Path inside(Path base, String name, boolean mustNotBeBase) throws IntegrityException {
+    Path target = base.resolve(name).normalize();
+    if (!target.startsWith(base) || mustNotBeBase && target.equals(base)) {
+      throw new IntegrityException("tar entry '" + name + "' would be written outside " + base
+          + "; refusing to restore this archive");
+    }
+    return target;
+  }
+
+  /**
+   * Makes every directory from {@code base} down to {@code dir}, refusing any component that exists as
+   * something else (a symbolic link above all): nothing is created through a link.
+   */
+  private static void realDirectories(Path base, Path dir) throws IOException {
+    Path current = base;
+    for (Path part : base.relativize(dir)) {
+      current = current.resolve(part);
+      if (Files.isSymbolicLink(current) || Files.exists(current, LinkOption.NOFOLLOW_LINKS)
+          && !Files.isDirectory(current, LinkOption.NOFOLLOW_LINKS)) {
+        throw new IntegrityException("tar entry path " + base.relativize(dir) + " passes through "
+            + base.relativize(current) + ", which is not a directory (a symbolic link?); refusing this archive");
+      }
+      if (!Files.exists(current, LinkOption.NOFOLLOW_LINKS)) {
+        Files.createDirectory(current);
+      }
+    }
   }
 
   private static void applyAttributes(Path p, TarArchiveEntry entry) throws IOException {
@@ -173,6 +203,7 @@ public final class Tar {
     } catch (UnsupportedOperationException e) {
       // Non-POSIX filesystem: keep the defaults.
     }
-    Files.setLastModifiedTime(p, FileTime.from(entry.getModTime().toInstant()));
+    Files.getFileAttributeView(p, java.nio.file.attribute.BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        .setTimes(FileTime.from(entry.getModTime().toInstant()), null, null);
   }
 }

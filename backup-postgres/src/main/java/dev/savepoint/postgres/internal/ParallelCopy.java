@@ -43,6 +43,14 @@ public final class ParallelCopy {
   public static final long PART_BYTES = 128L << 20;
   private static final byte[] TRAILER = "\\.\n".getBytes(StandardCharsets.US_ASCII);
   private static final int MAX_STATEMENT_BYTES = 1 << 20;
+  private static final String IDENTIFIER = "(?:\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)";
+  /**
+   * The only statement a table script may run: COPY of quoted identifiers from stdin. Anything else (a second
+   * statement, {@code TO PROGRAM}, a function call) is refused, so a script cannot make the server execute
+   * anything even when it was written by someone other than Savepoint.
+   */
+  private static final java.util.regex.Pattern COPY_STATEMENT = java.util.regex.Pattern.compile(
+      "COPY " + IDENTIFIER + "\\." + IDENTIFIER + " \\(" + IDENTIFIER + "(?:, " + IDENTIFIER + ")*\\) FROM stdin;");
 
   /** Workers when none are configured: the number of processors, at least 2 and at most 4. */
   public static final int DEFAULT_JOBS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
@@ -137,9 +145,9 @@ public final class ParallelCopy {
   public static long copyIn(Connection c, String artifact, InputStream in) throws IOException, SQLException {
     String header = readLine(in, artifact);
     String copy = readLine(in, artifact);
-    if (!(header + "\n").equals(HEADER) || !copy.startsWith("COPY ") || !copy.endsWith(" FROM stdin;")) {
+    if (!(header + "\n").equals(HEADER) || !COPY_STATEMENT.matcher(copy).matches()) {
       throw new IntegrityException("artifact " + artifact + " is not a table script of the parallel format "
-          + "(it starts with '" + abbreviate(header) + "')");
+          + "(it starts with '" + abbreviate(header) + "', then '" + abbreviate(copy) + "'); nothing was loaded");
     }
     // The data ends with the "\." line, which COPY's text format treats as the end of the data.
     return c.unwrap(PGConnection.class).getCopyAPI()

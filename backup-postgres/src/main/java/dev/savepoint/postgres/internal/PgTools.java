@@ -56,10 +56,27 @@ public final class PgTools {
     }
   }
 
-  /** Starts {@code command} with the connection environment of {@code url}; stderr is captured. */
-  public static Process start(List<String> command, PostgresUrl url) throws IOException {
+  /**
+   * What a PostgreSQL tool may see of this process's environment: paths, locale, time zone and libpq's own
+   * settings. Nothing else (passphrases, cloud credentials, the application's secrets) reaches a child process.
+   */
+  private static final java.util.Set<String> PASSED_THROUGH = java.util.Set.of("PATH", "HOME", "USER", "LANG",
+      "LC_ALL", "LC_CTYPE", "LC_COLLATE", "LC_MESSAGES", "TZ", "TMPDIR", "PGPASSFILE", "PGSERVICEFILE",
+      "PGSYSCONFDIR", "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGSSLCRL", "PGSSLCRLDIR",
+      "PGSSLMINPROTOCOLVERSION", "PGGSSENCMODE", "PGKRBSRVNAME", "PGTARGETSESSIONATTRS", "PGCONNECT_TIMEOUT");
+
+  /** A process builder for {@code command} with a minimal environment plus the connection settings of {@code url}. */
+  public static ProcessBuilder processBuilder(List<String> command, PostgresUrl url) {
     ProcessBuilder pb = new ProcessBuilder(command);
-    pb.environment().putAll(url.toolEnvironment());
+    java.util.Map<String, String> env = pb.environment();
+    env.keySet().retainAll(PASSED_THROUGH);
+    env.putAll(url.toolEnvironment());
+    return pb;
+  }
+
+  /** Starts {@code command} with a minimal environment and the connection settings of {@code url}; stderr is captured. */
+  public static Process start(List<String> command, PostgresUrl url) throws IOException {
+    ProcessBuilder pb = processBuilder(command, url);
     try {
       return pb.start();
     } catch (IOException e) {
