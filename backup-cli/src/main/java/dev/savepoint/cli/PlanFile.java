@@ -58,12 +58,15 @@ final class PlanFile {
       String encryptPassphraseEnv, List<String> recipients, String repository, String archive,
       RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv) {}
 
+  /** Counts take -1 for "every period"; keepWithin is measured from the newest backup (P7D, P1M, PT36H). */
   record RetentionSpec(Integer keepLast, Integer keepHourly, Integer keepDaily, Integer keepWeekly,
-      Integer keepMonthly, Integer keepYearly, Duration keepWithin, String zone) {
-    Retention toRetention() {
+      Integer keepMonthly, Integer keepYearly, String keepWithin, String zone, Duration minFresh) {
+    /** The plan's retention; its freshness guard is {@code minFresh}, else the plan's RPO. */
+    Retention toRetention(Duration rpo) {
       return Retention.builder().last(n(keepLast)).hourly(n(keepHourly)).daily(n(keepDaily)).weekly(n(keepWeekly))
           .monthly(n(keepMonthly)).yearly(n(keepYearly)).within(keepWithin)
-          .zone(zone == null ? java.time.ZoneOffset.UTC : ZoneId.of(zone)).build();
+          .zone(zone == null ? java.time.ZoneOffset.UTC : ZoneId.of(zone)).minFresh(minFresh != null ? minFresh : rpo)
+          .build();
     }
 
     private static int n(Integer i) {
@@ -97,6 +100,13 @@ final class PlanFile {
       }
       if (p.schedule() != null) {
         Scheduler.parseCron(p.schedule());
+      }
+      if (p.retention() != null) {
+        try {
+          p.retention().toRetention(p.rpo());
+        } catch (IllegalArgumentException | java.time.DateTimeException e) {
+          throw new ConfigurationException("plan file " + file + ", plan '" + p.name() + "': retention: " + e.getMessage());
+        }
       }
     }
     return root.plans();

@@ -9,12 +9,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "prune", description = "Delete backups the retention rules do not keep. The newest backup and "
-    + "backups in use by a restore or drill are always kept. Also removes remains of failed backups.")
+@Command(name = "prune", description = "Delete backups the retention rules do not keep (a backup is kept if any "
+    + "rule keeps it; at least one --keep-* rule is required). The newest backup and backups in use by a restore "
+    + "or drill are always kept. Also removes remains of failed backups.")
 final class PruneCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
@@ -22,26 +24,49 @@ final class PruneCommand implements Callable<Integer> {
   @Option(names = "--plan", required = true)
   String plan;
 
-  @Option(names = "--keep-last", defaultValue = "0")
+  /** Retention counts: a number, or {@code all} (also {@code -1}) for every period. */
+  static final class Count implements CommandLine.ITypeConverter<Integer> {
+    @Override
+    public Integer convert(String value) {
+      return value.equalsIgnoreCase("all") ? Retention.UNLIMITED : Integer.parseInt(value);
+    }
+  }
+
+  @Option(names = "--keep-last", defaultValue = "0", converter = Count.class, paramLabel = "<N|all>",
+      description = "Keep the N newest backups.")
   int last;
 
-  @Option(names = "--keep-hourly", defaultValue = "0")
+  @Option(names = "--keep-hourly", defaultValue = "0", converter = Count.class, paramLabel = "<N|all>",
+      description = "Keep the newest backup of each of the N newest hours that have one.")
   int hourly;
 
-  @Option(names = "--keep-daily", defaultValue = "0")
+  @Option(names = "--keep-daily", defaultValue = "0", converter = Count.class, paramLabel = "<N|all>",
+      description = "Likewise per day (in --zone).")
   int daily;
 
-  @Option(names = "--keep-weekly", defaultValue = "0")
+  @Option(names = "--keep-weekly", defaultValue = "0", converter = Count.class, paramLabel = "<N|all>",
+      description = "Likewise per ISO week.")
   int weekly;
 
-  @Option(names = "--keep-monthly", defaultValue = "0")
+  @Option(names = "--keep-monthly", defaultValue = "0", converter = Count.class, paramLabel = "<N|all>",
+      description = "Likewise per month.")
   int monthly;
 
-  @Option(names = "--keep-yearly", defaultValue = "0")
+  @Option(names = "--keep-yearly", defaultValue = "0", converter = Count.class, paramLabel = "<N|all>",
+      description = "Likewise per year.")
   int yearly;
 
-  @Option(names = "--keep-within", paramLabel = "<ISO duration>", description = "e.g. P7D or PT36H.")
-  Duration within;
+  @Option(names = "--keep-within", paramLabel = "<ISO period>", description = "Keep every backup within this "
+      + "window BEFORE THE NEWEST BACKUP (not before now, so a stopped backup job never shrinks the history): "
+      + "P7D (calendar days in --zone), P1M, P1Y, PT36H.")
+  String within;
+
+  @Option(names = "--min-fresh", paramLabel = "<ISO duration>", description = "Freshness guard: delete nothing "
+      + "while the newest backup is older than this (backups are failing), e.g. P2D.")
+  Duration minFresh;
+
+  @Option(names = "--force", description = "Prune even when the freshness guard would keep everything.")
+  boolean force;
 
   @Option(names = "--zone", defaultValue = "UTC", description = "Time zone of days and weeks (default: UTC).")
   ZoneId zone;
@@ -55,7 +80,10 @@ final class PruneCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Retention retention = Retention.builder().last(last).hourly(hourly).daily(daily).weekly(weekly).monthly(monthly)
-        .yearly(yearly).within(within).zone(zone).build();
+        .yearly(yearly).within(within).zone(zone).minFresh(minFresh).build();
+    if (force) {
+      retention = retention.forced();
+    }
     Repository repository = repo.open();
     List<Retention.Verdict> verdicts = repository.prune(plan, retention, dryRun, Duration.ofHours(6));
     List<Map<String, Object>> rows = new ArrayList<>();

@@ -52,7 +52,7 @@ final class RunCommand implements Callable<Integer> {
         Manifest m = Audit.backup(repository, spec.name(), () -> p.run().manifest());
         System.out.printf("backup %s of plan '%s' complete: %s stored%n", m.id(), m.plan(), Format.bytes(m.storedBytes()));
         if (spec.retention() != null) {
-          long deleted = repository.prune(spec.name(), spec.retention().toRetention(), false, Duration.ofHours(6))
+          long deleted = repository.prune(spec.name(), spec.retention().toRetention(spec.rpo()), false, Duration.ofHours(6))
               .stream().filter(v -> !v.keep()).count();
           Audit.record(repository, "prune", spec.name(), "ok", Map.of("deleted", deleted));
         }

@@ -30,6 +30,14 @@ class CliOperationsTest {
     assertThat(verdicts.get(0).get("reasons").toString()).contains("newest verified backup", "last 2");
     assertThat(verdicts.get(2).get("keep").asBoolean()).isFalse();
     assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out())).hasSize(3);
+    // No rule would delete all but the newest: refused, nothing deleted.
+    CliProcess.Result noRule = CliProcess.run("prune", "--repo", repo, "--plan", "tier2");
+    assertThat(noRule.exit()).isEqualTo(Main.USAGE);
+    assertThat(noRule.err()).contains("at least one rule");
+    assertThat(CliProcess.run("prune", "--repo", repo, "--plan", "tier2", "--keep-last", "0").exit()).isEqualTo(Main.USAGE);
+    CliProcess.Result all = CliProcess.run("prune", "--repo", repo, "--plan", "tier2", "--keep-last", "all", "--json");
+    assertThat(all.exit()).as(all.err()).isZero();
+    assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out())).hasSize(3);
     assertThat(CliProcess.run("prune", "--repo", repo, "--plan", "tier2", "--keep-last", "2").exit()).isZero();
     assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out())).hasSize(2);
 
@@ -90,5 +98,20 @@ class CliOperationsTest {
     CliProcess.Result verify = CliProcess.run(env, "verify", "--repo", repo, "--plan", "p", "--manifest-hmac-env", "MANIFEST_KEY");
     assertThat(verify.exit()).isEqualTo(3);
     assertThat(verify.err()).contains("signature check");
+  }
+
+  @Test
+  void aPlanFileRetentionWithoutRulesIsRejectedWhenLoaded() throws Exception {
+    Path plans = Files.writeString(tmp.resolve("plans.yaml"), """
+        plans:
+          - name: config
+            source: file:%s
+            repository: file:%s
+            retention: {zone: Asia/Tokyo}
+        """.formatted(tmp.resolve("plans.yaml"), tmp.resolve("repo")));
+    CliProcess.Result run = CliProcess.run("run", "--config", plans.toString());
+    assertThat(run.exit()).isEqualTo(Main.USAGE);
+    assertThat(run.err()).contains("plan 'config': retention: a retention needs at least one rule");
+    assertThat(tmp.resolve("repo")).doesNotExist();
   }
 }

@@ -82,9 +82,21 @@ public final class Repository {
     return List.copyOf(plans);
   }
 
-  /** Complete backups of {@code plan}, oldest first. A malformed manifest fails the listing, naming it. */
+  /**
+   * The one order of backups, shared by {@link #list}, {@link BackupSelector}s and {@link Retention}: by start
+   * time, then id.
+   */
+  public static final java.util.Comparator<Manifest> BACKUP_ORDER =
+      java.util.Comparator.comparing(Manifest::startedAt).thenComparing(Manifest::id);
+
+  /**
+   * Complete backups of {@code plan}, oldest first ({@link #BACKUP_ORDER}). A malformed manifest fails the
+   * listing, naming it; misplaced and future-dated ones are left out (and logged).
+   */
   public List<Manifest> list(String plan) throws IOException {
-    return manifests(plan, objectsByBackup(plan));
+    List<Manifest> backups = manifests(plan, objectsByBackup(plan));
+    backups.sort(BACKUP_ORDER);
+    return backups;
   }
 
   /**

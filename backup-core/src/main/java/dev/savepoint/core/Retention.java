@@ -2,6 +2,7 @@ package dev.savepoint.core;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.Period;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
@@ -16,19 +17,37 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Which backups of a plan to keep: keep-last, grandfather-father-son (hourly, daily, weekly, monthly, yearly:
- * the newest backup of each of the last N periods) and keep-within. A backup is kept if any rule keeps it.
- * Ordering is by backup start time (from the manifest), never by listing order or object times. Immutable.
+ * Which backups of a plan to keep. A backup is kept if any rule keeps it:
+ *
+ * <ul>
+ *   <li>{@code last N}: the N newest backups;
+ *   <li>{@code hourly/daily/weekly/monthly/yearly N}: the newest backup of each of the N newest periods that
+ *       have a backup (grandfather-father-son, periods in the retention's zone; weeks are ISO weeks);
+ *   <li>{@code within W}: every backup within the window W <em>before the newest backup</em> (as restic does),
+ *       not before now — when backups stop, the history does not shrink. W is calendar-aware in the zone
+ *       ({@code P1Y}, {@code P1M}, {@code P3D} = three calendar days across a DST change; {@code PT36H} = 36
+ *       hours).
+ * </ul>
+ *
+ * A count of {@link #UNLIMITED} ({@code -1}) keeps every period. The newest backup, and backups in use by a
+ * restore, drill or copy, are always kept. A retention needs at least one rule: without one it would keep only
+ * the newest backup, so {@link Builder#build} refuses it. {@linkplain Builder#minFresh The freshness guard}
+ * keeps everything while the newest backup is older than a bound, i.e. while backups are failing. Ordering is by
+ * backup start time, then id (as {@link Repository#list} orders), never by listing order. Immutable.
  */
 public final class Retention {
+  /** A count that keeps every period (and for {@code last}, every backup). */
+  public static final int UNLIMITED = -1;
+
   private final int last;
   private final int hourly;
   private final int daily;
   private final int weekly;
   private final int monthly;
   private final int yearly;
-  private final Duration within;
+  private final Window within;
   private final ZoneId zone;
+  private final Duration minFresh;
 
   private Retention(Builder b) {
     this.last = b.last;
@@ -39,6 +58,7 @@ public final class Retention {
     this.yearly = b.yearly;
     this.within = b.within;
     this.zone = b.zone;
+    this.minFresh = b.minFresh;
   }
 
   public static Builder builder() {
@@ -53,24 +73,75 @@ public final class Retention {
     return builder().within(d).build();
   }
 
+  /**
+   * A keep-within window: a calendar part (years, months, days in the zone) and a clock part (hours, minutes,
+   * seconds). Parsed from ISO-8601: {@code P1Y}, {@code P1M}, {@code P3D}, {@code PT36H}, {@code P1DT12H}.
+   */
+  public record Window(Period calendar, Duration clock) {
+    public Window {
+      if (calendar.isNegative() || clock.isNegative() || calendar.isZero() && clock.isZero()) {
+        throw new IllegalArgumentException("a keep-within window must be positive, was " + calendar + " " + clock);
+      }
+    }
+
+    public static Window parse(String iso) {
+      String text = iso.strip().toUpperCase(java.util.Locale.ROOT);
+      int t = text.indexOf('T');
+      try {
+        Period calendar = t == 1 ? Period.ZERO : Period.parse(t < 0 ? text : text.substring(0, t));
+        Duration clock = t < 0 ? Duration.ZERO : Duration.parse("P" + text.substring(t));
+        return new Window(calendar, clock);
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new IllegalArgumentException("not an ISO-8601 window: '" + iso + "' (examples: P7D, P1M, P1Y, PT36H)");
+      }
+    }
+
+    /** The earliest instant within the window ending at {@code end}. */
+    Instant start(Instant end, ZoneId zone) {
+      return end.atZone(zone).minus(calendar).toInstant().minus(clock);
+    }
+
+    @Override
+    public String toString() {
+      if (calendar.isZero()) {
+        return clock.toString();
+      }
+      return clock.isZero() ? calendar.toString() : calendar + clock.toString().substring(1);
+    }
+  }
+
   /** The decision for one backup: kept or not, and every reason it is kept. */
   public record Verdict(Manifest backup, boolean keep, List<String> reasons) {}
 
   /**
-   * Decides for every backup of one plan. {@code protectedIds} (backups being read by a restore, drill or
-   * copy) are always kept, and so is the newest backup: every listed backup passed its verifiers before its
-   * manifest was written, so the newest is the newest verified one.
+   * Decides for every backup of one plan, newest first. {@code protectedIds} (backups being read by a restore,
+   * drill or copy) are always kept, and so is the newest backup: every listed backup passed its verifiers
+   * before its manifest was written, so the newest is the newest verified one.
    */
   public List<Verdict> apply(List<Manifest> backups, Instant now, Set<String> protectedIds) {
     List<Manifest> newestFirst = new ArrayList<>(backups);
-    newestFirst.sort(Comparator.comparing(Manifest::startedAt).thenComparing(Manifest::id).reversed());
+    newestFirst.sort(Repository.BACKUP_ORDER.reversed());
     Map<String, List<String>> reasons = new LinkedHashMap<>();
     newestFirst.forEach(m -> reasons.put(m.id(), new ArrayList<>()));
     if (!newestFirst.isEmpty()) {
-      reasons.get(newestFirst.get(0).id()).add("newest verified backup");
+      Manifest newest = newestFirst.get(0);
+      reasons.get(newest.id()).add("newest verified backup");
+      if (minFresh != null && newest.startedAt().isBefore(now.minus(minFresh))) {
+        // Backups are failing: deleting now would shrink the history the operator is about to need.
+        newestFirst.forEach(m -> reasons.get(m.id()).add("newest backup is older than " + minFresh
+            + ": nothing is deleted while backups are failing (force to override)"));
+      }
+      if (within != null) {
+        Instant start = within.start(newest.startedAt(), zone);
+        for (Manifest m : newestFirst) {
+          if (!m.startedAt().isBefore(start)) {
+            reasons.get(m.id()).add("within " + within + " of the newest");
+          }
+        }
+      }
     }
-    for (int i = 0; i < Math.min(last, newestFirst.size()); i++) {
-      reasons.get(newestFirst.get(i).id()).add("last " + last);
+    for (int i = 0; i < newestFirst.size() && (last == UNLIMITED || i < last); i++) {
+      reasons.get(newestFirst.get(i).id()).add(last == UNLIMITED ? "last (all)" : "last " + last);
     }
     bucket(newestFirst, reasons, hourly, "hourly", t -> t.toLocalDate() + "T" + t.getHour());
     bucket(newestFirst, reasons, daily, "daily", t -> t.toLocalDate().toString());
@@ -78,14 +149,6 @@ public final class Retention {
         t -> t.get(IsoFields.WEEK_BASED_YEAR) + "-W" + t.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR));
     bucket(newestFirst, reasons, monthly, "monthly", t -> t.getYear() + "-" + t.getMonthValue());
     bucket(newestFirst, reasons, yearly, "yearly", t -> Integer.toString(t.getYear()));
-    if (within != null) {
-      Instant cutoff = now.minus(within);
-      for (Manifest m : newestFirst) {
-        if (!m.startedAt().isBefore(cutoff)) {
-          reasons.get(m.id()).add("within " + within);
-        }
-      }
-    }
     for (Manifest m : newestFirst) {
       if (protectedIds.contains(m.id())) {
         reasons.get(m.id()).add("in use by a restore, drill or copy");
@@ -103,22 +166,52 @@ public final class Retention {
       Function<ZonedDateTime, String> period) {
     Set<String> seen = new HashSet<>();
     for (Manifest m : newestFirst) {
-      if (seen.size() >= count) {
+      if (count != UNLIMITED && seen.size() >= count) {
         return;
       }
       if (seen.add(period.apply(m.startedAt().atZone(zone)))) {
-        reasons.get(m.id()).add(name + " " + seen.size() + "/" + count);
+        reasons.get(m.id()).add(name + " " + seen.size() + "/" + (count == UNLIMITED ? "all" : count));
       }
     }
+  }
+
+  /** This retention without the freshness guard: for an operator who deletes on purpose while backups fail. */
+  public Retention forced() {
+    Builder b = copy();
+    b.minFresh = null;
+    return b.build();
+  }
+
+  /** This retention with the freshness guard set to {@code bound} unless it already has one. */
+  public Retention withMinFreshIfUnset(Duration bound) {
+    if (minFresh != null || bound == null) {
+      return this;
+    }
+    return copy().minFresh(bound).build();
+  }
+
+  private Builder copy() {
+    Builder b = new Builder();
+    b.last = last;
+    b.hourly = hourly;
+    b.daily = daily;
+    b.weekly = weekly;
+    b.monthly = monthly;
+    b.yearly = yearly;
+    b.within = within;
+    b.zone = zone;
+    b.minFresh = minFresh;
+    return b;
   }
 
   @Override
   public String toString() {
     return "Retention[last=" + last + ", hourly=" + hourly + ", daily=" + daily + ", weekly=" + weekly
-        + ", monthly=" + monthly + ", yearly=" + yearly + ", within=" + within + ", zone=" + zone + "]";
+        + ", monthly=" + monthly + ", yearly=" + yearly + ", within=" + within + ", zone=" + zone
+        + ", minFresh=" + minFresh + "]";
   }
 
-  /** Builds a {@link Retention}; every count defaults to 0 (rule off). */
+  /** Builds a {@link Retention}; every count defaults to 0 (rule off); at least one rule must be set. */
   public static final class Builder {
     private int last;
     private int hourly;
@@ -126,50 +219,64 @@ public final class Retention {
     private int weekly;
     private int monthly;
     private int yearly;
-    private Duration within;
+    private Window within;
     private ZoneId zone = ZoneOffset.UTC;
+    private Duration minFresh;
 
     private Builder() {}
 
-    private static int nonNegative(int n) {
-      if (n < 0) {
-        throw new IllegalArgumentException("retention counts must be >= 0, got " + n);
+    private static int count(int n) {
+      if (n < UNLIMITED) {
+        throw new IllegalArgumentException("retention counts must be >= 0, or -1 for unlimited, got " + n);
       }
       return n;
     }
 
     public Builder last(int n) {
-      last = nonNegative(n);
+      last = count(n);
       return this;
     }
 
     public Builder hourly(int n) {
-      hourly = nonNegative(n);
+      hourly = count(n);
       return this;
     }
 
     public Builder daily(int n) {
-      daily = nonNegative(n);
+      daily = count(n);
       return this;
     }
 
     public Builder weekly(int n) {
-      weekly = nonNegative(n);
+      weekly = count(n);
       return this;
     }
 
     public Builder monthly(int n) {
-      monthly = nonNegative(n);
+      monthly = count(n);
       return this;
     }
 
     public Builder yearly(int n) {
-      yearly = nonNegative(n);
+      yearly = count(n);
       return this;
     }
 
+    /** Keeps backups within {@code d} (exact hours) before the newest backup; null turns the rule off. */
     public Builder within(Duration d) {
-      within = d;
+      within = d == null ? null : new Window(Period.ZERO, d);
+      return this;
+    }
+
+    /** Keeps backups within {@code window} (calendar-aware in the zone) before the newest backup. */
+    public Builder within(Window window) {
+      within = window;
+      return this;
+    }
+
+    /** As {@link #within(Window)}, from ISO-8601 text: {@code P7D}, {@code P1M}, {@code P1Y}, {@code PT36H}. */
+    public Builder within(String iso) {
+      within = iso == null ? null : Window.parse(iso);
       return this;
     }
 
@@ -179,7 +286,22 @@ public final class Retention {
       return this;
     }
 
+    /**
+     * The freshness guard: while the newest backup is older than {@code bound} (backups are failing), nothing is
+     * deleted. Plans use their RPO; {@link Retention#forced()} removes the guard.
+     */
+    public Builder minFresh(Duration bound) {
+      this.minFresh = bound;
+      return this;
+    }
+
+    /** Refuses (with {@link IllegalArgumentException}) a retention without any rule. */
     public Retention build() {
+      if (last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 && within == null) {
+        throw new IllegalArgumentException("a retention needs at least one rule (keep-last, keep-hourly, keep-daily, "
+            + "keep-weekly, keep-monthly, keep-yearly or keep-within); without one it would delete every backup but "
+            + "the newest");
+      }
       return new Retention(this);
     }
   }
