@@ -114,6 +114,7 @@ public final class PostgresSource implements Source {
         facts.put("serverVersionNum", serverVersionNum);
         facts.put("databaseSizeBytes", Long.parseLong(single(c, "SELECT pg_database_size(current_database())")));
         facts.put("snapshot", snapshot);
+        facts.put("databaseProperties", DatabaseProperties.read(c).toFacts());
         facts.put("format", format.name().toLowerCase());
         // Resolved in the snapshot: partitions created since the plan was written are included.
         BackupScope scope = BackupScope.resolve(c, selection, url.database());
@@ -223,6 +224,8 @@ public final class PostgresSource implements Source {
       }
     }
     copies.sort(java.util.Comparator.comparingLong(TableCopy::bytes).reversed());
+    // A SQL_ASCII database may hold bytes that are no valid UTF-8: copy them as they are, unconverted.
+    String copyEncoding = single(c, "SHOW server_encoding").equals("SQL_ASCII") ? "SQL_ASCII" : "UTF8";
     Map<String, List<String>> ownPostData = new TreeMap<>();
     List<ParallelCopy.Task<Long>> tasks = new ArrayList<>();
     for (int i = 0; i < copies.size(); i++) {
@@ -242,7 +245,7 @@ public final class PostgresSource implements Source {
               + "its name or a column name; the parallel format cannot store it: use the plain or custom format");
         }
         try {
-          return ParallelCopy.copyOut(worker, copy.table(), copy.columns(),
+          return ParallelCopy.copyOut(worker, copy.table(), copy.columns(), copyEncoding,
               n -> writer.open(base + (n == 1 ? "" : String.format(".%03d", n)) + ".sql"), tablePartBytes);
         } catch (SQLException e) {
           throw new SourceException("copying table " + copy.table() + " of " + url + " failed: " + e.getMessage(), e);

@@ -66,6 +66,8 @@ public final class PostgresTarget implements RestoreTarget {
   private final List<Check> checks;
   private final boolean keepPrevious;
   private final int jobs;
+  private final String owner;
+  private final String locale;
 
   private PostgresTarget(Builder b) {
     this.url = b.url;
@@ -74,6 +76,8 @@ public final class PostgresTarget implements RestoreTarget {
     this.checks = List.copyOf(b.checks);
     this.keepPrevious = b.keepPrevious;
     this.jobs = b.jobs;
+    this.owner = b.owner;
+    this.locale = b.locale;
   }
 
   public static Builder builder(PostgresUrl url) {
@@ -93,27 +97,38 @@ public final class PostgresTarget implements RestoreTarget {
           + "' backup, not a PostgreSQL one; restore it to a file: target");
     }
     PostgresUrl maintenance = url.withDatabase("postgres");
+    DatabaseProperties properties = DatabaseProperties.of(manifest);
     Map<String, Object> facts = new LinkedHashMap<>();
     int serverMajor;
     boolean exists;
+    Set<String> roles;
     try (Connection c = PostgresSource.connect(maintenance)) {
       serverMajor = Integer.parseInt(PostgresSource.single(c, "SHOW server_version_num")) / 10000;
       exists = databaseExists(c, url.database());
+      roles = existingRoles(c);
     } catch (SQLException e) {
       throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
     }
+    boolean withoutOwners = refuseMissingRoles(manifest, properties, roles);
+    // Cheap checks before the expensive safety backup: keys, signatures and the first chunk of every artifact.
+    checkReadable(artifacts);
     if (exists && hasTables()) {
       if (safetyRepository == null) {
         throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
             + "configure one (the CLI does) or restore into a new database");
       }
-      facts.put("safetyBackupId", takeSafetyBackup(serverMajor));
+      String safetyId = takeSafetyBackup(serverMajor);
+      facts.put("safetyBackupId", safetyId);
+      log.info("safety backup {} of {} stored in plan '{}'", safetyId, url, safetyPlan);
     }
     String scratch = scratchName(url.database());
-    execute(maintenance, "CREATE DATABASE " + PostgresSource.quote(scratch) + " TEMPLATE template0 ENCODING 'UTF8'");
+    createScratch(maintenance, scratch, properties, serverMajor);
     try {
-      load(artifacts, url.withDatabase(scratch), serverMajor);
+      load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners);
       facts.putAll(verify(manifest, url.withDatabase(scratch)));
+      if (properties != null) {
+        facts.putAll(finish(maintenance, scratch, properties, roles, manifest));
+      }
       swapIntoPlace(maintenance, scratch, exists, facts);
       log.info("restored backup {} into {}", manifest.id(), url);
       return facts;
@@ -123,8 +138,116 @@ public final class PostgresTarget implements RestoreTarget {
       } catch (IOException dropFailure) {
         e.addSuppressed(dropFailure);
       }
+      if (facts.get("safetyBackupId") != null) {
+        // The operator needs this id most when the restore failed.
+        e.addSuppressed(new RestoreException("safety backup " + facts.get("safetyBackupId") + " of " + url
+            + " is in plan '" + safetyPlan + "'"));
+      }
       throw e;
     }
+  }
+
+  private static Set<String> existingRoles(Connection c) throws SQLException {
+    Set<String> roles = new HashSet<>();
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT rolname FROM pg_roles")) {
+      while (r.next()) {
+        roles.add(r.getString(1));
+      }
+    }
+    return roles;
+  }
+
+  /**
+   * Refuses, before anything is loaded, a restore onto a server that lacks the roles owning or granted the
+   * backed-up objects, unless {@link Builder#owner} was given (then, for archive formats, objects are loaded
+   * without owners and privileges and belong to the restoring role). Returns whether to load without owners.
+   */
+  private boolean refuseMissingRoles(Manifest manifest, DatabaseProperties properties, Set<String> existing)
+      throws RestoreException {
+    if (properties == null) {
+      return false;
+    }
+    List<String> missing = new ArrayList<>(properties.roles());
+    missing.add(owner != null ? owner : properties.owner());
+    missing.removeIf(existing::contains);
+    missing = missing.stream().distinct().sorted().toList();
+    if (missing.isEmpty()) {
+      return false;
+    }
+    boolean plain = "plain".equals(manifest.source().facts().getOrDefault("format", "plain"));
+    if (owner == null || plain || !existing.contains(owner)) {
+      throw new RestoreException("the server of " + url + " lacks the role(s) " + String.join(", ", missing)
+          + " that own or are granted objects of backup " + manifest.id() + "; nothing was loaded. Create them (for "
+          + "a new server: from a backup taken with globals, restored with --globals), or restore with --owner <role>"
+          + (plain ? " (not possible for the plain format, whose SQL names its owners: create the roles)" : ""));
+    }
+    return true;
+  }
+
+  /** Opens every artifact and reads its first verified chunk: a wrong key or a damaged backup fails now. */
+  private static void checkReadable(ArtifactReader artifacts) throws IOException {
+    for (ArtifactRecord a : artifacts.manifest().artifacts()) {
+      if (a.rawBytes() == 0) {
+        continue;
+      }
+      try (InputStream in = artifacts.open(a)) {
+        in.read();
+      }
+    }
+  }
+
+  private void createScratch(PostgresUrl maintenance, String scratch, DatabaseProperties properties, int serverMajor)
+      throws RestoreException {
+    if (properties == null) { // Backups made before the database's properties were recorded.
+      execute(maintenance, "CREATE DATABASE " + PostgresSource.quote(scratch) + " TEMPLATE template0 ENCODING 'UTF8'");
+      return;
+    }
+    try {
+      execute(maintenance, properties.createStatement(scratch, overrides(), serverMajor));
+    } catch (RestoreException e) {
+      throw new RestoreException("cannot create the database as it was backed up (encoding " + properties.encoding()
+          + ", collation " + properties.collate() + (properties.icuLocale() == null ? "" : ", ICU locale "
+          + properties.icuLocale()) + ", owner " + properties.owner() + ") on the server of " + url + "; nothing was "
+          + "loaded. Install the locale on the server, or choose another with --locale (recorded in the report): "
+          + e.getMessage(), e);
+    }
+  }
+
+  private DatabaseProperties.Overrides overrides() {
+    return new DatabaseProperties.Overrides(owner, locale);
+  }
+
+  /**
+   * Gives the loaded database the backed-up settings, privileges and comment, then compares every property with
+   * the manifest: a difference not asked for with an override fails the restore.
+   */
+  private Map<String, Object> finish(PostgresUrl maintenance, String scratch, DatabaseProperties properties,
+      Set<String> roles, Manifest manifest) throws IOException {
+    for (String sql : properties.finishingStatements(scratch, roles)) {
+      execute(maintenance, sql);
+    }
+    DatabaseProperties restored;
+    try (Connection c = url.withDatabase(scratch).connect()) {
+      restored = DatabaseProperties.read(c);
+    } catch (SQLException e) {
+      throw new RestoreException("cannot read the restored database's properties: " + e.getMessage(), e);
+    }
+    Map<String, List<String>> comparison = properties.compare(restored, overrides());
+    if (!comparison.get("differences").isEmpty()) {
+      throw new IntegrityException("restored database of backup " + manifest.id() + " differs from the backed-up one: "
+          + String.join("; ", comparison.get("differences")));
+    }
+    for (String sql : properties.closingStatements(scratch)) {
+      execute(maintenance, sql);
+    }
+    Map<String, Object> facts = new LinkedHashMap<>();
+    facts.put("databaseProperties", owner == null && locale == null ? "as backed up"
+        : "as backed up, except" + (owner == null ? "" : " owner " + owner) + (locale == null ? "" : " locale " + locale));
+    if (!comparison.get("warnings").isEmpty()) {
+      facts.put("databaseWarnings", comparison.get("warnings"));
+      log.warn("restored database of backup {}: {}", manifest.id(), comparison.get("warnings"));
+    }
+    return facts;
   }
 
   private boolean hasTables() throws IOException {
@@ -154,16 +277,21 @@ public final class PostgresTarget implements RestoreTarget {
     return base + suffix;
   }
 
-  private void load(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor) throws IOException {
+  private void load(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor, boolean withoutOwners)
+      throws IOException {
     String format = String.valueOf(artifacts.manifest().source().facts().getOrDefault("format", "plain"));
+    List<String> pgRestore = new ArrayList<>(List.of(PgTools.find("pg_restore", serverMajor), "--no-password",
+        "--exit-on-error", "--dbname=" + scratch.database()));
+    if (withoutOwners) {
+      pgRestore.addAll(List.of("--no-owner", "--no-acl"));
+    }
     if (format.equals("parallel")) {
-      loadParallel(artifacts, scratch, serverMajor);
+      loadParallel(artifacts, scratch, pgRestore);
       return;
     }
     ArtifactRecord artifact = artifacts.manifest().artifacts().get(0);
     List<String> cmd = format.equals("custom")
-        ? List.of(PgTools.find("pg_restore", serverMajor), "--no-password", "--exit-on-error", "--single-transaction",
-            "--dbname=" + scratch.database())
+        ? concat(pgRestore, "--single-transaction")
         : List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v", "ON_ERROR_STOP=1",
             "--single-transaction", "--dbname=" + scratch.database(), "-f", "-");
     Process p = PgTools.processBuilder(cmd, scratch).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
@@ -206,7 +334,7 @@ public final class PostgresTarget implements RestoreTarget {
    * {@code pg_restore --jobs}. The schema archive is spooled to a private temporary file (pg_restore needs to
    * seek in it); it holds no table rows.
    */
-  private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor) throws IOException {
+  private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, List<String> restore) throws IOException {
     Manifest manifest = artifacts.manifest();
     Path work = Files.createTempDirectory("savepoint-restore-",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -216,11 +344,9 @@ public final class PostgresTarget implements RestoreTarget {
           OutputStream out = Files.newOutputStream(schema)) {
         in.transferTo(out);
       }
-      String pgRestore = PgTools.find("pg_restore", serverMajor);
-      List<String> restore = List.of(pgRestore, "--no-password", "--exit-on-error", "--dbname=" + scratch.database());
       PgTools.run(concat(restore, "--section=pre-data", "--section=data", "--single-transaction", schema.toString()),
           scratch, "loading the schema of backup " + manifest.id());
-      List<String> toc = PgTools.output(List.of(pgRestore, "--list", schema.toString()), scratch,
+      List<String> toc = PgTools.output(List.of(restore.get(0), "--list", schema.toString()), scratch,
           "reading the schema archive of backup " + manifest.id()).lines()
           .filter(l -> !l.isBlank() && !l.startsWith(";")).toList();
       Map<String, List<String>> ownEntries = ownEntries(manifest, toc);
@@ -440,6 +566,8 @@ public final class PostgresTarget implements RestoreTarget {
     private final List<Check> checks = new ArrayList<>();
     private boolean keepPrevious;
     private int jobs = ParallelCopy.DEFAULT_JOBS;
+    private String owner;
+    private String locale;
 
     private Builder(PostgresUrl url) {
       this.url = Objects.requireNonNull(url);
@@ -471,6 +599,22 @@ public final class PostgresTarget implements RestoreTarget {
      */
     public Builder jobs(int jobs) {
       this.jobs = ParallelCopy.checkJobs(jobs);
+      return this;
+    }
+
+    /**
+     * Makes {@code role} the restored database's owner instead of the backed-up one (recorded in the report). On a
+     * server that lacks the backed-up roles, archive formats (custom, parallel) then load without owners and
+     * privileges, so every object belongs to the restoring role.
+     */
+    public Builder owner(String role) {
+      this.owner = role;
+      return this;
+    }
+
+    /** Creates the database with this libc locale instead of the backed-up one (recorded in the report). */
+    public Builder locale(String locale) {
+      this.locale = locale;
       return this;
     }
 

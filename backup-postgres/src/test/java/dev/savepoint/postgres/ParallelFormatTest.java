@@ -208,7 +208,7 @@ class ParallelFormatTest {
       try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
         for (int i = 0; i < 3000 && !killed.get(); i++) {
           try (ResultSet r = s.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-              + "WHERE query LIKE 'COPY \"public\".\"big\"%TO STDOUT'")) {
+              + "WHERE query LIKE 'COPY \"public\".\"big\"%TO STDOUT%'")) {
             r.next();
             killed.set(r.getInt(1) > 0);
           }

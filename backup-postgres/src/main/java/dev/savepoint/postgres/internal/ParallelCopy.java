@@ -31,14 +31,16 @@ import org.postgresql.PGConnection;
  * layout pg_dump's plain format uses for a table — so each loads without Savepoint with {@code psql -f}:
  *
  * <pre>
- * SET client_encoding = 'UTF8';
+ * SET client_encoding = 'UTF8';                      -- SQL_ASCII for SQL_ASCII databases
  * COPY "public"."users" ("id", "name") FROM stdin;
  * ...rows in COPY text format...
  * \.
  * </pre>
  */
 public final class ParallelCopy {
-  static final String HEADER = "SET client_encoding = 'UTF8';\n";
+  /** A script's first line; the encoding is UTF8, or SQL_ASCII for such databases (their bytes pass unchanged). */
+  private static final java.util.regex.Pattern HEADER =
+      java.util.regex.Pattern.compile("SET client_encoding = '(UTF8|SQL_ASCII)';");
   /** Table data per script, by default: larger tables are split so a restore loads them on several connections. */
   public static final long PART_BYTES = 128L << 20;
   private static final byte[] TRAILER = "\\.\n".getBytes(StandardCharsets.US_ASCII);
@@ -88,9 +90,10 @@ public final class ParallelCopy {
    * number of rows. {@code columns} are the quoted names of the stored (non-generated) columns. An empty table
    * still gets one (empty) script.
    */
-  public static long copyOut(Connection c, String table, String columns, Parts parts, long partBytes)
+  public static long copyOut(Connection c, String table, String columns, String encoding, Parts parts, long partBytes)
       throws IOException, SQLException {
-    byte[] header = (HEADER + "COPY " + table + " (" + columns + ") FROM stdin;\n").getBytes(StandardCharsets.UTF_8);
+    byte[] header = ("SET client_encoding = '" + encoding + "';\nCOPY " + table + " (" + columns + ") FROM stdin;\n")
+        .getBytes(StandardCharsets.UTF_8);
     OutputStream split = new OutputStream() {
       private OutputStream part;
       private int number;
@@ -133,7 +136,7 @@ public final class ParallelCopy {
       }
     };
     long rows = c.unwrap(PGConnection.class).getCopyAPI()
-        .copyOut("COPY " + table + " (" + columns + ") TO STDOUT", split);
+        .copyOut("COPY " + table + " (" + columns + ") TO STDOUT WITH (ENCODING '" + encoding + "')", split);
     split.close();
     return rows;
   }
@@ -145,13 +148,14 @@ public final class ParallelCopy {
   public static long copyIn(Connection c, String artifact, InputStream in) throws IOException, SQLException {
     String header = readLine(in, artifact);
     String copy = readLine(in, artifact);
-    if (!(header + "\n").equals(HEADER) || !COPY_STATEMENT.matcher(copy).matches()) {
+    java.util.regex.Matcher encoding = HEADER.matcher(header);
+    if (!encoding.matches() || !COPY_STATEMENT.matcher(copy).matches()) {
       throw new IntegrityException("artifact " + artifact + " is not a table script of the parallel format "
           + "(it starts with '" + abbreviate(header) + "', then '" + abbreviate(copy) + "'); nothing was loaded");
     }
     // The data ends with the "\." line, which COPY's text format treats as the end of the data.
     return c.unwrap(PGConnection.class).getCopyAPI()
-        .copyIn(copy.substring(0, copy.length() - 1), in, 1 << 16);
+        .copyIn(copy.substring(0, copy.length() - 1) + " WITH (ENCODING '" + encoding.group(1) + "')", in, 1 << 16);
   }
 
   private static String readLine(InputStream in, String artifact) throws IOException {

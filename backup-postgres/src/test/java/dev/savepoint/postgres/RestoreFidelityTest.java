@@ -1,0 +1,165 @@
+package dev.savepoint.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreException;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.core.Verifiers;
+import dev.savepoint.testkit.TestPostgres;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The database comes back as it was: owner, locale and collation, encoding, settings, privileges, comment. */
+class RestoreFidelityTest {
+  @RegisterExtension
+  static TestPostgres pg = TestPostgres.shared();
+
+  @TempDir
+  Path tmp;
+
+  static void sql(String db, String... statements) throws SQLException {
+    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+      for (String statement : statements) {
+        s.execute(statement);
+      }
+    }
+  }
+
+  static String one(String db, String query) throws SQLException {
+    try (Connection c = pg.connect(db); Statement s = c.createStatement(); ResultSet r = s.executeQuery(query)) {
+      r.next();
+      return r.getString(1);
+    }
+  }
+
+  static void role(String name) throws SQLException {
+    sql("postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + name + "') THEN "
+        + "CREATE ROLE " + name + " LOGIN; END IF; END $$");
+  }
+
+  /** Everything pg_database and pg_db_role_setting say about a database, but its name and oid. */
+  static String properties(String db) throws SQLException {
+    return one("postgres", """
+        SELECT concat_ws(' | ', pg_get_userbyid(d.datdba), pg_encoding_to_char(d.encoding), d.datlocprovider,
+          d.datcollate, d.datctype, d.daticulocale, d.datconnlimit, d.datallowconn,
+          (SELECT string_agg(regexp_replace(a, '/.*', ''), ',' ORDER BY a) FROM unnest(d.datacl::text[]) a),
+          shobj_description(d.oid, 'pg_database'),
+          (SELECT string_agg(coalesce(pg_get_userbyid(s.setrole), '*') || ':' || array_to_string(s.setconfig, ';'), ','
+             ORDER BY s.setrole) FROM pg_db_role_setting s WHERE s.setdatabase = d.oid))
+        FROM pg_database d WHERE d.datname = '""" + db + "'");
+  }
+
+  Manifest backup(Repository repo, String db, PostgresSource.Format format) throws Exception {
+    return BackupPlan.builder("db").source(PostgresSource.builder(PostgresUrl.parse(pg.url(db))).format(format).build())
+        .transform(Transforms.zstd()).repository(repo).verifier(Verifiers.presence(1)).build().run().manifest();
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PostgresSource.Format.class, names = {"PLAIN", "PARALLEL"})
+  void ownerIcuLocaleSettingsAclAndCommentComeBackOverItselfAndUnderANewName(PostgresSource.Format format)
+      throws Exception {
+    role("sp_fid_owner");
+    role("sp_fid_reader");
+    String db = "fidelity_" + format.name().toLowerCase() + "_" + System.nanoTime();
+    sql("postgres", "CREATE DATABASE " + db + " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu "
+            + "ICU_LOCALE 'ja-JP' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' OWNER sp_fid_owner",
+        "REVOKE CONNECT ON DATABASE " + db + " FROM PUBLIC",
+        "GRANT CONNECT ON DATABASE " + db + " TO sp_fid_reader",
+        "ALTER DATABASE " + db + " SET search_path = app, public",
+        "ALTER DATABASE " + db + " SET statement_timeout = '5s'",
+        "ALTER ROLE sp_fid_reader IN DATABASE " + db + " SET work_mem = '8MB'",
+        "COMMENT ON DATABASE " + db + " IS 'the campaign database'");
+    sql(db, "CREATE SCHEMA app AUTHORIZATION sp_fid_owner",
+        "CREATE TABLE app.players (id int PRIMARY KEY, name text)",
+        "ALTER TABLE app.players OWNER TO sp_fid_owner",
+        "CREATE INDEX players_name ON app.players (name)",
+        "INSERT INTO app.players VALUES (1, 'さくら'), (2, 'abc'), (3, 'カイト'), (4, 'ＡＢＣ'), (5, 'あおい')",
+        "GRANT SELECT ON app.players TO sp_fid_reader");
+    String expected = properties(db);
+    String ordering = one(db, "SELECT string_agg(name, ',' ORDER BY name) FROM players");
+    assertThat(ordering).isEqualTo("abc,ＡＢＣ,あおい,カイト,さくら");
+    assertThat(expected).contains("sp_fid_owner", "i | C.UTF-8", "ja-JP", "search_path=app, public",
+        "statement_timeout=5s", "sp_fid_reader:work_mem=8MB", "the campaign database");
+
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    Manifest m = backup(repo, db, format);
+    String renamed = db + "_copy";
+    for (String target : List.of(renamed, db)) { // into a new name, then over itself (the incident case)
+      Map<String, Object> facts = repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(target)))
+          .safetyBackup(repo, "safety").build(), Secrets.none()).facts();
+      assertThat(facts).containsEntry("databaseProperties", "as backed up");
+      assertThat(properties(target)).as(target).isEqualTo(expected);
+      assertThat(one(target, "SELECT string_agg(name, ',' ORDER BY name) FROM players")).isEqualTo(ordering);
+      assertThat(one(target, "SELECT string_agg(name, ',' ORDER BY name) FROM app.players WHERE name > 'ＡＢＣ'"))
+          .isEqualTo("あおい,カイト,さくら");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PostgresSource.Format.class, names = {"PLAIN", "PARALLEL"})
+  void latin1AndSqlAsciiDatabasesRoundTripByteExactly(PostgresSource.Format format) throws Exception {
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    for (String encoding : List.of("LATIN1", "SQL_ASCII")) {
+      String db = "enc_" + encoding.toLowerCase() + "_" + System.nanoTime();
+      sql("postgres", "CREATE DATABASE " + db + " TEMPLATE template0 ENCODING '" + encoding + "' LC_COLLATE 'C' LC_CTYPE 'C'");
+      sql(db, "CREATE TABLE t (id int, v text)",
+          encoding.equals("LATIN1") ? "INSERT INTO t VALUES (1, 'café crème'), (2, 'Ærø')"
+              : "INSERT INTO t VALUES (1, E'\\xff\\xfe raw'), (2, E'caf\\xe9'), (3, 'plain')");
+      // The stored bytes, as the server holds them (convert_to the server encoding: no conversion).
+      String digest = "SELECT string_agg(id || ':' || encode(convert_to(v, current_setting('server_encoding')), 'hex'), ',' ORDER BY id) FROM t";
+      String before = one(db, digest);
+      assertThat(before).contains(encoding.equals("LATIN1") ? "636166e92063" : "1:fffe");
+      Manifest m = backup(repo, db, format);
+      String restored = db + "_r";
+      repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(restored))).build(), Secrets.none());
+      assertThat(one("postgres", "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = '" + restored + "'"))
+          .isEqualTo(encoding);
+      assertThat(one(restored, digest)).as(encoding).isEqualTo(before);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PostgresSource.Format.class, names = {"CUSTOM", "PARALLEL"})
+  void aMissingOwnerRoleIsRefusedBeforeLoadingAndRestoresWithAnOwnerOverride(PostgresSource.Format format)
+      throws Exception {
+    String gone = "sp_gone_" + Long.toHexString(System.nanoTime());
+    role(gone);
+    String db = "orphaned_" + System.nanoTime();
+    sql("postgres", "CREATE DATABASE " + db + " OWNER " + gone);
+    sql(db, "CREATE TABLE t (id int)", "ALTER TABLE t OWNER TO " + gone, "INSERT INTO t VALUES (1), (2)");
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    Manifest m = backup(repo, db, format);
+    pg.dropDatabase(db);
+    sql("postgres", "DROP ROLE " + gone);
+
+    String target = db + "_new";
+    assertThatThrownBy(() -> repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(target))).build(),
+        Secrets.none())).isInstanceOf(RestoreException.class).hasMessageContaining("lacks the role(s) " + gone)
+        .hasMessageContaining("--owner");
+    assertThat(pg.databaseExists(target)).isFalse();
+    assertThat(one("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE '" + db + "%'")).isEqualTo("0");
+
+    Map<String, Object> facts = repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(target)))
+        .owner("postgres").build(), Secrets.none()).facts();
+    assertThat(facts).containsEntry("databaseProperties", "as backed up, except owner postgres");
+    assertThat(one(target, "SELECT count(*) FROM t")).isEqualTo("2");
+    assertThat(one("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '" + target + "'"))
+        .isEqualTo("postgres");
+  }
+}
