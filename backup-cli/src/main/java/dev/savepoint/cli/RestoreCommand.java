@@ -42,6 +42,15 @@ final class RestoreCommand implements Callable<Integer> {
       + "a parallel-format PostgreSQL backup, and pg_restore --jobs for its indexes (default: processors, 2 to 4).")
   Integer jobs;
 
+  @Option(names = "--owner", paramLabel = "<role>", description = "PostgreSQL: make this role the database's owner "
+      + "instead of the backed-up one; on a server lacking the backed-up roles, custom and parallel backups then "
+      + "load without owners and privileges. Recorded in the report.")
+  String owner;
+
+  @Option(names = "--locale", paramLabel = "<locale>", description = "PostgreSQL: create the database with this "
+      + "libc locale instead of the backed-up one (e.g. when the server lacks it). Recorded in the report.")
+  String locale;
+
   @Option(names = "--replace", description = "Replace an existing non-empty directory or file target.")
   boolean replace;
 
@@ -106,7 +115,12 @@ final class RestoreCommand implements Callable<Integer> {
       new RestoreApprovals(repository.store(), new AuditLog(repository.store()), requireApprovals, Duration.ZERO)
           .requireApproved(approval, choice.plan, m.id(), Uris.redact(to));
     }
-    RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety", jobs);
+    RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety", pg -> {
+      if (jobs != null) {
+        pg.jobs(jobs);
+      }
+      pg.owner(owner).locale(locale);
+    });
     Repository.RestoreResult result;
     try {
       result = repository.restore(m, target, secretOptions.secrets());

@@ -86,7 +86,7 @@ final class Uris {
    * {@code repository} under {@code safetyPlan} first.
    */
   static RestoreTarget target(String uri, Manifest manifest, boolean replace, Repository repository,
-      String safetyPlan, Integer jobs) throws IOException {
+      String safetyPlan, java.util.function.Consumer<PostgresTarget.Builder> postgres) throws IOException {
     if (uri.equals("-")) {
       return StreamTarget.stream(System.out);
     }
@@ -116,9 +116,7 @@ final class Uris {
     }
     if (PostgresUrl.isPostgresUrl(uri)) {
       PostgresTarget.Builder pg = PostgresTarget.builder(PostgresUrl.parse(uri)).safetyBackup(repository, safetyPlan);
-      if (jobs != null) {
-        pg.jobs(jobs);
-      }
+      postgres.accept(pg);
       return pg.build();
     }
     throw new ConfigurationException("unsupported restore target '" + redact(uri)

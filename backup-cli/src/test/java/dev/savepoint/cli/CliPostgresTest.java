@@ -8,6 +8,7 @@ import dev.savepoint.testkit.TestPostgres;
 import dev.savepoint.testkit.TrpgDatabase;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -104,5 +105,57 @@ class CliPostgresTest {
     assertThat(r.err().lines().toList()).hasSize(1);
     assertThat(r.err()).contains("cannot connect to postgresql://postgres@127.0.0.1:1/app").doesNotContain("secret-canary");
     assertThat(CliProcess.run("list", "--repo", "file:" + tmp.resolve("repo"), "--json").out().strip()).isEqualTo("[ ]");
+  }
+
+  /** What a stored object reveals to someone who can read the bucket: its bytes, zstd-decompressed where possible. */
+  static String readable(Path file) throws Exception {
+    byte[] raw = java.nio.file.Files.readAllBytes(file);
+    try (var in = new com.github.luben.zstd.ZstdInputStream(new java.io.ByteArrayInputStream(raw))) {
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    } catch (java.io.IOException notZstd) {
+      return new String(raw, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  @Test
+  void theSafetyBackupOfAnEncryptedPlanIsEncryptedLikeThePlan() throws Exception {
+    String db = pg.createDatabase("cli_safety");
+    try (Connection c = pg.connect(db); var s = c.createStatement()) {
+      s.execute("CREATE TABLE customers (id int PRIMARY KEY, email text)");
+      s.execute("INSERT INTO customers VALUES (1, 'first@example.com')");
+    }
+    String repo = "file:" + tmp.resolve("repo");
+    Map<String, String> env = Map.of("SHOP_PASSPHRASE", "correct horse");
+    assertThat(CliProcess.run(env, "backup", "--repo", repo, "--plan", "shop", "--source", pg.url(db),
+        "--pg-format", "parallel", "--encrypt-passphrase-env", "SHOP_PASSPHRASE").exit()).isZero();
+    String canary = "canary-" + System.nanoTime() + "@example.com";
+    try (Connection c = pg.connect(db); var s = c.createStatement()) {
+      s.execute("INSERT INTO customers VALUES (2, '" + canary + "')");
+    }
+    CliProcess.Result wrongKey = CliProcess.run(Map.of("SHOP_PASSPHRASE", "wrong"), "restore", "--repo", repo,
+        "--plan", "shop", "--to", pg.url(db), "--passphrase-env", "SHOP_PASSPHRASE");
+    assertThat(wrongKey.exit()).isEqualTo(Main.USAGE);
+    assertThat(tmp.resolve("repo").resolve("shop-safety")).as("no safety backup for a restore that cannot read its backup")
+        .doesNotExist();
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "shop", "--to", pg.url(db),
+        "--passphrase-env", "SHOP_PASSPHRASE");
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(restore.err()).contains("safetyBackupId");
+    try (var files = java.nio.file.Files.walk(tmp.resolve("repo"))) {
+      List<Path> stored = files.filter(java.nio.file.Files::isRegularFile).toList();
+      assertThat(stored).anyMatch(p -> p.toString().contains("shop-safety") && p.toString().endsWith(".gpg"));
+      for (Path p : stored) {
+        assertThat(readable(p)).as(p.toString()).doesNotContain(canary);
+      }
+    }
+    // The safety backup restores with the plan's key, canary and all.
+    String back = "cli_safety_back_" + System.nanoTime();
+    CliProcess.Result fromSafety = CliProcess.run(env, "restore", "--repo", repo, "--plan", "shop-safety", "--to",
+        pg.url(back), "--passphrase-env", "SHOP_PASSPHRASE");
+    assertThat(fromSafety.exit()).as(fromSafety.err()).isZero();
+    try (Connection c = pg.connect(back); var r = c.createStatement().executeQuery("SELECT email FROM customers WHERE id = 2")) {
+      assertThat(r.next()).isTrue();
+      assertThat(r.getString(1)).isEqualTo(canary);
+    }
   }
 }

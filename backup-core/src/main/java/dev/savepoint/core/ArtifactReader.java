@@ -2,6 +2,7 @@ package dev.savepoint.core;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 
 /**
  * Given to a {@link RestoreTarget}: opens the raw (decoded) bytes of an artifact. The stream verifies the
@@ -13,6 +14,15 @@ public interface ArtifactReader {
   Manifest manifest();
 
   InputStream open(ArtifactRecord artifact) throws IOException;
+
+  /**
+   * The transform chain that protects this backup (compression, encryption), rebuilt with the restore's keys,
+   * for what a target writes on its own — a safety backup of what it replaces is protected like the backup
+   * that replaces it. Empty if the backup has no artifacts or the reader cannot rebuild it.
+   */
+  default List<Transform> protection() throws IOException {
+    return List.of();
+  }
 
   default InputStream open(String name) throws IOException {
     return open(manifest().artifact(name).orElseThrow(

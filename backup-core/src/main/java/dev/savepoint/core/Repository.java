@@ -343,6 +343,12 @@ public final class Repository {
       public InputStream open(ArtifactRecord artifact) throws IOException {
         return openRaw(artifact, secrets);
       }
+
+      @Override
+      public List<Transform> protection() throws IOException {
+        return manifest.artifacts().isEmpty() ? List.of()
+            : Transforms.restore(manifest.artifacts().get(0).transforms(), secrets);
+      }
     };
   }
 

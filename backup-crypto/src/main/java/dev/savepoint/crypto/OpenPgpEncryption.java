@@ -38,6 +38,7 @@ import org.bouncycastle.openpgp.PGPMarker;
 import org.bouncycastle.openpgp.PGPPBEEncryptedData;
 import org.bouncycastle.openpgp.PGPPrivateKey;
 import org.bouncycastle.openpgp.PGPPublicKey;
+import org.bouncycastle.openpgp.PGPSecretKeyRing;
 import org.bouncycastle.openpgp.PGPPublicKeyEncryptedData;
 import org.bouncycastle.openpgp.PGPPublicKeyRing;
 import org.bouncycastle.openpgp.PGPSecretKey;
@@ -387,6 +388,20 @@ public final class OpenPgpEncryption implements Transform {
       if (keyFile.isEmpty() && secrets.get(PASSPHRASE).isEmpty()) {
         throw new CryptoException("the backup is OpenPGP-encrypted (" + describeSpec(spec) + "); supply the "
             + "passphrase or a secret key (CLI: --passphrase-env VAR or --secret-key FILE)");
+      }
+      // So that what a restore writes on its own (a safety backup) is encrypted to the same recipients, as far
+      // as their public keys are at hand (in the secret key rings given for decryption).
+      String recipients = spec.params().get("recipients");
+      if (recipients != null && b.secretKeys != null) {
+        for (String fingerprint : recipients.split(",")) {
+          for (PGPSecretKeyRing ring : b.secretKeys) {
+            for (PGPPublicKey key : (Iterable<PGPPublicKey>) ring::getPublicKeys) {
+              if (HexFormat.of().formatHex(key.getFingerprint()).equalsIgnoreCase(fingerprint)) {
+                b.recipient(key);
+              }
+            }
+          }
+        }
       }
       return b.build();
     }

@@ -8,6 +8,7 @@ import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.RestoreTarget;
+import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
 import dev.savepoint.postgres.internal.ParallelCopy;
@@ -117,7 +118,7 @@ public final class PostgresTarget implements RestoreTarget {
         throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
             + "configure one (the CLI does) or restore into a new database");
       }
-      String safetyId = takeSafetyBackup(serverMajor);
+      String safetyId = takeSafetyBackup(serverMajor, artifacts.protection());
       facts.put("safetyBackupId", safetyId);
       log.info("safety backup {} of {} stored in plan '{}'", safetyId, url, safetyPlan);
     }
@@ -261,14 +262,19 @@ public final class PostgresTarget implements RestoreTarget {
     }
   }
 
-  /** In the parallel format where the server allows it (12+): during an incident, time is what counts. */
-  private String takeSafetyBackup(int serverMajor) throws IOException {
+  /**
+   * In the parallel format where the server allows it (12+): during an incident, time is what counts. Stored
+   * through the restored backup's own transforms (compression, encryption with the same keys), so production
+   * rows are never kept less protected than the backup that replaces them; zstd for unprotected backups.
+   */
+  private String takeSafetyBackup(int serverMajor, List<Transform> protection) throws IOException {
     log.info("taking a safety backup of {} before restoring over it", url);
     PostgresSource.Format format = serverMajor >= 12 ? PostgresSource.Format.PARALLEL : PostgresSource.Format.PLAIN;
-    Manifest safety = BackupPlan.builder(safetyPlan).tier("safety").label("reason", "pre-restore")
-        .source(PostgresSource.builder(url).format(format).jobs(jobs).build()).transform(Transforms.zstd())
-        .repository(safetyRepository).verifier(Verifiers.presence(1)).build().run().manifest();
-    return safety.id();
+    BackupPlan.Builder plan = BackupPlan.builder(safetyPlan).tier("safety").label("reason", "pre-restore")
+        .source(PostgresSource.builder(url).format(format).jobs(jobs).build())
+        .repository(safetyRepository).verifier(Verifiers.presence(1));
+    (protection.isEmpty() ? List.of(Transforms.zstd()) : protection).forEach(plan::transform);
+    return plan.build().run().manifest().id();
   }
 
   private static String scratchName(String database) {
