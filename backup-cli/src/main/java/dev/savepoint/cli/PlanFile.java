@@ -38,6 +38,7 @@ import java.util.List;
  *     source: postgresql://app@db:5432/trpg
  *     tables: [users, game_sessions, chat_messages, ai_generated_content, campaigns]
  *     tablesOnly: [legacy_events]    # this table's own rows, not its partitions or inheritance children
+ *     crossTierReferences: [game_sessions_campaign_id_fkey]   # foreign keys into another tier's tables
  *     excludeTableData: [session_cache]
  *     pgFormat: parallel             # plain (default), custom or parallel
  *     jobs: 4                        # connections copying tables at once (parallel format)
@@ -54,7 +55,7 @@ import java.util.List;
 final class PlanFile {
   /** One plan entry; unknown fields are refused so typos do not silently change a backup. */
   record PlanSpec(String name, String tier, String schedule, String zone, Duration rpo, String source,
-      List<String> tables, List<String> tablesOnly, List<String> excludeTableData, String pgFormat, Integer jobs, String compress, Integer level,
+      List<String> tables, List<String> tablesOnly, List<String> crossTierReferences, List<String> excludeTableData, String pgFormat, Integer jobs, String compress, Integer level,
       String encryptPassphraseEnv, List<String> recipients, String repository, String archive,
       RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv) {}
 
@@ -125,6 +126,9 @@ final class PlanFile {
       }
       if (p.tablesOnly() != null) {
         pg.tableOnly(p.tablesOnly().toArray(String[]::new));
+      }
+      if (p.crossTierReferences() != null) {
+        pg.crossTierReference(p.crossTierReferences().toArray(String[]::new));
       }
       if (p.excludeTableData() != null) {
         pg.excludeTableData(p.excludeTableData().toArray(String[]::new));

@@ -16,6 +16,7 @@ import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import dev.savepoint.postgres.PostgresTarget;
 import picocli.CommandLine.Option;
 
 @Command(name = "restore", description = "Restore a backup. Every digest is verified while streaming; on a "
@@ -41,6 +42,19 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--jobs", paramLabel = "<N>", description = "Connections loading tables at once when restoring "
       + "a parallel-format PostgreSQL backup, and pg_restore --jobs for its indexes (default: processors, 2 to 4).")
   Integer jobs;
+
+  @Option(names = "--scope", defaultValue = "AUTO", paramLabel = "auto|database|tier", converter = ScopeConverter.class,
+      description = "PostgreSQL: 'tier' replaces only the tables a tier backup holds, in one transaction, leaving every "
+          + "other table of the live database as it is; 'database' replaces the whole database (tables outside a tier "
+          + "backup come back empty); 'auto' (default): tier for a tier backup over an existing database, else database.")
+  PostgresTarget.Scope scope;
+
+  static final class ScopeConverter implements picocli.CommandLine.ITypeConverter<PostgresTarget.Scope> {
+    @Override
+    public PostgresTarget.Scope convert(String value) {
+      return PostgresTarget.Scope.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+    }
+  }
 
   @Option(names = "--owner", paramLabel = "<role>", description = "PostgreSQL: make this role the database's owner "
       + "instead of the backed-up one; on a server lacking the backed-up roles, custom and parallel backups then "
@@ -119,7 +133,7 @@ final class RestoreCommand implements Callable<Integer> {
       if (jobs != null) {
         pg.jobs(jobs);
       }
-      pg.owner(owner).locale(locale);
+      pg.owner(owner).locale(locale).scope(scope);
     });
     Repository.RestoreResult result;
     try {

@@ -27,11 +27,16 @@ import java.util.Set;
  *       {@code excludeTableData});
  *   <li>{@code excluded}: tables left out entirely ({@code excludeTable}, with their partitions and children);
  *   <li>{@code unreadable}: what the backup role cannot read completely (no SELECT privilege, or row-level
- *       security it does not bypass), one line per relation. A backup refuses to start unless it is empty.
+ *       security it does not bypass), one line per relation. A backup refuses to start unless it is empty;
+ *   <li>{@code crossTier}: declared foreign keys from backed-up rows to rows of another tier (any undeclared
+ *       one is refused).
  * </ul>
  */
 public record BackupScope(String database, String role, Map<String, List<String>> named, List<String> copied,
-    List<String> schemaOnly, List<String> excluded, List<String> unreadable) {
+    List<String> schemaOnly, List<String> excluded, List<String> unreadable, List<CrossTierReference> crossTier) {
+
+  /** A declared foreign key from a backed-up table ({@code schema.table}) to one whose rows are left out. */
+  public record CrossTierReference(String schema, String table, String constraint) {}
 
   /** Throws {@link SourceException} naming every relation the role cannot read completely, and the fixes. */
   public void requireReadable() throws SourceException {
@@ -54,6 +59,44 @@ public record BackupScope(String database, String role, Map<String, List<String>
     String quoted() {
       return PostgresSource.quote(schema) + "." + PostgresSource.quote(name);
     }
+  }
+
+  /**
+   * Refuses (with {@link ConfigurationException}) a selection in which a table whose rows the backup holds
+   * references (by foreign key) a table whose rows it leaves out: such a backup passes every check and then fails to restore
+   * its constraints. Each reference is named with the two ways out; declared cross-tier references pass (a
+   * tier-scoped restore checks them against the live database).
+   */
+  private static List<CrossTierReference> refuseCrossingReferences(Connection c, Set<Long> withRows,
+      Set<Long> inScope, Map<Long, Relation> byOid, Set<String> declared) throws SQLException, ConfigurationException {
+    List<String> crossing = new ArrayList<>();
+    List<CrossTierReference> allowed = new ArrayList<>();
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
+        "SELECT conname, conrelid::bigint, confrelid::bigint FROM pg_constraint WHERE contype = 'f' AND conparentid = 0")) {
+      while (r.next()) {
+        long child = r.getLong(2);
+        long parent = r.getLong(3);
+        // Only rows that are in the backup can break a restore by pointing at rows that are not; the other
+        // direction (rows left out pointing at backed-up ones) restores, and a tier-scoped restore checks it.
+        if (!inScope.contains(child) || !inScope.contains(parent) || !withRows.contains(child)
+            || withRows.contains(parent)) {
+          continue;
+        }
+        if (declared.contains(r.getString(1))) {
+          allowed.add(new CrossTierReference(byOid.get(child).schema(), byOid.get(child).name(), r.getString(1)));
+          continue;
+        }
+        crossing.add("constraint " + r.getString(1) + ": " + byOid.get(child).quoted() + " references "
+            + byOid.get(parent).quoted() + ", whose rows are left out");
+      }
+    }
+    if (!crossing.isEmpty()) {
+      throw new ConfigurationException("the backup's tables reference tables whose rows it leaves out, so it could "
+          + "not be restored on its own: " + String.join("; ", crossing) + ". Add the other table to the plan's "
+          + "tables, or declare the reference with crossTierReference(\"<constraint>\") (plan files: "
+          + "crossTierReferences), which a tier-scoped restore checks against the live database");
+    }
+    return allowed;
   }
 
   /** Resolves {@code source}'s selection on {@code c} (which must be in the backup's snapshot, if any). */
@@ -102,8 +145,23 @@ public record BackupScope(String database, String role, Map<String, List<String>
       }
       (rows ? copied : schemaOnly).add(r.quoted());
     }
+    Set<Long> withRows = new java.util.HashSet<>();
+    Set<Long> inScope = new java.util.HashSet<>();
+    Map<Long, Relation> byOid = new LinkedHashMap<>();
+    for (Relation r : all) {
+      byOid.put(r.oid(), r);
+      if (!excluded.contains(r)) {
+        inScope.add(r.oid());
+        // A partitioned table holds the rows of its partitions: it counts as backed up with them.
+        if ((selection.tables().isEmpty() || tier.contains(r)) && !withoutData.contains(r)) {
+          withRows.add(r.oid());
+        }
+      }
+    }
+    List<CrossTierReference> crossTier = refuseCrossingReferences(c, withRows, inScope, byOid,
+        selection.crossTierReferences());
     return new BackupScope(database, role, named, copied, schemaOnly,
-        excluded.stream().map(Relation::quoted).toList(), unreadable);
+        excluded.stream().map(Relation::quoted).toList(), unreadable, crossTier);
   }
 
   /** {@code name}'s relations: the matching table and, if {@code withDescendants}, its partitions and children. */

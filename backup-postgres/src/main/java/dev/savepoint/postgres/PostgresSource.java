@@ -65,7 +65,7 @@ public final class PostgresSource implements Source {
 
   /** The plan's choice of schemas and tables, as given (names are {@code table} or {@code schema.table}). */
   record Selection(List<String> schemas, List<String> excludeSchemas, List<String> tables, Set<String> only,
-      List<String> excludeTables, List<String> excludeTableData) {}
+      List<String> excludeTables, List<String> excludeTableData, Set<String> crossTierReferences) {}
 
   private final PostgresUrl url;
   private final Format format;
@@ -78,7 +78,8 @@ public final class PostgresSource implements Source {
     this.url = b.url;
     this.format = b.format;
     this.selection = new Selection(List.copyOf(b.schemas), List.copyOf(b.excludeSchemas), List.copyOf(b.tables),
-        Set.copyOf(b.only), List.copyOf(b.excludeTables), List.copyOf(b.excludeTableData));
+        Set.copyOf(b.only), List.copyOf(b.excludeTables), List.copyOf(b.excludeTableData),
+        Set.copyOf(b.crossTierReferences));
     this.pgDump = b.pgDump;
     this.jobs = b.jobs;
     this.tablePartBytes = b.tablePartBytes;
@@ -127,6 +128,10 @@ public final class PostgresSource implements Source {
         facts.put("rowCountScope", "only");
         if (!scope.named().isEmpty()) {
           facts.put("namedTables", scope.named());
+        }
+        if (!scope.crossTier().isEmpty()) {
+          facts.put("crossTierReferences", scope.crossTier().stream()
+              .map(r -> Map.of("schema", r.schema(), "table", r.table(), "constraint", r.constraint())).toList());
         }
         String tool = pgDump != null ? pgDump : PgTools.find("pg_dump", serverMajor);
         facts.put("pgDumpVersion", toolVersion(tool));
@@ -407,6 +412,7 @@ public final class PostgresSource implements Source {
     private final List<String> excludeSchemas = new ArrayList<>();
     private final List<String> tables = new ArrayList<>();
     private final Set<String> only = new java.util.HashSet<>();
+    private final Set<String> crossTierReferences = new java.util.HashSet<>();
     private final List<String> excludeTables = new ArrayList<>();
     private final List<String> excludeTableData = new ArrayList<>();
     private String pgDump;
@@ -449,6 +455,16 @@ public final class PostgresSource implements Source {
     public Builder tableOnly(String... names) {
       table(names);
       only.addAll(List.of(names));
+      return this;
+    }
+
+    /**
+     * Declares foreign-key constraints (by name) that join this tier's tables to tables of another tier. Without
+     * the declaration such a tier is refused at backup time, since its backup cannot restore on its own; with it,
+     * a tier-scoped restore checks the reference against the live database's rows of the other tier.
+     */
+    public Builder crossTierReference(String... constraintNames) {
+      crossTierReferences.addAll(List.of(constraintNames));
       return this;
     }
 

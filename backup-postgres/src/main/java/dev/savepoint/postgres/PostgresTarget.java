@@ -11,6 +11,7 @@ import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.postgres.internal.ForeignKeyFilter;
 import dev.savepoint.postgres.internal.ParallelCopy;
 import dev.savepoint.postgres.internal.PgTools;
 import java.io.IOException;
@@ -69,6 +70,17 @@ public final class PostgresTarget implements RestoreTarget {
   private final int jobs;
   private final String owner;
   private final String locale;
+  private final Scope scope;
+
+  /** What a restore replaces. */
+  public enum Scope {
+    /** A tier backup over an existing database replaces the tier's tables only; anything else, the database. */
+    AUTO,
+    /** The whole database (scratch database, then swapped in): tables outside a tier backup come back empty. */
+    DATABASE,
+    /** Only the tier's tables of the existing database, in one transaction; every other table stays as it is. */
+    TIER
+  }
 
   private PostgresTarget(Builder b) {
     this.url = b.url;
@@ -79,6 +91,7 @@ public final class PostgresTarget implements RestoreTarget {
     this.jobs = b.jobs;
     this.owner = b.owner;
     this.locale = b.locale;
+    this.scope = b.scope;
   }
 
   public static Builder builder(PostgresUrl url) {
@@ -110,6 +123,18 @@ public final class PostgresTarget implements RestoreTarget {
     } catch (SQLException e) {
       throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
     }
+    boolean tierScoped = switch (scope) {
+      case TIER -> true;
+      case DATABASE -> false;
+      case AUTO -> manifest.source().facts().get("namedTables") != null && exists && hasTables();
+    };
+    if (tierScoped) {
+      if (manifest.source().facts().get("namedTables") == null) {
+        throw new RestoreException("backup " + manifest.id() + " is not a tier backup (it names no tables); restore "
+            + "the whole database (--scope database)");
+      }
+      TierReplacement.requireSuperuser(url);
+    }
     boolean withoutOwners = refuseMissingRoles(manifest, properties, roles);
     // Cheap checks before the expensive safety backup: keys, signatures and the first chunk of every artifact.
     checkReadable(artifacts);
@@ -125,8 +150,17 @@ public final class PostgresTarget implements RestoreTarget {
     String scratch = scratchName(url.database());
     createScratch(maintenance, scratch, properties, serverMajor);
     try {
-      load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners);
+      load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners,
+          tierScoped ? crossTierReferences(manifest) : List.of());
       facts.putAll(verify(manifest, url.withDatabase(scratch)));
+      if (tierScoped) {
+        // The live database stays; only the tier's tables get the verified rows of the scratch copy.
+        facts.putAll(TierReplacement.run(url.withDatabase(scratch), url, manifest, expectedCounts(manifest)));
+        execute(maintenance, "DROP DATABASE " + PostgresSource.quote(scratch) + " WITH (FORCE)");
+        log.info("restored the tier of backup {} into {}", manifest.id(), url);
+        return facts;
+      }
+      facts.put("scope", "database");
       if (properties != null) {
         facts.putAll(finish(maintenance, scratch, properties, roles, manifest));
       }
@@ -283,8 +317,20 @@ public final class PostgresTarget implements RestoreTarget {
     return base + suffix;
   }
 
-  private void load(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor, boolean withoutOwners)
-      throws IOException {
+  /**
+   * The backup's declared cross-tier references: a tier-scoped restore leaves them out of the scratch copy (the
+   * rows they point to are in the live database, where they are checked).
+   */
+  private static List<BackupScope.CrossTierReference> crossTierReferences(Manifest manifest) {
+    if (!(manifest.source().facts().get("crossTierReferences") instanceof List<?> recorded)) {
+      return List.of();
+    }
+    return recorded.stream().map(r -> (Map<?, ?>) r).map(r -> new BackupScope.CrossTierReference(
+        String.valueOf(r.get("schema")), String.valueOf(r.get("table")), String.valueOf(r.get("constraint")))).toList();
+  }
+
+  private void load(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor, boolean withoutOwners,
+      List<BackupScope.CrossTierReference> skippedForeignKeys) throws IOException {
     String format = String.valueOf(artifacts.manifest().source().facts().getOrDefault("format", "plain"));
     List<String> pgRestore = new ArrayList<>(List.of(PgTools.find("pg_restore", serverMajor), "--no-password",
         "--exit-on-error", "--dbname=" + scratch.database()));
@@ -292,8 +338,13 @@ public final class PostgresTarget implements RestoreTarget {
       pgRestore.addAll(List.of("--no-owner", "--no-acl"));
     }
     if (format.equals("parallel")) {
-      loadParallel(artifacts, scratch, pgRestore);
+      loadParallel(artifacts, scratch, pgRestore, skippedForeignKeys);
       return;
+    }
+    if (format.equals("custom") && !skippedForeignKeys.isEmpty()) {
+      throw new RestoreException("backup " + artifacts.manifest().id() + " is a custom-format tier with cross-tier "
+          + "references, which cannot be loaded without the other tier's rows; take tier backups with cross-tier "
+          + "references in the parallel or plain format");
     }
     ArtifactRecord artifact = artifacts.manifest().artifacts().get(0);
     List<String> cmd = format.equals("custom")
@@ -305,7 +356,12 @@ public final class PostgresTarget implements RestoreTarget {
     try (InputStream in = artifacts.open(artifact)) {
       OutputStream stdin = p.getOutputStream();
       try {
-        in.transferTo(stdin);
+        if (skippedForeignKeys.isEmpty()) {
+          in.transferTo(stdin);
+        } else {
+          new ForeignKeyFilter(skippedForeignKeys.stream().map(k -> ParallelCopy.identifier(k.constraint()))
+              .collect(java.util.stream.Collectors.toSet())).copy(in, stdin);
+        }
       } catch (IOException e) {
         // Either the data failed verification or the loader died. Kill it, so nothing is committed.
         p.destroyForcibly();
@@ -340,7 +396,8 @@ public final class PostgresTarget implements RestoreTarget {
    * {@code pg_restore --jobs}. The schema archive is spooled to a private temporary file (pg_restore needs to
    * seek in it); it holds no table rows.
    */
-  private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, List<String> restore) throws IOException {
+  private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, List<String> restore,
+      List<BackupScope.CrossTierReference> skippedForeignKeys) throws IOException {
     Manifest manifest = artifacts.manifest();
     Path work = Files.createTempDirectory("savepoint-restore-",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -390,7 +447,10 @@ public final class PostgresTarget implements RestoreTarget {
       } catch (SQLException e) {
         throw new RestoreException("loading the tables of backup " + manifest.id() + " failed: " + e.getMessage(), e);
       }
-      List<String> rest = toc.stream().filter(l -> !early.contains(l)).toList();
+      Set<String> skipped = new HashSet<>();
+      skippedForeignKeys.forEach(k -> skipped.add(" FK CONSTRAINT " + k.schema() + " " + k.table() + " " + k.constraint() + " "));
+      List<String> rest = toc.stream().filter(l -> !early.contains(l))
+          .filter(l -> skipped.stream().noneMatch(l::contains)).toList();
       PgTools.run(concat(restore, "--section=post-data", "--jobs=" + jobs, "--use-list=" + listFile(work, rest),
           schema.toString()), scratch, "creating the constraints and triggers of backup " + manifest.id());
     } finally {
@@ -458,6 +518,23 @@ public final class PostgresTarget implements RestoreTarget {
     return all;
   }
 
+  /** The manifest's row count of every table, by quoted name (checked to be one). */
+  private static Map<String, Long> expectedCounts(Manifest manifest) throws IntegrityException {
+    if (!(manifest.source().facts().get("tableRowCounts") instanceof Map<?, ?> recorded)) {
+      throw new IntegrityException("manifest of backup " + manifest.id() + " lacks tableRowCounts");
+    }
+    Map<String, Long> counts = new LinkedHashMap<>();
+    for (Map.Entry<?, ?> e : recorded.entrySet()) {
+      String table = String.valueOf(e.getKey());
+      if (!QUOTED_TABLE.matcher(table).matches()) {
+        throw new IntegrityException("manifest of backup " + manifest.id() + " names a table as '" + table
+            + "', which is not a quoted \"schema\".\"table\" name; refusing to use it");
+      }
+      counts.put(table, ((Number) e.getValue()).longValue());
+    }
+    return counts;
+  }
+
   /** A quoted {@code "schema"."table"} as the manifest records it; anything else is refused, never run. */
   private static final java.util.regex.Pattern QUOTED_TABLE =
       java.util.regex.Pattern.compile("\"(?:[^\"]|\"\")+\"\\.\"(?:[^\"]|\"\")+\"");
@@ -469,21 +546,15 @@ public final class PostgresTarget implements RestoreTarget {
    */
   private Map<String, Object> verify(Manifest manifest, PostgresUrl scratch) throws IOException {
     Map<String, Object> recordedFacts = manifest.source().facts();
-    if (!(recordedFacts.get("tableRowCounts") instanceof Map<?, ?> expected)) {
-      throw new IntegrityException("manifest of backup " + manifest.id() + " lacks tableRowCounts");
-    }
+    Map<String, Long> expected = expectedCounts(manifest);
     boolean only = "only".equals(recordedFacts.get("rowCountScope")) || "parallel".equals(recordedFacts.get("format"));
     List<String> differences = new ArrayList<>();
     Map<String, Long> restored = new HashMap<>();
     long rows = 0;
     try (Connection c = scratch.connect(); Statement s = c.createStatement()) {
-      for (Map.Entry<?, ?> e : expected.entrySet()) {
-        String table = String.valueOf(e.getKey());
-        if (!QUOTED_TABLE.matcher(table).matches()) {
-          throw new IntegrityException("manifest of backup " + manifest.id() + " names a table as '" + table
-              + "', which is not a quoted \"schema\".\"table\" name; refusing to use it");
-        }
-        long want = ((Number) e.getValue()).longValue();
+      for (Map.Entry<String, Long> e : expected.entrySet()) {
+        String table = e.getKey();
+        long want = e.getValue();
         long got;
         try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + (only ? "ONLY " : "") + table)) {
           r.next();
@@ -574,6 +645,7 @@ public final class PostgresTarget implements RestoreTarget {
     private int jobs = ParallelCopy.DEFAULT_JOBS;
     private String owner;
     private String locale;
+    private Scope scope = Scope.AUTO;
 
     private Builder(PostgresUrl url) {
       this.url = Objects.requireNonNull(url);
@@ -615,6 +687,15 @@ public final class PostgresTarget implements RestoreTarget {
      */
     public Builder owner(String role) {
       this.owner = role;
+      return this;
+    }
+
+    /**
+     * What to replace (default {@link Scope#AUTO}): restoring the hourly tier must not empty the daily tier's
+     * tables, so a tier backup over an existing database replaces the tier's tables only, unless told otherwise.
+     */
+    public Builder scope(Scope scope) {
+      this.scope = Objects.requireNonNull(scope);
       return this;
     }
 

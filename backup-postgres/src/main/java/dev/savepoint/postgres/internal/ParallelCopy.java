@@ -59,6 +59,11 @@ public final class ParallelCopy {
 
   private ParallelCopy() {}
 
+  /** A name as PostgreSQL's quote_ident writes it: as it is when simple, else double-quoted (keywords aside). */
+  public static String identifier(String name) {
+    return name.matches("[a-z_][a-z0-9_$]*") ? name : "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
   public static int checkJobs(int jobs) {
     if (jobs < 1) {
       throw new IllegalArgumentException("jobs must be at least 1, was " + jobs);
