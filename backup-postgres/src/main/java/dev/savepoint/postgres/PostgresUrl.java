@@ -27,13 +27,36 @@ public final class PostgresUrl {
   private final String database;
   private final String user;
   private final Supplier<char[]> password;
+  private final Map<String, String> options;
 
-  private PostgresUrl(String host, int port, String database, String user, Supplier<char[]> password) {
+  /**
+   * Connection options a URL may carry ({@code ?sslmode=verify-full&sslrootcert=/etc/ca.pem}), with their JDBC
+   * property and libpq environment variable. Any other option is refused: a dropped {@code sslmode} would be a
+   * silent TLS downgrade.
+   */
+  private record Option(String jdbc, String env) {}
+
+  private static final Map<String, Option> OPTIONS = Map.of(
+      "sslmode", new Option("sslmode", "PGSSLMODE"),
+      "sslrootcert", new Option("sslrootcert", "PGSSLROOTCERT"),
+      "sslcert", new Option("sslcert", "PGSSLCERT"),
+      "sslkey", new Option("sslkey", "PGSSLKEY"),
+      "connect_timeout", new Option("connectTimeout", "PGCONNECT_TIMEOUT"),
+      "application_name", new Option("ApplicationName", "PGAPPNAME"),
+      "options", new Option("options", "PGOPTIONS"),
+      "target_session_attrs", new Option("targetServerType", "PGTARGETSESSIONATTRS"));
+
+  private static final java.util.Set<String> SSL_MODES =
+      java.util.Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
+
+  private PostgresUrl(String host, int port, String database, String user, Supplier<char[]> password,
+      Map<String, String> options) {
     this.host = host;
     this.port = port;
     this.database = database;
     this.user = user;
     this.password = password;
+    this.options = Map.copyOf(options);
   }
 
   public static boolean isPostgresUrl(String s) {
@@ -71,14 +94,52 @@ public final class PostgresUrl {
       }
     }
     String db = uri.getPath() == null || uri.getPath().length() <= 1 ? user : decode(uri.getPath().substring(1));
+    Map<String, String> options = new java.util.TreeMap<>();
+    for (Map.Entry<String, String> e : query.entrySet()) {
+      if (e.getKey().equals("user") || e.getKey().equals("password")) {
+        continue;
+      }
+      if (!OPTIONS.containsKey(e.getKey())) {
+        throw new ConfigurationException("unsupported PostgreSQL connection option '" + e.getKey() + "'; supported: "
+            + String.join(", ", new java.util.TreeSet<>(OPTIONS.keySet())));
+      }
+      options.put(e.getKey(), e.getValue());
+    }
+    if (options.containsKey("sslmode") && !SSL_MODES.contains(options.get("sslmode"))) {
+      throw new ConfigurationException("sslmode must be one of " + new java.util.TreeSet<>(SSL_MODES) + ", not '"
+          + options.get("sslmode") + "'");
+    }
+    if (options.containsKey("target_session_attrs")) {
+      targetServerType(options.get("target_session_attrs")); // validates
+    }
+    int port = uri.getPort() < 0 ? 5432 : uri.getPort();
     String fixed = pw;
-    Supplier<char[]> password = fixed != null ? fixed::toCharArray : PostgresUrl::environmentPassword;
-    return new PostgresUrl(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password);
+    String host = uri.getHost();
+    String finalUser = user;
+    Supplier<char[]> password = fixed != null ? fixed::toCharArray
+        : () -> environmentPassword(host, port, db, finalUser);
+    return new PostgresUrl(host, port, db, user, password, options);
   }
 
-  private static char[] environmentPassword() {
+  /** libpq's target_session_attrs as pgjdbc's targetServerType. */
+  private static String targetServerType(String attrs) throws ConfigurationException {
+    return switch (attrs) {
+      case "any" -> "any";
+      case "read-write", "primary" -> "primary";
+      case "read-only", "standby" -> "secondary";
+      case "prefer-standby" -> "preferSecondary";
+      default -> throw new ConfigurationException("target_session_attrs must be any, read-write, read-only, primary, "
+          + "standby or prefer-standby, not '" + attrs + "'");
+    };
+  }
+
+  /** As libpq: PGPASSWORD, else the password file (PGPASSFILE, else $HOME/.pgpass), else none. */
+  private static char[] environmentPassword(String host, int port, String database, String user) {
     String env = System.getenv("PGPASSWORD");
-    return env == null ? null : env.toCharArray();
+    if (env != null) {
+      return env.toCharArray();
+    }
+    return PgPass.lookup(host, port, database, user);
   }
 
   private static String decode(String s) {
@@ -87,12 +148,12 @@ public final class PostgresUrl {
 
   /** The same server and credentials, another database. */
   public PostgresUrl withDatabase(String otherDatabase) {
-    return new PostgresUrl(host, port, otherDatabase, user, password);
+    return new PostgresUrl(host, port, otherDatabase, user, password, options);
   }
 
   /** Uses {@code supplier} for the password (e.g. from a secret manager); it is called on each connect. */
   public PostgresUrl withPassword(Supplier<char[]> supplier) {
-    return new PostgresUrl(host, port, database, user, Objects.requireNonNull(supplier));
+    return new PostgresUrl(host, port, database, user, Objects.requireNonNull(supplier), options);
   }
 
   public String host() {
@@ -121,7 +182,17 @@ public final class PostgresUrl {
     }
     props.setProperty("ApplicationName", "savepoint");
     props.setProperty("connectTimeout", "10");
-    return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, props);
+    for (Map.Entry<String, String> e : options.entrySet()) {
+      try {
+        props.setProperty(OPTIONS.get(e.getKey()).jdbc(),
+            e.getKey().equals("target_session_attrs") ? targetServerType(e.getValue()) : e.getValue());
+      } catch (ConfigurationException checkedAtParse) {
+        throw new IllegalStateException(checkedAtParse);
+      }
+    }
+    // The name is URL-encoded: a database called "a/b" or "a%2Fb" must not change the URL's meaning.
+    return DriverManager.getConnection("jdbc:postgresql://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
+        + port + "/" + java.net.URLEncoder.encode(database, StandardCharsets.UTF_8).replace("+", "%20"), props);
   }
 
   /** Environment for pg_dump/psql/pg_restore: connection settings and the password (never argv). */
@@ -133,6 +204,7 @@ public final class PostgresUrl {
     env.put("PGDATABASE", database);
     env.put("PGAPPNAME", "savepoint");
     env.put("PGCONNECT_TIMEOUT", "10");
+    options.forEach((k, v) -> env.put(OPTIONS.get(k).env(), v));
     char[] pw = password.get();
     if (pw != null) {
       env.put("PGPASSWORD", new String(pw));
