@@ -48,9 +48,11 @@ final class ApproveCommand implements Callable<Integer> {
       if (plan == null || to == null) {
         throw new IllegalArgumentException("--request needs --plan and --to");
       }
-      Manifest m = repository.select(plan, BackupSelector.parse(backup));
-      RestoreApprovals.Request r = approvals.request(Audit.principal(), plan, m.id(), Uris.redact(to), reason);
-      System.out.printf("restore request %s: %s/%s -> %s, expires %s%n", r.id(), plan, m.id(), r.target(), r.expiresAt());
+      // Deleting a damaged backup needs a request too: it is named by id, as no manifest can be read.
+      String backupId = to.equals("delete") && !backup.equals("latest") ? backup
+          : repository.select(plan, BackupSelector.parse(backup)).id();
+      RestoreApprovals.Request r = approvals.request(Audit.principal(), plan, backupId, Uris.redact(to), reason);
+      System.out.printf("request %s: %s/%s -> %s, expires %s%n", r.id(), plan, backupId, r.target(), r.expiresAt());
       return Main.OK;
     }
     if (requestId == null) {

@@ -75,9 +75,12 @@ final class BackupCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Repository repository = repo.open();
+    Repository repository = repo.openOrCreate();
     BackupPlan.Builder builder = BackupPlan.builder(plan).tier(tier).source(Uris.source(source, Uris.pgFormat(pgFormat), jobs))
         .repository(repository).verifier(Verifiers.presence(minSize));
+    if (minSize < 0) {
+      throw new IllegalArgumentException("--min-size must be 0 or more bytes, not " + minSize);
+    }
     TransformChoices.compression(compress, level).ifPresent(builder::transform);
     TransformChoices.openPgp(encryptPassphraseEnv, recipients).ifPresent(builder::transform);
     if (kmsKeyId != null) {

@@ -25,7 +25,14 @@ final class ListCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Repository repository = repo.open();
     List<String> plans = plan != null ? List.of(plan) : repository.plans();
+    if (plan != null && !repository.plans().contains(plan)) {
+      throw new IllegalArgumentException("repository " + repository.describe() + " has no plan '" + plan
+          + "'; its plans: " + String.join(", ", repository.plans()));
+    }
     List<Map<String, Object>> rows = new ArrayList<>();
+    if (!json) {
+      System.out.printf("%-20s %-26s %-8s %10s %10s  %s%n", "PLAN", "BACKUP", "TIER", "RAW", "STORED", "SOURCE");
+    }
     for (String p : plans) {
       for (Manifest m : repository.list(p)) {
         Map<String, Object> row = BackupCommand.summary(m);
@@ -34,6 +41,16 @@ final class ListCommand implements Callable<Integer> {
         if (!json) {
           System.out.printf("%-20s %-26s %-8s %10s %10s  %s%n", m.plan(), m.id(), m.tier() == null ? "-" : m.tier(),
               Format.bytes(m.rawBytes()), Format.bytes(m.storedBytes()), m.source().type());
+        }
+      }
+      for (Repository.Damaged d : repository.damaged(p)) {
+        Map<String, Object> row = new java.util.LinkedHashMap<>();
+        row.put("plan", d.plan());
+        row.put("id", d.id());
+        row.put("damaged", d.reason());
+        rows.add(row);
+        if (!json) {
+          System.out.printf("%-20s %-26s DAMAGED: %s (savepoint delete --quarantine)%n", d.plan(), d.id(), d.reason());
         }
       }
     }

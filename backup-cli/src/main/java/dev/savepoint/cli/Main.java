@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
     description = "Back up, verify and restore PostgreSQL databases, files and configuration.",
     subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
         CleanupCommand.class, DrillCommand.class, PruneCommand.class, ApproveCommand.class, RunCommand.class, ReportCommand.class,
-        AuditCommand.class, CheckCommand.class})
+        AuditCommand.class, CheckCommand.class, DeleteCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main {
   public static final int OK = 0;
   public static final int FAILED = 1;
@@ -56,6 +57,10 @@ public final class Main {
       err.flush();
       return USAGE;
     });
+    if (args.length == 0) {
+      cli.usage(cli.getErr());
+      return USAGE;
+    }
     return cli.execute(args);
   }
 

@@ -80,6 +80,9 @@ final class PlanFile {
   private PlanFile() {}
 
   static List<PlanSpec> read(Path file) throws IOException {
+    if (!java.nio.file.Files.isRegularFile(file)) {
+      throw new ConfigurationException("plan file " + file + " does not exist");
+    }
     String name = file.toString();
     ObjectMapper mapper = (name.endsWith(".properties") ? new JavaPropsMapper()
         : new ObjectMapper(name.endsWith(".json") ? null : new YAMLFactory()))
@@ -90,6 +93,7 @@ final class PlanFile {
       root = mapper.readValue(file.toFile(), Root.class);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new ConfigurationException("plan file " + file + ": " + e.getOriginalMessage()
+          .replaceAll("\\(class [^)]*\\)", "").replaceAll("dev\\.savepoint\\.cli\\.PlanFile\\$\\w+", "plan")
           + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
     }
     if (root == null || root.plans() == null || root.plans().isEmpty()) {
@@ -101,6 +105,16 @@ final class PlanFile {
       }
       if (p.schedule() != null) {
         Scheduler.parseCron(p.schedule());
+      }
+      for (String zone : java.util.Arrays.asList(p.zone(), p.retention() == null ? null : p.retention().zone())) {
+        if (zone != null) {
+          try {
+            ZoneId.of(zone);
+          } catch (java.time.DateTimeException e) {
+            throw new ConfigurationException("plan file " + file + ", plan '" + p.name() + "': unknown time zone '"
+                + zone + "' (use a region such as Asia/Tokyo or UTC)");
+          }
+        }
       }
       if (p.retention() != null) {
         try {

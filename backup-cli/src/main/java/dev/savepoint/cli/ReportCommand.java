@@ -72,14 +72,24 @@ final class ReportCommand implements Callable<Integer> {
       if (newest == null || Duration.between(newest, now).compareTo(maxAge) > 0) {
         overdue.add(plan + ": newest backup older than " + maxAge);
       }
+      for (Repository.Damaged d : repository.damaged(plan)) {
+        overdue.add(plan + ": backup " + d.id() + " is damaged (" + d.reason() + ")");
+      }
+      // Safety backups are by-products of restores, checked as they are taken; maintenance rules are for plans
+      // someone scheduled.
+      boolean byProduct = !backups.isEmpty() && backups.stream().allMatch(m -> "safety".equals(m.tier()));
+      if (byProduct) {
+        overdue.removeIf(o -> o.startsWith(plan + ": not verified") || o.startsWith(plan + ": newest backup older"));
+      }
       boolean isPostgres = backups.stream().anyMatch(m -> m.source().type().equals("postgresql"));
-      if (isPostgres && (lastDrill == null || Duration.between(lastDrill, now).compareTo(drillEvery) > 0)) {
+      if (isPostgres && !byProduct && (lastDrill == null || Duration.between(lastDrill, now).compareTo(drillEvery) > 0)) {
         overdue.add(plan + ": no passed restore drill within " + drillEvery);
       }
       rows.add(row);
       if (!json) {
-        System.out.printf("%-20s %5d backups %10s  newest %s  last drill %s%n", plan, backups.size(),
-            Format.bytes((Long) row.get("storedBytes")), newest, lastDrill);
+        System.out.printf("%-20s %5d backup(s) %10s  newest %s  last passed drill %s%n", plan, backups.size(),
+            Format.bytes((Long) row.get("storedBytes")), newest == null ? "none" : newest,
+            lastDrill == null ? "never" : lastDrill);
       }
     }
     if (json) {

@@ -18,7 +18,20 @@ final class RepositoryOptions {
           + "variable, and refuse manifests whose signature is missing or wrong (exit 3).")
   String hmacEnv;
 
+  /**
+   * The existing repository: reading commands never create one, so a mistyped {@code --repo} is an error (exit
+   * 2) rather than an empty, green listing.
+   */
   Repository open() throws IOException {
+    if (repo.startsWith("file:") && !java.nio.file.Files.isDirectory(Uris.path(repo))) {
+      throw new dev.savepoint.core.ConfigurationException("repository " + repo + " does not exist (check --repo; "
+          + "only backup creates a repository)");
+    }
+    return openOrCreate();
+  }
+
+  /** The repository, created if it is a new {@code file:} one (for {@code backup}). */
+  Repository openOrCreate() throws IOException {
     Repository repository = Uris.repository(repo);
     if (hmacEnv != null) {
       byte[] key = new String(SecretOptions.env(hmacEnv)).getBytes(StandardCharsets.UTF_8);

@@ -18,7 +18,12 @@ final class TransformChoices {
     return switch (name) {
       case "gzip" -> Optional.of(level == null ? Transforms.gzip() : Transforms.gzip(level));
       case "zstd" -> Optional.of(level == null ? Transforms.zstd() : Transforms.zstd(level));
-      case "none" -> Optional.empty();
+      case "none" -> {
+        if (level != null) {
+          throw new ConfigurationException("a compression level needs gzip or zstd, not compression 'none'");
+        }
+        yield Optional.empty();
+      }
       default -> throw new ConfigurationException("compression must be gzip, zstd or none, not '" + name + "'");
     };
   }

@@ -99,15 +99,26 @@ class CliTest {
     try (Stream<Path> walk = Files.walk(tmp.resolve("repo/p"))) {
       manifest = walk.filter(p -> p.getFileName().toString().equals("manifest.json")).findFirst().orElseThrow();
     }
+    String damagedId = manifest.getParent().getFileName().toString();
     Files.writeString(manifest, "{\"formatVersion\": 7, \"id\": \"x\"}");
+    // One damaged backup affects only itself: list shows it as damaged and goes on.
     CliProcess.Result list = CliProcess.run("list", "--repo", repo(), "--plan", "p");
-    assertThat(list.exit()).isEqualTo(1);
-    assertThat(list.err()).contains("format version 7", "upgrade Savepoint");
+    assertThat(list.exit()).as(list.err()).isZero();
+    assertThat(list.out()).contains("DAMAGED", "format version 7", "upgrade Savepoint");
     Files.writeString(manifest, "{ truncated");
-    list = CliProcess.run("list", "--repo", repo(), "--plan", "p");
-    assertThat(list.exit()).isEqualTo(3);
-    assertThat(list.err()).contains("malformed manifest");
-    assertThat(list.err().lines().toList()).hasSize(1);
+    JsonNode rows = JSON.readTree(CliProcess.run("list", "--repo", repo(), "--plan", "p", "--json").out());
+    assertThat(rows.get(0).get("damaged").asText()).contains("malformed manifest");
+    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo(), "--plan", "p", "--to", "file:" + tmp.resolve("r"));
+    assertThat(restore.exit()).isEqualTo(3);
+    assertThat(restore.err()).contains("damaged backups were skipped", damagedId);
+    assertThat(restore.err().lines().toList()).hasSize(1);
+    CliProcess.Result report = CliProcess.run("report", "--repo", repo());
+    assertThat(report.exit()).isEqualTo(3);
+    assertThat(report.out()).contains("backup " + damagedId + " is damaged");
+    CliProcess.Result quarantine = CliProcess.run("delete", "--repo", repo(), "--plan", "p", damagedId, "--quarantine");
+    assertThat(quarantine.exit()).as(quarantine.err()).isZero();
+    assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo(), "--json").out())).isEmpty();
+    assertThat(tmp.resolve("repo/_quarantine/p/" + damagedId + "/manifest.json")).exists();
   }
 
   @Test
@@ -116,6 +127,24 @@ class CliTest {
     assertThat(help.exit()).isZero();
     assertThat(help.out()).contains("Usage: savepoint restore", "--plan-only", "--passphrase-env");
     assertThat(CliProcess.run("backup", "--repo", repo()).exit()).isEqualTo(2);
+    CliProcess.Result typo = CliProcess.run("list", "--repo", "file:" + tmp.resolve("typo/repo"));
+    assertThat(typo.exit()).isEqualTo(2);
+    assertThat(typo.err()).contains("does not exist");
+    assertThat(tmp.resolve("typo")).as("reading commands never create a repository").doesNotExist();
+    assertThat(CliProcess.run("report", "--repo", "file:" + tmp.resolve("typo/repo")).exit()).isEqualTo(2);
+    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "p", "--source", "-", "--compress", "none",
+        "--level", "5").exit()).isEqualTo(2);
+    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "p", "--source", "-", "--min-size", "-5").exit())
+        .isEqualTo(2);
+    assertThat(CliProcess.run("run", "--config", tmp.resolve("missing.yaml").toString()).exit()).isEqualTo(2);
+    CliProcess.Result none = CliProcess.run();
+    assertThat(none.exit()).isEqualTo(2);
+    assertThat(none.err()).contains("Usage: savepoint", "backup", "restore");
+    assertThat(CliProcess.run("help", "prune").out()).contains("--keep-within");
+    Files.createDirectories(tmp.resolve("repo"));
+    CliProcess.Result noPlan = CliProcess.run("list", "--repo", repo(), "--plan", "nope");
+    assertThat(noPlan.exit()).isEqualTo(2);
+    assertThat(noPlan.err()).contains("no plan 'nope'");
     CliProcess.Result badScheme = CliProcess.run("list", "--repo", "ftp://x");
     assertThat(badScheme.exit()).isEqualTo(2);
     assertThat(badScheme.err()).contains("unsupported repository URI");
@@ -181,7 +210,7 @@ class CliTest {
     backup.destroyForcibly(); // SIGKILL on Linux
     backup.waitFor();
 
-    CliProcess.Result list = CliProcess.run("list", "--repo", repo(), "--plan", "crash", "--json");
+    CliProcess.Result list = CliProcess.run("list", "--repo", repo(), "--json");
     assertThat(list.exit()).as(list.err()).isZero();
     assertThat(JSON.readTree(list.out())).isEmpty();
 

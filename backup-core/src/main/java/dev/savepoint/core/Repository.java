@@ -106,7 +106,7 @@ public final class Repository {
   public Optional<Manifest> newest(String plan) throws IOException {
     List<String> ids = backupIds(plan, true);
     for (int i = ids.size() - 1; i >= 0; i--) {
-      Optional<Manifest> m = trusted(plan, ids.get(i));
+      Optional<Manifest> m = readable(plan, ids.get(i));
       if (m.isPresent()) {
         return m;
       }
@@ -118,10 +118,86 @@ public final class Repository {
     List<Manifest> result = new ArrayList<>();
     for (Map.Entry<String, List<ObjectInfo>> e : byBackup.entrySet()) {
       if (hasManifest(plan, e.getKey(), e.getValue())) {
-        trusted(plan, e.getKey()).ifPresent(result::add);
+        readable(plan, e.getKey()).ifPresent(result::add);
       }
     }
     return result;
+  }
+
+  /** A backup whose manifest cannot be trusted: unreadable, of an unknown format, wrongly signed, misplaced. */
+  public record Damaged(String plan, String id, String reason) {}
+
+  /**
+   * The backups of {@code plan} that {@link #list} leaves out because their manifest is damaged, with the
+   * reason: one damaged backup affects only itself. {@link #deleteBackup} or {@link #quarantine} remove it.
+   */
+  public List<Damaged> damaged(String plan) throws IOException {
+    List<Damaged> result = new ArrayList<>();
+    for (Map.Entry<String, List<ObjectInfo>> e : objectsByBackup(plan).entrySet()) {
+      if (hasManifest(plan, e.getKey(), e.getValue())) {
+        try {
+          if (trusted(plan, e.getKey()).isEmpty()) {
+            result.add(new Damaged(plan, e.getKey(), "misplaced or dated in the future"));
+          }
+        } catch (IntegrityException | UnsupportedFormatException | BackupNotFoundException ex) {
+          result.add(new Damaged(plan, e.getKey(), ex.getMessage()));
+        }
+      }
+    }
+    return result;
+  }
+
+  /** {@link #trusted}, but a damaged manifest is skipped (and logged) instead of failing the whole listing. */
+  private Optional<Manifest> readable(String plan, String id) throws IOException {
+    try {
+      return trusted(plan, id);
+    } catch (IntegrityException | UnsupportedFormatException e) {
+      org.slf4j.LoggerFactory.getLogger(Repository.class).warn("skipping damaged backup {} of plan '{}': {}", id, plan,
+          e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Deletes a backup by its location, also one whose manifest is damaged: the manifest first, then its objects
+   * (except those other backups of the plan reuse).
+   */
+  public void deleteBackup(String plan, String id) throws IOException {
+    BackupIds.requireValidPlan(plan);
+    if (!BackupIds.isId(id)) {
+      throw new IllegalArgumentException("not a backup id: " + id);
+    }
+    store.delete(manifestKey(plan, id));
+    deleteObjects(plan + "/" + id + "/", sharedKeys(list(plan)));
+  }
+
+  /** Where {@link #quarantine} moves backups: {@code _quarantine/<plan>/<id>/...}, restorable by hand. */
+  public static final String QUARANTINE = "_quarantine/";
+
+  /**
+   * Moves a backup (also a damaged one) out of its plan, under {@value #QUARANTINE}: no listing, selector or
+   * prune sees it any more, and every object stays as it was for inspection or a manual restore.
+   */
+  public int quarantine(String plan, String id) throws IOException {
+    BackupIds.requireValidPlan(plan);
+    if (!BackupIds.isId(id)) {
+      throw new IllegalArgumentException("not a backup id: " + id);
+    }
+    String prefix = plan + "/" + id + "/";
+    List<ObjectInfo> objects = store.list(prefix);
+    if (objects.isEmpty()) {
+      throw new BackupNotFoundException("no backup " + id + " of plan '" + plan + "' in " + describe());
+    }
+    // The manifest moves first, so the backup stops existing in its plan before anything else changes.
+    objects = new ArrayList<>(objects);
+    objects.sort(java.util.Comparator.comparing((ObjectInfo o) -> !o.key().equals(manifestKey(plan, id))));
+    for (ObjectInfo o : objects) {
+      try (InputStream in = store.get(o.key())) {
+        store.put(QUARANTINE + o.key(), in);
+      }
+      store.delete(o.key());
+    }
+    return objects.size();
   }
 
   /** How far a backup's time may lie ahead of this clock before the backup is ignored. */
@@ -238,8 +314,18 @@ public final class Repository {
 
   /** The backup {@code selector} picks, or {@link BackupNotFoundException}. */
   public Manifest select(String plan, BackupSelector selector) throws IOException {
-    return selector.select(list(plan)).orElseThrow(() -> new BackupNotFoundException(
-        "no complete backup of plan '" + plan + "' matches " + selector.describe() + " in " + describe()));
+    Optional<Manifest> chosen = selector.select(list(plan));
+    if (chosen.isPresent()) {
+      return chosen.get();
+    }
+    List<Damaged> damaged = damaged(plan);
+    if (!damaged.isEmpty()) {
+      throw new IntegrityException("no intact backup of plan '" + plan + "' matches " + selector.describe() + " in "
+          + describe() + "; damaged backups were skipped: " + String.join("; ",
+              damaged.stream().map(d -> d.id() + " (" + d.reason() + ")").toList()));
+    }
+    throw new BackupNotFoundException("no complete backup of plan '" + plan + "' matches " + selector.describe()
+        + " in " + describe());
   }
 
   void writeManifest(Manifest manifest) throws IOException {

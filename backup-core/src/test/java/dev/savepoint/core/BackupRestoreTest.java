@@ -217,12 +217,25 @@ class BackupRestoreTest {
   void malformedAndFutureManifestsGiveClearErrors() throws IOException {
     Manifest m = plan(StreamSource.of("a", ByteSource.wrap(new byte[] {1}))).build().run().manifest();
     String key = "app/" + m.id() + "/manifest.json";
+    Manifest older = m;
+    m = plan(StreamSource.of("a", ByteSource.wrap(new byte[] {2}))).build().run().manifest();
+    key = "app/" + m.id() + "/manifest.json";
     store.put(key, ByteSource.wrap("{not json".getBytes(StandardCharsets.UTF_8)));
-    assertThatThrownBy(() -> repo.list("app")).isInstanceOf(IntegrityException.class)
+    String damagedKey = key;
+    assertThat(repo.list("app")).as("the damaged newest backup does not hide the older one").containsExactly(older);
+    assertThat(repo.select("app", BackupSelector.latest())).isEqualTo(older);
+    assertThat(repo.damaged("app")).singleElement().satisfies(d ->
+        assertThat(d.reason()).contains("malformed manifest " + damagedKey));
+    String id = m.id();
+    assertThatThrownBy(() -> repo.manifest("app", id)).isInstanceOf(IntegrityException.class)
         .hasMessageContaining("malformed manifest " + key);
     store.put(key, ByteSource.wrap("{\"formatVersion\": 99}".getBytes(StandardCharsets.UTF_8)));
-    assertThatThrownBy(() -> repo.list("app")).isInstanceOf(UnsupportedFormatException.class)
-        .hasMessageContaining("format version 99").hasMessageContaining("upgrade Savepoint");
+    assertThat(repo.damaged("app")).singleElement().satisfies(d ->
+        assertThat(d.reason()).contains("format version 99", "upgrade Savepoint"));
+    repo.quarantine("app", id);
+    assertThat(repo.damaged("app")).isEmpty();
+    assertThat(store.list(Repository.QUARANTINE + "app/" + id + "/")).isNotEmpty();
+    assertThat(repo.list("app")).containsExactly(older);
   }
 
   @Test

@@ -34,10 +34,16 @@ class SignedManifestTest {
     assertThat(repo.list("db")).hasSize(1);
     assertThat(store.stat("db/" + m.id() + "/manifest.sig")).isPresent();
     tamper(m);
-    assertThatThrownBy(() -> repo.list("db")).isInstanceOf(IntegrityException.class)
+    // A damaged backup affects only itself: listings skip it and say why; reading it by id fails.
+    assertThat(repo.list("db")).isEmpty();
+    assertThat(repo.damaged("db")).singleElement().satisfies(d ->
+        assertThat(d.reason()).contains("fails its hmac-sha256 signature check"));
+    assertThatThrownBy(() -> repo.manifest("db", m.id())).isInstanceOf(IntegrityException.class)
         .hasMessageContaining("fails its hmac-sha256 signature check");
+    assertThatThrownBy(() -> repo.select("db", BackupSelector.latest())).isInstanceOf(IntegrityException.class)
+        .hasMessageContaining("damaged backups were skipped").hasMessageContaining(m.id());
     Repository otherKey = new Repository(store).signedWith(ManifestSigner.hmacSha256("x".repeat(32).getBytes()));
-    assertThatThrownBy(() -> otherKey.list("db")).isInstanceOf(IntegrityException.class);
+    assertThat(otherKey.list("db")).isEmpty();
   }
 
   @Test
@@ -49,8 +55,11 @@ class SignedManifestTest {
     assertThat(verifying.list("db")).extracting(Manifest::id).containsExactly(m.id());
 
     Manifest unsigned = backup(new Repository(store));
-    assertThatThrownBy(() -> verifying.list("db")).isInstanceOf(IntegrityException.class)
-        .hasMessageContaining("is not signed");
+    assertThat(verifying.list("db")).extracting(Manifest::id).containsExactly(m.id());
+    assertThat(verifying.damaged("db")).singleElement().satisfies(d -> {
+      assertThat(d.id()).isEqualTo(unsigned.id());
+      assertThat(d.reason()).contains("is not signed");
+    });
     assertThat(unsigned).isNotNull();
     tamper(m);
     assertThatThrownBy(() -> verifying.manifest("db", m.id())).isInstanceOf(IntegrityException.class);

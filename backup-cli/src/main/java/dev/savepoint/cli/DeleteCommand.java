@@ -1,0 +1,77 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreApprovals;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Removes one backup, also one whose manifest is damaged ({@code --quarantine} moves it aside instead), audited
+ * and, where the policy says so, approved like a restore.
+ */
+@Command(name = "delete", description = "Delete one backup by id, also a damaged one (list shows DAMAGED), or move it "
+    + "aside with --quarantine (under _quarantine/, restorable by hand). Audited; --require-approvals N needs a "
+    + "request opened with 'approve --request --plan P --backup ID --to delete'.")
+final class DeleteCommand implements Callable<Integer> {
+  @Mixin
+  RepositoryOptions repo;
+
+  @Option(names = "--plan", required = true, description = "The plan the backup belongs to.")
+  String plan;
+
+  @Parameters(index = "0", paramLabel = "<backup-id>", description = "The backup to delete.")
+  String id;
+
+  @Option(names = "--quarantine", description = "Move the backup under _quarantine/ instead of deleting it.")
+  boolean quarantine;
+
+  @Option(names = "--dry-run", description = "Only say what would be removed.")
+  boolean dryRun;
+
+  @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved delete request.")
+  String approval;
+
+  @Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
+      description = "Refuse without an approval request holding N approvals.")
+  int requireApprovals;
+
+  @Override
+  public Integer call() throws Exception {
+    Repository repository = repo.open();
+    boolean intact = repository.list(plan).stream().anyMatch(m -> m.id().equals(id));
+    boolean damaged = repository.damaged(plan).stream().anyMatch(d -> d.id().equals(id));
+    if (!intact && !damaged) {
+      throw new IllegalArgumentException("plan '" + plan + "' has no backup " + id + " (see savepoint list)");
+    }
+    String action = quarantine ? "quarantine" : "delete";
+    if (dryRun) {
+      System.out.printf("would %s %s backup %s of plan '%s'%n", action, damaged ? "damaged" : "intact", id, plan);
+      return Main.OK;
+    }
+    if (requireApprovals > 0) {
+      if (approval == null) {
+        throw new dev.savepoint.core.ApprovalException("deleting a backup requires " + requireApprovals
+            + " approvals: open a request with 'savepoint approve --request --plan " + plan + " --backup " + id
+            + " --to delete' and pass --approval <id>");
+      }
+      new RestoreApprovals(repository.store(), new AuditLog(repository.store()), requireApprovals, Duration.ZERO)
+          .requireApproved(approval, plan, id, "delete");
+    }
+    if (quarantine) {
+      int moved = repository.quarantine(plan, id);
+      System.out.printf("moved backup %s of plan '%s' (%d object(s)) to %s%s/%s/%n", id, plan, moved,
+          Repository.QUARANTINE, plan, id);
+    } else {
+      repository.deleteBackup(plan, id);
+      System.out.printf("deleted backup %s of plan '%s'%n", id, plan);
+    }
+    Audit.record(repository, action, plan + "/" + id, "ok", Map.of("damaged", damaged));
+    return Main.OK;
+  }
+}
