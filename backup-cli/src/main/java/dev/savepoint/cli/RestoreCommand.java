@@ -16,6 +16,7 @@ import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import dev.savepoint.core.FilesTarget;
 import dev.savepoint.postgres.PostgresTarget;
 import picocli.CommandLine.Option;
 
@@ -55,6 +56,12 @@ final class RestoreCommand implements Callable<Integer> {
       return PostgresTarget.Scope.valueOf(value.toUpperCase(java.util.Locale.ROOT));
     }
   }
+
+  @Option(names = "--on-unsafe-keys", defaultValue = "refuse", paramLabel = "refuse|escape",
+      description = "Bucket backup to a directory: keys that are no safe path there (., .., empty segments, too "
+          + "long, a key that is also a folder) make the restore refuse before writing anything (default), or go "
+          + "under %unsafe/<sha-256> with an index of their original keys (escape).")
+  String onUnsafeKeys;
 
   @Option(names = "--owner", paramLabel = "<role>", description = "PostgreSQL: make this role the database's owner "
       + "instead of the backed-up one; on a server lacking the backed-up roles, custom and parallel backups then "
@@ -129,7 +136,8 @@ final class RestoreCommand implements Callable<Integer> {
       new RestoreApprovals(repository.store(), new AuditLog(repository.store()), requireApprovals, Duration.ZERO)
           .requireApproved(approval, choice.plan, m.id(), Uris.redact(to));
     }
-    RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety", pg -> {
+    RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety",
+        FilesTarget.UnsafeKeys.valueOf(onUnsafeKeys.toUpperCase(java.util.Locale.ROOT)), pg -> {
       if (jobs != null) {
         pg.jobs(jobs);
       }

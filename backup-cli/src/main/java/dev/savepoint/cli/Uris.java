@@ -86,7 +86,7 @@ final class Uris {
    * {@code repository} under {@code safetyPlan} first.
    */
   static RestoreTarget target(String uri, Manifest manifest, boolean replace, Repository repository,
-      String safetyPlan, java.util.function.Consumer<PostgresTarget.Builder> postgres) throws IOException {
+      String safetyPlan, FilesTarget.UnsafeKeys unsafeKeys, java.util.function.Consumer<PostgresTarget.Builder> postgres) throws IOException {
     if (uri.equals("-")) {
       return StreamTarget.stream(System.out);
     }
@@ -98,7 +98,8 @@ final class Uris {
         return new BucketTarget(GcsStore.fromUri(uri));
       }
       if (uri.startsWith("file:")) {
-        return new FilesTarget(path(uri), BucketSource.ARTIFACT_PREFIX);
+        FilesTarget t = new FilesTarget(path(uri), BucketSource.ARTIFACT_PREFIX, unsafeKeys);
+        return replace ? t.replacingExisting() : t;
       }
     }
     if (uri.startsWith("file:")) {
@@ -109,7 +110,8 @@ final class Uris {
       }
       if (manifest.artifacts().size() > 1) {
         // E.g. a parallel-format database backup: every artifact, decoded and verified, as files to load by hand.
-        return new FilesTarget(p, "");
+        FilesTarget t = new FilesTarget(p, "");
+        return replace ? t.replacingExisting() : t;
       }
       StreamTarget t = StreamTarget.file(p);
       return replace ? t.replacingExisting() : t;

@@ -6,59 +6,155 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /**
  * Restores a backup whose artifacts are files under a common name prefix (e.g. {@code objects/} of a bucket
- * backup) into a directory, one file per artifact, keeping relative paths. Files are written into a
- * temporary sibling directory and moved into place only after every digest was verified; an existing,
- * non-empty destination is refused.
+ * backup) into a directory, one file per artifact, keeping relative paths (for a bucket backup, the objects'
+ * original keys). Files are written into a temporary sibling directory and moved into place only after every
+ * digest was verified; an existing, non-empty destination is refused.
+ *
+ * <p>Keys that are no safe path under the destination — {@code .}, {@code ..} or empty segments, a leading
+ * slash, a segment over 255 bytes, NUL, or a key that is also the "folder" of another key — follow one
+ * {@link UnsafeKeys} policy, decided before anything is written: {@link UnsafeKeys#REFUSE} (the default) lists
+ * them all and writes nothing; {@link UnsafeKeys#ESCAPE} writes each under {@code %unsafe/<sha-256 of the key>}
+ * and lists the original keys in {@code %unsafe/index.json}. Nothing is ever written outside the destination.
  */
 public final class FilesTarget implements RestoreTarget {
+  /** What to do with keys that are no safe path. */
+  public enum UnsafeKeys { REFUSE, ESCAPE }
+
   private final Path destination;
   private final String artifactPrefix;
+  private final UnsafeKeys unsafeKeys;
+  private final boolean replace;
 
   public FilesTarget(Path destination, String artifactPrefix) {
+    this(destination, artifactPrefix, UnsafeKeys.REFUSE);
+  }
+
+  public FilesTarget(Path destination, String artifactPrefix, UnsafeKeys unsafeKeys) {
+    this(destination, artifactPrefix, unsafeKeys, false);
+  }
+
+  private FilesTarget(Path destination, String artifactPrefix, UnsafeKeys unsafeKeys, boolean replace) {
     this.destination = destination.toAbsolutePath().normalize();
     this.artifactPrefix = artifactPrefix;
+    this.unsafeKeys = unsafeKeys;
+    this.replace = replace;
+  }
+
+  /** Replaces a non-empty destination once every file is in (old contents deleted after the move). */
+  public FilesTarget replacingExisting() {
+    return new FilesTarget(destination, artifactPrefix, unsafeKeys, true);
+  }
+
+  /** The path of {@code key} under the destination, or null if it is no safe path there. */
+  private static String safePath(String key, Set<String> allKeys) {
+    if (key.isEmpty() || key.startsWith("/") || key.indexOf('\0') >= 0) {
+      return null;
+    }
+    for (String segment : key.split("/", -1)) {
+      if (segment.isEmpty() || segment.equals(".") || segment.equals("..")
+          || segment.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+        return null;
+      }
+    }
+    // A key that is also another key's folder ("a" and "a/b") cannot be both a file and a directory.
+    for (int slash = key.indexOf('/'); slash > 0; slash = key.indexOf('/', slash + 1)) {
+      if (allKeys.contains(key.substring(0, slash))) {
+        return null;
+      }
+    }
+    return key;
   }
 
   @Override
   public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
+    Manifest manifest = artifacts.manifest();
+    Map<String, String> original = artifactPrefix.equals(BucketSource.ARTIFACT_PREFIX)
+        ? BucketSource.originalKeys(manifest) : Map.of();
+    Map<ArtifactRecord, String> keys = new java.util.LinkedHashMap<>();
+    for (ArtifactRecord a : manifest.artifacts()) {
+      if (a.name().startsWith(artifactPrefix)) {
+        keys.put(a, original.getOrDefault(a.name(), a.name().substring(artifactPrefix.length())));
+      }
+    }
+    Set<String> allKeys = new java.util.HashSet<>(keys.values());
+    java.util.TreeMap<String, String> unsafe = new java.util.TreeMap<>();
+    for (String key : keys.values()) {
+      if (safePath(key, allKeys) == null) {
+        unsafe.put(escaped(key), key);
+      }
+    }
+    if (!unsafe.isEmpty() && unsafeKeys == UnsafeKeys.REFUSE) {
+      throw new RestoreException(unsafe.size() + " key(s) of backup " + manifest.id() + " are no safe path under "
+          + destination + ", so nothing was written: " + String.join(", ", unsafe.values().stream().limit(20)
+              .map(k -> "'" + k.replaceAll("\\p{Cntrl}", "?") + "'").toList()) + (unsafe.size() > 20 ? ", ..." : "")
+          + "; restore to a bucket (exact keys), or with --on-unsafe-keys escape");
+    }
+    boolean existing = false;
     if (Files.exists(destination)) {
       try (var entries = Files.list(destination)) {
-        if (entries.findAny().isPresent()) {
-          throw new RestoreException("restore target " + destination + " is not empty; choose a new directory");
-        }
+        existing = entries.findAny().isPresent();
       }
-      Files.delete(destination);
+      if (existing && !replace) {
+        throw new RestoreException("restore target " + destination + " is not empty; choose a new directory, or "
+            + "replace it explicitly (--replace)");
+      }
+      if (!existing) {
+        Files.delete(destination);
+      }
     }
     Files.createDirectories(destination.getParent());
     Path staging = destination.resolveSibling("." + destination.getFileName() + ".savepoint-restore-" + UUID.randomUUID());
     Files.createDirectory(staging);
     int files = 0;
     try {
-      for (ArtifactRecord a : artifacts.manifest().artifacts()) {
-        if (!a.name().startsWith(artifactPrefix)) {
-          continue;
-        }
-        Path file = staging.resolve(a.name().substring(artifactPrefix.length())).normalize();
-        if (!file.startsWith(staging)) {
-          throw new IntegrityException("artifact '" + a.name() + "' would be written outside " + destination);
+      for (Map.Entry<ArtifactRecord, String> e : keys.entrySet()) {
+        String key = e.getValue();
+        String relative = safePath(key, allKeys) != null ? key : UNSAFE_DIR + "/" + escaped(key);
+        Path file = staging.resolve(relative).normalize();
+        if (!file.startsWith(staging) || file.equals(staging)) {
+          throw new IntegrityException("artifact '" + e.getKey().name() + "' would be written outside " + destination);
         }
         Files.createDirectories(file.getParent());
-        try (InputStream in = artifacts.open(a)) {
+        try (InputStream in = artifacts.open(e.getKey())) {
           Files.copy(in, file);
         }
         files++;
       }
-      Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
+      if (!unsafe.isEmpty()) {
+        Files.write(staging.resolve(UNSAFE_DIR).resolve("index.json"),
+            dev.savepoint.core.internal.ManifestCodec.JSON.writeValueAsBytes(unsafe));
+      }
+      if (existing) {
+        Path old = destination.resolveSibling("." + destination.getFileName() + ".savepoint-old-" + UUID.randomUUID());
+        Files.move(destination, old, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
+        DirectoryTarget.deleteTree(old);
+      } else {
+        Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
+      }
     } finally {
       if (Files.exists(staging)) {
         DirectoryTarget.deleteTree(staging);
       }
     }
-    return Map.of("files", files);
+    Map<String, Object> facts = new java.util.LinkedHashMap<>();
+    facts.put("files", files);
+    if (!unsafe.isEmpty()) {
+      facts.put("escapedKeys", unsafe.size());
+    }
+    return facts;
+  }
+
+  /** Where {@link UnsafeKeys#ESCAPE} puts the objects whose keys are no safe path. */
+  public static final String UNSAFE_DIR = "%unsafe";
+
+  private static String escaped(String key) {
+    return BucketSource.sha256(key);
   }
 
   @Override

@@ -22,14 +22,14 @@ public final class InMemoryStore implements Store {
 
   @Override
   public void put(String key, InputStream content) throws IOException {
-    Keys.requireValid(key);
+    Keys.requireObjectKey(key);
     byte[] bytes = content.readAllBytes();
     objects.put(key, new Entry(bytes, Instant.now()));
   }
 
   @Override
   public InputStream get(String key, long offset, long length) throws IOException {
-    Entry entry = objects.get(Keys.requireValid(key));
+    Entry entry = objects.get(Keys.requireObjectKey(key));
     if (entry == null) {
       throw new ObjectNotFoundException(key);
     }
@@ -40,7 +40,7 @@ public final class InMemoryStore implements Store {
 
   @Override
   public Optional<ObjectInfo> stat(String key) {
-    Entry entry = objects.get(Keys.requireValid(key));
+    Entry entry = objects.get(Keys.requireObjectKey(key));
     return entry == null ? Optional.empty() : Optional.of(new ObjectInfo(key, entry.bytes.length, entry.modified));
   }
 
@@ -59,7 +59,7 @@ public final class InMemoryStore implements Store {
 
   @Override
   public void delete(String key) {
-    objects.remove(Keys.requireValid(key));
+    objects.remove(Keys.requireObjectKey(key));
   }
 
   @Override

@@ -130,7 +130,7 @@ public final class GcsStore implements Store {
   }
 
   private String objectName(String key) {
-    return prefix + Keys.requireValid(key);
+    return prefix + Keys.requireObjectKey(key);
   }
 
   /**

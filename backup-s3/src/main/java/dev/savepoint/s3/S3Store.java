@@ -188,7 +188,7 @@ public final class S3Store implements Store {
   }
 
   private String objectKey(String key) {
-    return prefix + Keys.requireValid(key);
+    return prefix + Keys.requireObjectKey(key);
   }
 
   /** The part size for part {@code n} (1-based): doubles every 900 parts, capped at S3's maximum. */

@@ -36,4 +36,9 @@ class FilesystemStoreContractTest extends StoreContract {
     store.delete("plan/id/a");
     assertThat(((FilesystemStore) store).root().resolve("plan")).doesNotExist();
   }
+
+  @Override
+  protected boolean keysArePaths() {
+    return true;
+  }
 }

@@ -20,6 +20,20 @@ public final class Keys {
     return key;
   }
 
+  /**
+   * For stores whose keys are opaque names, not paths (S3, GCS, in memory): any key the services accept (not
+   * empty, at most 1,024 bytes of UTF-8, no NUL) is kept exactly, so every object of an application's bucket can
+   * be backed up and restored under its own key — {@code uploads/./a.png} and {@code a//b} included.
+   */
+  public static String requireObjectKey(String key) {
+    if (key == null || key.isEmpty() || key.indexOf('\0') >= 0
+        || key.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 1024) {
+      throw new IllegalArgumentException("invalid object key '" + (key == null ? null : key.replace('\0', '?'))
+          + "': empty, over 1024 bytes or holding NUL");
+    }
+    return key;
+  }
+
   /** A prefix may be empty or end with anything; it must not escape like a key. */
   public static String requireValidPrefix(String prefix) {
     if (prefix == null) {
