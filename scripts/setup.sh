@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Savepoint's tests and demo need and a fresh machine may lack: PostgreSQL server binaries
-# (initdb, pg_ctl, pg_dump, psql, pg_restore), gpg and zstd. Does nothing when they are already there.
+# (initdb, pg_ctl, pg_dump, psql, pg_restore), gpg, zstd, ssh-keygen and openssl. Does nothing when they are already there.
 set -euo pipefail
 
 need=()
@@ -9,6 +9,8 @@ if [ -z "${SAVEPOINT_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
 fi
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)   # the manual-recovery tests run the README's zstd commands
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)   # approvers sign restore requests with SSH keys
+command -v openssl >/dev/null 2>&1 || need+=(openssl)   # the TLS test makes its CA and server certificate
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 

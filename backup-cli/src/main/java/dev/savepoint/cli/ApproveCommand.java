@@ -1,10 +1,12 @@
 package dev.savepoint.cli;
 
+import dev.savepoint.core.Approvers;
 import dev.savepoint.core.AuditLog;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreApprovals;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -12,54 +14,100 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "approve", description = "Two-person rule for restores. 'approve --request' opens a restore "
-    + "request (prints its id); 'approve <id>' approves it as SAVEPOINT_PRINCIPAL (or the OS user). "
-    + "restore --approval <id> --require-approvals N then checks the quorum.")
+@Command(name = "approve", description = "Two-person rule for restores and deletes, with SSH keys. 'approve "
+    + "--request' opens a request (prints its id); each approver signs it with their own key: 'approve <id> "
+    + "--sign-with ~/.ssh/id_ed25519' (runs ssh-keygen -Y sign -n savepoint-restore), or signs 'approve <id> "
+    + "--show' elsewhere and stores it with --signature FILE. restore --approval <id> --require-approvals N "
+    + "--approvers allowed_signers then counts distinct approvers other than the requester.")
 final class ApproveCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "<request-id>")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "<request-id>", description = "The request to approve.")
   String requestId;
 
-  @Option(names = "--request", description = "Open a new restore request.")
+  @Option(names = "--request", description = "Open a new request.")
   boolean request;
 
-  @Option(names = "--plan")
+  @Option(names = "--plan", description = "With --request: the plan of the backup.")
   String plan;
 
-  @Option(names = "--backup", defaultValue = "latest")
+  @Option(names = "--backup", defaultValue = "latest", description = "With --request: the backup (default: latest).")
   String backup;
 
-  @Option(names = "--to", paramLabel = "<uri>")
+  @Option(names = "--to", paramLabel = "<uri>", description = "With --request: the restore target, or 'delete'.")
   String to;
 
-  @Option(names = "--reason")
+  @Option(names = "--reason", description = "With --request: why (recorded and signed).")
   String reason;
 
-  @Option(names = "--valid-for", defaultValue = "PT4H", paramLabel = "<ISO duration>")
+  @Option(names = "--valid-for", defaultValue = "PT4H", paramLabel = "<ISO duration>",
+      description = "With --request: how long the request can be approved and used (default: ${DEFAULT-VALUE}).")
   Duration validFor;
+
+  @Option(names = "--show", description = "Print the request's document, the exact bytes approvers sign.")
+  boolean show;
+
+  @Option(names = "--sign-with", paramLabel = "<ssh-private-key>",
+      description = "Sign the request with this SSH key (ssh-keygen -Y sign -n savepoint-restore) and store it.")
+  Path signWith;
+
+  @Option(names = "--signature", paramLabel = "<file>", description = "Store an SSH signature made elsewhere.")
+  Path signature;
 
   @Override
   public Integer call() throws Exception {
     Repository repository = repo.open();
-    RestoreApprovals approvals = new RestoreApprovals(repository.store(), new AuditLog(repository.store()), 1, validFor);
+    RestoreApprovals approvals = new RestoreApprovals(repository.store(), repository.auditLog(), validFor);
     if (request) {
       if (plan == null || to == null) {
         throw new IllegalArgumentException("--request needs --plan and --to");
       }
+      Manifest m = to.equals("delete") && !backup.equals("latest")
+          ? repository.list(plan).stream().filter(x -> x.id().equals(backup)).findFirst().orElse(null)
+          : repository.select(plan, BackupSelector.parse(backup));
       // Deleting a damaged backup needs a request too: it is named by id, as no manifest can be read.
-      String backupId = to.equals("delete") && !backup.equals("latest") ? backup
-          : repository.select(plan, BackupSelector.parse(backup)).id();
-      RestoreApprovals.Request r = approvals.request(Audit.principal(), plan, backupId, Uris.redact(to), reason);
-      System.out.printf("request %s: %s/%s -> %s, expires %s%n", r.id(), plan, backupId, r.target(), r.expiresAt());
+      String backupId = m != null ? m.id() : backup;
+      RestoreApprovals.Request r = approvals.request(Audit.principal(), plan, backupId,
+          m == null ? null : RestoreApprovals.manifestDigest(m), Uris.redact(to), reason);
+      System.out.printf("request %s: %s/%s -> %s, expires %s%napprovers sign it with: savepoint approve --repo %s %s "
+          + "--sign-with ~/.ssh/id_ed25519%n", r.id(), plan, backupId, r.target(), r.expiresAt(), repo.repo, r.id());
       return Main.OK;
     }
     if (requestId == null) {
-      throw new IllegalArgumentException("give a request id to approve, or --request to open one");
+      throw new IllegalArgumentException("give a request id, or --request to open one");
     }
-    RestoreApprovals.Request r = approvals.approve(requestId, Audit.principal());
-    System.out.printf("approved %s: %d approval(s) by %s%n", r.id(), r.approvers().size(), String.join(", ", r.approvers()));
+    byte[] document = RestoreApprovals.document(approvals.load(requestId));
+    if (show) {
+      System.out.write(document);
+      System.out.flush();
+      return Main.OK;
+    }
+    String armored;
+    if (signWith != null) {
+      armored = sshSign(signWith, document);
+    } else if (signature != null) {
+      armored = java.nio.file.Files.readString(signature);
+    } else {
+      throw new IllegalArgumentException("approve a request with --sign-with <ssh key> or --signature <file>");
+    }
+    approvals.addSignature(requestId, armored, Audit.principal());
+    System.out.printf("stored a signature for request %s (it counts if the restoring side lists the key)%n", requestId);
     return Main.OK;
+  }
+
+  /** {@code ssh-keygen -Y sign}: the approver's own tool and key; the key never enters this process. */
+  static String sshSign(Path key, byte[] document) throws Exception {
+    Process p = new ProcessBuilder("ssh-keygen", "-q", "-Y", "sign", "-n", Approvers.NAMESPACE, "-f", key.toString())
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    try (var in = p.getOutputStream()) {
+      in.write(document);
+    }
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (p.waitFor() != 0 || !out.contains("BEGIN SSH SIGNATURE")) {
+      throw new dev.savepoint.core.ApprovalException("ssh-keygen could not sign with " + key + " (exit "
+          + p.exitValue() + ")");
+    }
+    return out;
   }
 }

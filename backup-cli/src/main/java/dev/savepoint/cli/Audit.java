@@ -40,7 +40,7 @@ final class Audit {
   /** Best effort: an audit failure is reported but does not change the outcome of the operation. */
   static void record(Repository repository, String action, String subject, String result, Map<String, Object> details) {
     try {
-      new AuditLog(repository.store()).append(principal(), action, subject, result, details);
+      repository.auditLog().append(principal(), action, subject, result, details);
     } catch (Exception e) {
       LoggerFactory.getLogger(Audit.class).error("could not write the audit entry for {} {}: {}", action, subject,
           e.getMessage());

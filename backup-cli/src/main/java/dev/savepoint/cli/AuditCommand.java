@@ -17,7 +17,8 @@ final class AuditCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<AuditLog.Entry> entries = new AuditLog(repo.open().store()).verify();
+    AuditLog log = repo.open().auditLog();
+    List<AuditLog.Entry> entries = log.verify();
     if (json) {
       System.out.println(Format.json(entries));
     } else {
@@ -26,6 +27,9 @@ final class AuditCommand implements Callable<Integer> {
             e.subject());
       }
       System.out.printf("audit chain intact: %d entries%n", entries.size());
+      System.out.println(log.signed() ? "protection: every entry signed (--manifest-hmac-env); a writer without the key "
+          + "cannot rewrite the chain" : "protection: hash chain only; a writer of the repository can rewrite it with "
+          + "recomputed hashes (sign entries with --manifest-hmac-env, and use Object Lock/retention on the bucket)");
     }
     return Main.OK;
   }

@@ -1,9 +1,8 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreApprovals;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,6 +36,10 @@ final class DeleteCommand implements Callable<Integer> {
   @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved delete request.")
   String approval;
 
+  @Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "OpenSSH allowed_signers file "
+      + "of the people who may approve (default: $SAVEPOINT_APPROVERS).")
+  java.nio.file.Path approvers;
+
   @Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
       description = "Refuse without an approval request holding N approvals.")
   int requireApprovals;
@@ -55,13 +58,9 @@ final class DeleteCommand implements Callable<Integer> {
       return Main.OK;
     }
     if (requireApprovals > 0) {
-      if (approval == null) {
-        throw new dev.savepoint.core.ApprovalException("deleting a backup requires " + requireApprovals
-            + " approvals: open a request with 'savepoint approve --request --plan " + plan + " --backup " + id
-            + " --to delete' and pass --approval <id>");
-      }
-      new RestoreApprovals(repository.store(), new AuditLog(repository.store()), requireApprovals, Duration.ZERO)
-          .requireApproved(approval, plan, id, "delete");
+      Manifest intactManifest = repository.list(plan).stream().filter(m -> m.id().equals(id)).findFirst().orElse(null);
+      Approvals.require(repository, approval, requireApprovals, approvers, plan, id,
+          intactManifest == null ? null : RestoreApprovals.manifestDigest(intactManifest), "delete");
     }
     if (quarantine) {
       int moved = repository.quarantine(plan, id);

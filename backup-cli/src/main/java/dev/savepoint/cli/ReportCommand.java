@@ -42,7 +42,7 @@ final class ReportCommand implements Callable<Integer> {
     List<String> overdue = new ArrayList<>();
     Instant now = Instant.now();
     Map<String, Instant> lastVerified = new LinkedHashMap<>();
-    for (AuditLog.Entry e : new AuditLog(repository.store()).verify()) {
+    for (AuditLog.Entry e : repository.auditLog().verify()) {
       if (e.action().startsWith("verify") && "ok".equals(e.result())) {
         lastVerified.put(e.subject().substring(0, Math.max(0, e.subject().indexOf('/'))), e.time());
       }

@@ -9,6 +9,7 @@ import dev.savepoint.core.ArchiveSupport;
 import dev.savepoint.core.AuditLog;
 import java.util.List;
 import dev.savepoint.core.RestoreApprovals;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -92,6 +93,10 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved restore request (see approve).")
   String approval;
 
+  @Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "OpenSSH allowed_signers file "
+      + "of the people who may approve (kept outside the repository; default: $SAVEPOINT_APPROVERS).")
+  Path approvers;
+
   @Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
       description = "Refuse to restore without an approval request holding N approvals (two-person rule: 2).")
   int requireApprovals;
@@ -129,12 +134,8 @@ final class RestoreCommand implements Callable<Integer> {
           line -> System.err.println("savepoint: " + line));
     }
     if (requireApprovals > 0) {
-      if (approval == null) {
-        throw new dev.savepoint.core.ApprovalException("this restore requires " + requireApprovals
-            + " approvals: open a request with 'savepoint approve --request' and pass --approval <id>");
-      }
-      new RestoreApprovals(repository.store(), new AuditLog(repository.store()), requireApprovals, Duration.ZERO)
-          .requireApproved(approval, choice.plan, m.id(), Uris.redact(to));
+      Approvals.require(repository, approval, requireApprovals, approvers, choice.plan, m.id(),
+          RestoreApprovals.manifestDigest(m), Uris.redact(to));
     }
     RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety",
         FilesTarget.UnsafeKeys.valueOf(onUnsafeKeys.toUpperCase(java.util.Locale.ROOT)), pg -> {

@@ -180,7 +180,9 @@ class CliHostileRepositoryTest {
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(Files.readString(tmp.resolve("out.txt"))).isEqualTo("production");
     JsonNode list = JSON.readTree(CliProcess.run("list", "--repo", "file:" + repo, "--plan", "prod", "--json").out());
-    assertThat(list).hasSize(1);
+    assertThat(list).hasSize(3);
+    assertThat(list.findValuesAsText("damaged")).hasSize(2).anyMatch(d -> d.contains("valid only where it was written"))
+        .anyMatch(d -> d.contains("dated in the future"));
     CliProcess.Result byId = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "prod",
         stagingBackup.getFileName().toString(), "--to", "file:" + tmp.resolve("out2.txt"));
     assertThat(byId.exit()).as(byId.err()).isEqualTo(Main.FAILED);
@@ -188,6 +190,8 @@ class CliHostileRepositoryTest {
 
     CliProcess.Result prune = CliProcess.run("prune", "--repo", "file:" + repo, "--plan", "prod", "--keep-last", "1");
     assertThat(prune.exit()).as(prune.err() + prune.out()).isZero();
+    assertThat(JSON.readTree(CliProcess.run("list", "--repo", "file:" + repo, "--plan", "staging", "--json").out())
+        .findValuesAsText("damaged")).isEmpty();
     assertThat(JSON.readTree(CliProcess.run("list", "--repo", "file:" + repo, "--plan", "staging", "--json").out()))
         .as("pruning prod never deletes staging's backups").hasSize(1);
   }

@@ -47,26 +47,58 @@ class CliOperationsTest {
     assertThat(refused.exit()).isEqualTo(2);
     assertThat(refused.err()).contains("requires 2 approvals");
 
+    // The approvers and their SSH keys, in a file outside the repository.
+    Path alice = dev.savepoint.testkit.SshKeys.create(tmp, "alice");
+    Path bob = dev.savepoint.testkit.SshKeys.create(tmp, "bob");
+    Path carol = dev.savepoint.testkit.SshKeys.create(tmp, "carol");
+    Path mallory = dev.savepoint.testkit.SshKeys.create(tmp, "mallory");
+    Path approvers = Files.writeString(tmp.resolve("allowed_signers"), String.join("\n",
+        "alice " + Files.readString(tmp.resolve("alice.pub")).strip(),
+        "bob " + Files.readString(tmp.resolve("bob.pub")).strip(),
+        "carol " + Files.readString(tmp.resolve("carol.pub")).strip()));
+    String[] restoreArgs = {"restore", "--repo", repo, "--plan", "tier2", "--to", to, "--require-approvals", "2",
+        "--approvers", approvers.toString(), "--approval"};
+
+    // One person with write access, names from the environment only: refused, nothing restored.
+    CliProcess.Result spoofed = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "mallory"), "approve", "--repo", repo,
+        "--request", "--plan", "tier2", "--to", to, "--reason", "trust me");
+    String spoofedId = spoofed.out().split("\\s+")[1].replace(":", "");
+    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo, spoofedId).exit())
+        .isEqualTo(2);
+    assertThat(CliProcess.run("approve", "--repo", repo, spoofedId, "--sign-with", mallory.toString()).exit()).isZero();
+    CliProcess.Result refusedSpoof = CliProcess.run(concat(restoreArgs, spoofedId));
+    assertThat(refusedSpoof.exit()).isEqualTo(2);
+    assertThat(refusedSpoof.err()).contains("valid signatures of 0 approver(s)");
+    assertThat(tmp.resolve("restored.sql")).doesNotExist();
+    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "mallory"), "restore", "--repo", repo, "--plan", "tier2",
+        "--to", to, "--require-approvals", "2", "--approval", spoofedId).err()).contains("--approvers");
+
     CliProcess.Result request = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo,
         "--request", "--plan", "tier2", "--to", to, "--reason", "incident 7");
     assertThat(request.exit()).as(request.err()).isZero();
-    String id = request.out().split("\\s+")[2].replace(":", "");
-    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo, id).exit()).isEqualTo(2);
-    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "bob"), "approve", "--repo", repo, id).exit()).isZero();
-    CliProcess.Result oneShort = CliProcess.run("restore", "--repo", repo, "--plan", "tier2", "--to", to,
-        "--require-approvals", "2", "--approval", id);
+    String id = request.out().split("\\s+")[1].replace(":", "");
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", alice.toString()).exit()).isZero();
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", bob.toString()).exit()).isZero();
+    CliProcess.Result oneShort = CliProcess.run(concat(restoreArgs, id));
     assertThat(oneShort.exit()).isEqualTo(2);
-    assertThat(oneShort.err()).contains("1 of the 2");
-    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "carol"), "approve", "--repo", repo, id).exit()).isZero();
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo, "--plan", "tier2", "--to", to,
-        "--require-approvals", "2", "--approval", id);
+    assertThat(oneShort.err()).contains("1 approver(s) other than the requester alice (bob)");
+    // Carol signs on her own machine with her own tools; the signature is handed over as a file.
+    Path document = tmp.resolve("request.json");
+    Files.write(document, CliProcess.run("approve", "--repo", repo, id, "--show").out()
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    Process sign = new ProcessBuilder("ssh-keygen", "-q", "-Y", "sign", "-n", "savepoint-restore", "-f", carol.toString(),
+        document.toString()).redirectErrorStream(true).start();
+    assertThat(sign.waitFor()).as(new String(sign.getInputStream().readAllBytes())).isZero();
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--signature", document + ".sig").exit()).isZero();
+    CliProcess.Result restore = CliProcess.run(concat(restoreArgs, id));
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(tmp.resolve("restored.sql")).hasContent("campaign settings");
 
     CliProcess.Result audit = CliProcess.run("audit", "--repo", repo, "--json");
     assertThat(audit.exit()).as(audit.err()).isZero();
     assertThat(JSON.readTree(audit.out()).findValuesAsText("action"))
-        .containsSequence("restore-request", "restore-approve", "restore-approve", "restore")
+        .containsSequence("approval-request", "approval-sign", "approval-sign", "approval-sign", "approval-verified",
+            "restore")
         .contains("backup", "prune");
   }
 
@@ -113,5 +145,11 @@ class CliOperationsTest {
     assertThat(run.exit()).isEqualTo(Main.USAGE);
     assertThat(run.err()).contains("plan 'config': retention: a retention needs at least one rule");
     assertThat(tmp.resolve("repo")).doesNotExist();
+  }
+
+  static String[] concat(String[] first, String... more) {
+    String[] all = java.util.Arrays.copyOf(first, first.length + more.length);
+    System.arraycopy(more, 0, all, first.length, more.length);
+    return all;
   }
 }

@@ -30,14 +30,40 @@ public final class AuditLog {
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
       .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
-  /** One audit record. {@code hash} covers every other field, including {@code previousHash}. */
+  /**
+   * One audit record. {@code hash} covers every other field, including {@code previousHash};
+   * {@code signature} (with a signer) signs {@code hash}, so a writer without the key cannot rewrite the chain
+   * with recomputed hashes.
+   */
   public record Entry(long sequence, Instant time, String principal, String action, String subject, String result,
-      Map<String, Object> details, String previousHash, String hash) {}
+      Map<String, Object> details, String previousHash, String hash,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+      String signature) {
+    Entry withSignature(String s) {
+      return new Entry(sequence, time, principal, action, subject, result, details, previousHash, hash, s);
+    }
+  }
 
   private final Store store;
+  private final ManifestSigner signer;
 
+  /** An unsigned log: the hash chain detects edits, but not a writer who recomputes every hash. */
   public AuditLog(Store store) {
+    this(store, null);
+  }
+
+  /**
+   * A log whose entries are signed by {@code signer} (the repository's manifest signer) and whose {@link #verify}
+   * refuses unsigned or wrongly signed entries.
+   */
+  public AuditLog(Store store, ManifestSigner signer) {
     this.store = store;
+    this.signer = signer;
+  }
+
+  /** Whether entries are signed and checked. */
+  public boolean signed() {
+    return signer != null;
   }
 
   /** Appends an entry and returns it. {@code details} must not contain secrets. */
@@ -52,8 +78,13 @@ public final class AuditLog {
       previous = last.hash();
     }
     Map<String, Object> d = details == null ? Map.of() : new TreeMap<>(details);
-    Entry unsigned = new Entry(sequence, Instant.now(), principal, action, subject, result, d, previous, null);
-    Entry entry = new Entry(sequence, unsigned.time(), principal, action, subject, result, d, previous, hash(unsigned));
+    Entry unhashed = new Entry(sequence, Instant.now(), principal, action, subject, result, d, previous, null, null);
+    Entry entry = new Entry(sequence, unhashed.time(), principal, action, subject, result, d, previous,
+        hash(unhashed), null);
+    if (signer != null) {
+      entry = entry.withSignature(signer.algorithm() + ":" + java.util.Base64.getEncoder().encodeToString(
+          signer.sign(entry.hash().getBytes(StandardCharsets.UTF_8))));
+    }
     store.put(key(sequence), ByteSource.wrap(JSON.writeValueAsBytes(entry)));
     return entry;
   }
@@ -72,12 +103,25 @@ public final class AuditLog {
 
   static String hash(Entry e) {
     Entry withoutHash = new Entry(e.sequence(), e.time(), e.principal(), e.action(), e.subject(), e.result(),
-        e.details(), e.previousHash(), null);
+        e.details(), e.previousHash(), null, null);
     try {
       byte[] canonical = JSON.writeValueAsString(withoutHash).getBytes(StandardCharsets.UTF_8);
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
     } catch (JsonProcessingException | NoSuchAlgorithmException e1) {
       throw new IllegalStateException(e1);
+    }
+  }
+
+  private boolean validSignature(Entry e) {
+    if (e.signature() == null) {
+      return false;
+    }
+    String[] parts = e.signature().split(":", 2);
+    try {
+      return parts.length == 2 && parts[0].equals(signer.algorithm())
+          && signer.verify(e.hash().getBytes(StandardCharsets.UTF_8), java.util.Base64.getDecoder().decode(parts[1]));
+    } catch (IllegalArgumentException bad) {
+      return false;
     }
   }
 
@@ -100,6 +144,10 @@ public final class AuditLog {
       if (!actual.equals(e.hash())) {
         throw new IntegrityException("audit entry " + e.sequence() + " was modified: hash expected " + e.hash()
             + ", actual " + actual);
+      }
+      if (signer != null && !validSignature(e)) {
+        throw new IntegrityException("audit entry " + e.sequence() + " is " + (e.signature() == null ? "not signed"
+            : "wrongly signed") + ": the chain was written or rewritten without the " + signer.algorithm() + " key");
       }
       result.add(e);
       previous = e.hash();

@@ -52,6 +52,11 @@ public final class Repository {
     return store;
   }
 
+  /** The repository's audit log, signed with its manifest signer if it has one. */
+  public AuditLog auditLog() {
+    return new AuditLog(store, signer);
+  }
+
   public String describe() {
     return store.describe();
   }
@@ -137,7 +142,10 @@ public final class Repository {
       if (hasManifest(plan, e.getKey(), e.getValue())) {
         try {
           if (trusted(plan, e.getKey()).isEmpty()) {
-            result.add(new Damaged(plan, e.getKey(), "misplaced or dated in the future"));
+            Manifest m = read(plan, e.getKey());
+            String misplaced = misplacement(plan, e.getKey(), m);
+            result.add(new Damaged(plan, e.getKey(), misplaced != null ? misplaced
+                : "dated in the future (" + m.startedAt() + "): someone else wrote it, or a clock is wrong"));
           }
         } catch (IntegrityException | UnsupportedFormatException | BackupNotFoundException ex) {
           result.add(new Damaged(plan, e.getKey(), ex.getMessage()));

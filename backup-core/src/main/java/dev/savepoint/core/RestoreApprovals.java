@@ -1,111 +1,169 @@
 package dev.savepoint.core;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.savepoint.core.internal.ManifestCodec;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeSet;
 import java.util.UUID;
 
 /**
- * The two-person (N-of-M) rule for restores: a restore request must collect {@code quorum} approvals from
- * distinct principals other than the requester before it expires. Requests are stored in the repository
- * ({@code _savepoint/approvals/<id>.json}) so requester and approvers can use different machines; every
- * request and approval is written to the {@link AuditLog}.
+ * The two-person (N-of-M) rule for restores and deletes, held against one person acting alone:
+ *
+ * <ul>
+ *   <li>a request names the backup (plan, id and the SHA-256 of its manifest), the target, the reason, the
+ *       requester and an expiry; it is stored in the repository ({@code _savepoint/approvals/<id>.json});
+ *   <li>an approval is an SSH signature over the request's {@link #document canonical document}, made by an
+ *       approver with their own key ({@code ssh-keygen -Y sign -n savepoint-restore}) and stored next to it
+ *       ({@code _savepoint/approvals/<id>.sigs/}) — anyone may store one, only valid ones count;
+ *   <li>{@link #requireApproved} counts the distinct people (principals of the {@link Approvers} file, which
+ *       lives outside the repository) whose keys signed exactly this request — not the requester, not an
+ *       unlisted key, not a signature over another backup, target or an edited request — before it expires.
+ * </ul>
+ *
+ * Names from environment variables count for nothing: whoever can write the repository can write any name.
+ * Every request and approval is written to the {@link AuditLog}.
  */
 public final class RestoreApprovals {
   static final String PREFIX = "_savepoint/approvals/";
+  private static final ObjectMapper CANONICAL = new ObjectMapper().registerModule(new JavaTimeModule())
+      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+      .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
-  /** A restore request and the approvals it has collected. */
-  public record Request(String id, String requester, String plan, String backupId, String target, String reason,
-      Instant createdAt, Instant expiresAt, List<String> approvers) {}
+  /** A request: what is to be restored (or deleted), where to, by whom, why, until when. */
+  public record Request(String id, String requester, String plan, String backupId, String manifestSha256,
+      String target, String reason, Instant createdAt, Instant expiresAt) {}
 
   private final Store store;
   private final AuditLog audit;
-  private final int quorum;
   private final Duration validity;
 
-  public RestoreApprovals(Store store, AuditLog audit, int quorum, Duration validity) {
-    if (quorum < 1) {
-      throw new IllegalArgumentException("quorum must be at least 1");
-    }
-    this.store = store;
-    this.audit = audit;
-    this.quorum = quorum;
-    this.validity = validity;
+  public RestoreApprovals(Store store, AuditLog audit, Duration validity) {
+    this.store = Objects.requireNonNull(store);
+    this.audit = Objects.requireNonNull(audit);
+    this.validity = Objects.requireNonNull(validity);
   }
 
-  public Request request(String requester, String plan, String backupId, String target, String reason)
-      throws IOException {
+  /** The SHA-256 of a manifest as approvals name it: another backup, or an edited one, is another digest. */
+  public static String manifestDigest(Manifest manifest) {
+    return sha256(ManifestCodec.write(manifest));
+  }
+
+  public Request request(String requester, String plan, String backupId, String manifestSha256, String target,
+      String reason) throws IOException {
     Instant now = Instant.now();
-    Request r = new Request(UUID.randomUUID().toString(), requireName(requester), plan, backupId, target, reason,
-        now, now.plus(validity), List.of());
-    save(r);
-    audit.append(requester, "restore-request", plan + "/" + backupId + " -> " + target, "requested",
+    Request r = new Request(UUID.randomUUID().toString(), requireName(requester), plan, backupId, manifestSha256,
+        target, reason, now, now.plus(validity));
+    store.put(PREFIX + r.id() + ".json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(r)));
+    audit.append(requester, "approval-request", plan + "/" + backupId + " -> " + target, "requested",
         Map.of("request", r.id(), "reason", String.valueOf(reason)));
     return r;
   }
 
-  public synchronized Request approve(String requestId, String approver) throws IOException {
+  /** The bytes approvers sign: the request's fields in a fixed order, as compact JSON. */
+  public static byte[] document(Request r) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("savepoint", "restore-approval-v1");
+    fields.put("id", r.id());
+    fields.put("requester", r.requester());
+    fields.put("plan", r.plan());
+    fields.put("backupId", r.backupId());
+    fields.put("manifestSha256", r.manifestSha256());
+    fields.put("target", r.target());
+    fields.put("reason", r.reason());
+    fields.put("expiresAt", r.expiresAt().toString());
+    try {
+      return CANONICAL.writeValueAsBytes(fields);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Stores an approval (an armored SSH signature over {@link #document}); it counts only if it verifies. */
+  public void addSignature(String requestId, String armoredSignature, String principal) throws IOException {
     Request r = load(requestId);
-    requireName(approver);
-    if (Instant.now().isAfter(r.expiresAt())) {
-      throw new ApprovalException("restore request " + requestId + " expired at " + r.expiresAt() + "; request again");
+    if (!armoredSignature.contains("-----BEGIN SSH SIGNATURE-----")) {
+      throw new ApprovalException("an approval must be an SSH signature (ssh-keygen -Y sign -n "
+          + Approvers.NAMESPACE + ")");
     }
-    if (approver.equals(r.requester())) {
-      throw new ApprovalException(approver + " requested restore " + requestId + " and cannot approve it");
-    }
-    if (r.approvers().contains(approver)) {
-      throw new ApprovalException(approver + " has already approved restore request " + requestId);
-    }
-    List<String> approvers = new ArrayList<>(r.approvers());
-    approvers.add(approver);
-    Request updated = new Request(r.id(), r.requester(), r.plan(), r.backupId(), r.target(), r.reason(),
-        r.createdAt(), r.expiresAt(), List.copyOf(approvers));
-    save(updated);
-    audit.append(approver, "restore-approve", r.plan() + "/" + r.backupId() + " -> " + r.target(), "approved",
-        Map.of("request", r.id(), "approvals", approvers.size(), "quorum", quorum));
-    return updated;
+    byte[] bytes = armoredSignature.getBytes(StandardCharsets.UTF_8);
+    store.put(PREFIX + r.id() + ".sigs/" + sha256(bytes) + ".sig", ByteSource.wrap(bytes));
+    audit.append(principal, "approval-sign", r.plan() + "/" + r.backupId() + " -> " + r.target(), "signed",
+        Map.of("request", r.id()));
   }
 
   /**
-   * Throws {@link ApprovalException} unless {@code requestId} is unexpired, has {@code quorum} approvals and
-   * matches the restore about to run.
+   * Throws {@link ApprovalException} unless request {@code requestId} is for exactly this backup (manifest
+   * digest included) and target, unexpired, and signed by {@code quorum} distinct approvers of
+   * {@code approvers} other than its requester. Returns the request.
    */
-  public Request requireApproved(String requestId, String plan, String backupId, String target) throws IOException {
+  public Request requireApproved(String requestId, String plan, String backupId, String manifestSha256,
+      String target, Approvers approvers, int quorum) throws IOException {
+    if (quorum < 1) {
+      throw new IllegalArgumentException("quorum must be at least 1");
+    }
     Request r = load(requestId);
-    if (!r.plan().equals(plan) || !r.backupId().equals(backupId) || !r.target().equals(target)) {
-      throw new ApprovalException("restore request " + requestId + " approves " + r.plan() + "/" + r.backupId()
-          + " -> " + r.target() + ", not this restore");
+    if (!r.plan().equals(plan) || !r.backupId().equals(backupId) || !Objects.equals(r.manifestSha256(), manifestSha256)
+        || !r.target().equals(target)) {
+      throw new ApprovalException("request " + requestId + " approves " + r.plan() + "/" + r.backupId() + " -> "
+          + r.target() + (Objects.equals(r.manifestSha256(), manifestSha256) ? "" : " (another manifest)")
+          + ", not this operation");
     }
     if (Instant.now().isAfter(r.expiresAt())) {
-      throw new ApprovalException("restore request " + requestId + " expired at " + r.expiresAt());
+      throw new ApprovalException("request " + requestId + " expired at " + r.expiresAt() + "; request again");
     }
-    if (r.approvers().size() < quorum) {
-      throw new ApprovalException("restore request " + requestId + " has " + r.approvers().size() + " of the "
-          + quorum + " required approvals");
+    byte[] document = document(r);
+    TreeSet<String> approvedBy = new TreeSet<>();
+    for (ObjectInfo o : store.list(PREFIX + r.id() + ".sigs/")) {
+      try (InputStream in = store.get(o.key())) {
+        Optional<String> signer = approvers.signer(document, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        signer.filter(p -> !p.equals(r.requester())).ifPresent(approvedBy::add);
+      }
     }
+    if (approvedBy.size() < quorum) {
+      throw new ApprovalException("request " + requestId + " has valid signatures of " + approvedBy.size()
+          + " approver(s) other than the requester " + r.requester() + (approvedBy.isEmpty() ? "" : " (" 
+          + String.join(", ", approvedBy) + ")") + "; " + quorum + " are required (signatures by unlisted keys, "
+          + "over another request or by the requester do not count)");
+    }
+    audit.append(String.join(",", approvedBy), "approval-verified", r.plan() + "/" + r.backupId() + " -> "
+        + r.target(), "approved", Map.of("request", r.id(), "approvers", List.copyOf(approvedBy)));
     return r;
   }
 
   public Request load(String requestId) throws IOException {
     Objects.requireNonNull(requestId);
     if (!requestId.matches("[0-9a-f-]{36}")) {
-      throw new IllegalArgumentException("not a restore request id: " + requestId);
+      throw new IllegalArgumentException("not a request id: " + requestId);
     }
     try (InputStream in = store.get(PREFIX + requestId + ".json")) {
       return ManifestCodec.JSON.readValue(in, Request.class);
     } catch (ObjectNotFoundException e) {
-      throw new ApprovalException("no restore request " + requestId);
+      throw new ApprovalException("no request " + requestId);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new ApprovalException("request " + requestId + " is unreadable: " + e.getOriginalMessage());
     }
   }
 
-  private void save(Request r) throws IOException {
-    store.put(PREFIX + r.id() + ".json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(r)));
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String requireName(String principal) {

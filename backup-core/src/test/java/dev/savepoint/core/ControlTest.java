@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -37,29 +38,100 @@ class ControlTest {
   }
 
   @Test
-  void restoreNeedsDistinctApproversOtherThanTheRequester() throws IOException {
-    RestoreApprovals approvals = new RestoreApprovals(store, audit, 2, Duration.ofHours(4));
-    RestoreApprovals.Request r = approvals.request("alice", "trpg", "id1", "postgresql://db/prod", "incident 42");
-    assertThatThrownBy(() -> approvals.requireApproved(r.id(), "trpg", "id1", "postgresql://db/prod"))
-        .isInstanceOf(ApprovalException.class).hasMessageContaining("0 of the 2");
-    assertThatThrownBy(() -> approvals.approve(r.id(), "alice")).isInstanceOf(ApprovalException.class)
-        .hasMessageContaining("cannot approve");
-    approvals.approve(r.id(), "bob");
-    assertThatThrownBy(() -> approvals.approve(r.id(), "bob")).isInstanceOf(ApprovalException.class);
-    assertThatThrownBy(() -> approvals.requireApproved(r.id(), "trpg", "id1", "postgresql://db/prod"))
-        .hasMessageContaining("1 of the 2");
-    approvals.approve(r.id(), "carol");
-    assertThat(approvals.requireApproved(r.id(), "trpg", "id1", "postgresql://db/prod").approvers())
-        .containsExactly("bob", "carol");
-    assertThatThrownBy(() -> approvals.requireApproved(r.id(), "trpg", "id2", "postgresql://db/prod"))
-        .isInstanceOf(ApprovalException.class).hasMessageContaining("not this restore");
-    assertThat(audit.verify()).extracting(AuditLog.Entry::action)
-        .containsExactly("restore-request", "restore-approve", "restore-approve");
+  void aSignedAuditLogCannotBeRewrittenWithoutTheKey() throws Exception {
+    ManifestSigner key = ManifestSigner.hmacSha256("audit-key-".repeat(4).getBytes(StandardCharsets.UTF_8));
+    AuditLog signed = new AuditLog(store, key);
+    signed.append("alice", "backup", "trpg/1", "ok", Map.of());
+    signed.append("bob", "restore", "trpg/1 -> prod", "ok", Map.of());
+    assertThat(signed.verify()).hasSize(2).allSatisfy(e -> assertThat(e.signature()).startsWith("hmac-sha256:"));
+    // A writer without the key replaces the whole chain, every hash recomputed: the hash chain alone accepts it.
+    for (ObjectInfo o : store.list(AuditLog.PREFIX)) {
+      store.delete(o.key());
+    }
+    AuditLog forger = new AuditLog(store);
+    forger.append("alice", "backup", "trpg/1", "ok", Map.of());
+    forger.append("alice", "restore", "trpg/1 -> prod", "ok", Map.of());
+    assertThat(forger.verify()).hasSize(2);
+    assertThatThrownBy(signed::verify).isInstanceOf(IntegrityException.class).hasMessageContaining("not signed");
+  }
 
-    RestoreApprovals shortLived = new RestoreApprovals(store, audit, 1, Duration.ZERO);
-    RestoreApprovals.Request expired = shortLived.request("alice", "trpg", "id1", "x", null);
-    assertThatThrownBy(() -> shortLived.approve(expired.id(), "bob")).isInstanceOf(ApprovalException.class)
-        .hasMessageContaining("expired");
+  /** An SSH key made with the real ssh-keygen (the test kit's SshKeys does this too; core cannot depend on it). */
+  static Path sshKey(Path dir, String name) throws Exception {
+    Path key = dir.resolve(name);
+    Process p = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key.toString())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as(out).isZero();
+    return key;
+  }
+
+  static String sign(Path key, String namespace, byte[] document) throws Exception {
+    Process p = new ProcessBuilder("ssh-keygen", "-q", "-Y", "sign", "-n", namespace, "-f", key.toString())
+        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try (var in = p.getOutputStream()) {
+      in.write(document);
+    }
+    String sig = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).isZero();
+    return sig;
+  }
+
+  @org.junit.jupiter.api.io.TempDir
+  Path tmp;
+
+  @Test
+  void approvalsAreSignaturesOfDistinctListedPeopleOtherThanTheRequester() throws Exception {
+    Path alice = sshKey(tmp, "alice");
+    Path bob = sshKey(tmp, "bob");
+    Path carol = sshKey(tmp, "carol");
+    Path mallory = sshKey(tmp, "mallory");
+    Path bobSecond = sshKey(tmp, "bob2");
+    java.nio.file.Files.writeString(tmp.resolve("allowed_signers"), String.join("\n",
+        "alice " + java.nio.file.Files.readString(tmp.resolve("alice.pub")).strip(),
+        "bob " + java.nio.file.Files.readString(tmp.resolve("bob.pub")).strip(),
+        "bob " + java.nio.file.Files.readString(tmp.resolve("bob2.pub")).strip(),
+        "carol namespaces=\"savepoint-restore\" " + java.nio.file.Files.readString(tmp.resolve("carol.pub")).strip()));
+    Approvers approvers = Approvers.fromAllowedSigners(tmp.resolve("allowed_signers"));
+    assertThat(approvers.principals()).containsExactly("alice", "bob", "carol");
+
+    RestoreApprovals approvals = new RestoreApprovals(store, audit, Duration.ofHours(4));
+    RestoreApprovals.Request r = approvals.request("alice", "trpg", "id1", "digest1", "postgresql://db/prod", "incident 42");
+    byte[] doc = RestoreApprovals.document(r);
+    org.assertj.core.api.ThrowableAssert.ThrowingCallable check =
+        () -> approvals.requireApproved(r.id(), "trpg", "id1", "digest1", "postgresql://db/prod", approvers, 2);
+    assertThatThrownBy(check).isInstanceOf(ApprovalException.class).hasMessageContaining("0 approver(s)");
+    // The requester's own key, an unlisted key, another namespace, a second key of the same person: none counts twice.
+    approvals.addSignature(r.id(), sign(alice, Approvers.NAMESPACE, doc), "alice");
+    approvals.addSignature(r.id(), sign(mallory, Approvers.NAMESPACE, doc), "mallory");
+    approvals.addSignature(r.id(), sign(carol, "file", doc), "carol");
+    approvals.addSignature(r.id(), sign(bob, Approvers.NAMESPACE, doc), "bob");
+    approvals.addSignature(r.id(), sign(bobSecond, Approvers.NAMESPACE, doc), "bob");
+    assertThatThrownBy(check).isInstanceOf(ApprovalException.class).hasMessageContaining("1 approver(s)")
+        .hasMessageContaining("(bob)");
+    approvals.addSignature(r.id(), sign(carol, Approvers.NAMESPACE, doc), "carol");
+    assertThat(approvals.requireApproved(r.id(), "trpg", "id1", "digest1", "postgresql://db/prod", approvers, 2).id())
+        .isEqualTo(r.id());
+    // The same signatures do not approve another backup, another manifest or another target.
+    assertThatThrownBy(() -> approvals.requireApproved(r.id(), "trpg", "id2", "digest1", "postgresql://db/prod",
+        approvers, 2)).isInstanceOf(ApprovalException.class).hasMessageContaining("not this operation");
+    assertThatThrownBy(() -> approvals.requireApproved(r.id(), "trpg", "id1", "digest2", "postgresql://db/prod",
+        approvers, 2)).isInstanceOf(ApprovalException.class).hasMessageContaining("another manifest");
+    // An edited request (another target) no longer matches what was signed.
+    String key = RestoreApprovals.PREFIX + r.id() + ".json";
+    String original;
+    try (InputStream in = store.get(key)) {
+      original = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    store.put(key, ByteSource.wrap(original.replace("postgresql://db/prod", "postgresql://db/other")
+        .getBytes(StandardCharsets.UTF_8)));
+    assertThatThrownBy(() -> approvals.requireApproved(r.id(), "trpg", "id1", "digest1", "postgresql://db/other",
+        approvers, 2)).isInstanceOf(ApprovalException.class).hasMessageContaining("0 approver(s)");
+    // Expired requests are refused whatever their signatures.
+    RestoreApprovals shortLived = new RestoreApprovals(store, audit, Duration.ZERO);
+    RestoreApprovals.Request expired = shortLived.request("alice", "trpg", "id1", "digest1", "x", null);
+    Thread.sleep(5);
+    assertThatThrownBy(() -> shortLived.requireApproved(expired.id(), "trpg", "id1", "digest1", "x", approvers, 1))
+        .isInstanceOf(ApprovalException.class).hasMessageContaining("expired");
   }
 
   @Test
