@@ -1,0 +1,245 @@
+package dev.savepoint.postgres.pitr;
+
+import dev.savepoint.core.ArtifactRecord;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreException;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.internal.Tar;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Restores a PostgreSQL cluster to a point in time into a data directory: the newest base backup that ended
+ * before the target, every WAL file from its start on fetched (verified, in parallel) into the directory so that
+ * recovery needs neither credentials nor network, and the recovery settings written ({@code recovery.signal},
+ * {@code restore_command} over the fetched files, {@code recovery_target_time}, {@code recovery_target_action =
+ * promote}, archiving off so the copy never writes into the production repository). Starting PostgreSQL on the
+ * directory then replays to the target and opens read-write; {@link LocalCluster#verifyRecovery} does that on a
+ * free port and reports what it reached. A target outside the recoverable window, or behind a gap in the WAL,
+ * is refused before anything is written, naming the window.
+ */
+public final class PointInTimeRestore {
+  /** Where WAL is fetched to, inside the data directory. */
+  public static final String WAL_DIR = "savepoint_wal";
+
+  /** From the end of the oldest base backup to the newest durable WAL. */
+  public record Window(Instant from, Instant to) {
+    boolean contains(Instant t) {
+      return !t.isBefore(from) && !t.isAfter(to);
+    }
+  }
+
+  /** What a restore wrote: which base backup, how many WAL files, to which target. */
+  public record Result(String baseBackupId, int walFiles, String target, Path directory) {}
+
+  private final Repository repository;
+  private final String plan;
+  private final WalArchive archive;
+
+  public PointInTimeRestore(Repository repository, String plan) {
+    this.repository = Objects.requireNonNull(repository);
+    this.plan = Objects.requireNonNull(plan);
+    this.archive = new WalArchive(repository, plan, List.of());
+  }
+
+  private List<Manifest> baseBackups() throws IOException {
+    List<Manifest> bases = new ArrayList<>(repository.list(plan).stream()
+        .filter(m -> m.source().type().equals(BaseBackupSource.TYPE)).toList());
+    if (bases.isEmpty()) {
+      throw new RestoreException("plan '" + plan + "' has no base backup in " + repository.describe()
+          + " (savepoint basebackup)");
+    }
+    return bases;
+  }
+
+  /** The recoverable window, considering the WAL chain's first gap after the oldest base backup. */
+  public Window window() throws IOException {
+    List<Manifest> bases = baseBackups();
+    Chain chain = chain(bases.get(0));
+    return new Window(bases.get(0).finishedAt(), chain.durableUntil());
+  }
+
+  /** The WAL files from a base backup's start, up to the first gap, and until when they make recovery possible. */
+  private record Chain(List<WalArchive.Entry> files, Instant durableUntil, String gap) {}
+
+  private Chain chain(Manifest base) throws IOException {
+    Map<String, Object> facts = base.source().facts();
+    long size = ((Number) facts.get("walSegmentSize")).longValue();
+    int timeline = ((Number) facts.get("timeline")).intValue();
+    WalSegment first = WalSegment.containing(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size);
+    TreeMap<String, WalArchive.Entry> entries = archive.entries();
+    // Per segment number, the file on the highest timeline (a promotion continues on a new one).
+    TreeMap<Long, WalArchive.Entry> byNumber = new TreeMap<>();
+    List<WalArchive.Entry> files = new ArrayList<>();
+    for (Map.Entry<String, WalArchive.Entry> e : entries.entrySet()) {
+      String name = e.getKey();
+      if (name.endsWith(".history")) {
+        files.add(e.getValue());
+        continue;
+      }
+      boolean partial = name.endsWith(".partial");
+      WalSegment s = WalSegment.parse(partial ? name.substring(0, name.length() - 8) : name, size);
+      if (s == null || s.timeline() < timeline || s.number() < first.number()) {
+        continue;
+      }
+      WalArchive.Entry existing = byNumber.get(s.number());
+      if (existing == null || rank(s, partial) > rank(WalSegment.parse(existing.name().substring(0, 24), size),
+          existing.name().endsWith(".partial"))) {
+        byNumber.put(s.number(), e.getValue());
+      }
+    }
+    Instant durableUntil = base.finishedAt();
+    String gap = null;
+    long expected = first.number();
+    for (Map.Entry<Long, WalArchive.Entry> e : byNumber.entrySet()) {
+      if (e.getKey() != expected) {
+        gap = new WalSegment(timeline, expected, size).name();
+        break;
+      }
+      files.add(e.getValue());
+      if (e.getValue().storedAt().isAfter(durableUntil)) {
+        durableUntil = e.getValue().storedAt();
+      }
+      expected++;
+      if (e.getValue().name().endsWith(".partial")) {
+        break; // nothing durable follows a partial segment on its timeline
+      }
+    }
+    if (byNumber.isEmpty() || byNumber.firstKey() != first.number()) {
+      gap = first.name();
+      durableUntil = base.finishedAt();
+    }
+    return new Chain(files, durableUntil, gap);
+  }
+
+  /** A complete segment beats a partial one; then the newer timeline (a promotion continues on it). */
+  private static long rank(WalSegment s, boolean partial) {
+    return (partial ? 0L : 1L << 32) + s.timeline();
+  }
+
+  /**
+   * Restores to {@code target} ({@code null}: the newest durable WAL) into {@code directory}, which must be
+   * empty or absent. Refuses, before writing, a target outside the recoverable window.
+   */
+  public Result restore(Instant target, Path directory, Secrets secrets) throws IOException {
+    List<Manifest> bases = baseBackups();
+    Manifest base = null;
+    for (Manifest m : bases) {
+      if (target == null || !m.finishedAt().isAfter(target)) {
+        base = m;
+      }
+    }
+    if (base == null) {
+      throw new RestoreException("no base backup of plan '" + plan + "' ended before " + target
+          + "; the recoverable window is " + window().from() + " to " + window().to());
+    }
+    Chain chain = chain(base);
+    if (target == null && chain.gap() != null) {
+      // Without a target, recovery would stop at the gap and promote: a silent loss of everything after it.
+      throw new RestoreException("cannot restore plan '" + plan + "' to its newest WAL: segment " + chain.gap()
+          + " is missing, so recovery would stop there; restore to a time up to " + chain.durableUntil()
+          + " (--at), or find the segment. Nothing was written");
+    }
+    if (target != null && target.isAfter(chain.durableUntil())) {
+      throw new RestoreException("cannot restore to " + target + ": the WAL of plan '" + plan + "' is durable only until "
+          + chain.durableUntil() + (chain.gap() == null ? "" : " (missing segment " + chain.gap() + ")")
+          + "; the recoverable window is " + base.finishedAt() + " to " + chain.durableUntil() + ". Nothing was written");
+    }
+    Path dir = directory.toAbsolutePath().normalize();
+    if (Files.exists(dir)) {
+      try (var entries = Files.list(dir)) {
+        if (entries.findAny().isPresent()) {
+          throw new RestoreException("data directory " + dir + " is not empty; choose an empty or new one");
+        }
+      }
+    }
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    ArtifactRecord tar = base.artifact(BaseBackupSource.ARTIFACT).orElseThrow(() ->
+        new RestoreException("base backup has no " + BaseBackupSource.ARTIFACT));
+    try (InputStream in = repository.openRaw(tar, secrets)) {
+      Tar.extract(in, dir);
+    }
+    long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
+    Path wal = Files.createDirectories(dir.resolve(WAL_DIR));
+    fetch(chain.files(), wal, size, secrets);
+    Files.writeString(dir.resolve("recovery.signal"), "");
+    StringBuilder conf = new StringBuilder("\n# Written by savepoint: point-in-time recovery of plan '" + plan + "'\n")
+        .append("restore_command = 'cp \"").append(wal).append("/%f\" \"%p\"'\n")
+        .append("recovery_target_action = 'promote'\n")
+        .append("recovery_target_timeline = 'latest'\n")
+        .append("archive_mode = 'off'\n");
+    if (target != null) {
+      conf.append("recovery_target_time = '").append(java.time.format.DateTimeFormatter
+          .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(java.time.ZoneOffset.UTC).format(target)).append("+00'\n");
+    }
+    Files.writeString(dir.resolve("postgresql.auto.conf"), conf.toString(), StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
+    LocalCluster.giveToServerUser(dir);
+    return new Result(base.id(), chain.files().size(), target == null ? "latest" : target.toString(), dir);
+  }
+
+  /** Fetches the WAL files in parallel; a partial segment is padded to full size under its segment name. */
+  private void fetch(List<WalArchive.Entry> files, Path dir, long size, Secrets secrets) throws IOException {
+    ExecutorService pool = Executors.newFixedThreadPool(4, r -> {
+      Thread t = new Thread(r, "savepoint-wal-fetch");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<Future<Void>> done = new ArrayList<>();
+      for (WalArchive.Entry e : files) {
+        done.add(pool.submit(() -> {
+          boolean partial = e.name().endsWith(".partial");
+          Path file = dir.resolve(partial ? e.name().substring(0, e.name().length() - 8) : e.name());
+          try (InputStream in = archive.open(e, secrets); OutputStream out = Files.newOutputStream(file)) {
+            long n = in.transferTo(out);
+            if (partial) {
+              out.write(new byte[(int) (size - n)]);
+            }
+          }
+          return null;
+        }));
+      }
+      for (Future<Void> f : done) {
+        f.get();
+      }
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while fetching WAL");
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** The WAL chain's gaps after the oldest base backup (empty when it is complete to the newest segment). */
+  public List<String> gaps() throws IOException {
+    List<String> gaps = new ArrayList<>();
+    for (Manifest base : baseBackups().stream().sorted(Comparator.comparing(Manifest::startedAt)).toList()) {
+      String gap = chain(base).gap();
+      if (gap != null && !gaps.contains(gap)) {
+        gaps.add(gap);
+      }
+    }
+    return gaps;
+  }
+}

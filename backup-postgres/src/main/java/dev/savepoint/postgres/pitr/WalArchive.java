@@ -1,0 +1,176 @@
+package dev.savepoint.postgres.pitr;
+
+import dev.savepoint.core.ArtifactRecord;
+import dev.savepoint.core.ByteSource;
+import dev.savepoint.core.ChunkDigests;
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.IntegrityException;
+import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.ObjectNotFoundException;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Store;
+import dev.savepoint.core.Transform;
+import dev.savepoint.core.internal.ChunkProbe;
+import dev.savepoint.core.internal.ManifestCodec;
+import dev.savepoint.core.internal.Probe;
+import dev.savepoint.core.internal.ProbeOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The WAL of one plan in a repository: {@code <plan>/wal/}. Each file (a complete segment, the segment being
+ * written as {@code <segment>.partial}, a timeline {@code .history}) is stored through the plan's transforms
+ * (compression, encryption) as {@code <name>.<digest>.wal}, then described by {@code <name>.json} — the same
+ * record a manifest keeps per artifact (sizes, SHA-256 of raw and stored bytes, chunk digests, transform chain)
+ * plus when it was stored. The record is written last: a file without one does not exist. Complete segments and
+ * history files are never overwritten with other content (a second push of the same bytes succeeds). The
+ * archive belongs to one database system: {@code system.json} records its identifier, and another system's WAL
+ * is refused. Holds one segment in memory while storing it. Thread-safe.
+ */
+public final class WalArchive {
+  /** A stored WAL file: its name, what the manifest-style record says, and when it became durable. */
+  public record Entry(String name, ArtifactRecord artifact, Instant storedAt) {}
+
+  private final Repository repository;
+  private final Store store;
+  private final String prefix;
+  private final List<Transform> transforms;
+
+  public WalArchive(Repository repository, String plan, List<Transform> transforms) {
+    this.repository = Objects.requireNonNull(repository);
+    this.store = repository.store();
+    this.prefix = plan + "/wal/";
+    this.transforms = List.copyOf(transforms);
+  }
+
+  public String describe() {
+    return repository.describe() + " " + prefix;
+  }
+
+  /** Records the system this archive belongs to, or refuses (ConfigurationException) another one's WAL. */
+  public void claim(String systemId) throws IOException {
+    Optional<String> existing = systemId();
+    if (existing.isPresent() && !existing.get().equals(systemId)) {
+      throw new ConfigurationException("the WAL archive " + describe() + " belongs to database system "
+          + existing.get() + ", not " + systemId + " (another cluster, or a restored copy): use another plan");
+    }
+    if (existing.isEmpty()) {
+      store.put(prefix + "system.json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(Map.of("systemId", systemId))));
+    }
+  }
+
+  public Optional<String> systemId() throws IOException {
+    try (InputStream in = store.get(prefix + "system.json")) {
+      return Optional.of(String.valueOf(ManifestCodec.JSON.readValue(in, Map.class).get("systemId")));
+    } catch (ObjectNotFoundException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Stores {@code name} durably (data, then record). A complete segment or history file already stored with the
+   * same content is a no-op; with other content it is refused with {@link IntegrityException}. A
+   * {@code .partial} replaces the previous one.
+   */
+  public synchronized Entry store(String name, byte[] data, int length) throws IOException {
+    boolean replaceable = name.endsWith(".partial");
+    Optional<Entry> existing = entry(name);
+    String rawSha256 = sha256(data, length);
+    if (existing.isPresent() && !replaceable) {
+      if (existing.get().artifact().rawSha256().equals(rawSha256) && existing.get().artifact().rawBytes() == length) {
+        return existing.get();
+      }
+      throw new IntegrityException("WAL file " + name + " is already archived in " + describe() + " with other "
+          + "content (SHA-256 " + existing.get().artifact().rawSha256() + ", now " + rawSha256 + "); it is never "
+          + "overwritten: check that two servers do not archive into one plan");
+    }
+    Probe raw = new Probe();
+    ChunkProbe chunks = new ChunkProbe(ChunkDigests.DEFAULT_SIZE);
+    Probe stored = new Probe();
+    ByteArrayOutputStream encoded = new ByteArrayOutputStream(length / 2 + 1024);
+    List<Transform> chain = new ArrayList<>();
+    OutputStream out = new ProbeOutputStream(encoded, stored);
+    for (int i = transforms.size() - 1; i >= 0; i--) {
+      Transform t = transforms.get(i).perBackup();
+      chain.add(0, t);
+      out = t.wrap(out);
+    }
+    out = new ProbeOutputStream(out, (b, off, len) -> {
+      raw.update(b, off, len);
+      chunks.update(b, off, len);
+    });
+    out.write(data, 0, length);
+    out.close();
+    String key = prefix + name + "." + rawSha256.substring(0, 16) + ".wal";
+    store.put(key, ByteSource.wrap(encoded.toByteArray()));
+    ArtifactRecord artifact = new ArtifactRecord(name, key, raw.bytes(), stored.bytes(), raw.sha256(), stored.sha256(),
+        chain.stream().map(Transform::spec).toList(), chunks.result());
+    Entry entry = new Entry(name, artifact, Instant.now());
+    store.put(prefix + name + ".json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(entry)));
+    if (existing.isPresent() && !existing.get().artifact().key().equals(key)) {
+      store.delete(existing.get().artifact().key());
+    }
+    return entry;
+  }
+
+  /** Removes a {@code .partial} once its complete segment is stored. */
+  public synchronized void deletePartial(String segment) throws IOException {
+    Optional<Entry> partial = entry(segment + ".partial");
+    if (partial.isPresent()) {
+      store.delete(prefix + segment + ".partial.json");
+      store.delete(partial.get().artifact().key());
+    }
+  }
+
+  public Optional<Entry> entry(String name) throws IOException {
+    try (InputStream in = store.get(prefix + name + ".json")) {
+      return Optional.of(ManifestCodec.JSON.readValue(in, Entry.class));
+    } catch (ObjectNotFoundException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Every stored file, by name (segments, partials, history files), in name order. */
+  public TreeMap<String, Entry> entries() throws IOException {
+    TreeMap<String, Entry> result = new TreeMap<>();
+    for (ObjectInfo o : store.list(prefix)) {
+      String rest = o.key().substring(prefix.length());
+      if (rest.endsWith(".json") && !rest.equals("system.json")) {
+        String name = rest.substring(0, rest.length() - 5);
+        entry(name).ifPresent(e -> result.put(name, e));
+      }
+    }
+    return result;
+  }
+
+  /** The verified bytes of a stored file. */
+  public InputStream open(Entry entry, Secrets secrets) throws IOException {
+    return repository.openRaw(entry.artifact(), secrets);
+  }
+
+  private static String sha256(byte[] data, int length) {
+    try {
+      java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+      md.update(data, 0, length);
+      return HexFormat.of().formatHex(md.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static byte[] copyOf(byte[] data, int length) {
+    return Arrays.copyOf(data, length);
+  }
+}

@@ -1,0 +1,289 @@
+package dev.savepoint.postgres.pitr;
+
+import dev.savepoint.core.SavepointException;
+import dev.savepoint.core.SourceException;
+import dev.savepoint.postgres.PostgresUrl;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams a PostgreSQL cluster's WAL into a {@link WalArchive} over a physical replication slot, as
+ * {@code pg_receivewal} does, with an RPO of seconds: complete segments are stored as they fill, and the segment
+ * being written is stored as {@code <segment>.partial} every {@code flushInterval}. The server is told the flush
+ * position only after the bytes are durable in the repository, so the slot keeps every byte that is not yet
+ * safe, and no more. Resumes after a restart from the archive's newest segment (a partial one is streamed again
+ * from its start), else from the slot's {@code restart_lsn}; reconnects with backoff when the server goes away;
+ * stores the new timeline's history file after a promotion. {@link #run} blocks until {@link #close}; a single
+ * thread reads the stream.
+ */
+public final class WalStreamer implements Runnable, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(WalStreamer.class);
+
+  private final PostgresUrl url;
+  private final WalArchive archive;
+  private final String slot;
+  private final Duration flushInterval;
+  private volatile boolean closed;
+  private volatile Thread runner;
+  private volatile IOException failure;
+  private volatile long durableLsn;
+
+  public WalStreamer(PostgresUrl url, WalArchive archive, String slot, Duration flushInterval) {
+    this.url = Objects.requireNonNull(url);
+    this.archive = Objects.requireNonNull(archive);
+    if (!slot.matches("[a-z0-9_]{1,63}")) {
+      throw new IllegalArgumentException("a replication slot name is lower-case letters, digits and _: " + slot);
+    }
+    this.slot = slot;
+    this.flushInterval = Objects.requireNonNull(flushInterval);
+  }
+
+  /** The newest LSN durable in the archive (0 before the first flush). */
+  public long durableLsn() {
+    return durableLsn;
+  }
+
+  /** Streams until {@link #close}; reconnects on connection loss; stops on a non-transient error. */
+  @Override
+  public void run() {
+    runner = Thread.currentThread();
+    Duration backoff = Duration.ofMillis(200);
+    while (!closed) {
+      try {
+        streamOnce();
+        backoff = Duration.ofMillis(200);
+      } catch (SQLException e) {
+        if (closed) {
+          break;
+        }
+        log.warn("WAL stream from {} interrupted ({}); reconnecting in {} ms", url, e.getMessage(), backoff.toMillis());
+        sleep(backoff);
+        backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30)
+            : backoff.multipliedBy(2);
+      } catch (IOException e) {
+        if (closed) {
+          break;
+        }
+        if (e instanceof SavepointException && !(e instanceof dev.savepoint.core.TransientStoreException)) {
+          failure = e;
+          log.error("WAL streaming from {} stopped: {}", url, e.getMessage());
+          return;
+        }
+        log.warn("WAL archive {} failed ({}); retrying in {} ms", archive.describe(), e.getMessage(), backoff.toMillis());
+        sleep(backoff);
+        backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30)
+            : backoff.multipliedBy(2);
+      }
+    }
+  }
+
+  /** Why {@link #run} stopped on its own, if it did. */
+  public IOException failure() {
+    return failure;
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private Connection replicationConnection() throws SQLException {
+    Properties props = new Properties();
+    PGProperty.USER.set(props, url.user());
+    char[] pw = url.toolEnvironment().containsKey("PGPASSWORD") ? url.toolEnvironment().get("PGPASSWORD").toCharArray()
+        : null;
+    if (pw != null) {
+      PGProperty.PASSWORD.set(props, new String(pw));
+    }
+    PGProperty.REPLICATION.set(props, "true");
+    PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+    PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "12");
+    PGProperty.APPLICATION_NAME.set(props, "savepoint-wal");
+    // Never a socketTimeout on a replication connection: an idle stream would die (pgjdbc 42.7.11-13).
+    return java.sql.DriverManager.getConnection("jdbc:postgresql://" + url.host() + ":" + url.port() + "/"
+        + java.net.URLEncoder.encode(url.database(), StandardCharsets.UTF_8), props);
+  }
+
+  private void streamOnce() throws SQLException, IOException {
+    long segmentSize;
+    long restartLsn;
+    try (Connection sql = url.connect(); Statement s = sql.createStatement()) {
+      try (ResultSet r = s.executeQuery("SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'")) {
+        r.next();
+        segmentSize = r.getLong(1);
+      }
+      restartLsn = ensureSlot(sql);
+    }
+    try (Connection repl = replicationConnection()) {
+      String systemId;
+      int timeline;
+      try (Statement s = repl.createStatement(); ResultSet r = s.executeQuery("IDENTIFY_SYSTEM")) {
+        r.next();
+        systemId = r.getString("systemid");
+        timeline = r.getInt("timeline");
+      }
+      archive.claim(systemId);
+      if (timeline > 1) {
+        storeHistory(repl, timeline);
+      }
+      WalSegment segment = resumePoint(timeline, restartLsn, segmentSize);
+      log.info("streaming WAL of system {} timeline {} from {} into {}", systemId, timeline,
+          WalSegment.lsn(segment.startLsn()), archive.describe());
+      PGReplicationStream stream = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
+          .withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(segment.startLsn()))
+          .withStatusInterval(10, TimeUnit.SECONDS).withAutomaticFlush(false).start();
+      try {
+        pump(stream, segment);
+      } finally {
+        if (!stream.isClosed()) {
+          stream.close();
+        }
+      }
+    }
+  }
+
+  /** Creates the slot (reserving WAL at once) when missing; returns its restart_lsn, or 0 if unknown. */
+  private long ensureSlot(Connection sql) throws SQLException, IOException {
+    try (PreparedStatement ps = sql.prepareStatement(
+        "SELECT restart_lsn::text, wal_status FROM pg_replication_slots WHERE slot_name = ? AND slot_type = 'physical'")) {
+      ps.setString(1, slot);
+      try (ResultSet r = ps.executeQuery()) {
+        if (r.next()) {
+          if ("lost".equals(r.getString(2))) {
+            throw new SourceException("replication slot " + slot + " on " + url + " has lost WAL the archive needs "
+                + "(wal_status = lost, max_slot_wal_keep_size exceeded): take a new base backup, then drop and "
+                + "recreate the slot");
+          }
+          return r.getString(1) == null ? 0 : WalSegment.parseLsn(r.getString(1));
+        }
+      }
+    }
+    try (Connection repl = replicationConnection(); Statement s = repl.createStatement()) {
+      // pgjdbc's slot builder omits RESERVE_WAL; without it the slot would hold nothing until streaming starts.
+      s.execute("CREATE_REPLICATION_SLOT \"" + slot + "\" PHYSICAL RESERVE_WAL");
+    }
+    log.info("created physical replication slot {} on {}", slot, url);
+    return ensureSlot(sql);
+  }
+
+  /** Where to start: after the archive's newest complete segment, or at its partial one, else the slot's. */
+  private WalSegment resumePoint(int timeline, long restartLsn, long segmentSize) throws IOException {
+    WalSegment newest = null;
+    boolean partial = false;
+    for (Map.Entry<String, WalArchive.Entry> e : archive.entries().entrySet()) {
+      String name = e.getKey();
+      boolean isPartial = name.endsWith(".partial");
+      WalSegment s = WalSegment.parse(isPartial ? name.substring(0, name.length() - 8) : name, segmentSize);
+      if (s != null && s.timeline() <= timeline && (newest == null || s.number() > newest.number()
+          || s.number() == newest.number() && !isPartial)) {
+        newest = s;
+        partial = isPartial;
+      }
+    }
+    if (newest == null) {
+      return WalSegment.containing(timeline, restartLsn, segmentSize);
+    }
+    WalSegment resume = partial ? newest : newest.next();
+    return new WalSegment(timeline, resume.number(), segmentSize);
+  }
+
+  private void storeHistory(Connection repl, int timeline) throws SQLException, IOException {
+    String name = String.format("%08X.history", timeline);
+    if (archive.entry(name).isPresent()) {
+      return;
+    }
+    try (Statement s = repl.createStatement(); ResultSet r = s.executeQuery("TIMELINE_HISTORY " + timeline)) {
+      r.next();
+      byte[] content = r.getString(2).getBytes(StandardCharsets.UTF_8);
+      archive.store(name, content, content.length);
+    }
+  }
+
+  /** Copies XLogData into segment buffers, storing full segments and periodic partials, until closed. */
+  private void pump(PGReplicationStream stream, WalSegment first) throws SQLException, IOException {
+    WalSegment segment = first;
+    byte[] buffer = new byte[(int) segment.size()];
+    int filled = 0;
+    int flushedUpTo = 0;
+    Instant lastFlush = Instant.now();
+    while (!closed) {
+      ByteBuffer data = stream.readPending();
+      if (data == null) {
+        if (filled > flushedUpTo && Duration.between(lastFlush, Instant.now()).compareTo(flushInterval) >= 0) {
+          archive.store(segment.name() + ".partial", buffer, filled);
+          flushedUpTo = filled;
+          lastFlush = Instant.now();
+          confirm(stream, segment.startLsn() + filled);
+        }
+        sleep(Duration.ofMillis(10));
+        continue;
+      }
+      long start = stream.getLastReceiveLSN().asLong() - data.remaining();
+      if (start != segment.startLsn() + filled) {
+        throw new SourceException("WAL stream from " + url + " jumped from " + WalSegment.lsn(segment.startLsn() + filled)
+            + " to " + WalSegment.lsn(start) + "; restart the streamer");
+      }
+      while (data.hasRemaining()) {
+        int n = Math.min(data.remaining(), buffer.length - filled);
+        data.get(buffer, filled, n);
+        filled += n;
+        if (filled == buffer.length) {
+          archive.store(segment.name(), buffer, filled);
+          archive.deletePartial(segment.name());
+          confirm(stream, segment.endLsn());
+          segment = segment.next();
+          filled = 0;
+          flushedUpTo = 0;
+          lastFlush = Instant.now();
+        }
+      }
+    }
+    if (filled > flushedUpTo) { // A clean stop keeps everything received.
+      archive.store(segment.name() + ".partial", buffer, filled);
+      confirm(stream, segment.startLsn() + filled);
+    }
+  }
+
+  /** Tells the server what is durable, so the slot releases exactly that. */
+  private void confirm(PGReplicationStream stream, long lsn) throws SQLException {
+    durableLsn = lsn;
+    stream.setFlushedLSN(LogSequenceNumber.valueOf(lsn));
+    stream.setAppliedLSN(LogSequenceNumber.valueOf(lsn));
+    stream.forceUpdateStatus();
+  }
+
+  /** Stops streaming; the segment being written is stored as a partial first. Waits up to 30 s. */
+  @Override
+  public void close() {
+    closed = true;
+    Thread t = runner;
+    if (t != null && t != Thread.currentThread()) {
+      try {
+        t.join(30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

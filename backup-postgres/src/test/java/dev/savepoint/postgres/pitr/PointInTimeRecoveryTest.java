@@ -1,0 +1,138 @@
+package dev.savepoint.postgres.pitr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreException;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.core.Verifiers;
+import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.testkit.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Point-in-time recovery against the real server: WAL streamed over a physical slot into the repository, a base
+ * backup streamed by pg_basebackup, and restores to a time between two batches and to the newest WAL, each
+ * started as a real server that recovers and promotes.
+ */
+class PointInTimeRecoveryTest {
+  @RegisterExtension
+  static TestPostgres pg = TestPostgres.shared();
+
+  @TempDir
+  Path tmp;
+
+  static String one(Connection c, String sql) throws Exception {
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
+      r.next();
+      return r.getString(1);
+    }
+  }
+
+  static long count(PostgresUrl server, String db) throws Exception {
+    try (Connection c = server.withDatabase(db).connect()) {
+      return Long.parseLong(one(c, "SELECT count(*) FROM events"));
+    }
+  }
+
+  @Test
+  void restoresToATimeBetweenTwoBatchesAndToTheNewestWal() throws Exception {
+    // The server runs as postgres (the tests run as root): it must reach the restored directories.
+    Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    String db = pg.createDatabase("pitr");
+    PostgresUrl url = PostgresUrl.parse(pg.url(db));
+    Path repoDir = tmp.resolve("repo");
+    Repository repo = new Repository(new FilesystemStore(repoDir));
+    String slot = "savepoint_test_" + Long.toHexString(System.nanoTime());
+    WalArchive archive = new WalArchive(repo, "pitr", List.of(Transforms.zstd()));
+    WalStreamer streamer = new WalStreamer(url, archive, slot, Duration.ofMillis(500));
+    Thread streaming = new Thread(streamer, "test-wal-streamer");
+    streaming.start();
+    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE events (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp(), body text)");
+      Manifest base = BackupPlan.builder("pitr").source(new BaseBackupSource(url)).transform(Transforms.zstd())
+          .repository(repo).verifier(Verifiers.presence(1)).build().run().manifest();
+      assertThat(base.source().facts()).containsKeys("startLsn", "stopLsn", "systemId", "timeline");
+
+      s.execute("INSERT INTO events (id, body) SELECT g, 'before ' || g FROM generate_series(1, 100) g");
+      Thread.sleep(1200);
+      Instant target = Instant.parse(one(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+          + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
+      Thread.sleep(1200);
+      s.execute("INSERT INTO events (id, body) SELECT g, 'after ' || g FROM generate_series(101, 200) g");
+      s.execute("DELETE FROM events WHERE id = 1"); // the incident
+      long end = dev.savepoint.postgres.pitr.WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
+      Instant deadline = Instant.now().plusSeconds(30);
+      while (streamer.durableLsn() < end && Instant.now().isBefore(deadline)) {
+        Thread.sleep(100);
+      }
+      assertThat(streamer.durableLsn()).as("the newest commit is durable within the flush interval").isGreaterThanOrEqualTo(end);
+
+      PointInTimeRestore pitr = new PointInTimeRestore(repo, "pitr");
+      assertThat(pitr.gaps()).isEmpty();
+      assertThat(pitr.window().from()).isEqualTo(base.finishedAt());
+
+      // To the time between the batches: the first batch is there, the second and the incident are not.
+      Path beforeIncident = tmp.resolve("before");
+      PointInTimeRestore.Result r = pitr.restore(target, beforeIncident, Secrets.none());
+      assertThat(r.baseBackupId()).isEqualTo(base.id());
+      try (LocalCluster.Running restored = LocalCluster.startRecovered(beforeIncident, 15, Duration.ofSeconds(120))) {
+        assertThat(count(restored.url(), db)).isEqualTo(100);
+        try (Connection rc = restored.url().withDatabase(db).connect()) {
+          assertThat(one(rc, "SELECT body FROM events WHERE id = 1")).isEqualTo("before 1");
+          rc.createStatement().execute("INSERT INTO events (id) VALUES (1000)"); // promoted: read-write
+        }
+      }
+      assertThat(Files.readString(beforeIncident.resolve("postgresql.auto.conf"))).contains("archive_mode = 'off'");
+
+      // To the newest durable WAL: everything, the incident included.
+      Path latest = tmp.resolve("latest");
+      pitr.restore(null, latest, Secrets.none());
+      LocalCluster.Recovered recovered = LocalCluster.verifyRecovery(latest, 15, Duration.ofSeconds(120));
+      assertThat(recovered.lastReplayedCommit()).isAfter(target);
+      try (LocalCluster.Running restored = LocalCluster.startRecovered(latest, 15, Duration.ofSeconds(120))) {
+        assertThat(count(restored.url(), db)).isEqualTo(199);
+      }
+
+      // Outside the window: refused, nothing written.
+      assertThatThrownBy(() -> pitr.restore(base.startedAt().minusSeconds(60), tmp.resolve("too-early"), Secrets.none()))
+          .isInstanceOf(RestoreException.class).hasMessageContaining("recoverable window");
+      assertThatThrownBy(() -> pitr.restore(Instant.now().plusSeconds(3600), tmp.resolve("too-late"), Secrets.none()))
+          .isInstanceOf(RestoreException.class).hasMessageContaining("durable only until");
+      assertThat(tmp.resolve("too-early")).doesNotExist();
+      assertThat(tmp.resolve("too-late")).doesNotExist();
+
+      // A lost segment is a gap, named; a restore past it is refused.
+      streamer.close();
+      streaming.join(30_000);
+      Map.Entry<String, WalArchive.Entry> middle = archive.entries().entrySet().stream()
+          .filter(e -> e.getKey().matches("[0-9A-F]{24}")).findFirst().orElseThrow();
+      repo.store().delete("pitr/wal/" + middle.getKey() + ".json");
+      assertThat(pitr.gaps()).containsExactly(middle.getKey());
+      assertThatThrownBy(() -> pitr.restore(null, tmp.resolve("gap"), Secrets.none()))
+          .isInstanceOf(RestoreException.class).hasMessageContaining(middle.getKey());
+    } finally {
+      streamer.close();
+      streaming.join(30_000);
+      try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+        s.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+      }
+    }
+  }
+}
