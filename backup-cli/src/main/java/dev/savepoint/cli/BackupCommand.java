@@ -4,14 +4,7 @@ import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Verifiers;
-import dev.savepoint.crypto.AwsKmsKeyEncryptionKey;
-import dev.savepoint.crypto.EnvelopeEncryption;
-import dev.savepoint.crypto.LocalKeyEncryptionKey;
-import software.amazon.awssdk.services.kms.KmsClient;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -31,11 +24,8 @@ final class BackupCommand implements Callable<Integer> {
           + "(password from PGPASSWORD or ~/.pgpass, never the command line).")
   String source;
 
-  @Option(names = "--compress", defaultValue = "zstd", description = "gzip, zstd or none (default: ${DEFAULT-VALUE}).")
-  String compress;
-
-  @Option(names = "--level", description = "Compression level (gzip 1-9, default 6; zstd 1-19, default 3).")
-  Integer level;
+  @Mixin
+  EncodingOptions encoding;
 
   @Option(names = "--tier", description = "Tier label recorded in the manifest, e.g. tier1.")
   String tier;
@@ -43,23 +33,6 @@ final class BackupCommand implements Callable<Integer> {
   @Option(names = "--min-size", defaultValue = "0", paramLabel = "<bytes>",
       description = "Fail (and write no manifest) if the backup stores fewer bytes.")
   long minSize;
-
-  @Option(names = "--encrypt-passphrase-env", paramLabel = "<VAR>",
-      description = "Encrypt with OpenPGP (AES-256) using the passphrase in this environment variable.")
-  String encryptPassphraseEnv;
-
-  @Option(names = "--encrypt-recipient", paramLabel = "<keyfile>",
-      description = "Encrypt with OpenPGP to the public key(s) in this gpg-exported file (repeatable).")
-  List<Path> recipients = new ArrayList<>();
-
-  @Option(names = "--kms-key-id", paramLabel = "<id|alias|arn>",
-      description = "Envelope encryption: a fresh data key per backup from AWS KMS (region, credentials and "
-          + "AWS_ENDPOINT_URL_KMS from the environment); artifacts stay OpenPGP messages.")
-  String kmsKeyId;
-
-  @Option(names = "--kek-file", paramLabel = "<file>",
-      description = "Envelope encryption under a local 32-byte key file instead of KMS.")
-  Path kekFile;
 
   @Option(names = "--pg-format", defaultValue = "plain", paramLabel = "<format>",
       description = "PostgreSQL sources: plain (pg_dump SQL), custom (pg_dump archive) or parallel (one artifact "
@@ -81,13 +54,7 @@ final class BackupCommand implements Callable<Integer> {
     if (minSize < 0) {
       throw new IllegalArgumentException("--min-size must be 0 or more bytes, not " + minSize);
     }
-    TransformChoices.compression(compress, level).ifPresent(builder::transform);
-    TransformChoices.openPgp(encryptPassphraseEnv, recipients).ifPresent(builder::transform);
-    if (kmsKeyId != null) {
-      builder.transform(EnvelopeEncryption.with(new AwsKmsKeyEncryptionKey(KmsClient.create(), kmsKeyId)));
-    } else if (kekFile != null) {
-      builder.transform(EnvelopeEncryption.with(LocalKeyEncryptionKey.fromFile(kekFile)));
-    }
+    encoding.transforms().forEach(builder::transform);
     Manifest m = Audit.backup(repository, plan, () -> {
       try (TerminalProgress progress = new TerminalProgress("backup")) {
         return builder.progress(progress).build().run().manifest();

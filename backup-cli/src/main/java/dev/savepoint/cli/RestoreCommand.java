@@ -64,6 +64,10 @@ final class RestoreCommand implements Callable<Integer> {
           + "under %unsafe/<sha-256> with an index of their original keys (escape).")
   String onUnsafeKeys;
 
+  @Option(names = "--verify", description = "pgdata: targets: start the restored cluster on a free port, wait until "
+      + "it has recovered and promoted, print the last replayed commit, stop it.")
+  boolean verify;
+
   @Option(names = "--owner", paramLabel = "<role>", description = "PostgreSQL: make this role the database's owner "
       + "instead of the backed-up one; on a server lacking the backed-up roles, custom and parallel backups then "
       + "load without owners and privileges. Recorded in the report.")
@@ -117,6 +121,9 @@ final class RestoreCommand implements Callable<Integer> {
       selector = choice.selector();
     }
     Repository repository = repo.open();
+    if (to.startsWith("pgdata:")) {
+      return pointInTime(repository);
+    }
     Manifest m = repository.select(choice.plan, selector);
     List<ArchiveRestore.Item> archived = ArchiveRestore.inspect(repository, m).stream()
         .filter(i -> i.status() != ArchiveSupport.Status.AVAILABLE).toList();
@@ -156,6 +163,38 @@ final class RestoreCommand implements Callable<Integer> {
     System.err.printf("restored backup %s of plan '%s' to %s: %s in %s%s%n", m.id(), choice.plan, result.target(),
         Format.bytes(result.rawBytes()), Format.duration(result.duration()),
         result.facts().isEmpty() ? "" : " " + result.facts());
+    return Main.OK;
+  }
+
+  /** {@code --to pgdata:<dir>}: a point-in-time restore of a physical plan (base backups and WAL). */
+  private int pointInTime(Repository repository) throws Exception {
+    if (choice.backup != null && !choice.backup.equals("latest")) {
+      throw new IllegalArgumentException("a point-in-time restore takes --at <ISO time> or latest, not a backup id");
+    }
+    if (requireApprovals > 0) {
+      throw new IllegalArgumentException("approvals for point-in-time restores are not supported yet");
+    }
+    Instant target = at == null ? null : Instant.parse(at);
+    Path dir = Path.of(to.substring("pgdata:".length()));
+    dev.savepoint.postgres.pitr.PointInTimeRestore.Result r;
+    try {
+      r = new dev.savepoint.postgres.pitr.PointInTimeRestore(repository, choice.plan)
+          .restore(target, dir, secretOptions.secrets());
+    } catch (Exception e) {
+      Audit.record(repository, "restore", choice.plan + " @ " + (at == null ? "latest" : at) + " -> " + to, "failed",
+          Map.of("error", String.valueOf(e.getMessage())));
+      throw e;
+    }
+    Audit.record(repository, "restore", choice.plan + " @ " + r.target() + " -> " + to, "ok",
+        Map.of("baseBackup", r.baseBackupId(), "walFiles", r.walFiles()));
+    System.err.printf("restored plan '%s' to %s into %s: base backup %s and %d WAL file(s); start PostgreSQL on it to "
+        + "recover%n", choice.plan, r.target(), r.directory(), r.baseBackupId(), r.walFiles());
+    if (verify) {
+      dev.savepoint.postgres.pitr.LocalCluster.Recovered recovered = dev.savepoint.postgres.pitr.LocalCluster
+          .verifyRecovery(r.directory(), r.serverMajor(), Duration.ofMinutes(30));
+      System.err.printf("verified: recovered and promoted in %s; last replayed commit %s%n",
+          Format.duration(recovered.recoveryTime()), recovered.lastReplayedCommit());
+    }
     return Main.OK;
   }
 }

@@ -47,7 +47,7 @@ public final class PointInTimeRestore {
   }
 
   /** What a restore wrote: which base backup, how many WAL files, to which target. */
-  public record Result(String baseBackupId, int walFiles, String target, Path directory) {}
+  public record Result(String baseBackupId, int walFiles, String target, Path directory, int serverMajor) {}
 
   private final Repository repository;
   private final String plan;
@@ -193,7 +193,8 @@ public final class PointInTimeRestore {
     Files.writeString(dir.resolve("postgresql.auto.conf"), conf.toString(), StandardOpenOption.CREATE,
         StandardOpenOption.APPEND);
     LocalCluster.giveToServerUser(dir);
-    return new Result(base.id(), chain.files().size(), target == null ? "latest" : target.toString(), dir);
+    int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
+    return new Result(base.id(), chain.files().size(), target == null ? "latest" : target.toString(), dir, major);
   }
 
   /** Fetches the WAL files in parallel; a partial segment is padded to full size under its segment name. */

@@ -45,6 +45,8 @@ public final class WalStreamer implements Runnable, AutoCloseable {
   private volatile Thread runner;
   private volatile IOException failure;
   private volatile long durableLsn;
+  private final java.util.concurrent.CountDownLatch streaming = new java.util.concurrent.CountDownLatch(1);
+  private volatile String streamingFrom;
 
   public WalStreamer(PostgresUrl url, WalArchive archive, String slot, Duration flushInterval) {
     this.url = Objects.requireNonNull(url);
@@ -93,6 +95,14 @@ public final class WalStreamer implements Runnable, AutoCloseable {
             : backoff.multipliedBy(2);
       }
     }
+  }
+
+  /**
+   * Waits until the slot exists and the stream has started (a base backup taken from then on is covered by the
+   * archive); returns where it started ("system … timeline … from X/X"), or null on timeout.
+   */
+  public String awaitStreaming(Duration timeout) throws InterruptedException {
+    return streaming.await(timeout.toMillis(), TimeUnit.MILLISECONDS) ? streamingFrom : null;
   }
 
   /** Why {@link #run} stopped on its own, if it did. */
@@ -148,11 +158,12 @@ public final class WalStreamer implements Runnable, AutoCloseable {
         storeHistory(repl, timeline);
       }
       WalSegment segment = resumePoint(timeline, restartLsn, segmentSize);
-      log.info("streaming WAL of system {} timeline {} from {} into {}", systemId, timeline,
-          WalSegment.lsn(segment.startLsn()), archive.describe());
+      streamingFrom = "system " + systemId + " timeline " + timeline + " from " + WalSegment.lsn(segment.startLsn());
+      log.info("streaming WAL of {} into {}", streamingFrom, archive.describe());
       PGReplicationStream stream = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
           .withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(segment.startLsn()))
           .withStatusInterval(10, TimeUnit.SECONDS).withAutomaticFlush(false).start();
+      streaming.countDown();
       try {
         pump(stream, segment);
       } finally {
