@@ -181,8 +181,7 @@ class CliHostileRepositoryTest {
     assertThat(Files.readString(tmp.resolve("out.txt"))).isEqualTo("production");
     JsonNode list = JSON.readTree(CliProcess.run("list", "--repo", "file:" + repo, "--plan", "prod", "--json").out());
     assertThat(list).hasSize(3);
-    assertThat(list.findValuesAsText("damaged")).hasSize(2).anyMatch(d -> d.contains("valid only where it was written"))
-        .anyMatch(d -> d.contains("dated in the future"));
+    assertThat(list.findValuesAsText("damaged")).hasSize(2).allMatch(d -> d.contains("valid only where it was written"));
     CliProcess.Result byId = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "prod",
         stagingBackup.getFileName().toString(), "--to", "file:" + tmp.resolve("out2.txt"));
     assertThat(byId.exit()).as(byId.err()).isEqualTo(Main.FAILED);
