@@ -102,6 +102,9 @@ final class Uris {
         return replace ? t.replacingExisting() : t;
       }
     }
+    if (uri.startsWith("envfile:")) {
+      return new dev.savepoint.core.EnvironmentFileTarget(path("file:" + uri.substring("envfile:".length())));
+    }
     if (uri.startsWith("file:")) {
       Path p = path(uri);
       if (manifest.source().type().equals("directory")) {

@@ -1,0 +1,173 @@
+package dev.savepoint.cli;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.postgres.PostgresTarget;
+import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.recovery.RecoveryPlan;
+import dev.savepoint.recovery.RecoveryReport;
+import dev.savepoint.recovery.RecoveryStep;
+import dev.savepoint.recovery.Steps;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The whole recovery as one command, from a recovery file:
+ *
+ * <pre>
+ * name: trpg
+ * repository: s3://trpg-backups/primary?region=ap-northeast-1
+ * rto: PT1H
+ * checklist: [Declare the incident, Notify users, Write the post-incident report]
+ * steps:
+ *   - name: stop-writers
+ *     command: [kubectl, scale, deploy/trpg, --replicas=0]
+ *     stateIfFailed: the backend may be partly scaled down
+ *   - name: restore-database
+ *     restore: {plan: trpg-tier1, to: "postgresql://app@db/trpg"}
+ *     timeout: PT1H
+ *   - name: restore-uploads
+ *     restore: {plan: trpg-uploads, to: "s3://trpg-app/uploads?region=ap-northeast-1"}
+ *   - name: restore-config
+ *     restore: {plan: config, to: "envfile:/etc/trpg/.env"}
+ *   - name: check-users
+ *     check: {database: "postgresql://app@db/trpg", sql: "SELECT count(*) > 0 FROM users", expect: "t"}
+ *   - name: start-writers
+ *     command: [kubectl, scale, deploy/trpg, --replicas=3]
+ *   - name: health
+ *     health: https://trpg.example/api/health
+ *     timeout: PT5M
+ * </pre>
+ */
+@Command(name = "recover", description = "Run a whole recovery (stop writers, restore database, uploads and "
+    + "configuration as of one time, check, start writers, health) from a recovery file; measures the RTO, stores "
+    + "a report, stops at a failed step and resumes from it (--resume <report-id>). --dry-run changes nothing.")
+final class RecoverCommand implements Callable<Integer> {
+  record RestoreSpec(String plan, String to, String scope) {}
+
+  record CheckSpec(String database, String sql, String expect) {}
+
+  record StepSpec(String name, List<String> command, RestoreSpec restore, CheckSpec check, URI health, Duration timeout,
+      String stateIfFailed) {}
+
+  record RecoveryFile(String name, String repository, Duration rto, List<String> checklist, List<StepSpec> steps) {}
+
+  @Mixin
+  SecretOptions secretOptions;
+
+  @Option(names = "--config", required = true, paramLabel = "<recovery.yaml>")
+  Path config;
+
+  @Option(names = "--at", paramLabel = "<ISO time>", description = "Restore every backup as of this time (the "
+      + "newest taken at or before it); default: the newest.")
+  String at;
+
+  @Option(names = "--dry-run", description = "Resolve every step (which backups, which commands); change nothing.")
+  boolean dryRun;
+
+  @Option(names = "--resume", paramLabel = "<report-id>", description = "Go on from the step that failed.")
+  String resume;
+
+  @Option(names = "--json", description = "Print the report as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!Files.isRegularFile(config)) {
+      throw new ConfigurationException("recovery file " + config + " does not exist");
+    }
+    RecoveryFile file;
+    try {
+      file = new ObjectMapper(new YAMLFactory()).registerModule(new JavaTimeModule())
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).readValue(config.toFile(), RecoveryFile.class);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new ConfigurationException("recovery file " + config + ": " + e.getOriginalMessage());
+    }
+    if (file.name() == null || file.repository() == null || file.steps() == null) {
+      throw new ConfigurationException("recovery file " + config + " needs name, repository and steps");
+    }
+    Repository repository = Uris.repository(file.repository());
+    BackupSelector selector = at == null ? BackupSelector.latest() : BackupSelector.atOrBefore(Instant.parse(at));
+    Secrets secrets = secretOptions.secrets();
+    RecoveryPlan.Builder plan = RecoveryPlan.builder(file.name(), repository).rto(file.rto()).principal(Audit.principal());
+    if (file.checklist() != null) {
+      plan.checklist(file.checklist().toArray(String[]::new));
+    }
+    for (StepSpec s : file.steps()) {
+      plan.step(step(s, repository, selector, secrets));
+    }
+    RecoveryPlan recovery = plan.build();
+    RecoveryReport report = dryRun ? recovery.dryRun() : resume != null ? recovery.resume(resume) : recovery.run();
+    if (json) {
+      System.out.println(Format.json(report));
+    } else {
+      print(report);
+    }
+    if (!report.succeeded()) {
+      throw new dev.savepoint.core.RestoreException("recovery '" + file.name() + "' stopped at step "
+          + report.failedStep() + "; state: " + report.stateAfterFailure() + "; resume with: savepoint recover --config "
+          + config + " --resume " + report.id());
+    }
+    return Main.OK;
+  }
+
+  private static RecoveryStep step(StepSpec s, Repository repository, BackupSelector selector, Secrets secrets)
+      throws Exception {
+    Duration timeout = s.timeout() != null ? s.timeout() : Duration.ofMinutes(30);
+    int kinds = (s.command() != null ? 1 : 0) + (s.restore() != null ? 1 : 0) + (s.check() != null ? 1 : 0)
+        + (s.health() != null ? 1 : 0);
+    if (s.name() == null || kinds != 1) {
+      throw new ConfigurationException("every recovery step needs a name and exactly one of command, restore, check, "
+          + "health (step " + s.name() + ")");
+    }
+    if (s.command() != null) {
+      return Steps.command(s.name(), s.command(), timeout,
+          s.stateIfFailed() != null ? s.stateIfFailed() : "unknown: the command " + s.command() + " failed");
+    }
+    if (s.restore() != null) {
+      String to = s.restore().to();
+      PostgresTarget.Scope scope = s.restore().scope() == null ? PostgresTarget.Scope.AUTO
+          : PostgresTarget.Scope.valueOf(s.restore().scope().toUpperCase(java.util.Locale.ROOT));
+      return Steps.restore(s.name(), repository, s.restore().plan(), selector,
+          m -> Uris.target(to, m, true, repository, s.restore().plan() + "-safety",
+              dev.savepoint.core.FilesTarget.UnsafeKeys.REFUSE, pg -> pg.scope(scope)), secrets, timeout);
+    }
+    if (s.check() != null) {
+      return Steps.sqlCheck(s.name(), PostgresUrl.parse(s.check().database()), s.check().sql(), s.check().expect(),
+          timeout);
+    }
+    return Steps.health(s.name(), s.health(), timeout);
+  }
+
+  private static void print(RecoveryReport r) {
+    System.out.printf("recovery '%s' %s (report %s)%n", r.plan(), r.outcome(), r.id());
+    for (RecoveryReport.StepResult s : r.steps()) {
+      String took = s.startedAt() == null || s.finishedAt() == null ? ""
+          : " " + Format.duration(Duration.between(s.startedAt(), s.finishedAt()));
+      System.out.printf("  %-20s %-8s%s %s%n", s.name(), s.outcome(), took,
+          s.error() != null ? s.error() : s.description() != null ? s.description() : s.details());
+    }
+    if (!r.dryRun()) {
+      System.out.printf("RTO %s%s%n", Format.duration(r.rto()), r.rtoTargetSeconds() == null ? ""
+          : " (target " + Format.duration(Duration.ofSeconds(r.rtoTargetSeconds())) + ", "
+              + (r.rtoSeconds() <= r.rtoTargetSeconds() ? "met" : "MISSED") + ")");
+    }
+    for (String item : r.checklist()) {
+      System.out.println("  [ ] " + item);
+    }
+  }
+}

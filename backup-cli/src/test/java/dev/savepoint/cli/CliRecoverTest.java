@@ -1,0 +1,138 @@
+package dev.savepoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.savepoint.testkit.TestPostgres;
+import dev.savepoint.testkit.TrpgDatabase;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The platform's recovery procedure as one command, on real parts: a PostgreSQL database, an uploads directory,
+ * a configuration backup, writer stop/start hooks the test observes, and an HTTP server standing in for the
+ * application whose health turns 200 only when it can query the restored database.
+ */
+class CliRecoverTest {
+  @RegisterExtension
+  static TestPostgres pg = TestPostgres.shared();
+
+  @TempDir
+  Path tmp;
+
+  static long users(String db) throws Exception {
+    try (Connection c = pg.connect(db); Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT count(*) FROM users")) {
+      r.next();
+      return r.getLong(1);
+    }
+  }
+
+  @Test
+  void recoverDatabaseUploadsAndConfigThenResumeAfterAFailedStep() throws Exception {
+    String db = pg.createDatabase("recover_trpg");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 1);
+    }
+    long usersBefore = users(db);
+    Path uploads = Files.createDirectories(tmp.resolve("uploads"));
+    Files.writeString(uploads.resolve("map.png"), "the dungeon map");
+    Path env = tmp.resolve("app.env");
+    String repo = "file:" + tmp.resolve("repo");
+    assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "db", "--source", pg.url(db)).exit()).isZero();
+    assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "uploads", "--source", "file:" + uploads).exit()).isZero();
+    assertThat(CliProcess.run(Map.of("APP_REGION", "tokyo", "APP_DB_PASSWORD", "canary-pw"), "backup", "--repo", repo,
+        "--plan", "config", "--source", "env:APP_*").exit()).isZero();
+
+    // The application: healthy only when it can query its database.
+    HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    app.createContext("/api/health", exchange -> {
+      int status;
+      try {
+        status = users(db) > 0 ? 200 : 503;
+      } catch (Exception e) {
+        status = 503;
+      }
+      exchange.sendResponseHeaders(status, -1);
+      exchange.close();
+    });
+    app.start();
+    Path hooks = tmp.resolve("hooks.log");
+    String recovery = """
+        name: trpg
+        repository: %s
+        rto: PT1H
+        checklist: [Declare the incident, Notify users]
+        steps:
+          - name: stop-writers
+            command: [sh, -c, "echo stop >> %s"]
+            stateIfFailed: writers may be partly stopped
+          - name: restore-database
+            restore: {plan: db, to: "%s", scope: database}
+          - name: restore-uploads
+            restore: {plan: %s, to: "file:%s"}
+          - name: restore-config
+            restore: {plan: config, to: "envfile:%s"}
+          - name: check-users
+            check: {database: "%s", sql: "SELECT count(*) > 0 FROM users", expect: "t"}
+          - name: start-writers
+            command: [sh, -c, "echo start >> %s"]
+          - name: health
+            health: http://127.0.0.1:%d/api/health
+            timeout: PT30S
+        """;
+    try {
+      // The incident: the database, the uploads and the configuration are damaged.
+      try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+        s.execute("TRUNCATE users CASCADE");
+      }
+      Files.delete(uploads.resolve("map.png"));
+      Files.writeString(env, "garbage");
+      Path file = tmp.resolve("recovery.yaml");
+      Files.writeString(file, recovery.formatted(repo, hooks, pg.url(db), "uploads-typo", uploads, env, pg.url(db), hooks,
+          app.getAddress().getPort()));
+
+      CliProcess.Result dry = CliProcess.run("recover", "--config", file.toString(), "--dry-run");
+      assertThat(dry.exit()).as(dry.err()).isNotZero(); // the typo is found without changing anything
+      assertThat(hooks).doesNotExist();
+      assertThat(users(db)).isZero();
+
+      CliProcess.Result failed = CliProcess.run("recover", "--config", file.toString(), "--json");
+      assertThat(failed.exit()).isNotZero();
+      JsonNode report = new ObjectMapper().readTree(failed.out());
+      assertThat(report.get("failedStep").asText()).isEqualTo("restore-uploads");
+      assertThat(failed.err()).contains("--resume " + report.get("id").asText());
+      assertThat(users(db)).as("the database step ran before the failure").isEqualTo(usersBefore);
+
+      Files.writeString(file, recovery.formatted(repo, hooks, pg.url(db), "uploads", uploads, env, pg.url(db), hooks,
+          app.getAddress().getPort()));
+      CliProcess.Result resumed = CliProcess.run("recover", "--config", file.toString(), "--resume",
+          report.get("id").asText(), "--json");
+      assertThat(resumed.exit()).as(resumed.err()).isZero();
+      JsonNode done = new ObjectMapper().readTree(resumed.out());
+      assertThat(done.get("outcome").asText()).isEqualTo("recovered");
+      assertThat(done.findValuesAsText("outcome")).containsSequence("skipped", "skipped", "done", "done", "done", "done",
+          "done");
+      assertThat(done.get("rtoSeconds").asLong()).isGreaterThanOrEqualTo(0);
+      assertThat(done.get("rtoTargetSeconds").asLong()).isEqualTo(3600);
+      assertThat(Files.readString(hooks)).isEqualTo("stop\nstart\n");
+      assertThat(uploads.resolve("map.png")).hasContent("the dungeon map");
+      assertThat(Files.readString(env)).contains("APP_REGION=tokyo").doesNotContain("canary-pw")
+          .contains("# APP_DB_PASSWORD=");
+      assertThat(users(db)).isEqualTo(usersBefore);
+      assertThat(resumed.out()).doesNotContain("canary-pw");
+    } finally {
+      app.stop(0);
+    }
+  }
+}

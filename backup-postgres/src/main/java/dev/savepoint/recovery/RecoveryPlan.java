@@ -1,0 +1,205 @@
+package dev.savepoint.recovery;
+
+import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.ByteSource;
+import dev.savepoint.core.ObjectNotFoundException;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.internal.ManifestCodec;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The whole recovery procedure as one audited command: an ordered list of {@link RecoveryStep}s (stop the
+ * writers, restore the database, the uploads and the configuration as of one point in time, check, start the
+ * writers, wait for health), each with a timeout. {@link #run} measures the RTO and stores a
+ * {@link RecoveryReport} in the repository ({@code _savepoint/recoveries/<id>.json}) and the audit log; on a
+ * failed step it stops and the report says which step, the state the platform is in, and {@link #resume} goes on
+ * from that step. {@link #dryRun} resolves every step (which backups, which commands) and changes nothing.
+ */
+public final class RecoveryPlan {
+  static final String PREFIX = "_savepoint/recoveries/";
+
+  private final String name;
+  private final Repository repository;
+  private final List<RecoveryStep> steps;
+  private final Duration rtoTarget;
+  private final List<String> checklist;
+  private final String principal;
+
+  private RecoveryPlan(Builder b) {
+    this.name = b.name;
+    this.repository = b.repository;
+    this.steps = List.copyOf(b.steps);
+    this.rtoTarget = b.rtoTarget;
+    this.checklist = List.copyOf(b.checklist);
+    this.principal = b.principal;
+    List<String> names = steps.stream().map(RecoveryStep::name).toList();
+    if (names.size() != names.stream().distinct().count()) {
+      throw new IllegalArgumentException("step names must be unique in recovery plan '" + name + "': " + names);
+    }
+  }
+
+  public static Builder builder(String name, Repository repository) {
+    return new Builder(name, repository);
+  }
+
+  public List<RecoveryStep> steps() {
+    return steps;
+  }
+
+  /** Resolves and describes every step, changing nothing. */
+  public RecoveryReport dryRun() throws IOException {
+    Instant now = Instant.now();
+    List<RecoveryReport.StepResult> results = new ArrayList<>();
+    for (RecoveryStep step : steps) {
+      results.add(new RecoveryReport.StepResult(step.name(), "planned", null, null, step.describe(), Map.of(), null));
+    }
+    return new RecoveryReport(UUID.randomUUID().toString(), name, now, now, true, "planned", results, 0,
+        rtoTarget == null ? null : rtoTarget.toSeconds(), null, null, checklist);
+  }
+
+  /** Runs every step in order. */
+  public RecoveryReport run() throws IOException {
+    return execute(UUID.randomUUID().toString(), Map.of(), Instant.now());
+  }
+
+  /** Goes on with the recovery of report {@code reportId}: steps it completed are skipped, the failed one rerun. */
+  public RecoveryReport resume(String reportId) throws IOException {
+    RecoveryReport earlier = load(reportId);
+    if (!earlier.plan().equals(name)) {
+      throw new IllegalArgumentException("report " + reportId + " is of recovery plan '" + earlier.plan() + "', not '"
+          + name + "'");
+    }
+    Map<String, RecoveryReport.StepResult> done = new LinkedHashMap<>();
+    earlier.steps().stream().filter(s -> s.outcome().equals("done") || s.outcome().equals("skipped"))
+        .forEach(s -> done.put(s.name(), s));
+    return execute(reportId, done, earlier.startedAt());
+  }
+
+  public RecoveryReport load(String reportId) throws IOException {
+    if (!reportId.matches("[0-9a-f-]{36}")) {
+      throw new IllegalArgumentException("not a recovery report id: " + reportId);
+    }
+    try (InputStream in = repository.store().get(PREFIX + reportId + ".json")) {
+      return ManifestCodec.JSON.readValue(in, RecoveryReport.class);
+    } catch (ObjectNotFoundException e) {
+      throw new IllegalArgumentException("no recovery report " + reportId + " in " + repository.describe());
+    }
+  }
+
+  private RecoveryReport execute(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt)
+      throws IOException {
+    AuditLog audit = repository.auditLog();
+    audit.append(principal, "recover", name, "started", Map.of("report", id));
+    List<RecoveryReport.StepResult> results = new ArrayList<>();
+    String failed = null;
+    String state = null;
+    for (RecoveryStep step : steps) {
+      if (failed != null) {
+        results.add(new RecoveryReport.StepResult(step.name(), "not run", null, null, null, Map.of(), null));
+        continue;
+      }
+      if (done.containsKey(step.name())) {
+        RecoveryReport.StepResult earlier = done.get(step.name());
+        results.add(new RecoveryReport.StepResult(step.name(), "skipped", earlier.startedAt(), earlier.finishedAt(),
+            "done by an earlier run", earlier.details(), null));
+        continue;
+      }
+      Instant start = Instant.now();
+      try {
+        Map<String, Object> details = withTimeout(step);
+        results.add(new RecoveryReport.StepResult(step.name(), "done", start, Instant.now(), null, details, null));
+      } catch (Exception e) {
+        failed = step.name();
+        state = step.stateIfFailed();
+        results.add(new RecoveryReport.StepResult(step.name(), "failed", start, Instant.now(), null, Map.of(),
+            String.valueOf(e.getMessage())));
+      }
+    }
+    Instant end = Instant.now();
+    RecoveryReport report = new RecoveryReport(id, name, startedAt, end, false, failed == null ? "recovered" : "failed",
+        results, Duration.between(startedAt, end).toSeconds(), rtoTarget == null ? null : rtoTarget.toSeconds(), failed,
+        state, checklist);
+    repository.store().put(PREFIX + id + ".json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(report)));
+    audit.append(principal, "recover", name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
+        "failedStep", failed == null ? "" : failed));
+    return report;
+  }
+
+  private static Map<String, Object> withTimeout(RecoveryStep step) throws Exception {
+    ExecutorService one = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "savepoint-recovery-" + step.name());
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      Future<Map<String, Object>> f = one.submit(step::run);
+      return f.get(step.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new IOException("step " + step.name() + " did not finish within " + step.timeout());
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception ex ? ex : new IOException(e.getCause());
+    } finally {
+      one.shutdownNow();
+    }
+  }
+
+  /** Options of a {@link RecoveryPlan}. */
+  public static final class Builder {
+    private final String name;
+    private final Repository repository;
+    private final List<RecoveryStep> steps = new ArrayList<>();
+    private Duration rtoTarget;
+    private final List<String> checklist = new ArrayList<>();
+    private String principal = System.getProperty("user.name", "unknown");
+
+    private Builder(String name, Repository repository) {
+      this.name = Objects.requireNonNull(name);
+      this.repository = Objects.requireNonNull(repository);
+    }
+
+    public Builder step(RecoveryStep step) {
+      steps.add(Objects.requireNonNull(step));
+      return this;
+    }
+
+    /** The RTO the measured recovery time is compared with in the report. */
+    public Builder rto(Duration target) {
+      this.rtoTarget = target;
+      return this;
+    }
+
+    /** Human-only items (declare the incident, notify users, …), listed in the report as open items. */
+    public Builder checklist(String... items) {
+      checklist.addAll(List.of(items));
+      return this;
+    }
+
+    /** Who runs the recovery, for the audit log. */
+    public Builder principal(String principal) {
+      this.principal = Objects.requireNonNull(principal);
+      return this;
+    }
+
+    public RecoveryPlan build() {
+      if (steps.isEmpty()) {
+        throw new IllegalArgumentException("recovery plan '" + name + "' has no steps");
+      }
+      return new RecoveryPlan(this);
+    }
+  }
+}

@@ -1,0 +1,27 @@
+package dev.savepoint.recovery;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a recovery did: every step with its start, end, outcome and details, the measured RTO against the
+ * target, and, when a step failed, which one, the state the platform is left in and how to resume.
+ */
+public record RecoveryReport(String id, String plan, Instant startedAt, Instant finishedAt, boolean dryRun,
+    String outcome, List<StepResult> steps, long rtoSeconds, Long rtoTargetSeconds, String failedStep,
+    String stateAfterFailure, List<String> checklist) {
+
+  /** One step's outcome: {@code done}, {@code failed}, {@code skipped} (done by an earlier run), {@code planned}. */
+  public record StepResult(String name, String outcome, Instant startedAt, Instant finishedAt, String description,
+      Map<String, Object> details, String error) {}
+
+  public Duration rto() {
+    return Duration.ofSeconds(rtoSeconds);
+  }
+
+  public boolean succeeded() {
+    return outcome.equals("recovered") || outcome.equals("planned");
+  }
+}

@@ -1,0 +1,29 @@
+package dev.savepoint.recovery;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * One step of a {@link RecoveryPlan}: stop the writers, restore a database, restore uploads, check, start the
+ * writers, wait for health. A step either completes (returning details for the report: which backup, how many
+ * rows) or throws; a thrown step stops the plan, which can be resumed from it.
+ */
+public interface RecoveryStep {
+  /** A short name, unique in the plan, e.g. {@code stop-writers} or {@code restore-database}. */
+  String name();
+
+  /** How long the step may take before it fails. */
+  Duration timeout();
+
+  /** What the step would do, resolved but without changing anything (for {@code --dry-run}). */
+  String describe() throws IOException;
+
+  /** Does the step; returns details for the report (never secrets). */
+  Map<String, Object> run() throws IOException, InterruptedException;
+
+  /** What the platform is left like if this step fails (for the report), e.g. "writers are stopped". */
+  default String stateIfFailed() {
+    return "unchanged by this step";
+  }
+}

@@ -1,0 +1,197 @@
+package dev.savepoint.recovery;
+
+import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreTarget;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.postgres.PostgresUrl;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/** The built-in {@link RecoveryStep}s. */
+public final class Steps {
+  private Steps() {}
+
+  /** Where a chosen backup is restored to (the kind of target may depend on the backup, e.g. a file or a directory). */
+  @FunctionalInterface
+  public interface Target {
+    RestoreTarget forBackup(Manifest backup) throws IOException;
+  }
+
+  /**
+   * Runs a command (e.g. {@code kubectl scale deploy/app --replicas=0}, or a platform's own script); its exit code
+   * must be 0. Output (the last 4 KiB) goes into the report.
+   */
+  public static RecoveryStep command(String name, List<String> command, Duration timeout, String stateIfFailed) {
+    return new RecoveryStep() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public Duration timeout() {
+        return timeout;
+      }
+
+      @Override
+      public String describe() {
+        return "run " + String.join(" ", command);
+      }
+
+      @Override
+      public Map<String, Object> run() throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+          p.destroyForcibly();
+          throw new IOException(String.join(" ", command) + " did not finish within " + timeout);
+        }
+        String tail = out.length() > 4096 ? out.substring(out.length() - 4096) : out;
+        if (p.exitValue() != 0) {
+          throw new IOException(String.join(" ", command) + " exited with " + p.exitValue() + ": " + tail.strip());
+        }
+        return Map.of("output", tail.strip());
+      }
+
+      @Override
+      public String stateIfFailed() {
+        return stateIfFailed;
+      }
+    };
+  }
+
+  /**
+   * Restores the backup of {@code plan} chosen by {@code selector} (the newest at or before the recovery's point
+   * in time, typically) into {@code target}: a database (safety backup, scratch and swap), a bucket, a file.
+   */
+  public static RecoveryStep restore(String name, Repository repository, String plan, BackupSelector selector,
+      Target target, Secrets secrets, Duration timeout) {
+    return new RecoveryStep() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public Duration timeout() {
+        return timeout;
+      }
+
+      @Override
+      public String describe() throws IOException {
+        Manifest m = repository.select(plan, selector);
+        return "restore backup " + m.id() + " of plan '" + plan + "' (taken " + m.startedAt() + ", "
+            + selector.describe() + ") to " + target.forBackup(m).describe();
+      }
+
+      @Override
+      public Map<String, Object> run() throws IOException {
+        Manifest m = repository.select(plan, selector);
+        Repository.RestoreResult r = repository.restore(m, target.forBackup(m), secrets);
+        Map<String, Object> details = new LinkedHashMap<>(r.facts());
+        details.put("backupId", m.id());
+        details.put("backupTakenAt", m.startedAt().toString());
+        return details;
+      }
+
+      @Override
+      public String stateIfFailed() {
+        return "the target of plan '" + plan + "' is as it was before this step (restores replace only once verified)";
+      }
+    };
+  }
+
+  /** A SQL query whose single result must equal {@code expected} (e.g. {@code SELECT count(*) > 0 FROM users}). */
+  public static RecoveryStep sqlCheck(String name, PostgresUrl database, String sql, String expected, Duration timeout) {
+    return new RecoveryStep() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public Duration timeout() {
+        return timeout;
+      }
+
+      @Override
+      public String describe() {
+        return "check on " + database + ": " + sql + " = " + expected;
+      }
+
+      @Override
+      public Map<String, Object> run() throws IOException {
+        try (Connection c = database.connect(); Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
+          String actual = r.next() ? r.getString(1) : null;
+          if (!Objects.equals(actual, expected)) {
+            throw new IOException("check '" + sql + "' on " + database + ": expected " + expected + ", got " + actual);
+          }
+          return Map.of("result", actual);
+        } catch (SQLException e) {
+          throw new IOException("check '" + sql + "' on " + database + " failed: " + e.getMessage(), e);
+        }
+      }
+    };
+  }
+
+  /** HTTP GET until it answers 2xx (the application is back), retrying until the timeout. */
+  public static RecoveryStep health(String name, URI url, Duration timeout) {
+    return new RecoveryStep() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public Duration timeout() {
+        return timeout;
+      }
+
+      @Override
+      public String describe() {
+        return "wait until GET " + url + " answers 2xx (at most " + timeout + ")";
+      }
+
+      @Override
+      public Map<String, Object> run() throws IOException, InterruptedException {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        Instant deadline = Instant.now().plus(timeout);
+        String last = "no answer";
+        int attempts = 0;
+        while (Instant.now().isBefore(deadline)) {
+          attempts++;
+          try {
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() / 100 == 2) {
+              return Map.of("status", r.statusCode(), "attempts", attempts);
+            }
+            last = "HTTP " + r.statusCode();
+          } catch (IOException e) {
+            last = e.getMessage();
+          }
+          Thread.sleep(500);
+        }
+        throw new IOException("GET " + url + " did not answer 2xx within " + timeout + " (last: " + last + ")");
+      }
+    };
+  }
+}
