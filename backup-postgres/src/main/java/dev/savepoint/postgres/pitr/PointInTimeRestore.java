@@ -208,14 +208,7 @@ public final class PointInTimeRestore {
       List<Future<Void>> done = new ArrayList<>();
       for (WalArchive.Entry e : files) {
         done.add(pool.submit(() -> {
-          boolean partial = e.name().endsWith(".partial");
-          Path file = dir.resolve(partial ? e.name().substring(0, e.name().length() - 8) : e.name());
-          try (InputStream in = archive.open(e, secrets); OutputStream out = Files.newOutputStream(file)) {
-            long n = in.transferTo(out);
-            if (partial) {
-              out.write(new byte[(int) (size - n)]);
-            }
-          }
+          fetchOne(e, dir, size, secrets);
           return null;
         }));
       }
@@ -229,6 +222,37 @@ public final class PointInTimeRestore {
       throw new java.io.InterruptedIOException("interrupted while fetching WAL");
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  /**
+   * Fetches one WAL file. A partial segment may be superseded while a streamer runs (by a longer partial, or the
+   * complete segment): the newest version is taken then, which holds at least the same WAL.
+   */
+  private void fetchOne(WalArchive.Entry entry, Path dir, long size, Secrets secrets) throws IOException {
+    boolean partial = entry.name().endsWith(".partial");
+    String segment = partial ? entry.name().substring(0, entry.name().length() - 8) : entry.name();
+    Path file = dir.resolve(segment);
+    WalArchive.Entry current = entry;
+    for (int attempt = 0; ; attempt++) {
+      try (InputStream in = archive.open(current, secrets); OutputStream out = Files.newOutputStream(file)) {
+        long n = in.transferTo(out);
+        if (current.name().endsWith(".partial")) {
+          out.write(new byte[(int) (size - n)]);
+        }
+        return;
+      } catch (dev.savepoint.core.ObjectNotFoundException superseded) {
+        if (!partial || attempt == 5) {
+          throw superseded;
+        }
+        current = archive.entry(segment).or(() -> {
+          try {
+            return archive.entry(segment + ".partial");
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }).orElseThrow(() -> superseded);
+      }
     }
   }
 
