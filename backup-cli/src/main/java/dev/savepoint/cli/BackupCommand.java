@@ -43,13 +43,17 @@ final class BackupCommand implements Callable<Integer> {
       description = "Connections copying tables at once with --pg-format parallel (default: processors, 2 to 4).")
   Integer jobs;
 
+  @Option(names = "--globals", description = "PostgreSQL: also back up the server's roles and memberships "
+      + "(pg_dumpall --globals-only --no-role-passwords), for restore --globals onto a new server.")
+  boolean globals;
+
   @Option(names = "--json", description = "Print the result as JSON.")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
     Repository repository = repo.openOrCreate();
-    BackupPlan.Builder builder = BackupPlan.builder(plan).tier(tier).source(Uris.source(source, Uris.pgFormat(pgFormat), jobs))
+    BackupPlan.Builder builder = BackupPlan.builder(plan).tier(tier).source(Uris.source(source, Uris.pgFormat(pgFormat), jobs, globals))
         .repository(repository).verifier(Verifiers.presence(minSize));
     if (minSize < 0) {
       throw new IllegalArgumentException("--min-size must be 0 or more bytes, not " + minSize);

@@ -29,8 +29,14 @@ final class CleanupCommand implements Callable<Integer> {
     Repository repository = repo.open();
     List<String> plans = plan != null ? List.of(plan) : repository.plans();
     for (String p : plans) {
-      for (String id : repository.orphans(p, minAge)) {
+      List<String> old = repository.orphans(p, minAge);
+      for (String id : old) {
         System.out.printf("%s %s/%s (no manifest)%n", dryRun ? "would remove" : "removing", p, id);
+      }
+      int young = repository.orphans(p, Duration.ZERO).size() - old.size();
+      if (young > 0) {
+        System.out.printf("left %d backup(s) of plan '%s' without a manifest younger than %s alone (they may still "
+            + "be running); --min-age PT0S removes them too%n", young, p, minAge);
       }
       if (!dryRun) {
         repository.deleteOrphans(p, minAge);

@@ -68,6 +68,10 @@ final class RestoreCommand implements Callable<Integer> {
       + "it has recovered and promoted, print the last replayed commit, stop it.")
   boolean verify;
 
+  @Option(names = "--globals", description = "PostgreSQL: first create the roles the server lacks from the "
+      + "backup's globals (backup --globals), e.g. on a new server. Existing roles are not changed.")
+  boolean globals;
+
   @Option(names = "--owner", paramLabel = "<role>", description = "PostgreSQL: make this role the database's owner "
       + "instead of the backed-up one; on a server lacking the backed-up roles, custom and parallel backups then "
       + "load without owners and privileges. Recorded in the report.")
@@ -149,7 +153,7 @@ final class RestoreCommand implements Callable<Integer> {
       if (jobs != null) {
         pg.jobs(jobs);
       }
-      pg.owner(owner).locale(locale).scope(scope);
+      pg.owner(owner).locale(locale).scope(scope).restoreGlobals(globals);
     });
     Repository.RestoreResult result;
     try {
@@ -160,9 +164,13 @@ final class RestoreCommand implements Callable<Integer> {
       throw e;
     }
     Audit.record(repository, "restore", choice.plan + "/" + m.id() + " -> " + Uris.redact(to), "ok", result.facts());
-    System.err.printf("restored backup %s of plan '%s' to %s: %s in %s%s%n", m.id(), choice.plan, result.target(),
-        Format.bytes(result.rawBytes()), Format.duration(result.duration()),
-        result.facts().isEmpty() ? "" : " " + result.facts());
+    System.err.printf("restored backup %s of plan '%s' to %s: %s in %s%n", m.id(), choice.plan, result.target(),
+        Format.bytes(result.rawBytes()), Format.duration(result.duration()));
+    for (Map.Entry<String, Object> fact : result.facts().entrySet()) {
+      if (!(fact.getKey().equals("checksPassed") && Integer.valueOf(0).equals(fact.getValue()))) {
+        System.err.printf("  %s: %s%n", fact.getKey(), fact.getValue());
+      }
+    }
     return Main.OK;
   }
 

@@ -43,11 +43,11 @@ final class Uris {
   }
 
   static Source source(String uri) throws IOException {
-    return source(uri, PostgresSource.Format.PLAIN, null);
+    return source(uri, PostgresSource.Format.PLAIN, null, false);
   }
 
   /** As {@link #source(String)}; a PostgreSQL source uses {@code format} and, if given, {@code jobs}. */
-  static Source source(String uri, PostgresSource.Format format, Integer jobs) throws IOException {
+  static Source source(String uri, PostgresSource.Format format, Integer jobs, boolean globals) throws IOException {
     if (uri.equals("-")) {
       return StreamSource.stdin("stdin");
     }
@@ -66,7 +66,13 @@ final class Uris {
       if (jobs != null) {
         pg.jobs(jobs);
       }
+      if (globals) {
+        pg.withGlobals();
+      }
       return pg.build();
+    }
+    if (globals) {
+      throw new IllegalArgumentException("--globals is for PostgreSQL sources");
     }
     if (uri.startsWith("s3://")) {
       return BucketSource.of(S3Store.fromUri(uri));

@@ -137,10 +137,17 @@ class CliPostgresTest {
     assertThat(wrongKey.exit()).isEqualTo(Main.USAGE);
     assertThat(tmp.resolve("repo").resolve("shop-safety")).as("no safety backup for a restore that cannot read its backup")
         .doesNotExist();
+    // A wrong key in a drill is the operator's mistake: exit 2, and no FAILED drill report is stored.
+    CliProcess.Result wrongDrill = CliProcess.run(Map.of("SHOP_PASSPHRASE", "wrong"), "drill", "--repo", repo, "--plan",
+        "shop", "--scratch", pg.url("postgres"), "--passphrase-env", "SHOP_PASSPHRASE");
+    assertThat(wrongDrill.exit()).as(wrongDrill.err()).isEqualTo(Main.USAGE);
+    try (var files = java.nio.file.Files.walk(tmp.resolve("repo"))) {
+      assertThat(files.map(Path::toString)).noneMatch(f -> f.contains("/drills/"));
+    }
     CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "shop", "--to", pg.url(db),
         "--passphrase-env", "SHOP_PASSPHRASE");
     assertThat(restore.exit()).as(restore.err()).isZero();
-    assertThat(restore.err()).contains("safetyBackupId");
+    assertThat(restore.err()).contains("  safetyBackupId: ").doesNotContain("checksPassed");
     try (var files = java.nio.file.Files.walk(tmp.resolve("repo"))) {
       List<Path> stored = files.filter(java.nio.file.Files::isRegularFile).toList();
       assertThat(stored).anyMatch(p -> p.toString().contains("shop-safety") && p.toString().endsWith(".gpg"));

@@ -81,6 +81,12 @@ public final class EnvironmentSource implements Source {
 
   @Override
   public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
+    for (String exact : allowNames) {
+      if (!exact.contains("*") && !values.containsKey(exact)) {
+        throw new SourceException("configuration variable " + exact + " named in the allow-list is not set; remove "
+            + "it from the list or set it (a pattern with * may match nothing)");
+      }
+    }
     Map<String, String> kept = new LinkedHashMap<>();
     Map<String, String> withheld = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : values.entrySet()) {

@@ -60,8 +60,16 @@ public final class Demo {
 
       Path repoDir = Path.of("savepoint-demo", "repo").toAbsolutePath();
       Repository repository = new Repository(Stores.filesystem(repoDir));
-      // The demo's passphrase lives only in this process; production reads it from a secret store.
-      char[] passphrase = ("demo-" + java.util.UUID.randomUUID()).toCharArray();
+      // The demo's passphrase is kept next to its repository (mode 0600), so the README's next commands can read
+      // the backups; production reads it from a secret store.
+      Path passphraseFile = repoDir.resolveSibling("passphrase");
+      if (!java.nio.file.Files.exists(passphraseFile)) {
+        java.nio.file.Files.createDirectories(repoDir.getParent());
+        java.nio.file.Files.writeString(passphraseFile, "demo-" + java.util.UUID.randomUUID());
+        java.nio.file.Files.setPosixFilePermissions(passphraseFile,
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      }
+      char[] passphrase = java.nio.file.Files.readString(passphraseFile).strip().toCharArray();
       Secrets secrets = name -> name.equals(OpenPgpEncryption.PASSPHRASE)
           ? java.util.Optional.of(passphrase.clone()) : java.util.Optional.empty();
       BackupPlan plan = TrpgPlans.tier1(database, repository, OpenPgpEncryption.passphrase(passphrase));
@@ -101,6 +109,8 @@ public final class Demo {
           drill.backupId(), drill.passed() ? "PASSED" : "FAILED", drill.rowsChecked(), drill.restoreMillis() / 1000.0);
       System.out.printf("repository: %s%n", repoDir);
       System.out.printf("try: java -jar backup-cli/target/savepoint.jar list --repo file:%s --json%n", repoDir);
+      System.out.printf("     export DEMO_PASSPHRASE=\"$(cat %s)\"; java -jar backup-cli/target/savepoint.jar verify "
+          + "--repo file:%s --plan %s --full --passphrase-env DEMO_PASSPHRASE%n", passphraseFile, repoDir, plan.name());
       if (!drill.passed()) {
         throw new IllegalStateException("drill failed: " + drill.detail());
       }

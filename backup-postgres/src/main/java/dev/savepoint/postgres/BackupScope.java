@@ -104,6 +104,12 @@ public record BackupScope(String database, String role, Map<String, List<String>
       ConfigurationException {
     String role = PostgresSource.single(c, "SELECT current_user");
     List<Relation> all = relations(c, selection);
+    for (String schema : selection.schemas()) {
+      if (all.stream().noneMatch(r -> r.schema().equals(schema))) {
+        throw new ConfigurationException("schema '" + schema + "' named in the plan has no tables in database "
+            + database + "; check the spelling");
+      }
+    }
     Map<Long, List<Relation>> children = new LinkedHashMap<>();
     for (Relation r : all) {
       for (Long parent : r.parents()) {

@@ -73,6 +73,7 @@ public final class PostgresSource implements Source {
   private final String pgDump;
   private final int jobs;
   private final long tablePartBytes;
+  private final boolean globals;
 
   private PostgresSource(Builder b) {
     this.url = b.url;
@@ -83,11 +84,15 @@ public final class PostgresSource implements Source {
     this.pgDump = b.pgDump;
     this.jobs = b.jobs;
     this.tablePartBytes = b.tablePartBytes;
+    this.globals = b.globals;
   }
 
   public static Builder builder(PostgresUrl url) {
     return new Builder(url);
   }
+
+  /** The artifact holding the server's roles, when backed up {@linkplain Builder#withGlobals with globals}. */
+  public static final String GLOBALS = "globals.sql";
 
   /** The database this source backs up. */
   public PostgresUrl url() {
@@ -150,6 +155,10 @@ public final class PostgresSource implements Source {
         } else {
           facts.put("tableRowCounts", countRows(c, scope.copied()));
           dump(writer, tool, snapshot, serverMajor, scope.schemaOnly(), scope.excluded());
+        }
+        if (globals) {
+          dumpGlobals(writer, serverMajor);
+          facts.put("globals", GLOBALS);
         }
         c.rollback();
         return facts;
@@ -394,6 +403,26 @@ public final class PostgresSource implements Source {
     out.close();
   }
 
+  private void dumpGlobals(ArtifactWriter writer, int serverMajor) throws IOException {
+    List<String> cmd = List.of(PgTools.find("pg_dumpall", serverMajor), "--no-password", "--globals-only",
+        "--no-role-passwords", "--no-tablespaces", "--database=" + url.database());
+    Process p = PgTools.start(cmd, url);
+    PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
+    p.getOutputStream().close();
+    OutputStream out = writer.open(GLOBALS);
+    try (InputStream in = p.getInputStream()) {
+      in.transferTo(out);
+      if (p.waitFor() != 0) {
+        throw new SourceException("pg_dumpall --globals-only of " + url + " failed: " + stderr.text());
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new SourceException("interrupted while running pg_dumpall");
+    }
+    out.close();
+  }
+
   private SourceException failure(int exit, String stderr, String tool, int serverMajor) {
     if (stderr.contains("server version mismatch")) {
       return new SourceException("pg_dump (" + tool + ") is older than the PostgreSQL " + serverMajor + " server of "
@@ -418,6 +447,7 @@ public final class PostgresSource implements Source {
     private String pgDump;
     private int jobs = ParallelCopy.DEFAULT_JOBS;
     private long tablePartBytes = ParallelCopy.PART_BYTES;
+    private boolean globals;
 
     private Builder(PostgresUrl url) {
       this.url = Objects.requireNonNull(url);
@@ -498,6 +528,16 @@ public final class PostgresSource implements Source {
         throw new IllegalArgumentException("table part size must be positive, was " + bytes);
       }
       this.tablePartBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Also backs up the server's roles and their memberships ({@code pg_dumpall --globals-only
+     * --no-role-passwords}) as the artifact {@value #GLOBALS}, so a restore onto a new server can create the
+     * roles that own the database's objects ({@link PostgresTarget.Builder#restoreGlobals}).
+     */
+    public Builder withGlobals() {
+      this.globals = true;
       return this;
     }
 

@@ -71,6 +71,7 @@ public final class PostgresTarget implements RestoreTarget {
   private final String owner;
   private final String locale;
   private final Scope scope;
+  private final boolean restoreGlobals;
 
   /** What a restore replaces. */
   public enum Scope {
@@ -92,6 +93,7 @@ public final class PostgresTarget implements RestoreTarget {
     this.owner = b.owner;
     this.locale = b.locale;
     this.scope = b.scope;
+    this.restoreGlobals = b.restoreGlobals;
   }
 
   public static Builder builder(PostgresUrl url) {
@@ -134,6 +136,14 @@ public final class PostgresTarget implements RestoreTarget {
             + "the whole database (--scope database)");
       }
       TierReplacement.requireSuperuser(url);
+    }
+    if (restoreGlobals) {
+      facts.putAll(createMissingRoles(artifacts, maintenance, roles, serverMajor));
+      try (Connection c = PostgresSource.connect(maintenance)) {
+        roles = existingRoles(c);
+      } catch (SQLException e) {
+        throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
+      }
     }
     boolean withoutOwners = refuseMissingRoles(manifest, properties, roles);
     // Cheap checks before the expensive safety backup: keys, signatures and the first chunk of every artifact.
@@ -217,6 +227,58 @@ public final class PostgresTarget implements RestoreTarget {
           + (plain ? " (not possible for the plain format, whose SQL names its owners: create the roles)" : ""));
     }
     return true;
+  }
+
+  /**
+   * Creates, from the backup's {@value PostgresSource#GLOBALS}, the roles the server lacks (with their attributes
+   * and memberships); roles that exist are left exactly as they are. For restoring onto a new server.
+   */
+  private Map<String, Object> createMissingRoles(ArtifactReader artifacts, PostgresUrl maintenance, Set<String> existing,
+      int serverMajor) throws IOException {
+    if (artifacts.manifest().artifact(PostgresSource.GLOBALS).isEmpty()) {
+      throw new RestoreException("backup " + artifacts.manifest().id() + " holds no roles (take it withGlobals / "
+          + "--globals to restore onto a new server)");
+    }
+    StringBuilder sql = new StringBuilder();
+    List<String> created = new ArrayList<>();
+    try (InputStream in = artifacts.open(PostgresSource.GLOBALS)) {
+      for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+        java.util.regex.Matcher role = java.util.regex.Pattern
+            .compile("^(?:CREATE|ALTER) ROLE (\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)[ ;].*").matcher(line);
+        java.util.regex.Matcher grant = java.util.regex.Pattern
+            .compile("^GRANT .* TO (\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)[ ;].*").matcher(line);
+        String name = role.matches() ? role.group(1) : grant.matches() ? grant.group(1) : null;
+        if (name == null) {
+          continue; // settings, comments, restrict lines: nothing that changes an existing role
+        }
+        String unquoted = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
+        if (!existing.contains(unquoted)) {
+          sql.append(line).append('\n');
+          if (line.startsWith("CREATE ROLE")) {
+            created.add(unquoted);
+          }
+        }
+      }
+    }
+    if (!created.isEmpty()) {
+      Process p = PgTools.processBuilder(List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v",
+          "ON_ERROR_STOP=1", "--single-transaction", "--dbname=postgres", "-f", "-"), maintenance).start();
+      PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
+      try (OutputStream in = p.getOutputStream()) {
+        in.write(sql.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      p.getInputStream().transferTo(OutputStream.nullOutputStream());
+      try {
+        if (p.waitFor() != 0) {
+          throw new RestoreException("creating the roles " + created + " failed: " + stderr.text());
+        }
+      } catch (InterruptedException e) {
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+        throw new RestoreException("interrupted while creating roles");
+      }
+    }
+    return Map.of("rolesCreated", created);
   }
 
   /** Opens every artifact and reads its first verified chunk: a wrong key or a damaged backup fails now. */
@@ -646,6 +708,7 @@ public final class PostgresTarget implements RestoreTarget {
     private String owner;
     private String locale;
     private Scope scope = Scope.AUTO;
+    private boolean restoreGlobals;
 
     private Builder(PostgresUrl url) {
       this.url = Objects.requireNonNull(url);
@@ -696,6 +759,16 @@ public final class PostgresTarget implements RestoreTarget {
      */
     public Builder scope(Scope scope) {
       this.scope = Objects.requireNonNull(scope);
+      return this;
+    }
+
+    /**
+     * Before restoring, creates the roles the server lacks from the backup's globals ({@link
+     * PostgresSource.Builder#withGlobals}): for a disaster restore onto a new server. Existing roles are not
+     * changed; passwords are not in backups (set them afterwards).
+     */
+    public Builder restoreGlobals(boolean restore) {
+      this.restoreGlobals = restore;
       return this;
     }
 

@@ -88,6 +88,9 @@ public final class RestoreDrill {
               "the backup holds no table rows to check: a drill that checks nothing proves nothing" + caveat)
           : new Report(plan, manifest.id(), started, millis, tables, ((Number) facts.get("rowsChecked")).longValue(),
               true, "restored and verified " + tables + " tables" + caveat);
+    } catch (dev.savepoint.core.CryptoException | dev.savepoint.core.ConfigurationException e) {
+      // A wrong key or setting is the operator's mistake, not a failed restore: no FAILED report is stored.
+      throw e;
     } catch (SavepointException e) {
       long millis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
       report = new Report(plan, manifest.id(), started, millis, 0, 0, false, e.getMessage());

@@ -28,6 +28,27 @@ import java.util.concurrent.TimeUnit;
 public final class Steps {
   private Steps() {}
 
+  /** A step's name and timeout; subclasses add what it does. */
+  private abstract static class Named implements RecoveryStep {
+    private final String name;
+    private final Duration timeout;
+
+    Named(String name, Duration timeout) {
+      this.name = Objects.requireNonNull(name);
+      this.timeout = Objects.requireNonNull(timeout);
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public Duration timeout() {
+      return timeout;
+    }
+  }
+
   /** Where a chosen backup is restored to (the kind of target may depend on the backup, e.g. a file or a directory). */
   @FunctionalInterface
   public interface Target {
@@ -39,17 +60,7 @@ public final class Steps {
    * must be 0. Output (the last 4 KiB) goes into the report.
    */
   public static RecoveryStep command(String name, List<String> command, Duration timeout, String stateIfFailed) {
-    return new RecoveryStep() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public Duration timeout() {
-        return timeout;
-      }
-
+    return new Named(name, timeout) {
       @Override
       public String describe() {
         return "run " + String.join(" ", command);
@@ -84,17 +95,7 @@ public final class Steps {
    */
   public static RecoveryStep restore(String name, Repository repository, String plan, BackupSelector selector,
       Target target, Secrets secrets, Duration timeout) {
-    return new RecoveryStep() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public Duration timeout() {
-        return timeout;
-      }
-
+    return new Named(name, timeout) {
       @Override
       public String describe() throws IOException {
         Manifest m = repository.select(plan, selector);
@@ -121,17 +122,7 @@ public final class Steps {
 
   /** A SQL query whose single result must equal {@code expected} (e.g. {@code SELECT count(*) > 0 FROM users}). */
   public static RecoveryStep sqlCheck(String name, PostgresUrl database, String sql, String expected, Duration timeout) {
-    return new RecoveryStep() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public Duration timeout() {
-        return timeout;
-      }
-
+    return new Named(name, timeout) {
       @Override
       public String describe() {
         return "check on " + database + ": " + sql + " = " + expected;
@@ -154,17 +145,7 @@ public final class Steps {
 
   /** HTTP GET until it answers 2xx (the application is back), retrying until the timeout. */
   public static RecoveryStep health(String name, URI url, Duration timeout) {
-    return new RecoveryStep() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public Duration timeout() {
-        return timeout;
-      }
-
+    return new Named(name, timeout) {
       @Override
       public String describe() {
         return "wait until GET " + url + " answers 2xx (at most " + timeout + ")";

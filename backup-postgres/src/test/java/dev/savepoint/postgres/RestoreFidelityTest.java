@@ -145,6 +145,8 @@ class RestoreFidelityTest {
     sql(db, "CREATE TABLE t (id int)", "ALTER TABLE t OWNER TO " + gone, "INSERT INTO t VALUES (1), (2)");
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
     Manifest m = backup(repo, db, format);
+    Manifest withRoles = BackupPlan.builder("db").source(PostgresSource.builder(PostgresUrl.parse(pg.url(db)))
+        .format(format).withGlobals().build()).repository(repo).verifier(Verifiers.presence(1)).build().run().manifest();
     pg.dropDatabase(db);
     sql("postgres", "DROP ROLE " + gone);
 
@@ -161,5 +163,17 @@ class RestoreFidelityTest {
     assertThat(one(target, "SELECT count(*) FROM t")).isEqualTo("2");
     assertThat(one("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '" + target + "'"))
         .isEqualTo("postgres");
+
+    // Onto a "new server" that lacks the role: the backup's globals create it, and the owner is the original one.
+    String again = db + "_globals";
+    Map<String, Object> created = repo.restore(withRoles, PostgresTarget.builder(PostgresUrl.parse(pg.url(again)))
+        .restoreGlobals(true).build(), Secrets.none()).facts();
+    assertThat(created.get("rolesCreated").toString()).contains(gone);
+    assertThat(one("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '" + again + "'"))
+        .isEqualTo(gone);
+    assertThat(one(again, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 't'")).isEqualTo(gone);
+    pg.dropDatabase(again);
+    pg.dropDatabase(target);
+    sql("postgres", "DROP ROLE " + gone);
   }
 }

@@ -77,6 +77,8 @@ class PointInTimeRecoveryTest {
       Thread.sleep(1200);
       s.execute("INSERT INTO events (id, body) SELECT g, 'after ' || g FROM generate_series(101, 200) g");
       s.execute("DELETE FROM events WHERE id = 1"); // the incident
+      s.execute("SELECT pg_switch_wal()");
+      s.execute("CREATE TABLE after_switch (id int)"); // so WAL follows the segment that ended
       long end = dev.savepoint.postgres.pitr.WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
       Instant deadline = Instant.now().plusSeconds(30);
       while (streamer.durableLsn() < end && Instant.now().isBefore(deadline)) {
@@ -121,12 +123,13 @@ class PointInTimeRecoveryTest {
       // A lost segment is a gap, named; a restore past it is refused.
       streamer.close();
       streaming.join(30_000);
-      Map.Entry<String, WalArchive.Entry> middle = archive.entries().entrySet().stream()
-          .filter(e -> e.getKey().matches("[0-9A-F]{24}")).findFirst().orElseThrow();
-      repo.store().delete("pitr/wal/" + middle.getKey() + ".json");
-      assertThat(pitr.gaps()).containsExactly(middle.getKey());
+      String stopSegment = WalSegment.containing(1, WalSegment.parseLsn(String.valueOf(base.source().facts()
+          .get("stopLsn"))), ((Number) base.source().facts().get("walSegmentSize")).longValue()).name();
+      assertThat(archive.entry(stopSegment)).as("the segment the base backup ended in is complete").isPresent();
+      repo.store().delete("pitr/wal/" + stopSegment + ".json");
+      assertThat(pitr.gaps()).containsExactly(stopSegment);
       assertThatThrownBy(() -> pitr.restore(null, tmp.resolve("gap"), Secrets.none()))
-          .isInstanceOf(RestoreException.class).hasMessageContaining(middle.getKey());
+          .isInstanceOf(RestoreException.class).hasMessageContaining(stopSegment);
     } finally {
       streamer.close();
       streaming.join(30_000);
