@@ -195,9 +195,11 @@ public final class BackupPlan {
         throw new IllegalArgumentException("artifact '" + earlier.name() + "' is stored outside plan '" + name
             + "' (" + earlier.key() + "); only artifacts of the same plan can be reused");
       }
-      // Same kinds of stages in the same order (compression, encryption), or this plan's protection changed.
-      List<String> stages = chain.stream().map(t -> t.spec().name()).toList();
-      if (!earlier.transforms().stream().map(TransformSpec::name).toList().equals(stages)) {
+      // The same stages with the same keys (recipients' fingerprints, KMS key id, cipher, level): after a key
+      // rotation or a change of protection, objects are copied again under the new one. Per-backup values
+      // (a wrapped data key) do not count.
+      List<Map<String, String>> stages = chain.stream().map(t -> identity(t.spec())).toList();
+      if (!earlier.transforms().stream().map(BackupPlan::identity).toList().equals(stages)) {
         return false;
       }
       Optional<ObjectInfo> stored = repository.store().stat(earlier.key());
@@ -456,6 +458,14 @@ public final class BackupPlan {
       }
     }
     return null;
+  }
+
+  /** What identifies a transform's keys and settings: its name and parameters but per-backup ones. */
+  static Map<String, String> identity(TransformSpec spec) {
+    Map<String, String> id = new java.util.TreeMap<>(spec.params());
+    id.remove("wrappedKey");
+    id.put("", spec.name());
+    return id;
   }
 
   /** Builds a {@link BackupPlan}. Required: source and repository. */

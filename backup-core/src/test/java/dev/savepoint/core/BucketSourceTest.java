@@ -132,6 +132,10 @@ class BucketSourceTest {
     assertThat(compressed.source().facts()).containsEntry("copiedObjects", 1).containsEntry("reusedObjects", 0);
     assertThat(compressed.artifacts().get(0).transforms()).extracting(TransformSpec::name).containsExactly("zstd");
     assertThat(backup().source().facts()).containsEntry("reusedObjects", 1);
+    // The same kind of stage with other settings (as a rotated key would be) is another protection: copied again.
+    Manifest recompressed = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).transform(Transforms.zstd(9))
+        .repository(repo).build().run().manifest();
+    assertThat(recompressed.source().facts()).containsEntry("copiedObjects", 1).containsEntry("reusedObjects", 0);
   }
 
   @Test

@@ -183,13 +183,35 @@ public final class PostgresTarget implements RestoreTarget {
       } catch (IOException dropFailure) {
         e.addSuppressed(dropFailure);
       }
+      IOException reported = e instanceof IOException io ? withoutRowData(io, manifest) : null;
       if (facts.get("safetyBackupId") != null) {
         // The operator needs this id most when the restore failed.
-        e.addSuppressed(new RestoreException("safety backup " + facts.get("safetyBackupId") + " of " + url
-            + " is in plan '" + safetyPlan + "'"));
+        (reported != null ? reported : e).addSuppressed(new RestoreException("safety backup "
+            + facts.get("safetyBackupId") + " of " + url + " is in plan '" + safetyPlan + "'"));
+      }
+      if (reported != null) {
+        throw reported;
       }
       throw e;
     }
+  }
+
+  private static final java.util.regex.Pattern ROW_DATA = java.util.regex.Pattern.compile(
+      "(?im)(^|\\s)(detail|context|where):.*$|line \\d+: \".*\"");
+
+  /**
+   * The error of a failed restore of an encrypted backup, without the row data PostgreSQL quotes in details and
+   * contexts ("Key (email)=(…)", "COPY users, line 3: …"): the message goes to logs, the audit log, drill reports
+   * and notifications, which must not hold what the backup's encryption protects. Unencrypted backups keep it.
+   */
+  static IOException withoutRowData(IOException e, Manifest manifest) {
+    boolean encrypted = manifest.artifacts().stream().flatMap(a -> a.transforms().stream())
+        .anyMatch(t -> t.name().startsWith("openpgp"));
+    if (!encrypted || e.getMessage() == null || !ROW_DATA.matcher(e.getMessage()).find()) {
+      return e;
+    }
+    String message = ROW_DATA.matcher(e.getMessage()).replaceAll("$1(details withheld: the backup is encrypted)");
+    return e instanceof IntegrityException ? new IntegrityException(message) : new RestoreException(message);
   }
 
   private static Set<String> existingRoles(Connection c) throws SQLException {
