@@ -157,6 +157,7 @@ public final class PostgresTarget implements RestoreTarget {
       facts.put("safetyBackupId", safetyId);
       log.info("safety backup {} of {} stored in plan '{}'", safetyId, url, safetyPlan);
     }
+    dropAbandonedScratch(maintenance);
     String scratch = scratchName(url.database());
     createScratch(maintenance, scratch, properties, serverMajor);
     try {
@@ -393,6 +394,35 @@ public final class PostgresTarget implements RestoreTarget {
         .repository(safetyRepository).verifier(Verifiers.presence(1));
     (protection.isEmpty() ? List.of(Transforms.zstd()) : protection).forEach(plan::transform);
     return plan.build().run().manifest().id();
+  }
+
+  /**
+   * Drops scratch databases of earlier restores of this database that were killed before they could drop them
+   * ({@code <db>_sp<hex>}, with no session connected: a restore that is still running has its loaders connected).
+   * Without this, every killed restore would leave a full copy of the data on the server.
+   */
+  private void dropAbandonedScratch(PostgresUrl maintenance) throws IOException {
+    String base = url.database().length() > 52 ? url.database().substring(0, 52) : url.database();
+    List<String> abandoned = new ArrayList<>();
+    try (Connection c = maintenance.connect(); PreparedStatement ps = c.prepareStatement("""
+        SELECT d.datname FROM pg_database d
+        WHERE left(d.datname, length(?)) = ? AND substr(d.datname, length(?) + 1) ~ '^_sp[0-9a-f]{1,8}$'
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)""")) {
+      ps.setString(1, base);
+      ps.setString(2, base);
+      ps.setString(3, base);
+      try (ResultSet r = ps.executeQuery()) {
+        while (r.next()) {
+          abandoned.add(r.getString(1));
+        }
+      }
+    } catch (SQLException e) {
+      throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
+    }
+    for (String name : abandoned) {
+      log.warn("dropping {}, the scratch database of an earlier restore of {} that did not finish", name, url);
+      execute(maintenance, "DROP DATABASE IF EXISTS " + PostgresSource.quote(name));
+    }
   }
 
   private static String scratchName(String database) {
@@ -685,13 +715,16 @@ public final class PostgresTarget implements RestoreTarget {
     String target = PostgresSource.quote(url.database());
     if (exists) {
       String previous = scratchName(url.database() + "_before");
-      try {
-        execute(maintenance, "ALTER DATABASE " + target + " RENAME TO " + PostgresSource.quote(previous));
-      } catch (RestoreException e) {
+      // Both renames in one transaction: a crash between them cannot leave the application without its database.
+      try (Connection c = maintenance.connect(); Statement s = c.createStatement()) {
+        c.setAutoCommit(false);
+        s.execute("ALTER DATABASE " + target + " RENAME TO " + PostgresSource.quote(previous));
+        s.execute("ALTER DATABASE " + PostgresSource.quote(scratch) + " RENAME TO " + target);
+        c.commit();
+      } catch (SQLException e) {
         throw new RestoreException("cannot replace " + url + " (stop the application so it has no open "
             + "connections, then retry): " + e.getMessage(), e);
       }
-      execute(maintenance, "ALTER DATABASE " + PostgresSource.quote(scratch) + " RENAME TO " + target);
       if (keepPrevious) {
         facts.put("previousDatabase", previous);
       } else {

@@ -303,6 +303,21 @@ class PostgresBackupRestoreTest {
   }
 
   /** {@code SELECT count(*) FROM <from>}. */
+  @Test
+  void aRestoreDropsTheScratchDatabaseOfAKilledEarlierRestore() throws Exception {
+    Repository repo = repo();
+    Manifest m = backup(repo, PostgresSource.builder(url(trpg)).build());
+    String target = "scratch_target_" + System.nanoTime();
+    String abandoned = target + "_sp1234abcd";
+    try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE " + abandoned); // what a kill -9 between load and swap leaves
+    }
+    repo.restore(m, PostgresTarget.builder(url(target)).build(), Secrets.none());
+    assertThat(pg.databaseExists(abandoned)).isFalse();
+    assertThat(pg.databaseExists(target)).isTrue();
+    pg.dropDatabase(target);
+  }
+
   static long count(Connection c, String from) throws SQLException {
     try (Statement s = c.createStatement(); java.sql.ResultSet r = s.executeQuery("SELECT count(*) FROM " + from)) {
       r.next();
