@@ -2,6 +2,8 @@ package dev.savepoint.cli;
 
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Retention;
+import dev.savepoint.postgres.pitr.BaseBackupSource;
+import dev.savepoint.postgres.pitr.PointInTimeRestore;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -103,6 +105,14 @@ final class PruneCommand implements Callable<Integer> {
     }
     if (json) {
       System.out.println(Format.json(rows));
+    }
+    // A plan with physical backups: WAL goes only with the base backups that need it.
+    if (repository.list(plan).stream().anyMatch(m -> m.source().type().equals(BaseBackupSource.TYPE))) {
+      List<String> wal = new PointInTimeRestore(repository, plan).pruneWal(dryRun);
+      if (!json && !wal.isEmpty()) {
+        System.out.printf("%s %d WAL file(s) older than the oldest kept base backup (%s .. %s)%n",
+            dryRun ? "would delete" : "deleted", wal.size(), wal.get(0), wal.get(wal.size() - 1));
+      }
     }
     if (!dryRun) {
       Audit.record(repository, "prune", plan, "ok", Map.of("deleted", deleted, "policy", retention.toString()));

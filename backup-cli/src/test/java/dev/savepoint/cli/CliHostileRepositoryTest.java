@@ -184,8 +184,8 @@ class CliHostileRepositoryTest {
     assertThat(list.findValuesAsText("damaged")).hasSize(2).allMatch(d -> d.contains("valid only where it was written"));
     CliProcess.Result byId = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "prod",
         stagingBackup.getFileName().toString(), "--to", "file:" + tmp.resolve("out2.txt"));
-    assertThat(byId.exit()).as(byId.err()).isEqualTo(Main.FAILED);
-    assertThat(byId.err()).contains("no complete backup of plan 'prod' matches");
+    assertThat(byId.exit()).as(byId.err()).isEqualTo(Main.INTEGRITY);
+    assertThat(byId.err()).contains("no intact backup of plan 'prod'", "a manifest is valid only where it was written");
 
     CliProcess.Result prune = CliProcess.run("prune", "--repo", "file:" + repo, "--plan", "prod", "--keep-last", "1");
     assertThat(prune.exit()).as(prune.err() + prune.out()).isZero();

@@ -256,6 +256,18 @@ public final class PointInTimeRestore {
     }
   }
 
+  /**
+   * Deletes the WAL that no kept base backup needs: every segment before the oldest base backup's start (run it
+   * after pruning base backups). Returns the deleted names; {@code dryRun} only lists them.
+   */
+  public List<String> pruneWal(boolean dryRun) throws IOException {
+    Manifest oldest = baseBackups().stream().min(Comparator.comparing(Manifest::startedAt)).orElseThrow();
+    Map<String, Object> facts = oldest.source().facts();
+    long size = ((Number) facts.get("walSegmentSize")).longValue();
+    return archive.deleteBefore(WalSegment.containing(((Number) facts.get("timeline")).intValue(),
+        WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size), dryRun);
+  }
+
   /** The WAL chain's gaps after the oldest base backup (empty when it is complete to the newest segment). */
   public List<String> gaps() throws IOException {
     List<String> gaps = new ArrayList<>();

@@ -155,6 +155,27 @@ public final class WalArchive {
     return result;
   }
 
+  /**
+   * Deletes (unless {@code dryRun}) the WAL segments before {@code first} — those no kept base backup needs —
+   * and returns their names. History files are kept: they are tiny and every later timeline needs them.
+   */
+  public synchronized List<String> deleteBefore(WalSegment first, boolean dryRun) throws IOException {
+    List<String> deleted = new ArrayList<>();
+    for (Map.Entry<String, Entry> e : entries().entrySet()) {
+      String name = e.getKey();
+      String segmentName = name.endsWith(".partial") ? name.substring(0, name.length() - 8) : name;
+      WalSegment s = WalSegment.parse(segmentName, first.size());
+      if (s != null && s.number() < first.number()) {
+        deleted.add(name);
+        if (!dryRun) {
+          store.delete(prefix + name + ".json"); // the record first: the file stops existing at once
+          store.delete(e.getValue().artifact().key());
+        }
+      }
+    }
+    return deleted;
+  }
+
   /** The verified bytes of a stored file. */
   public InputStream open(Entry entry, Secrets secrets) throws IOException {
     return repository.openRaw(entry.artifact(), secrets);

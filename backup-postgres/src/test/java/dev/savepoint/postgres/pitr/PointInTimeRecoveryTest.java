@@ -64,6 +64,7 @@ class PointInTimeRecoveryTest {
     WalStreamer streamer = new WalStreamer(url, archive, slot, Duration.ofMillis(500));
     Thread streaming = new Thread(streamer, "test-wal-streamer");
     streaming.start();
+    assertThat(streamer.awaitStreaming(Duration.ofSeconds(60))).as("streaming before the base backup").isNotNull();
     try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
       s.execute("CREATE TABLE events (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp(), body text)");
       Manifest base = BackupPlan.builder("pitr").source(new BaseBackupSource(url)).transform(Transforms.zstd())
@@ -120,16 +121,29 @@ class PointInTimeRecoveryTest {
       assertThat(tmp.resolve("too-early")).doesNotExist();
       assertThat(tmp.resolve("too-late")).doesNotExist();
 
+      // Retention: WAL goes only with the base backups that need it.
+      assertThat(pitr.pruneWal(true)).as("the oldest base backup needs all of it").isEmpty();
+      s.execute("SELECT pg_switch_wal()");
+      Manifest second = BackupPlan.builder("pitr").source(new BaseBackupSource(url)).transform(Transforms.zstd())
+          .repository(repo).verifier(Verifiers.presence(1)).build().run().manifest();
+      repo.prune("pitr", dev.savepoint.core.Retention.builder().last(1).build(), false, Duration.ofHours(1));
+      List<String> pruned = pitr.pruneWal(false);
+      WalSegment secondStart = WalSegment.containing(1, WalSegment.parseLsn(String.valueOf(
+          second.source().facts().get("startLsn"))), ((Number) second.source().facts().get("walSegmentSize")).longValue());
+      assertThat(pruned).isNotEmpty().allMatch(n -> n.substring(0, 24).compareTo(secondStart.name()) < 0);
+      assertThat(archive.entries().keySet()).noneMatch(pruned::contains);
+      assertThat(pitr.window().from()).isEqualTo(second.finishedAt());
+
       // A lost segment is a gap, named; a restore past it is refused.
       streamer.close();
       streaming.join(30_000);
-      String stopSegment = WalSegment.containing(1, WalSegment.parseLsn(String.valueOf(base.source().facts()
-          .get("stopLsn"))), ((Number) base.source().facts().get("walSegmentSize")).longValue()).name();
-      assertThat(archive.entry(stopSegment)).as("the segment the base backup ended in is complete").isPresent();
-      repo.store().delete("pitr/wal/" + stopSegment + ".json");
-      assertThat(pitr.gaps()).containsExactly(stopSegment);
+      // The segment the (now oldest) base backup starts in: complete, since ending a backup switches segments.
+      String lost = secondStart.name();
+      assertThat(archive.entry(lost)).as("%s in %s", lost, archive.entries().keySet()).isPresent();
+      repo.store().delete("pitr/wal/" + lost + ".json");
+      assertThat(pitr.gaps()).containsExactly(lost);
       assertThatThrownBy(() -> pitr.restore(null, tmp.resolve("gap"), Secrets.none()))
-          .isInstanceOf(RestoreException.class).hasMessageContaining(stopSegment);
+          .isInstanceOf(RestoreException.class).hasMessageContaining(lost);
     } finally {
       streamer.close();
       streaming.join(30_000);
