@@ -171,6 +171,13 @@ public final class BackupPlan {
     private final ExecutorService pool;
     private final List<Transform> chain;
     private final Map<String, ArtifactStream> streams = new LinkedHashMap<>();
+    /**
+     * Finished artifacts: only their records stay (a few hundred bytes), not their pipes, probes and transform
+     * state, so memory does not grow with the number of artifacts.
+     */
+    private final Map<String, ArtifactRecord> finished = new java.util.HashMap<>();
+    /** Artifact names in the order they were opened or reused: the manifest's order. */
+    private final List<String> order = new ArrayList<>();
     private final Map<String, ArtifactRecord> reused = new LinkedHashMap<>();
     private Optional<Manifest> previous;
     private boolean aborted;
@@ -209,13 +216,14 @@ public final class BackupPlan {
       synchronized (streams) {
         requireNewName(earlier.name());
         reused.put(earlier.name(), earlier);
+        order.add(earlier.name());
       }
       return true;
     }
 
     private void requireNewName(String artifactName) {
       synchronized (streams) {
-        if (streams.containsKey(artifactName) || reused.containsKey(artifactName)) {
+        if (streams.containsKey(artifactName) || finished.containsKey(artifactName) || reused.containsKey(artifactName)) {
           throw new IllegalArgumentException("artifact '" + artifactName + "' was already written");
         }
       }
@@ -231,7 +239,7 @@ public final class BackupPlan {
       for (Transform t : chain) {
         key.append(extension(t.spec()));
       }
-      ArtifactStream stream = new ArtifactStream(artifactName, key.toString(), chain);
+      ArtifactStream stream = new ArtifactStream(this, artifactName, key.toString(), chain);
       synchronized (streams) {
         // A source's worker thread may still open an artifact while the run is being aborted: refuse it, and
         // publish only started streams, so that abort and cleanup see every artifact that can store bytes.
@@ -242,6 +250,7 @@ public final class BackupPlan {
         requireNewName(artifactName);
         stream.start(pool);
         streams.put(artifactName, stream);
+        order.add(artifactName);
       }
       return stream;
     }
@@ -249,6 +258,14 @@ public final class BackupPlan {
     private List<ArtifactStream> snapshot() {
       synchronized (streams) {
         return new ArrayList<>(streams.values());
+      }
+    }
+
+    /** Called by a stream once its record exists: the stream itself is dropped. */
+    void finish(ArtifactStream stream) {
+      synchronized (streams) {
+        streams.remove(stream.artifactName);
+        finished.put(stream.artifactName, stream.record);
       }
     }
 
@@ -262,11 +279,15 @@ public final class BackupPlan {
     }
 
     List<ArtifactRecord> records() {
-      List<ArtifactRecord> records = new ArrayList<>(snapshot().stream().map(s -> s.record).toList());
       synchronized (streams) {
-        records.addAll(reused.values());
+        List<ArtifactRecord> records = new ArrayList<>(order.size());
+        for (String artifact : order) {
+          ArtifactRecord r = finished.containsKey(artifact) ? finished.get(artifact)
+              : streams.containsKey(artifact) ? streams.get(artifact).record : reused.get(artifact);
+          records.add(r);
+        }
+        return records;
       }
-      return records;
     }
 
     /**
@@ -301,12 +322,16 @@ public final class BackupPlan {
 
     /** Best-effort removal of stored artifacts of a run that will not get a manifest. */
     void deleteStored() {
-      for (ArtifactStream s : snapshot()) {
+      List<String> keys = new ArrayList<>(snapshot().stream().map(s -> s.key).toList());
+      synchronized (streams) {
+        finished.values().forEach(r -> keys.add(r.key()));
+      }
+      for (String key : keys) {
         try {
-          repository.store().delete(s.key);
+          repository.store().delete(key);
         } catch (IOException | RuntimeException e) {
-          log.warn("could not delete {} of failed backup {}; remove it later with cleanup: {}",
-              s.key, id, e.getMessage());
+          log.warn("could not delete {} of failed backup {}; remove it later with cleanup: {}", key, id,
+              e.getMessage());
         }
       }
     }
@@ -338,7 +363,10 @@ public final class BackupPlan {
     private volatile ArtifactRecord record;
     private boolean closed;
 
-    ArtifactStream(String artifactName, String key, List<Transform> chain) {
+    private final Artifacts owner;
+
+    ArtifactStream(Artifacts owner, String artifactName, String key, List<Transform> chain) {
+      this.owner = owner;
       this.artifactName = artifactName;
       this.key = key;
       this.chain = chain;
@@ -409,6 +437,7 @@ public final class BackupPlan {
       }
       record = new ArtifactRecord(artifactName, key, rawProbe.bytes(), storedProbe.bytes(), rawProbe.sha256(),
           storedProbe.sha256(), chain.stream().map(Transform::spec).toList(), rawChunks.result());
+      owner.finish(this);
     }
 
     /** Waits for both stages; returns the first failure, or null. */

@@ -460,7 +460,8 @@ public final class PostgresTarget implements RestoreTarget {
           + "references, which cannot be loaded without the other tier's rows; take tier backups with cross-tier "
           + "references in the parallel or plain format");
     }
-    ArtifactRecord artifact = artifacts.manifest().artifacts().get(0);
+    ArtifactRecord artifact = artifacts.manifest().artifact(format.equals("custom") ? PostgresSource.Format.CUSTOM.artifact()
+        : PostgresSource.Format.PLAIN.artifact()).orElse(artifacts.manifest().artifacts().get(0));
     List<String> cmd = format.equals("custom")
         ? concat(pgRestore, "--single-transaction")
         : List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v", "ON_ERROR_STOP=1",
