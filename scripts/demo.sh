@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-mvn -B -ntp -q install -DskipTests
-mvn -B -ntp -q -pl backup-examples dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+mvn -B -ntp -q -Dstyle.color=never install -DskipTests
+mvn -B -ntp -q -Dstyle.color=never -pl backup-examples dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 java -Xmx256m -cp "backup-examples/target/classes:$(cat backup-examples/target/classpath.txt)" \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn dev.savepoint.examples.Demo "${1:-5}"
