@@ -12,13 +12,26 @@ final class AuditCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
 
-  @Option(names = "--json")
+  @Option(names = "--json", description = "Print the entries as JSON.")
   boolean json;
+
+  @Option(names = "--expect-head", paramLabel = "<sequence>:<hash>", description = "Also check that this entry, "
+      + "sent out of band earlier (SAVEPOINT_AUDIT_WEBHOOK), is still in the chain unchanged (exit 3 if not).")
+  String expectHead;
 
   @Override
   public Integer call() throws Exception {
     AuditLog log = repo.open().auditLog();
-    List<AuditLog.Entry> entries = log.verify();
+    List<AuditLog.Entry> entries;
+    if (expectHead != null) {
+      String[] head = expectHead.split(":", 2);
+      if (head.length != 2 || !head[0].matches("\\d+")) {
+        throw new IllegalArgumentException("--expect-head takes <sequence>:<hash>, e.g. 42:9f86d0…");
+      }
+      entries = log.verify(Long.parseLong(head[0]), head[1]);
+    } else {
+      entries = log.verify();
+    }
     if (json) {
       System.out.println(Format.json(entries));
     } else {
@@ -27,9 +40,16 @@ final class AuditCommand implements Callable<Integer> {
             e.subject());
       }
       System.out.printf("audit chain intact: %d entries%n", entries.size());
+      if (expectHead != null) {
+        System.out.println("the head sent out of band (" + expectHead + ") is in the chain");
+      }
       System.out.println(log.signed() ? "protection: every entry signed (--manifest-hmac-env); a writer without the key "
           + "cannot rewrite the chain" : "protection: hash chain only; a writer of the repository can rewrite it with "
           + "recomputed hashes (sign entries with --manifest-hmac-env, and use Object Lock/retention on the bucket)");
+      if (System.getenv("SAVEPOINT_AUDIT_WEBHOOK") == null && expectHead == null) {
+        System.out.println("protection: the chain head is not sent out of band (SAVEPOINT_AUDIT_WEBHOOK), so "
+            + "removing the newest entries would go unnoticed");
+      }
     }
     return Main.OK;
   }

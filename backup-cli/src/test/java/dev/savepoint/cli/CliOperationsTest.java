@@ -152,4 +152,39 @@ class CliOperationsTest {
     System.arraycopy(more, 0, all, first.length, more.length);
     return all;
   }
+
+  @Test
+  void theAuditHeadGoesOutOfBandAndRemovedEntriesAreDetectedAgainstIt() throws Exception {
+    java.util.List<String> heads = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    com.sun.net.httpserver.HttpServer sink = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    sink.createContext("/head", exchange -> {
+      heads.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
+    sink.start();
+    try {
+      String repo = "file:" + tmp.resolve("repo");
+      Path file = Files.writeString(tmp.resolve("f.sql"), "select 1;");
+      Map<String, String> env = Map.of("SAVEPOINT_AUDIT_WEBHOOK", "http://127.0.0.1:" + sink.getAddress().getPort() + "/head");
+      assertThat(CliProcess.run(env, "backup", "--repo", repo, "--plan", "p", "--source", "file:" + file).exit()).isZero();
+      assertThat(CliProcess.run(env, "backup", "--repo", repo, "--plan", "p", "--source", "file:" + file).exit()).isZero();
+      assertThat(heads).hasSize(2);
+      JsonNode head = JSON.readTree(heads.get(1));
+      String expect = head.get("sequence").asText() + ":" + head.get("hash").asText();
+      CliProcess.Result intact = CliProcess.run("audit", "--repo", repo, "--expect-head", expect);
+      assertThat(intact.exit()).as(intact.err()).isZero();
+      assertThat(intact.out()).contains("is in the chain");
+      try (var entries = Files.list(tmp.resolve("repo/_savepoint/audit"))) {
+        Files.delete(entries.sorted().reduce((a, b) -> b).orElseThrow()); // the newest entry, removed
+      }
+      assertThat(CliProcess.run("audit", "--repo", repo).exit()).as("the shorter chain alone looks fine").isZero();
+      CliProcess.Result truncated = CliProcess.run("audit", "--repo", repo, "--expect-head", expect);
+      assertThat(truncated.exit()).isEqualTo(Main.INTEGRITY);
+      assertThat(truncated.err()).contains("newer entries were removed");
+    } finally {
+      sink.stop(0);
+    }
+  }
 }

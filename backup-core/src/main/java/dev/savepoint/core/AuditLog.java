@@ -125,6 +125,25 @@ public final class AuditLog {
     }
   }
 
+  /**
+   * As {@link #verify()}, and also checks that entry {@code sequence} still has {@code hash}: the head an earlier
+   * operation sent out of band (a webhook, another system's log). Removing the newest entries leaves a valid
+   * shorter chain, and a writer with the signing key could rewrite it; against a head kept elsewhere, both show.
+   */
+  public List<Entry> verify(long sequence, String hash) throws IOException {
+    List<Entry> entries = verify();
+    if (entries.size() < sequence) {
+      throw new IntegrityException("audit log has " + entries.size() + " entries, but entry " + sequence
+          + " was sent out as its head: newer entries were removed");
+    }
+    Entry e = entries.get((int) sequence - 1);
+    if (!e.hash().equals(hash)) {
+      throw new IntegrityException("audit entry " + sequence + " has hash " + e.hash() + ", but " + hash
+          + " was sent out for it: the chain was rewritten");
+    }
+    return entries;
+  }
+
   /** All entries in order, after checking the chain; throws {@link IntegrityException} at the first break. */
   public List<Entry> verify() throws IOException {
     List<Entry> result = new ArrayList<>();

@@ -55,6 +55,18 @@ class ControlTest {
     assertThatThrownBy(signed::verify).isInstanceOf(IntegrityException.class).hasMessageContaining("not signed");
   }
 
+  @Test
+  void aHeadKeptElsewhereShowsRemovedNewestEntries() throws Exception {
+    AuditLog log = new AuditLog(store);
+    log.append("alice", "backup", "trpg/1", "ok", Map.of());
+    AuditLog.Entry head = log.append("mallory", "restore", "trpg/1 -> prod", "ok", Map.of());
+    assertThat(log.verify(head.sequence(), head.hash())).hasSize(2);
+    store.delete(AuditLog.PREFIX + String.format("%012d.json", head.sequence()));
+    assertThat(log.verify()).as("a shorter chain is valid on its own").hasSize(1);
+    assertThatThrownBy(() -> log.verify(head.sequence(), head.hash())).isInstanceOf(IntegrityException.class)
+        .hasMessageContaining("newer entries were removed");
+  }
+
   /** An SSH key made with the real ssh-keygen (the test kit's SshKeys does this too; core cannot depend on it). */
   static Path sshKey(Path dir, String name) throws Exception {
     Path key = dir.resolve(name);
