@@ -43,18 +43,24 @@ import org.slf4j.LoggerFactory;
  * Restores a {@link PostgresSource} backup into a database, without ever leaving that database half-changed:
  *
  * <ol>
- *   <li>if the database exists and holds tables, a safety backup of it is taken first (into the configured
- *       repository; its id is reported) — without one configured, such a restore is refused;
- *   <li>the dump is loaded into a new scratch database on the same server (plain dumps with
- *       {@code psql --single-transaction -v ON_ERROR_STOP=1}, custom archives with {@code pg_restore
- *       --single-transaction --exit-on-error}, the parallel format on {@link Builder#jobs} connections); a
- *       digest mismatch stops the loader before it commits;
- *   <li>every table's row count is compared with the manifest, and the optional SQL checks are run;
- *   <li>only then is the scratch database renamed into place (the previous one dropped or kept).
+ *   <li>before anything changes: the roles the backup's objects need exist (or {@link Builder#owner} /
+ *       {@link Builder#restoreGlobals}), and every artifact opens and its first chunk verifies (keys, signature);
+ *   <li>if the database exists and holds tables, a safety backup of it is taken, protected by the restored backup's
+ *       own transforms (its id is reported, also when the restore fails later) — without one configured, such a
+ *       restore is refused;
+ *   <li>the dump is loaded into a new scratch database created with the backed-up database's encoding, locale,
+ *       owner (plain dumps with {@code psql --single-transaction -v ON_ERROR_STOP=1}, custom archives with
+ *       {@code pg_restore --single-transaction --exit-on-error}, the parallel format on {@link Builder#jobs}
+ *       connections); bytes reach the loaders only after their chunk digests matched;
+ *   <li>every table's row count is compared with the manifest and the optional SQL checks are run; the database's
+ *       settings, privileges and comment are applied and every recorded property compared;
+ *   <li>only then is the scratch database renamed into place, both renames in one transaction (the previous one
+ *       dropped or kept) — or, for a tier backup over an existing database ({@link Scope}), only the tier's tables
+ *       are replaced, in one transaction, with every foreign key touching them checked.
  * </ol>
  *
- * Any failure drops the scratch database and leaves the target as it was. Renaming needs the target to have
- * no open connections: stop the application first, as in any restore.
+ * Any failure drops the scratch database and leaves the target as it was; scratch databases of earlier killed
+ * restores are dropped. Renaming needs the target to have no open connections: stop the application first.
  */
 public final class PostgresTarget implements RestoreTarget {
   private static final Logger log = LoggerFactory.getLogger(PostgresTarget.class);
