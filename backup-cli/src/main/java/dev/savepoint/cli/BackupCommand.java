@@ -20,8 +20,9 @@ final class BackupCommand implements Callable<Integer> {
   String plan;
 
   @Option(names = "--source", required = true, paramLabel = "<uri>",
-      description = "file:/dir (tar), file:/file, - (stdin), or postgresql://user@host:port/db "
-          + "(password from PGPASSWORD or ~/.pgpass, never the command line).")
+      description = "file:/dir (tar), file:/file, - (stdin), postgresql://user@host:port/db (password from "
+          + "PGPASSWORD or the password file, never the command line), s3://bucket/prefix or gs://bucket/prefix "
+          + "(uploads, incremental), or env:NAME,PREFIX_* (configuration, secrets withheld).")
   String source;
 
   @Mixin

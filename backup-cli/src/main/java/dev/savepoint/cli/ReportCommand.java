@@ -22,17 +22,17 @@ final class ReportCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
 
-  @Option(names = "--max-age", defaultValue = "P1D", description = "Newest backup older than this is overdue.")
+  @Option(names = "--max-age", defaultValue = "P1D", description = "Newest backup older than this is overdue (default: ${DEFAULT-VALUE}).")
   Duration maxAge;
 
-  @Option(names = "--drill-every", defaultValue = "P31D", description = "A drill older than this is overdue.")
+  @Option(names = "--drill-every", defaultValue = "P31D", description = "A drill older than this is overdue (default: ${DEFAULT-VALUE}).")
   Duration drillEvery;
 
   @Option(names = "--verify-every", defaultValue = "P7D",
-      description = "A plan not verified (savepoint verify) within this is overdue.")
+      description = "A plan not verified (savepoint verify) within this is overdue (default: ${DEFAULT-VALUE}).")
   Duration verifyEvery;
 
-  @Option(names = "--json")
+  @Option(names = "--json", description = "Print the plans and overdue items as JSON.")
   boolean json;
 
   @Override

@@ -9,8 +9,8 @@ import picocli.CommandLine.Option;
 /** {@code --repo <uri>} and manifest signing, shared by every command. */
 final class RepositoryOptions {
   @Option(names = "--repo", required = true, paramLabel = "<uri>",
-      description = "Repository: file:/path or s3://bucket/prefix?region=..&endpoint=..&pathStyle=true "
-          + "(credentials from the AWS default chain).")
+      description = "Repository: file:/path, s3://bucket/prefix?region=..&endpoint=..&pathStyle=true (credentials "
+          + "from the AWS default chain) or gs://bucket/prefix (Application Default Credentials or credentialsFile=).")
   String repo;
 
   @Option(names = "--manifest-hmac-env", paramLabel = "<VAR>",

@@ -30,7 +30,7 @@ final class WalCommand {
     @Mixin
     EncodingOptions encoding;
 
-    @Option(names = "--plan", required = true)
+    @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
     String plan;
 
     @Option(names = "--source", required = true, paramLabel = "<postgresql-url>",
@@ -77,7 +77,7 @@ final class WalCommand {
     @Mixin
     EncodingOptions encoding;
 
-    @Option(names = "--plan", required = true)
+    @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
     String plan;
 
     @Parameters(index = "0", paramLabel = "<wal-file>", description = "The file (%p).")
@@ -98,10 +98,10 @@ final class WalCommand {
     @Mixin
     RepositoryOptions repo;
 
-    @Option(names = "--plan", required = true)
+    @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
     String plan;
 
-    @Option(names = "--json")
+    @Option(names = "--json", description = "Print the window and gaps as JSON.")
     boolean json;
 
     @Override

@@ -63,7 +63,13 @@ public final class Scheduler implements AutoCloseable {
   /** Parses a cron expression (5 fields Unix, 6 fields with seconds). */
   public static ExecutionTime parseCron(String expression) {
     String trimmed = expression == null ? "" : expression.trim();
-    CronType type = trimmed.split("\\s+").length == 6 ? CronType.SPRING : CronType.UNIX;
+    int fields = trimmed.isEmpty() ? 0 : trimmed.split("\\s+").length;
+    if (fields != 5 && fields != 6) {
+      throw new IllegalArgumentException("invalid cron expression '" + expression + "': it has " + fields
+          + " fields; use 5 (minute hour day-of-month month day-of-week, e.g. '0 * * * *' for hourly) or 6 with "
+          + "seconds first");
+    }
+    CronType type = fields == 6 ? CronType.SPRING : CronType.UNIX;
     try {
       Cron cron = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(type)).parse(trimmed);
       return ExecutionTime.forCron(cron.validate());

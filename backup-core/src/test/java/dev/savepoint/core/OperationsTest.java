@@ -157,6 +157,8 @@ class OperationsTest {
   void badCronIsAClearError() {
     assertThatThrownBy(() -> Scheduler.parseCron("61 * * * *")).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("invalid cron expression '61 * * * *'");
+    assertThatThrownBy(() -> Scheduler.parseCron("0 0 * * * * *")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("it has 7 fields; use 5").hasMessageContaining("or 6 with seconds first");
     assertThat(Scheduler.parseCron("0 * * * *")).isNotNull();
     assertThat(Scheduler.parseCron("*/2 * * * * *")).isNotNull();
   }

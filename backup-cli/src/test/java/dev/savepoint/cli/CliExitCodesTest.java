@@ -1,0 +1,77 @@
+package dev.savepoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's table of exit codes, held for every command: 2 for usage and configuration errors (an unknown
+ * option, a repository that does not exist), 3 for integrity failures (a damaged backup), each with one line on
+ * stderr.
+ */
+class CliExitCodesTest {
+  @TempDir
+  Path tmp;
+
+  static final List<List<String>> COMMANDS = List.of(
+      List.of("backup", "--plan", "p", "--source", "-"),
+      List.of("list"),
+      List.of("verify", "--plan", "p"),
+      List.of("restore", "--plan", "p", "--to", "-"),
+      List.of("drill", "--plan", "p", "--scratch", "postgresql://postgres@127.0.0.1:1/postgres"),
+      List.of("cleanup"),
+      List.of("prune", "--plan", "p", "--keep-last", "1"),
+      List.of("report"),
+      List.of("approve", "--request", "--plan", "p", "--to", "-"),
+      List.of("audit"),
+      List.of("delete", "--plan", "p", "20261129T000000.000Z-0000"),
+      List.of("basebackup", "--plan", "p", "--source", "postgresql://postgres@127.0.0.1:1/postgres"),
+      List.of("wal", "verify", "--plan", "p"));
+
+  static List<String> with(List<String> command, String... more) {
+    List<String> args = new ArrayList<>(command);
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  @Test
+  void everyCommandAnswersUsageErrorsAndMissingRepositoriesWithExit2AndOneLine() throws Exception {
+    String missing = "file:" + tmp.resolve("no/such/repo");
+    for (List<String> command : COMMANDS) {
+      CliProcess.Result unknown = CliProcess.run(with(command, "--repo", missing, "--no-such-option")
+          .toArray(String[]::new));
+      assertThat(unknown.exit()).as("%s with an unknown option: %s", command, unknown.err()).isEqualTo(Main.USAGE);
+      if (command.get(0).equals("backup") || command.get(0).equals("basebackup")) {
+        continue; // these may create a new repository
+      }
+      CliProcess.Result noRepo = CliProcess.run(with(command, "--repo", missing).toArray(String[]::new));
+      assertThat(noRepo.exit()).as("%s on a missing repository: %s", command, noRepo.err()).isEqualTo(Main.USAGE);
+      assertThat(noRepo.err().strip().lines().count()).as("%s: one line", command).isEqualTo(1);
+    }
+    assertThat(tmp.resolve("no")).as("nothing created").doesNotExist();
+  }
+
+  @Test
+  void readingADamagedBackupIsExit3() throws Exception {
+    String repo = "file:" + tmp.resolve("repo");
+    Path file = Files.writeString(tmp.resolve("f.txt"), "data");
+    assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "p", "--source", "file:" + file).exit()).isZero();
+    Path manifest;
+    try (Stream<Path> walk = Files.walk(tmp.resolve("repo/p"))) {
+      manifest = walk.filter(p -> p.getFileName().toString().equals("manifest.json")).findFirst().orElseThrow();
+    }
+    Files.writeString(manifest, "{ damaged");
+    for (List<String> command : List.of(List.of("verify", "--plan", "p"), List.of("restore", "--plan", "p", "--to", "-"),
+        List.of("report"))) {
+      CliProcess.Result r = CliProcess.run(with(command, "--repo", repo).toArray(String[]::new));
+      assertThat(r.exit()).as("%s: %s", command, r.err()).isEqualTo(Main.INTEGRITY);
+      assertThat(r.err().strip().lines().count()).as("%s: one line", command).isEqualTo(1);
+    }
+  }
+}
