@@ -182,12 +182,16 @@ public final class PostgresSource implements Source {
   }
 
   /**
-   * Makes row-level security raise an error instead of silently filtering rows (as pg_dump does), on every
-   * connection that reads data for a backup.
+   * Makes row-level security raise an error instead of silently filtering rows (as pg_dump does), and lifts
+   * role-level timeouts, on every connection that reads data for a backup.
    */
   static void readEveryRow(Connection c) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute("SET row_security = off");
+      // A role-level timeout must not cut a long copy short (pg_dump resets these for itself too).
+      s.execute("SET statement_timeout = 0");
+      s.execute("SET lock_timeout = 0");
+      s.execute("SET idle_in_transaction_session_timeout = 0");
     }
   }
 

@@ -560,8 +560,10 @@ public final class PostgresTarget implements RestoreTarget {
         ParallelCopy.run(tasks, jobs, () -> {
           Connection c = scratch.connect();
           try (Statement s = c.createStatement()) {
-            // A failed restore is dropped as a whole, so each COPY need not wait for its WAL flush.
+            // A failed restore is dropped as a whole, so each COPY need not wait for its WAL flush; a role-level
+            // timeout must not cut a large table's load short.
             s.execute("SET synchronous_commit = off");
+            s.execute("SET statement_timeout = 0");
           }
           return c;
         });

@@ -87,7 +87,9 @@ public final class RestoreDrill {
           ? new Report(plan, manifest.id(), started, millis, 0, 0, false,
               "the backup holds no table rows to check: a drill that checks nothing proves nothing" + caveat)
           : new Report(plan, manifest.id(), started, millis, tables, ((Number) facts.get("rowsChecked")).longValue(),
-              true, "restored and verified " + tables + " tables" + caveat);
+              true, "restored and verified " + tables + " tables" + (facts.get("databaseProperties") == null ? ""
+                  : "; database properties " + facts.get("databaseProperties"))
+                  + (facts.get("databaseWarnings") == null ? "" : "; WARNING: " + facts.get("databaseWarnings")) + caveat);
     } catch (dev.savepoint.core.CryptoException | dev.savepoint.core.ConfigurationException e) {
       // A wrong key or setting is the operator's mistake, not a failed restore: no FAILED report is stored.
       throw e;

@@ -135,6 +135,30 @@ class RestoreFidelityTest {
   }
 
   @ParameterizedTest
+  @EnumSource(value = PostgresSource.Format.class, names = {"PLAIN", "PARALLEL"})
+  void typedTablesAndTablesOfExtensionTypesRoundTrip(PostgresSource.Format format) throws Exception {
+    String db = pg.createDatabase("layouts");
+    sql(db, "CREATE EXTENSION citext",
+        "CREATE TYPE pair AS (a int, b text)",
+        "CREATE TABLE typed OF pair (PRIMARY KEY (a))",
+        "INSERT INTO typed SELECT g, 'p' || g FROM generate_series(1, 20) g",
+        "CREATE TABLE people (name citext PRIMARY KEY, tags text[])",
+        "INSERT INTO people VALUES ('Alice', '{a,b}'), ('bob', NULL), ('ÉLODIE', '{}')");
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    Manifest m = backup(repo, db, format);
+    String restored = db + "_r";
+    repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(restored))).build(), Secrets.none());
+    for (String table : List.of("typed", "people")) {
+      String digest = "SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + table + " t";
+      assertThat(one(restored, digest)).as(table).isEqualTo(one(db, digest));
+    }
+    assertThat(one(restored, "SELECT count(*) FROM people WHERE name = 'ALICE'")).as("citext compares").isEqualTo("1");
+    assertThat(one(restored, "SELECT reloftype::regtype::text FROM pg_class WHERE relname = 'typed'")).isEqualTo("pair");
+    pg.dropDatabase(restored);
+    pg.dropDatabase(db);
+  }
+
+  @ParameterizedTest
   @EnumSource(value = PostgresSource.Format.class, names = {"CUSTOM", "PARALLEL"})
   void aMissingOwnerRoleIsRefusedBeforeLoadingAndRestoresWithAnOwnerOverride(PostgresSource.Format format)
       throws Exception {
