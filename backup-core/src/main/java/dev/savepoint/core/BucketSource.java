@@ -1,6 +1,7 @@
 package dev.savepoint.core;
 
 import dev.savepoint.core.internal.Keys;
+import dev.savepoint.core.internal.Probe;
 import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.io.IOException;
@@ -77,12 +78,8 @@ public final class BucketSource implements Source {
   }
 
   static String sha256(String key) {
-    try {
-      return java.util.HexFormat.of().formatHex(
-          java.security.MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+    return Probe.sha256Of(bytes, 0, bytes.length);
   }
 
   /** The original object key of each artifact of a bucket backup, by artifact name. */

@@ -85,7 +85,7 @@ public final class FilesTarget implements RestoreTarget {
     java.util.TreeMap<String, String> unsafe = new java.util.TreeMap<>();
     for (String key : keys.values()) {
       if (safePath(key, allKeys) == null) {
-        unsafe.put(escaped(key), key);
+        unsafe.put(BucketSource.sha256(key), key);
       }
     }
     if (!unsafe.isEmpty() && unsafeKeys == UnsafeKeys.REFUSE) {
@@ -114,7 +114,7 @@ public final class FilesTarget implements RestoreTarget {
     try {
       for (Map.Entry<ArtifactRecord, String> e : keys.entrySet()) {
         String key = e.getValue();
-        String relative = safePath(key, allKeys) != null ? key : UNSAFE_DIR + "/" + escaped(key);
+        String relative = safePath(key, allKeys) != null ? key : UNSAFE_DIR + "/" + BucketSource.sha256(key);
         Path file = staging.resolve(relative).normalize();
         if (!file.startsWith(staging) || file.equals(staging)) {
           throw new IntegrityException("artifact '" + e.getKey().name() + "' would be written outside " + destination);
@@ -152,10 +152,6 @@ public final class FilesTarget implements RestoreTarget {
 
   /** Where {@link UnsafeKeys#ESCAPE} puts the objects whose keys are no safe path. */
   public static final String UNSAFE_DIR = "%unsafe";
-
-  private static String escaped(String key) {
-    return BucketSource.sha256(key);
-  }
 
   @Override
   public String describe() {

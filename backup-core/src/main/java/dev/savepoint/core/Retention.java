@@ -182,14 +182,6 @@ public final class Retention {
     return b.build();
   }
 
-  /** This retention with the freshness guard set to {@code bound} unless it already has one. */
-  public Retention withMinFreshIfUnset(Duration bound) {
-    if (minFresh != null || bound == null) {
-      return this;
-    }
-    return copy().minFresh(bound).build();
-  }
-
   private Builder copy() {
     Builder b = new Builder();
     b.last = last;

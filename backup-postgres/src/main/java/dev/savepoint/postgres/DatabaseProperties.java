@@ -133,24 +133,6 @@ public record DatabaseProperties(String owner, String encoding, String localePro
     }
   }
 
-  /** Roles of {@link #roles} and the owner that {@code c}'s server lacks. */
-  List<String> missingRoles(Connection c, Overrides overrides) throws SQLException {
-    Set<String> wanted = new TreeSet<>(roles);
-    wanted.add(overrides.owner() != null ? overrides.owner() : owner);
-    List<String> missing = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
-      for (String role : wanted) {
-        ps.setString(1, role);
-        try (ResultSet r = ps.executeQuery()) {
-          if (!r.next()) {
-            missing.add(role);
-          }
-        }
-      }
-    }
-    return missing;
-  }
-
   /** {@code CREATE DATABASE} for a database with these properties, on a server of {@code serverMajor}. */
   String createStatement(String name, Overrides overrides, int serverMajor) {
     StringBuilder sql = new StringBuilder("CREATE DATABASE ").append(PostgresSource.quote(name))

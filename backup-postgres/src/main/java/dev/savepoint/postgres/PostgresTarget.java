@@ -131,13 +131,15 @@ public final class PostgresTarget implements RestoreTarget {
     } catch (SQLException e) {
       throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
     }
+    boolean holdsTables = exists && hasTables();
+    boolean tierBackup = manifest.source().facts().get("namedTables") != null;
     boolean tierScoped = switch (scope) {
       case TIER -> true;
       case DATABASE -> false;
-      case AUTO -> manifest.source().facts().get("namedTables") != null && exists && hasTables();
+      case AUTO -> tierBackup && holdsTables;
     };
     if (tierScoped) {
-      if (manifest.source().facts().get("namedTables") == null) {
+      if (!tierBackup) {
         throw new RestoreException("backup " + manifest.id() + " is not a tier backup (it names no tables); restore "
             + "the whole database (--scope database)");
       }
@@ -154,7 +156,7 @@ public final class PostgresTarget implements RestoreTarget {
     boolean withoutOwners = refuseMissingRoles(manifest, properties, roles);
     // Cheap checks before the expensive safety backup: keys, signatures and the first chunk of every artifact.
     checkReadable(artifacts);
-    if (exists && hasTables()) {
+    if (holdsTables) {
       if (safetyRepository == null) {
         throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
             + "configure one (the CLI does) or restore into a new database");

@@ -174,6 +174,24 @@ public final class PostgresUrl {
 
   /** Opens a JDBC connection. Errors name the server and database, never the password. */
   public Connection connect() throws SQLException {
+    return connect(new Properties());
+  }
+
+  /**
+   * Opens a physical replication connection (simple query mode) to the same server, with the same credentials
+   * and connection options (TLS included) as {@link #connect()}; never with a socket timeout, which would end an
+   * idle stream.
+   */
+  public Connection connectForReplication() throws SQLException {
+    Properties replication = new Properties();
+    replication.setProperty("replication", "true");
+    replication.setProperty("preferQueryMode", "simple");
+    replication.setProperty("assumeMinServerVersion", "12");
+    return connect(replication);
+  }
+
+  /** Opens a JDBC connection with the URL's settings, then {@code extra}'s. */
+  private Connection connect(Properties extra) throws SQLException {
     Properties props = new Properties();
     props.setProperty("user", user);
     char[] pw = password.get();
@@ -190,6 +208,7 @@ public final class PostgresUrl {
         throw new IllegalStateException(checkedAtParse);
       }
     }
+    props.putAll(extra);
     // The name is URL-encoded: a database called "a/b" or "a%2Fb" must not change the URL's meaning.
     return DriverManager.getConnection("jdbc:postgresql://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
         + port + "/" + java.net.URLEncoder.encode(database, StandardCharsets.UTF_8).replace("+", "%20"), props);

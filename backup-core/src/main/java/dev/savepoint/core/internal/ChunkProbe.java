@@ -2,7 +2,6 @@ package dev.savepoint.core.internal;
 
 import dev.savepoint.core.ChunkDigests;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -10,7 +9,7 @@ import java.util.List;
 /** Computes {@link ChunkDigests} of the bytes it sees. Not thread-safe. */
 public final class ChunkProbe {
   private final int size;
-  private final MessageDigest sha256 = sha256();
+  private final MessageDigest sha256 = Probe.newSha256();
   private final List<String> digests = new ArrayList<>();
   private long inChunk;
 
@@ -43,13 +42,5 @@ public final class ChunkProbe {
 
   static String finishChunk(MessageDigest sha256) {
     return HexFormat.of().formatHex(sha256.digest(), 0, 16);
-  }
-
-  static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required by every Java platform", e);
-    }
   }
 }

@@ -16,7 +16,7 @@ public final class ChunkVerifyingInputStream extends InputStream {
   private final InputStream in;
   private final String what;
   private final ChunkDigests expected;
-  private final MessageDigest sha256 = ChunkProbe.sha256();
+  private final MessageDigest sha256 = Probe.newSha256();
   private final byte[] chunk;
   private int chunkIndex;
   private int length;

@@ -10,11 +10,23 @@ public final class Probe {
   private long bytes;
 
   public Probe() {
+    sha256 = newSha256();
+  }
+
+  /** A fresh SHA-256 digest. */
+  static MessageDigest newSha256() {
     try {
-      sha256 = MessageDigest.getInstance("SHA-256");
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required by every Java platform", e);
     }
+  }
+
+  /** The hex SHA-256 of {@code len} bytes of {@code b} from {@code off}. */
+  public static String sha256Of(byte[] b, int off, int len) {
+    Probe probe = new Probe();
+    probe.update(b, off, len);
+    return probe.sha256();
   }
 
   public void update(byte[] b, int off, int len) {

@@ -76,6 +76,10 @@ public final class PointInTimeRestore {
     return new Window(bases.get(0).finishedAt(), chain.durableUntil());
   }
 
+  private static String describe(Window w) {
+    return w.from() + " to " + w.to();
+  }
+
   /** The WAL files from a base backup's start, up to the first gap, and until when they make recovery possible. */
   private record Chain(List<WalArchive.Entry> files, Instant durableUntil, String gap) {}
 
@@ -148,7 +152,7 @@ public final class PointInTimeRestore {
     }
     if (base == null) {
       throw new RestoreException("no base backup of plan '" + plan + "' ended before " + target
-          + "; the recoverable window is " + window().from() + " to " + window().to());
+          + "; the recoverable window is " + describe(window()));
     }
     Chain chain = chain(base);
     if (target == null && chain.gap() != null) {

@@ -21,7 +21,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -86,7 +85,7 @@ public final class WalArchive {
   public synchronized Entry store(String name, byte[] data, int length) throws IOException {
     boolean replaceable = name.endsWith(".partial");
     Optional<Entry> existing = entry(name);
-    String rawSha256 = sha256(data, length);
+    String rawSha256 = Probe.sha256Of(data, 0, length);
     if (existing.isPresent() && !replaceable) {
       if (existing.get().artifact().rawSha256().equals(rawSha256) && existing.get().artifact().rawBytes() == length) {
         return existing.get();
@@ -178,15 +177,5 @@ public final class WalArchive {
   /** The verified bytes of a stored file. */
   public InputStream open(Entry entry, Secrets secrets) throws IOException {
     return repository.openRaw(entry.artifact(), secrets);
-  }
-
-  private static String sha256(byte[] data, int length) {
-    try {
-      java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-      md.update(data, 0, length);
-      return HexFormat.of().formatHex(md.digest());
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

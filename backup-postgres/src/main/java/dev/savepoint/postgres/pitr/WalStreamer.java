@@ -15,10 +15,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
-import org.postgresql.PGProperty;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
 import org.slf4j.Logger;
@@ -118,23 +116,6 @@ public final class WalStreamer implements Runnable, AutoCloseable {
     }
   }
 
-  private Connection replicationConnection() throws SQLException {
-    Properties props = new Properties();
-    PGProperty.USER.set(props, url.user());
-    char[] pw = url.toolEnvironment().containsKey("PGPASSWORD") ? url.toolEnvironment().get("PGPASSWORD").toCharArray()
-        : null;
-    if (pw != null) {
-      PGProperty.PASSWORD.set(props, new String(pw));
-    }
-    PGProperty.REPLICATION.set(props, "true");
-    PGProperty.PREFER_QUERY_MODE.set(props, "simple");
-    PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "12");
-    PGProperty.APPLICATION_NAME.set(props, "savepoint-wal");
-    // Never a socketTimeout on a replication connection: an idle stream would die (pgjdbc 42.7.11-13).
-    return java.sql.DriverManager.getConnection("jdbc:postgresql://" + url.host() + ":" + url.port() + "/"
-        + java.net.URLEncoder.encode(url.database(), StandardCharsets.UTF_8), props);
-  }
-
   private void streamOnce() throws SQLException, IOException {
     long segmentSize;
     long restartLsn;
@@ -145,7 +126,7 @@ public final class WalStreamer implements Runnable, AutoCloseable {
       }
       restartLsn = ensureSlot(sql);
     }
-    try (Connection repl = replicationConnection()) {
+    try (Connection repl = url.connectForReplication()) {
       String systemId;
       int timeline;
       try (Statement s = repl.createStatement(); ResultSet r = s.executeQuery("IDENTIFY_SYSTEM")) {
@@ -190,7 +171,7 @@ public final class WalStreamer implements Runnable, AutoCloseable {
         }
       }
     }
-    try (Connection repl = replicationConnection(); Statement s = repl.createStatement()) {
+    try (Connection repl = url.connectForReplication(); Statement s = repl.createStatement()) {
       // pgjdbc's slot builder omits RESERVE_WAL; without it the slot would hold nothing until streaming starts.
       s.execute("CREATE_REPLICATION_SLOT \"" + slot + "\" PHYSICAL RESERVE_WAL");
     }
