@@ -23,8 +23,7 @@ class CliCheckTest {
   void checkNamesUnreadableTablesResolvedPartitionsAndTablesInNoTier() throws Exception {
     String db = pg.createDatabase("cli_check");
     try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
-      s.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_cli_ro') THEN "
-          + "CREATE ROLE sp_cli_ro LOGIN; END IF; END $$");
+      pg.ensureRole("sp_cli_ro");
       s.execute("CREATE TABLE users (id int PRIMARY KEY)");
       s.execute("CREATE TABLE chat (id int, at date) PARTITION BY RANGE (at)");
       s.execute("CREATE TABLE chat_2026 PARTITION OF chat FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");

@@ -47,8 +47,7 @@ class BackupCompletenessTest {
     rls = pg.createDatabase("rls");
     try (Connection c = pg.connect(rls); Statement s = c.createStatement()) {
       for (String role : List.of("sp_app_owner", "sp_backup_ro", "sp_backup_bypass", "sp_backup_partial")) {
-        s.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + role + "') THEN CREATE ROLE "
-            + role + " LOGIN; END IF; END $$");
+        pg.ensureRole(role);
       }
       s.execute("ALTER ROLE sp_backup_bypass BYPASSRLS");
       s.execute("ALTER ROLE sp_backup_partial BYPASSRLS");
@@ -116,12 +115,6 @@ class BackupCompletenessTest {
     }
   }
 
-  static void sql(String db, String statement) throws SQLException {
-    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
-      s.execute(statement);
-    }
-  }
-
   /** Roles x formats: every row backed up and restored, or a one-line failure and nothing stored. */
   @ParameterizedTest
   @EnumSource(PostgresSource.Format.class)
@@ -137,7 +130,7 @@ class BackupCompletenessTest {
     String expected = digest(rls, "profiles");
     assertThat(expected).startsWith("1000:");
     for (Case k : cases) {
-      sql(rls, "ALTER TABLE profiles " + k.force() + " ROW LEVEL SECURITY");
+      pg.execute(rls, "ALTER TABLE profiles " + k.force() + " ROW LEVEL SECURITY");
       Path dir = tmp.resolve(format + "-" + k.role() + "-" + k.force().replace(' ', '_'));
       Repository repo = new Repository(new FilesystemStore(dir));
       PostgresSource source = PostgresSource.builder(url(k.role(), rls)).format(format).build();
@@ -162,7 +155,7 @@ class BackupCompletenessTest {
         assertThat(source.scope().unreadable()).as(k.toString()).contains(k.mentions());
       }
     }
-    sql(rls, "ALTER TABLE profiles NO FORCE ROW LEVEL SECURITY");
+    pg.execute(rls, "ALTER TABLE profiles NO FORCE ROW LEVEL SECURITY");
   }
 
   @ParameterizedTest
@@ -198,14 +191,14 @@ class BackupCompletenessTest {
   @Test
   void aPartitionAddedBetweenTwoBackupsIsInTheSecond() throws Exception {
     String db = pg.createDatabase("growing");
-    sql(db, "CREATE TABLE chat (id int, at date) PARTITION BY RANGE (at)");
-    sql(db, "CREATE TABLE chat_2026 PARTITION OF chat FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
-    sql(db, "INSERT INTO chat SELECT i, date '2026-03-01' FROM generate_series(1, 10) i");
+    pg.execute(db, "CREATE TABLE chat (id int, at date) PARTITION BY RANGE (at)");
+    pg.execute(db, "CREATE TABLE chat_2026 PARTITION OF chat FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+    pg.execute(db, "INSERT INTO chat SELECT i, date '2026-03-01' FROM generate_series(1, 10) i");
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
     PostgresSource source = PostgresSource.builder(url(db)).format(PostgresSource.Format.PARALLEL).table("chat").build();
     Manifest first = backup(repo, source);
-    sql(db, "CREATE TABLE chat_2027 PARTITION OF chat FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')");
-    sql(db, "INSERT INTO chat SELECT i, date '2027-01-05' FROM generate_series(1, 5) i");
+    pg.execute(db, "CREATE TABLE chat_2027 PARTITION OF chat FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')");
+    pg.execute(db, "INSERT INTO chat SELECT i, date '2027-01-05' FROM generate_series(1, 5) i");
     Manifest second = backup(repo, source);
     assertThat((Map<Object, Object>) first.source().facts().get("tableRowCounts")).hasSize(1);
     assertThat((Map<Object, Object>) second.source().facts().get("tableRowCounts"))

@@ -13,11 +13,7 @@ import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
 import dev.savepoint.testkit.TestPostgres;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,29 +29,9 @@ class RestoreFidelityTest {
   @TempDir
   Path tmp;
 
-  static void sql(String db, String... statements) throws SQLException {
-    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
-      for (String statement : statements) {
-        s.execute(statement);
-      }
-    }
-  }
-
-  static String one(String db, String query) throws SQLException {
-    try (Connection c = pg.connect(db); Statement s = c.createStatement(); ResultSet r = s.executeQuery(query)) {
-      r.next();
-      return r.getString(1);
-    }
-  }
-
-  static void role(String name) throws SQLException {
-    sql("postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + name + "') THEN "
-        + "CREATE ROLE " + name + " LOGIN; END IF; END $$");
-  }
-
   /** Everything pg_database and pg_db_role_setting say about a database, but its name and oid. */
   static String properties(String db) throws SQLException {
-    return one("postgres", """
+    return pg.single("postgres", """
         SELECT concat_ws(' | ', pg_get_userbyid(d.datdba), pg_encoding_to_char(d.encoding), d.datlocprovider,
           d.datcollate, d.datctype, d.daticulocale, d.datconnlimit, d.datallowconn,
           (SELECT string_agg(regexp_replace(a, '/.*', ''), ',' ORDER BY a) FROM unnest(d.datacl::text[]) a),
@@ -74,10 +50,10 @@ class RestoreFidelityTest {
   @EnumSource(value = PostgresSource.Format.class, names = {"PLAIN", "PARALLEL"})
   void ownerIcuLocaleSettingsAclAndCommentComeBackOverItselfAndUnderANewName(PostgresSource.Format format)
       throws Exception {
-    role("sp_fid_owner");
-    role("sp_fid_reader");
+    pg.ensureRole("sp_fid_owner");
+    pg.ensureRole("sp_fid_reader");
     String db = "fidelity_" + format.name().toLowerCase() + "_" + System.nanoTime();
-    sql("postgres", "CREATE DATABASE " + db + " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu "
+    pg.execute("postgres", "CREATE DATABASE " + db + " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu "
             + "ICU_LOCALE 'ja-JP' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' OWNER sp_fid_owner",
         "REVOKE CONNECT ON DATABASE " + db + " FROM PUBLIC",
         "GRANT CONNECT ON DATABASE " + db + " TO sp_fid_reader",
@@ -85,14 +61,14 @@ class RestoreFidelityTest {
         "ALTER DATABASE " + db + " SET statement_timeout = '5s'",
         "ALTER ROLE sp_fid_reader IN DATABASE " + db + " SET work_mem = '8MB'",
         "COMMENT ON DATABASE " + db + " IS 'the campaign database'");
-    sql(db, "CREATE SCHEMA app AUTHORIZATION sp_fid_owner",
+    pg.execute(db, "CREATE SCHEMA app AUTHORIZATION sp_fid_owner",
         "CREATE TABLE app.players (id int PRIMARY KEY, name text)",
         "ALTER TABLE app.players OWNER TO sp_fid_owner",
         "CREATE INDEX players_name ON app.players (name)",
         "INSERT INTO app.players VALUES (1, 'さくら'), (2, 'abc'), (3, 'カイト'), (4, 'ＡＢＣ'), (5, 'あおい')",
         "GRANT SELECT ON app.players TO sp_fid_reader");
     String expected = properties(db);
-    String ordering = one(db, "SELECT string_agg(name, ',' ORDER BY name) FROM players");
+    String ordering = pg.single(db, "SELECT string_agg(name, ',' ORDER BY name) FROM players");
     assertThat(ordering).isEqualTo("abc,ＡＢＣ,あおい,カイト,さくら");
     assertThat(expected).contains("sp_fid_owner", "i | C.UTF-8", "ja-JP", "search_path=app, public",
         "statement_timeout=5s", "sp_fid_reader:work_mem=8MB", "the campaign database");
@@ -105,8 +81,8 @@ class RestoreFidelityTest {
           .safetyBackup(repo, "safety").build(), Secrets.none()).facts();
       assertThat(facts).containsEntry("databaseProperties", "as backed up");
       assertThat(properties(target)).as(target).isEqualTo(expected);
-      assertThat(one(target, "SELECT string_agg(name, ',' ORDER BY name) FROM players")).isEqualTo(ordering);
-      assertThat(one(target, "SELECT string_agg(name, ',' ORDER BY name) FROM app.players WHERE name > 'ＡＢＣ'"))
+      assertThat(pg.single(target, "SELECT string_agg(name, ',' ORDER BY name) FROM players")).isEqualTo(ordering);
+      assertThat(pg.single(target, "SELECT string_agg(name, ',' ORDER BY name) FROM app.players WHERE name > 'ＡＢＣ'"))
           .isEqualTo("あおい,カイト,さくら");
     }
   }
@@ -117,20 +93,20 @@ class RestoreFidelityTest {
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
     for (String encoding : List.of("LATIN1", "SQL_ASCII")) {
       String db = "enc_" + encoding.toLowerCase() + "_" + System.nanoTime();
-      sql("postgres", "CREATE DATABASE " + db + " TEMPLATE template0 ENCODING '" + encoding + "' LC_COLLATE 'C' LC_CTYPE 'C'");
-      sql(db, "CREATE TABLE t (id int, v text)",
+      pg.execute("postgres", "CREATE DATABASE " + db + " TEMPLATE template0 ENCODING '" + encoding + "' LC_COLLATE 'C' LC_CTYPE 'C'");
+      pg.execute(db, "CREATE TABLE t (id int, v text)",
           encoding.equals("LATIN1") ? "INSERT INTO t VALUES (1, 'café crème'), (2, 'Ærø')"
               : "INSERT INTO t VALUES (1, E'\\xff\\xfe raw'), (2, E'caf\\xe9'), (3, 'plain')");
       // The stored bytes, as the server holds them (convert_to the server encoding: no conversion).
       String digest = "SELECT string_agg(id || ':' || encode(convert_to(v, current_setting('server_encoding')), 'hex'), ',' ORDER BY id) FROM t";
-      String before = one(db, digest);
+      String before = pg.single(db, digest);
       assertThat(before).contains(encoding.equals("LATIN1") ? "636166e92063" : "1:fffe");
       Manifest m = backup(repo, db, format);
       String restored = db + "_r";
       repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(restored))).build(), Secrets.none());
-      assertThat(one("postgres", "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = '" + restored + "'"))
+      assertThat(pg.single("postgres", "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = '" + restored + "'"))
           .isEqualTo(encoding);
-      assertThat(one(restored, digest)).as(encoding).isEqualTo(before);
+      assertThat(pg.single(restored, digest)).as(encoding).isEqualTo(before);
     }
   }
 
@@ -138,7 +114,7 @@ class RestoreFidelityTest {
   @EnumSource(value = PostgresSource.Format.class, names = {"PLAIN", "PARALLEL"})
   void typedTablesAndTablesOfExtensionTypesRoundTrip(PostgresSource.Format format) throws Exception {
     String db = pg.createDatabase("layouts");
-    sql(db, "CREATE EXTENSION citext",
+    pg.execute(db, "CREATE EXTENSION citext",
         "CREATE TYPE pair AS (a int, b text)",
         "CREATE TABLE typed OF pair (PRIMARY KEY (a))",
         "INSERT INTO typed SELECT g, 'p' || g FROM generate_series(1, 20) g",
@@ -150,10 +126,10 @@ class RestoreFidelityTest {
     repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(restored))).build(), Secrets.none());
     for (String table : List.of("typed", "people")) {
       String digest = "SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + table + " t";
-      assertThat(one(restored, digest)).as(table).isEqualTo(one(db, digest));
+      assertThat(pg.single(restored, digest)).as(table).isEqualTo(pg.single(db, digest));
     }
-    assertThat(one(restored, "SELECT count(*) FROM people WHERE name = 'ALICE'")).as("citext compares").isEqualTo("1");
-    assertThat(one(restored, "SELECT reloftype::regtype::text FROM pg_class WHERE relname = 'typed'")).isEqualTo("pair");
+    assertThat(pg.single(restored, "SELECT count(*) FROM people WHERE name = 'ALICE'")).as("citext compares").isEqualTo("1");
+    assertThat(pg.single(restored, "SELECT reloftype::regtype::text FROM pg_class WHERE relname = 'typed'")).isEqualTo("pair");
     pg.dropDatabase(restored);
     pg.dropDatabase(db);
   }
@@ -163,29 +139,29 @@ class RestoreFidelityTest {
   void aMissingOwnerRoleIsRefusedBeforeLoadingAndRestoresWithAnOwnerOverride(PostgresSource.Format format)
       throws Exception {
     String gone = "sp_gone_" + Long.toHexString(System.nanoTime());
-    role(gone);
+    pg.ensureRole(gone);
     String db = "orphaned_" + System.nanoTime();
-    sql("postgres", "CREATE DATABASE " + db + " OWNER " + gone);
-    sql(db, "CREATE TABLE t (id int)", "ALTER TABLE t OWNER TO " + gone, "INSERT INTO t VALUES (1), (2)");
+    pg.execute("postgres", "CREATE DATABASE " + db + " OWNER " + gone);
+    pg.execute(db, "CREATE TABLE t (id int)", "ALTER TABLE t OWNER TO " + gone, "INSERT INTO t VALUES (1), (2)");
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
     Manifest m = backup(repo, db, format);
     Manifest withRoles = BackupPlan.builder("db").source(PostgresSource.builder(PostgresUrl.parse(pg.url(db)))
         .format(format).withGlobals().build()).repository(repo).verifier(Verifiers.presence(1)).build().run().manifest();
     pg.dropDatabase(db);
-    sql("postgres", "DROP ROLE " + gone);
+    pg.execute("postgres", "DROP ROLE " + gone);
 
     String target = db + "_new";
     assertThatThrownBy(() -> repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(target))).build(),
         Secrets.none())).isInstanceOf(RestoreException.class).hasMessageContaining("lacks the role(s) " + gone)
         .hasMessageContaining("--owner");
     assertThat(pg.databaseExists(target)).isFalse();
-    assertThat(one("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE '" + db + "%'")).isEqualTo("0");
+    assertThat(pg.single("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE '" + db + "%'")).isEqualTo("0");
 
     Map<String, Object> facts = repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(target)))
         .owner("postgres").build(), Secrets.none()).facts();
     assertThat(facts).containsEntry("databaseProperties", "as backed up, except owner postgres");
-    assertThat(one(target, "SELECT count(*) FROM t")).isEqualTo("2");
-    assertThat(one("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '" + target + "'"))
+    assertThat(pg.single(target, "SELECT count(*) FROM t")).isEqualTo("2");
+    assertThat(pg.single("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '" + target + "'"))
         .isEqualTo("postgres");
 
     // Onto a "new server" that lacks the role: the backup's globals create it, and the owner is the original one.
@@ -193,11 +169,11 @@ class RestoreFidelityTest {
     Map<String, Object> created = repo.restore(withRoles, PostgresTarget.builder(PostgresUrl.parse(pg.url(again)))
         .restoreGlobals(true).build(), Secrets.none()).facts();
     assertThat(created.get("rolesCreated").toString()).contains(gone);
-    assertThat(one("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '" + again + "'"))
+    assertThat(pg.single("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '" + again + "'"))
         .isEqualTo(gone);
-    assertThat(one(again, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 't'")).isEqualTo(gone);
+    assertThat(pg.single(again, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 't'")).isEqualTo(gone);
     pg.dropDatabase(again);
     pg.dropDatabase(target);
-    sql("postgres", "DROP ROLE " + gone);
+    pg.execute("postgres", "DROP ROLE " + gone);
   }
 }

@@ -47,14 +47,6 @@ class TierRestoreTest {
     }
   }
 
-  static void sql(String db, String... statements) throws SQLException {
-    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
-      for (String statement : statements) {
-        s.execute(statement);
-      }
-    }
-  }
-
   Manifest backup(Repository repo, String plan, PostgresSource source) throws Exception {
     return BackupPlan.builder(plan).source(source).transform(Transforms.zstd()).repository(repo)
         .verifier(Verifiers.presence(1)).build().run().manifest();
@@ -84,7 +76,7 @@ class TierRestoreTest {
     Map<String, String> tier2Backed = digests(db, TIER2);
 
     // The incident: tier 1 data damaged; tier 2 changed legitimately since its backup.
-    sql(db, "UPDATE users SET display_name = 'corrupted'", "DELETE FROM chat_messages WHERE id % 2 = 0",
+    pg.execute(db, "UPDATE users SET display_name = 'corrupted'", "DELETE FROM chat_messages WHERE id % 2 = 0",
         "UPDATE campaigns SET title = title || ' (edited)'");
     Map<String, String> tier2Now = digests(db, TIER2);
     assertThat(tier2Now).isNotEqualTo(tier2Backed);
@@ -101,7 +93,7 @@ class TierRestoreTest {
     assertThat(digests(db, TIER1)).isEqualTo(tier1Backed);
 
     // A tier restore that would orphan the live rows of another tier is rolled back as a whole.
-    sql(db, "INSERT INTO users (handle, created_at) VALUES ('newcomer', now())",
+    pg.execute(db, "INSERT INTO users (handle, created_at) VALUES ('newcomer', now())",
         "INSERT INTO campaigns (owner_id, title) SELECT id, 'new campaign' FROM users WHERE handle = 'newcomer'");
     Map<String, String> before = digests(db, List.of("public.users", "public.campaigns", "public.game_sessions"));
     assertThatThrownBy(() -> repo.restore(t1, target, Secrets.none())).isInstanceOf(IntegrityException.class)

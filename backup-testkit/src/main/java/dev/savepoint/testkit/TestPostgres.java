@@ -227,12 +227,32 @@ public final class TestPostgres implements BeforeAllCallback {
 
   /** Creates (or resets) {@link #PASSWORD_USER} with {@code password}; returns its URL without password. */
   public String createPasswordUser(String password) throws SQLException {
-    try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
-      s.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + PASSWORD_USER
-          + "') THEN CREATE ROLE " + PASSWORD_USER + " LOGIN; END IF; END $$");
-      s.execute("ALTER ROLE " + PASSWORD_USER + " PASSWORD '" + password.replace("'", "''") + "'");
-    }
+    ensureRole(PASSWORD_USER);
+    execute("postgres", "ALTER ROLE " + PASSWORD_USER + " PASSWORD '" + password.replace("'", "''") + "'");
     return "postgresql://" + PASSWORD_USER + "@" + host + ":" + port + "/postgres";
+  }
+
+  /** Creates the login role {@code name} (a plain identifier) unless the server has it; roles are server-wide. */
+  public void ensureRole(String name) throws SQLException {
+    execute("postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + name
+        + "') THEN CREATE ROLE " + name + " LOGIN; END IF; END $$");
+  }
+
+  /** Runs {@code statements} in {@code database}, in order, on one connection. */
+  public void execute(String database, String... statements) throws SQLException {
+    try (Connection c = connect(database); Statement s = c.createStatement()) {
+      for (String statement : statements) {
+        s.execute(statement);
+      }
+    }
+  }
+
+  /** The first column of the first row of {@code query} in {@code database}, as text (null without a row). */
+  public String single(String database, String query) throws SQLException {
+    try (Connection c = connect(database); Statement s = c.createStatement();
+        java.sql.ResultSet r = s.executeQuery(query)) {
+      return r.next() ? r.getString(1) : null;
+    }
   }
 
   public void dropDatabase(String name) throws SQLException {
