@@ -205,6 +205,12 @@ public final class PostgresTarget implements RestoreTarget {
     }
   }
 
+  /** pg_dumpall's lines that create or change a role, or grant a membership to one (group 1: the role). */
+  private static final java.util.regex.Pattern ROLE_LINE =
+      java.util.regex.Pattern.compile("^(?:CREATE|ALTER) ROLE (" + ParallelCopy.IDENTIFIER + ")[ ;].*");
+  private static final java.util.regex.Pattern GRANT_LINE =
+      java.util.regex.Pattern.compile("^GRANT .* TO (" + ParallelCopy.IDENTIFIER + ")[ ;].*");
+
   private static final java.util.regex.Pattern ROW_DATA = java.util.regex.Pattern.compile(
       "(?im)(^|\\s)(detail|context|where):.*$|line \\d+: \".*\"");
 
@@ -274,10 +280,8 @@ public final class PostgresTarget implements RestoreTarget {
     List<String> created = new ArrayList<>();
     try (InputStream in = artifacts.open(PostgresSource.GLOBALS)) {
       for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
-        java.util.regex.Matcher role = java.util.regex.Pattern
-            .compile("^(?:CREATE|ALTER) ROLE (\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)[ ;].*").matcher(line);
-        java.util.regex.Matcher grant = java.util.regex.Pattern
-            .compile("^GRANT .* TO (\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)[ ;].*").matcher(line);
+        java.util.regex.Matcher role = ROLE_LINE.matcher(line);
+        java.util.regex.Matcher grant = GRANT_LINE.matcher(line);
         String name = role.matches() ? role.group(1) : grant.matches() ? grant.group(1) : null;
         if (name == null) {
           continue; // settings, comments, restrict lines: nothing that changes an existing role

@@ -45,7 +45,8 @@ public final class ParallelCopy {
   public static final long PART_BYTES = 128L << 20;
   private static final byte[] TRAILER = "\\.\n".getBytes(StandardCharsets.US_ASCII);
   private static final int MAX_STATEMENT_BYTES = 1 << 20;
-  private static final String IDENTIFIER = "(?:\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)";
+  /** A name as PostgreSQL's quote_ident writes it, as a regular expression (no capturing group). */
+  public static final String IDENTIFIER = "(?:\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)";
   /**
    * The only statement a table script may run: COPY of quoted identifiers from stdin. Anything else (a second
    * statement, {@code TO PROGRAM}, a function call) is refused, so a script cannot make the server execute
