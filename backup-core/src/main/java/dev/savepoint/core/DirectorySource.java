@@ -42,6 +42,9 @@ public final class DirectorySource implements Source {
     facts.put("directories", stats.directories());
     facts.put("symlinks", stats.symlinks());
     facts.put("fileBytes", stats.bytes());
+    if (stats.escapedNames() > 0) {
+      facts.put("escapedNames", stats.escapedNames());
+    }
     return facts;
   }
 }

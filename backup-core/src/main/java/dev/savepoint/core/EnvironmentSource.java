@@ -49,7 +49,8 @@ public final class EnvironmentSource implements Source {
 
   private EnvironmentSource(List<String> allow, Map<String, String> values, Set<String> allowedSecrets) {
     this.allowNames = List.copyOf(allow);
-    this.allow = allow.stream().map(a -> Pattern.compile(Pattern.quote(a).replace("*", "\\E.*\\Q"))).toList();
+    this.allow = allow.stream()
+        .map(a -> Pattern.compile(Pattern.quote(a).replace("*", "\\E.*\\Q"), Pattern.DOTALL)).toList();
     this.values = new TreeMap<>(values);
     this.allowedSecrets = Set.copyOf(allowedSecrets);
   }

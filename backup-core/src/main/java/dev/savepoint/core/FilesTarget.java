@@ -1,7 +1,9 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.internal.RawPaths;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -57,7 +59,7 @@ public final class FilesTarget implements RestoreTarget {
     }
     for (String segment : key.split("/", -1)) {
       if (segment.isEmpty() || segment.equals(".") || segment.equals("..")
-          || segment.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+          || segment.getBytes(StandardCharsets.UTF_8).length > 255) {
         return null;
       }
     }
@@ -115,7 +117,7 @@ public final class FilesTarget implements RestoreTarget {
       for (Map.Entry<ArtifactRecord, String> e : keys.entrySet()) {
         String key = e.getValue();
         String relative = safePath(key, allKeys) != null ? key : UNSAFE_DIR + "/" + BucketSource.sha256(key);
-        Path file = staging.resolve(relative).normalize();
+        Path file = RawPaths.resolve(staging, relative.getBytes(StandardCharsets.UTF_8)).normalize();
         if (!file.startsWith(staging) || file.equals(staging)) {
           throw new IntegrityException("artifact '" + e.getKey().name() + "' would be written outside " + destination);
         }

@@ -2,10 +2,12 @@ package dev.savepoint.core;
 
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.RangeInputStream;
+import dev.savepoint.core.internal.RawPaths;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -24,6 +26,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A store in a local directory. Writes are atomic and durable: bytes go to a temporary file under
@@ -32,6 +36,8 @@ import java.util.stream.Stream;
  * {@link #cleanupIncomplete} removes.
  */
 public final class FilesystemStore implements Store {
+  private static final Logger LOG = LoggerFactory.getLogger(FilesystemStore.class);
+
   static final String TEMP_DIR = ".savepoint-tmp";
 
   private final Path root;
@@ -52,7 +58,7 @@ public final class FilesystemStore implements Store {
    * repository's folder must not be able to make Savepoint read or write outside it.
    */
   private Path path(String key) throws StoreException {
-    Path file = root.resolve(Keys.requireValid(key));
+    Path file = RawPaths.resolve(root, Keys.requireValid(key).getBytes(StandardCharsets.UTF_8));
     for (Path p = file; p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
       if (Files.isSymbolicLink(p)) {
         throw new StoreException("'" + root.relativize(p) + "' in " + describe() + " is a symbolic link; the "
@@ -136,7 +142,12 @@ public final class FilesystemStore implements Store {
         if (p.startsWith(temp)) {
           continue;
         }
-        String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+        String key = RawPaths.utf8(RawPaths.bytes(root.relativize(p)));
+        if (key == null) {
+          LOG.warn("ignoring {} in {}: its name is not UTF-8, so it is no key Savepoint wrote",
+              RawPaths.percentEncode(RawPaths.bytes(root.relativize(p))), describe());
+          continue;
+        }
         if (!key.startsWith(prefix)) {
           continue;
         }

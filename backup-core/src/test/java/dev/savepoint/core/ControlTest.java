@@ -209,4 +209,38 @@ class ControlTest {
         .containsEntry("APP_NOTIFY_URL", "high-entropy value (a key or token?)");
     assertThat(new String(dev.savepoint.core.internal.ManifestCodec.write(m), StandardCharsets.UTF_8)).doesNotContain(canary);
   }
+
+  @Test
+  void aDotenvFileReadsBackExactlyAndRunsNothingWhenSourced(@org.junit.jupiter.api.io.TempDir Path tmp)
+      throws Exception {
+    Path pwned = tmp.resolve("pwned");
+    Map<String, String> env = new java.util.TreeMap<>();
+    env.put("APP_CMD", "$(touch " + pwned + ")");
+    env.put("APP_TICKS", "`touch " + pwned + "` and 'quotes' and \\ backslash");
+    env.put("APP_VAR", "${HOME} $HOME");
+    env.put("APP_QUOTES", "it's \"quoted\"");
+    env.put("APP_PLAIN", "ap-northeast-1");
+    env.put("APP_SPACE", "a b  c");
+    Repository repo = new Repository(new InMemoryStore());
+    Manifest m = BackupPlan.builder("config").source(EnvironmentSource.of(List.of("APP_*"), env)
+        .allowSecret(env.keySet().toArray(String[]::new))).repository(repo).build().run().manifest();
+    Path file = tmp.resolve(".env");
+    repo.restore(m, new EnvironmentFileTarget(file), Secrets.none());
+
+    String printAll = env.keySet().stream().map(k -> " \"$" + k + "\"").collect(java.util.stream.Collectors.joining());
+    Process sh = new ProcessBuilder("sh", "-c", ". \"$1\" && printf '%s\\0'" + printAll, "sh", file.toString()).start();
+    String[] read = new String(sh.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\0");
+    assertThat(sh.waitFor()).isZero();
+    assertThat(read).containsExactly(env.values().toArray(String[]::new));
+    assertThat(pwned).doesNotExist();
+
+    Map<String, String> odd = Map.of("APP_OK", "1", "APP-DASH", "2", "APP_X\nEVIL=1", "3");
+    Manifest oddBackup = BackupPlan.builder("odd").source(EnvironmentSource.of(List.of("APP*"), odd))
+        .repository(repo).build().run().manifest();
+    Path other = tmp.resolve("other.env");
+    assertThatThrownBy(() -> repo.restore(oddBackup, new EnvironmentFileTarget(other), Secrets.none()))
+        .isInstanceOf(RestoreException.class).hasMessageContaining("2 variable name(s)")
+        .hasMessageContaining("'APP-DASH'").hasMessageContaining("'APP_X?EVIL=1'");
+    assertThat(other).doesNotExist();
+  }
 }

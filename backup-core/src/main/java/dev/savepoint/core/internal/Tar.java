@@ -4,6 +4,7 @@ import dev.savepoint.core.IntegrityException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -25,19 +26,28 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 public final class Tar {
   private Tar() {}
 
-  public record Stats(long files, long directories, long symlinks, long bytes) {}
+  /**
+   * PAX keywords holding a name, or a link target, that is not valid UTF-8: its exact bytes, percent-encoded
+   * ({@link RawPaths#percentEncode}). The entry's own name is the same text, so {@code tar -x} writes such a
+   * file under that readable escaped name while Savepoint restores the original bytes.
+   */
+  static final String RAW_PATH = "SAVEPOINT.rawpath";
+  static final String RAW_LINK_PATH = "SAVEPOINT.rawlinkpath";
+
+  /** What a tar holds; {@code escapedNames} counts entries whose name or link target is not UTF-8. */
+  public record Stats(long files, long directories, long symlinks, long bytes, long escapedNames) {}
 
   /** Writes the tree under {@code root} as tar to {@code out}, which it finishes but does not close. */
   public static Stats write(Path root, OutputStream out) throws IOException {
-    TarArchiveOutputStream tar = new TarArchiveOutputStream(out, 64 * 1024);
+    TarArchiveOutputStream tar = new TarArchiveOutputStream(out, 64 * 1024, "UTF-8"); // names as UTF-8 whatever the JVM's default charset
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-    long[] counts = new long[4];
+    long[] counts = new long[5];
     Files.walkFileTree(root, new SimpleFileVisitor<>() {
       @Override
       public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
         if (!dir.equals(root)) {
-          add(dir, attrs, tar, root);
+          counts[4] += add(dir, attrs, tar, root) ? 1 : 0;
           counts[1]++;
         }
         return FileVisitResult.CONTINUE;
@@ -46,10 +56,10 @@ public final class Tar {
       @Override
       public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
         if (attrs.isSymbolicLink()) {
-          add(file, attrs, tar, root);
+          counts[4] += add(file, attrs, tar, root) ? 1 : 0;
           counts[2]++;
         } else if (attrs.isRegularFile()) {
-          add(file, attrs, tar, root);
+          counts[4] += add(file, attrs, tar, root) ? 1 : 0;
           counts[0]++;
           counts[3] += attrs.size();
         }
@@ -58,19 +68,36 @@ public final class Tar {
     });
     tar.finish();
     tar.flush();
-    return new Stats(counts[0], counts[1], counts[2], counts[3]);
+    return new Stats(counts[0], counts[1], counts[2], counts[3], counts[4]);
   }
 
-  private static void add(Path p, BasicFileAttributes attrs, TarArchiveOutputStream tar, Path root)
+  /** Adds one entry; true when its name or link target is not UTF-8 and went into the archive escaped. */
+  private static boolean add(Path p, BasicFileAttributes attrs, TarArchiveOutputStream tar, Path root)
       throws IOException {
-    String name = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+    byte[] raw = RawPaths.bytes(root.relativize(p));
+    String name = RawPaths.utf8(raw);
+    boolean nameEscaped = name == null;
+    if (nameEscaped) {
+      name = RawPaths.percentEncode(raw);
+    }
+    boolean linkEscaped = false;
     TarArchiveEntry entry;
     if (attrs.isSymbolicLink()) {
       entry = new TarArchiveEntry(name, TarConstants.LF_SYMLINK);
-      entry.setLinkName(Files.readSymbolicLink(p).toString());
+      byte[] link = RawPaths.bytes(Files.readSymbolicLink(p));
+      String linkName = RawPaths.utf8(link);
+      if (linkName == null) {
+        linkName = RawPaths.percentEncode(link);
+        entry.addPaxHeader(RAW_LINK_PATH, linkName);
+        linkEscaped = true;
+      }
+      entry.setLinkName(linkName);
     } else {
-      entry = new TarArchiveEntry(p.toFile(), attrs.isDirectory() ? name + "/" : name);
+      entry = new TarArchiveEntry(attrs.isDirectory() ? name + "/" : name);
       entry.setSize(attrs.isRegularFile() ? attrs.size() : 0);
+    }
+    if (nameEscaped) {
+      entry.addPaxHeader(RAW_PATH, name);
     }
     entry.setModTime(attrs.lastModifiedTime());
     if (!attrs.isSymbolicLink()) {
@@ -81,12 +108,13 @@ public final class Tar {
       try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
         long copied = copy(in, tar, attrs.size());
         if (copied != attrs.size()) {
-          throw new IOException("file " + p + " changed size while being backed up (expected "
+          throw new IOException("file " + name + " changed size while being backed up (expected "
               + attrs.size() + " bytes, read " + copied + ")");
         }
       }
     }
     tar.closeArchiveEntry();
+    return nameEscaped || linkEscaped;
   }
 
   private static long copy(InputStream in, OutputStream out, long max) throws IOException {
@@ -130,12 +158,12 @@ public final class Tar {
    */
   public static void extract(InputStream in, Path dest) throws IOException {
     Path base = dest.toAbsolutePath().normalize();
-    TarArchiveInputStream tar = new TarArchiveInputStream(in);
+    TarArchiveInputStream tar = new TarArchiveInputStream(in, "UTF-8");
     List<TarArchiveEntry> links = new ArrayList<>();
     List<TarArchiveEntry> dirs = new ArrayList<>();
     TarArchiveEntry entry;
     while ((entry = tar.getNextEntry()) != null) {
-      Path target = inside(base, entry.getName(), !entry.isDirectory());
+      Path target = inside(base, entry, !entry.isDirectory());
       if (entry.isSymbolicLink()) {
         links.add(entry);
       } else if (entry.isDirectory()) {
@@ -157,25 +185,41 @@ public final class Tar {
     }
     // Directory attributes before links exist, so no attribute change can follow one.
     for (int i = dirs.size() - 1; i >= 0; i--) {
-      applyAttributes(inside(base, dirs.get(i).getName(), false), dirs.get(i));
+      applyAttributes(inside(base, dirs.get(i), false), dirs.get(i));
     }
     for (TarArchiveEntry link : links) {
-      Path target = inside(base, link.getName(), true);
+      Path target = inside(base, link, true);
       realDirectories(base, target.getParent());
-      Files.createSymbolicLink(target, Path.of(link.getLinkName()));
+      String rawLink = link.getExtraPaxHeader(RAW_LINK_PATH);
+      Files.createSymbolicLink(target, rawLink != null
+          ? RawPaths.path(RawPaths.percentDecode(rawLink))
+          : RawPaths.path(link.getLinkName().getBytes(StandardCharsets.UTF_8)));
     }
     // Drain the end-of-archive blocks so the digest check of the underlying stream sees every byte.
     in.transferTo(OutputStream.nullOutputStream());
   }
 
-  /** {@code name} resolved under {@code base}, or an {@link IntegrityException} if it would leave it. */
-  private static Path inside(Path base, String name, boolean mustNotBeBase) throws IntegrityException {
-    Path target = base.resolve(name).normalize();
-    if (!target.startsWith(base) || mustNotBeBase && target.equals(base)) {
-      throw new IntegrityException("tar entry '" + name + "' would be written outside " + base
+  /**
+   * The entry's path resolved under {@code base} with its exact bytes (see {@link #RAW_PATH}), or an
+   * {@link IntegrityException} if it would leave {@code base}.
+   */
+  private static Path inside(Path base, TarArchiveEntry entry, boolean mustNotBeBase) throws IntegrityException {
+    Path target;
+    try {
+      target = RawPaths.resolve(base, rawName(entry)).normalize();
+    } catch (IllegalArgumentException e) {
+      target = null; // a NUL byte, or a name no path can hold
+    }
+    if (target == null || !target.startsWith(base) || mustNotBeBase && target.equals(base)) {
+      throw new IntegrityException("tar entry '" + entry.getName() + "' would be written outside " + base
           + "; refusing to restore this archive");
     }
     return target;
+  }
+
+  private static byte[] rawName(TarArchiveEntry entry) {
+    String raw = entry.getExtraPaxHeader(RAW_PATH);
+    return raw != null ? RawPaths.percentDecode(raw) : entry.getName().getBytes(StandardCharsets.UTF_8);
   }
 
   /**
