@@ -26,8 +26,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A store in a local directory. Writes are atomic and durable: bytes go to a temporary file under
@@ -36,8 +34,6 @@ import org.slf4j.LoggerFactory;
  * {@link #cleanupIncomplete} removes.
  */
 public final class FilesystemStore implements Store {
-  private static final Logger LOG = LoggerFactory.getLogger(FilesystemStore.class);
-
   static final String TEMP_DIR = ".savepoint-tmp";
 
   private final Path root;
@@ -143,10 +139,10 @@ public final class FilesystemStore implements Store {
           continue;
         }
         String key = RawPaths.utf8(RawPaths.bytes(root.relativize(p)));
-        if (key == null) {
-          LOG.warn("ignoring {} in {}: its name is not UTF-8, so it is no key Savepoint wrote",
-              RawPaths.percentEncode(RawPaths.bytes(root.relativize(p))), describe());
-          continue;
+        if (key == null) { // loud, not skipped: as a bucket source this store must not lose the file
+          throw new StoreException("'" + RawPaths.percentEncode(RawPaths.bytes(root.relativize(p))) + "' in "
+              + describe() + " has a name that is not UTF-8, which no key can name; rename it, or back the "
+              + "folder up as a directory (DirectorySource, CLI --source file:), which keeps such names exactly");
         }
         if (!key.startsWith(prefix)) {
           continue;

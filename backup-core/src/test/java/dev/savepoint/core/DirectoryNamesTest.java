@@ -75,6 +75,17 @@ class DirectoryNamesTest {
   }
 
   @Test
+  void aFolderReadAsABucketFailsLoudlyOnANameNoKeyCanHold() throws IOException {
+    Path folder = Files.createDirectories(tmp.resolve("bucket"));
+    Files.writeString(folder.resolve("ok.txt"), "fine");
+    Files.writeString(RawPaths.resolve(folder, latin1("caf\u00e9.txt")), "acute");
+    assertThatThrownBy(() -> BackupPlan.builder("bucket").source(BucketSource.of(new FilesystemStore(folder)))
+        .repository(repo).build().run())
+        .isInstanceOf(StoreException.class).hasMessageContaining("'caf%E9.txt'").hasMessageContaining("not UTF-8");
+    assertThat(repo.list("bucket")).isEmpty();
+  }
+
+  @Test
   void anExactNameThatLeavesTheTargetIsRefused() throws IOException {
     for (String raw : new String[] {"../../evil", "a/../../evil", "nul%00byte"}) {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
