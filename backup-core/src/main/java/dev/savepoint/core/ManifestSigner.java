@@ -21,6 +21,11 @@ public interface ManifestSigner {
 
   boolean verify(byte[] manifest, byte[] signature);
 
+  /** False for a signer that can only verify (an Ed25519 public key). */
+  default boolean canSign() {
+    return true;
+  }
+
   /** HMAC-SHA256 with a shared secret key (at least 32 bytes); every party can sign and verify. */
   static ManifestSigner hmacSha256(byte[] key) {
     if (key.length < 32) {
@@ -80,6 +85,11 @@ public interface ManifestSigner {
         } catch (GeneralSecurityException e) {
           throw new IllegalStateException(e);
         }
+      }
+
+      @Override
+      public boolean canSign() {
+        return privateKey != null;
       }
 
       @Override

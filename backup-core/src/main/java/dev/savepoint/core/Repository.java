@@ -71,8 +71,8 @@ public final class Repository {
    * so listing, planning and auditing never wait for an archive restore.
    */
   public static boolean isMetadataKey(String key) {
-    return key.endsWith("/" + MANIFEST) || key.endsWith("/" + SIGNATURE) || key.contains("/drills/")
-        || key.contains("/leases/") || key.startsWith("_savepoint/");
+    return key.endsWith("/" + MANIFEST) || key.endsWith(".sig") || key.contains("/drills/")
+        || key.contains("/leases/") || key.startsWith("_savepoint/") || key.contains("/wal/") && key.endsWith(".json");
   }
 
   /** Names of plans that have at least one object in the repository. */
@@ -299,12 +299,16 @@ public final class Repository {
   }
 
   private void checkSignature(String plan, String id, String key, byte[] manifest) throws IOException {
-    String sigKey = plan + "/" + id + "/" + SIGNATURE;
+    checkSignature("manifest " + key, plan + "/" + id + "/" + SIGNATURE, manifest);
+  }
+
+  /** IntegrityException unless the signature at {@code sigKey} is this repository's signature of {@code signed}. */
+  private void checkSignature(String what, String sigKey, byte[] signed) throws IOException {
     String text;
     try (InputStream in = store.get(sigKey)) {
       text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
     } catch (ObjectNotFoundException e) {
-      throw new IntegrityException("manifest " + key + " is not signed, but this repository requires "
+      throw new IntegrityException(what + " is not signed, but this repository requires "
           + signer.algorithm() + " signatures");
     }
     String[] parts = text.split(":", 2);
@@ -314,10 +318,56 @@ public final class Repository {
     } catch (IllegalArgumentException e) {
       signature = new byte[0];
     }
-    if (parts.length != 2 || !parts[0].equals(signer.algorithm()) || !signer.verify(manifest, signature)) {
-      throw new IntegrityException("manifest " + key + " fails its " + signer.algorithm()
+    if (parts.length != 2 || !parts[0].equals(signer.algorithm()) || !signer.verify(signed, signature)) {
+      throw new IntegrityException(what + " fails its " + signer.algorithm()
           + " signature check: it was modified, or signed with another key");
     }
+  }
+
+  private ByteSource signature(byte[] signed) {
+    String sig = signer.algorithm() + ":" + java.util.Base64.getEncoder().encodeToString(signer.sign(signed));
+    return ByteSource.wrap(sig.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Writes a small document Savepoint keeps beside backups (a WAL record, a drill or recovery report) at
+   * {@code key}. When this repository signs, the signature — over the key and the content, so a document can be
+   * neither changed nor moved to another name — is written first, at {@code key + ".sig"}. A signer that can
+   * only verify (an Ed25519 public key) writes the document unsigned, and signed readers then refuse it.
+   */
+  public void writeDocument(String key, byte[] content) throws IOException {
+    if (signer != null && signer.canSign()) {
+      store.put(key + ".sig", signature(documentSigned(key, content)));
+    }
+    store.put(key, ByteSource.wrap(content));
+  }
+
+  /**
+   * The document at {@code key} ({@link ObjectNotFoundException} if there is none). When this repository signs,
+   * an unsigned, wrongly signed, changed or moved document is an {@link IntegrityException}.
+   */
+  public byte[] readDocument(String key) throws IOException {
+    byte[] content;
+    try (InputStream in = store.get(key)) {
+      content = in.readAllBytes();
+    }
+    if (signer != null) {
+      checkSignature("document " + key, key + ".sig", documentSigned(key, content));
+    }
+    return content;
+  }
+
+  /** Deletes a document and its signature. */
+  public void deleteDocument(String key) throws IOException {
+    store.delete(key);
+    store.delete(key + ".sig");
+  }
+
+  private static byte[] documentSigned(String key, byte[] content) {
+    byte[] name = ("savepoint-document\n" + key + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] signed = java.util.Arrays.copyOf(name, name.length + content.length);
+    System.arraycopy(content, 0, signed, name.length, content.length);
+    return signed;
   }
 
   /** The backup {@code selector} picks, or {@link BackupNotFoundException}. */
@@ -339,9 +389,7 @@ public final class Repository {
   void writeManifest(Manifest manifest) throws IOException {
     byte[] bytes = ManifestCodec.write(manifest);
     if (signer != null) {
-      String sig = signer.algorithm() + ":" + java.util.Base64.getEncoder().encodeToString(signer.sign(bytes));
-      store.put(manifest.plan() + "/" + manifest.id() + "/" + SIGNATURE,
-          ByteSource.wrap(sig.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      store.put(manifest.plan() + "/" + manifest.id() + "/" + SIGNATURE, signature(bytes));
     }
     store.put(manifestKey(manifest.plan(), manifest.id()), ByteSource.wrap(bytes));
   }
@@ -463,23 +511,35 @@ public final class Repository {
 
   /**
    * Adds a small document (a drill report, a verification record) to an existing backup, under
-   * {@code <plan>/<id>/<name>}. Attachments are not artifacts: the manifest does not list them, and they are
-   * deleted with the backup.
+   * {@code <plan>/<id>/<name>}, signed like a {@link #writeDocument document}. Attachments are not artifacts:
+   * the manifest does not list them, and they are deleted with the backup.
    */
   public void writeAttachment(Manifest manifest, String name, byte[] content) throws IOException {
-    if (name.equals(MANIFEST) || manifest.artifacts().stream().anyMatch(a -> a.key().endsWith("/" + name))) {
+    if (name.equals(MANIFEST) || name.endsWith(".sig")
+        || manifest.artifacts().stream().anyMatch(a -> a.key().endsWith("/" + name))) {
       throw new IllegalArgumentException("attachment name '" + name + "' collides with the backup's own objects");
     }
-    store.put(manifest.plan() + "/" + manifest.id() + "/" + name, ByteSource.wrap(content));
+    writeDocument(manifest.plan() + "/" + manifest.id() + "/" + name, content);
   }
 
-  /** Attachments of a backup whose names start with {@code prefix}, with their contents, sorted by name. */
+  /**
+   * Attachments of a backup whose names start with {@code prefix}, with their contents, sorted by name. In a
+   * signed repository an attachment whose signature does not hold is left out (with a warning): a report that
+   * anyone with write access could have placed counts for nothing.
+   */
   public Map<String, byte[]> attachments(Manifest manifest, String prefix) throws IOException {
     String base = manifest.plan() + "/" + manifest.id() + "/";
     Map<String, byte[]> result = new java.util.TreeMap<>();
     for (ObjectInfo o : store.list(base + prefix)) {
-      try (InputStream in = store.get(o.key())) {
-        result.put(o.key().substring(base.length()), in.readAllBytes());
+      if (o.key().endsWith(".sig")) {
+        continue;
+      }
+      try {
+        result.put(o.key().substring(base.length()), readDocument(o.key()));
+      } catch (IntegrityException e) {
+        org.slf4j.LoggerFactory.getLogger(Repository.class).warn("ignoring {}: {}", o.key(), e.getMessage());
+      } catch (ObjectNotFoundException deletedMeanwhile) {
+        // a released lease
       }
     }
     return result;
@@ -642,14 +702,15 @@ public final class Repository {
 
   /**
    * Marks a backup as being read (by a restore, drill or copy) until the returned lease is closed or
-   * {@code maxDuration} has passed, so that {@link #prune} in this or another process does not delete it.
+   * {@code maxDuration} (at most {@link #MAX_LEASE}) has passed, so that {@link #prune} in this or another
+   * process does not delete it.
    */
   public Lease lease(Manifest manifest, String purpose, Duration maxDuration) throws IOException {
     String name = "leases/" + java.util.UUID.randomUUID() + ".lease";
     String body = Instant.now().plus(maxDuration) + "\n" + purpose + "\n";
     writeAttachment(manifest, name, body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     String key = manifest.plan() + "/" + manifest.id() + "/" + name;
-    return () -> store.delete(key);
+    return () -> deleteDocument(key);
   }
 
   /** A lease if the repository is writable; restores from read-only credentials go on without one. */
@@ -671,11 +732,25 @@ public final class Repository {
     void close() throws IOException;
   }
 
+  /**
+   * Whether a lease holds {@code m}. Leases are honoured unsigned (a restore host may hold only a public key),
+   * so a lease counts for at most {@link #MAX_LEASE} after the store received it, whatever its text says: a
+   * planted lease cannot keep a backup from retention for ever.
+   */
   private boolean hasActiveLease(Manifest m) throws IOException {
-    for (byte[] lease : attachments(m, "leases/").values()) {
-      String until = new String(lease, java.nio.charset.StandardCharsets.UTF_8).lines().findFirst().orElse("");
+    Instant now = Instant.now();
+    for (ObjectInfo o : store.list(m.plan() + "/" + m.id() + "/leases/")) {
+      if (o.key().endsWith(".sig") || o.lastModified().plus(MAX_LEASE).isBefore(now)) {
+        continue;
+      }
+      String until;
+      try (InputStream in = store.get(o.key())) {
+        until = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().findFirst().orElse("");
+      } catch (ObjectNotFoundException released) {
+        continue;
+      }
       try {
-        if (Instant.parse(until).isAfter(Instant.now())) {
+        if (Instant.parse(until).isAfter(now)) {
           return true;
         }
       } catch (java.time.format.DateTimeParseException e) {
@@ -684,6 +759,9 @@ public final class Repository {
     }
     return false;
   }
+
+  /** The longest a lease holds a backup, counted from when the store received it. */
+  public static final Duration MAX_LEASE = Duration.ofDays(7);
 
   private void deleteObjects(String prefix, Set<String> keep) throws IOException {
     for (ObjectInfo o : store.list(prefix)) {

@@ -65,4 +65,51 @@ class SignedManifestTest {
     assertThatThrownBy(() -> verifying.manifest("db", m.id())).isInstanceOf(IntegrityException.class);
     assertThat(List.of(m)).hasSize(1);
   }
+
+  @Test
+  void attachmentsAndDocumentsCountOnlyWithTheirSignature() throws Exception {
+    KeyPair keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Repository signing = new Repository(store).signedWith(ManifestSigner.ed25519(keys.getPrivate(), keys.getPublic()));
+    Manifest m = backup(signing);
+    signing.writeAttachment(m, "drills/1.json", "{\"passed\":false}".getBytes(StandardCharsets.UTF_8));
+    assertThat(signing.attachments(m, "drills/")).containsOnlyKeys("drills/1.json");
+
+    // A report placed by someone without the key, a changed one and one moved to another name count for nothing.
+    String base = "db/" + m.id() + "/";
+    store.put(base + "drills/2.json", ByteSource.wrap("{\"passed\":true}".getBytes(StandardCharsets.UTF_8)));
+    store.put(base + "drills/3.json", ByteSource.wrap("{\"passed\":true}".getBytes(StandardCharsets.UTF_8)));
+    try (InputStream sig = store.get(base + "drills/1.json.sig")) {
+      store.put(base + "drills/3.json.sig", ByteSource.wrap(sig.readAllBytes()));
+    }
+    signing.writeAttachment(m, "drills/4.json", "{\"passed\":false}".getBytes(StandardCharsets.UTF_8));
+    store.put(base + "drills/4.json", ByteSource.wrap("{\"passed\":true}".getBytes(StandardCharsets.UTF_8)));
+    Repository verifying = new Repository(store).signedWith(ManifestSigner.ed25519(null, keys.getPublic()));
+    assertThat(verifying.attachments(m, "drills/")).containsOnlyKeys("drills/1.json");
+    assertThatThrownBy(() -> verifying.readDocument(base + "drills/3.json")).isInstanceOf(IntegrityException.class)
+        .hasMessageContaining("signature check");
+    assertThat(new Repository(store).attachments(m, "drills/")).as("an unsigned repository reads them all")
+        .containsOnlyKeys("drills/1.json", "drills/2.json", "drills/3.json", "drills/4.json");
+
+    // A verify-only host cannot sign: what it writes is unsigned, and signed readers leave it out.
+    verifying.writeAttachment(m, "drills/5.json", "{}".getBytes(StandardCharsets.UTF_8));
+    assertThat(store.stat(base + "drills/5.json.sig")).isEmpty();
+    assertThat(signing.attachments(m, "drills/")).containsOnlyKeys("drills/1.json");
+  }
+
+  @Test
+  void aPlantedLeaseHoldsABackupForAWeekAtMost(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    Repository repo = new Repository(new FilesystemStore(dir));
+    Manifest older = backup(repo);
+    Manifest newer = backup(repo);
+    java.nio.file.Path lease = dir.resolve("db/" + older.id() + "/leases/forever.lease");
+    java.nio.file.Files.createDirectories(lease.getParent());
+    java.nio.file.Files.writeString(lease, "2999-01-01T00:00:00Z\nplanted\n");
+    repo.prune("db", Retention.builder().last(1).build(), false, java.time.Duration.ofHours(1));
+    assertThat(repo.list("db")).as("a fresh lease holds").hasSize(2);
+    java.nio.file.Files.setLastModifiedTime(lease, java.nio.file.attribute.FileTime.from(
+        java.time.Instant.now().minus(Repository.MAX_LEASE).minusSeconds(60)));
+    repo.prune("db", Retention.builder().last(1).build(), false, java.time.Duration.ofHours(1));
+    assertThat(repo.list("db")).extracting(Manifest::id).containsExactly(newer.id());
+  }
 }

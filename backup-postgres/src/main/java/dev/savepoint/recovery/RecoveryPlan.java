@@ -1,12 +1,10 @@
 package dev.savepoint.recovery;
 
 import dev.savepoint.core.AuditLog;
-import dev.savepoint.core.ByteSource;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.internal.ManifestCodec;
 import java.io.IOException;
-import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -94,8 +92,8 @@ public final class RecoveryPlan {
     if (!reportId.matches("[0-9a-f-]{36}")) {
       throw new IllegalArgumentException("not a recovery report id: " + reportId);
     }
-    try (InputStream in = repository.store().get(PREFIX + reportId + ".json")) {
-      return ManifestCodec.JSON.readValue(in, RecoveryReport.class);
+    try {
+      return ManifestCodec.JSON.readValue(repository.readDocument(PREFIX + reportId + ".json"), RecoveryReport.class);
     } catch (ObjectNotFoundException e) {
       throw new IllegalArgumentException("no recovery report " + reportId + " in " + repository.describe());
     }
@@ -134,7 +132,7 @@ public final class RecoveryPlan {
     RecoveryReport report = new RecoveryReport(id, name, startedAt, end, false, failed == null ? "recovered" : "failed",
         results, Duration.between(startedAt, end).toSeconds(), rtoTarget == null ? null : rtoTarget.toSeconds(), failed,
         state, checklist);
-    repository.store().put(PREFIX + id + ".json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(report)));
+    repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report));
     audit.append(principal, "recover", name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
         "failedStep", failed == null ? "" : failed));
     return report;

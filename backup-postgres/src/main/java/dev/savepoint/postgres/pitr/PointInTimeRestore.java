@@ -157,13 +157,13 @@ public final class PointInTimeRestore {
     Chain chain = chain(base);
     if (target == null && chain.gap() != null) {
       // Without a target, recovery would stop at the gap and promote: a silent loss of everything after it.
-      throw new RestoreException("cannot restore plan '" + plan + "' to its newest WAL: segment " + chain.gap()
+      throw new RestoreException("cannot restore plan '" + plan + "' to its newest WAL: segment " + missing(chain.gap())
           + " is missing, so recovery would stop there; restore to a time up to " + chain.durableUntil()
           + " (--at), or find the segment. Nothing was written");
     }
     if (target != null && target.isAfter(chain.durableUntil())) {
       throw new RestoreException("cannot restore to " + target + ": the WAL of plan '" + plan + "' is durable only until "
-          + chain.durableUntil() + (chain.gap() == null ? "" : " (missing segment " + chain.gap() + ")")
+          + chain.durableUntil() + (chain.gap() == null ? "" : " (missing segment " + missing(chain.gap()) + ")")
           + "; the recoverable window is " + base.finishedAt() + " to " + chain.durableUntil() + ". Nothing was written");
     }
     Path dir = directory.toAbsolutePath().normalize();
@@ -272,15 +272,24 @@ public final class PointInTimeRestore {
         WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size), dryRun);
   }
 
-  /** The WAL chain's gaps after the oldest base backup (empty when it is complete to the newest segment). */
+  /**
+   * The WAL chain's gaps after the oldest base backup (empty when it is complete to the newest segment): each
+   * the first missing segment's name, with the reason when it is stored but refused.
+   */
   public List<String> gaps() throws IOException {
     List<String> gaps = new ArrayList<>();
     for (Manifest base : baseBackups().stream().sorted(Comparator.comparing(Manifest::startedAt)).toList()) {
       String gap = chain(base).gap();
-      if (gap != null && !gaps.contains(gap)) {
-        gaps.add(gap);
+      if (gap != null && !gaps.contains(missing(gap))) {
+        gaps.add(missing(gap));
       }
     }
     return gaps;
+  }
+
+  /** The segment's name, and why it counts as missing when its record is there but fails its checks. */
+  private String missing(String segment) throws IOException {
+    String reason = archive.damaged().get(segment);
+    return reason == null ? segment : segment + " (stored, but refused: " + reason + ")";
   }
 }

@@ -35,9 +35,12 @@ import java.util.TreeMap;
  * plus when it was stored. The record is written last: a file without one does not exist. Complete segments and
  * history files are never overwritten with other content (a second push of the same bytes succeeds). The
  * archive belongs to one database system: {@code system.json} records its identifier, and another system's WAL
- * is refused. Holds one segment in memory while storing it. Thread-safe.
+ * is refused. In a signed repository ({@link Repository#signedWith}) records and {@code system.json} are signed
+ * documents ({@link Repository#writeDocument}): a writer without the key cannot substitute WAL. Holds one segment in memory while storing it. Thread-safe.
  */
 public final class WalArchive {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WalArchive.class);
+
   /** A stored WAL file: its name, what the manifest-style record says, and when it became durable. */
   public record Entry(String name, ArtifactRecord artifact, Instant storedAt) {}
 
@@ -65,13 +68,14 @@ public final class WalArchive {
           + existing.get() + ", not " + systemId + " (another cluster, or a restored copy): use another plan");
     }
     if (existing.isEmpty()) {
-      store.put(prefix + "system.json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(Map.of("systemId", systemId))));
+      repository.writeDocument(prefix + "system.json", ManifestCodec.JSON.writeValueAsBytes(Map.of("systemId", systemId)));
     }
   }
 
   public Optional<String> systemId() throws IOException {
-    try (InputStream in = store.get(prefix + "system.json")) {
-      return Optional.of(String.valueOf(ManifestCodec.JSON.readValue(in, Map.class).get("systemId")));
+    try {
+      return Optional.of(String.valueOf(ManifestCodec.JSON.readValue(repository.readDocument(prefix + "system.json"),
+          Map.class).get("systemId")));
     } catch (ObjectNotFoundException e) {
       return Optional.empty();
     }
@@ -116,7 +120,7 @@ public final class WalArchive {
     ArtifactRecord artifact = new ArtifactRecord(name, key, raw.bytes(), stored.bytes(), raw.sha256(), stored.sha256(),
         chain.stream().map(Transform::spec).toList(), chunks.result());
     Entry entry = new Entry(name, artifact, Instant.now());
-    store.put(prefix + name + ".json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(entry)));
+    repository.writeDocument(prefix + name + ".json", ManifestCodec.JSON.writeValueAsBytes(entry));
     if (existing.isPresent() && !existing.get().artifact().key().equals(key)) {
       store.delete(existing.get().artifact().key());
     }
@@ -127,30 +131,56 @@ public final class WalArchive {
   public synchronized void deletePartial(String segment) throws IOException {
     Optional<Entry> partial = entry(segment + ".partial");
     if (partial.isPresent()) {
-      store.delete(prefix + segment + ".partial.json");
+      repository.deleteDocument(prefix + segment + ".partial.json");
       store.delete(partial.get().artifact().key());
     }
   }
 
+  /**
+   * The record of {@code name}, if stored. In a signed repository a record whose signature does not hold (changed,
+   * moved from another name, or unsigned) is an {@link IntegrityException}: its WAL is never replayed.
+   */
   public Optional<Entry> entry(String name) throws IOException {
-    try (InputStream in = store.get(prefix + name + ".json")) {
-      return Optional.of(ManifestCodec.JSON.readValue(in, Entry.class));
+    try {
+      Entry entry = ManifestCodec.JSON.readValue(repository.readDocument(prefix + name + ".json"), Entry.class);
+      if (!entry.name().equals(name) || !entry.artifact().key().startsWith(prefix)) {
+        throw new IntegrityException("WAL record " + prefix + name + ".json describes " + entry.artifact().key()
+            + ", not " + name + " of this archive");
+      }
+      return Optional.of(entry);
     } catch (ObjectNotFoundException e) {
       return Optional.empty();
     }
   }
 
-  /** Every stored file, by name (segments, partials, history files), in name order. */
+  /** Every stored file, by name (segments, partials, history files), in name order; damaged records left out. */
   public TreeMap<String, Entry> entries() throws IOException {
-    TreeMap<String, Entry> result = new TreeMap<>();
+    return listing().entries();
+  }
+
+  /** WAL files whose records fail their checks (see {@link #entry}), with the reason; they count as missing. */
+  public Map<String, String> damaged() throws IOException {
+    return listing().damaged();
+  }
+
+  private record Listing(TreeMap<String, Entry> entries, Map<String, String> damaged) {}
+
+  private Listing listing() throws IOException {
+    TreeMap<String, Entry> entries = new TreeMap<>();
+    Map<String, String> damaged = new TreeMap<>();
     for (ObjectInfo o : store.list(prefix)) {
       String rest = o.key().substring(prefix.length());
       if (rest.endsWith(".json") && !rest.equals("system.json")) {
         String name = rest.substring(0, rest.length() - 5);
-        entry(name).ifPresent(e -> result.put(name, e));
+        try {
+          entry(name).ifPresent(e -> entries.put(name, e));
+        } catch (IntegrityException e) {
+          LOG.warn("WAL file {} counts as missing: {}", name, e.getMessage());
+          damaged.put(name, e.getMessage());
+        }
       }
     }
-    return result;
+    return new Listing(entries, damaged);
   }
 
   /**
@@ -166,7 +196,7 @@ public final class WalArchive {
       if (s != null && s.number() < first.number()) {
         deleted.add(name);
         if (!dryRun) {
-          store.delete(prefix + name + ".json"); // the record first: the file stops existing at once
+          repository.deleteDocument(prefix + name + ".json"); // the record first: the file stops existing at once
           store.delete(e.getValue().artifact().key());
         }
       }

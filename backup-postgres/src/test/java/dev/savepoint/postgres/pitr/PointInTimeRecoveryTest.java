@@ -58,7 +58,9 @@ class PointInTimeRecoveryTest {
     String db = pg.createDatabase("pitr");
     PostgresUrl url = PostgresUrl.parse(pg.url(db));
     Path repoDir = tmp.resolve("repo");
-    Repository repo = new Repository(new FilesystemStore(repoDir));
+    // Signed: WAL records are signed documents, so a writer without the key cannot substitute WAL (below).
+    Repository repo = new Repository(new FilesystemStore(repoDir))
+        .signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(new byte[32]));
     String slot = "savepoint_test_" + Long.toHexString(System.nanoTime());
     WalArchive archive = new WalArchive(repo, "pitr", List.of(Transforms.zstd()));
     WalStreamer streamer = new WalStreamer(url, archive, slot, Duration.ofMillis(500));
@@ -143,7 +145,21 @@ class PointInTimeRecoveryTest {
       // The segment the (now oldest) base backup starts in: complete, since ending a backup switches segments.
       String lost = secondStart.name();
       assertThat(archive.entry(lost)).as("%s in %s", lost, archive.entries().keySet()).isPresent();
-      repo.store().delete("pitr/wal/" + lost + ".json");
+      // A changed record (its signature no longer holds) counts as missing, with the reason.
+      String record = "pitr/wal/" + lost + ".json";
+      byte[] original;
+      try (var in = repo.store().get(record)) {
+        original = in.readAllBytes();
+      }
+      repo.store().put(record, dev.savepoint.core.ByteSource.wrap(
+          new String(original, java.nio.charset.StandardCharsets.UTF_8).replace("\"storedAt\"", " \"storedAt\"")
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      assertThat(pitr.gaps()).singleElement().asString().startsWith(lost + " (stored, but refused: ")
+          .contains("signature");
+      assertThatThrownBy(() -> pitr.restore(null, tmp.resolve("tampered"), Secrets.none()))
+          .isInstanceOf(RestoreException.class).hasMessageContaining(lost).hasMessageContaining("signature");
+      assertThat(tmp.resolve("tampered")).doesNotExist();
+      repo.store().delete(record);
       assertThat(pitr.gaps()).containsExactly(lost);
       assertThatThrownBy(() -> pitr.restore(null, tmp.resolve("gap"), Secrets.none()))
           .isInstanceOf(RestoreException.class).hasMessageContaining(lost);
