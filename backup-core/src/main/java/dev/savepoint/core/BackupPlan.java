@@ -137,7 +137,7 @@ public final class BackupPlan {
       chain.add(t.perBackup());
     }
     Artifacts artifacts = new Artifacts(id, pool, List.copyOf(chain));
-    try {
+    try (Repository.Lease running = repository.running(name, id)) {
       log.info("backup {} of plan '{}' started: {} -> {}", id, name, source.type(), repository.describe());
       Map<String, Object> facts;
       try {

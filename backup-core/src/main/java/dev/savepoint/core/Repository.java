@@ -611,8 +611,8 @@ public final class Repository {
   }
 
   /**
-   * Ids of backups of {@code plan} that have objects but no manifest and started more than {@code minAge}
-   * ago (younger ones may still be running). Objects that complete backups still record (reused by an
+   * Ids of backups of {@code plan} that have objects but no manifest, started more than {@code minAge} ago and
+   * hold no lease (a running backup renews one, see {@link #running}). Objects that complete backups still record (reused by an
    * incremental backup, see {@link ArtifactWriter#reuse}) are not remains: a backup left with only those is
    * no orphan.
    */
@@ -638,7 +638,8 @@ public final class Repository {
     Map<String, List<ObjectInfo>> remains = new TreeMap<>();
     Set<String> shared = null;
     for (Map.Entry<String, List<ObjectInfo>> e : byBackup.entrySet()) {
-      if (hasManifest(plan, e.getKey(), e.getValue()) || !BackupIds.startTime(e.getKey()).isBefore(cutoff)) {
+      if (hasManifest(plan, e.getKey(), e.getValue()) || !BackupIds.startTime(e.getKey()).isBefore(cutoff)
+          || hasActiveLease(e.getValue())) {
         continue;
       }
       if (shared == null) {
@@ -732,15 +733,21 @@ public final class Repository {
     void close() throws IOException;
   }
 
-  /**
-   * Whether a lease holds {@code m}. Leases are honoured unsigned (a restore host may hold only a public key),
-   * so a lease counts for at most {@link #MAX_LEASE} after the store received it, whatever its text says: a
-   * planted lease cannot keep a backup from retention for ever.
-   */
+  /** Whether a lease holds {@code m}. */
   private boolean hasActiveLease(Manifest m) throws IOException {
+    return hasActiveLease(store.list(m.plan() + "/" + m.id() + "/leases/"));
+  }
+
+  /**
+   * Whether one of {@code objects} is a lease that holds. Leases are honoured unsigned (a restore host may hold
+   * only a public key), so a lease counts for at most {@link #MAX_LEASE} after the store received it, whatever
+   * its text says: a planted lease cannot keep a backup from retention for ever.
+   */
+  private boolean hasActiveLease(List<ObjectInfo> objects) throws IOException {
     Instant now = Instant.now();
-    for (ObjectInfo o : store.list(m.plan() + "/" + m.id() + "/leases/")) {
-      if (o.key().endsWith(".sig") || o.lastModified().plus(MAX_LEASE).isBefore(now)) {
+    for (ObjectInfo o : objects) {
+      if (!o.key().contains("/leases/") || o.key().endsWith(".sig")
+          || o.lastModified().plus(MAX_LEASE).isBefore(now)) {
         continue;
       }
       String until;
@@ -759,6 +766,41 @@ public final class Repository {
     }
     return false;
   }
+
+  /**
+   * Marks backup {@code id} of {@code plan} as running until the returned lease is closed. A heartbeat renews
+   * the lease every {@link #RUNNING_HEARTBEAT}, so cleaning up incomplete remains ({@link #deleteOrphans},
+   * prune) leaves a backup that runs for many hours alone; a killed backup stops renewing, and its remains
+   * become removable three heartbeats later.
+   */
+  Lease running(String plan, String id) throws IOException {
+    String key = plan + "/" + id + "/leases/running.lease";
+    Runnable renew = () -> {
+      String text = Instant.now().plus(RUNNING_HEARTBEAT.multipliedBy(3)) + "\nbackup running\n";
+      try {
+        store.put(key, ByteSource.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      } catch (IOException | RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(Repository.class).warn("cannot renew the lease of running backup {} of "
+            + "plan '{}'; a cleanup of incomplete backups could remove it: {}", id, plan, e.getMessage());
+      }
+    };
+    renew.run();
+    java.util.concurrent.ScheduledExecutorService heartbeat =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "savepoint-lease-" + plan);
+          t.setDaemon(true);
+          return t;
+        });
+    heartbeat.scheduleAtFixedRate(renew, RUNNING_HEARTBEAT.toMillis(), RUNNING_HEARTBEAT.toMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    return () -> {
+      heartbeat.shutdownNow();
+      store.delete(key);
+    };
+  }
+
+  /** How often a running backup renews its lease. */
+  static final Duration RUNNING_HEARTBEAT = Duration.ofMinutes(5);
 
   /** The longest a lease holds a backup, counted from when the store received it. */
   public static final Duration MAX_LEASE = Duration.ofDays(7);

@@ -36,7 +36,9 @@ class BucketSourceTest {
     repo = new Repository(new ForwardingStore(new FilesystemStore(tmp.resolve("repo"))) {
       @Override
       public void put(String key, InputStream data) throws java.io.IOException {
-        puts.incrementAndGet();
+        if (!key.contains("/leases/")) { // the running backup's lease is no object of the backup
+          puts.incrementAndGet();
+        }
         super.put(key, data);
       }
     });

@@ -96,6 +96,60 @@ class OperationsTest {
   }
 
   @Test
+  void cleanupLeavesARunningBackupAloneHoweverOldItIs() throws Exception {
+    java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch proceed = new java.util.concurrent.CountDownLatch(1);
+    Source slow = new Source() {
+      @Override
+      public String type() {
+        return "slow";
+      }
+
+      @Override
+      public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
+        try (java.io.OutputStream out = writer.open("first")) {
+          out.write(new byte[100_000]);
+        }
+        written.countDown();
+        try {
+          proceed.await();
+        } catch (InterruptedException e) {
+          throw new java.io.InterruptedIOException();
+        }
+        try (java.io.OutputStream out = writer.open("second")) {
+          out.write(new byte[10]);
+        }
+        return Map.of();
+      }
+    };
+    java.util.concurrent.CompletableFuture<BackupPlan.BackupResult> running = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> {
+          try {
+            return BackupPlan.builder("db").source(slow).repository(repo).build().run();
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
+    assertThat(written.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    // Without its lease, a backup with objects and no manifest, started before the cut-off, is an orphan.
+    assertThat(repo.orphans("db", Duration.ZERO)).isEmpty();
+    assertThat(repo.deleteOrphans("db", Duration.ZERO)).isZero();
+    proceed.countDown();
+    Manifest m = running.get(30, java.util.concurrent.TimeUnit.SECONDS).manifest();
+    assertThat(m.artifacts()).extracting(ArtifactRecord::name).containsExactly("first", "second");
+    try (java.io.InputStream in = repo.openRaw(m.artifacts().get(0), Secrets.none())) {
+      assertThat(in.readAllBytes()).hasSize(100_000);
+    }
+    assertThat(store.list("db/" + m.id() + "/leases/")).as("released at the end").isEmpty();
+
+    // A killed backup stops renewing its lease: once that lapses, its remains are an orphan.
+    store.put("db/20200101T000000.000Z-dead/first", ByteSource.wrap(new byte[10]));
+    store.put("db/20200101T000000.000Z-dead/leases/running.lease",
+        ByteSource.wrap((Instant.now().minusSeconds(1) + "\nbackup running\n").getBytes(StandardCharsets.UTF_8)));
+    assertThat(repo.orphans("db", Duration.ZERO)).containsExactly("20200101T000000.000Z-dead");
+  }
+
+  @Test
   void rpoMonitorAlertsOnlyWhenTheNewestBackupIsTooOld() throws IOException {
     assertThat(RpoMonitor.check(repo, "db", Duration.ofHours(1), Instant.now())).get()
         .extracting(Event::message).asString().contains("no verified backup");
