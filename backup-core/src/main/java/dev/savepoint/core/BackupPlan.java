@@ -205,9 +205,13 @@ public final class BackupPlan {
       // The same stages with the same keys (recipients' fingerprints, KMS key id, cipher, level): after a key
       // rotation or a change of protection, objects are copied again under the new one. Per-backup values
       // (a wrapped data key) do not count.
-      List<Map<String, String>> stages = chain.stream().map(t -> identity(t.spec())).toList();
-      if (!earlier.transforms().stream().map(BackupPlan::identity).toList().equals(stages)) {
+      if (earlier.transforms().size() != chain.size()) {
         return false;
+      }
+      for (int i = 0; i < chain.size(); i++) {
+        if (!chain.get(i).sameKeysAs(earlier.transforms().get(i))) {
+          return false;
+        }
       }
       Optional<ObjectInfo> stored = repository.store().stat(earlier.key());
       if (stored.isEmpty() || stored.get().size() != earlier.storedBytes()) {
@@ -487,14 +491,6 @@ public final class BackupPlan {
       }
     }
     return null;
-  }
-
-  /** What identifies a transform's keys and settings: its name and parameters but per-backup ones. */
-  static Map<String, String> identity(TransformSpec spec) {
-    Map<String, String> id = new java.util.TreeMap<>(spec.params());
-    id.remove("wrappedKey");
-    id.put("", spec.name());
-    return id;
   }
 
   /** Builds a {@link BackupPlan}. Required: source and repository. */

@@ -3,6 +3,8 @@ package dev.savepoint.core;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A reversible stream stage (compression, encryption). {@link #wrap} is used when backing up and
@@ -26,5 +28,19 @@ public interface Transform {
    */
   default Transform perBackup() throws IOException {
     return this;
+  }
+
+  /**
+   * Whether an object stored earlier through {@code earlier} is protected as this transform would protect it
+   * now — the same stage with the same keys and settings — so that an incremental backup may reuse it instead of
+   * storing it again (after a key rotation it must not). The default compares the specs' names and parameters
+   * except {@code wrappedKey} (a per-backup data key).
+   */
+  default boolean sameKeysAs(TransformSpec earlier) {
+    Map<String, String> now = new TreeMap<>(spec().params());
+    Map<String, String> then = new TreeMap<>(earlier.params());
+    now.remove("wrappedKey");
+    then.remove("wrappedKey");
+    return spec().name().equals(earlier.name()) && now.equals(then);
   }
 }

@@ -67,7 +67,10 @@ import org.bouncycastle.openpgp.operator.bc.BcPublicKeyKeyEncryptionMethodGenera
  * <p>Decryption accepts what gpg writes too (compressed or not, armored or binary), checks the integrity
  * packet after the last byte and refuses messages without one. A wrong passphrase or missing key is a
  * {@link CryptoException}; a tampered or truncated message an {@link IntegrityException}. Nothing secret is
- * recorded in the {@link #spec()} or shown by {@link #toString()}.
+ * recorded in the {@link #spec()} or shown by {@link #toString()}. For a passphrase the spec records a check
+ * value (PBKDF2-HMAC-SHA256, {@value #CHECK_ITERATIONS} iterations, salted) — no cheaper to attack than the S2K
+ * of the stored messages themselves — so that an incremental backup notices a changed passphrase and stores
+ * its objects again under the new one ({@link #sameKeysAs}).
  */
 public final class OpenPgpEncryption implements Transform {
   static final String NAME = "openpgp";
@@ -79,13 +82,20 @@ public final class OpenPgpEncryption implements Transform {
   private static final int BUFFER = 1 << 16;
   private static final int S2K_COUNT = 0xff; // the strongest iteration count gpg understands (65011712 bytes)
 
+  static final int CHECK_ITERATIONS = 600_000;
+  private static final String CHECK = "passphraseCheck";
+
   private final char[] passphrase;
+  private final byte[] checkSalt = new byte[16];
+  /** Check values of the passphrase by stored check text's salt (own salt included): computed once each. */
+  private final Map<String, String> checks = new java.util.concurrent.ConcurrentHashMap<>();
   private final List<PGPPublicKey> recipients;
   private final PGPSecretKeyRingCollection secretKeys;
   private final char[] secretKeyPassphrase;
 
   private OpenPgpEncryption(Builder b) {
     this.passphrase = b.passphrase;
+    new SecureRandom().nextBytes(checkSalt);
     this.recipients = List.copyOf(b.recipients);
     this.secretKeys = b.secretKeys;
     this.secretKeyPassphrase = b.secretKeyPassphrase;
@@ -106,11 +116,54 @@ public final class OpenPgpEncryption implements Transform {
     params.put("cipher", "AES256");
     params.put("integrity", "MDC");
     params.put("passphrase", Boolean.toString(passphrase != null));
+    if (passphrase != null) {
+      params.put(CHECK, passphraseCheck(checkSalt));
+    }
     if (!recipients.isEmpty()) {
       params.put("recipients", recipients.stream().map(k -> HexFormat.of().formatHex(k.getFingerprint()))
           .collect(Collectors.joining(",")));
     }
     return new TransformSpec(NAME, params);
+  }
+
+  /** The same recipients and settings, and the same passphrase (by the earlier spec's check value). */
+  @Override
+  public boolean sameKeysAs(TransformSpec earlier) {
+    Map<String, String> now = new java.util.TreeMap<>(spec().params());
+    Map<String, String> then = new java.util.TreeMap<>(earlier.params());
+    String check = then.remove(CHECK);
+    now.remove(CHECK);
+    if (!NAME.equals(earlier.name()) || !now.equals(then)) {
+      return false;
+    }
+    if (passphrase == null) {
+      return true;
+    }
+    String[] parts = check == null ? new String[0] : check.split(":");
+    if (parts.length != 4 || !parts[0].equals("pbkdf2-sha256") || !parts[1].equals(String.valueOf(CHECK_ITERATIONS))) {
+      return false; // written before check values, or not by Savepoint: store the objects again
+    }
+    byte[] salt;
+    try {
+      salt = java.util.Base64.getDecoder().decode(parts[2]);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    return java.security.MessageDigest.isEqual(passphraseCheck(salt).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        check.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  private String passphraseCheck(byte[] salt) {
+    return checks.computeIfAbsent(java.util.Base64.getEncoder().encodeToString(salt), encodedSalt -> {
+      try {
+        byte[] value = javax.crypto.SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256").generateSecret(
+            new javax.crypto.spec.PBEKeySpec(passphrase, salt, CHECK_ITERATIONS, 256)).getEncoded();
+        return "pbkdf2-sha256:" + CHECK_ITERATIONS + ":" + encodedSalt + ":"
+            + java.util.Base64.getEncoder().encodeToString(value);
+      } catch (java.security.GeneralSecurityException e) {
+        throw new IllegalStateException(e);
+      }
+    });
   }
 
   @Override
@@ -281,7 +334,9 @@ public final class OpenPgpEncryption implements Transform {
 
   @Override
   public String toString() {
-    return "OpenPgpEncryption" + spec().params();
+    Map<String, String> shown = new LinkedHashMap<>(spec().params());
+    shown.remove(CHECK);
+    return "OpenPgpEncryption" + shown;
   }
 
   /** Reads the encryption-capable public (sub)keys from an armored or binary key file exported by gpg. */
