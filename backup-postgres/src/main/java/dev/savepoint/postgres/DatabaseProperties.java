@@ -20,7 +20,8 @@ import java.util.TreeSet;
  * The properties of the database itself, which its rows do not carry: owner, encoding, locale provider,
  * collation and ctype, ICU locale and rules, collation version, connection limit, whether connections are
  * allowed and whether it is a template, default tablespace, ACL, comment, database-level settings (also per
- * role in the database), and the roles its objects belong to or are granted to. Recorded in the manifest at
+ * role in the database), security labels on the database, the label providers its labels need (the labels of
+ * its objects travel in the dump itself), and the roles its objects belong to or are granted to. Recorded in the manifest at
  * backup time ({@code databaseProperties}); a restore creates the database with them, so the application that
  * reconnects finds the database it had — same sort order, same {@code search_path}, same privileges.
  *
@@ -30,7 +31,7 @@ import java.util.TreeSet;
 public record DatabaseProperties(String owner, String encoding, String localeProvider, String collate, String ctype,
     String icuLocale, String icuRules, String collationVersion, int connectionLimit, boolean allowConnections,
     boolean isTemplate, String tablespace, List<String> acl, String comment, List<Setting> settings,
-    List<String> roles, String orderingSample) {
+    List<String> roles, String orderingSample, Map<String, String> securityLabels, List<String> labelProviders) {
 
   /** A database-level setting; {@code role} is null when it applies to every role. */
   public record Setting(String role, String name, String value) {}
@@ -39,6 +40,8 @@ public record DatabaseProperties(String owner, String encoding, String localePro
     acl = acl == null ? List.of() : List.copyOf(acl);
     settings = settings == null ? List.of() : List.copyOf(settings);
     roles = roles == null ? List.of() : List.copyOf(roles);
+    securityLabels = securityLabels == null ? Map.of() : Map.copyOf(new java.util.TreeMap<>(securityLabels));
+    labelProviders = labelProviders == null ? List.of() : List.copyOf(labelProviders);
   }
 
   /** What the restore may change: another owner, or another libc locale (both recorded in the report). */
@@ -78,8 +81,35 @@ public record DatabaseProperties(String owner, String encoding, String localePro
       return new DatabaseProperties(r.getString(1), encoding, provider, collate, r.getString(5), r.getString(6),
           r.getString(7), r.getString(8), r.getInt(9), r.getBoolean(10), r.getBoolean(11), r.getString(12),
           acl == null ? List.of() : List.of((String[]) acl.getArray()), r.getString(14), settings(c), roles(c),
-          plainCollation ? null : orderingSample(c, encoding));
+          plainCollation ? null : orderingSample(c, encoding), securityLabels(c), labelProviders(c));
     }
+  }
+
+  private static Map<String, String> securityLabels(Connection c) throws SQLException {
+    Map<String, String> result = new java.util.TreeMap<>();
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("""
+        SELECT l.provider, l.label FROM pg_shseclabel l JOIN pg_database d ON d.oid = l.objoid
+        WHERE l.classoid = 'pg_database'::regclass AND d.datname = current_database()""")) {
+      while (r.next()) {
+        result.put(r.getString(1), r.getString(2));
+      }
+    }
+    return result;
+  }
+
+  /** Label providers the restore needs loaded: those of the database's labels and of its objects' labels. */
+  private static List<String> labelProviders(Connection c) throws SQLException {
+    List<String> result = new ArrayList<>();
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("""
+        SELECT provider FROM pg_seclabel
+        UNION SELECT l.provider FROM pg_shseclabel l JOIN pg_database d ON d.oid = l.objoid
+          WHERE l.classoid = 'pg_database'::regclass AND d.datname = current_database()
+        ORDER BY 1""")) {
+      while (r.next()) {
+        result.add(r.getString(1));
+      }
+    }
+    return result;
   }
 
   private static List<Setting> settings(Connection c) throws SQLException {
@@ -195,6 +225,8 @@ public record DatabaseProperties(String owner, String encoding, String localePro
     if (connectionLimit != -1) {
       sql.add("ALTER DATABASE " + db + " WITH CONNECTION LIMIT " + connectionLimit);
     }
+    securityLabels.forEach((provider, label) -> sql.add("SECURITY LABEL FOR " + PostgresSource.quote(provider)
+        + " ON DATABASE " + db + " IS " + literal(label)));
     return sql;
   }
 
@@ -309,6 +341,7 @@ public record DatabaseProperties(String owner, String encoding, String localePro
     differ(differences, "connection limit", connectionLimit, restored.connectionLimit);
     differ(differences, "tablespace", tablespace, restored.tablespace);
     differ(differences, "comment", comment, restored.comment);
+    differ(differences, "security labels", securityLabels, restored.securityLabels);
     if (overrides.owner() == null) {
       differ(differences, "settings", settings, restored.settings);
       differ(differences, "ACL", grants(acl), grants(restored.acl));

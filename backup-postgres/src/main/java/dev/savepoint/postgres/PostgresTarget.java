@@ -154,6 +154,9 @@ public final class PostgresTarget implements RestoreTarget {
       }
     }
     boolean withoutOwners = refuseMissingRoles(manifest, properties, roles);
+    if (properties != null) {
+      refuseMissingLabelProviders(maintenance, properties.labelProviders());
+    }
     // Cheap checks before the expensive safety backup: keys, signatures and the first chunk of every artifact.
     checkReadable(artifacts);
     if (holdsTables) {
@@ -205,9 +208,12 @@ public final class PostgresTarget implements RestoreTarget {
     }
   }
 
-  /** pg_dumpall's lines that create or change a role, or grant a membership to one (group 1: the role). */
-  private static final java.util.regex.Pattern ROLE_LINE =
-      java.util.regex.Pattern.compile("^(?:CREATE|ALTER) ROLE (" + ParallelCopy.IDENTIFIER + ")[ ;].*");
+  /**
+   * pg_dumpall's lines that create, change, comment on or label a role, or grant a membership to one (group 1:
+   * the role).
+   */
+  private static final java.util.regex.Pattern ROLE_LINE = java.util.regex.Pattern.compile(
+      "^(?:(?:CREATE|ALTER) ROLE|COMMENT ON ROLE|SECURITY LABEL FOR \\S+ ON ROLE) (" + ParallelCopy.IDENTIFIER + ")[ ;].*");
   private static final java.util.regex.Pattern GRANT_LINE =
       java.util.regex.Pattern.compile("^GRANT .* TO (" + ParallelCopy.IDENTIFIER + ")[ ;].*");
 
@@ -314,6 +320,44 @@ public final class PostgresTarget implements RestoreTarget {
       }
     }
     return Map.of("rolesCreated", created);
+  }
+
+  /**
+   * PostgreSQL records security labels only through a loaded label provider (sepgsql, …): a backup whose database
+   * or objects carry labels of a provider the server has not loaded would fail halfway through the load. Each
+   * provider is tried on a temporary table in a transaction that is rolled back, so nothing changes.
+   */
+  private void refuseMissingLabelProviders(PostgresUrl maintenance, List<String> providers) throws RestoreException {
+    if (providers.isEmpty()) {
+      return;
+    }
+    List<String> missing = new ArrayList<>();
+    try (Connection c = maintenance.connect()) {
+      c.setAutoCommit(false);
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE TEMP TABLE savepoint_label_probe ()");
+        for (String provider : providers) {
+          s.execute("SAVEPOINT probe");
+          try {
+            s.execute("SECURITY LABEL FOR " + PostgresSource.quote(provider) + " ON TABLE savepoint_label_probe IS NULL");
+          } catch (SQLException e) {
+            if ("22023".equals(e.getSQLState())) {
+              missing.add(provider);
+            }
+          }
+          s.execute("ROLLBACK TO SAVEPOINT probe");
+        }
+      } finally {
+        c.rollback();
+      }
+    } catch (SQLException e) {
+      throw new RestoreException("cannot check the security label providers of " + maintenance + ": " + e.getMessage(), e);
+    }
+    if (!missing.isEmpty()) {
+      throw new RestoreException("the backup carries security labels of provider(s) " + String.join(", ", missing)
+          + ", which the server of " + url + " has not loaded; nothing was changed. Load them there (e.g. sepgsql in "
+          + "shared_preload_libraries, then restart the server) and restore again");
+    }
   }
 
   /** Opens every artifact and reads its first verified chunk: a wrong key or a damaged backup fails now. */

@@ -87,6 +87,71 @@ class RestoreFidelityTest {
     }
   }
 
+  /** Every security label of the database and its objects, as provider:object:label lines. */
+  static String labels(String db) throws SQLException {
+    return pg.single(db, """
+        SELECT concat_ws(E'\n',
+          (SELECT string_agg(l.provider || ':database:' || l.label, E'\n' ORDER BY l.provider) FROM pg_shseclabel l
+             JOIN pg_database d ON d.oid = l.objoid WHERE l.classoid = 'pg_database'::regclass
+             AND d.datname = current_database()),
+          (SELECT string_agg(x, E'\n' ORDER BY x) FROM (SELECT l.provider || ':'
+             || pg_describe_object(l.classoid, l.objoid, l.objsubid) || ':' || l.label AS x FROM pg_seclabel l) o))""");
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PostgresSource.Format.class, names = {"PLAIN", "CUSTOM", "PARALLEL"})
+  void securityLabelsOfTheDatabaseAndItsObjectsComeBack(PostgresSource.Format format) throws Exception {
+    pg.requireLabelProvider();
+    String db = pg.createDatabase("labels");
+    String provider = TestPostgres.LABEL_PROVIDER;
+    String role = "sp_labelled_" + format.name().toLowerCase();
+    pg.ensureRole(role);
+    pg.execute("postgres", "SECURITY LABEL FOR " + provider + " ON ROLE " + role + " IS 'staff_u:staff_r:staff_t:s0'",
+        "COMMENT ON ROLE " + role + " IS 'the game master'");
+    String roleFacts = "SELECT (SELECT label FROM pg_shseclabel WHERE classoid = 'pg_authid'::regclass AND objoid = r.oid)"
+        + " || ' / ' || shobj_description(r.oid, 'pg_authid') FROM pg_roles r WHERE rolname = '" + role + "'";
+    pg.execute("postgres", "SECURITY LABEL FOR " + provider + " ON DATABASE " + db + " IS 'system_u:object_r:db_t:s0'");
+    pg.execute(db, "CREATE TABLE secrets (id int PRIMARY KEY, body text)",
+        "INSERT INTO secrets VALUES (1, 'the dragon sleeps')",
+        "SECURITY LABEL FOR " + provider + " ON TABLE secrets IS 'system_u:object_r:sepgsql_secret_table_t:s0'",
+        "SECURITY LABEL FOR " + provider + " ON COLUMN secrets.body IS 'system_u:object_r:sepgsql_secret_column_t:s0'",
+        "CREATE FUNCTION reveal() RETURNS text LANGUAGE sql AS 'SELECT body FROM secrets'",
+        "SECURITY LABEL FOR " + provider + " ON FUNCTION reveal() IS 'system_u:object_r:sepgsql_proc_exec_t:s0'");
+    String expected = labels(db);
+    assertThat(expected.lines()).hasSize(4).allMatch(l -> l.startsWith(provider + ":"));
+
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    Manifest m = BackupPlan.builder("db").source(PostgresSource.builder(PostgresUrl.parse(pg.url(db))).format(format)
+        .withGlobals().build()).repository(repo).build().run().manifest();
+    assertThat(DatabaseProperties.of(m).labelProviders()).containsExactly(provider);
+    // Onto a server that lost the role: the globals bring it back with its label and comment.
+    pg.execute("postgres", "DROP ROLE " + role);
+    String restored = db + "_r";
+    repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(restored))).restoreGlobals(true).build(),
+        Secrets.none());
+    assertThat(labels(restored)).isEqualTo(expected);
+    assertThat(pg.single("postgres", roleFacts)).isEqualTo("staff_u:staff_r:staff_t:s0 / the game master");
+
+    // A server without the provider: refused before anything is created, naming it and the fix.
+    String manifestKey = "db/" + m.id() + "/manifest.json";
+    String json;
+    try (var in = repo.store().get(manifestKey)) {
+      json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    repo.store().put(manifestKey, dev.savepoint.core.ByteSource.wrap(json.replace("\"" + provider + "\" ]",
+        "\"" + provider + "\", \"selinux\" ]").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    Manifest needsSelinux = repo.manifest("db", m.id());
+    assertThat(DatabaseProperties.of(needsSelinux).labelProviders()).containsExactly(provider, "selinux");
+    String elsewhere = db + "_x";
+    assertThatThrownBy(() -> repo.restore(needsSelinux, PostgresTarget.builder(PostgresUrl.parse(pg.url(elsewhere)))
+        .build(), Secrets.none()))
+        .isInstanceOf(RestoreException.class).hasMessageContaining("selinux").hasMessageContaining("not loaded")
+        .hasMessageNotContaining(provider + ",");
+    assertThat(pg.databaseExists(elsewhere)).isFalse();
+    pg.dropDatabase(restored);
+    pg.dropDatabase(db);
+  }
+
   @ParameterizedTest
   @EnumSource(value = PostgresSource.Format.class, names = {"PLAIN", "PARALLEL"})
   void latin1AndSqlAsciiDatabasesRoundTripByteExactly(PostgresSource.Format format) throws Exception {

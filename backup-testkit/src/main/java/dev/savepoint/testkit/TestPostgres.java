@@ -116,12 +116,49 @@ public final class TestPostgres implements BeforeAllCallback {
     Path hba = data.resolve("pg_hba.conf");
     String rules = "host all " + PASSWORD_USER + " 127.0.0.1/32 scram-sha-256\n" + Files.readString(hba);
     exec(asServer(root, List.of("sh", "-c", "printf '%s' \"$0\" > " + hba, rules)));
+    String preload = Files.exists(libDir(bin.get()).resolve(LABEL_PROVIDER_LIBRARY + ".so"))
+        ? " -c shared_preload_libraries=" + LABEL_PROVIDER_LIBRARY : "";
     exec(asServer(root, List.of(bin.get().resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
         dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
-        "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100", "start")));
+        "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" + preload,
+        "start")));
     TestPostgres pg = new TestPostgres("127.0.0.1", port, "postgres", null, bin.get(), dir);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> pg.stop(root)));
     return pg;
+  }
+
+  /**
+   * The test kit's security label provider ({@code backup-testkit/src/main/c}, built and installed into the
+   * server's library directory by {@code scripts/setup.sh}), preloaded when installed: PostgreSQL records
+   * security labels only through a loaded provider.
+   */
+  public static final String LABEL_PROVIDER_LIBRARY = "savepoint_test_seclabel";
+  public static final String LABEL_PROVIDER = "savepoint_test";
+
+  /** Whether the server has the test label provider loaded; fails under CI=true, else skips, when it has not. */
+  public void requireLabelProvider() throws SQLException {
+    if (single("postgres", "SHOW shared_preload_libraries").contains(LABEL_PROVIDER_LIBRARY)) {
+      return;
+    }
+    String why = "the server has not loaded the test label provider " + LABEL_PROVIDER_LIBRARY
+        + " (run scripts/setup.sh, which builds and installs it)";
+    if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+      throw new IllegalStateException(why + "; CI=true, so this is a failure, not a skip");
+    }
+    Assumptions.abort(why);
+  }
+
+  private static Path libDir(Path bin) {
+    try {
+      Process p = new ProcessBuilder(bin.resolve("pg_config").toString(), "--pkglibdir").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).strip();
+      if (p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0) {
+        return Path.of(out);
+      }
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      // fall back to the Debian layout
+    }
+    return bin.resolveSibling("lib");
   }
 
   private void stop(boolean root) {
