@@ -38,13 +38,14 @@ if [ -x "$bin/pg_config" ]; then
     major="$("$bin/pg_config" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')"
     include="$("$bin/pg_config" --includedir-server)"
     work="$(mktemp -d)"
-    if [ ! -f "$include/postgres.h" ]; then
-      (cd "$work" && chmod 777 . && apt-get download -qq "postgresql-server-dev-$major" 2>/dev/null \
-        && dpkg -x postgresql-server-dev-*.deb root) || echo "setup: cannot fetch postgresql-server-dev-$major" >&2
-      include="$work/root/usr/include/postgresql/$major/server"
-    fi
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    if [ ! -f "$include/postgres.h" ]; then
+      fetch() { (cd "$work" && chmod 777 . && apt-get download -qq "postgresql-server-dev-$major" 2>/dev/null \
+        && dpkg -x postgresql-server-dev-*.deb root); }
+      fetch || { $SUDO apt-get update -qq && fetch; } || echo "setup: cannot fetch postgresql-server-dev-$major" >&2
+      include="$work/root/usr/include/postgresql/$major/server"
+    fi
     if gcc -O2 -fPIC -shared -I "$include" -o "$work/savepoint_test_seclabel.so" \
         "$(dirname "$0")/../backup-testkit/src/main/c/savepoint_test_seclabel.c"; then
       $SUDO install -m 0755 "$work/savepoint_test_seclabel.so" "$pkglib/"
