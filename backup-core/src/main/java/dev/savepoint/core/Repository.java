@@ -3,6 +3,7 @@ package dev.savepoint.core;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.ChunkVerifyingInputStream;
 import dev.savepoint.core.internal.ManifestCodec;
+import dev.savepoint.core.internal.Probe;
 import dev.savepoint.core.internal.VerifyingInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -556,8 +557,11 @@ public final class Repository {
 
   /**
    * Copies a complete backup into {@code target} (e.g. from the 30-day primary to the 7-year archive):
-   * inside the storage service where both repositories are in the same one ({@link Store#copyInService}; its
-   * size is checked), else streamed across with size and SHA-256 checked on the way. The manifest is
+   * inside the storage service where both repositories are in the same one ({@link Store#copyInService}), else
+   * streamed across with size and SHA-256 checked on the way. An in-service copy is read back and its SHA-256
+   * checked against the manifest (the service copied whatever the source held, which someone may have changed
+   * since the backup); a copy that differs is deleted and refused. A copy already in an archive class that
+   * cannot be read (S3 Glacier Flexible Retrieval, Deep Archive) is checked by size. The manifest is
    * written last, so an interrupted copy leaves no backup in the target. Copying a backup the target already
    * has is a no-op. The source backup is leased while it is read.
    */
@@ -572,11 +576,7 @@ public final class Repository {
           continue; // Reused from an earlier backup, which an earlier copy already brought across.
         }
         if (target.store.copyInService(store, a.key())) {
-          long copied = target.store.stat(a.key()).map(ObjectInfo::size).orElse(-1L);
-          if (copied != a.storedBytes()) {
-            throw new IntegrityException("copy of " + a.key() + " in " + target.describe() + " has " + copied
-                + " bytes, expected " + a.storedBytes());
-          }
+          target.checkCopy(a);
           continue;
         }
         try (InputStream in = openStored(a)) {
@@ -586,6 +586,32 @@ public final class Repository {
       target.writeManifest(manifest);
     }
     return manifest;
+  }
+
+  /** Checks an in-service copy of {@code a} in this repository against the manifest; deletes and refuses a bad one. */
+  private void checkCopy(ArtifactRecord a) throws IOException {
+    long copied = store.stat(a.key()).map(ObjectInfo::size).orElse(-1L);
+    String problem = copied == a.storedBytes() ? null : copied + " bytes, the manifest records " + a.storedBytes();
+    if (problem == null) {
+      try (InputStream in = store.get(a.key())) {
+        String digest = Probe.sha256Of(in);
+        problem = digest.equals(a.storedSha256()) ? null : "SHA-256 " + digest + ", the manifest records "
+            + a.storedSha256() + " (the source object changed after the backup)";
+      } catch (ObjectArchivedException archived) {
+        org.slf4j.LoggerFactory.getLogger(Repository.class).info("copy of {} in {} is archived: checked by size",
+            a.key(), describe());
+      }
+    }
+    if (problem != null) {
+      try {
+        store.delete(a.key());
+      } catch (IOException e) {
+        org.slf4j.LoggerFactory.getLogger(Repository.class).warn("cannot delete the bad copy {}: {}", a.key(),
+            e.getMessage());
+      }
+      throw new IntegrityException("in-service copy of " + a.key() + " in " + describe() + " has " + problem
+          + "; the copy was deleted and the backup not copied");
+    }
   }
 
   /**

@@ -167,6 +167,24 @@ class S3StoreContractTest extends StoreContract {
   }
 
   @Test
+  void anInServiceCopyOfAChangedObjectIsRefused() throws Exception {
+    Repository primary = new Repository(Stores.standard(store));
+    Repository archive = new Repository(Stores.standard(S3Store.builder(client, server.createBucket("archive2")).build()));
+    byte[] dump = randomBytes((int) MIB, 16);
+    Manifest m = BackupPlan.builder("db").source(StreamSource.of("dump", ByteSource.wrap(dump))).repository(primary)
+        .build().run().manifest();
+    // Someone with write access to the primary replaces the artifact after the backup (same size).
+    String key = m.artifacts().get(0).key();
+    byte[] changed = dump.clone();
+    changed[1000] ^= 1;
+    store.put(key, ByteSource.wrap(changed));
+    assertThatThrownBy(() -> primary.copyTo(m, archive)).isInstanceOf(dev.savepoint.core.IntegrityException.class)
+        .hasMessageContaining("in-service copy of " + key).hasMessageContaining("changed after the backup");
+    assertThat(archive.list("db")).isEmpty();
+    assertThat(archive.store().stat(key)).as("the bad copy is deleted").isEmpty();
+  }
+
+  @Test
   void staleMultipartUploadsAreAbortedByCleanup() throws Exception {
     // A process killed mid-upload leaves an incomplete multipart upload behind.
     String uploadId = client.createMultipartUpload(r -> r.bucket(bucket).key("repo/p/id/dump")).uploadId();

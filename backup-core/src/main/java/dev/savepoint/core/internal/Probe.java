@@ -29,6 +29,16 @@ public final class Probe {
     return probe.sha256();
   }
 
+  /** The hex SHA-256 of everything {@code in} holds (read to its end, not closed). */
+  public static String sha256Of(java.io.InputStream in) throws java.io.IOException {
+    Probe probe = new Probe();
+    byte[] buffer = new byte[1 << 16];
+    for (int n; (n = in.read(buffer)) > 0; ) {
+      probe.update(buffer, 0, n);
+    }
+    return probe.sha256();
+  }
+
   public void update(byte[] b, int off, int len) {
     sha256.update(b, off, len);
     bytes += len;
