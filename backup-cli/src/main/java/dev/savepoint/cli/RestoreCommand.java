@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import dev.savepoint.core.FilesTarget;
 import dev.savepoint.postgres.PostgresTarget;
+import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.postgres.TierRestore;
 import picocli.CommandLine.Option;
 
 @Command(name = "restore", description = "Restore a backup. Every digest is verified while streaming; on a "
@@ -81,6 +83,11 @@ final class RestoreCommand implements Callable<Integer> {
       + "libc locale instead of the backed-up one (e.g. when the server lacks it). Recorded in the report.")
   String locale;
 
+  @Option(names = "--with-tier", paramLabel = "<plan>", description = "PostgreSQL: restore the whole database from "
+      + "this tier plan's backup and --plan's, each the newest at or before --at (else the newest): the other tiers' "
+      + "tables are filled in, every key between them checked, and the result swapped into place. Repeatable.")
+  List<String> withTiers = new java.util.ArrayList<>();
+
   @Option(names = "--replace", description = "Replace an existing non-empty directory or file target.")
   boolean replace;
 
@@ -128,6 +135,9 @@ final class RestoreCommand implements Callable<Integer> {
     if (to.startsWith("pgdata:")) {
       return pointInTime(repository);
     }
+    if (!withTiers.isEmpty()) {
+      return combinedTiers(repository, selector);
+    }
     Manifest m = repository.select(choice.plan, selector);
     List<ArchiveRestore.Item> archived = ArchiveRestore.inspect(repository, m).stream()
         .filter(i -> i.status() != ArchiveSupport.Status.AVAILABLE).toList();
@@ -171,6 +181,41 @@ final class RestoreCommand implements Callable<Integer> {
         System.err.printf("  %s: %s%n", fact.getKey(), fact.getValue());
       }
     }
+    return Main.OK;
+  }
+
+  /** {@code --with-tier}: one database from several tier plans' backups at one time. */
+  private int combinedTiers(Repository repository, BackupSelector selector) throws Exception {
+    if (!PostgresUrl.isPostgresUrl(to)) {
+      throw new IllegalArgumentException("--with-tier combines PostgreSQL tier backups: --to must be postgresql://…");
+    }
+    if (choice.backup != null) {
+      throw new IllegalArgumentException("--with-tier picks each tier's backup by time: give --at (or nothing for the "
+          + "newest), not a backup id");
+    }
+    if (requireApprovals > 0) {
+      throw new IllegalArgumentException("approvals cover one backup; a combined restore under --require-approvals is "
+          + "not supported: restore each tier with its own approval");
+    }
+    List<String> plans = new java.util.ArrayList<>(List.of(choice.plan));
+    plans.addAll(withTiers);
+    PostgresTarget.Builder pg = PostgresTarget.builder(PostgresUrl.parse(to)).safetyBackup(repository,
+        choice.plan + "-safety").owner(owner).locale(locale);
+    if (jobs != null) {
+      pg.jobs(jobs);
+    }
+    String what = String.join("+", plans) + " @ " + (at == null ? "latest" : at) + " -> " + Uris.redact(to);
+    Repository.RestoreResult result;
+    try {
+      result = TierRestore.restore(repository, plans, selector, pg.build(), secretOptions.secrets());
+    } catch (Exception e) {
+      Audit.record(repository, "restore", what, "failed", Map.of("error", String.valueOf(e.getMessage())));
+      throw e;
+    }
+    Audit.record(repository, "restore", what, "ok", result.facts());
+    System.err.printf("restored plans %s (backups %s) to %s: %s in %s%n", String.join(", ", plans), result.backupId(),
+        result.target(), Format.bytes(result.rawBytes()), Format.duration(result.duration()));
+    result.facts().forEach((k, v) -> System.err.printf("  %s: %s%n", k, v));
     return Main.OK;
   }
 

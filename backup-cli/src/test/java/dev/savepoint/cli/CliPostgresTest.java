@@ -56,6 +56,44 @@ class CliPostgresTest {
   }
 
   @Test
+  void twoTierPlansRestoreAsOneDatabaseAtOneTime() throws Exception {
+    String db = pg.createDatabase("cli_tiers");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 1);
+    }
+    Path plans = java.nio.file.Files.writeString(tmp.resolve("plans.yaml"), """
+        plans:
+          - name: tier1
+            source: %1$s
+            tables: [users, chat_messages, game_sessions]
+            crossTierReferences: [game_sessions_campaign_id_fkey]
+            repository: file:%2$s
+          - name: tier2
+            source: %1$s
+            tables: [campaigns, ai_generated_content]
+            crossTierReferences: [campaigns_owner_id_fkey]
+            repository: file:%2$s
+        """.formatted(pg.url(db), tmp.resolve("repo")));
+    CliProcess.Result run = CliProcess.run("run", "--config", plans.toString());
+    assertThat(run.exit()).as(run.err()).isZero();
+    String restored = "cli_tiers_restored_" + System.nanoTime();
+    CliProcess.Result restore = CliProcess.run("restore", "--repo", "file:" + tmp.resolve("repo"), "--plan", "tier1",
+        "--with-tier", "tier2", "--at", java.time.Instant.now().toString(), "--to", pg.url(restored));
+    assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(restore.err()).contains("restored plans tier1, tier2", "tierSpread", "foreignKeysChecked",
+        "emptyTablesInNoTier: [\"public\".\"session_cache\"]");
+    try (Connection a = pg.connect(db); Connection b = pg.connect(restored)) {
+      java.util.Map<String, String> expected = new java.util.TreeMap<>(TrpgDatabase.tableDigests(a));
+      expected.put("public.session_cache", "0:"); // in no tier: it comes back empty
+      assertThat(TrpgDatabase.tableDigests(b)).isEqualTo(expected);
+    }
+    CliProcess.Result wrongTarget = CliProcess.run("restore", "--repo", "file:" + tmp.resolve("repo"), "--plan",
+        "tier1", "--with-tier", "tier2", "--to", "file:" + tmp.resolve("out"));
+    assertThat(wrongTarget.exit()).isEqualTo(Main.USAGE);
+    assertThat(wrongTarget.err()).contains("--to must be postgresql://");
+  }
+
+  @Test
   void parallelFormatBackupAndParallelRestore() throws Exception {
     String db = pg.createDatabase("cli_parallel");
     try (Connection c = pg.connect(db)) {

@@ -499,7 +499,7 @@ public final class Repository {
   public RestoreResult restore(Manifest manifest, RestoreTarget target, Secrets secrets) throws IOException {
     Instant start = Instant.now();
     Map<String, Object> facts;
-    try (Lease lease = tryLease(manifest, "restore to " + target.describe())) {
+    try (Lease lease = leaseIfWritable(manifest, "restore to " + target.describe())) {
       facts = target.restore(reader(manifest, secrets));
     }
     return new RestoreResult(manifest.id(), target.describe(), manifest.rawBytes(),
@@ -570,7 +570,7 @@ public final class Repository {
     if (target.store.stat(manifestKey).isPresent()) {
       return target.manifest(manifest.plan(), manifest.id());
     }
-    try (Lease lease = tryLease(manifest, "copy to " + target.describe())) {
+    try (Lease lease = leaseIfWritable(manifest, "copy to " + target.describe())) {
       for (ArtifactRecord a : manifest.artifacts()) {
         if (!ownsKey(manifest, a) && target.store.stat(a.key()).map(o -> o.size() == a.storedBytes()).orElse(false)) {
           continue; // Reused from an earlier backup, which an earlier copy already brought across.
@@ -741,7 +741,7 @@ public final class Repository {
   }
 
   /** A lease if the repository is writable; restores from read-only credentials go on without one. */
-  private Lease tryLease(Manifest manifest, String purpose) {
+  public Lease leaseIfWritable(Manifest manifest, String purpose) {
     try {
       return lease(manifest, purpose, Duration.ofDays(2));
     } catch (IOException | RuntimeException e) {

@@ -121,16 +121,10 @@ public final class PostgresTarget implements RestoreTarget {
     PostgresUrl maintenance = url.withDatabase("postgres");
     DatabaseProperties properties = DatabaseProperties.of(manifest);
     Map<String, Object> facts = new LinkedHashMap<>();
-    int serverMajor;
-    boolean exists;
-    Set<String> roles;
-    try (Connection c = PostgresSource.connect(maintenance)) {
-      serverMajor = Integer.parseInt(PostgresSource.single(c, "SHOW server_version_num")) / 10000;
-      exists = databaseExists(c, url.database());
-      roles = existingRoles(c);
-    } catch (SQLException e) {
-      throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
-    }
+    Server server = inspect(maintenance);
+    int serverMajor = server.major();
+    boolean exists = server.exists();
+    Set<String> roles = server.roles();
     boolean holdsTables = exists && hasTables();
     boolean tierBackup = manifest.source().facts().get("namedTables") != null;
     boolean tierScoped = switch (scope) {
@@ -147,11 +141,7 @@ public final class PostgresTarget implements RestoreTarget {
     }
     if (restoreGlobals) {
       facts.putAll(createMissingRoles(artifacts, maintenance, roles, serverMajor));
-      try (Connection c = PostgresSource.connect(maintenance)) {
-        roles = existingRoles(c);
-      } catch (SQLException e) {
-        throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
-      }
+      roles = inspect(maintenance).roles();
     }
     boolean withoutOwners = refuseMissingRoles(manifest, properties, roles);
     if (properties != null) {
@@ -174,10 +164,10 @@ public final class PostgresTarget implements RestoreTarget {
     try {
       load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners,
           tierScoped ? crossTierReferences(manifest) : List.of());
-      facts.putAll(verify(manifest, url.withDatabase(scratch)));
+      facts.putAll(verify(manifest, url.withDatabase(scratch), true));
       if (tierScoped) {
         // The live database stays; only the tier's tables get the verified rows of the scratch copy.
-        facts.putAll(TierReplacement.run(url.withDatabase(scratch), url, manifest, expectedCounts(manifest)));
+        facts.putAll(TierReplacement.run(url.withDatabase(scratch), url, manifest, expectedCounts(manifest), true));
         execute(maintenance, "DROP DATABASE " + PostgresSource.quote(scratch) + " WITH (FORCE)");
         log.info("restored the tier of backup {} into {}", manifest.id(), url);
         return facts;
@@ -205,6 +195,158 @@ public final class PostgresTarget implements RestoreTarget {
         throw reported;
       }
       throw e;
+    }
+  }
+
+  /**
+   * Restores the whole database from several tier backups of it — e.g. the newest of tier 1 and of tier 2 at or
+   * before one time ({@link TierRestore} picks them) — and swaps it into place, with the same safety as a
+   * whole-database restore. The first tier's backup, which holds the whole schema, is loaded into a scratch
+   * database (its references to other tiers left out) and verified; every other tier's tables are then replaced
+   * there from its own verified scratch copy; the left-out references are added back, and every foreign key
+   * touching a tier's table is checked against the combined rows — rows of one tier that reference rows another
+   * tier's point in time lacks fail the restore, naming the constraint. Then the user checks run, the database's
+   * properties are applied and compared, and only then is the result renamed into place. Needs a superuser (the
+   * tier replacement turns triggers off). The result names each tier's backup and how far apart their points in
+   * time are ({@code tierSpread}). Any failure leaves the target as it was.
+   */
+  public Map<String, Object> restoreTiers(List<ArtifactReader> tiers) throws IOException {
+    if (tiers.size() < 2) {
+      throw new IllegalArgumentException("a combined restore needs the backups of at least two tiers");
+    }
+    Map<String, String> owners = new HashMap<>();
+    List<String> allTables = new ArrayList<>();
+    for (ArtifactReader t : tiers) {
+      Manifest m = t.manifest();
+      if (!m.source().type().equals("postgresql") || !(m.source().facts().get("namedTables") instanceof Map<?, ?> named)) {
+        throw new RestoreException("backup " + m.id() + " of plan '" + m.plan() + "' is not a PostgreSQL tier backup "
+            + "(it names no tables); a combined restore takes the tier backups of one database");
+      }
+      for (Object relations : named.values()) {
+        for (Object relation : (List<?>) relations) {
+          String earlier = owners.putIfAbsent(String.valueOf(relation), m.plan());
+          if (earlier != null && !earlier.equals(m.plan())) {
+            throw new RestoreException(relation + " is in both plan '" + earlier + "' and plan '" + m.plan()
+                + "'; a combined restore takes tiers that share no table");
+          }
+        }
+      }
+      allTables.addAll(expectedCounts(m).keySet());
+    }
+    ArtifactReader baseTier = tiers.get(0);
+    Manifest base = baseTier.manifest();
+    List<BackupScope.CrossTierReference> leftOut = crossTierReferences(base);
+    PostgresUrl maintenance = url.withDatabase("postgres");
+    DatabaseProperties properties = DatabaseProperties.of(base);
+    Server server = inspect(maintenance);
+    TierReplacement.requireSuperuser(maintenance);
+    boolean withoutOwners = false;
+    for (ArtifactReader t : tiers) {
+      DatabaseProperties tierProperties = DatabaseProperties.of(t.manifest());
+      withoutOwners |= refuseMissingRoles(t.manifest(), tierProperties, server.roles());
+      if (tierProperties != null) {
+        refuseMissingLabelProviders(maintenance, tierProperties.labelProviders());
+      }
+      checkReadable(t);
+    }
+    Map<String, Object> facts = new LinkedHashMap<>();
+    if (server.exists() && hasTables()) {
+      if (safetyRepository == null) {
+        throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
+            + "configure one (the CLI does) or restore into a new database");
+      }
+      facts.put("safetyBackupId", takeSafetyBackup(server.major(), baseTier.protection()));
+    }
+    dropAbandonedScratch(maintenance);
+    String scratch = scratchName(url.database());
+    PostgresUrl combined = url.withDatabase(scratch);
+    createScratch(maintenance, scratch, properties, server.major());
+    List<String> scratches = new ArrayList<>(List.of(scratch));
+    try {
+      load(baseTier, combined, server.major(), withoutOwners, leftOut);
+      verify(base, combined, false);
+      Map<BackupScope.CrossTierReference, String> definitions = new LinkedHashMap<>();
+      for (ArtifactReader t : tiers.subList(1, tiers.size())) {
+        String tierScratch = scratchName(url.database());
+        createScratch(maintenance, tierScratch, DatabaseProperties.of(t.manifest()), server.major());
+        scratches.add(tierScratch);
+        load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()));
+        verify(t.manifest(), url.withDatabase(tierScratch), false);
+        // The references the base left out are in every other tier's copy (the base's tables are empty there).
+        definitions.putAll(TierReplacement.foreignKeyDefinitions(url.withDatabase(tierScratch), leftOut));
+        TierReplacement.run(url.withDatabase(tierScratch), combined, t.manifest(), expectedCounts(t.manifest()), false);
+        execute(maintenance, "DROP DATABASE " + PostgresSource.quote(tierScratch) + " WITH (FORCE)");
+        scratches.remove(tierScratch);
+      }
+      TierReplacement.addForeignKeys(combined, leftOut, definitions);
+      facts.put("scope", "tiers");
+      facts.put("foreignKeysChecked", TierReplacement.checkCombined(combined, allTables));
+      List<String> inNoTier = tablesOutside(combined, allTables);
+      if (!inNoTier.isEmpty()) {
+        facts.put("emptyTablesInNoTier", inNoTier);
+        log.warn("tables in none of the restored tiers come back empty: {}", inNoTier);
+      }
+      runChecks(combined, base);
+      List<Map<String, Object>> used = new ArrayList<>();
+      for (ArtifactReader t : tiers) {
+        Manifest m = t.manifest();
+        used.add(Map.of("plan", m.plan(), "backupId", m.id(), "startedAt", m.startedAt().toString(),
+            "tablesChecked", expectedCounts(m).size()));
+      }
+      facts.put("tiers", used);
+      facts.put("tierSpread", java.time.Duration.between(
+          tiers.stream().map(t -> t.manifest().startedAt()).min(Comparator.naturalOrder()).orElseThrow(),
+          tiers.stream().map(t -> t.manifest().startedAt()).max(Comparator.naturalOrder()).orElseThrow()).toString());
+      if (properties != null) {
+        facts.putAll(finish(maintenance, scratch, properties, inspect(maintenance).roles(), base));
+      }
+      swapIntoPlace(maintenance, scratch, server.exists(), facts);
+      log.info("restored {} tier backups into {} (points in time {} apart)", tiers.size(), url, facts.get("tierSpread"));
+      return facts;
+    } catch (IOException | RuntimeException e) {
+      for (String name : scratches) {
+        try {
+          execute(maintenance, "DROP DATABASE IF EXISTS " + PostgresSource.quote(name) + " WITH (FORCE)");
+        } catch (IOException dropFailure) {
+          e.addSuppressed(dropFailure);
+        }
+      }
+      if (facts.get("safetyBackupId") != null) {
+        e.addSuppressed(new RestoreException("safety backup " + facts.get("safetyBackupId") + " of " + url
+            + " is in plan '" + safetyPlan + "'"));
+      }
+      throw e;
+    }
+  }
+
+  /** The tables of {@code database} (quoted, as manifests name them) that are not among {@code covered}. */
+  private static List<String> tablesOutside(PostgresUrl database, List<String> covered) throws RestoreException {
+    List<String> result = new ArrayList<>();
+    try (Connection c = database.connect(); Statement s = c.createStatement(); ResultSet r = s.executeQuery("""
+        SELECT '"' || replace(n.nspname, '"', '""') || '"."' || replace(t.relname, '"', '""') || '"'
+        FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE t.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1""")) {
+      while (r.next()) {
+        if (!covered.contains(r.getString(1))) {
+          result.add(r.getString(1));
+        }
+      }
+    } catch (SQLException e) {
+      throw new RestoreException("cannot list the tables of " + database + ": " + e.getMessage(), e);
+    }
+    return result;
+  }
+
+  /** What a restore needs to know about the server first. */
+  private record Server(int major, boolean exists, Set<String> roles) {}
+
+  private Server inspect(PostgresUrl maintenance) throws RestoreException {
+    try (Connection c = PostgresSource.connect(maintenance)) {
+      return new Server(Integer.parseInt(PostgresSource.single(c, "SHOW server_version_num")) / 10000,
+          databaseExists(c, url.database()), existingRoles(c));
+    } catch (SQLException | IOException e) {
+      throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
     }
   }
 
@@ -717,7 +859,7 @@ public final class PostgresTarget implements RestoreTarget {
    * them; backups made before {@code rowCountScope} counted whole inheritance trees in the pg_dump formats),
    * then runs the user checks.
    */
-  private Map<String, Object> verify(Manifest manifest, PostgresUrl scratch) throws IOException {
+  private Map<String, Object> verify(Manifest manifest, PostgresUrl scratch, boolean withChecks) throws IOException {
     Map<String, Object> recordedFacts = manifest.source().facts();
     Map<String, Long> expected = expectedCounts(manifest);
     boolean only = "only".equals(recordedFacts.get("rowCountScope")) || "parallel".equals(recordedFacts.get("format"));
@@ -742,11 +884,8 @@ public final class PostgresTarget implements RestoreTarget {
           differences.add(table + ": expected " + want + " rows, restored " + got);
         }
       }
-      for (Check check : checks) {
-        String actual = PostgresSource.single(c, check.sql());
-        if (!Objects.equals(actual, check.expected())) {
-          differences.add("check '" + check.sql() + "': expected " + check.expected() + ", got " + actual);
-        }
+      if (withChecks) {
+        differences.addAll(failedChecks(c));
       }
     } catch (SQLException e) {
       throw new RestoreException("cannot verify the restored database: " + e.getMessage(), e);
@@ -758,7 +897,7 @@ public final class PostgresTarget implements RestoreTarget {
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("tablesChecked", expected.size());
     facts.put("rowsChecked", rows);
-    facts.put("checksPassed", checks.size());
+    facts.put("checksPassed", withChecks ? checks.size() : 0);
     // A partitioned table's rows live in its partitions: report each named table's total.
     if (recordedFacts.get("namedTables") instanceof Map<?, ?> named) {
       Map<String, Long> totals = new LinkedHashMap<>();
@@ -767,6 +906,31 @@ public final class PostgresTarget implements RestoreTarget {
       facts.put("namedTableRows", totals);
     }
     return facts;
+  }
+
+  private List<String> failedChecks(Connection c) throws SQLException {
+    List<String> failed = new ArrayList<>();
+    for (Check check : checks) {
+      String actual = PostgresSource.single(c, check.sql());
+      if (!Objects.equals(actual, check.expected())) {
+        failed.add("check '" + check.sql() + "': expected " + check.expected() + ", got " + actual);
+      }
+    }
+    return failed;
+  }
+
+  /** The user checks on the combined database of {@link #restoreTiers}. */
+  private void runChecks(PostgresUrl database, Manifest base) throws IOException {
+    List<String> failed;
+    try (Connection c = database.connect()) {
+      failed = failedChecks(c);
+    } catch (SQLException e) {
+      throw new RestoreException("cannot verify the restored database: " + e.getMessage(), e);
+    }
+    if (!failed.isEmpty()) {
+      throw new IntegrityException("restored tiers (base backup " + base.id() + ") fail the checks: "
+          + String.join("; ", failed));
+    }
   }
 
   private void swapIntoPlace(PostgresUrl maintenance, String scratch, boolean exists, Map<String, Object> facts)

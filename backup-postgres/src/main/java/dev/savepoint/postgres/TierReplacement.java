@@ -44,8 +44,12 @@ final class TierReplacement {
     }
   }
 
-  static Map<String, Object> run(PostgresUrl scratch, PostgresUrl live, Manifest manifest, Map<String, Long> expected)
-      throws IOException {
+  /**
+   * Replaces the tier's tables of {@code live} with those of {@code scratch}; with {@code checkKeys}, every foreign
+   * key touching them is checked before committing ({@link PostgresTarget#restoreTiers} checks once, at the end).
+   */
+  static Map<String, Object> run(PostgresUrl scratch, PostgresUrl live, Manifest manifest, Map<String, Long> expected,
+      boolean checkKeys) throws IOException {
     List<String> tables = new ArrayList<>(expected.keySet());
     try (Connection from = scratch.connect(); Connection to = live.connect()) {
       to.setAutoCommit(false);
@@ -62,7 +66,16 @@ final class TierReplacement {
           rows += replace(from, to, table);
           copySequences(from, to, table);
         }
-        int checked = checkForeignKeys(to, tables, manifest);
+        int checked = 0;
+        if (checkKeys) {
+          List<String> violations = new ArrayList<>();
+          checked = checkForeignKeys(to, tables, violations);
+          if (!violations.isEmpty()) {
+            throw new IntegrityException("restoring the tier of backup " + manifest.id() + " would break foreign keys "
+                + "with the rest of the live database: " + String.join("; ", violations) + ". Nothing was changed "
+                + "(rolled back): restore the tiers these rows belong to together, or restore the whole database");
+          }
+        }
         for (String table : tables) {
           long got = Long.parseLong(PostgresSource.single(to, "SELECT count(*) FROM ONLY " + table));
           if (got != expected.get(table)) {
@@ -165,8 +178,8 @@ final class TierReplacement {
    * Checks every foreign key that has the tier's tables (or their partitioned parents) on either side against
    * the live rows, as PostgreSQL's MATCH SIMPLE would; returns how many were checked.
    */
-  private static int checkForeignKeys(Connection c, List<String> tables, Manifest manifest) throws SQLException,
-      IOException {
+  private static int checkForeignKeys(Connection c, List<String> tables, List<String> violations)
+      throws SQLException {
     Set<Long> relations = new LinkedHashSet<>();
     try (PreparedStatement ps = c.prepareStatement("SELECT ?::regclass::oid::bigint UNION SELECT relid::bigint FROM pg_partition_ancestors(?::regclass)")) {
       for (String table : tables) {
@@ -179,7 +192,6 @@ final class TierReplacement {
         }
       }
     }
-    List<String> violations = new ArrayList<>();
     int checked = 0;
     try (PreparedStatement ps = c.prepareStatement("""
         SELECT k.conname, k.conrelid::regclass::text, k.confrelid::regclass::text,
@@ -213,11 +225,77 @@ final class TierReplacement {
         }
       }
     }
+    return checked;
+  }
+
+  /** Every foreign key touching {@code tables} of the combined database, checked; returns how many. */
+  static int checkCombined(PostgresUrl combined, List<String> tables) throws IOException {
+    List<String> violations = new ArrayList<>();
+    int checked;
+    try (Connection c = combined.connect()) {
+      checked = checkForeignKeys(c, tables, violations);
+    } catch (SQLException e) {
+      throw new RestoreException("cannot check the foreign keys of the combined tiers: " + e.getMessage(), e);
+    }
     if (!violations.isEmpty()) {
-      throw new IntegrityException("restoring the tier of backup " + manifest.id() + " would break foreign keys with "
-          + "the rest of the live database: " + String.join("; ", violations) + ". Nothing was changed (rolled back): "
-          + "restore the tiers these rows belong to together, or restore the whole database");
+      throw new IntegrityException("the tiers' backups do not fit together: " + String.join("; ", violations)
+          + ". Nothing was changed: restore them as of another time (their backups' points in time differ), or "
+          + "restore each tier with --scope tier");
     }
     return checked;
+  }
+
+  /**
+   * The definitions of {@code references} in {@code database} (where the referencing table is empty, so they
+   * exist), schema-qualified whatever the search path.
+   */
+  static Map<BackupScope.CrossTierReference, String> foreignKeyDefinitions(PostgresUrl database,
+      List<BackupScope.CrossTierReference> references) throws IOException {
+    Map<BackupScope.CrossTierReference, String> result = new LinkedHashMap<>();
+    try (Connection c = database.connect(); Statement s = c.createStatement(); PreparedStatement ps = c.prepareStatement("""
+        SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+          JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE k.contype = 'f' AND n.nspname = ? AND t.relname = ? AND k.conname = ?""")) {
+      s.execute("SET search_path = ''");
+      for (BackupScope.CrossTierReference ref : references) {
+        ps.setString(1, ref.schema());
+        ps.setString(2, ref.table());
+        ps.setString(3, ref.constraint());
+        try (ResultSet r = ps.executeQuery()) {
+          if (r.next()) {
+            result.put(ref, r.getString(1));
+          }
+        }
+      }
+    } catch (SQLException e) {
+      throw new RestoreException("cannot read foreign keys of " + database + ": " + e.getMessage(), e);
+    }
+    return result;
+  }
+
+  /** Adds {@code references} back to {@code combined}, each validated against every row. */
+  static void addForeignKeys(PostgresUrl combined, List<BackupScope.CrossTierReference> references,
+      Map<BackupScope.CrossTierReference, String> definitions) throws IOException {
+    try (Connection c = combined.connect(); Statement s = c.createStatement()) {
+      s.execute("SET search_path = ''");
+      for (BackupScope.CrossTierReference ref : references) {
+        String definition = definitions.get(ref);
+        if (definition == null) {
+          throw new RestoreException("constraint " + ref.constraint() + " of " + ref.schema() + "." + ref.table()
+              + " is in none of the other tiers' backups; restore the tiers one by one with --scope tier");
+        }
+        try {
+          s.execute("ALTER TABLE " + PostgresSource.quote(ref.schema()) + "." + PostgresSource.quote(ref.table())
+              + " ADD CONSTRAINT " + PostgresSource.quote(ref.constraint()) + " " + definition);
+        } catch (SQLException e) {
+          throw new IntegrityException("the tiers' backups do not fit together: constraint " + ref.constraint()
+              + " of " + ref.schema() + "." + ref.table() + " fails on the combined rows (" + e.getMessage().lines()
+              .findFirst().orElse("") + "). Nothing was changed: restore them as of another time, or restore each "
+              + "tier with --scope tier", e);
+        }
+      }
+    } catch (SQLException e) {
+      throw new RestoreException("cannot add the cross-tier foreign keys to " + combined + ": " + e.getMessage(), e);
+    }
   }
 }

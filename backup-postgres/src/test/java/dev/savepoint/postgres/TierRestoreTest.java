@@ -105,4 +105,64 @@ class TierRestoreTest {
       assertThat(r.getLong(1)).as("no scratch database left behind").isZero();
     }
   }
+
+  @ParameterizedTest
+  @EnumSource(value = PostgresSource.Format.class, names = {"PLAIN", "PARALLEL"})
+  void theTiersAtOneTimeCombineIntoTheWholeDatabase(PostgresSource.Format format) throws Exception {
+    String db = pg.createDatabase("combined");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 1);
+    }
+    PostgresUrl url = PostgresUrl.parse(pg.url(db));
+    PostgresSource tier1 = PostgresSource.builder(url).format(format).table("users", "chat_messages", "game_sessions")
+        .crossTierReference("game_sessions_campaign_id_fkey").build();
+    PostgresSource tier2 = PostgresSource.builder(url).format(format).table("campaigns", "ai_generated_content")
+        .crossTierReference("campaigns_owner_id_fkey").build();
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    Manifest t1 = backup(repo, "tier1", tier1);
+    Manifest t2 = backup(repo, "tier2", tier2);
+    java.time.Instant between = java.time.Instant.now();
+    List<String> all = new java.util.ArrayList<>(TIER1);
+    all.addAll(TIER2);
+    Map<String, String> backedUp = digests(db, all);
+
+    // Later: a new player and their campaign, in tier 2's next backup only.
+    pg.execute(db, "INSERT INTO users (handle, created_at) VALUES ('latecomer', now())",
+        "INSERT INTO campaigns (owner_id, title) SELECT id, 'late campaign' FROM users WHERE handle = 'latecomer'");
+    Manifest t2later = backup(repo, "tier2", tier2);
+
+    // Into a new database, as of the time between: both tiers' rows, exactly, and every key between them checked.
+    String fresh = db + "_new";
+    Map<String, Object> facts = TierRestore.restore(repo, List.of("tier1", "tier2"),
+        dev.savepoint.core.BackupSelector.atOrBefore(between), PostgresTarget.builder(PostgresUrl.parse(pg.url(fresh)))
+            .build(), Secrets.none()).facts();
+    assertThat(facts).containsEntry("scope", "tiers").containsKey("tierSpread");
+    assertThat(((Number) facts.get("foreignKeysChecked")).intValue()).isGreaterThanOrEqualTo(2);
+    assertThat(((List<?>) facts.get("tiers")).stream().map(t -> String.valueOf(((Map<?, ?>) t).get("backupId"))))
+        .containsExactly(t1.id(), t2.id());
+    assertThat(digests(fresh, all)).isEqualTo(backedUp);
+    assertThat(pg.single(fresh, "SELECT count(*) FROM pg_constraint WHERE conname = 'campaigns_owner_id_fkey'"))
+        .as("the reference left out of the first tier's load is back").isEqualTo("1");
+
+    // Now: tier 2's newest backup has a campaign whose owner tier 1's newest backup lacks. Refused, nothing changed.
+    Map<String, String> live = digests(db, all);
+    PostgresTarget target = PostgresTarget.builder(url).safetyBackup(repo, "safety").build();
+    assertThatThrownBy(() -> TierRestore.restore(repo, List.of("tier1", "tier2"),
+        dev.savepoint.core.BackupSelector.latest(), target, Secrets.none()))
+        .isInstanceOf(IntegrityException.class).hasMessageContaining("do not fit together")
+        .hasMessageContaining("campaigns_owner_id_fkey");
+    assertThat(digests(db, all)).isEqualTo(live);
+    assertThat(t2later).isNotNull();
+
+    // The same tiers over the live database at the earlier time: swapped in whole, with a safety backup.
+    Map<String, Object> over = TierRestore.restore(repo, List.of("tier2", "tier1"),
+        dev.savepoint.core.BackupSelector.atOrBefore(between), target, Secrets.none()).facts();
+    assertThat(over).containsKey("safetyBackupId");
+    assertThat(digests(db, all)).isEqualTo(backedUp);
+    try (Connection c = pg.connect("postgres"); Statement s = c.createStatement();
+        var r = s.executeQuery("SELECT count(*) FROM pg_database WHERE datname LIKE '" + db + "_sp%'")) {
+      r.next();
+      assertThat(r.getLong(1)).as("no scratch database left behind").isZero();
+    }
+  }
 }
