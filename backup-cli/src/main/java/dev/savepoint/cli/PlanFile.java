@@ -104,7 +104,7 @@ final class PlanFile {
         throw new ConfigurationException("plan file " + file + ": every plan needs name, source and repository");
       }
       if (p.schedule() != null) {
-        Scheduler.parseCron(p.schedule());
+        Scheduler.validateCron(p.schedule());
       }
       for (String zone : java.util.Arrays.asList(p.zone(), p.retention() == null ? null : p.retention().zone())) {
         if (zone != null) {

@@ -14,7 +14,6 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -67,18 +66,10 @@ final class RunCommand implements Callable<Integer> {
       }
       scheduler.schedule(PlanFile.build(spec), spec.schedule(), spec.zone() == null ? ZoneOffset.UTC : ZoneId.of(spec.zone()));
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        scheduler.close(grace);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      stopped.countDown();
-    }));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> scheduler.close(grace)));
     scheduler.start();
     System.err.printf("scheduling %d plan(s); stop with SIGTERM%n", specs.size());
-    stopped.await();
+    scheduler.awaitClose();
     return Main.OK;
   }
 }

@@ -506,9 +506,31 @@ public final class Repository {
         Duration.between(start, Instant.now()), facts);
   }
 
-  /** The outcome of a restore; {@code facts} are what the target reported (rows checked, safety backup). */
+  /**
+   * The outcome of a restore; {@code facts} are what the target reported (rows checked, safety backup), also
+   * through the typed accessors.
+   */
   public record RestoreResult(String backupId, String target, long rawBytes, Duration duration,
-      Map<String, Object> facts) {}
+      Map<String, Object> facts) {
+    /** The backup taken of the target before it was replaced (a database restore over a non-empty one). */
+    public Optional<String> safetyBackupId() {
+      return Optional.ofNullable(facts.get("safetyBackupId")).map(String::valueOf);
+    }
+
+    /** Tables whose row counts were compared with the manifest (database restores). */
+    public java.util.OptionalLong tablesChecked() {
+      return number("tablesChecked");
+    }
+
+    /** Rows counted in those tables. */
+    public java.util.OptionalLong rowsChecked() {
+      return number("rowsChecked");
+    }
+
+    private java.util.OptionalLong number(String fact) {
+      return facts.get(fact) instanceof Number n ? java.util.OptionalLong.of(n.longValue()) : java.util.OptionalLong.empty();
+    }
+  }
 
   /**
    * Adds a small document (a drill report, a verification record) to an existing backup, under

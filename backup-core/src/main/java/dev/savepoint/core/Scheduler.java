@@ -49,6 +49,7 @@ public final class Scheduler implements AutoCloseable {
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "timer"));
   private final ExecutorService runs = Executors.newCachedThreadPool(r -> daemon(r, "run"));
   private volatile boolean started;
+  private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
 
   public Scheduler(LockProvider locks) {
     this.locks = Objects.requireNonNull(locks);
@@ -60,8 +61,20 @@ public final class Scheduler implements AutoCloseable {
     return t;
   }
 
-  /** Parses a cron expression (5 fields Unix, 6 fields with seconds). */
-  public static ExecutionTime parseCron(String expression) {
+  /**
+   * Checks a cron expression (5 fields Unix, 6 fields with seconds): an {@link IllegalArgumentException} names
+   * what is wrong.
+   */
+  public static void validateCron(String expression) {
+    parseCron(expression);
+  }
+
+  /** When a plan on {@code cron} next runs after {@code after}, if ever. */
+  public static Optional<ZonedDateTime> nextRun(String cron, ZonedDateTime after) {
+    return parseCron(cron).nextExecution(after);
+  }
+
+  static ExecutionTime parseCron(String expression) {
     String trimmed = expression == null ? "" : expression.trim();
     int fields = trimmed.isEmpty() ? 0 : trimmed.split("\\s+").length;
     if (fields != 5 && fields != 6) {
@@ -180,22 +193,46 @@ public final class Scheduler implements AutoCloseable {
   }
 
   /**
-   * Stops scheduling and waits up to {@code grace} for running backups; then interrupts them (an interrupted
-   * backup fails and writes no manifest). Returns true if everything finished within the grace period.
+   * Blocks the calling thread until {@link #close} is called (from a shutdown hook, say): the scheduler's own
+   * threads are daemon threads, so that an application embedding it never stays up because of them — a plain
+   * {@code main} that only runs backups calls this last. Returns at once if the scheduler is closed, or when the
+   * calling thread is interrupted (its interrupt flag set again).
    */
-  public boolean close(Duration grace) throws InterruptedException {
-    timer.shutdownNow();
-    runs.shutdown();
-    if (runs.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-      return true;
+  public void awaitClose() {
+    try {
+      closed.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
-    runs.shutdownNow();
-    runs.awaitTermination(30, TimeUnit.SECONDS);
-    return false;
   }
 
+  /**
+   * Stops scheduling and waits up to {@code grace} for running backups; then interrupts them (an interrupted
+   * backup fails and writes no manifest). Returns true if everything finished within the grace period. An
+   * interrupt of the calling thread cuts the wait short (and is kept in its interrupt flag).
+   */
+  public boolean close(Duration grace) {
+    timer.shutdownNow();
+    runs.shutdown();
+    try {
+      if (runs.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+        return true;
+      }
+      runs.shutdownNow();
+      runs.awaitTermination(30, TimeUnit.SECONDS);
+      return false;
+    } catch (InterruptedException e) {
+      runs.shutdownNow();
+      Thread.currentThread().interrupt();
+      return false;
+    } finally {
+      closed.countDown();
+    }
+  }
+
+  /** {@link #close(Duration)} with a grace period of one minute. */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     close(Duration.ofMinutes(1));
   }
 }

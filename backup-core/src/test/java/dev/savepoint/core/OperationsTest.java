@@ -209,12 +209,13 @@ class OperationsTest {
 
   @Test
   void badCronIsAClearError() {
-    assertThatThrownBy(() -> Scheduler.parseCron("61 * * * *")).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> Scheduler.validateCron("61 * * * *")).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("invalid cron expression '61 * * * *'");
-    assertThatThrownBy(() -> Scheduler.parseCron("0 0 * * * * *")).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> Scheduler.validateCron("0 0 * * * * *")).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("it has 7 fields; use 5").hasMessageContaining("or 6 with seconds first");
-    assertThat(Scheduler.parseCron("0 * * * *")).isNotNull();
-    assertThat(Scheduler.parseCron("*/2 * * * * *")).isNotNull();
+    java.time.ZonedDateTime at = java.time.ZonedDateTime.parse("2026-11-29T08:30:01Z");
+    assertThat(Scheduler.nextRun("0 * * * *", at)).contains(java.time.ZonedDateTime.parse("2026-11-29T09:00:00Z"));
+    assertThat(Scheduler.nextRun("*/2 * * * * *", at)).contains(java.time.ZonedDateTime.parse("2026-11-29T08:30:02Z"));
   }
 
   @Test

@@ -5,6 +5,7 @@ import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
+import dev.savepoint.postgres.PostgresFacts;
 import dev.savepoint.core.Stores;
 import dev.savepoint.core.VerificationResult;
 import dev.savepoint.crypto.OpenPgpEncryption;
@@ -70,14 +71,14 @@ public final class Demo {
             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
       }
       char[] passphrase = java.nio.file.Files.readString(passphraseFile).strip().toCharArray();
-      Secrets secrets = name -> name.equals(OpenPgpEncryption.PASSPHRASE)
-          ? java.util.Optional.of(passphrase.clone()) : java.util.Optional.empty();
+      Secrets secrets = Secrets.of(Map.of(OpenPgpEncryption.PASSPHRASE, passphrase));
       BackupPlan plan = TrpgPlans.tier1(database, repository, OpenPgpEncryption.passphrase(passphrase));
       Manifest m = plan.run().manifest();
       System.out.printf("backup   %s of plan %s: %,d raw bytes -> %,d stored bytes (zstd + OpenPGP AES-256) in %.1f s%n", m.id(),
           m.plan(), m.rawBytes(), m.storedBytes(), m.duration().toMillis() / 1000.0);
+      PostgresFacts backedUp = PostgresFacts.of(m);
       System.out.printf("         snapshot %s, server %s, row counts %s%n", m.source().facts().get("snapshot"),
-          m.source().facts().get("serverVersion"), m.source().facts().get("tableRowCounts"));
+          backedUp.serverVersion(), backedUp.rowCounts());
 
       // Second copy in an S3 bucket (an in-process S3-compatible server here; an AWS bucket in production).
       TestS3Server s3 = TestS3Server.shared();
@@ -99,9 +100,9 @@ public final class Demo {
       Repository.RestoreResult restored = repository.restore(m,
           PostgresTarget.builder(server.withDatabase(restoredName)).check("SELECT count(*) FROM users",
               Long.toString(100L * scale)).build(), secrets);
-      Map<String, Object> facts = restored.facts();
-      System.out.printf("restore  into %s: %s tables, %s rows checked against the manifest in %.1f s%n",
-          restored.target(), facts.get("tablesChecked"), facts.get("rowsChecked"), restored.duration().toMillis() / 1000.0);
+      System.out.printf("restore  into %s: %d tables, %d rows checked against the manifest in %.1f s%n",
+          restored.target(), restored.tablesChecked().orElse(0), restored.rowsChecked().orElse(0),
+          restored.duration().toMillis() / 1000.0);
 
       RestoreDrill.Report drill = new RestoreDrill(repository, plan.name(), server, BackupSelector.latest(),
           secrets).run();

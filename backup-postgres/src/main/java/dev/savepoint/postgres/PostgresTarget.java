@@ -264,14 +264,19 @@ public final class PostgresTarget implements RestoreTarget {
     List<String> scratches = new ArrayList<>(List.of(scratch));
     try {
       load(baseTier, combined, server.major(), withoutOwners, leftOut);
-      verify(base, combined, false);
+      long[] checked = new long[2]; // tables, rows: every tier's verified copy
+      java.util.function.Consumer<Map<String, Object>> count = v -> {
+        checked[0] += ((Number) v.get("tablesChecked")).longValue();
+        checked[1] += ((Number) v.get("rowsChecked")).longValue();
+      };
+      count.accept(verify(base, combined, false));
       Map<BackupScope.CrossTierReference, String> definitions = new LinkedHashMap<>();
       for (ArtifactReader t : tiers.subList(1, tiers.size())) {
         String tierScratch = scratchName(url.database());
         createScratch(maintenance, tierScratch, DatabaseProperties.of(t.manifest()), server.major());
         scratches.add(tierScratch);
         load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()));
-        verify(t.manifest(), url.withDatabase(tierScratch), false);
+        count.accept(verify(t.manifest(), url.withDatabase(tierScratch), false));
         // The references the base left out are in every other tier's copy (the base's tables are empty there).
         definitions.putAll(TierReplacement.foreignKeyDefinitions(url.withDatabase(tierScratch), leftOut));
         TierReplacement.run(url.withDatabase(tierScratch), combined, t.manifest(), expectedCounts(t.manifest()), false);
@@ -280,6 +285,8 @@ public final class PostgresTarget implements RestoreTarget {
       }
       TierReplacement.addForeignKeys(combined, leftOut, definitions);
       facts.put("scope", "tiers");
+      facts.put("tablesChecked", checked[0]);
+      facts.put("rowsChecked", checked[1]);
       facts.put("foreignKeysChecked", TierReplacement.checkCombined(combined, allTables));
       List<String> inNoTier = tablesOutside(combined, allTables);
       if (!inNoTier.isEmpty()) {

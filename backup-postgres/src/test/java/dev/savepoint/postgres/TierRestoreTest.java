@@ -122,6 +122,11 @@ class TierRestoreTest {
     Manifest t1 = backup(repo, "tier1", tier1);
     Manifest t2 = backup(repo, "tier2", tier2);
     java.time.Instant between = java.time.Instant.now();
+    PostgresFacts tier1Facts = PostgresFacts.of(t1);
+    assertThat(tier1Facts.isTier()).isTrue();
+    assertThat(tier1Facts.namedTables().get("chat_messages"))
+        .containsExactlyInAnyOrder("\"public\".\"chat_messages_2025\"", "\"public\".\"chat_messages_2026\"");
+    assertThat(tier1Facts.rowCounts()).containsEntry("\"public\".\"users\"", 100L);
     List<String> all = new java.util.ArrayList<>(TIER1);
     all.addAll(TIER2);
     Map<String, String> backedUp = digests(db, all);
@@ -155,9 +160,10 @@ class TierRestoreTest {
     assertThat(t2later).isNotNull();
 
     // The same tiers over the live database at the earlier time: swapped in whole, with a safety backup.
-    Map<String, Object> over = TierRestore.restore(repo, List.of("tier2", "tier1"),
-        dev.savepoint.core.BackupSelector.atOrBefore(between), target, Secrets.none()).facts();
-    assertThat(over).containsKey("safetyBackupId");
+    Repository.RestoreResult over = TierRestore.restore(repo, List.of("tier2", "tier1"),
+        dev.savepoint.core.BackupSelector.atOrBefore(between), target, Secrets.none());
+    assertThat(over.safetyBackupId()).isPresent();
+    assertThat(over.tablesChecked()).hasValue(6); // users, two chat partitions, game_sessions; campaigns, ai content
     assertThat(digests(db, all)).isEqualTo(backedUp);
     try (Connection c = pg.connect("postgres"); Statement s = c.createStatement();
         var r = s.executeQuery("SELECT count(*) FROM pg_database WHERE datname LIKE '" + db + "_sp%'")) {
