@@ -31,13 +31,22 @@ public final class Main {
       description = "Log progress details and print stack traces of errors.")
   static boolean verbose;
 
+  @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,
+      description = "As --verbose, plus what each stage does: every artifact opened, stored or read, with sizes, "
+          + "transforms and timings (Savepoint's own loggers at DEBUG).")
+  static boolean debug;
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
 
   public static int run(String... args) {
-    boolean verboseArg = java.util.Arrays.asList(args).contains("--verbose");
+    boolean debugArg = java.util.Arrays.asList(args).contains("--debug");
+    boolean verboseArg = debugArg || java.util.Arrays.asList(args).contains("--verbose");
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verboseArg ? "info" : "error");
+    if (debugArg) {
+      System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint", "debug");
+    }
     System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {

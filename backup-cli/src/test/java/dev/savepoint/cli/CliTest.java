@@ -57,8 +57,13 @@ class CliTest {
     assertThat(JSON.readTree(verify.out()).get("passed").asBoolean()).isTrue();
 
     Path dest = tmp.resolve("restored");
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo(), "--plan", "uploads", id, "--to", "file:" + dest);
+    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo(), "--plan", "uploads", id, "--to",
+        "file:" + dest, "--debug");
     assertThat(restore.exit()).as(restore.err()).isZero();
+    assertThat(restore.err()).as("--debug says what each stage does").contains("DEBUG", "reading artifact 'files.tar'",
+        "through [gzip], verified in 1 chunks");
+    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "uploads", "--source", "file:" + src, "--debug")
+        .err()).contains("artifact 'files.tar' stored as uploads/", "raw bytes ->");
     assertThat(dest.resolve("maps/a.bin")).hasSameBinaryContentAs(src.resolve("maps/a.bin"));
     assertThat(dest.resolve("readme.txt")).hasContent("hello");
   }

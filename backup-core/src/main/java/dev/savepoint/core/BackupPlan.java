@@ -217,6 +217,8 @@ public final class BackupPlan {
       if (stored.isEmpty() || stored.get().size() != earlier.storedBytes()) {
         return false;
       }
+      log.debug("backup {}: artifact '{}' reuses {} ({} stored bytes)", id, earlier.name(), earlier.key(),
+          earlier.storedBytes());
       synchronized (streams) {
         requireNewName(earlier.name());
         reused.put(earlier.name(), earlier);
@@ -252,6 +254,7 @@ public final class BackupPlan {
               + "' not started");
         }
         requireNewName(artifactName);
+        log.debug("backup {}: artifact '{}' opened -> {}", id, artifactName, key);
         stream.start(pool);
         streams.put(artifactName, stream);
         order.add(artifactName);
@@ -270,6 +273,12 @@ public final class BackupPlan {
       synchronized (streams) {
         streams.remove(stream.artifactName);
         finished.put(stream.artifactName, stream.record);
+      }
+      if (log.isDebugEnabled()) {
+        ArtifactRecord r = stream.record;
+        log.debug("backup {}: artifact '{}' stored as {}: {} raw bytes -> {} stored bytes through {} in {} ms", id,
+            r.name(), r.key(), r.rawBytes(), r.storedBytes(), r.transforms().stream().map(TransformSpec::name).toList(),
+            (System.nanoTime() - stream.openedNanos) / 1_000_000);
       }
     }
 
@@ -366,6 +375,7 @@ public final class BackupPlan {
     private Future<?> upload;
     private volatile ArtifactRecord record;
     private boolean closed;
+    private final long openedNanos = System.nanoTime();
 
     private final Artifacts owner;
 

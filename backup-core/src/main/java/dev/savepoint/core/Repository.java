@@ -418,6 +418,10 @@ public final class Repository {
    */
   public InputStream openRaw(ArtifactRecord artifact, Secrets secrets) throws IOException {
     List<Transform> chain = Transforms.restore(artifact.transforms(), secrets);
+    org.slf4j.LoggerFactory.getLogger(Repository.class).debug("reading artifact '{}' from {}: {} stored bytes through "
+        + "{}, verified in {} chunks", artifact.name(), artifact.key(), artifact.storedBytes(),
+        artifact.transforms().stream().map(TransformSpec::name).toList(),
+        artifact.rawChunks() == null ? "no" : artifact.rawChunks().sha256().size());
     InputStream in = openStored(artifact);
     try {
       for (int i = chain.size() - 1; i >= 0; i--) {
@@ -498,6 +502,9 @@ public final class Repository {
   /** Restores {@code manifest} into {@code target}, verifying every digest on the way. */
   public RestoreResult restore(Manifest manifest, RestoreTarget target, Secrets secrets) throws IOException {
     Instant start = Instant.now();
+    org.slf4j.LoggerFactory.getLogger(Repository.class).debug("restoring backup {} of plan '{}' ({} artifacts, {} raw "
+        + "bytes) from {} into {}", manifest.id(), manifest.plan(), manifest.artifacts().size(), manifest.rawBytes(),
+        describe(), target.describe());
     Map<String, Object> facts;
     try (Lease lease = leaseIfWritable(manifest, "restore to " + target.describe())) {
       facts = target.restore(reader(manifest, secrets));

@@ -20,6 +20,11 @@ public final class AwsKmsKeyEncryptionKey implements KeyEncryptionKey {
   private final KmsClient kms;
   private final String keyId;
 
+  /** The key {@code keyId} through a KMS client configured from the environment (region, credentials, endpoint). */
+  static AwsKmsKeyEncryptionKey fromEnvironment(String keyId) {
+    return new AwsKmsKeyEncryptionKey(KmsClient.create(), keyId);
+  }
+
   public AwsKmsKeyEncryptionKey(KmsClient kms, String keyId) {
     this.kms = kms;
     this.keyId = keyId;

@@ -120,7 +120,13 @@ public final class EnvelopeEncryption implements Transform {
     }
     if (kind.equals("aws-kms")) {
       // A KMS client from the environment (region, credentials, AWS_ENDPOINT_URL_KMS): restores need no flags.
-      KeyEncryptionKey fromEnvironment = new AwsKmsKeyEncryptionKey(software.amazon.awssdk.services.kms.KmsClient.create(), keyId);
+      KeyEncryptionKey fromEnvironment;
+      try {
+        fromEnvironment = AwsKmsKeyEncryptionKey.fromEnvironment(keyId);
+      } catch (NoClassDefFoundError e) {
+        throw new CryptoException("backup is encrypted under AWS KMS key " + keyId + ", and the AWS SDK's KMS client "
+            + "is not on the classpath: add software.amazon.awssdk:kms (backup-crypto leaves it optional)");
+      }
       register(fromEnvironment);
       return fromEnvironment;
     }
