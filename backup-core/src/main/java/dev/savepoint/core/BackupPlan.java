@@ -60,9 +60,9 @@ public final class BackupPlan {
     this.name = BackupIds.requireValidPlan(b.name);
     this.tier = b.tier;
     this.labels = Map.copyOf(b.labels);
-    this.source = Objects.requireNonNull(b.source, "source");
+    this.source = required(b.source, "source", "source(...)");
     this.transforms = List.copyOf(b.transforms);
-    this.repository = Objects.requireNonNull(b.repository, "repository");
+    this.repository = required(b.repository, "repository", "repository(new Repository(store))");
     this.verifiers = List.copyOf(b.verifiers);
     this.progress = b.progress;
     this.notifier = Notifier.safely(b.notifiers);
@@ -72,6 +72,14 @@ public final class BackupPlan {
 
   public static Builder builder(String name) {
     return new Builder(name);
+  }
+
+  private <T> T required(T value, String what, String call) {
+    if (value == null) {
+      throw new IllegalArgumentException("plan '" + name + "' has no " + what + ": call ." + call
+          + " on BackupPlan.builder(\"" + name + "\") before build()");
+    }
+    return value;
   }
 
   public String name() {

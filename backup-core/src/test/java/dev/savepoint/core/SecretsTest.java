@@ -42,4 +42,14 @@ class SecretsTest {
     assertThat(r.rowsChecked()).hasValue(1234);
     assertThat(new Repository.RestoreResult("id", "dir", 1, java.time.Duration.ZERO, Map.of()).safetyBackupId()).isEmpty();
   }
+
+  @Test
+  void aPlanWithoutRepositoryOrSourceSaysWhichCallIsMissing() {
+    assertThatThrownBy(() -> BackupPlan.builder("trpg").source(StreamSource.of("a", ByteSource.wrap(new byte[1])))
+        .build()).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("plan 'trpg' has no repository: call .repository(new Repository(store)) on "
+            + "BackupPlan.builder(\"trpg\") before build()");
+    assertThatThrownBy(() -> BackupPlan.builder("trpg").repository(new Repository(new InMemoryStore())).build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has no source: call .source(...)");
+  }
 }

@@ -131,7 +131,8 @@ public final class EnvelopeEncryption implements Transform {
       return fromEnvironment;
     }
     throw new CryptoException("backup is encrypted under " + kind + " key " + keyId
-        + "; supply the key file (CLI: --kek-file FILE)");
+        + "; supply the key file: in Java the secret \"" + LOCAL_KEY_FILE + "\" (its path) in the Secrets given "
+        + "to the restore, in the CLI --kek-file FILE");
   }
 
   /**

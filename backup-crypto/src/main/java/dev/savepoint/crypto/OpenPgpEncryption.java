@@ -442,7 +442,9 @@ public final class OpenPgpEncryption implements Transform {
       }
       if (keyFile.isEmpty() && secrets.get(PASSPHRASE).isEmpty()) {
         throw new CryptoException("the backup is OpenPGP-encrypted (" + describeSpec(spec) + "); supply the "
-            + "passphrase or a secret key (CLI: --passphrase-env VAR or --secret-key FILE)");
+            + "passphrase or a secret key: in Java the Secrets given to the restore, verify or drill must hold \""
+            + PASSPHRASE + "\" or \"" + SECRET_KEY_FILE + "\" (e.g. Secrets.fromEnvironment); in the CLI "
+            + "--passphrase-env VAR or --secret-key FILE");
       }
       // So that what a restore writes on its own (a safety backup) is encrypted to the same recipients, as far
       // as their public keys are at hand (in the secret key rings given for decryption).

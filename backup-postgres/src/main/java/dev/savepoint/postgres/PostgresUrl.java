@@ -74,6 +74,14 @@ public final class PostgresUrl {
     } catch (IllegalArgumentException e) {
       throw new ConfigurationException("malformed PostgreSQL URL (expected postgresql://user@host:port/db)");
     }
+    String authority = uri.getRawAuthority() == null ? "" : uri.getRawAuthority().replaceFirst("^.*@", "");
+    java.util.regex.Matcher hostPort = java.util.regex.Pattern.compile("^(\\[.*]|[^:]*)(?::(.*))?$").matcher(authority);
+    if (hostPort.matches() && hostPort.group(2) != null && !hostPort.group(2).isEmpty()
+        && !(hostPort.group(2).matches("[0-9]{1,5}") && Integer.parseInt(hostPort.group(2)) >= 1
+            && Integer.parseInt(hostPort.group(2)) <= 65535)) {
+      throw new ConfigurationException("PostgreSQL URL has port '" + hostPort.group(2) + "'; a port is a number from 1 "
+          + "to 65535 (expected postgresql://user@host:port/db)");
+    }
     if (uri.getHost() == null) {
       throw new ConfigurationException("PostgreSQL URL lacks a host (expected postgresql://user@host:port/db)");
     }

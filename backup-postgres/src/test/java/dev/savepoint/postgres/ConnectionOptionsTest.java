@@ -114,6 +114,12 @@ class ConnectionOptionsTest {
 
   @Test
   void unknownOptionsAndBadValuesAreRefused() throws Exception {
+    for (String port : new String[] {"99999", "abc", "0"}) {
+      assertThatThrownBy(() -> PostgresUrl.parse("postgresql://app@db:" + port + "/x")).as(port)
+          .isInstanceOf(ConfigurationException.class).hasMessageContaining("has port '" + port + "'")
+          .hasMessageContaining("1 to 65535");
+    }
+    assertThat(PostgresUrl.parse("postgresql://app@[::1]:5433/x").port()).isEqualTo(5433);
     assertThatThrownBy(() -> PostgresUrl.parse("postgresql://app@db/x?ssl=true")).isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("unsupported PostgreSQL connection option 'ssl'").hasMessageContaining("sslmode");
     assertThatThrownBy(() -> PostgresUrl.parse("postgresql://app@db/x?sslmode=verify_full"))
