@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.Notifier;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.postgres.PostgresTarget;
@@ -33,6 +34,7 @@ import picocli.CommandLine.Option;
  * repository: s3://trpg-backups/primary?region=ap-northeast-1
  * rto: PT1H
  * checklist: [Declare the incident, Notify users, Write the post-incident report]
+ * slackWebhookEnv: SLACK_WEBHOOK_URL     # "recovery started / finished (RTO) / stopped at step …"
  * steps:
  *   - name: stop-writers
  *     command: [kubectl, scale, deploy/trpg, --replicas=0]
@@ -64,7 +66,8 @@ final class RecoverCommand implements Callable<Integer> {
   record StepSpec(String name, List<String> command, RestoreSpec restore, CheckSpec check, URI health, Duration timeout,
       String stateIfFailed) {}
 
-  record RecoveryFile(String name, String repository, Duration rto, List<String> checklist, List<StepSpec> steps) {}
+  record RecoveryFile(String name, String repository, Duration rto, List<String> checklist, String slackWebhookEnv,
+      String webhookEnv, List<StepSpec> steps) {}
 
   @Mixin
   SecretOptions secretOptions;
@@ -107,6 +110,12 @@ final class RecoverCommand implements Callable<Integer> {
     if (file.checklist() != null) {
       plan.checklist(file.checklist().toArray(String[]::new));
     }
+    if (file.slackWebhookEnv() != null) {
+      plan.notifier(Notifier.slack(URI.create(new String(SecretOptions.env(file.slackWebhookEnv())))));
+    }
+    if (file.webhookEnv() != null) {
+      plan.notifier(Notifier.webhook(URI.create(new String(SecretOptions.env(file.webhookEnv())))));
+    }
     for (StepSpec s : file.steps()) {
       plan.step(step(s, repository, selector, secrets));
     }
@@ -116,6 +125,11 @@ final class RecoverCommand implements Callable<Integer> {
       System.out.println(Format.json(report));
     } else {
       print(report);
+    }
+    if (report.dryRun() && !report.succeeded()) {
+      throw new IllegalArgumentException("recovery '" + file.name() + "' cannot be carried out as written: "
+          + String.join("; ", report.steps().stream().filter(r -> r.error() != null)
+              .map(r -> "step " + r.name() + ": " + r.error()).toList()));
     }
     if (!report.succeeded()) {
       throw new dev.savepoint.core.RestoreException("recovery '" + file.name() + "' stopped at step "

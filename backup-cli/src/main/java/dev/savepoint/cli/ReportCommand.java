@@ -4,6 +4,8 @@ import dev.savepoint.core.AuditLog;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.postgres.RestoreDrill;
+import dev.savepoint.postgres.pitr.BaseBackupSource;
+import dev.savepoint.postgres.pitr.PointInTimeRestore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,6 +33,10 @@ final class ReportCommand implements Callable<Integer> {
   @Option(names = "--verify-every", defaultValue = "P7D",
       description = "A plan not verified (savepoint verify) within this is overdue (default: ${DEFAULT-VALUE}).")
   Duration verifyEvery;
+
+  @Option(names = "--max-wal-age", defaultValue = "PT15M", description = "For point-in-time plans (base backups and "
+      + "WAL): newest durable WAL older than this, or a gap in the chain, is overdue (default: ${DEFAULT-VALUE}).")
+  Duration maxWalAge;
 
   @Option(names = "--json", description = "Print the plans and overdue items as JSON.")
   boolean json;
@@ -84,6 +90,18 @@ final class ReportCommand implements Callable<Integer> {
       boolean isPostgres = backups.stream().anyMatch(m -> m.source().type().equals("postgresql"));
       if (isPostgres && !byProduct && (lastDrill == null || Duration.between(lastDrill, now).compareTo(drillEvery) > 0)) {
         overdue.add(plan + ": no passed restore drill within " + drillEvery);
+      }
+      if (backups.stream().anyMatch(m -> m.source().type().equals(BaseBackupSource.TYPE))) {
+        PointInTimeRestore pitr = new PointInTimeRestore(repository, plan);
+        PointInTimeRestore.Window window = pitr.window();
+        row.put("recoverableFrom", window.from().toString());
+        row.put("recoverableTo", window.to().toString());
+        row.put("walAgeSeconds", Duration.between(window.to(), now).toSeconds());
+        pitr.rpoBreach(maxWalAge, now).ifPresent(breach -> overdue.add(plan + ": " + breach.message()));
+        if (!json) {
+          System.out.printf("%-20s recoverable from %s to %s (newest durable WAL %d s old)%n", plan, window.from(),
+              window.to(), Duration.between(window.to(), now).toSeconds());
+        }
       }
       rows.add(row);
       if (!json) {

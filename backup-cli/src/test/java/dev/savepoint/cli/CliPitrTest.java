@@ -91,4 +91,90 @@ class CliPitrTest {
     assertThat(tooLate.err()).contains("recoverable window");
     assertThat(tmp.resolve("late")).doesNotExist();
   }
+
+  /** Starts {@code savepoint wal stream} and waits until it streams; its output goes to {@code log}. */
+  static Process startStreamer(Path log, String... args) throws Exception {
+    Process p = CliProcess.builder("256m", args).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    p.getOutputStream().close();
+    Instant up = Instant.now().plusSeconds(60);
+    long seen = Files.readString(log).split("streaming WAL of system", -1).length;
+    while (Files.readString(log).split("streaming WAL of system", -1).length == seen && Instant.now().isBefore(up)) {
+      assertThat(p.isAlive()).as(Files.readString(log)).isTrue();
+      Thread.sleep(100);
+    }
+    return p;
+  }
+
+  @Test
+  void aKilledStreamerResumesWithoutAGapAndItsSegmentsEqualTheServersOwnArchive() throws Exception {
+    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path serverArchive = Files.createDirectory(tmp.resolve("server-archive"));
+    Files.setPosixFilePermissions(serverArchive, PosixFilePermissions.fromString("rwxrwxrwx"));
+    // PostgreSQL's own archive beside the streamer: every completed segment, copied by the server.
+    try (TestPostgres server = TestPostgres.dedicated("archive_mode=on",
+        "archive_command='cp %p " + serverArchive + "/%f'", "archive_timeout=0")) {
+      String repo = "file:" + tmp.resolve("repo");
+      Path log = tmp.resolve("stream.log");
+      Files.writeString(log, "");
+      String[] stream = {"wal", "stream", "--repo", repo, "--plan", "cluster", "--source", server.url("postgres"),
+          "--flush-interval", "PT0.5S"};
+      Process first = startStreamer(log, stream);
+      try (Connection c = server.connect("postgres"); Statement s = c.createStatement()) {
+        CliProcess.Result base = CliProcess.run("basebackup", "--repo", repo, "--plan", "cluster", "--source",
+            server.url("postgres"));
+        assertThat(base.exit()).as(base.err()).isZero();
+        s.execute("CREATE TABLE notes (id int, body text)");
+        // About 20 MB of WAL: the streamer is killed in the middle of a segment, after some partial uploads.
+        s.execute("INSERT INTO notes SELECT g, md5(g::text) || md5((g * 7)::text) FROM generate_series(1, 150000) g");
+        Thread.sleep(1500);
+        first.destroyForcibly(); // kill -9: no partial stored on the way out, no clean stop
+        assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        // The server goes on writing while no streamer runs; the slot keeps that WAL.
+        s.execute("INSERT INTO notes SELECT g, md5(g::text) || md5((g * 11)::text) FROM generate_series(150001, 300000) g");
+        Process second = startStreamer(log, stream);
+        try {
+          s.execute("INSERT INTO notes SELECT g, md5(g::text) FROM generate_series(300001, 350000) g");
+          String lastSegment = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+          s.execute("SELECT pg_switch_wal()");
+          s.execute("CREATE TABLE after_switch (id int)");
+          Instant deadline = Instant.now().plusSeconds(120);
+          while (!(Files.exists(serverArchive.resolve(lastSegment))
+              && Files.exists(tmp.resolve("repo/cluster/wal/" + lastSegment + ".json")))
+              && Instant.now().isBefore(deadline)) {
+            Thread.sleep(200);
+          }
+          assertThat(serverArchive.resolve(lastSegment)).as("archived by the server").exists();
+        } finally {
+          second.destroy();
+          assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+      }
+      CliProcess.Result verify = CliProcess.run("wal", "verify", "--repo", repo, "--plan", "cluster");
+      assertThat(verify.exit()).as(verify.out() + verify.err() + Files.readString(log)).isZero();
+      assertThat(verify.out()).contains("WAL chain complete");
+      CliProcess.Result report = CliProcess.run("report", "--repo", repo, "--json", "--max-wal-age", "PT1S");
+      com.fasterxml.jackson.databind.JsonNode cluster = new com.fasterxml.jackson.databind.ObjectMapper()
+          .readTree(report.out()).get("plans").get(0);
+      assertThat(cluster.has("recoverableFrom") && cluster.has("recoverableTo")).as(report.out()).isTrue();
+      assertThat(report.out()).contains("newest durable WAL of plan 'cluster'", "is the streamer running?");
+
+      // Every complete segment both have is byte for byte the server's own.
+      dev.savepoint.postgres.pitr.WalArchive archive = new dev.savepoint.postgres.pitr.WalArchive(
+          new dev.savepoint.core.Repository(dev.savepoint.core.Stores.filesystem(tmp.resolve("repo"))), "cluster",
+          java.util.List.of());
+      int compared = 0;
+      for (var e : archive.entries().entrySet()) {
+        Path own = serverArchive.resolve(e.getKey());
+        if (!e.getKey().matches("[0-9A-F]{24}") || !Files.exists(own)) {
+          continue;
+        }
+        try (var in = archive.open(e.getValue(), dev.savepoint.core.Secrets.none())) {
+          assertThat(in.readAllBytes()).as(e.getKey()).isEqualTo(Files.readAllBytes(own));
+        }
+        compared++;
+      }
+      assertThat(compared).as("segments in both archives").isGreaterThanOrEqualTo(2);
+    }
+  }
 }

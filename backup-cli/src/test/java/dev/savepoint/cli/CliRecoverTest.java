@@ -66,13 +66,22 @@ class CliRecoverTest {
       exchange.sendResponseHeaders(status, -1);
       exchange.close();
     });
+    java.util.List<String> notifications = new java.util.concurrent.CopyOnWriteArrayList<>();
+    app.createContext("/hooks/recovery", exchange -> {
+      notifications.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
     app.start();
+    Map<String, String> hookEnv = Map.of("RECOVERY_WEBHOOK", "http://127.0.0.1:" + app.getAddress().getPort()
+        + "/hooks/recovery");
     Path hooks = tmp.resolve("hooks.log");
     String recovery = """
         name: trpg
         repository: %s
         rto: PT1H
         checklist: [Declare the incident, Notify users]
+        webhookEnv: RECOVERY_WEBHOOK
         steps:
           - name: stop-writers
             command: [sh, -c, "echo stop >> %s"]
@@ -102,12 +111,16 @@ class CliRecoverTest {
       Files.writeString(file, recovery.formatted(repo, hooks, pg.url(db), "uploads-typo", uploads, env, pg.url(db), hooks,
           app.getAddress().getPort()));
 
-      CliProcess.Result dry = CliProcess.run("recover", "--config", file.toString(), "--dry-run");
-      assertThat(dry.exit()).as(dry.err()).isNotZero(); // the typo is found without changing anything
+      CliProcess.Result dry = CliProcess.run(hookEnv, "recover", "--config", file.toString(), "--dry-run");
+      assertThat(dry.exit()).as(dry.err()).isEqualTo(Main.USAGE); // the typo is found without changing anything
+      assertThat(dry.out()).as("every step resolved, also after the one that cannot be").contains(
+          "restore-uploads      unresolvable", "uploads-typo", "restore-config       planned", "health               planned");
+      assertThat(dry.err()).contains("cannot be carried out as written", "step restore-uploads");
       assertThat(hooks).doesNotExist();
       assertThat(users(db)).isZero();
 
-      CliProcess.Result failed = CliProcess.run("recover", "--config", file.toString(), "--json");
+      assertThat(notifications).as("a dry run tells no one").isEmpty();
+      CliProcess.Result failed = CliProcess.run(hookEnv, "recover", "--config", file.toString(), "--json");
       assertThat(failed.exit()).isNotZero();
       JsonNode report = new ObjectMapper().readTree(failed.out());
       assertThat(report.get("failedStep").asText()).isEqualTo("restore-uploads");
@@ -116,7 +129,7 @@ class CliRecoverTest {
 
       Files.writeString(file, recovery.formatted(repo, hooks, pg.url(db), "uploads", uploads, env, pg.url(db), hooks,
           app.getAddress().getPort()));
-      CliProcess.Result resumed = CliProcess.run("recover", "--config", file.toString(), "--resume",
+      CliProcess.Result resumed = CliProcess.run(hookEnv, "recover", "--config", file.toString(), "--resume",
           report.get("id").asText(), "--json");
       assertThat(resumed.exit()).as(resumed.err()).isZero();
       JsonNode done = new ObjectMapper().readTree(resumed.out());
@@ -131,6 +144,12 @@ class CliRecoverTest {
           .contains("# APP_DB_PASSWORD=");
       assertThat(users(db)).isEqualTo(usersBefore);
       assertThat(resumed.out()).doesNotContain("canary-pw");
+      assertThat(notifications).hasSize(4);
+      assertThat(notifications.get(0)).contains("RECOVERY_STARTED", "started by");
+      assertThat(notifications.get(1)).contains("RECOVERY_FAILED", "stopped at step restore-uploads");
+      assertThat(notifications.get(2)).contains("RECOVERY_STARTED", "resumed by");
+      assertThat(notifications.get(3)).contains("RECOVERY_FINISHED", "recovered in", "RTO target 3600 s met");
+      assertThat(String.join("", notifications)).doesNotContain("canary-pw");
     } finally {
       app.stop(0);
     }

@@ -12,7 +12,9 @@ public record Event(Type type, String plan, String backupId, Instant time, Strin
     Map<String, Object> details) {
 
   public enum Type {
-    BACKUP_SUCCEEDED, BACKUP_FAILED, RPO_BREACHED, DRILL_PASSED, DRILL_FAILED
+    BACKUP_SUCCEEDED, BACKUP_FAILED, RPO_BREACHED, DRILL_PASSED, DRILL_FAILED,
+    /** A whole-platform recovery ({@code RecoveryPlan}) began, ended with everything recovered, or stopped. */
+    RECOVERY_STARTED, RECOVERY_FINISHED, RECOVERY_FAILED
   }
 
   public Event {
@@ -20,6 +22,7 @@ public record Event(Type type, String plan, String backupId, Instant time, Strin
   }
 
   public boolean isProblem() {
-    return type == Type.BACKUP_FAILED || type == Type.RPO_BREACHED || type == Type.DRILL_FAILED;
+    return type == Type.BACKUP_FAILED || type == Type.RPO_BREACHED || type == Type.DRILL_FAILED
+        || type == Type.RECOVERY_FAILED;
   }
 }

@@ -41,9 +41,10 @@ public interface Notifier {
   static Notifier slack(URI webhook) {
     return e -> {
       String icon = switch (e.type()) {
-        case BACKUP_SUCCEEDED, DRILL_PASSED -> ":white_check_mark:";
-        case BACKUP_FAILED, DRILL_FAILED -> ":x:";
+        case BACKUP_SUCCEEDED, DRILL_PASSED, RECOVERY_FINISHED -> ":white_check_mark:";
+        case BACKUP_FAILED, DRILL_FAILED, RECOVERY_FAILED -> ":x:";
         case RPO_BREACHED -> ":warning:";
+        case RECOVERY_STARTED -> ":rotating_light:";
       };
       String text = icon + " *" + e.plan() + "* " + e.type().name().toLowerCase().replace('_', ' ')
           + (e.backupId() == null ? "" : " (`" + e.backupId() + "`)") + ": " + e.message();

@@ -1,6 +1,8 @@
 package dev.savepoint.recovery;
 
 import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.Event;
+import dev.savepoint.core.Notifier;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.internal.ManifestCodec;
@@ -37,6 +39,7 @@ public final class RecoveryPlan {
   private final Duration rtoTarget;
   private final List<String> checklist;
   private final String principal;
+  private final Notifier notifier;
 
   private RecoveryPlan(Builder b) {
     this.name = b.name;
@@ -45,6 +48,7 @@ public final class RecoveryPlan {
     this.rtoTarget = b.rtoTarget;
     this.checklist = List.copyOf(b.checklist);
     this.principal = b.principal;
+    this.notifier = Notifier.safely(b.notifiers);
     List<String> names = steps.stream().map(RecoveryStep::name).toList();
     if (names.size() != names.stream().distinct().count()) {
       throw new IllegalArgumentException("step names must be unique in recovery plan '" + name + "': " + names);
@@ -63,11 +67,21 @@ public final class RecoveryPlan {
   public RecoveryReport dryRun() throws IOException {
     Instant now = Instant.now();
     List<RecoveryReport.StepResult> results = new ArrayList<>();
+    String firstUnresolvable = null;
     for (RecoveryStep step : steps) {
-      results.add(new RecoveryReport.StepResult(step.name(), "planned", null, null, step.describe(), Map.of(), null));
+      // Every step is resolved, also after one that cannot be: the operator sees all problems at once.
+      try {
+        results.add(new RecoveryReport.StepResult(step.name(), "planned", null, null, step.describe(), Map.of(), null));
+      } catch (IOException | RuntimeException e) {
+        results.add(new RecoveryReport.StepResult(step.name(), "unresolvable", null, null, null, Map.of(),
+            String.valueOf(e.getMessage())));
+        firstUnresolvable = firstUnresolvable == null ? step.name() : firstUnresolvable;
+      }
     }
-    return new RecoveryReport(UUID.randomUUID().toString(), name, now, now, true, "planned", results, 0,
-        rtoTarget == null ? null : rtoTarget.toSeconds(), null, null, checklist);
+    return new RecoveryReport(UUID.randomUUID().toString(), name, now, now, true,
+        firstUnresolvable == null ? "planned" : "unresolvable", results, 0,
+        rtoTarget == null ? null : rtoTarget.toSeconds(), firstUnresolvable,
+        firstUnresolvable == null ? null : "nothing was changed (dry run)", checklist);
   }
 
   /** Runs every step in order. */
@@ -103,6 +117,8 @@ public final class RecoveryPlan {
       throws IOException {
     AuditLog audit = repository.auditLog();
     audit.append(principal, "recover", name, "started", Map.of("report", id));
+    notifier.notify(new Event(Event.Type.RECOVERY_STARTED, name, null, Instant.now(), (done.isEmpty() ? "started"
+        : "resumed") + " by " + principal + " (report " + id + ")", Map.of("report", id)));
     List<RecoveryReport.StepResult> results = new ArrayList<>();
     String failed = null;
     String state = null;
@@ -135,6 +151,12 @@ public final class RecoveryPlan {
     repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report));
     audit.append(principal, "recover", name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
         "failedStep", failed == null ? "" : failed));
+    notifier.notify(new Event(failed == null ? Event.Type.RECOVERY_FINISHED : Event.Type.RECOVERY_FAILED, name, null,
+        end, failed == null ? "recovered in " + report.rtoSeconds() + " s" + (rtoTarget == null ? ""
+            : " (RTO target " + rtoTarget.toSeconds() + " s " + (report.rtoSeconds() <= rtoTarget.toSeconds() ? "met"
+                : "MISSED") + ")")
+            : "stopped at step " + failed + ": " + state + " (resume with report " + id + ")",
+        Map.of("report", id, "rtoSeconds", report.rtoSeconds())));
     return report;
   }
 
@@ -164,6 +186,7 @@ public final class RecoveryPlan {
     private Duration rtoTarget;
     private final List<String> checklist = new ArrayList<>();
     private String principal = System.getProperty("user.name", "unknown");
+    private final List<Notifier> notifiers = new ArrayList<>();
 
     private Builder(String name, Repository repository) {
       this.name = Objects.requireNonNull(name);
@@ -190,6 +213,12 @@ public final class RecoveryPlan {
     /** Who runs the recovery, for the audit log. */
     public Builder principal(String principal) {
       this.principal = Objects.requireNonNull(principal);
+      return this;
+    }
+
+    /** Told when the recovery starts, finishes (with its RTO) or stops at a failed step. */
+    public Builder notifier(Notifier notifier) {
+      notifiers.add(notifier);
       return this;
     }
 

@@ -38,7 +38,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *
  * <p>Register with {@code @RegisterExtension static TestPostgres pg = TestPostgres.shared();}.
  */
-public final class TestPostgres implements BeforeAllCallback {
+public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
   private static TestPostgres shared;
 
   /** A role that a started cluster authenticates by password (scram-sha-256); see {@link #createPasswordUser}. */
@@ -77,6 +77,36 @@ public final class TestPostgres implements BeforeAllCallback {
     // Construction already started the server; nothing per class.
   }
 
+  /**
+   * A cluster of its own, from the machine's binaries, with these server settings ({@code name=value}, e.g.
+   * {@code archive_mode=on}) — for tests that change what the shared server must not (archiving, restarts).
+   * {@link #close} stops and deletes it.
+   */
+  public static TestPostgres dedicated(String... settings) throws IOException, InterruptedException {
+    Optional<Path> bin = findBinDir();
+    if (bin.isEmpty()) {
+      String why = "a dedicated cluster needs PostgreSQL server binaries (set SAVEPOINT_PG_BIN or install postgresql)";
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        throw new IllegalStateException(why + "; CI=true, so this is a failure, not a skip");
+      }
+      Assumptions.abort(why);
+    }
+    return startLocal(bin.get(), List.of(settings));
+  }
+
+  /** Stops and deletes a {@link #dedicated} cluster; the shared one stops at JVM exit. */
+  @Override
+  public void close() {
+    if (this != shared && dataDir != null) {
+      stop("root".equals(System.getProperty("user.name")));
+    }
+  }
+
+  /** The data directory of a cluster this kit started (null for an external or container server). */
+  public Path dataDirectory() {
+    return dataDir == null ? null : dataDir.resolve("data");
+  }
+
   private static TestPostgres start() throws IOException, InterruptedException {
     String env = System.getenv("SAVEPOINT_TEST_POSTGRES_URL");
     if (env != null && !env.isBlank()) {
@@ -98,6 +128,12 @@ public final class TestPostgres implements BeforeAllCallback {
       }
       Assumptions.abort(why);
     }
+    TestPostgres pg = startLocal(bin.get(), List.of());
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> pg.stop("root".equals(System.getProperty("user.name")))));
+    return pg;
+  }
+
+  private static TestPostgres startLocal(Path binDir, List<String> settings) throws IOException, InterruptedException {
     boolean root = "root".equals(System.getProperty("user.name"));
     Path dir = Files.createTempDirectory("savepoint-pg-");
     exec(List.of("chmod", "700", dir.toString()));
@@ -109,22 +145,21 @@ public final class TestPostgres implements BeforeAllCallback {
       port = s.getLocalPort();
     }
     Path data = dir.resolve("data");
-    exec(asServer(root, List.of(bin.get().resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres",
+    exec(asServer(root, List.of(binDir.resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres",
         "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")));
     // Everyone is trusted except the role "password_user", which must give its password: for tests of
     // authentication failures.
     Path hba = data.resolve("pg_hba.conf");
     String rules = "host all " + PASSWORD_USER + " 127.0.0.1/32 scram-sha-256\n" + Files.readString(hba);
     exec(asServer(root, List.of("sh", "-c", "printf '%s' \"$0\" > " + hba, rules)));
-    String preload = Files.exists(libDir(bin.get()).resolve(LABEL_PROVIDER_LIBRARY + ".so"))
+    String preload = Files.exists(libDir(binDir).resolve(LABEL_PROVIDER_LIBRARY + ".so"))
         ? " -c shared_preload_libraries=" + LABEL_PROVIDER_LIBRARY : "";
-    exec(asServer(root, List.of(bin.get().resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
+    exec(asServer(root, List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
         dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
-        "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" + preload,
+        "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" + preload
+            + settings.stream().map(setting -> " -c " + setting).collect(java.util.stream.Collectors.joining()),
         "start")));
-    TestPostgres pg = new TestPostgres("127.0.0.1", port, "postgres", null, bin.get(), dir);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> pg.stop(root)));
-    return pg;
+    return new TestPostgres("127.0.0.1", port, "postgres", null, binDir, dir);
   }
 
   /**

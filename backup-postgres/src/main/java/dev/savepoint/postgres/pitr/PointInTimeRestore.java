@@ -1,11 +1,13 @@
 package dev.savepoint.postgres.pitr;
 
 import dev.savepoint.core.ArtifactRecord;
+import dev.savepoint.core.Event;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.internal.Tar;
+import dev.savepoint.postgres.internal.PgTools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -13,12 +15,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -129,6 +133,17 @@ public final class PointInTimeRestore {
     if (byNumber.isEmpty() || byNumber.firstKey() != first.number()) {
       gap = first.name();
       durableUntil = base.finishedAt();
+    } else if (gap == null) {
+      // An idle server writes nothing new: the streamer's heartbeat at the chain's very end keeps it current.
+      WalArchive.Entry last = files.get(files.size() - 1);
+      WalSegment lastSegment = WalSegment.parse(last.name().substring(0, 24), size);
+      long end = last.name().endsWith(".partial") ? lastSegment.startLsn() + last.artifact().rawBytes()
+          : lastSegment.endLsn();
+      Optional<WalArchive.Heartbeat> beat = archive.lastHeartbeat();
+      if (beat.isPresent() && WalSegment.parseLsn(beat.get().durableLsn()) == end
+          && beat.get().at().isAfter(durableUntil)) {
+        durableUntil = beat.get().at();
+      }
     }
     return new Chain(files, durableUntil, gap);
   }
@@ -185,6 +200,19 @@ public final class PointInTimeRestore {
     Path wal = Files.createDirectories(dir.resolve(WAL_DIR));
     fetch(chain.files(), wal, size, secrets);
     Files.writeString(dir.resolve("recovery.signal"), "");
+    int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
+    String reached = target == null ? "latest" : target.toString();
+    if (target != null) {
+      // PostgreSQL stops at the first transaction after the target; with none in the WAL, recovery would end "before
+      // the configured target was reached" and the server refuse to start. The state at the target is then the
+      // state at the end of the (durable) WAL: recover all of it.
+      Instant last = lastTransactionEnd(wal, chain.files(), major);
+      if (last == null || !last.isAfter(target)) {
+        reached = target + " (no transaction ended after it: all durable WAL replayed"
+            + (last == null ? ")" : ", the last one at " + last + ")");
+        target = null;
+      }
+    }
     StringBuilder conf = new StringBuilder("\n# Written by savepoint: point-in-time recovery of plan '" + plan + "'\n")
         .append("restore_command = 'cp \"").append(wal).append("/%f\" \"%p\"'\n")
         .append("recovery_target_action = 'promote'\n")
@@ -197,8 +225,54 @@ public final class PointInTimeRestore {
     Files.writeString(dir.resolve("postgresql.auto.conf"), conf.toString(), StandardOpenOption.CREATE,
         StandardOpenOption.APPEND);
     LocalCluster.giveToServerUser(dir);
-    int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
-    return new Result(base.id(), chain.files().size(), target == null ? "latest" : target.toString(), dir, major);
+    return new Result(base.id(), chain.files().size(), reached, dir, major);
+  }
+
+  private static final java.util.regex.Pattern TRANSACTION_END = java.util.regex.Pattern.compile(
+      "desc: (?:COMMIT|ABORT) (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) UTC");
+
+  /**
+   * When the newest transaction in the fetched WAL ended (commit or abort, what {@code recovery_target_time}
+   * compares), read with {@code pg_waldump} from the newest segment back; null if the WAL holds none.
+   */
+  private static Instant lastTransactionEnd(Path wal, List<WalArchive.Entry> files, int major) throws IOException {
+    List<String> segments = new ArrayList<>();
+    for (WalArchive.Entry f : files) {
+      String name = f.name().endsWith(".partial") ? f.name().substring(0, 24) : f.name();
+      if (name.matches("[0-9A-F]{24}")) {
+        segments.add(0, name);
+      }
+    }
+    java.time.format.DateTimeFormatter format = new java.time.format.DateTimeFormatterBuilder()
+        .appendPattern("yyyy-MM-dd HH:mm:ss").optionalStart().appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND,
+            0, 9, true).optionalEnd().toFormatter().withZone(java.time.ZoneOffset.UTC);
+    for (String segment : segments) {
+      ProcessBuilder pb = new ProcessBuilder(PgTools.find("pg_waldump", major), "--path", wal.toString(), "--rmgr",
+          "Transaction", segment, segment).redirectError(ProcessBuilder.Redirect.DISCARD);
+      pb.environment().put("TZ", "UTC");
+      Process p = pb.start();
+      Instant newest = null;
+      try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+          java.nio.charset.StandardCharsets.UTF_8))) {
+        for (String line; (line = lines.readLine()) != null; ) {
+          java.util.regex.Matcher m = TRANSACTION_END.matcher(line);
+          if (m.find()) {
+            Instant at = format.parse(m.group(1), Instant::from);
+            newest = newest == null || at.isAfter(newest) ? at : newest;
+          }
+        }
+      }
+      try {
+        p.waitFor(); // a padded partial segment ends in an "invalid record" error: what was read counts
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while reading WAL with pg_waldump");
+      }
+      if (newest != null) {
+        return newest;
+      }
+    }
+    return null;
   }
 
   /** Fetches the WAL files in parallel; a partial segment is padded to full size under its segment name. */
@@ -270,6 +344,25 @@ public final class PointInTimeRestore {
     long size = ((Number) facts.get("walSegmentSize")).longValue();
     return archive.deleteBefore(WalSegment.containing(((Number) facts.get("timeline")).intValue(),
         WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size), dryRun);
+  }
+
+  /**
+   * An {@link Event.Type#RPO_BREACHED} event when the newest durable WAL is older than {@code rpo} at {@code now}
+   * (an idle server's streamer keeps it current with heartbeats; a stopped streamer lets it age), or when a gap
+   * cuts the chain; empty while the plan meets its RPO.
+   */
+  public Optional<Event> rpoBreach(Duration rpo, Instant now) throws IOException {
+    List<String> gaps = gaps();
+    Instant durable = window().to();
+    Duration age = Duration.between(durable, now);
+    if (gaps.isEmpty() && age.compareTo(rpo) <= 0) {
+      return Optional.empty();
+    }
+    return Optional.of(new Event(Event.Type.RPO_BREACHED, plan, null, now, gaps.isEmpty()
+        ? "newest durable WAL of plan '" + plan + "' is " + age.toSeconds() + " s old (at " + durable + "), RPO is "
+            + rpo.toSeconds() + " s: is the streamer running?"
+        : "WAL of plan '" + plan + "' has a gap (" + String.join(", ", gaps) + "): recoverable only until " + durable,
+        Map.of("ageSeconds", age.toSeconds(), "rpoSeconds", rpo.toSeconds())));
   }
 
   /**

@@ -44,6 +44,14 @@ public final class WalArchive {
   /** A stored WAL file: its name, what the manifest-style record says, and when it became durable. */
   public record Entry(String name, ArtifactRecord artifact, Instant storedAt) {}
 
+  /**
+   * A streamer's word that at {@code at} it had received nothing beyond {@code durableLsn}, all of it durable:
+   * on an idle server no new WAL is stored, and this is what keeps the recoverable window (and the RPO) current.
+   */
+  public record Heartbeat(String durableLsn, Instant at) {}
+
+  private static final String HEARTBEAT = "streamer.json";
+
   private final Repository repository;
   private final Store store;
   private final String prefix;
@@ -170,7 +178,7 @@ public final class WalArchive {
     Map<String, String> damaged = new TreeMap<>();
     for (ObjectInfo o : store.list(prefix)) {
       String rest = o.key().substring(prefix.length());
-      if (rest.endsWith(".json") && !rest.equals("system.json")) {
+      if (rest.endsWith(".json") && !rest.equals("system.json") && !rest.equals(HEARTBEAT)) {
         String name = rest.substring(0, rest.length() - 5);
         try {
           entry(name).ifPresent(e -> entries.put(name, e));
@@ -181,6 +189,24 @@ public final class WalArchive {
       }
     }
     return new Listing(entries, damaged);
+  }
+
+  /** Records a {@link Heartbeat}: everything up to {@code durableLsn} is durable now, and nothing more was sent. */
+  public void heartbeat(long durableLsn) throws IOException {
+    repository.writeDocument(prefix + HEARTBEAT, ManifestCodec.JSON.writeValueAsBytes(
+        new Heartbeat(WalSegment.lsn(durableLsn), Instant.now())));
+  }
+
+  /** The newest {@link Heartbeat}; empty if none, or if its signature does not hold (with a warning). */
+  public Optional<Heartbeat> lastHeartbeat() throws IOException {
+    try {
+      return Optional.of(ManifestCodec.JSON.readValue(repository.readDocument(prefix + HEARTBEAT), Heartbeat.class));
+    } catch (ObjectNotFoundException e) {
+      return Optional.empty();
+    } catch (IntegrityException e) {
+      LOG.warn("ignoring the streamer heartbeat of {}: {}", describe(), e.getMessage());
+      return Optional.empty();
+    }
   }
 
   /**

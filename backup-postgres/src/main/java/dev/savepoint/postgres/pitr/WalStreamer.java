@@ -42,7 +42,12 @@ public final class WalStreamer implements Runnable, AutoCloseable {
   private volatile boolean closed;
   private volatile Thread runner;
   private volatile IOException failure;
+  /** How often an idle streamer says it is caught up (at least every flush interval). */
+  static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(30);
+
   private volatile long durableLsn;
+  private volatile Instant durableAt;
+  private Duration heartbeatInterval = HEARTBEAT_INTERVAL;
   private final java.util.concurrent.CountDownLatch streaming = new java.util.concurrent.CountDownLatch(1);
   private volatile String streamingFrom;
 
@@ -57,8 +62,25 @@ public final class WalStreamer implements Runnable, AutoCloseable {
   }
 
   /** The newest LSN durable in the archive (0 before the first flush). */
+  /** For tests: heartbeats more often than every {@link #HEARTBEAT_INTERVAL}. */
+  WalStreamer heartbeatInterval(Duration interval) {
+    this.heartbeatInterval = interval;
+    return this;
+  }
+
   public long durableLsn() {
     return durableLsn;
+  }
+
+  /**
+   * When WAL last became durable in the repository (null before the first flush): the streamer's RPO is the
+   * time since, e.g. for a gauge — {@code Gauge.builder("savepoint.wal.durable.age", streamer,
+   * s -> s.lastDurableAt() == null ? Double.NaN : Duration.between(s.lastDurableAt(), Instant.now()).toSeconds())}.
+   * On an idle server nothing new becomes durable; {@link PointInTimeRestore#rpoBreach} tells the two apart
+   * by the server's own position.
+   */
+  public Instant lastDurableAt() {
+    return durableAt;
   }
 
   /** Streams until {@link #close}; reconnects on connection loss; stops on a non-transient error. */
@@ -219,6 +241,8 @@ public final class WalStreamer implements Runnable, AutoCloseable {
     int filled = 0;
     int flushedUpTo = 0;
     Instant lastFlush = Instant.now();
+    Instant lastHeartbeat = Instant.EPOCH;
+    Duration heartbeatEvery = flushInterval.compareTo(heartbeatInterval) > 0 ? flushInterval : heartbeatInterval;
     while (!closed) {
       ByteBuffer data = stream.readPending();
       if (data == null) {
@@ -227,6 +251,11 @@ public final class WalStreamer implements Runnable, AutoCloseable {
           flushedUpTo = filled;
           lastFlush = Instant.now();
           confirm(stream, segment.startLsn() + filled);
+        } else if (filled == flushedUpTo && durableLsn == segment.startLsn() + filled
+            && Duration.between(lastHeartbeat, Instant.now()).compareTo(heartbeatEvery) >= 0) {
+          // Idle: nothing new to store, but the window stays current (see WalArchive.Heartbeat).
+          archive.heartbeat(durableLsn);
+          lastHeartbeat = Instant.now();
         }
         sleep(Duration.ofMillis(10));
         continue;
@@ -260,6 +289,7 @@ public final class WalStreamer implements Runnable, AutoCloseable {
   /** Tells the server what is durable, so the slot releases exactly that. */
   private void confirm(PGReplicationStream stream, long lsn) throws SQLException {
     durableLsn = lsn;
+    durableAt = Instant.now();
     stream.setFlushedLSN(LogSequenceNumber.valueOf(lsn));
     stream.setAppliedLSN(LogSequenceNumber.valueOf(lsn));
     stream.forceUpdateStatus();

@@ -63,7 +63,7 @@ class PointInTimeRecoveryTest {
         .signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(new byte[32]));
     String slot = "savepoint_test_" + Long.toHexString(System.nanoTime());
     WalArchive archive = new WalArchive(repo, "pitr", List.of(Transforms.zstd()));
-    WalStreamer streamer = new WalStreamer(url, archive, slot, Duration.ofMillis(500));
+    WalStreamer streamer = new WalStreamer(url, archive, slot, Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(500));
     Thread streaming = new Thread(streamer, "test-wal-streamer");
     streaming.start();
     assertThat(streamer.awaitStreaming(Duration.ofSeconds(60))).as("streaming before the base backup").isNotNull();
@@ -91,6 +91,15 @@ class PointInTimeRecoveryTest {
 
       PointInTimeRestore pitr = new PointInTimeRestore(repo, "pitr");
       assertThat(pitr.gaps()).isEmpty();
+      // Caught up, the streamer says so: the window's end (and the RPO) stays current without new WAL.
+      Instant windowEnd = pitr.window().to();
+      Thread.sleep(1500);
+      assertThat(archive.lastHeartbeat()).get().satisfies(beat -> assertThat(WalSegment.parseLsn(beat.durableLsn()))
+          .isEqualTo(streamer.durableLsn()));
+      assertThat(pitr.window().to()).isAfter(windowEnd);
+      assertThat(pitr.rpoBreach(Duration.ofMinutes(15), Instant.now())).isEmpty();
+      assertThat(pitr.rpoBreach(Duration.ofMillis(1), Instant.now().plusSeconds(5))).get()
+          .satisfies(e -> assertThat(e.message()).contains("newest durable WAL of plan 'pitr'", "is the streamer running?"));
       assertThat(pitr.window().from()).isEqualTo(base.finishedAt());
 
       // To the time between the batches: the first batch is there, the second and the incident are not.
@@ -112,6 +121,15 @@ class PointInTimeRecoveryTest {
       LocalCluster.Recovered recovered = LocalCluster.verifyRecovery(latest, 15, Duration.ofSeconds(120));
       assertThat(recovered.lastReplayedCommit()).isAfter(target);
       try (LocalCluster.Running restored = LocalCluster.startRecovered(latest, 15, Duration.ofSeconds(120))) {
+        assertThat(count(restored.url(), db)).isEqualTo(199);
+      }
+
+      // To the end of the window, after the last transaction: PostgreSQL would end recovery "before the target"
+      // and refuse to start; the restore replays all durable WAL instead, which is the state at that time.
+      Path quiet = tmp.resolve("quiet");
+      PointInTimeRestore.Result atEnd = pitr.restore(pitr.window().to(), quiet, Secrets.none());
+      assertThat(atEnd.target()).contains("no transaction ended after it");
+      try (LocalCluster.Running restored = LocalCluster.startRecovered(quiet, 15, Duration.ofSeconds(120))) {
         assertThat(count(restored.url(), db)).isEqualTo(199);
       }
 
