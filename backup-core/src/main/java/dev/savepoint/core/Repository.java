@@ -31,14 +31,16 @@ public final class Repository {
 
   private final Store store;
   private final ManifestSigner signer;
+  private final Secrets secrets;
 
   public Repository(Store store) {
-    this(store, null);
+    this(store, null, Secrets.none());
   }
 
-  private Repository(Store store, ManifestSigner signer) {
+  private Repository(Store store, ManifestSigner signer, Secrets secrets) {
     this.store = Objects.requireNonNull(store, "store");
     this.signer = signer;
+    this.secrets = Objects.requireNonNull(secrets, "secrets");
   }
 
   /**
@@ -46,7 +48,20 @@ public final class Repository {
    * {@link IntegrityException}) any manifest whose signature is missing or does not match.
    */
   public Repository signedWith(ManifestSigner signer) {
-    return new Repository(store, Objects.requireNonNull(signer));
+    return new Repository(store, Objects.requireNonNull(signer), secrets);
+  }
+
+  /**
+   * This repository with the key material its backups need given once: {@link #restore(Manifest, RestoreTarget)},
+   * {@link Verifiers#roundTrip()} and drills through it use {@code secrets}.
+   */
+  public Repository withSecrets(Secrets secrets) {
+    return new Repository(store, signer, secrets);
+  }
+
+  /** The secrets given with {@link #withSecrets} ({@link Secrets#none()} otherwise). */
+  public Secrets secrets() {
+    return secrets;
   }
 
   public Store store() {
@@ -497,6 +512,11 @@ public final class Repository {
             : Transforms.restore(manifest.artifacts().get(0).transforms(), secrets);
       }
     };
+  }
+
+  /** Restores {@code manifest} into {@code target} with this repository's {@link #secrets()}. */
+  public RestoreResult restore(Manifest manifest, RestoreTarget target) throws IOException {
+    return restore(manifest, target, secrets);
   }
 
   /** Restores {@code manifest} into {@code target}, verifying every digest on the way. */

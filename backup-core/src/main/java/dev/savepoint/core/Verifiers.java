@@ -51,6 +51,11 @@ public final class Verifiers {
             + " bytes)");
   }
 
+  /** {@link #roundTrip(Secrets)} with the verified repository's own {@link Repository#secrets()}. */
+  public static Verifier roundTrip() {
+    return (repository, manifest) -> roundTrip(repository.secrets()).verify(repository, manifest);
+  }
+
   @FunctionalInterface
   private interface Opener {
     InputStream open(ArtifactRecord artifact) throws IOException;
@@ -70,6 +75,11 @@ public final class Verifiers {
       }
     }
     return VerificationResult.pass(check, passed);
+  }
+
+  /** {@link #standard(boolean, Secrets)} with the verified repository's own {@link Repository#secrets()}. */
+  public static List<Verifier> standard(boolean full) {
+    return full ? List.of(presence(0), storedDigest(), roundTrip()) : List.of(presence(0), storedDigest());
   }
 
   /** What {@code savepoint verify} runs: presence, then stored digests, then optionally the round trip. */

@@ -47,9 +47,14 @@ class KeyRotationReuseTest {
 
     Manifest afterRotation = backup(bucket, OpenPgpEncryption.passphrase(rotated));
     assertThat(afterRotation.source().facts()).containsEntry("reusedObjects", 0).containsEntry("copiedObjects", 2);
+    // The secrets are given once, to the repository: restore and round-trip verification use them.
+    Repository keyed = repo.withSecrets(dev.savepoint.core.Secrets.of(
+        java.util.Map.of(OpenPgpEncryption.PASSPHRASE, rotated)));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> repo.verify(afterRotation,
+        dev.savepoint.core.Verifiers.standard(true))).as("without the key").isInstanceOf(dev.savepoint.core.CryptoException.class);
+    assertThat(keyed.verify(afterRotation, dev.savepoint.core.Verifiers.standard(true))).allMatch(r -> r.passed());
     Path restored = tmp.resolve("restored");
-    repo.restore(afterRotation, new FilesTarget(restored, BucketSource.ARTIFACT_PREFIX, FilesTarget.UnsafeKeys.REFUSE),
-        name -> OpenPgpEncryption.PASSPHRASE.equals(name) ? java.util.Optional.of(rotated.clone()) : java.util.Optional.empty());
+    keyed.restore(afterRotation, new FilesTarget(restored, BucketSource.ARTIFACT_PREFIX, FilesTarget.UnsafeKeys.REFUSE));
     assertThat(restored.resolve("a.txt")).hasContent("alpha");
     assertThat(restored.resolve("b.txt")).hasContent("beta");
   }

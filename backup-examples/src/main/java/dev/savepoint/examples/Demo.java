@@ -71,6 +71,7 @@ public final class Demo {
             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
       }
       char[] passphrase = java.nio.file.Files.readString(passphraseFile).strip().toCharArray();
+      // The key material is given once: restores, full verification and drills through these repositories use it.
       Secrets secrets = Secrets.of(Map.of(OpenPgpEncryption.PASSPHRASE, passphrase));
       BackupPlan plan = TrpgPlans.tier1(database, repository, OpenPgpEncryption.passphrase(passphrase));
       Manifest m = plan.run().manifest();
@@ -90,22 +91,22 @@ public final class Demo {
       System.out.printf("copy     to %s (digests checked on the way) in %.1f s%n", s3Repository.describe(),
           secondsSince(c0));
 
-      for (VerificationResult r : s3Repository.verify(m, Verifiers.standard(true, secrets))) {
+      for (VerificationResult r : s3Repository.withSecrets(secrets).verify(m, Verifiers.standard(true))) {
         System.out.printf("verify   %-13s %s  %s%n", r.check(), r.passed() ? "ok" : "FAILED", r.detail());
         if (!r.passed()) {
           throw new IllegalStateException("verification failed: " + r.detail());
         }
       }
 
-      Repository.RestoreResult restored = repository.restore(m,
+      Repository keyed = repository.withSecrets(secrets);
+      Repository.RestoreResult restored = keyed.restore(m,
           PostgresTarget.builder(server.withDatabase(restoredName)).check("SELECT count(*) FROM users",
-              Long.toString(100L * scale)).build(), secrets);
+              Long.toString(100L * scale)).build());
       System.out.printf("restore  into %s: %d tables, %d rows checked against the manifest in %.1f s%n",
           restored.target(), restored.tablesChecked().orElse(0), restored.rowsChecked().orElse(0),
           restored.duration().toMillis() / 1000.0);
 
-      RestoreDrill.Report drill = new RestoreDrill(repository, plan.name(), server, BackupSelector.latest(),
-          secrets).run();
+      RestoreDrill.Report drill = new RestoreDrill(keyed, plan.name(), server, BackupSelector.latest()).run();
       System.out.printf("drill    %s: %s, %d rows checked, restore took %.1f s (report stored with the backup)%n",
           drill.backupId(), drill.passed() ? "PASSED" : "FAILED", drill.rowsChecked(), drill.restoreMillis() / 1000.0);
       System.out.printf("repository: %s%n", repoDir);

@@ -48,6 +48,11 @@ public final class RestoreDrill {
    * @param server any database URL on the scratch server (its database part is ignored); the user needs
    *     CREATEDB
    */
+  /** A drill with the repository's own {@link Repository#secrets()}. */
+  public RestoreDrill(Repository repository, String plan, PostgresUrl server, BackupSelector selector) {
+    this(repository, plan, server, selector, repository.secrets());
+  }
+
   public RestoreDrill(Repository repository, String plan, PostgresUrl server, BackupSelector selector,
       Secrets secrets) {
     this(repository, plan, server, selector, secrets, event -> { });
