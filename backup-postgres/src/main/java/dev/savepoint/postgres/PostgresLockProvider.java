@@ -19,10 +19,27 @@ import java.util.Optional;
  * the lock when the connection drops. The lock key is the first 8 bytes of the SHA-256 of the name.
  */
 public final class PostgresLockProvider implements LockProvider {
-  private final PostgresUrl url;
+  /** Where lock connections come from. */
+  @FunctionalInterface
+  private interface Connections {
+    Connection open() throws SQLException;
+  }
+
+  private final Connections connections;
+  private final String describe;
 
   public PostgresLockProvider(PostgresUrl url) {
-    this.url = url;
+    this.connections = url::connect;
+    this.describe = url.toString();
+  }
+
+  /**
+   * Locks on connections of the application's own pool (e.g. Spring's {@code DataSource}): each held lock keeps
+   * one pooled connection until it is released (unlocked, then returned).
+   */
+  public PostgresLockProvider(javax.sql.DataSource dataSource) {
+    this.connections = dataSource::getConnection;
+    this.describe = "the application's DataSource";
   }
 
   static long key(String name) {
@@ -39,7 +56,7 @@ public final class PostgresLockProvider implements LockProvider {
     long key = key(name);
     Connection c = null;
     try {
-      c = url.connect();
+      c = connections.open();
       boolean acquired;
       try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
         ps.setLong(1, key);
@@ -58,7 +75,7 @@ public final class PostgresLockProvider implements LockProvider {
           ps.setLong(1, key);
           ps.execute();
         } catch (SQLException e) {
-          throw new StoreException("releasing advisory lock '" + name + "' on " + url + ": " + e.getMessage(), e);
+          throw new StoreException("releasing advisory lock '" + name + "' on " + describe + ": " + e.getMessage(), e);
         }
       });
     } catch (SQLException e) {
@@ -69,7 +86,7 @@ public final class PostgresLockProvider implements LockProvider {
           e.addSuppressed(ignored);
         }
       }
-      throw new StoreException("advisory lock '" + name + "' on " + url + ": " + e.getMessage(), e);
+      throw new StoreException("advisory lock '" + name + "' on " + describe + ": " + e.getMessage(), e);
     }
   }
 }

@@ -1,0 +1,167 @@
+package dev.savepoint.spring;
+
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.LockProvider;
+import dev.savepoint.core.MicrometerMetrics;
+import dev.savepoint.core.Notifier;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Scheduler;
+import dev.savepoint.core.Stores;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.crypto.OpenPgpEncryption;
+import dev.savepoint.postgres.PostgresLockProvider;
+import dev.savepoint.postgres.PostgresSource;
+import dev.savepoint.postgres.PostgresUrl;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.ZoneId;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.actuate.health.HealthIndicator;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+/**
+ * Turns {@code savepoint.*} into a {@link Repository}, one {@link BackupPlan} per configured plan, a
+ * {@link Scheduler} started and stopped with the application context (one replica takes each backup: an advisory
+ * lock on the application's {@code DataSource}), Micrometer metrics in the application's registry and a
+ * {@code savepoint} health indicator. A bean of the same type replaces each part (a Repository bean for S3 or
+ * GCS, say).
+ */
+@AutoConfiguration(afterName = {"org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration",
+    "org.springframework.boot.actuate.autoconfigure.metrics.CompositeMeterRegistryAutoConfiguration",
+    "org.springframework.boot.actuate.autoconfigure.metrics.export.prometheus.PrometheusMetricsExportAutoConfiguration"})
+@ConditionalOnProperty(prefix = "savepoint", name = "enabled", matchIfMissing = true)
+@EnableConfigurationProperties(SavepointProperties.class)
+public class SavepointAutoConfiguration {
+
+  @Bean
+  @ConditionalOnMissingBean
+  public Repository savepointRepository(SavepointProperties properties) {
+    String uri = properties.getRepository();
+    if (uri == null || uri.isBlank()) {
+      throw new IllegalStateException("savepoint.repository is not set: give file:/path, or define a Repository bean");
+    }
+    if (!uri.startsWith("file:")) {
+      throw new IllegalStateException("savepoint.repository is '" + uri + "': the starter builds file: repositories; "
+          + "for S3 or GCS define a Repository bean (new Repository(Stores.standard(S3Store.builder(...).build())))");
+    }
+    try {
+      return new Repository(Stores.filesystem(Path.of(uri.substring("file:".length()))));
+    } catch (IOException e) {
+      throw new UncheckedIOException("savepoint.repository '" + uri + "': " + e.getMessage(), e);
+    }
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  public SavepointPlans savepointPlans(SavepointProperties properties, Repository repository, Environment environment,
+      ObjectProvider<Notifier> notifiers) {
+    Map<String, BackupPlan> plans = new LinkedHashMap<>();
+    List<Notifier> all = notifiers.orderedStream().toList();
+    properties.getPlans().forEach((name, spec) -> {
+      String key = "savepoint.plans." + name;
+      PostgresUrl database = database(key, spec, environment);
+      PostgresSource.Builder source = PostgresSource.builder(database).format(spec.getFormat());
+      if (!spec.getTables().isEmpty()) {
+        source.table(spec.getTables().toArray(String[]::new));
+      }
+      if (!spec.getCrossTierReferences().isEmpty()) {
+        source.crossTierReference(spec.getCrossTierReferences().toArray(String[]::new));
+      }
+      BackupPlan.Builder plan;
+      try {
+        plan = BackupPlan.builder(name);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalStateException(key + ": " + e.getMessage(), e);
+      }
+      plan.tier(spec.getTier()).source(source.build()).repository(repository).rpo(spec.getRpo());
+      switch (spec.getCompression()) {
+        case ZSTD -> plan.transform(Transforms.zstd());
+        case GZIP -> plan.transform(Transforms.gzip());
+        case NONE -> { }
+      }
+      if (spec.getEncryptionPassphrase() != null && !spec.getEncryptionPassphrase().isEmpty()) {
+        plan.transform(OpenPgpEncryption.passphrase(spec.getEncryptionPassphrase().toCharArray()));
+      }
+      all.forEach(plan::notifier);
+      if (spec.getSchedule() != null) {
+        try {
+          Scheduler.validateCron(spec.getSchedule());
+          ZoneId.of(spec.getZone());
+        } catch (RuntimeException e) {
+          throw new IllegalStateException(key + ".schedule/zone: " + e.getMessage(), e);
+        }
+      }
+      plans.put(name, plan.build());
+    });
+    return new SavepointPlans(plans, properties);
+  }
+
+  /** The plan's database: its own URL, or the application's DataSource properties. */
+  private static PostgresUrl database(String key, SavepointProperties.Plan spec, Environment environment) {
+    try {
+      if (spec.getSource() != null && !spec.getSource().isBlank()) {
+        return PostgresUrl.parse(spec.getSource());
+      }
+      String url = environment.getProperty("spring.datasource.url");
+      if (url == null || !url.startsWith("jdbc:postgresql://")) {
+        throw new IllegalStateException(key + ".source is not set and spring.datasource.url is not a PostgreSQL "
+            + "JDBC URL (" + (url == null ? "unset" : "'" + url.replaceAll("password=[^&]*", "password=…") + "'")
+            + "): give postgresql://user@host:port/db");
+      }
+      String user = environment.getProperty("spring.datasource.username");
+      String password = environment.getProperty("spring.datasource.password");
+      PostgresUrl parsed = PostgresUrl.parse("postgresql://" + (user == null ? ""
+          : URLEncoder.encode(user, StandardCharsets.UTF_8) + "@") + url.substring("jdbc:postgresql://".length()));
+      return password == null ? parsed : parsed.withPassword(password::toCharArray);
+    } catch (dev.savepoint.core.ConfigurationException e) {
+      throw new IllegalStateException(key + ".source: " + e.getMessage(), e);
+    }
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  public SavepointScheduler savepointScheduler(SavepointPlans plans, Repository repository,
+      ObjectProvider<DataSource> dataSource) {
+    DataSource ds = dataSource.getIfAvailable();
+    LockProvider locks = ds == null ? LockProvider.inProcess() : new PostgresLockProvider(ds);
+    return new SavepointScheduler(plans, repository, locks);
+  }
+
+  /** Backup metrics in the application's registry (savepoint.backup.*), where it has one. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(MeterRegistry.class)
+  static class Metrics {
+    @Bean
+    @ConditionalOnMissingBean(MicrometerMetrics.class)
+    Notifier savepointMetrics(ObjectProvider<MeterRegistry> registry) {
+      MeterRegistry r = registry.getIfAvailable();
+      return r == null ? event -> { } : new MicrometerMetrics(r);
+    }
+  }
+
+  /** {@code savepoint} in /actuator/health: DOWN when a plan's newest backup is older than its RPO. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(HealthIndicator.class)
+  static class Health {
+    @Bean
+    @ConditionalOnMissingBean(name = "savepointHealthIndicator")
+    SavepointHealthIndicator savepointHealthIndicator(SavepointPlans plans, Repository repository) {
+      return new SavepointHealthIndicator(plans, repository);
+    }
+  }
+}

@@ -1,0 +1,215 @@
+package dev.savepoint.spring;
+
+import dev.savepoint.postgres.PostgresSource;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * {@code savepoint.*}: where backups go and which plans run when. Secrets (the encryption passphrase) belong in
+ * the environment or a secret property source ({@code ${BACKUP_PASSPHRASE}}), never in a file; the starter never
+ * logs or reports them.
+ *
+ * <pre>
+ * savepoint:
+ *   repository: file:/var/backups/savepoint
+ *   plans:
+ *     trpg-tier1:
+ *       tables: [users, chat_messages, game_sessions]
+ *       cross-tier-references: [game_sessions_campaign_id_fkey]
+ *       format: parallel
+ *       schedule: "0 * * * *"
+ *       rpo: PT1H
+ *       encryption-passphrase: ${BACKUP_PASSPHRASE}
+ * </pre>
+ */
+@ConfigurationProperties("savepoint")
+public class SavepointProperties {
+  /** Whether the starter creates and schedules the plans. */
+  private boolean enabled = true;
+
+  /** Where backups are stored: file:/path. For S3 or GCS, define a Repository bean instead. */
+  private String repository;
+
+  /**
+   * Whether the application's start fails when the repository cannot be read at start-up. By default the problem
+   * is logged and reported by the health indicator, and the application starts.
+   */
+  private boolean failOnStartupError;
+
+  /** How long running backups may go on when the application stops before they are interrupted. */
+  private Duration shutdownGrace = Duration.ofMinutes(1);
+
+  /** The plans, by name (a plan name is also where its backups live in the repository). */
+  private Map<String, Plan> plans = new LinkedHashMap<>();
+
+  /** One backup plan of a PostgreSQL database. */
+  public static class Plan {
+    /**
+     * The database: postgresql://user@host:port/db, or empty for the application's own (spring.datasource.url,
+     * username and password).
+     */
+    private String source;
+
+    /** A label such as tier1, kept in every manifest. */
+    private String tier;
+
+    /** Tables of this plan (a tier); empty: the whole database. Partitions and children are included. */
+    private List<String> tables = new ArrayList<>();
+
+    /** Foreign keys from this tier's rows into another tier's tables, declared as crossing tiers. */
+    private List<String> crossTierReferences = new ArrayList<>();
+
+    /** plain (pg_dump SQL), custom (pg_dump -Fc) or parallel (per-table COPY on several connections). */
+    private PostgresSource.Format format = PostgresSource.Format.PLAIN;
+
+    /** Cron expression: 5 fields (minute hour day month weekday) or 6 with seconds first. Empty: not scheduled. */
+    private String schedule;
+
+    /** Time zone of the schedule. */
+    private String zone = "UTC";
+
+    /** Recovery point objective: the health indicator is DOWN when the newest backup is older. */
+    private Duration rpo;
+
+    /** Compression before encryption. */
+    private Compression compression = Compression.ZSTD;
+
+    /** OpenPGP passphrase (AES-256); give it from the environment: ${BACKUP_PASSPHRASE}. Empty: not encrypted. */
+    private String encryptionPassphrase;
+
+    public String getSource() {
+      return source;
+    }
+
+    public void setSource(String source) {
+      this.source = source;
+    }
+
+    public String getTier() {
+      return tier;
+    }
+
+    public void setTier(String tier) {
+      this.tier = tier;
+    }
+
+    public List<String> getTables() {
+      return tables;
+    }
+
+    public void setTables(List<String> tables) {
+      this.tables = tables;
+    }
+
+    public List<String> getCrossTierReferences() {
+      return crossTierReferences;
+    }
+
+    public void setCrossTierReferences(List<String> crossTierReferences) {
+      this.crossTierReferences = crossTierReferences;
+    }
+
+    public PostgresSource.Format getFormat() {
+      return format;
+    }
+
+    public void setFormat(PostgresSource.Format format) {
+      this.format = format;
+    }
+
+    public String getSchedule() {
+      return schedule;
+    }
+
+    public void setSchedule(String schedule) {
+      this.schedule = schedule;
+    }
+
+    public String getZone() {
+      return zone;
+    }
+
+    public void setZone(String zone) {
+      this.zone = zone;
+    }
+
+    public Duration getRpo() {
+      return rpo;
+    }
+
+    public void setRpo(Duration rpo) {
+      this.rpo = rpo;
+    }
+
+    public Compression getCompression() {
+      return compression;
+    }
+
+    public void setCompression(Compression compression) {
+      this.compression = compression;
+    }
+
+    public String getEncryptionPassphrase() {
+      return encryptionPassphrase;
+    }
+
+    public void setEncryptionPassphrase(String encryptionPassphrase) {
+      this.encryptionPassphrase = encryptionPassphrase;
+    }
+
+    @Override
+    public String toString() {
+      return "Plan[source=" + source + ", tables=" + tables + ", schedule=" + schedule + ", encrypted="
+          + (encryptionPassphrase != null) + "]"; // never the passphrase
+    }
+  }
+
+  /** Compression of a plan's artifacts. */
+  public enum Compression {
+    ZSTD, GZIP, NONE
+  }
+
+  public boolean isEnabled() {
+    return enabled;
+  }
+
+  public void setEnabled(boolean enabled) {
+    this.enabled = enabled;
+  }
+
+  public String getRepository() {
+    return repository;
+  }
+
+  public void setRepository(String repository) {
+    this.repository = repository;
+  }
+
+  public boolean isFailOnStartupError() {
+    return failOnStartupError;
+  }
+
+  public void setFailOnStartupError(boolean failOnStartupError) {
+    this.failOnStartupError = failOnStartupError;
+  }
+
+  public Duration getShutdownGrace() {
+    return shutdownGrace;
+  }
+
+  public void setShutdownGrace(Duration shutdownGrace) {
+    this.shutdownGrace = shutdownGrace;
+  }
+
+  public Map<String, Plan> getPlans() {
+    return plans;
+  }
+
+  public void setPlans(Map<String, Plan> plans) {
+    this.plans = plans;
+  }
+}

@@ -1,0 +1,117 @@
+package dev.savepoint.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.testkit.TestPostgres;
+import dev.savepoint.testkit.TrpgDatabase;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * A real application: a web server, the actuator, a real PostgreSQL as its DataSource. The scheduled plan backs the
+ * database up; health is UP with the plan's backup, metrics reach /actuator/prometheus; when the repository is
+ * gone, health turns DOWN naming the plan. The canary passphrase shows up nowhere.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    classes = SavepointApplicationTest.App.class)
+@ExtendWith(OutputCaptureExtension.class)
+@org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability // tests disable export
+class SavepointApplicationTest {
+  static final String CANARY = "canary-passphrase-Zq8vR3kLw9XbT2mN";
+  static final TestPostgres pg = TestPostgres.shared();
+  static Path repo;
+
+  @SpringBootApplication
+  static class App {}
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry registry) throws Exception {
+    String db = pg.createDatabase("spring_app");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 1);
+    }
+    repo = Files.createTempDirectory("savepoint-spring-repo-");
+    registry.add("spring.datasource.url", () -> "jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/" + db);
+    registry.add("spring.datasource.username", () -> "postgres");
+    registry.add("savepoint.repository", () -> "file:" + repo);
+    registry.add("savepoint.plans.trpg-tier1.tables", () -> "users,chat_messages,game_sessions");
+    registry.add("savepoint.plans.trpg-tier1.cross-tier-references", () -> "game_sessions_campaign_id_fkey");
+    registry.add("savepoint.plans.trpg-tier1.schedule", () -> "*/2 * * * * *"); // every 2 seconds
+    registry.add("savepoint.plans.trpg-tier1.rpo", () -> "PT30S");
+    registry.add("savepoint.plans.trpg-tier1.encryption-passphrase", () -> CANARY);
+    registry.add("management.endpoints.web.exposure.include", () -> "health,prometheus");
+    registry.add("management.endpoint.health.show-details", () -> "always");
+  }
+
+  @LocalServerPort
+  int port;
+
+  @Autowired
+  Repository repository;
+
+  String get(String path, int expectedStatus) throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(expectedStatus);
+    return r.body();
+  }
+
+  @Test
+  void scheduledBackupsHealthAndMetrics(CapturedOutput output) throws Exception {
+    Instant deadline = Instant.now().plusSeconds(60);
+    List<Manifest> backups = List.of();
+    while (backups.isEmpty() && Instant.now().isBefore(deadline)) {
+      Thread.sleep(250);
+      backups = repository.list("trpg-tier1");
+    }
+    assertThat(backups).as(output.getAll()).isNotEmpty();
+    Manifest backup = backups.get(0);
+    assertThat(backup.artifacts()).allSatisfy(a -> assertThat(a.transforms()).extracting(t -> t.name())
+        .containsExactly("zstd", "openpgp"));
+    assertThat(dev.savepoint.postgres.PostgresFacts.of(backup).rowCounts()).containsEntry("\"public\".\"users\"", 100L);
+
+    String health = get("/actuator/health", 200);
+    assertThat(health).contains("\"status\":\"UP\"", "trpg-tier1", "within RPO");
+    String metrics = get("/actuator/prometheus", 200);
+    assertThat(metrics).contains("savepoint_backup_last_success_age_seconds{plan=\"trpg-tier1\"",
+        "savepoint_backup_bytes_stored_bytes_total{plan=\"trpg-tier1\"");
+
+    // The repository disappears (a failed mount): its backups are gone from view, and health turns DOWN naming
+    // the plan whose RPO is now breached.
+    Path moved = Files.move(repo, repo.resolveSibling(repo.getFileName() + "-gone"));
+    Files.writeString(repo, "not a directory");
+    String down = get("/actuator/health", 503);
+    assertThat(down).contains("\"status\":\"DOWN\"", "\"trpg-tier1\":{", "RPO breached");
+
+    for (String shown : List.of(health, metrics, down, output.getAll())) {
+      assertThat(shown).doesNotContain(CANARY);
+    }
+    try (var files = Files.walk(moved)) {
+      for (Path f : files.filter(Files::isRegularFile).filter(f -> f.toString().endsWith(".json")).toList()) {
+        assertThat(Files.readString(f)).as(f.toString()).doesNotContain(CANARY);
+      }
+    }
+    Files.delete(repo);
+    Files.move(moved, repo);
+  }
+}
