@@ -28,6 +28,22 @@ if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
 
+# The alert rules are checked and unit-tested with Prometheus's promtool: take it from Debian's prometheus package,
+# unpacked, not installed (which would start a Prometheus server).
+if ! command -v promtool >/dev/null 2>&1; then
+  work="$(mktemp -d)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  fetch_prometheus() { (cd "$work" && chmod 777 . && apt-get download -qq prometheus 2>/dev/null \
+    && dpkg -x prometheus_*.deb root); }
+  if fetch_prometheus || { $SUDO apt-get update -qq && fetch_prometheus; }; then
+    $SUDO install -m 0755 "$work/root/usr/bin/promtool" /usr/local/bin/promtool
+  else
+    echo "setup: cannot fetch promtool (Debian package prometheus); the alert rule tests will fail under CI" >&2
+  fi
+  rm -rf "$work"
+fi
+
 # The fidelity tests set security labels, which PostgreSQL records only through a loaded label provider. Build the
 # test kit's provider (backup-testkit/src/main/c) against the server's own headers — taken from its
 # postgresql-server-dev package, unpacked, not installed — into the server's library directory.

@@ -16,11 +16,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code savepoint.backup.duration} (timer), {@code savepoint.backup.bytes.raw} and
  * {@code savepoint.backup.bytes.stored} (counters), {@code savepoint.backup.failures} (counter),
  * {@code savepoint.backup.last.success} (gauge, epoch seconds) and {@code savepoint.backup.last.success.age}
- * (gauge, seconds since the last verified backup: the health signal to alert on; NaN before the first).
+ * (gauge, seconds since the last verified backup: the health signal to alert on; NaN before the first);
+ * {@code savepoint.drill.last.success} (gauge, epoch seconds of the last passed drill) and
+ * {@code savepoint.drill.failures} (counter); {@link #rpo} adds {@code savepoint.plan.rpo} (seconds) and
+ * {@link #walDurableAge} {@code savepoint.wal.durable.age} (seconds) for point-in-time plans. The alert rules
+ * shipped in {@code docs/alerts/savepoint-rules.yml} use these names.
  */
 public final class MicrometerMetrics implements Notifier {
   private final MeterRegistry registry;
   private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> lastDrill = new ConcurrentHashMap<>();
 
   public MicrometerMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -40,8 +45,33 @@ public final class MicrometerMetrics implements Notifier {
         gauges(plan).set(e.time().getEpochSecond());
       }
       case BACKUP_FAILED -> Counter.builder("savepoint.backup.failures").tag("plan", plan).register(registry).increment();
+      case DRILL_PASSED -> lastDrill.computeIfAbsent(plan, p -> {
+        AtomicLong last = new AtomicLong(-1);
+        Gauge.builder("savepoint.drill.last.success", last, a -> a.get() < 0 ? Double.NaN : a.get()).tag("plan", p)
+            .register(registry);
+        return last;
+      }).set(e.time().getEpochSecond());
+      case DRILL_FAILED -> Counter.builder("savepoint.drill.failures").tag("plan", plan).register(registry).increment();
       default -> { }
     }
+  }
+
+  /** Publishes a plan's RPO ({@code savepoint.plan.rpo}, seconds): what the RPO alert compares the age with. */
+  public MicrometerMetrics rpo(String plan, Duration rpo) {
+    Gauge.builder("savepoint.plan.rpo", rpo, Duration::toSeconds).tag("plan", plan).baseUnit("seconds")
+        .register(registry);
+    return this;
+  }
+
+  /**
+   * Publishes the age of a point-in-time plan's newest durable WAL ({@code savepoint.wal.durable.age}, seconds;
+   * NaN before the first), e.g. {@code metrics.walDurableAge("trpg-cluster", streamer::lastDurableAt)}.
+   */
+  public MicrometerMetrics walDurableAge(String plan, java.util.function.Supplier<Instant> lastDurable) {
+    Gauge.builder("savepoint.wal.durable.age", lastDurable, s -> s.get() == null ? Double.NaN
+        : Duration.between(s.get(), Instant.now()).toMillis() / 1000.0).tag("plan", plan).baseUnit("seconds")
+        .register(registry);
+    return this;
   }
 
   private AtomicLong gauges(String plan) {

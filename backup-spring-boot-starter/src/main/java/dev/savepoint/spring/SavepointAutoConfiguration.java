@@ -148,9 +148,18 @@ public class SavepointAutoConfiguration {
   static class Metrics {
     @Bean
     @ConditionalOnMissingBean(MicrometerMetrics.class)
-    Notifier savepointMetrics(ObjectProvider<MeterRegistry> registry) {
+    Notifier savepointMetrics(ObjectProvider<MeterRegistry> registry, SavepointProperties properties) {
       MeterRegistry r = registry.getIfAvailable();
-      return r == null ? event -> { } : new MicrometerMetrics(r);
+      if (r == null) {
+        return event -> { };
+      }
+      MicrometerMetrics metrics = new MicrometerMetrics(r);
+      properties.getPlans().forEach((name, plan) -> {
+        if (plan.getRpo() != null) {
+          metrics.rpo(name, plan.getRpo());
+        }
+      });
+      return metrics;
     }
   }
 
