@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Savepoint's tests and demo need and a fresh machine may lack: PostgreSQL server binaries
-# (initdb, pg_ctl, pg_dump, psql, pg_restore), gpg, zstd, ssh-keygen, openssl and a C compiler, and builds the
-# test kit's security label provider into the server. Does nothing when they are already there.
+# (initdb, pg_ctl, pg_dump, psql, pg_restore), gpg, zstd, ssh-keygen, openssl, a C compiler, headless Chromium and
+# promtool, and builds the test kit's security label provider into the server. Does nothing when they are already there.
 set -euo pipefail
 
 need=()
@@ -13,6 +13,7 @@ command -v zstd >/dev/null 2>&1 || need+=(zstd)   # the manual-recovery tests ru
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)   # approvers sign restore requests with SSH keys
 command -v openssl >/dev/null 2>&1 || need+=(openssl)   # the TLS test makes its CA and server certificate
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)   # builds the test label provider (below)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the status page test renders it in a real browser
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 

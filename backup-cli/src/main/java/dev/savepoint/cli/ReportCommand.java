@@ -38,6 +38,15 @@ final class ReportCommand implements Callable<Integer> {
       + "WAL): newest durable WAL older than this, or a gap in the chain, is overdue (default: ${DEFAULT-VALUE}).")
   Duration maxWalAge;
 
+  @Option(names = "--html", paramLabel = "<file>", description = "Also write a self-contained status page: per plan "
+      + "a timeline of backups with the RPO (--max-age) and where it was breached, restore drill times against "
+      + "--rto, recoverable windows, storage.")
+  java.nio.file.Path html;
+
+  @Option(names = "--rto", defaultValue = "PT1H", description = "RTO target the status page compares drill times with "
+      + "(default: ${DEFAULT-VALUE}).")
+  Duration rto;
+
   @Option(names = "--json", description = "Print the plans and overdue items as JSON.")
   boolean json;
 
@@ -109,6 +118,10 @@ final class ReportCommand implements Callable<Integer> {
             Format.bytes((Long) row.get("storedBytes")), newest == null ? "none" : newest,
             lastDrill == null ? "never" : lastDrill);
       }
+    }
+    if (html != null) {
+      java.nio.file.Files.writeString(html, dev.savepoint.report.StatusPage.render(repository, maxAge, rto, now));
+      System.err.println("status page written to " + html);
     }
     if (json) {
       System.out.println(Format.json(Map.of("plans", rows, "overdue", overdue)));

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.savepoint.testkit.TestPostgres;
 import dev.savepoint.testkit.TrpgDatabase;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.List;
@@ -53,6 +54,41 @@ class CliPostgresTest {
     JsonNode list = new ObjectMapper().readTree(CliProcess.run("list", "--repo", repo, "--plan", "trpg", "--json").out());
     assertThat(list.get(0).get("drills").get(0).get("passed").asBoolean()).isTrue();
     assertThat(list.get(0).get("drills").get(0).get("restoreMillis").asLong()).isPositive();
+
+    // The status page, as a person sees it: rendered by a real browser.
+    Path page = tmp.resolve("status.html");
+    CliProcess.Result report = CliProcess.run("report", "--repo", repo, "--html", page.toString(), "--max-age", "PT1H");
+    assertThat(report.err()).contains("status page written to");
+    Path screenshot = tmp.resolve("status.png");
+    chromium("--screenshot=" + screenshot, "--window-size=1280,1400", page.toUri().toString());
+    assertThat(Files.size(screenshot)).as("a rendered screenshot").isGreaterThan(10_000);
+    String dom = chromium("--dump-dom", page.toUri().toString());
+    assertThat(dom).contains("Savepoint status", "id=\"plan-trpg\"", "id=\"plan-trpg-safety\"",
+        "restore time", "passed, " + list.get(0).get("drills").get(0).get("rowsChecked").asLong() + " rows checked");
+    assertThat(dom).containsPattern("data-plan=\"trpg\"><td>trpg</td><td>1</td>");
+  }
+
+  /** Runs headless Chromium on a page; its stdout. Fails under CI=true (skips elsewhere) when it is missing. */
+  static String chromium(String... args) throws Exception {
+    String binary = Files.isExecutable(Path.of("/usr/bin/chromium")) ? "/usr/bin/chromium" : "chromium-browser";
+    java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(binary, "--headless=new",
+        "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=" + Files.createTempDirectory("chromium")));
+    command.addAll(java.util.List.of(args));
+    Process p;
+    try {
+      p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (java.io.IOException missing) {
+      String why = "headless Chromium is not installed (scripts/setup.sh installs it)";
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        throw new IllegalStateException(why + "; CI=true, so this is a failure, not a skip", missing);
+      }
+      org.junit.jupiter.api.Assumptions.abort(why);
+      throw missing;
+    }
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out;
   }
 
   @Test
@@ -61,7 +97,7 @@ class CliPostgresTest {
     try (Connection c = pg.connect(db)) {
       TrpgDatabase.create(c, 1);
     }
-    Path plans = java.nio.file.Files.writeString(tmp.resolve("plans.yaml"), """
+    Path plans = Files.writeString(tmp.resolve("plans.yaml"), """
         plans:
           - name: tier1
             source: %1$s
