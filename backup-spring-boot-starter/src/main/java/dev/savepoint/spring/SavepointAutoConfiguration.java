@@ -163,6 +163,17 @@ public class SavepointAutoConfiguration {
     }
   }
 
+  /** {@code /actuator/savepoint}: status, the status page, and (when enabled) backups on demand. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(org.springframework.boot.actuate.endpoint.annotation.Endpoint.class)
+  static class ActuatorEndpoint {
+    @Bean
+    @ConditionalOnMissingBean
+    SavepointEndpoint savepointEndpoint(SavepointPlans plans, Repository repository) {
+      return new SavepointEndpoint(plans, repository);
+    }
+  }
+
   /** {@code savepoint} in /actuator/health: DOWN when a plan's newest backup is older than its RPO. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(HealthIndicator.class)

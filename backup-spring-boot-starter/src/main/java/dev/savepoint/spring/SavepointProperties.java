@@ -46,6 +46,27 @@ public class SavepointProperties {
   /** The plans, by name (a plan name is also where its backups live in the repository). */
   private Map<String, Plan> plans = new LinkedHashMap<>();
 
+  /** The actuator endpoint {@code savepoint}. */
+  private final EndpointOptions endpoint = new EndpointOptions();
+
+  /** Options of the actuator endpoint {@code savepoint}. */
+  public static class EndpointOptions {
+    /** Whether POST /actuator/savepoint/{plan} may start a backup (off: the endpoint only reads). */
+    private boolean operationsEnabled;
+
+    public boolean isOperationsEnabled() {
+      return operationsEnabled;
+    }
+
+    public void setOperationsEnabled(boolean operationsEnabled) {
+      this.operationsEnabled = operationsEnabled;
+    }
+  }
+
+  public EndpointOptions getEndpoint() {
+    return endpoint;
+  }
+
   /** One backup plan of a PostgreSQL database. */
   public static class Plan {
     /**

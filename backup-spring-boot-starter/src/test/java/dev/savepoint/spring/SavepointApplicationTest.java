@@ -59,7 +59,8 @@ class SavepointApplicationTest {
     registry.add("savepoint.plans.trpg-tier1.schedule", () -> "*/2 * * * * *"); // every 2 seconds
     registry.add("savepoint.plans.trpg-tier1.rpo", () -> "PT30S");
     registry.add("savepoint.plans.trpg-tier1.encryption-passphrase", () -> CANARY);
-    registry.add("management.endpoints.web.exposure.include", () -> "health,prometheus");
+    registry.add("management.endpoints.web.exposure.include", () -> "health,prometheus,savepoint");
+    registry.add("savepoint.endpoint.operations-enabled", () -> "true");
     registry.add("management.endpoint.health.show-details", () -> "always");
   }
 
@@ -70,8 +71,11 @@ class SavepointApplicationTest {
   Repository repository;
 
   String get(String path, int expectedStatus) throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(), path, expectedStatus);
+  }
+
+  String send(HttpRequest request, String path, int expectedStatus) throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(expectedStatus);
     return r.body();
   }
@@ -95,6 +99,17 @@ class SavepointApplicationTest {
     String metrics = get("/actuator/prometheus", 200);
     assertThat(metrics).contains("savepoint_backup_last_success_age_seconds{plan=\"trpg-tier1\"",
         "savepoint_backup_bytes_stored_bytes_total{plan=\"trpg-tier1\"");
+
+    // The actuator endpoint: status, the status page, and a backup on demand (enabled here).
+    assertThat(get("/actuator/savepoint", 200)).contains("\"trpg-tier1\":{", "newestBackup", "\"rpoSeconds\":30");
+    assertThat(get("/actuator/savepoint/html", 200)).contains("Savepoint status", "id=\"plan-trpg-tier1\"");
+    int before = repository.list("trpg-tier1").size();
+    String posted = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/trpg-tier1"))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), "POST", 200);
+    assertThat(posted).contains("\"plan\":\"trpg-tier1\"", "backupId");
+    assertThat(repository.list("trpg-tier1").size()).isGreaterThan(before);
+    send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/nope"))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), "POST nope", 404);
 
     // The repository disappears (a failed mount): its backups are gone from view, and health turns DOWN naming
     // the plan whose RPO is now breached.

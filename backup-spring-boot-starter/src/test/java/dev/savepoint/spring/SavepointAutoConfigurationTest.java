@@ -56,6 +56,16 @@ class SavepointAutoConfigurationTest {
   }
 
   @Test
+  void theEndpointStartsNoBackupUnlessEnabled() {
+    runner().run(context -> {
+      var response = context.getBean(SavepointEndpoint.class).backup("trpg-tier1");
+      assertThat(response.getStatus()).isEqualTo(403);
+      assertThat(response.getBody().toString()).contains("savepoint.endpoint.operations-enabled=true");
+      assertThat(context.getBean(Repository.class).list("trpg-tier1")).isEmpty();
+    });
+  }
+
+  @Test
   void offWhenDisabled() {
     runner().withPropertyValues("savepoint.enabled=false").run(context ->
         assertThat(context).doesNotHaveBean(SavepointScheduler.class).doesNotHaveBean(Repository.class));

@@ -1,0 +1,97 @@
+package dev.savepoint.spring;
+
+import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.postgres.RestoreDrill;
+import dev.savepoint.report.StatusPage;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+import org.springframework.boot.actuate.endpoint.annotation.Selector;
+import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
+import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
+
+/**
+ * {@code /actuator/savepoint}: the plans, their newest backups and last drills (GET); the status page
+ * ({@code GET /actuator/savepoint/html}); and, only with {@code savepoint.endpoint.operations-enabled=true}, a
+ * backup of one plan now ({@code POST /actuator/savepoint/{plan}}). Expose it like any endpoint
+ * ({@code management.endpoints.web.exposure.include=savepoint}) and secure it like the rest of the actuator.
+ */
+@Endpoint(id = "savepoint")
+public class SavepointEndpoint {
+  private final SavepointPlans plans;
+  private final Repository repository;
+
+  SavepointEndpoint(SavepointPlans plans, Repository repository) {
+    this.plans = plans;
+    this.repository = repository;
+  }
+
+  @ReadOperation
+  public Map<String, Object> status() throws IOException {
+    Instant now = Instant.now();
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("repository", repository.describe());
+    Map<String, Object> rows = new LinkedHashMap<>();
+    for (Map.Entry<String, BackupPlan> e : plans.all().entrySet()) {
+      List<Manifest> backups = repository.list(e.getKey());
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("backups", backups.size());
+      row.put("storedBytes", backups.stream().mapToLong(Manifest::storedBytes).sum());
+      if (!backups.isEmpty()) {
+        Manifest newest = backups.get(backups.size() - 1);
+        row.put("newestBackup", newest.id());
+        row.put("newestAgeSeconds", Duration.between(newest.startedAt(), now).toSeconds());
+        RestoreDrill.Report lastDrill = null;
+        for (Manifest m : backups) {
+          for (RestoreDrill.Report r : RestoreDrill.reports(repository, m)) {
+            lastDrill = lastDrill == null || r.startedAt().isAfter(lastDrill.startedAt()) ? r : lastDrill;
+          }
+        }
+        if (lastDrill != null) {
+          row.put("lastDrill", Map.of("at", lastDrill.startedAt().toString(), "passed", lastDrill.passed(),
+              "restoreMillis", lastDrill.restoreMillis()));
+        }
+      }
+      if (e.getValue().rpo() != null) {
+        row.put("rpoSeconds", e.getValue().rpo().toSeconds());
+      }
+      rows.put(e.getKey(), row);
+    }
+    result.put("plans", rows);
+    return result;
+  }
+
+  /** The status page ({@link StatusPage}), with the shortest configured RPO (else one day) and a 1 h RTO target. */
+  @ReadOperation(produces = "text/html")
+  public String html(@Selector String page) throws IOException {
+    if (!page.equals("html")) {
+      return null; // 404
+    }
+    Duration rpo = plans.all().values().stream().map(BackupPlan::rpo).filter(java.util.Objects::nonNull)
+        .min(Duration::compareTo).orElse(Duration.ofDays(1));
+    return StatusPage.render(repository, rpo, Duration.ofHours(1), Instant.now());
+  }
+
+  /** Backs {@code plan} up now; 403 unless {@code savepoint.endpoint.operations-enabled}. */
+  @WriteOperation
+  public WebEndpointResponse<Map<String, Object>> backup(@Selector String plan) throws IOException {
+    if (!plans.properties().getEndpoint().isOperationsEnabled()) {
+      return new WebEndpointResponse<>(Map.of("error", "backups through the endpoint are off: set "
+          + "savepoint.endpoint.operations-enabled=true (and secure the actuator)"), 403);
+    }
+    BackupPlan chosen = plans.get(plan).orElse(null);
+    if (chosen == null) {
+      return new WebEndpointResponse<>(Map.of("error", "no plan '" + plan + "'; plans: " + plans.all().keySet()), 404);
+    }
+    Manifest m = chosen.run().manifest();
+    return new WebEndpointResponse<>(Map.of("plan", plan, "backupId", m.id(), "storedBytes", m.storedBytes(),
+        "durationMillis", m.duration().toMillis()), 200);
+  }
+}
