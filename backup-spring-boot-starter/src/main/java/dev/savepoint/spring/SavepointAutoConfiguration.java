@@ -98,6 +98,9 @@ public class SavepointAutoConfiguration {
         plan.transform(OpenPgpEncryption.passphrase(spec.getEncryptionPassphrase().toCharArray()));
       }
       all.forEach(plan::notifier);
+      if (spec.getRetention().isSet()) {
+        plan.notifier(pruneAfterSuccess(name, retention(key, spec.getRetention()), repository));
+      }
       if (spec.getSchedule() != null) {
         try {
           Scheduler.validateCron(spec.getSchedule());
@@ -109,6 +112,41 @@ public class SavepointAutoConfiguration {
       plans.put(name, plan.build());
     });
     return new SavepointPlans(plans, properties);
+  }
+
+  private static dev.savepoint.core.Retention retention(String key, SavepointProperties.RetentionOptions r) {
+    try {
+      dev.savepoint.core.Retention.Builder b = dev.savepoint.core.Retention.builder();
+      if (r.getKeepLast() != null) {
+        b.last(r.getKeepLast());
+      }
+      if (r.getKeepDaily() != null) {
+        b.daily(r.getKeepDaily());
+      }
+      if (r.getKeepWeekly() != null) {
+        b.weekly(r.getKeepWeekly());
+      }
+      if (r.getKeepMonthly() != null) {
+        b.monthly(r.getKeepMonthly());
+      }
+      return b.build();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(key + ".retention: " + e.getMessage(), e);
+    }
+  }
+
+  /** Prunes {@code plan} after each of its successful backups; a failed prune is logged, not thrown. */
+  private static Notifier pruneAfterSuccess(String plan, dev.savepoint.core.Retention retention, Repository repository) {
+    return event -> {
+      if (event.type() == dev.savepoint.core.Event.Type.BACKUP_SUCCEEDED) {
+        try {
+          repository.prune(plan, retention, false, java.time.Duration.ofHours(1));
+        } catch (IOException | RuntimeException e) {
+          org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).warn("pruning plan '{}' failed: {}",
+              plan, e.getMessage());
+        }
+      }
+    };
   }
 
   /** The plan's database: its own URL, or the application's DataSource properties. */

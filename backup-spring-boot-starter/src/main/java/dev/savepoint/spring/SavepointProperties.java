@@ -102,6 +102,13 @@ public class SavepointProperties {
     /** OpenPGP passphrase (AES-256); give it from the environment: ${BACKUP_PASSPHRASE}. Empty: not encrypted. */
     private String encryptionPassphrase;
 
+    /** Retention, applied after each successful backup of the plan; a backup is kept if any rule keeps it. */
+    private final RetentionOptions retention = new RetentionOptions();
+
+    public RetentionOptions getRetention() {
+      return retention;
+    }
+
     public String getSource() {
       return source;
     }
@@ -186,6 +193,57 @@ public class SavepointProperties {
     public String toString() {
       return "Plan[source=" + source + ", tables=" + tables + ", schedule=" + schedule + ", encrypted="
           + (encryptionPassphrase != null) + "]"; // never the passphrase
+    }
+  }
+
+  /** Retention rules: the newest N backups, and the newest of each of the N newest days / weeks / months. */
+  public static class RetentionOptions {
+    /** Keep the N newest backups. */
+    private Integer keepLast;
+
+    /** Keep the newest backup of each of the N newest days that have one. */
+    private Integer keepDaily;
+
+    /** Keep the newest backup of each of the N newest ISO weeks that have one. */
+    private Integer keepWeekly;
+
+    /** Keep the newest backup of each of the N newest months that have one. */
+    private Integer keepMonthly;
+
+    public Integer getKeepLast() {
+      return keepLast;
+    }
+
+    public void setKeepLast(Integer keepLast) {
+      this.keepLast = keepLast;
+    }
+
+    public Integer getKeepDaily() {
+      return keepDaily;
+    }
+
+    public void setKeepDaily(Integer keepDaily) {
+      this.keepDaily = keepDaily;
+    }
+
+    public Integer getKeepWeekly() {
+      return keepWeekly;
+    }
+
+    public void setKeepWeekly(Integer keepWeekly) {
+      this.keepWeekly = keepWeekly;
+    }
+
+    public Integer getKeepMonthly() {
+      return keepMonthly;
+    }
+
+    public void setKeepMonthly(Integer keepMonthly) {
+      this.keepMonthly = keepMonthly;
+    }
+
+    boolean isSet() {
+      return keepLast != null || keepDaily != null || keepWeekly != null || keepMonthly != null;
     }
   }
 

@@ -59,6 +59,7 @@ class SavepointApplicationTest {
     registry.add("savepoint.plans.trpg-tier1.schedule", () -> "*/2 * * * * *"); // every 2 seconds
     registry.add("savepoint.plans.trpg-tier1.rpo", () -> "PT30S");
     registry.add("savepoint.plans.trpg-tier1.encryption-passphrase", () -> CANARY);
+    registry.add("savepoint.plans.trpg-tier1.retention.keep-last", () -> "2");
     registry.add("management.endpoints.web.exposure.include", () -> "health,prometheus,savepoint");
     registry.add("savepoint.endpoint.operations-enabled", () -> "true");
     registry.add("management.endpoint.health.show-details", () -> "always");
@@ -103,11 +104,15 @@ class SavepointApplicationTest {
     // The actuator endpoint: status, the status page, and a backup on demand (enabled here).
     assertThat(get("/actuator/savepoint", 200)).contains("\"trpg-tier1\":{", "newestBackup", "\"rpoSeconds\":30");
     assertThat(get("/actuator/savepoint/html", 200)).contains("Savepoint status", "id=\"plan-trpg-tier1\"");
-    int before = repository.list("trpg-tier1").size();
     String posted = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/trpg-tier1"))
         .POST(HttpRequest.BodyPublishers.noBody()).build(), "POST", 200);
     assertThat(posted).contains("\"plan\":\"trpg-tier1\"", "backupId");
-    assertThat(repository.list("trpg-tier1").size()).isGreaterThan(before);
+    String postedId = posted.replaceFirst(".*\"backupId\":\"([^\"]+)\".*", "$1");
+    assertThat(repository.list("trpg-tier1")).extracting(Manifest::id).contains(postedId);
+
+    // Retention (keep-last 2) runs after every backup: scheduled every 2 s, the plan never holds more than 2.
+    Thread.sleep(5000);
+    assertThat(repository.list("trpg-tier1")).hasSizeBetween(1, 2);
     send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/nope"))
         .POST(HttpRequest.BodyPublishers.noBody()).build(), "POST nope", 404);
 
