@@ -78,6 +78,7 @@ public final class PostgresTarget implements RestoreTarget {
   private final String locale;
   private final Scope scope;
   private final boolean restoreGlobals;
+  private final boolean withoutCrossTierReferences;
 
   /** What a restore replaces. */
   public enum Scope {
@@ -100,6 +101,7 @@ public final class PostgresTarget implements RestoreTarget {
     this.locale = b.locale;
     this.scope = b.scope;
     this.restoreGlobals = b.restoreGlobals;
+    this.withoutCrossTierReferences = b.withoutCrossTierReferences;
   }
 
   public static Builder builder(PostgresUrl url) {
@@ -139,6 +141,15 @@ public final class PostgresTarget implements RestoreTarget {
       }
       TierReplacement.requireSuperuser(url);
     }
+    List<BackupScope.CrossTierReference> crossTier = crossTierReferences(manifest);
+    if (!tierScoped && !crossTier.isEmpty() && !withoutCrossTierReferences) {
+      throw new RestoreException("backup " + manifest.id() + " of plan '" + manifest.plan() + "' is a tier whose rows "
+          + "reference other tiers' tables (" + String.join(", ", crossTier.stream().map(
+              BackupScope.CrossTierReference::constraint).toList()) + "): restored alone as a whole database it would "
+          + "fail on them. Restore it with the other tiers (restore --with-tier <plan>, TierRestore), into the live "
+          + "database (--scope tier), or without those constraints (PostgresTarget.Builder.withoutCrossTierReferences"
+          + ", what drills do). Nothing was changed");
+    }
     if (restoreGlobals) {
       facts.putAll(createMissingRoles(artifacts, maintenance, roles, serverMajor));
       roles = inspect(maintenance).roles();
@@ -162,8 +173,10 @@ public final class PostgresTarget implements RestoreTarget {
     String scratch = scratchName(url.database());
     createScratch(maintenance, scratch, properties, serverMajor);
     try {
-      load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners,
-          tierScoped ? crossTierReferences(manifest) : List.of());
+      load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners, crossTier);
+      if (!tierScoped && !crossTier.isEmpty()) {
+        facts.put("crossTierReferencesLeftOut", crossTier.stream().map(BackupScope.CrossTierReference::constraint).toList());
+      }
       facts.putAll(verify(manifest, url.withDatabase(scratch), true));
       if (tierScoped) {
         // The live database stays; only the tier's tables get the verified rows of the scratch copy.
@@ -994,6 +1007,7 @@ public final class PostgresTarget implements RestoreTarget {
     private String locale;
     private Scope scope = Scope.AUTO;
     private boolean restoreGlobals;
+    private boolean withoutCrossTierReferences;
 
     private Builder(PostgresUrl url) {
       this.url = Objects.requireNonNull(url);
@@ -1054,6 +1068,16 @@ public final class PostgresTarget implements RestoreTarget {
      */
     public Builder restoreGlobals(boolean restore) {
       this.restoreGlobals = restore;
+      return this;
+    }
+
+    /**
+     * Restores a tier backup alone as a whole database, leaving out its declared references to other tiers' tables
+     * (which are empty there), and says so in the result ({@code crossTierReferencesLeftOut}): what a drill of one
+     * tier does. Without it such a restore is refused.
+     */
+    public Builder withoutCrossTierReferences() {
+      this.withoutCrossTierReferences = true;
       return this;
     }
 

@@ -136,6 +136,18 @@ class TierRestoreTest {
         "INSERT INTO campaigns (owner_id, title) SELECT id, 'late campaign' FROM users WHERE handle = 'latecomer'");
     Manifest t2later = backup(repo, "tier2", tier2);
 
+    // One tier alone into a new database cannot hold its references to the other tier: refused before anything
+    // changes, unless they are left out (as drills do).
+    String alone = db + "_alone";
+    assertThatThrownBy(() -> repo.restore(t1, PostgresTarget.builder(PostgresUrl.parse(pg.url(alone))).build(),
+        Secrets.none())).isInstanceOf(dev.savepoint.core.RestoreException.class)
+        .hasMessageContaining("game_sessions_campaign_id_fkey").hasMessageContaining("--with-tier");
+    assertThat(pg.databaseExists(alone)).isFalse();
+    assertThat(repo.restore(t1, PostgresTarget.builder(PostgresUrl.parse(pg.url(alone))).withoutCrossTierReferences()
+        .build(), Secrets.none()).facts()).containsEntry("crossTierReferencesLeftOut",
+            List.of("game_sessions_campaign_id_fkey"));
+    pg.dropDatabase(alone);
+
     // Into a new database, as of the time between: both tiers' rows, exactly, and every key between them checked.
     String fresh = db + "_new";
     Map<String, Object> facts = TierRestore.restore(repo, List.of("tier1", "tier2"),

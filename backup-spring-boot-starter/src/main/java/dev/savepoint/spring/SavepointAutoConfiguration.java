@@ -109,6 +109,14 @@ public class SavepointAutoConfiguration {
           throw new IllegalStateException(key + ".schedule/zone: " + e.getMessage(), e);
         }
       }
+      if (spec.getDrill().getSchedule() != null) {
+        try {
+          Scheduler.validateCron(spec.getDrill().getSchedule());
+          PostgresUrl.parse(String.valueOf(spec.getDrill().getServer()));
+        } catch (RuntimeException | dev.savepoint.core.ConfigurationException e) {
+          throw new IllegalStateException(key + ".drill: " + e.getMessage(), e);
+        }
+      }
       plans.put(name, plan.build());
     });
     return new SavepointPlans(plans, properties);
@@ -174,10 +182,10 @@ public class SavepointAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public SavepointScheduler savepointScheduler(SavepointPlans plans, Repository repository,
-      ObjectProvider<DataSource> dataSource) {
+      ObjectProvider<DataSource> dataSource, ObjectProvider<Notifier> notifiers) {
     DataSource ds = dataSource.getIfAvailable();
     LockProvider locks = ds == null ? LockProvider.inProcess() : new PostgresLockProvider(ds);
-    return new SavepointScheduler(plans, repository, locks);
+    return new SavepointScheduler(plans, repository, locks, Notifier.safely(notifiers.orderedStream().toList()));
   }
 
   /** Backup metrics in the application's registry (savepoint.backup.*), where it has one. */

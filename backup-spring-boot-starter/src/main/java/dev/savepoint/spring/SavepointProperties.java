@@ -105,8 +105,15 @@ public class SavepointProperties {
     /** Retention, applied after each successful backup of the plan; a backup is kept if any rule keeps it. */
     private final RetentionOptions retention = new RetentionOptions();
 
+    /** Restore drills of the plan's newest backup into a scratch server, on a schedule. */
+    private final DrillOptions drill = new DrillOptions();
+
     public RetentionOptions getRetention() {
       return retention;
+    }
+
+    public DrillOptions getDrill() {
+      return drill;
     }
 
     public String getSource() {
@@ -244,6 +251,31 @@ public class SavepointProperties {
 
     boolean isSet() {
       return keepLast != null || keepDaily != null || keepWeekly != null || keepMonthly != null;
+    }
+  }
+
+  /** A scheduled restore drill: the newest backup restored into a scratch server, verified, timed and recorded. */
+  public static class DrillOptions {
+    /** Cron expression of the drills (e.g. "0 4 1 * *", monthly); empty: no scheduled drills. */
+    private String schedule;
+
+    /** The scratch server: postgresql://user@host:port/postgres (never production). */
+    private String server;
+
+    public String getSchedule() {
+      return schedule;
+    }
+
+    public void setSchedule(String schedule) {
+      this.schedule = schedule;
+    }
+
+    public String getServer() {
+      return server;
+    }
+
+    public void setServer(String server) {
+      this.server = server;
     }
   }
 

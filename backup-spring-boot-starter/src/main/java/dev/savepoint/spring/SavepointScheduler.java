@@ -1,8 +1,14 @@
 package dev.savepoint.spring;
 
+import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.LockProvider;
+import dev.savepoint.core.Notifier;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Scheduler;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.crypto.OpenPgpEncryption;
+import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.postgres.RestoreDrill;
 import java.io.IOException;
 import java.time.ZoneId;
 import org.slf4j.Logger;
@@ -20,17 +26,55 @@ public final class SavepointScheduler implements SmartLifecycle {
   private final SavepointPlans plans;
   private final Repository repository;
   private final Scheduler scheduler;
+  private final LockProvider locks;
+  private final Notifier notifier;
+  private final java.util.concurrent.ScheduledExecutorService drills =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "savepoint-drills");
+        t.setDaemon(true);
+        return t;
+      });
   private volatile boolean running;
 
-  SavepointScheduler(SavepointPlans plans, Repository repository, LockProvider locks) {
+  SavepointScheduler(SavepointPlans plans, Repository repository, LockProvider locks, Notifier notifier) {
     this.plans = plans;
     this.repository = repository;
     this.scheduler = new Scheduler(locks);
+    this.locks = locks;
+    this.notifier = notifier;
     plans.properties().getPlans().forEach((name, spec) -> {
       if (spec.getSchedule() != null) {
         scheduler.schedule(plans.get(name).orElseThrow(), spec.getSchedule(), ZoneId.of(spec.getZone()));
       }
     });
+  }
+
+  /** Schedules the plan's next drill at its cron time (in the plan's zone). */
+  private void scheduleDrill(String plan, SavepointProperties.Plan spec) {
+    java.time.ZonedDateTime now = java.time.ZonedDateTime.now(ZoneId.of(spec.getZone()));
+    Scheduler.nextRun(spec.getDrill().getSchedule(), now).ifPresent(next -> drills.schedule(() -> {
+      drill(plan, spec);
+      scheduleDrill(plan, spec);
+    }, Math.max(0, java.time.Duration.between(now, next).toMillis()), java.util.concurrent.TimeUnit.MILLISECONDS));
+  }
+
+  /** One drill under the plan's drill lock (one replica drills), with the plan's own key. Never throws. */
+  private void drill(String plan, SavepointProperties.Plan spec) {
+    try {
+      java.util.Optional<LockProvider.Lock> lock = locks.tryLock("savepoint-drill:" + plan);
+      if (lock.isEmpty()) {
+        return;
+      }
+      try (LockProvider.Lock held = lock.get()) {
+        Secrets secrets = spec.getEncryptionPassphrase() == null ? Secrets.none() : Secrets.of(java.util.Map.of(
+            OpenPgpEncryption.PASSPHRASE, spec.getEncryptionPassphrase().toCharArray()));
+        RestoreDrill.Report report = new RestoreDrill(repository, plan, PostgresUrl.parse(spec.getDrill().getServer()),
+            BackupSelector.latest(), secrets, notifier).run();
+        log.info("savepoint: drill of plan '{}' {}", plan, report.passed() ? "passed" : "FAILED: " + report.detail());
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("savepoint: drill of plan '{}' could not run: {}", plan, e.getMessage());
+    }
   }
 
   @Override
@@ -46,6 +90,11 @@ public final class SavepointScheduler implements SmartLifecycle {
           e.getMessage());
     }
     scheduler.start();
+    plans.properties().getPlans().forEach((name, spec) -> {
+      if (spec.getDrill().getSchedule() != null) {
+        scheduleDrill(name, spec);
+      }
+    });
     running = true;
     log.info("savepoint: scheduling {} plan(s) into {}", plans.properties().getPlans().values().stream()
         .filter(p -> p.getSchedule() != null).count(), repository.describe());
@@ -53,6 +102,7 @@ public final class SavepointScheduler implements SmartLifecycle {
 
   @Override
   public void stop() {
+    drills.shutdownNow();
     scheduler.close(plans.properties().getShutdownGrace());
     running = false;
   }

@@ -60,6 +60,8 @@ class SavepointApplicationTest {
     registry.add("savepoint.plans.trpg-tier1.rpo", () -> "PT30S");
     registry.add("savepoint.plans.trpg-tier1.encryption-passphrase", () -> CANARY);
     registry.add("savepoint.plans.trpg-tier1.retention.keep-last", () -> "2");
+    registry.add("savepoint.plans.trpg-tier1.drill.schedule", () -> "*/3 * * * * *");
+    registry.add("savepoint.plans.trpg-tier1.drill.server", () -> pg.url("postgres"));
     registry.add("management.endpoints.web.exposure.include", () -> "health,prometheus,savepoint");
     registry.add("savepoint.endpoint.operations-enabled", () -> "true");
     registry.add("management.endpoint.health.show-details", () -> "always");
@@ -109,6 +111,16 @@ class SavepointApplicationTest {
     assertThat(posted).contains("\"plan\":\"trpg-tier1\"", "backupId");
     String postedId = posted.replaceFirst(".*\"backupId\":\"([^\"]+)\".*", "$1");
     assertThat(repository.list("trpg-tier1")).extracting(Manifest::id).contains(postedId);
+
+    // Scheduled drills restore the newest backup into the scratch server; their result reaches the metrics.
+    Instant drillDeadline = Instant.now().plusSeconds(60);
+    String drilled = "";
+    while (!drilled.contains("savepoint_drill_last_success{plan=\"trpg-tier1\"") && Instant.now().isBefore(drillDeadline)) {
+      Thread.sleep(500);
+      drilled = get("/actuator/prometheus", 200);
+    }
+    assertThat(drilled).as(output.getAll()).contains("savepoint_drill_last_success{plan=\"trpg-tier1\"");
+    assertThat(output.getAll()).contains("drill of plan 'trpg-tier1' passed");
 
     // Retention (keep-last 2) runs after every backup: scheduled every 2 s, the plan never holds more than 2.
     Thread.sleep(5000);

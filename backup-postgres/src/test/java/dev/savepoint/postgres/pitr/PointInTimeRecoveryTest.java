@@ -93,9 +93,13 @@ class PointInTimeRecoveryTest {
       assertThat(pitr.gaps()).isEmpty();
       // Caught up, the streamer says so: the window's end (and the RPO) stays current without new WAL.
       Instant windowEnd = pitr.window().to();
-      Thread.sleep(1500);
+      Instant beatDeadline = Instant.now().plusSeconds(20);
+      while ((archive.lastHeartbeat().isEmpty() || !pitr.window().to().isAfter(windowEnd))
+          && Instant.now().isBefore(beatDeadline)) {
+        Thread.sleep(200);
+      }
       assertThat(archive.lastHeartbeat()).get().satisfies(beat -> assertThat(WalSegment.parseLsn(beat.durableLsn()))
-          .isEqualTo(streamer.durableLsn()));
+          .isLessThanOrEqualTo(streamer.durableLsn()));
       assertThat(pitr.window().to()).isAfter(windowEnd);
       assertThat(pitr.rpoBreach(Duration.ofMinutes(15), Instant.now())).isEmpty();
       assertThat(pitr.rpoBreach(Duration.ofMillis(1), Instant.now().plusSeconds(5))).get()
@@ -124,11 +128,15 @@ class PointInTimeRecoveryTest {
         assertThat(count(restored.url(), db)).isEqualTo(199);
       }
 
-      // To the end of the window, after the last transaction: PostgreSQL would end recovery "before the target"
-      // and refuse to start; the restore replays all durable WAL instead, which is the state at that time.
+      // To the end of the window, usually after the last transaction: PostgreSQL would end recovery "before the
+      // target" and refuse to start, so the restore replays all durable WAL instead (the state at that time). On
+      // this shared server another database's autovacuum may commit after the target; then the target is used
+      // as it is. Either way the server starts with every row.
       Path quiet = tmp.resolve("quiet");
-      PointInTimeRestore.Result atEnd = pitr.restore(pitr.window().to(), quiet, Secrets.none());
-      assertThat(atEnd.target()).contains("no transaction ended after it");
+      Instant windowTo = pitr.window().to();
+      PointInTimeRestore.Result atEnd = pitr.restore(windowTo, quiet, Secrets.none());
+      assertThat(atEnd.target()).satisfiesAnyOf(t -> assertThat(t).contains("no transaction ended after it"),
+          t -> assertThat(t).isEqualTo(windowTo.toString()));
       try (LocalCluster.Running restored = LocalCluster.startRecovered(quiet, 15, Duration.ofSeconds(120))) {
         assertThat(count(restored.url(), db)).isEqualTo(199);
       }
