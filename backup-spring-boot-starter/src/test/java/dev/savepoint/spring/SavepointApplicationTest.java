@@ -104,8 +104,10 @@ class SavepointApplicationTest {
         "savepoint_backup_bytes_stored_bytes_total{plan=\"trpg-tier1\"");
 
     // The actuator endpoint: status, the status page, and a backup on demand (enabled here).
-    assertThat(get("/actuator/savepoint", 200)).contains("\"trpg-tier1\":{", "newestBackup", "\"rpoSeconds\":30");
-    assertThat(get("/actuator/savepoint/html", 200)).contains("Savepoint status", "id=\"plan-trpg-tier1\"");
+    String status = get("/actuator/savepoint", 200);
+    assertThat(status).contains("\"trpg-tier1\":{", "newestBackup", "\"rpoSeconds\":30");
+    String page = get("/actuator/savepoint/html", 200);
+    assertThat(page).contains("Savepoint status", "id=\"plan-trpg-tier1\"");
     String posted = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/trpg-tier1"))
         .POST(HttpRequest.BodyPublishers.noBody()).build(), "POST", 200);
     assertThat(posted).contains("\"plan\":\"trpg-tier1\"", "backupId");
@@ -135,7 +137,7 @@ class SavepointApplicationTest {
     String down = get("/actuator/health", 503);
     assertThat(down).contains("\"status\":\"DOWN\"", "\"trpg-tier1\":{", "RPO breached");
 
-    for (String shown : List.of(health, metrics, down, output.getAll())) {
+    for (String shown : List.of(health, metrics, status, page, down, output.getAll())) {
       assertThat(shown).doesNotContain(CANARY);
     }
     try (var files = Files.walk(moved)) {
