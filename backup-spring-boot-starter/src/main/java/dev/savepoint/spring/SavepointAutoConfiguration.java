@@ -74,7 +74,7 @@ public class SavepointAutoConfiguration {
     List<Notifier> all = notifiers.orderedStream().toList();
     properties.getPlans().forEach((name, spec) -> {
       String key = "savepoint.plans." + name;
-      PostgresUrl database = database(key, spec, environment);
+      PostgresUrl database = database(key, spec.getSource(), environment);
       PostgresSource.Builder source = PostgresSource.builder(database).format(spec.getFormat());
       if (!spec.getTables().isEmpty()) {
         source.table(spec.getTables().toArray(String[]::new));
@@ -119,7 +119,22 @@ public class SavepointAutoConfiguration {
       }
       plans.put(name, plan.build());
     });
-    return new SavepointPlans(plans, properties);
+    Map<String, dev.savepoint.postgres.pitr.WalStreamer> streamers = new LinkedHashMap<>();
+    properties.getWalStreams().forEach((name, spec) -> {
+      String key = "savepoint.wal-streams." + name;
+      List<dev.savepoint.core.Transform> transforms = new java.util.ArrayList<>(List.of(Transforms.zstd()));
+      if (spec.getEncryptionPassphrase() != null && !spec.getEncryptionPassphrase().isEmpty()) {
+        transforms.add(OpenPgpEncryption.passphrase(spec.getEncryptionPassphrase().toCharArray()));
+      }
+      String slot = spec.getSlot() != null ? spec.getSlot() : "savepoint_" + name.replace('-', '_');
+      try {
+        streamers.put(name, new dev.savepoint.postgres.pitr.WalStreamer(database(key, spec.getSource(), environment),
+            new dev.savepoint.postgres.pitr.WalArchive(repository, name, transforms), slot, spec.getFlushInterval()));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalStateException(key + ".slot: " + e.getMessage(), e);
+      }
+    });
+    return new SavepointPlans(plans, streamers, properties);
   }
 
   private static dev.savepoint.core.Retention retention(String key, SavepointProperties.RetentionOptions r) {
@@ -158,10 +173,10 @@ public class SavepointAutoConfiguration {
   }
 
   /** The plan's database: its own URL, or the application's DataSource properties. */
-  private static PostgresUrl database(String key, SavepointProperties.Plan spec, Environment environment) {
+  static PostgresUrl database(String key, String source, Environment environment) {
     try {
-      if (spec.getSource() != null && !spec.getSource().isBlank()) {
-        return PostgresUrl.parse(spec.getSource());
+      if (source != null && !source.isBlank()) {
+        return PostgresUrl.parse(source);
       }
       String url = environment.getProperty("spring.datasource.url");
       if (url == null || !url.startsWith("jdbc:postgresql://")) {
@@ -206,6 +221,20 @@ public class SavepointAutoConfiguration {
         }
       });
       return metrics;
+    }
+
+    /** Once everything exists: the age of each WAL streamer's newest durable WAL (savepoint.wal.durable.age). */
+    @Bean
+    org.springframework.beans.factory.SmartInitializingSingleton savepointWalGauges(
+        ObjectProvider<MeterRegistry> registry, ObjectProvider<SavepointPlans> plans) {
+      return () -> {
+        MeterRegistry r = registry.getIfAvailable();
+        SavepointPlans p = plans.getIfAvailable();
+        if (r != null && p != null && !p.walStreamers().isEmpty()) {
+          MicrometerMetrics metrics = new MicrometerMetrics(r);
+          p.walStreamers().forEach((name, streamer) -> metrics.walDurableAge(name, streamer::lastDurableAt));
+        }
+      };
     }
   }
 

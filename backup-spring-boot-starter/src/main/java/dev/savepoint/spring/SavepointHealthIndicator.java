@@ -20,6 +20,7 @@ import org.springframework.boot.actuate.health.HealthIndicator;
 public final class SavepointHealthIndicator implements HealthIndicator {
   private final SavepointPlans plans;
   private final Repository repository;
+  private final Instant started = Instant.now();
 
   SavepointHealthIndicator(SavepointPlans plans, Repository repository) {
     this.plans = plans;
@@ -54,7 +55,27 @@ public final class SavepointHealthIndicator implements HealthIndicator {
       }
       details.put(e.getKey(), row);
     }
-    return (down ? Health.down() : Health.up()).withDetail("repository", repository.describe())
-        .withDetail("plans", details).build();
+    Map<String, Object> streams = new LinkedHashMap<>();
+    for (Map.Entry<String, dev.savepoint.postgres.pitr.WalStreamer> e : plans.walStreamers().entrySet()) {
+      dev.savepoint.postgres.pitr.WalStreamer streamer = e.getValue();
+      Duration maxAge = plans.properties().getWalStreams().get(e.getKey()).getMaxAge();
+      Map<String, Object> row = new LinkedHashMap<>();
+      Instant durable = streamer.lastDurableAt();
+      if (streamer.failure() != null) {
+        row.put("status", "stopped: " + streamer.failure().getMessage());
+        down = true;
+      } else if (durable == null || Duration.between(durable, now).compareTo(maxAge) > 0) {
+        row.put("status", durable == null ? "nothing durable yet" : "newest durable WAL older than " + maxAge);
+        down |= durable != null || Duration.between(started, now).compareTo(maxAge) > 0;
+      } else {
+        row.put("status", "streaming");
+      }
+      row.put("durableLsn", dev.savepoint.postgres.pitr.WalSegment.lsn(streamer.durableLsn()));
+      row.put("durableAt", durable == null ? null : durable.toString());
+      streams.put(e.getKey(), row);
+    }
+    Health.Builder health = (down ? Health.down() : Health.up()).withDetail("repository", repository.describe())
+        .withDetail("plans", details);
+    return (streams.isEmpty() ? health : health.withDetail("walStreams", streams)).build();
   }
 }

@@ -46,6 +46,79 @@ public class SavepointProperties {
   /** The plans, by name (a plan name is also where its backups live in the repository). */
   private Map<String, Plan> plans = new LinkedHashMap<>();
 
+  /**
+   * Continuous WAL archiving for point-in-time recovery, by plan name (base backups: {@code savepoint basebackup}).
+   * Each runs a {@code WalStreamer} on a physical replication slot while the application runs — on every
+   * replica that configures it, so give it to one (a replication slot takes one stream).
+   */
+  private Map<String, WalStream> walStreams = new LinkedHashMap<>();
+
+  /** One WAL streamer. */
+  public static class WalStream {
+    /** The server: postgresql://user@host:port/db of a role with REPLICATION; empty: spring.datasource.* */
+    private String source;
+
+    /** The physical replication slot (created when missing); default savepoint_<plan with _ for ->. */
+    private String slot;
+
+    /** How often the segment being written is stored: the RPO. */
+    private Duration flushInterval = Duration.ofSeconds(10);
+
+    /** The newest durable WAL older than this turns the health indicator DOWN. */
+    private Duration maxAge = Duration.ofMinutes(15);
+
+    /** OpenPGP passphrase for the WAL, as for plans: ${BACKUP_PASSPHRASE}. */
+    private String encryptionPassphrase;
+
+    public String getSource() {
+      return source;
+    }
+
+    public void setSource(String source) {
+      this.source = source;
+    }
+
+    public String getSlot() {
+      return slot;
+    }
+
+    public void setSlot(String slot) {
+      this.slot = slot;
+    }
+
+    public Duration getFlushInterval() {
+      return flushInterval;
+    }
+
+    public void setFlushInterval(Duration flushInterval) {
+      this.flushInterval = flushInterval;
+    }
+
+    public Duration getMaxAge() {
+      return maxAge;
+    }
+
+    public void setMaxAge(Duration maxAge) {
+      this.maxAge = maxAge;
+    }
+
+    public String getEncryptionPassphrase() {
+      return encryptionPassphrase;
+    }
+
+    public void setEncryptionPassphrase(String encryptionPassphrase) {
+      this.encryptionPassphrase = encryptionPassphrase;
+    }
+  }
+
+  public Map<String, WalStream> getWalStreams() {
+    return walStreams;
+  }
+
+  public void setWalStreams(Map<String, WalStream> walStreams) {
+    this.walStreams = walStreams;
+  }
+
   /** The actuator endpoint {@code savepoint}. */
   private final EndpointOptions endpoint = new EndpointOptions();
 

@@ -90,6 +90,11 @@ public final class SavepointScheduler implements SmartLifecycle {
           e.getMessage());
     }
     scheduler.start();
+    plans.walStreamers().forEach((name, streamer) -> {
+      Thread t = new Thread(streamer, "savepoint-wal-" + name);
+      t.setDaemon(true);
+      t.start();
+    });
     plans.properties().getPlans().forEach((name, spec) -> {
       if (spec.getDrill().getSchedule() != null) {
         scheduleDrill(name, spec);
@@ -103,6 +108,7 @@ public final class SavepointScheduler implements SmartLifecycle {
   @Override
   public void stop() {
     drills.shutdownNow();
+    plans.walStreamers().values().forEach(dev.savepoint.postgres.pitr.WalStreamer::close); // stores its partial
     scheduler.close(plans.properties().getShutdownGrace());
     running = false;
   }

@@ -62,6 +62,8 @@ class SavepointApplicationTest {
     registry.add("savepoint.plans.trpg-tier1.retention.keep-last", () -> "2");
     registry.add("savepoint.plans.trpg-tier1.drill.schedule", () -> "*/3 * * * * *");
     registry.add("savepoint.plans.trpg-tier1.drill.server", () -> pg.url("postgres"));
+    registry.add("savepoint.wal-streams.trpg-cluster.flush-interval", () -> "PT0.5S");
+    registry.add("savepoint.wal-streams.trpg-cluster.slot", () -> "savepoint_spring_" + Long.toHexString(System.nanoTime()));
     registry.add("management.endpoints.web.exposure.include", () -> "health,prometheus,savepoint");
     registry.add("savepoint.endpoint.operations-enabled", () -> "true");
     registry.add("management.endpoint.health.show-details", () -> "always");
@@ -99,7 +101,16 @@ class SavepointApplicationTest {
 
     String health = get("/actuator/health", 200);
     assertThat(health).contains("\"status\":\"UP\"", "trpg-tier1", "within RPO");
+    // The WAL streamer of the point-in-time plan runs with the application.
+    Instant walDeadline = Instant.now().plusSeconds(60);
+    while (!get("/actuator/health", 200).contains("\"trpg-cluster\":{\"status\":\"streaming\"")
+        && Instant.now().isBefore(walDeadline)) {
+      Thread.sleep(250);
+    }
+    health = get("/actuator/health", 200);
+    assertThat(health).contains("\"walStreams\":{\"trpg-cluster\":{\"status\":\"streaming\"");
     String metrics = get("/actuator/prometheus", 200);
+    assertThat(metrics).contains("savepoint_wal_durable_age_seconds{plan=\"trpg-cluster\"");
     assertThat(metrics).contains("savepoint_backup_last_success_age_seconds{plan=\"trpg-tier1\"",
         "savepoint_backup_bytes_stored_bytes_total{plan=\"trpg-tier1\"");
 
