@@ -197,4 +197,62 @@ class PointInTimeRecoveryTest {
       }
     }
   }
+
+  @Test
+  void aRepositoryOutageLosesNoWalAndTheSlotKeepsWhatIsNotYetSafe() throws Exception {
+    Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    String db = pg.createDatabase("outage");
+    PostgresUrl url = PostgresUrl.parse(pg.url(db));
+    dev.savepoint.testkit.FaultInjectingStore store =
+        new dev.savepoint.testkit.FaultInjectingStore(new FilesystemStore(tmp.resolve("repo")));
+    Repository repo = new Repository(store);
+    String slot = "savepoint_outage_" + Long.toHexString(System.nanoTime());
+    WalArchive archive = new WalArchive(repo, "outage", List.of(Transforms.zstd()));
+    WalStreamer streamer = new WalStreamer(url, archive, slot, Duration.ofMillis(300));
+    Thread streaming = new Thread(streamer, "test-wal-outage");
+    streaming.start();
+    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+      assertThat(streamer.awaitStreaming(Duration.ofSeconds(60))).isNotNull();
+      BackupPlan.builder("outage").source(new BaseBackupSource(url)).transform(Transforms.zstd()).repository(repo)
+          .build().run();
+      s.execute("CREATE TABLE t (id int, body text)");
+
+      // The repository fails every write for a while: WAL keeps coming, nothing more becomes durable, and the slot
+      // never releases WAL the repository does not hold.
+      store.onlyFor(key -> key.startsWith("outage/wal/")).failNextPuts(Integer.MAX_VALUE);
+      long durableBefore = streamer.durableLsn();
+      Instant outageEnd = Instant.now().plusSeconds(6);
+      int batch = 0;
+      while (Instant.now().isBefore(outageEnd)) {
+        s.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(" + (batch * 20000) + ", "
+            + (batch * 20000 + 19999) + ") g");
+        batch++;
+        long restart = WalSegment.parseLsn(one(c, "SELECT restart_lsn::text FROM pg_replication_slots "
+            + "WHERE slot_name = '" + slot + "'"));
+        assertThat(restart).as("the slot keeps what is not durable").isLessThanOrEqualTo(streamer.durableLsn());
+        Thread.sleep(300);
+      }
+      assertThat(streamer.durableLsn()).as("nothing became durable during the outage").isEqualTo(durableBefore);
+      assertThat(streamer.failure()).as("a store outage is retried, not fatal").isNull();
+
+      // Back: the streamer catches up from the slot, and the chain has no gap.
+      store.failNextPuts(0);
+      s.execute("SELECT pg_switch_wal()");
+      s.execute("CREATE TABLE after_outage (id int)");
+      long end = WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
+      Instant deadline = Instant.now().plusSeconds(90);
+      while (streamer.durableLsn() < end && Instant.now().isBefore(deadline)) {
+        Thread.sleep(100);
+      }
+      assertThat(streamer.durableLsn()).isGreaterThanOrEqualTo(end);
+      assertThat(new PointInTimeRestore(repo, "outage").gaps()).isEmpty();
+      assertThat(batch).isGreaterThan(3);
+    } finally {
+      streamer.close();
+      streaming.join(30_000);
+      try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+        s.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+      }
+    }
+  }
 }
