@@ -108,27 +108,38 @@ public final class BackupPlan {
   public record BackupResult(Manifest manifest, List<VerificationResult> verifications) {}
 
   /**
-   * Takes one backup. Throws the source's or store's error if either fails, or an
-   * {@link IntegrityException} if a verifier fails; in every failure case no manifest is written.
+   * Takes one backup. Throws the source's or store's error if either fails, or an {@link IntegrityException} if a
+   * verifier fails; in every such case no manifest is written. Then copies it to the plan's archives: a failed copy
+   * is a {@link StoreException} that says the backup itself is complete (and is reported as a failure too).
    */
   public BackupResult run() throws IOException {
+    BackupResult result;
     try {
-      BackupResult result = runOnce();
-      Manifest m = result.manifest();
-      for (Repository copy : copies) {
-        repository.copyTo(m, copy);
-        log.info("backup {} of plan '{}' copied to {}", m.id(), name, copy.describe());
-      }
-      notifier.notify(new Event(Event.Type.BACKUP_SUCCEEDED, name, m.id(), Instant.now(),
-          m.artifacts().size() + " artifact(s), " + m.rawBytes() + " bytes raw, " + m.storedBytes()
-              + " bytes stored in " + m.duration().toMillis() + " ms",
-          Map.of("rawBytes", m.rawBytes(), "storedBytes", m.storedBytes(), "durationMillis", m.duration().toMillis())));
-      return result;
+      result = runOnce();
     } catch (IOException | RuntimeException e) {
       notifier.notify(new Event(Event.Type.BACKUP_FAILED, name, null, Instant.now(),
           String.valueOf(e.getMessage()), Map.of("error", e.getClass().getSimpleName())));
       throw e;
     }
+    Manifest m = result.manifest();
+    notifier.notify(new Event(Event.Type.BACKUP_SUCCEEDED, name, m.id(), Instant.now(),
+        m.artifacts().size() + " artifact(s), " + m.rawBytes() + " bytes raw, " + m.storedBytes()
+            + " bytes stored in " + m.duration().toMillis() + " ms",
+        Map.of("rawBytes", m.rawBytes(), "storedBytes", m.storedBytes(), "durationMillis", m.duration().toMillis())));
+    for (Repository copy : copies) {
+      try {
+        repository.copyTo(m, copy);
+        log.info("backup {} of plan '{}' copied to {}", m.id(), name, copy.describe());
+      } catch (IOException | RuntimeException e) {
+        String message = "backup " + m.id() + " of plan '" + name + "' is complete in " + repository.describe()
+            + ", but copying it to " + copy.describe() + " failed: " + e.getMessage() + "; copy it again "
+            + "(Repository.copyTo) once the archive is reachable";
+        notifier.notify(new Event(Event.Type.BACKUP_FAILED, name, m.id(), Instant.now(), message,
+            Map.of("error", e.getClass().getSimpleName(), "stage", "copy")));
+        throw new StoreException(message, e);
+      }
+    }
+    return result;
   }
 
   private BackupResult runOnce() throws IOException {
@@ -499,13 +510,22 @@ public final class BackupPlan {
   }
 
   /**
-   * The first {@link SavepointException} in the cause chain of {@code t}: stages echo each other's failures
-   * through pipes as plain IOExceptions, and the typed error at the bottom is the one worth reporting.
+   * The first {@link SavepointException} in the cause chain of {@code t}, else among the errors suppressed along it
+   * (another stage's failure, attached there): stages echo each other's failures through pipes as plain
+   * IOExceptions ("pipe closed"), and the typed error at the bottom is the one worth reporting.
    */
   private static SavepointException savepointCause(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof SavepointException se) {
         return se;
+      }
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      for (Throwable suppressed : c.getSuppressed()) {
+        SavepointException typed = savepointCause(suppressed);
+        if (typed != null) {
+          return typed;
+        }
       }
     }
     return null;

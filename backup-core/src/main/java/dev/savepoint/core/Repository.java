@@ -789,16 +789,28 @@ public final class Repository {
     return () -> deleteDocument(key);
   }
 
-  /** A lease if the repository is writable; restores from read-only credentials go on without one. */
+  /**
+   * A lease if the repository is writable; restores from read-only credentials go on without one. Releasing it
+   * never fails the work it covered (a lease left behind lapses on its own), it logs instead.
+   */
   public Lease leaseIfWritable(Manifest manifest, String purpose) {
+    org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Repository.class);
+    Lease lease;
     try {
-      return lease(manifest, purpose, Duration.ofDays(2));
+      lease = lease(manifest, purpose, Duration.ofDays(2));
     } catch (IOException | RuntimeException e) {
-      org.slf4j.LoggerFactory.getLogger(Repository.class).warn(
-          "cannot mark backup {} as in use (read-only repository?); a concurrent prune could delete it: {}",
+      log.warn("cannot mark backup {} as in use (read-only repository?); a concurrent prune could delete it: {}",
           manifest.id(), e.getMessage());
       return () -> { };
     }
+    return () -> {
+      try {
+        lease.close();
+      } catch (IOException | RuntimeException e) {
+        log.warn("cannot release the lease on backup {} ({}); it lapses on its own within 2 days", manifest.id(),
+            e.getMessage());
+      }
+    };
   }
 
   /** A held {@link #lease}; closing it releases the backup. */
@@ -870,7 +882,13 @@ public final class Repository {
         java.util.concurrent.TimeUnit.MILLISECONDS);
     return () -> {
       heartbeat.shutdownNow();
-      store.delete(key);
+      try {
+        store.delete(key);
+      } catch (IOException | RuntimeException e) {
+        // The backup is done either way: the lease lapses three heartbeats from now.
+        org.slf4j.LoggerFactory.getLogger(Repository.class).warn("cannot remove the lease of finished backup {} of "
+            + "plan '{}' ({}); it lapses on its own", id, plan, e.getMessage());
+      }
     };
   }
 
