@@ -35,6 +35,14 @@ final class ApproveCommand implements Callable<Integer> {
   @Option(names = "--backup", defaultValue = "latest", description = "With --request: the backup (default: latest).")
   String backup;
 
+  @Option(names = "--recovery", paramLabel = "<recovery.yaml>", description = "With --request: approve a whole "
+      + "recovery (savepoint recover with an approve step) as written in this file, as of --at.")
+  Path recovery;
+
+  @Option(names = "--at", paramLabel = "<ISO time>", description = "With --request --recovery: the recovery's point "
+      + "in time (as given to recover --at); default: latest.")
+  String at;
+
   @Option(names = "--to", paramLabel = "<uri>", description = "With --request: the restore target, or 'delete'.")
   String to;
 
@@ -59,6 +67,21 @@ final class ApproveCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Repository repository = repo.open();
     RestoreApprovals approvals = new RestoreApprovals(repository.store(), repository.auditLog(), validFor);
+    if (request && recovery != null) {
+      String name = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+          .readTree(recovery.toFile()).path("name").asText(null);
+      if (name == null) {
+        throw new dev.savepoint.core.ConfigurationException("recovery file " + recovery + " has no name");
+      }
+      dev.savepoint.recovery.Steps.ApprovalSubject subject = dev.savepoint.recovery.Steps.approvalSubject(name,
+          at == null ? null : java.time.Instant.parse(at), java.nio.file.Files.readAllBytes(recovery));
+      RestoreApprovals.Request r = approvals.request(Audit.principal(), subject.plan(), subject.pointInTime(),
+          subject.digest(), dev.savepoint.recovery.Steps.RECOVER, reason);
+      System.out.printf("request %s: recovery '%s' as of %s, expires %s%napprovers sign it with: savepoint approve "
+          + "--repo %s %s --sign-with ~/.ssh/id_ed25519%n", r.id(), name, subject.pointInTime(), r.expiresAt(),
+          repo.repo, r.id());
+      return Main.OK;
+    }
     if (request) {
       if (plan == null || to == null) {
         throw new IllegalArgumentException("--request needs --plan and --to");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.savepoint.core.Approvers;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Notifier;
@@ -63,8 +64,10 @@ final class RecoverCommand implements Callable<Integer> {
 
   record CheckSpec(String database, String sql, String expect) {}
 
-  record StepSpec(String name, List<String> command, RestoreSpec restore, CheckSpec check, URI health, Duration timeout,
-      String stateIfFailed) {}
+  record ApproveSpec(Integer quorum) {}
+
+  record StepSpec(String name, List<String> command, RestoreSpec restore, CheckSpec check, URI health,
+      ApproveSpec approve, Duration timeout, String stateIfFailed) {}
 
   record RecoveryFile(String name, String repository, Duration rto, List<String> checklist, String slackWebhookEnv,
       String webhookEnv, List<StepSpec> steps) {}
@@ -87,6 +90,14 @@ final class RecoverCommand implements Callable<Integer> {
 
   @Option(names = "--json", description = "Print the report as JSON.")
   boolean json;
+
+  @Option(names = "--approval", paramLabel = "<request-id>", description = "For an approve step: the approved request "
+      + "for this recovery (savepoint approve --request --recovery <file>).")
+  String approval;
+
+  @Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "For an approve step: the approvers' "
+      + "SSH keys (kept outside the repository; default: $SAVEPOINT_APPROVERS).")
+  Path approvers;
 
   @Override
   public Integer call() throws Exception {
@@ -116,8 +127,10 @@ final class RecoverCommand implements Callable<Integer> {
     if (file.webhookEnv() != null) {
       plan.notifier(Notifier.webhook(URI.create(new String(SecretOptions.env(file.webhookEnv())))));
     }
+    Steps.ApprovalSubject subject = Steps.approvalSubject(file.name(), at == null ? null : Instant.parse(at),
+        Files.readAllBytes(config));
     for (StepSpec s : file.steps()) {
-      plan.step(step(s, repository, selector, secrets));
+      plan.step(step(s, repository, selector, secrets, subject));
     }
     RecoveryPlan recovery = plan.build();
     RecoveryReport report = dryRun ? recovery.dryRun() : resume != null ? recovery.resume(resume) : recovery.run();
@@ -139,14 +152,24 @@ final class RecoverCommand implements Callable<Integer> {
     return Main.OK;
   }
 
-  private static RecoveryStep step(StepSpec s, Repository repository, BackupSelector selector, Secrets secrets)
-      throws Exception {
+  private RecoveryStep step(StepSpec s, Repository repository, BackupSelector selector, Secrets secrets,
+      Steps.ApprovalSubject subject) throws Exception {
     Duration timeout = s.timeout() != null ? s.timeout() : Duration.ofMinutes(30);
     int kinds = (s.command() != null ? 1 : 0) + (s.restore() != null ? 1 : 0) + (s.check() != null ? 1 : 0)
-        + (s.health() != null ? 1 : 0);
+        + (s.health() != null ? 1 : 0) + (s.approve() != null ? 1 : 0);
     if (s.name() == null || kinds != 1) {
-      throw new ConfigurationException("every recovery step needs a name and exactly one of command, restore, check, "
-          + "health (step " + s.name() + ")");
+      throw new ConfigurationException("every recovery step needs a name and exactly one of approve, command, restore, "
+          + "check, health (step " + s.name() + ")");
+    }
+    if (s.approve() != null) {
+      int quorum = s.approve().quorum() == null ? 2 : s.approve().quorum();
+      Path file = approvers != null ? approvers
+          : System.getenv("SAVEPOINT_APPROVERS") == null ? null : Path.of(System.getenv("SAVEPOINT_APPROVERS"));
+      if (file == null) {
+        throw new ConfigurationException("step " + s.name() + " checks approvals against the approvers' SSH keys: "
+            + "give --approvers <allowed_signers> (or SAVEPOINT_APPROVERS), a file kept outside the repository");
+      }
+      return Steps.approve(s.name(), repository, approval, subject, Approvers.fromAllowedSigners(file), quorum, timeout);
     }
     if (s.command() != null) {
       return Steps.command(s.name(), s.command(), timeout,

@@ -187,4 +187,51 @@ class CliOperationsTest {
       sink.stop(0);
     }
   }
+
+  @Test
+  void aRecoveryWithAnApproveStepRunsNothingUntilTwoOthersApprove() throws Exception {
+    String repo = "file:" + tmp.resolve("repo");
+    Path done = tmp.resolve("writers-stopped");
+    Path file = Files.writeString(tmp.resolve("recovery.yaml"), """
+        name: trpg
+        repository: %s
+        steps:
+          - {name: two-person-rule, approve: {quorum: 2}}
+          - {name: stop-writers, command: [sh, -c, "touch %s"]}
+        """.formatted(repo, done));
+    Path alice = dev.savepoint.testkit.SshKeys.create(tmp, "alice");
+    Path bob = dev.savepoint.testkit.SshKeys.create(tmp, "bob");
+    Path carol = dev.savepoint.testkit.SshKeys.create(tmp, "carol");
+    Path approvers = Files.writeString(tmp.resolve("allowed_signers"), String.join("\n",
+        "alice " + Files.readString(tmp.resolve("alice.pub")).strip(),
+        "bob " + Files.readString(tmp.resolve("bob.pub")).strip(),
+        "carol " + Files.readString(tmp.resolve("carol.pub")).strip()));
+
+    CliProcess.Result unapproved = CliProcess.run("recover", "--config", file.toString(), "--approvers",
+        approvers.toString());
+    assertThat(unapproved.exit()).isNotZero();
+    assertThat(unapproved.out()).contains("two-person-rule", "failed", "requires 2 approvals");
+    assertThat(done).as("nothing ran before the approval").doesNotExist();
+
+    CliProcess.Result request = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo,
+        "--request", "--recovery", file.toString(), "--reason", "incident 9");
+    assertThat(request.exit()).as(request.err()).isZero();
+    String id = request.out().split("\\s+")[1].replace(":", "");
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", alice.toString()).exit()).isZero();
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", bob.toString()).exit()).isZero();
+    CliProcess.Result oneShort = CliProcess.run("recover", "--config", file.toString(), "--approvers",
+        approvers.toString(), "--approval", id);
+    assertThat(oneShort.out()).contains("1 approver(s) other than the requester alice");
+    assertThat(done).doesNotExist();
+
+    // An approval is for this recovery file as written: an edited file is another recovery.
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", carol.toString()).exit()).isZero();
+    Path edited = Files.writeString(tmp.resolve("edited.yaml"), Files.readString(file).replace("touch", "touch -c"));
+    assertThat(CliProcess.run("recover", "--config", edited.toString(), "--approvers", approvers.toString(),
+        "--approval", id).out()).contains("not this operation");
+    CliProcess.Result approved = CliProcess.run("recover", "--config", file.toString(), "--approvers",
+        approvers.toString(), "--approval", id);
+    assertThat(approved.exit()).as(approved.out() + approved.err()).isZero();
+    assertThat(done).exists();
+  }
 }

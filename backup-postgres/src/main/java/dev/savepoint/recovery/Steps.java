@@ -1,8 +1,10 @@
 package dev.savepoint.recovery;
 
+import dev.savepoint.core.Approvers;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreApprovals;
 import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.postgres.PostgresUrl;
@@ -141,6 +143,57 @@ public final class Steps {
         }
       }
     };
+  }
+
+  /**
+   * The two-person rule for the whole recovery: the approval request {@code requestId} (opened for exactly this
+   * recovery — {@link #approvalSubject}, its file's digest, the point in time) must carry {@code quorum} signatures
+   * of people in {@code approvers} other than its requester. Put it first: nothing changes before it passes.
+   */
+  public static RecoveryStep approve(String name, Repository repository, String requestId, ApprovalSubject subject,
+      Approvers approvers, int quorum, Duration timeout) {
+    return new Named(name, timeout) {
+      @Override
+      public String describe() throws IOException {
+        if (requestId == null) {
+          throw new dev.savepoint.core.ApprovalException("this recovery requires " + quorum + " approvals: open a "
+              + "request for it (savepoint approve --request --recovery <file> [--at T]), have approvers sign it, "
+              + "and pass --approval <id>");
+        }
+        RestoreApprovals.Request r = approvals().load(requestId);
+        return "require " + quorum + " approvals of request " + r.id() + " (opened by " + r.requester() + ": "
+            + r.reason() + ")";
+      }
+
+      @Override
+      public Map<String, Object> run() throws IOException {
+        describe();
+        RestoreApprovals.Request r = approvals().requireApproved(requestId, subject.plan(), subject.pointInTime(),
+            subject.digest(), RECOVER, approvers, quorum);
+        return Map.of("request", r.id(), "requester", r.requester());
+      }
+
+      @Override
+      public String stateIfFailed() {
+        return "unchanged: nothing ran before the approval";
+      }
+
+      private RestoreApprovals approvals() {
+        return new RestoreApprovals(repository.store(), repository.auditLog(), Duration.ZERO);
+      }
+    };
+  }
+
+  /** What an approval of a recovery names: the recovery, its point in time and the digest of its file. */
+  public record ApprovalSubject(String plan, String pointInTime, String digest) {}
+
+  /** The approval target of a recovery request. */
+  public static final String RECOVER = "recover";
+
+  /** The approval subject of the recovery {@code name} run as of {@code at} (null: latest) from {@code file}. */
+  public static ApprovalSubject approvalSubject(String name, java.time.Instant at, byte[] file) {
+    return new ApprovalSubject("recovery:" + name, at == null ? "latest" : at.toString(),
+        dev.savepoint.core.internal.Probe.sha256Of(file, 0, file.length));
   }
 
   /** HTTP GET until it answers 2xx (the application is back), retrying until the timeout. */
