@@ -14,7 +14,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "drill", description = "Restore a PostgreSQL backup into a scratch database, verify row counts, "
-    + "drop the scratch database and record the result (exit 3 if the drill failed).")
+    + "drop the scratch database and record the result; or, with --pgdata, a point-in-time plan to the newest WAL "
+    + "(or --at) into a scratch directory, started until it has recovered (exit 3 if the drill failed).")
 final class DrillCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
@@ -26,29 +27,45 @@ final class DrillCommand implements Callable<Integer> {
   BackupChoice choice;
 
 
-  @Option(names = "--scratch", required = true, paramLabel = "<url>",
+  @Option(names = "--scratch", paramLabel = "<url>",
       description = "A database URL on the scratch server, e.g. postgresql://postgres@db-test:5432/postgres.")
   String scratch;
+
+  @Option(names = "--pgdata", paramLabel = "<dir>", description = "Point-in-time plans: where the scratch data "
+      + "directory goes (deleted afterwards); needs the PostgreSQL server binaries of the backed-up version.")
+  java.nio.file.Path pgdata;
+
+  @Option(names = "--at", paramLabel = "<ISO time>", description = "With --pgdata: the time to recover to "
+      + "(default: the newest durable WAL).")
+  String at;
 
   @Option(names = "--json", description = "Print the drill report as JSON.")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
-    if (!PostgresUrl.isPostgresUrl(scratch)) {
+    if ((scratch == null) == (pgdata == null)) {
+      throw new IllegalArgumentException("give --scratch <postgresql:// URL> (a logical backup) or --pgdata <dir> "
+          + "(a point-in-time plan)");
+    }
+    if (scratch != null && !PostgresUrl.isPostgresUrl(scratch)) {
       throw new ConfigurationException("--scratch must be a postgresql:// URL");
     }
     Repository repository = repo.open();
-    RestoreDrill.Report report = new RestoreDrill(repository, choice.plan, PostgresUrl.parse(scratch),
-        choice.selector(), secretOptions.secrets()).run();
+    RestoreDrill.Report report = pgdata != null
+        ? new dev.savepoint.postgres.pitr.PointInTimeRestore(repository, choice.plan).drill(
+            at == null ? null : java.time.Instant.parse(at), pgdata, secretOptions.secrets())
+        : new RestoreDrill(repository, choice.plan, PostgresUrl.parse(scratch), choice.selector(),
+            secretOptions.secrets()).run();
     Audit.record(repository, "drill", choice.plan + "/" + report.backupId(), report.passed() ? "ok" : "failed",
         java.util.Map.of("restoreMillis", report.restoreMillis(), "rowsChecked", report.rowsChecked()));
     if (json) {
       System.out.println(Format.json(report));
     } else {
-      System.out.printf("drill of backup %s (%s): %s — %d tables, %d rows checked, restore took %.1f s%n",
-          report.backupId(), choice.plan, report.passed() ? "PASSED" : "FAILED", report.tablesChecked(),
-          report.rowsChecked(), report.restoreMillis() / 1000.0);
+      System.out.printf("drill of backup %s (%s): %s — %s, restore took %.1f s%n", report.backupId(), choice.plan,
+          report.passed() ? "PASSED" : "FAILED", pgdata != null ? report.detail()
+              : report.tablesChecked() + " tables, " + report.rowsChecked() + " rows checked",
+          report.restoreMillis() / 1000.0);
     }
     if (!report.passed()) {
       throw new Main.VerificationFailedException("drill of backup " + report.backupId() + " failed: " + report.detail());

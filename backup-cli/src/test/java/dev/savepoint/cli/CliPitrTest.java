@@ -74,6 +74,17 @@ class CliPitrTest {
     assertThat(verify.exit()).as(verify.err() + verify.out()).isZero();
     assertThat(verify.out()).contains("recoverable from", "WAL chain complete");
 
+    // A drill of the point-in-time plan: recovered into a scratch directory, started, promoted, recorded.
+    CliProcess.Result drill = CliProcess.run(env, "drill", "--repo", repo, "--plan", "cluster", "--pgdata",
+        tmp.resolve("drills").toString(), "--passphrase-env", "WAL_PASSPHRASE");
+    assertThat(drill.exit()).as(drill.err()).isZero();
+    assertThat(drill.out()).contains("PASSED");
+    assertThat(CliProcess.run("list", "--repo", repo, "--plan", "cluster", "--json").out())
+        .contains("recovered to latest and promoted");
+    try (var left = Files.list(tmp.resolve("drills"))) {
+      assertThat(left).as("the scratch directory is removed").isEmpty();
+    }
+
     String streamLog = Files.readString(tmp.resolve("stream.log")); // for the failure message only
     Path dataDir = tmp.resolve("restored");
     CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "cluster", "--at",

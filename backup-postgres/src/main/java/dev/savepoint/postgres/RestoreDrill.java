@@ -108,7 +108,7 @@ public final class RestoreDrill {
       PostgresTarget.execute(server.withDatabase("postgres"),
           "DROP DATABASE IF EXISTS " + PostgresSource.quote(scratch) + " WITH (FORCE)");
     }
-    repository.writeAttachment(manifest, "drills/" + started.toString().replace(':', '-') + ".json", toJson(report));
+    record(repository, manifest, report);
     log.info("restore drill of backup {} ({}): {} in {} ms", manifest.id(), plan, report.passed() ? "passed" : "FAILED",
         report.restoreMillis());
     notifier.notify(new Event(report.passed() ? Event.Type.DRILL_PASSED : Event.Type.DRILL_FAILED, plan,
@@ -116,6 +116,12 @@ public final class RestoreDrill {
             : "failed after ") + report.restoreMillis() + " ms" + (report.passed() ? "" : ": " + report.detail()),
         Map.of("restoreMillis", report.restoreMillis(), "rowsChecked", report.rowsChecked())));
     return report;
+  }
+
+  /** Keeps a drill report with the backup it drilled ({@code drills/<time>.json}): list, report and pages show it. */
+  public static void record(Repository repository, Manifest backup, Report report) throws IOException {
+    repository.writeAttachment(backup, "drills/" + report.startedAt().toString().replace(':', '-') + ".json",
+        toJson(report));
   }
 
   /** The recorded drill reports of a backup, oldest first. */

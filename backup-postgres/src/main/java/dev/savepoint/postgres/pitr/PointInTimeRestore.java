@@ -347,6 +347,39 @@ public final class PointInTimeRestore {
   }
 
   /**
+   * A restore drill of the plan: restores to {@code target} (null: the newest durable WAL) into a new directory
+   * under {@code scratch}, starts PostgreSQL on it on a free port until it has recovered and promoted, stops it and
+   * deletes the directory, and records the report (time to a running database, the last replayed commit) with
+   * the base backup used. A cluster that does not come up is a failed report, not an exception.
+   */
+  public dev.savepoint.postgres.RestoreDrill.Report drill(Instant target, Path scratch, Secrets secrets)
+      throws IOException {
+    Instant started = Instant.now();
+    Path dir = Files.createDirectories(scratch).resolve("savepoint-pitr-drill-" + Long.toHexString(System.nanoTime()));
+    Result restored = restore(target, dir, secrets);
+    dev.savepoint.postgres.RestoreDrill.Report report;
+    try {
+      LocalCluster.Recovered recovered = LocalCluster.verifyRecovery(dir, restored.serverMajor(),
+          Duration.ofMinutes(30));
+      long millis = Duration.between(started, Instant.now()).toMillis();
+      boolean passed = recovered.lastReplayedCommit() != null;
+      report = new dev.savepoint.postgres.RestoreDrill.Report(plan, restored.baseBackupId(), started, millis, 0, 0,
+          passed, (passed ? "recovered to " + restored.target() + " and promoted; last replayed commit "
+              + recovered.lastReplayedCommit() : "the recovered cluster replayed no commit")
+              + "; base backup and " + restored.walFiles() + " WAL file(s)");
+    } catch (RestoreException e) {
+      report = new dev.savepoint.postgres.RestoreDrill.Report(plan, restored.baseBackupId(), started,
+          Duration.between(started, Instant.now()).toMillis(), 0, 0, false, e.getMessage());
+    } finally {
+      try (var files = Files.walk(dir)) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    dev.savepoint.postgres.RestoreDrill.record(repository, repository.manifest(plan, restored.baseBackupId()), report);
+    return report;
+  }
+
+  /**
    * An {@link Event.Type#RPO_BREACHED} event when the newest durable WAL is older than {@code rpo} at {@code now}
    * (an idle server's streamer keeps it current with heartbeats; a stopped streamer lets it age), or when a gap
    * cuts the chain; empty while the plan meets its RPO.
