@@ -6,7 +6,6 @@ import dev.savepoint.core.MicrometerMetrics;
 import dev.savepoint.core.Notifier;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Scheduler;
-import dev.savepoint.core.Stores;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.postgres.PostgresLockProvider;
@@ -14,10 +13,8 @@ import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresUrl;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,19 +48,22 @@ public class SavepointAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public Repository savepointRepository(SavepointProperties properties) {
-    String uri = properties.getRepository();
-    if (uri == null || uri.isBlank()) {
-      throw new IllegalStateException("savepoint.repository is not set: give file:/path, or define a Repository bean");
+    return RepositoryUris.open("savepoint.repository", properties.getRepository());
+  }
+
+  /** Slack and webhook notifications from savepoint.notify.* (URLs from the environment; never logged). */
+  @Bean
+  public Notifier savepointNotifications(SavepointProperties properties) {
+    List<Notifier> notifiers = new java.util.ArrayList<>();
+    String slack = properties.getNotify().getSlackWebhook();
+    if (slack != null && !slack.isBlank()) {
+      notifiers.add(Notifier.slack(java.net.URI.create(slack)));
     }
-    if (!uri.startsWith("file:")) {
-      throw new IllegalStateException("savepoint.repository is '" + uri + "': the starter builds file: repositories; "
-          + "for S3 or GCS define a Repository bean (new Repository(Stores.standard(S3Store.builder(...).build())))");
+    String webhook = properties.getNotify().getWebhook();
+    if (webhook != null && !webhook.isBlank()) {
+      notifiers.add(Notifier.webhook(java.net.URI.create(webhook)));
     }
-    try {
-      return new Repository(Stores.filesystem(Path.of(uri.substring("file:".length()))));
-    } catch (IOException e) {
-      throw new UncheckedIOException("savepoint.repository '" + uri + "': " + e.getMessage(), e);
-    }
+    return Notifier.safely(notifiers);
   }
 
   @Bean
@@ -98,6 +98,9 @@ public class SavepointAutoConfiguration {
         plan.transform(OpenPgpEncryption.passphrase(spec.getEncryptionPassphrase().toCharArray()));
       }
       all.forEach(plan::notifier);
+      for (String archive : spec.getCopyTo()) {
+        plan.copyTo(RepositoryUris.open(key + ".copy-to", archive));
+      }
       if (spec.getRetention().isSet()) {
         plan.notifier(pruneAfterSuccess(name, retention(key, spec.getRetention()), repository));
       }

@@ -38,6 +38,11 @@ public final class SavepointHealthIndicator implements HealthIndicator {
       try {
         Optional<Manifest> newest = repository.newest(plan.name());
         row.put("newestBackup", newest.map(Manifest::id).orElse(null));
+        if (newest.isPresent()) {
+          dev.savepoint.postgres.RestoreDrill.reports(repository, newest.get()).stream()
+              .max(java.util.Comparator.comparing(dev.savepoint.postgres.RestoreDrill.Report::startedAt))
+              .ifPresent(d -> row.put("lastDrill", (d.passed() ? "passed " : "FAILED ") + d.startedAt()));
+        }
         newest.ifPresent(m -> row.put("ageSeconds", Duration.between(m.startedAt(), now).toSeconds()));
         if (plan.rpo() != null) {
           row.put("rpoSeconds", plan.rpo().toSeconds());

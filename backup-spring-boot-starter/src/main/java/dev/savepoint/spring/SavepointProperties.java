@@ -31,7 +31,10 @@ public class SavepointProperties {
   /** Whether the starter creates and schedules the plans. */
   private boolean enabled = true;
 
-  /** Where backups are stored: file:/path. For S3 or GCS, define a Repository bean instead. */
+  /**
+   * Where backups are stored: file:/path or s3://bucket/prefix?region=… (with dev.savepoint:backup-s3; credentials
+   * from the AWS SDK's default chain); for GCS or anything else, define a Repository bean.
+   */
   private String repository;
 
   /**
@@ -122,6 +125,43 @@ public class SavepointProperties {
   /** The actuator endpoint {@code savepoint}. */
   private final EndpointOptions endpoint = new EndpointOptions();
 
+  /** Where backup, drill and RPO events go, besides the metrics. */
+  private final NotifyOptions notify = new NotifyOptions();
+
+  /** Notification targets; give the URLs from the environment (${SLACK_WEBHOOK_URL}): they are secrets. */
+  public static class NotifyOptions {
+    /** A Slack incoming-webhook URL. */
+    private String slackWebhook;
+
+    /** A URL that receives every event as JSON (POST). */
+    private String webhook;
+
+    public String getSlackWebhook() {
+      return slackWebhook;
+    }
+
+    public void setSlackWebhook(String slackWebhook) {
+      this.slackWebhook = slackWebhook;
+    }
+
+    public String getWebhook() {
+      return webhook;
+    }
+
+    public void setWebhook(String webhook) {
+      this.webhook = webhook;
+    }
+
+    @Override
+    public String toString() {
+      return "NotifyOptions[slack=" + (slackWebhook != null) + ", webhook=" + (webhook != null) + "]";
+    }
+  }
+
+  public NotifyOptions getNotify() {
+    return notify;
+  }
+
   /** Options of the actuator endpoint {@code savepoint}. */
   public static class EndpointOptions {
     /** Whether POST /actuator/savepoint/{plan} may start a backup (off: the endpoint only reads). */
@@ -177,6 +217,17 @@ public class SavepointProperties {
 
     /** Retention, applied after each successful backup of the plan; a backup is kept if any rule keeps it. */
     private final RetentionOptions retention = new RetentionOptions();
+
+    /** Archives every backup is copied to after it is verified (e.g. an S3 bucket in DEEP_ARCHIVE), as URIs. */
+    private List<String> copyTo = new ArrayList<>();
+
+    public List<String> getCopyTo() {
+      return copyTo;
+    }
+
+    public void setCopyTo(List<String> copyTo) {
+      this.copyTo = copyTo;
+    }
 
     /** Restore drills of the plan's newest backup into a scratch server, on a schedule. */
     private final DrillOptions drill = new DrillOptions();

@@ -40,6 +40,8 @@ class SavepointApplicationTest {
   static final String CANARY = "canary-passphrase-Zq8vR3kLw9XbT2mN";
   static final TestPostgres pg = TestPostgres.shared();
   static Path repo;
+  static Path archive;
+  static final List<String> notifications = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @SpringBootApplication
   static class App {}
@@ -51,6 +53,17 @@ class SavepointApplicationTest {
       TrpgDatabase.create(c, 1);
     }
     repo = Files.createTempDirectory("savepoint-spring-repo-");
+    archive = Files.createTempDirectory("savepoint-spring-archive-");
+    com.sun.net.httpserver.HttpServer hooks = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    hooks.createContext("/hooks", exchange -> {
+      notifications.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
+    hooks.start();
+    registry.add("savepoint.notify.webhook", () -> "http://127.0.0.1:" + hooks.getAddress().getPort() + "/hooks");
+    registry.add("savepoint.plans.trpg-tier1.copy-to", () -> "file:" + archive);
     registry.add("spring.datasource.url", () -> "jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/" + db);
     registry.add("spring.datasource.username", () -> "postgres");
     registry.add("savepoint.repository", () -> "file:" + repo);
@@ -134,6 +147,15 @@ class SavepointApplicationTest {
     }
     assertThat(drilled).as(output.getAll()).contains("savepoint_drill_last_success{plan=\"trpg-tier1\"");
     assertThat(output.getAll()).contains("drill of plan 'trpg-tier1' passed");
+    assertThat(notifications).as("savepoint.notify.webhook").anyMatch(n -> n.contains("BACKUP_SUCCEEDED"))
+        .anyMatch(n -> n.contains("DRILL_PASSED")).noneMatch(n -> n.contains(CANARY));
+    Instant lastDrillDeadline = Instant.now().plusSeconds(45);
+    while (!get("/actuator/health", 200).contains("\"lastDrill\":\"passed") && Instant.now().isBefore(lastDrillDeadline)) {
+      Thread.sleep(300); // the newest backup gets its own drill within the drill schedule
+    }
+    assertThat(get("/actuator/health", 200)).contains("\"lastDrill\":\"passed");
+    assertThat(new Repository(new dev.savepoint.core.FilesystemStore(archive)).list("trpg-tier1"))
+        .as("copied to the archive (copy-to)").isNotEmpty();
 
     // Retention (keep-last 2) runs after every backup: scheduled every 2 s, the plan never holds more than 2.
     Thread.sleep(5000);

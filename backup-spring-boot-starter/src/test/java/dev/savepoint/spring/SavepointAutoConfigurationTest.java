@@ -66,6 +66,27 @@ class SavepointAutoConfigurationTest {
   }
 
   @Test
+  void s3RepositoriesAndArchivesComeFromUris() {
+    dev.savepoint.testkit.TestS3Server s3 = dev.savepoint.testkit.TestS3Server.shared();
+    String bucket = s3.createBucket("starter");
+    System.setProperty("aws.accessKeyId", s3.accessKey());
+    System.setProperty("aws.secretAccessKey", s3.secretKey());
+    String uri = "s3://" + bucket + "/backups?endpoint=" + s3.endpoint() + "&region=" + s3.region() + "&pathStyle=true";
+    runner().withPropertyValues("savepoint.repository=" + uri,
+        "savepoint.plans.trpg-tier1.copy-to=file:" + tmp.resolve("archive")).run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(Repository.class).describe()).startsWith("s3://" + bucket);
+          assertThat(context.getBean(Repository.class).list("trpg-tier1")).isEmpty(); // reachable
+        });
+    runner().withPropertyValues("savepoint.repository=gs://bucket/x").run(context ->
+        assertThat(context.getStartupFailure()).hasStackTraceContaining("define a Repository bean"));
+    runner().withPropertyValues("savepoint.plans.trpg-tier1.copy-to=ftp://archive/x?password=canary").run(context ->
+        assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.plans.trpg-tier1.copy-to")
+            .hasStackTraceContaining("ftp://archive/x?…").satisfies(e -> assertThat(
+                org.assertj.core.util.Throwables.getStackTrace(e)).doesNotContain("canary")));
+  }
+
+  @Test
   void offWhenDisabled() {
     runner().withPropertyValues("savepoint.enabled=false").run(context ->
         assertThat(context).doesNotHaveBean(SavepointScheduler.class).doesNotHaveBean(Repository.class));

@@ -1,0 +1,58 @@
+package dev.savepoint.spring;
+
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Stores;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Repositories from the URIs of {@code savepoint.repository} and {@code copy-to}: {@code file:/path},
+ * and {@code s3://bucket/prefix?region=…} (needs {@code dev.savepoint:backup-s3}; credentials from the AWS SDK's
+ * default chain). For GCS define a Repository bean (Google's libraries and Spring Boot's manage shared
+ * dependencies differently; the application picks). Errors name the key.
+ */
+final class RepositoryUris {
+  private RepositoryUris() {}
+
+  static Repository open(String key, String uri) {
+    if (uri == null || uri.isBlank()) {
+      throw new IllegalStateException(key + " is not set: give file:/path or s3://bucket/prefix, or define a "
+          + "Repository bean");
+    }
+    try {
+      if (uri.startsWith("file:")) {
+        return new Repository(Stores.filesystem(Path.of(uri.substring("file:".length()))));
+      }
+      if (uri.startsWith("s3://")) {
+        requireClass(key, uri, "dev.savepoint.s3.S3Store", "backup-s3");
+        return S3.open(uri);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(key + " '" + redact(uri) + "': " + e.getMessage(), e);
+    }
+    throw new IllegalStateException(key + " is '" + redact(uri) + "': use file:/path or s3://bucket/prefix (for "
+        + "GCS, define a Repository bean: new Repository(Stores.standard(GcsStore.fromUri(\"gs://…\"))))");
+  }
+
+  private static void requireClass(String key, String uri, String className, String artifact) {
+    try {
+      Class.forName(className, false, RepositoryUris.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(key + " is '" + redact(uri) + "': add dev.savepoint:" + artifact
+          + " to the application's dependencies");
+    }
+  }
+
+  /** A URI as errors show it: without a query, where credentials could be. */
+  private static String redact(String uri) {
+    int q = uri.indexOf('?');
+    return q < 0 ? uri : uri.substring(0, q) + "?…";
+  }
+
+  /** Loaded only when an s3:// URI is used. */
+  private static final class S3 {
+    static Repository open(String uri) throws IOException {
+      return new Repository(Stores.standard(dev.savepoint.s3.S3Store.fromUri(uri)));
+    }
+  }
+}
