@@ -65,6 +65,19 @@ public class SavepointEndpoint {
       rows.put(e.getKey(), row);
     }
     result.put("plans", rows);
+    Map<String, Object> windows = new LinkedHashMap<>();
+    for (String plan : plans.walStreamers().keySet()) {
+      try {
+        dev.savepoint.postgres.pitr.PointInTimeRestore.Window w =
+            new dev.savepoint.postgres.pitr.PointInTimeRestore(repository, plan).window();
+        windows.put(plan, Map.of("recoverableFrom", w.from().toString(), "recoverableTo", w.to().toString()));
+      } catch (IOException e) {
+        windows.put(plan, Map.of("error", String.valueOf(e.getMessage())));
+      }
+    }
+    if (!windows.isEmpty()) {
+      result.put("pointInTime", windows);
+    }
     return result;
   }
 
@@ -79,16 +92,36 @@ public class SavepointEndpoint {
     return StatusPage.render(repository, rpo, Duration.ofHours(1), Instant.now());
   }
 
-  /** Backs {@code plan} up now; 403 unless {@code savepoint.endpoint.operations-enabled}. */
+  /**
+   * {@code POST /actuator/savepoint/{plan}} backs the plan up now; with body {@code {"operation": "drill"}} it
+   * drills the newest backup into the plan's drill server instead. 403 unless
+   * {@code savepoint.endpoint.operations-enabled}.
+   */
   @WriteOperation
-  public WebEndpointResponse<Map<String, Object>> backup(@Selector String plan) throws IOException {
+  public WebEndpointResponse<Map<String, Object>> run(@Selector String plan, @org.springframework.lang.Nullable
+      String operation) throws IOException {
     if (!plans.properties().getEndpoint().isOperationsEnabled()) {
-      return new WebEndpointResponse<>(Map.of("error", "backups through the endpoint are off: set "
+      return new WebEndpointResponse<>(Map.of("error", "operations through the endpoint are off: set "
           + "savepoint.endpoint.operations-enabled=true (and secure the actuator)"), 403);
     }
     BackupPlan chosen = plans.get(plan).orElse(null);
     if (chosen == null) {
       return new WebEndpointResponse<>(Map.of("error", "no plan '" + plan + "'; plans: " + plans.all().keySet()), 404);
+    }
+    if ("drill".equals(operation)) {
+      SavepointProperties.Plan spec = plans.properties().getPlans().get(plan);
+      if (spec.getDrill().getServer() == null) {
+        return new WebEndpointResponse<>(Map.of("error", "plan '" + plan + "' has no drill server "
+            + "(savepoint.plans." + plan + ".drill.server)"), 400);
+      }
+      dev.savepoint.core.Secrets secrets = spec.getEncryptionPassphrase() == null ? dev.savepoint.core.Secrets.none()
+          : dev.savepoint.core.Secrets.of(Map.of(dev.savepoint.crypto.OpenPgpEncryption.PASSPHRASE,
+              spec.getEncryptionPassphrase().toCharArray()));
+      RestoreDrill.Report report = new RestoreDrill(repository, plan,
+          dev.savepoint.postgres.PostgresUrl.parse(spec.getDrill().getServer()), dev.savepoint.core.BackupSelector.latest(),
+          secrets, chosen.notifier()).run();
+      return new WebEndpointResponse<>(Map.of("plan", plan, "backupId", report.backupId(), "passed", report.passed(),
+          "restoreMillis", report.restoreMillis(), "detail", report.detail()), report.passed() ? 200 : 500);
     }
     Manifest m = chosen.run().manifest();
     return new WebEndpointResponse<>(Map.of("plan", plan, "backupId", m.id(), "storedBytes", m.storedBytes(),

@@ -133,7 +133,7 @@ class SavepointApplicationTest {
     String page = get("/actuator/savepoint/html", 200);
     assertThat(page).contains("Savepoint status", "id=\"plan-trpg-tier1\"");
     String posted = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/trpg-tier1"))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), "POST", 200);
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(), "POST", 200);
     assertThat(posted).contains("\"plan\":\"trpg-tier1\"", "backupId");
     String postedId = posted.replaceFirst(".*\"backupId\":\"([^\"]+)\".*", "$1");
     assertThat(repository.list("trpg-tier1")).extracting(Manifest::id).contains(postedId);
@@ -161,7 +161,13 @@ class SavepointApplicationTest {
     Thread.sleep(5000);
     assertThat(repository.list("trpg-tier1")).hasSizeBetween(1, 2);
     send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/nope"))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), "POST nope", 404);
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+        "POST nope", 404);
+    String drilledNow = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/trpg-tier1"))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"operation\":\"drill\"}"))
+        .build(), "POST drill", 200);
+    assertThat(drilledNow).contains("\"passed\":true");
+    assertThat(get("/actuator/savepoint", 200)).contains("\"pointInTime\":{\"trpg-cluster\"");
 
     // The repository disappears (a failed mount): its backups are gone from view, and health turns DOWN naming
     // the plan whose RPO is now breached.

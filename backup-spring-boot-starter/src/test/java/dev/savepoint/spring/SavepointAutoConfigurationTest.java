@@ -58,7 +58,7 @@ class SavepointAutoConfigurationTest {
   @Test
   void theEndpointStartsNoBackupUnlessEnabled() {
     runner().run(context -> {
-      var response = context.getBean(SavepointEndpoint.class).backup("trpg-tier1");
+      var response = context.getBean(SavepointEndpoint.class).run("trpg-tier1", null);
       assertThat(response.getStatus()).isEqualTo(403);
       assertThat(response.getBody().toString()).contains("savepoint.endpoint.operations-enabled=true");
       assertThat(context.getBean(Repository.class).list("trpg-tier1")).isEmpty();
