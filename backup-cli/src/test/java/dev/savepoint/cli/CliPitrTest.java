@@ -164,7 +164,7 @@ class CliPitrTest {
       CliProcess.Result verify = CliProcess.run("wal", "verify", "--repo", repo, "--plan", "cluster");
       assertThat(verify.exit()).as(verify.out() + verify.err() + Files.readString(log)).isZero();
       assertThat(verify.out()).contains("WAL chain complete");
-      CliProcess.Result report = CliProcess.run("report", "--repo", repo, "--json", "--max-wal-age", "PT1S");
+      CliProcess.Result report = CliProcess.run("report", "--repo", repo, "--json", "--max-wal-age", "PT0S");
       com.fasterxml.jackson.databind.JsonNode cluster = new com.fasterxml.jackson.databind.ObjectMapper()
           .readTree(report.out()).get("plans").get(0);
       assertThat(cluster.has("recoverableFrom") && cluster.has("recoverableTo")).as(report.out()).isTrue();

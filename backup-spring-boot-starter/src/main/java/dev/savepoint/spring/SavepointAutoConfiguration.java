@@ -82,12 +82,7 @@ public class SavepointAutoConfiguration {
       if (!spec.getCrossTierReferences().isEmpty()) {
         source.crossTierReference(spec.getCrossTierReferences().toArray(String[]::new));
       }
-      BackupPlan.Builder plan;
-      try {
-        plan = BackupPlan.builder(name);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalStateException(key + ": " + e.getMessage(), e);
-      }
+      BackupPlan.Builder plan = BackupPlan.builder(name);
       plan.tier(spec.getTier()).source(source.build()).repository(repository).rpo(spec.getRpo());
       switch (spec.getCompression()) {
         case ZSTD -> plan.transform(Transforms.zstd());
@@ -120,7 +115,11 @@ public class SavepointAutoConfiguration {
           throw new IllegalStateException(key + ".drill: " + e.getMessage(), e);
         }
       }
-      plans.put(name, plan.build());
+      try {
+        plans.put(name, plan.build());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalStateException(key + ": " + e.getMessage(), e);
+      }
     });
     Map<String, dev.savepoint.postgres.pitr.WalStreamer> streamers = new LinkedHashMap<>();
     properties.getWalStreams().forEach((name, spec) -> {

@@ -114,12 +114,9 @@ public class SavepointEndpoint {
         return new WebEndpointResponse<>(Map.of("error", "plan '" + plan + "' has no drill server "
             + "(savepoint.plans." + plan + ".drill.server)"), 400);
       }
-      dev.savepoint.core.Secrets secrets = spec.getEncryptionPassphrase() == null ? dev.savepoint.core.Secrets.none()
-          : dev.savepoint.core.Secrets.of(Map.of(dev.savepoint.crypto.OpenPgpEncryption.PASSPHRASE,
-              spec.getEncryptionPassphrase().toCharArray()));
       RestoreDrill.Report report = new RestoreDrill(repository, plan,
           dev.savepoint.postgres.PostgresUrl.parse(spec.getDrill().getServer()), dev.savepoint.core.BackupSelector.latest(),
-          secrets, chosen.notifier()).run();
+          spec.secrets(), chosen.notifier()).run();
       return new WebEndpointResponse<>(Map.of("plan", plan, "backupId", report.backupId(), "passed", report.passed(),
           "restoreMillis", report.restoreMillis(), "detail", report.detail()), report.passed() ? 200 : 500);
     }

@@ -320,6 +320,13 @@ public class SavepointProperties {
       this.encryptionPassphrase = encryptionPassphrase;
     }
 
+    /** What restores and drills of the plan need: its passphrase, if it has one. */
+    dev.savepoint.core.Secrets secrets() {
+      return encryptionPassphrase == null || encryptionPassphrase.isEmpty() ? dev.savepoint.core.Secrets.none()
+          : dev.savepoint.core.Secrets.of(java.util.Map.of(dev.savepoint.crypto.OpenPgpEncryption.PASSPHRASE,
+              encryptionPassphrase.toCharArray()));
+    }
+
     @Override
     public String toString() {
       return "Plan[source=" + source + ", tables=" + tables + ", schedule=" + schedule + ", encrypted="

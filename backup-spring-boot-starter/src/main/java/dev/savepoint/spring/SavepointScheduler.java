@@ -5,8 +5,6 @@ import dev.savepoint.core.LockProvider;
 import dev.savepoint.core.Notifier;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Scheduler;
-import dev.savepoint.core.Secrets;
-import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.postgres.RestoreDrill;
 import java.io.IOException;
@@ -66,10 +64,8 @@ public final class SavepointScheduler implements SmartLifecycle {
         return;
       }
       try (LockProvider.Lock held = lock.get()) {
-        Secrets secrets = spec.getEncryptionPassphrase() == null ? Secrets.none() : Secrets.of(java.util.Map.of(
-            OpenPgpEncryption.PASSPHRASE, spec.getEncryptionPassphrase().toCharArray()));
         RestoreDrill.Report report = new RestoreDrill(repository, plan, PostgresUrl.parse(spec.getDrill().getServer()),
-            BackupSelector.latest(), secrets, notifier).run();
+            BackupSelector.latest(), spec.secrets(), notifier).run();
         log.info("savepoint: drill of plan '{}' {}", plan, report.passed() ? "passed" : "FAILED: " + report.detail());
       }
     } catch (IOException | RuntimeException e) {

@@ -220,6 +220,7 @@ class PointInTimeRecoveryTest {
       // The repository fails every write for a while: WAL keeps coming, nothing more becomes durable, and the slot
       // never releases WAL the repository does not hold.
       store.onlyFor(key -> key.startsWith("outage/wal/")).failNextPuts(Integer.MAX_VALUE);
+      Thread.sleep(1000); // a store that was already under way finishes (or fails) first
       long durableBefore = streamer.durableLsn();
       Instant outageEnd = Instant.now().plusSeconds(6);
       int batch = 0;
