@@ -208,4 +208,46 @@ class BucketSourceTest {
     }
     assertThat(out.size()).as("the failed run did not delete the reused object").isEqualTo(1000);
   }
+
+  @Test
+  void anErrorInACopyingWorkerFailsTheBackupCleanly() throws Exception {
+    upload("a.bin", 300_000, 1);
+    upload("b.bin", 300_000, 2);
+    upload("c.bin", 300_000, 3);
+    // A worker dies of an Error (not an exception) half-way through an object: no hang, no manifest, no remains.
+    Store failing = new ForwardingStore(bucket) {
+      @Override
+      public InputStream get(String key, long offset, long length) throws java.io.IOException {
+        InputStream in = super.get(key, offset, length);
+        if (!key.equals("b.bin")) {
+          return in;
+        }
+        return new java.io.FilterInputStream(in) {
+          int read;
+
+          @Override
+          public int read(byte[] b, int off, int len) throws java.io.IOException {
+            if ((read += len) > 100_000) {
+              throw new OutOfMemoryError("simulated: Java heap space");
+            }
+            return super.read(b, off, len);
+          }
+        };
+      }
+    };
+    java.util.concurrent.CompletableFuture<Throwable> outcome = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        BackupPlan.builder("uploads").source(BucketSource.of(failing).parallelism(2)).transform(Transforms.zstd())
+            .repository(repo).build().run();
+        return null;
+      } catch (Throwable t) {
+        return t;
+      }
+    });
+    Throwable failure = outcome.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(failure).isInstanceOf(SourceException.class).hasMessageContaining("simulated: Java heap space");
+    assertThat(repo.list("uploads")).isEmpty();
+    assertThat(repo.store().list("uploads/")).as("no artifacts left behind")
+        .allMatch(o -> o.key().contains("/leases/")).isEmpty();
+  }
 }
