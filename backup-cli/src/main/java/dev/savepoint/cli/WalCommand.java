@@ -19,7 +19,8 @@ import picocli.CommandLine.Parameters;
 
 /** WAL archiving for point-in-time recovery: stream, push (archive_command) and verify. */
 @Command(name = "wal", description = "WAL archiving for point-in-time recovery.",
-    subcommands = {WalCommand.Stream.class, WalCommand.Push.class, WalCommand.Verify.class})
+    subcommands = {WalCommand.Stream.class, WalCommand.Push.class, WalCommand.PushServer.class,
+        WalCommand.Verify.class})
 final class WalCommand {
   @Command(name = "stream", description = "Stream WAL over a physical replication slot into the repository until "
       + "SIGTERM (RPO: the flush interval). Creates the slot (default savepoint_<plan>) when missing.")
@@ -88,6 +89,75 @@ final class WalCommand {
       byte[] data = Files.readAllBytes(file);
       new WalArchive(repo.openOrCreate(), plan, encoding.transforms()).store(file.getFileName().toString(), data,
           data.length);
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "push-server", description = "Archive WAL files handed over by archive_command without a JVM per "
+      + "file: listens on 127.0.0.1 and stores each file named by POST /push?file=<name> from --wal-dir, answering "
+      + "200 only once it is durable. archive_command = 'curl -fsS -X POST "
+      + "\"http://127.0.0.1:7979/push?file=%f\"'. Runs until SIGTERM.")
+  static final class PushServer implements Callable<Integer> {
+    @Mixin
+    RepositoryOptions repo;
+
+    @Mixin
+    EncodingOptions encoding;
+
+    @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
+    String plan;
+
+    @Option(names = "--wal-dir", required = true, paramLabel = "<dir>",
+        description = "The server's pg_wal directory: only files directly in it are read.")
+    Path walDir;
+
+    @Option(names = "--port", defaultValue = "7979", description = "Port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Override
+    public Integer call() throws Exception {
+      WalArchive archive = new WalArchive(repo.openOrCreate(), plan, encoding.transforms());
+      Path dir = walDir.toAbsolutePath().normalize();
+      com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+          new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 16);
+      server.createContext("/push", exchange -> {
+        int status;
+        String answer;
+        String query = exchange.getRequestURI().getQuery();
+        String name = query != null && query.startsWith("file=") ? query.substring(5) : "";
+        if (!exchange.getRequestMethod().equals("POST") || !name.matches("[0-9A-F]{24}(\\.partial|\\.history"
+            + "|\\.[0-9A-F]{8}\\.backup)?|[0-9A-F]{8}\\.history")) {
+          status = 400;
+          answer = "POST /push?file=<WAL file name>\n";
+        } else {
+          try {
+            byte[] data = Files.readAllBytes(dir.resolve(name));
+            archive.store(name, data, data.length);
+            status = 200;
+            answer = "archived " + name + "\n";
+          } catch (java.io.IOException | RuntimeException e) {
+            status = e instanceof dev.savepoint.core.IntegrityException ? 409 : 500;
+            answer = "not archived: " + e.getMessage() + "\n";
+            System.err.println("savepoint: " + name + " " + answer.strip());
+          }
+        }
+        byte[] body = answer.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(status, body.length);
+        try (var out = exchange.getResponseBody()) {
+          out.write(body);
+        }
+      });
+      // archive_command calls one at a time; a few threads let a retry overlap a slow store.
+      server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
+      java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        server.stop(5);
+        stopped.countDown();
+      }));
+      server.start();
+      System.err.printf("archiving WAL of %s into plan '%s' on http://127.0.0.1:%d/push?file=…; stop with SIGTERM%n",
+          dir, plan, server.getAddress().getPort());
+      stopped.await();
       return Main.OK;
     }
   }

@@ -188,4 +188,57 @@ class CliPitrTest {
       assertThat(compared).as("segments in both archives").isGreaterThanOrEqualTo(2);
     }
   }
+
+  @Test
+  void thePushServerArchivesWalFromArchiveCommandWithoutAJvmPerFile() throws Exception {
+    Path walDir = Files.createDirectories(tmp.resolve("pg_wal"));
+    byte[] segment = new byte[16 * 1024 * 1024];
+    new java.util.Random(7).nextBytes(segment);
+    Files.write(walDir.resolve("000000010000000000000010"), segment);
+    Files.writeString(walDir.resolve("00000002.history"), "1\t0/3000000\tno recovery target specified\n");
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    Path log = tmp.resolve("push-server.log");
+    Process server = CliProcess.builder("256m", "wal", "push-server", "--repo", "file:" + tmp.resolve("repo"), "--plan",
+        "cluster", "--wal-dir", walDir.toString(), "--port", Integer.toString(port)).redirectErrorStream(true)
+        .redirectOutput(log.toFile()).start();
+    try {
+      Instant up = Instant.now().plusSeconds(60);
+      while (!Files.readString(log).contains("archiving WAL") && Instant.now().isBefore(up)) {
+        assertThat(server.isAlive()).as(Files.readString(log)).isTrue();
+        Thread.sleep(100);
+      }
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      java.util.function.Function<String, Integer> push = name -> {
+        try {
+          return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+              + "/push?file=" + name)).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      };
+      assertThat(push.apply("000000010000000000000010")).isEqualTo(200);
+      assertThat(push.apply("00000002.history")).isEqualTo(200);
+      assertThat(push.apply("000000010000000000000010")).as("the same file again").isEqualTo(200);
+      segment[100] ^= 1;
+      Files.write(walDir.resolve("000000010000000000000010"), segment);
+      assertThat(push.apply("000000010000000000000010")).as("other content under an archived name").isEqualTo(409);
+      assertThat(push.apply("..%2F..%2Fetc%2Fpasswd")).as("only WAL file names").isEqualTo(400);
+      assertThat(push.apply("000000010000000000000011")).as("a missing file").isEqualTo(500);
+    } finally {
+      server.destroy();
+      assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+    dev.savepoint.postgres.pitr.WalArchive archive = new dev.savepoint.postgres.pitr.WalArchive(
+        new dev.savepoint.core.Repository(dev.savepoint.core.Stores.filesystem(tmp.resolve("repo"))), "cluster",
+        java.util.List.of());
+    assertThat(archive.entries()).containsOnlyKeys("000000010000000000000010", "00000002.history");
+    segment[100] ^= 1;
+    try (var in = archive.open(archive.entries().get("000000010000000000000010"), dev.savepoint.core.Secrets.none())) {
+      assertThat(in.readAllBytes()).isEqualTo(segment);
+    }
+  }
 }
