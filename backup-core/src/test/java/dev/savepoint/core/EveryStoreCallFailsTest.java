@@ -154,4 +154,69 @@ class EveryStoreCallFailsTest {
     assertThat(events).extracting(Event::type).containsExactly(Event.Type.BACKUP_SUCCEEDED, Event.Type.BACKUP_FAILED);
     assertThat(new Repository(new FilesystemStore(tmp.resolve("archive"))).list("files")).isEmpty();
   }
+
+  /** Runs a backup on another thread; its failure within 60 s (a hang fails the test). */
+  static Throwable failureOf(BackupPlan plan) throws Exception {
+    return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        plan.run();
+        return null;
+      } catch (Throwable t) {
+        return t;
+      }
+    }).get(60, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  @Test
+  void anErrorInTheEncoderOrUploadStageFailsTheBackupPromptly() throws Exception {
+    Path src = source();
+    // The encoder stage: a transform whose stream dies of an Error part-way.
+    Transform dying = new Transform() {
+      @Override
+      public TransformSpec spec() {
+        return new TransformSpec("dying", java.util.Map.of());
+      }
+
+      @Override
+      public java.io.OutputStream wrap(java.io.OutputStream downstream) {
+        return new java.io.FilterOutputStream(downstream) {
+          long written;
+
+          @Override
+          public void write(byte[] b, int off, int len) throws IOException {
+            if ((written += len) > 20_000) {
+              throw new OutOfMemoryError("simulated in the encoder");
+            }
+            out.write(b, off, len);
+          }
+        };
+      }
+
+      @Override
+      public InputStream unwrap(InputStream stored) {
+        return stored;
+      }
+    };
+    Repository encoderRepo = new Repository(new FilesystemStore(tmp.resolve("encoder")));
+    Throwable encoder = failureOf(BackupPlan.builder("files").source(new DirectorySource(src)).transform(dying)
+        .repository(encoderRepo).build());
+    assertThat(encoder).isNotNull().hasStackTraceContaining("simulated in the encoder");
+    assertThat(encoderRepo.list("files")).isEmpty();
+
+    // The upload stage: the store's put dies of an Error.
+    Repository uploadRepo = new Repository(new ForwardingStore(new FilesystemStore(tmp.resolve("upload"))) {
+      @Override
+      public void put(String key, InputStream content) throws IOException {
+        if (!key.contains("/leases/")) {
+          content.readNBytes(1000);
+          throw new StackOverflowError("simulated in the upload");
+        }
+        super.put(key, content);
+      }
+    });
+    Throwable upload = failureOf(BackupPlan.builder("files").source(new DirectorySource(src)).repository(uploadRepo)
+        .build());
+    assertThat(upload).isNotNull().hasStackTraceContaining("simulated in the upload");
+    assertThat(uploadRepo.list("files")).isEmpty();
+  }
 }
