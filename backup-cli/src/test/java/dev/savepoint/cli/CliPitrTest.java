@@ -241,4 +241,51 @@ class CliPitrTest {
       assertThat(in.readAllBytes()).isEqualTo(segment);
     }
   }
+
+  @Test
+  void walAndBaseBackupsUnderKmsEnvelopeEncryptionRestore() throws Exception {
+    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+    try (dev.savepoint.testkit.FakeKmsServer kms = new dev.savepoint.testkit.FakeKmsServer()) {
+      Map<String, String> env = Map.of("AWS_ENDPOINT_URL_KMS", kms.endpoint().toString(), "AWS_REGION", "us-east-1",
+          "AWS_ACCESS_KEY_ID", "test", "AWS_SECRET_ACCESS_KEY", "test", "AWS_EC2_METADATA_DISABLED", "true");
+      String db = pg.createDatabase("cli_pitr_kms");
+      String repo = "file:" + tmp.resolve("repo");
+      String slot = "savepoint_kms_" + Long.toHexString(System.nanoTime());
+      Path log = Files.writeString(tmp.resolve("stream.log"), "");
+      ProcessBuilder streamer = CliProcess.builder("256m", "wal", "stream", "--repo", repo, "--plan", "cluster",
+          "--source", pg.url(db), "--slot", slot, "--flush-interval", "PT0.5S", "--kms-key-id", "alias/wal")
+          .redirectErrorStream(true).redirectOutput(log.toFile());
+      streamer.environment().putAll(env);
+      Process stream = streamer.start();
+      try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+        Instant up = Instant.now().plusSeconds(60);
+        while (!Files.readString(log).contains("streaming WAL of system") && Instant.now().isBefore(up)) {
+          assertThat(stream.isAlive()).as(Files.readString(log)).isTrue();
+          Thread.sleep(100);
+        }
+        CliProcess.Result base = CliProcess.run(env, "basebackup", "--repo", repo, "--plan", "cluster", "--source",
+            pg.url(db), "--kms-key-id", "alias/wal");
+        assertThat(base.exit()).as(base.err()).isZero();
+        s.execute("CREATE TABLE secrets_of_the_realm AS SELECT g AS id FROM generate_series(1, 42) g");
+        Thread.sleep(2000); // more than the flush interval
+      } finally {
+        stream.destroy();
+        assertThat(stream.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+          s.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+        }
+      }
+      assertThat(Files.readString(tmp.resolve("repo/cluster/wal/" + Files.list(tmp.resolve("repo/cluster/wal"))
+          .map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json") && n.length() == 29).findFirst()
+          .orElseThrow()))).contains("\"kek\" : \"aws-kms\"");
+      Path dataDir = tmp.resolve("restored");
+      CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "cluster", "--to",
+          "pgdata:" + dataDir, "--verify");
+      assertThat(restore.exit()).as(restore.err() + Files.readString(log)).isZero();
+      try (var running = dev.savepoint.postgres.pitr.LocalCluster.startRecovered(dataDir, 15, java.time.Duration.ofMinutes(2));
+          Connection c = running.url().withDatabase(db).connect()) {
+        assertThat(one(c, "SELECT count(*) FROM secrets_of_the_realm")).isEqualTo("42");
+      }
+    }
+  }
 }
