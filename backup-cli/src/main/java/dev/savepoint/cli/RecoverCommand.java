@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
  * slackWebhookEnv: SLACK_WEBHOOK_URL     # "recovery started / finished (RTO) / stopped at step …"
  * steps:
  *   - name: stop-writers
- *     command: [kubectl, scale, deploy/trpg, --replicas=0]
+ *     scale: {deployment: trpg, namespace: prod, replicas: 0}   # or command: [kubectl, scale, …]
  *     stateIfFailed: the backend may be partly scaled down
  *   - name: restore-database
  *     restore: {plan: trpg-tier1, to: "postgresql://app@db/trpg"}
@@ -66,8 +66,10 @@ final class RecoverCommand implements Callable<Integer> {
 
   record ApproveSpec(Integer quorum) {}
 
+  record ScaleSpec(String deployment, String namespace, Integer replicas) {}
+
   record StepSpec(String name, List<String> command, RestoreSpec restore, CheckSpec check, URI health,
-      ApproveSpec approve, Duration timeout, String stateIfFailed) {}
+      ApproveSpec approve, ScaleSpec scale, Duration timeout, String stateIfFailed) {}
 
   record RecoveryFile(String name, String repository, Duration rto, List<String> checklist, String slackWebhookEnv,
       String webhookEnv, List<StepSpec> steps) {}
@@ -156,10 +158,17 @@ final class RecoverCommand implements Callable<Integer> {
       Steps.ApprovalSubject subject) throws Exception {
     Duration timeout = s.timeout() != null ? s.timeout() : Duration.ofMinutes(30);
     int kinds = (s.command() != null ? 1 : 0) + (s.restore() != null ? 1 : 0) + (s.check() != null ? 1 : 0)
-        + (s.health() != null ? 1 : 0) + (s.approve() != null ? 1 : 0);
+        + (s.health() != null ? 1 : 0) + (s.approve() != null ? 1 : 0) + (s.scale() != null ? 1 : 0);
     if (s.name() == null || kinds != 1) {
       throw new ConfigurationException("every recovery step needs a name and exactly one of approve, command, restore, "
-          + "check, health (step " + s.name() + ")");
+          + "check, health, scale (step " + s.name() + ")");
+    }
+    if (s.scale() != null) {
+      if (s.scale().deployment() == null || s.scale().replicas() == null) {
+        throw new ConfigurationException("step " + s.name() + ": scale needs deployment and replicas");
+      }
+      return dev.savepoint.kubernetes.KubernetesSteps.scale(s.name(), kubernetes(), s.scale().namespace() == null
+          ? "default" : s.scale().namespace(), s.scale().deployment(), s.scale().replicas(), timeout);
     }
     if (s.approve() != null) {
       int quorum = s.approve().quorum() == null ? 2 : s.approve().quorum();
@@ -188,6 +197,16 @@ final class RecoverCommand implements Callable<Integer> {
           timeout);
     }
     return Steps.health(s.name(), s.health(), timeout);
+  }
+
+  private io.fabric8.kubernetes.client.KubernetesClient kubernetesClient;
+
+  /** In a pod: its service account; elsewhere: the kubeconfig (KUBECONFIG, ~/.kube/config). Made once. */
+  private io.fabric8.kubernetes.client.KubernetesClient kubernetes() {
+    if (kubernetesClient == null) {
+      kubernetesClient = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
+    }
+    return kubernetesClient;
   }
 
   private static void print(RecoveryReport r) {
