@@ -133,31 +133,44 @@ public final class FilesystemStore implements Store {
       return List.of();
     }
     List<ObjectInfo> result = new ArrayList<>();
-    try (Stream<Path> walk = Files.walk(start)) {
-      for (Path p : (Iterable<Path>) walk::iterator) {
-        if (p.startsWith(temp)) {
-          continue;
-        }
+    // Backups and leases come and go while others list (a lease directory of a finished backup, say): what
+    // disappears during the walk is simply not listed.
+    Files.walkFileTree(start, new java.nio.file.SimpleFileVisitor<>() {
+      @Override
+      public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+        return dir.startsWith(temp) ? java.nio.file.FileVisitResult.SKIP_SUBTREE : java.nio.file.FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes attrs) throws IOException {
         String key = RawPaths.utf8(RawPaths.bytes(root.relativize(p)));
         if (key == null) { // loud, not skipped: as a bucket source this store must not lose the file
           throw new StoreException("'" + RawPaths.percentEncode(RawPaths.bytes(root.relativize(p))) + "' in "
               + describe() + " has a name that is not UTF-8, which no key can name; rename it, or back the "
               + "folder up as a directory (DirectorySource, CLI --source file:), which keeps such names exactly");
         }
-        if (!key.startsWith(prefix)) {
-          continue;
-        }
-        BasicFileAttributes attrs;
-        try {
-          attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException deletedMeanwhile) {
-          continue;
-        }
-        if (attrs.isRegularFile()) {
+        if (key.startsWith(prefix) && attrs.isRegularFile()) {
           result.add(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
         }
+        return java.nio.file.FileVisitResult.CONTINUE;
       }
-    }
+
+      @Override
+      public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+        if (e instanceof NoSuchFileException) {
+          return java.nio.file.FileVisitResult.CONTINUE;
+        }
+        throw e;
+      }
+
+      @Override
+      public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+        if (e != null && !(e instanceof NoSuchFileException)) {
+          throw e;
+        }
+        return java.nio.file.FileVisitResult.CONTINUE;
+      }
+    });
     result.sort(Comparator.comparing(ObjectInfo::key));
     return result;
   }
