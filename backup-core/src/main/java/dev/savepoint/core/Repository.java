@@ -175,6 +175,8 @@ public final class Repository {
   private Optional<Manifest> readable(String plan, String id) throws IOException {
     try {
       return trusted(plan, id);
+    } catch (BackupNotFoundException prunedMeanwhile) {
+      return Optional.empty(); // deleted between the listing and the read: not a backup any more
     } catch (IntegrityException | UnsupportedFormatException e) {
       org.slf4j.LoggerFactory.getLogger(Repository.class).warn("skipping damaged backup {} of plan '{}': {}", id, plan,
           e.getMessage());

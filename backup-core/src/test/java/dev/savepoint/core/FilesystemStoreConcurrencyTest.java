@@ -41,4 +41,36 @@ class FilesystemStoreConcurrencyTest {
     }
     assertThat(writerFailure.get()).isNull();
   }
+
+  @Test
+  void listingBackupsWhileRetentionDeletesThem() throws Exception {
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("backups")));
+    BackupPlan plan = BackupPlan.builder("p").source(StreamSource.of("a", ByteSource.wrap(new byte[100])))
+        .repository(repo).build();
+    for (int i = 0; i < 3; i++) {
+      plan.run();
+    }
+    AtomicBoolean running = new AtomicBoolean(true);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread churn = new Thread(() -> {
+      try {
+        while (running.get()) {
+          plan.run();
+          repo.prune("p", Retention.builder().last(2).build(), false, java.time.Duration.ofHours(1));
+        }
+      } catch (Throwable t) {
+        failure.set(t);
+      }
+    });
+    churn.start();
+    try {
+      for (int i = 0; i < 300; i++) {
+        assertThat(repo.list("p")).isNotEmpty();
+      }
+    } finally {
+      running.set(false);
+      churn.join(30_000);
+    }
+    assertThat(failure.get()).isNull();
+  }
 }
