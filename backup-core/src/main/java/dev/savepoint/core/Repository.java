@@ -163,7 +163,9 @@ public final class Repository {
             result.add(new Damaged(plan, e.getKey(), misplaced != null ? misplaced
                 : "dated in the future (" + m.startedAt() + "): someone else wrote it, or a clock is wrong"));
           }
-        } catch (IntegrityException | UnsupportedFormatException | BackupNotFoundException ex) {
+        } catch (BackupNotFoundException prunedMeanwhile) {
+          // deleted between the listing and the read: gone, not damaged
+        } catch (IntegrityException | UnsupportedFormatException ex) {
           result.add(new Damaged(plan, e.getKey(), ex.getMessage()));
         }
       }

@@ -66,6 +66,7 @@ class FilesystemStoreConcurrencyTest {
     try {
       for (int i = 0; i < 300; i++) {
         assertThat(repo.list("p")).isNotEmpty();
+        assertThat(repo.damaged("p")).as("a pruned backup is gone, not damaged").isEmpty();
       }
     } finally {
       running.set(false);
