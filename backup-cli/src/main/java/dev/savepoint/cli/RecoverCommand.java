@@ -172,8 +172,7 @@ final class RecoverCommand implements Callable<Integer> {
     }
     if (s.approve() != null) {
       int quorum = s.approve().quorum() == null ? 2 : s.approve().quorum();
-      Path file = approvers != null ? approvers
-          : System.getenv("SAVEPOINT_APPROVERS") == null ? null : Path.of(System.getenv("SAVEPOINT_APPROVERS"));
+      Path file = Approvals.approversFile(approvers);
       if (file == null) {
         throw new ConfigurationException("step " + s.name() + " checks approvals against the approvers' SSH keys: "
             + "give --approvers <allowed_signers> (or SAVEPOINT_APPROVERS), a file kept outside the repository");

@@ -26,13 +26,7 @@ final class WalCommand {
       + "SIGTERM (RPO: the flush interval). Creates the slot (default savepoint_<plan>) when missing.")
   static final class Stream implements Callable<Integer> {
     @Mixin
-    RepositoryOptions repo;
-
-    @Mixin
-    EncodingOptions encoding;
-
-    @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
-    String plan;
+    WalArchiveOptions wal;
 
     @Option(names = "--source", required = true, paramLabel = "<postgresql-url>",
         description = "The cluster, as a role with REPLICATION.")
@@ -47,9 +41,8 @@ final class WalCommand {
 
     @Override
     public Integer call() throws Exception {
-      String slotName = slot != null ? slot : "savepoint_" + plan.toLowerCase().replaceAll("[^a-z0-9_]", "_");
-      WalStreamer streamer = new WalStreamer(PostgresUrl.parse(source),
-          new WalArchive(repo.openOrCreate(), plan, encoding.transforms()), slotName, flushInterval);
+      String slotName = slot != null ? slot : "savepoint_" + wal.plan.toLowerCase().replaceAll("[^a-z0-9_]", "_");
+      WalStreamer streamer = new WalStreamer(PostgresUrl.parse(source), wal.archive(), slotName, flushInterval);
       Runtime.getRuntime().addShutdownHook(new Thread(streamer::close));
       Thread reader = new Thread(streamer, "savepoint-wal-stream");
       reader.start();
@@ -59,7 +52,8 @@ final class WalCommand {
         // still connecting
       }
       if (from != null) {
-        System.err.printf("streaming WAL of %s (slot %s) into plan '%s'; stop with SIGTERM%n", from, slotName, plan);
+        System.err.printf("streaming WAL of %s (slot %s) into plan '%s'; stop with SIGTERM%n", from, slotName,
+            wal.plan);
       }
       reader.join();
       if (streamer.failure() != null) {
@@ -73,13 +67,7 @@ final class WalCommand {
       + "--plan … %p': exits 0 only once it is durable; the same file again is 0, other content is an error.")
   static final class Push implements Callable<Integer> {
     @Mixin
-    RepositoryOptions repo;
-
-    @Mixin
-    EncodingOptions encoding;
-
-    @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
-    String plan;
+    WalArchiveOptions wal;
 
     @Parameters(index = "0", paramLabel = "<wal-file>", description = "The file (%p).")
     Path file;
@@ -87,8 +75,7 @@ final class WalCommand {
     @Override
     public Integer call() throws Exception {
       byte[] data = Files.readAllBytes(file);
-      new WalArchive(repo.openOrCreate(), plan, encoding.transforms()).store(file.getFileName().toString(), data,
-          data.length);
+      wal.archive().store(file.getFileName().toString(), data, data.length);
       return Main.OK;
     }
   }
@@ -99,13 +86,7 @@ final class WalCommand {
       + "\"http://127.0.0.1:7979/push?file=%f\"'. Runs until SIGTERM.")
   static final class PushServer implements Callable<Integer> {
     @Mixin
-    RepositoryOptions repo;
-
-    @Mixin
-    EncodingOptions encoding;
-
-    @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
-    String plan;
+    WalArchiveOptions wal;
 
     @Option(names = "--wal-dir", required = true, paramLabel = "<dir>",
         description = "The server's pg_wal directory: only files directly in it are read.")
@@ -116,7 +97,7 @@ final class WalCommand {
 
     @Override
     public Integer call() throws Exception {
-      WalArchive archive = new WalArchive(repo.openOrCreate(), plan, encoding.transforms());
+      WalArchive archive = wal.archive();
       Path dir = walDir.toAbsolutePath().normalize();
       com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
           new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 16);
@@ -156,7 +137,7 @@ final class WalCommand {
       }));
       server.start();
       System.err.printf("archiving WAL of %s into plan '%s' on http://127.0.0.1:%d/push?file=…; stop with SIGTERM%n",
-          dir, plan, server.getAddress().getPort());
+          dir, wal.plan, server.getAddress().getPort());
       stopped.await();
       return Main.OK;
     }
