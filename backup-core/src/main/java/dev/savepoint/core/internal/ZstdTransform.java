@@ -1,22 +1,16 @@
 package dev.savepoint.core.internal;
 
-import com.github.luben.zstd.ZstdInputStream;
-import com.github.luben.zstd.ZstdOutputStream;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.TransformProvider;
 import dev.savepoint.core.TransformSpec;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Map;
 
-/** zstd via zstd-jni, optionally with worker threads (multi-threaded compression). */
+/** zstd via zstd-jni ({@link DirectZstd}), optionally with worker threads (multi-threaded compression). */
 public final class ZstdTransform implements Transform {
   static final String NAME = "zstd";
-  private static final int BUFFER = 128 * 1024;
 
   private final int level;
   private final int workers;
@@ -39,20 +33,13 @@ public final class ZstdTransform implements Transform {
   }
 
   @Override
-  public OutputStream wrap(OutputStream downstream) throws IOException {
-    ZstdOutputStream zstd = new ZstdOutputStream(downstream, level);
-    if (workers > 0) {
-      zstd.setWorkers(workers);
-    }
-    zstd.setChecksum(true);
-    return new BufferedOutputStream(zstd, BUFFER);
+  public OutputStream wrap(OutputStream downstream) {
+    return DirectZstd.compressing(downstream, level, workers);
   }
 
   @Override
-  public InputStream unwrap(InputStream stored) throws IOException {
-    ZstdInputStream zstd = new ZstdInputStream(stored);
-    zstd.setContinuous(false);
-    return new BufferedInputStream(zstd, BUFFER);
+  public InputStream unwrap(InputStream stored) {
+    return DirectZstd.decompressing(stored);
   }
 
   /** Rebuilds zstd transforms from manifests. */
