@@ -2,12 +2,15 @@ package dev.savepoint.recovery;
 
 import dev.savepoint.core.Approvers;
 import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreApprovals;
 import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.providers.ManagedPitr;
+import dev.savepoint.providers.ProviderException;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -118,6 +121,49 @@ public final class Steps {
       @Override
       public String stateIfFailed() {
         return "the target of plan '" + plan + "' is as it was before this step (restores replace only once verified)";
+      }
+    };
+  }
+
+  /**
+   * Restores a managed database (Neon, Supabase) to {@code at} through its provider's point-in-time recovery. The
+   * dry run asks the provider for its window and refuses a time outside it; {@code at} is required: a provider
+   * restore always goes back to a chosen time.
+   */
+  public static RecoveryStep providerRestore(String name, ManagedPitr provider, Instant at, Duration timeout) {
+    return new Named(name, timeout) {
+      @Override
+      public String describe() throws IOException {
+        requireTime();
+        ManagedPitr.Window window;
+        try {
+          window = provider.window();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while asking for the window of " + provider.describe(), e);
+        }
+        if (!window.contains(at)) {
+          throw new ProviderException(at + " is outside the window of " + provider.describe() + " (" + window + ")", 0);
+        }
+        return "restore " + provider.describe() + " to " + at + " through the provider (its window: " + window + ")";
+      }
+
+      @Override
+      public Map<String, Object> run() throws IOException, InterruptedException {
+        requireTime();
+        return provider.restore(at, timeout());
+      }
+
+      private void requireTime() throws ConfigurationException {
+        if (at == null) {
+          throw new ConfigurationException("restoring " + provider.describe() + " through its provider needs the "
+              + "point in time to go back to (--at)");
+        }
+      }
+
+      @Override
+      public String stateIfFailed() {
+        return provider.describe() + " may be restoring or restored: check the provider's console before resuming";
       }
     };
   }
