@@ -42,6 +42,9 @@ import picocli.CommandLine.Option;
  *     stateIfFailed: the backend may be partly scaled down
  *   - name: restore-database
  *     restore: {plan: trpg-tier1, to: "postgresql://app@db/trpg"}
+ *     # or, on a managed database, the provider's own point-in-time restore to --at:
+ *     # restore: {to: "neon://proud-pine-123456/br-main-a1b2c3?tokenEnv=NEON_API_KEY"}
+ *     # restore: {to: "supabase://abcdefghijklmnop?tokenEnv=SUPABASE_ACCESS_TOKEN"}
  *     timeout: PT1H
  *   - name: restore-uploads
  *     restore: {plan: trpg-uploads, to: "s3://trpg-app/uploads?region=ap-northeast-1"}
@@ -182,6 +185,14 @@ final class RecoverCommand implements Callable<Integer> {
     if (s.command() != null) {
       return Steps.command(s.name(), s.command(), timeout,
           s.stateIfFailed() != null ? s.stateIfFailed() : "unknown: the command " + s.command() + " failed");
+    }
+    if (s.restore() != null && s.restore().to() != null && Uris.isProvider(s.restore().to())) {
+      if (s.restore().plan() != null || s.restore().scope() != null) {
+        throw new ConfigurationException("step " + s.name() + ": a restore through the provider (" + Uris.redact(
+            s.restore().to()) + ") takes no plan or scope: it goes back to --at");
+      }
+      return Steps.providerRestore(s.name(), Uris.provider(s.restore().to()), at == null ? null : Instant.parse(at),
+          timeout);
     }
     if (s.restore() != null) {
       String to = s.restore().to();

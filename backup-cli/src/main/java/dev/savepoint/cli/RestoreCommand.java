@@ -40,7 +40,9 @@ final class RestoreCommand implements Callable<Integer> {
   String at;
 
   @Option(names = "--to", required = true, paramLabel = "<uri>",
-      description = "file:/path, - (stdout) or postgresql://user@host:port/db.")
+      description = "file:/path, - (stdout), postgresql://user@host:port/db, pgdata:/dir (point in time), or a managed "
+          + "database restored by its provider to --at: neon://<project>/<branch>?tokenEnv=NEON_API_KEY, "
+          + "supabase://<ref>?tokenEnv=SUPABASE_ACCESS_TOKEN.")
   String to;
 
   @Option(names = "--jobs", paramLabel = "<N>", description = "Connections loading tables at once when restoring "
@@ -135,6 +137,9 @@ final class RestoreCommand implements Callable<Integer> {
     if (to.startsWith("pgdata:")) {
       return pointInTime(repository);
     }
+    if (Uris.isProvider(to)) {
+      return throughProvider(repository);
+    }
     if (!withTiers.isEmpty()) {
       return combinedTiers(repository, selector);
     }
@@ -216,6 +221,32 @@ final class RestoreCommand implements Callable<Integer> {
     System.err.printf("restored plans %s (backups %s) to %s: %s in %s%n", String.join(", ", plans), result.backupId(),
         result.target(), Format.bytes(result.rawBytes()), Format.duration(result.duration()));
     result.facts().forEach((k, v) -> System.err.printf("  %s: %s%n", k, v));
+    return Main.OK;
+  }
+
+  /** {@code --to neon://… | supabase://…}: the managed provider's own point-in-time restore, to {@code --at}. */
+  private int throughProvider(Repository repository) throws Exception {
+    if (at == null || choice.backup != null) {
+      throw new IllegalArgumentException("a restore through the provider goes back to a point in time: give --at "
+          + "<ISO time> (the provider keeps the WAL; there is no backup id)");
+    }
+    if (requireApprovals > 0) {
+      throw new IllegalArgumentException("approvals for provider restores are not supported by 'restore'; use a "
+          + "recovery file with an approve step (savepoint recover)");
+    }
+    dev.savepoint.providers.ManagedPitr provider = Uris.provider(to);
+    Duration timeout = waitFor != null ? waitFor : Duration.ofHours(1);
+    String what = choice.plan + " @ " + at + " -> " + provider.describe();
+    Map<String, Object> details;
+    try {
+      details = provider.restore(Instant.parse(at), timeout);
+    } catch (Exception e) {
+      Audit.record(repository, "restore", what, "failed", Map.of("error", String.valueOf(e.getMessage())));
+      throw e;
+    }
+    Audit.record(repository, "restore", what, "ok", details);
+    System.err.printf("restored %s to %s through the provider%n", provider.describe(), details.get("restoredTo"));
+    details.forEach((k, v) -> System.err.printf("  %s: %s%n", k, v));
     return Main.OK;
   }
 

@@ -18,6 +18,10 @@ import dev.savepoint.gcs.GcsStore;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.providers.ManagedPitr;
+import dev.savepoint.providers.NeonPitr;
+import dev.savepoint.providers.SupabasePitr;
 import dev.savepoint.s3.S3Store;
 import java.net.URI;
 import java.io.IOException;
@@ -132,6 +136,93 @@ final class Uris {
     }
     throw new ConfigurationException("unsupported restore target '" + redact(uri)
         + "'; use file:/path, postgresql://user@host:port/db, s3:// or gs:// (bucket backups) or - for standard output");
+  }
+
+  static boolean isProvider(String uri) {
+    return uri.startsWith("neon://") || uri.startsWith("supabase://");
+  }
+
+  /**
+   * A managed database restored through its provider's point-in-time recovery:
+   * {@code neon://<project>/<branch>?tokenEnv=NEON_API_KEY[&preserveUnderName=…][&sourceBranch=…]} or
+   * {@code supabase://<project-ref>?tokenEnv=SUPABASE_ACCESS_TOKEN}; {@code tokenFile=/path} instead of
+   * {@code tokenEnv}, {@code api=<base URL>} for another endpoint, {@code pollEvery=PT5S} how often to ask whether
+   * the restore has finished. The token itself never goes into the URI.
+   */
+  static ManagedPitr provider(String uri) throws ConfigurationException {
+    URI u;
+    try {
+      u = new URI(uri);
+    } catch (java.net.URISyntaxException e) {
+      throw new ConfigurationException("not a provider URI: " + redact(uri));
+    }
+    java.util.Map<String, String> query = new java.util.HashMap<>();
+    if (u.getRawQuery() != null) {
+      for (String pair : u.getRawQuery().split("&")) {
+        int eq = pair.indexOf('=');
+        query.put(eq < 0 ? pair : pair.substring(0, eq), eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1),
+            java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    if (query.containsKey("token")) {
+      throw new ConfigurationException("a provider URI names where its token is (tokenEnv=VAR or tokenFile=/path), "
+          + "it never holds the token");
+    }
+    java.util.Set<String> known = java.util.Set.of("tokenEnv", "tokenFile", "api", "pollEvery", "preserveUnderName",
+        "sourceBranch");
+    for (String key : query.keySet()) {
+      if (!known.contains(key)) {
+        throw new ConfigurationException("unknown option '" + key + "' in " + redact(uri) + "; known: " + known);
+      }
+    }
+    boolean neon = u.getScheme().equals("neon");
+    String secret = neon ? NeonPitr.TOKEN : SupabasePitr.TOKEN;
+    Secrets token;
+    if (query.containsKey("tokenFile")) {
+      Path file = Path.of(query.get("tokenFile"));
+      token = name -> {
+        try {
+          return java.util.Optional.of(Files.readString(file).strip().toCharArray());
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException("cannot read the provider token file " + file, e);
+        }
+      };
+    } else {
+      String variable = query.getOrDefault("tokenEnv", neon ? "NEON_API_KEY" : "SUPABASE_ACCESS_TOKEN");
+      token = Secrets.fromEnvironment(java.util.Map.of(secret, variable));
+    }
+    String path = u.getPath() == null ? "" : u.getPath().replaceFirst("^/", "");
+    try {
+      if (neon) {
+        if (path.isEmpty() || path.contains("/")) {
+          throw new ConfigurationException("a Neon URI is neon://<project-id>/<branch-id>, not " + redact(uri));
+        }
+        NeonPitr.Builder b = NeonPitr.builder(u.getHost(), path).token(token);
+        if (query.containsKey("api")) {
+          b.api(URI.create(query.get("api")));
+        }
+        if (query.containsKey("pollEvery")) {
+          b.pollEvery(java.time.Duration.parse(query.get("pollEvery")));
+        }
+        if (query.containsKey("sourceBranch")) {
+          b.sourceBranch(query.get("sourceBranch"));
+        }
+        return b.preserveUnderName(query.get("preserveUnderName")).build();
+      }
+      if (!path.isEmpty() || query.containsKey("sourceBranch") || query.containsKey("preserveUnderName")) {
+        throw new ConfigurationException("a Supabase URI is supabase://<project-ref>, not " + redact(uri));
+      }
+      SupabasePitr.Builder b = SupabasePitr.builder(u.getHost()).token(token);
+      if (query.containsKey("api")) {
+        b.api(URI.create(query.get("api")));
+      }
+      if (query.containsKey("pollEvery")) {
+        b.pollEvery(java.time.Duration.parse(query.get("pollEvery")));
+      }
+      return b.build();
+    } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
+      throw new ConfigurationException(e.getMessage() + " in " + redact(uri));
+    }
   }
 
   static Path path(String fileUri) throws ConfigurationException {
