@@ -58,6 +58,10 @@ import picocli.CommandLine.Option;
  *     health: https://trpg.example/api/health
  *     timeout: PT5M
  * </pre>
+ *
+ * <p>{@code recover --drill} rehearses the plan: every step that changes something names what it does in a drill
+ * ({@code drill: {restore: {plan: trpg-tier1, to: "postgresql://app@staging-db/trpg_drill"}}} or
+ * {@code drill: {skip: true}}); read-only steps (check, health) run as written unless they have a drill entry too.
  */
 @Command(name = "recover", description = "Run a whole recovery (stop writers, restore database, uploads and "
     + "configuration as of one time, check, start writers, health) from a recovery file; measures the RTO, stores "
@@ -72,7 +76,25 @@ final class RecoverCommand implements Callable<Integer> {
   record ScaleSpec(String deployment, String namespace, Integer replicas) {}
 
   record StepSpec(String name, List<String> command, RestoreSpec restore, CheckSpec check, URI health,
-      ApproveSpec approve, ScaleSpec scale, Duration timeout, String stateIfFailed) {}
+      ApproveSpec approve, ScaleSpec scale, Duration timeout, String stateIfFailed, StepSpec drill, Boolean skip) {
+
+    /** Only reads: a drill may run it as written. */
+    boolean readsOnly() {
+      return command == null && restore == null && scale == null && approve == null;
+    }
+
+    /** This step as a drill runs it (its {@code drill:} entry, under its name), or null when the drill skips it. */
+    StepSpec forDrill() throws ConfigurationException {
+      if (drill == null) {
+        return approve != null ? null : this; // a drill changes nothing that needs approving
+      }
+      if (Boolean.TRUE.equals(drill.skip())) {
+        return null;
+      }
+      return new StepSpec(name, drill.command(), drill.restore(), drill.check(), drill.health(), null, drill.scale(),
+          drill.timeout() != null ? drill.timeout() : timeout, drill.stateIfFailed(), null, null);
+    }
+  }
 
   record RecoveryFile(String name, String repository, Duration rto, List<String> checklist, String slackWebhookEnv,
       String webhookEnv, List<StepSpec> steps) {}
@@ -89,6 +111,11 @@ final class RecoverCommand implements Callable<Integer> {
 
   @Option(names = "--dry-run", description = "Resolve every step (which backups, which commands); change nothing.")
   boolean dryRun;
+
+  @Option(names = "--drill", description = "Rehearse: run each step's 'drill:' variant (staging targets, e.g. a scratch "
+      + "database) instead of the step, skip approve steps and steps marked 'drill: {skip: true}', and record the "
+      + "measured times; later dry runs quote them. Refused if a step that changes something has no 'drill:' entry.")
+  boolean drill;
 
   @Option(names = "--resume", paramLabel = "<report-id>", description = "Go on from the step that failed.")
   String resume;
@@ -122,7 +149,8 @@ final class RecoverCommand implements Callable<Integer> {
     Repository repository = Uris.repository(file.repository());
     BackupSelector selector = at == null ? BackupSelector.latest() : BackupSelector.atOrBefore(Instant.parse(at));
     Secrets secrets = secretOptions.secrets();
-    RecoveryPlan.Builder plan = RecoveryPlan.builder(file.name(), repository).rto(file.rto()).principal(Audit.principal());
+    RecoveryPlan.Builder plan = RecoveryPlan.builder(file.name(), repository).rto(file.rto()).principal(Audit.principal())
+        .drill(drill);
     if (file.checklist() != null) {
       plan.checklist(file.checklist().toArray(String[]::new));
     }
@@ -134,8 +162,19 @@ final class RecoverCommand implements Callable<Integer> {
     }
     Steps.ApprovalSubject subject = Steps.approvalSubject(file.name(), at == null ? null : Instant.parse(at),
         Files.readAllBytes(config));
+    List<String> undrillable = file.steps().stream().filter(s -> drill && s.drill() == null && !s.readsOnly()
+        && s.approve() == null).map(StepSpec::name).toList();
+    if (!undrillable.isEmpty()) {
+      throw new ConfigurationException("a drill runs only what is known to be safe to rehearse: step(s) " + undrillable
+          + " change something and have no 'drill:' entry (give one acting on staging targets, or drill: {skip: true})");
+    }
     for (StepSpec s : file.steps()) {
-      plan.step(step(s, repository, selector, secrets, subject));
+      StepSpec run = drill ? s.forDrill() : s;
+      if (run == null) {
+        System.err.println("savepoint: the drill skips step " + s.name());
+        continue;
+      }
+      plan.step(step(run, repository, selector, secrets, subject));
     }
     RecoveryPlan recovery = plan.build();
     RecoveryReport report = dryRun ? recovery.dryRun() : resume != null ? recovery.resume(resume) : recovery.run();
@@ -220,7 +259,8 @@ final class RecoverCommand implements Callable<Integer> {
   }
 
   private static void print(RecoveryReport r) {
-    System.out.printf("recovery '%s' %s (report %s)%n", r.plan(), r.outcome(), r.id());
+    System.out.printf("%s '%s' %s (report %s)%n", r.drill() ? "recovery drill" : "recovery", r.plan(), r.outcome(),
+        r.id());
     for (RecoveryReport.StepResult s : r.steps()) {
       String took = s.startedAt() == null || s.finishedAt() == null ? ""
           : " " + Format.duration(Duration.between(s.startedAt(), s.finishedAt()));

@@ -154,4 +154,70 @@ class CliRecoverTest {
       app.stop(0);
     }
   }
+
+  @Test
+  void aDrillRehearsesThePlanOnStagingTargetsAndLaterDryRunsQuoteItsTimes() throws Exception {
+    String db = pg.createDatabase("recover_drill_live");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 1);
+    }
+    long usersBefore = users(db);
+    String repo = "file:" + tmp.resolve("repo");
+    assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "db", "--source", pg.url(db)).exit()).isZero();
+    // Written after the backup: a restore over the live database would remove it, a drill must not.
+    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE written_after_backup (id int)");
+    }
+    String staging = "recover_drill_staging_" + Long.toHexString(System.nanoTime());
+    Path hooks = tmp.resolve("hooks.log");
+    Path file = Files.writeString(tmp.resolve("recovery.yaml"), """
+        name: trpg
+        repository: %1$s
+        steps:
+          - name: approve
+            approve: {quorum: 2}
+          - name: stop-writers
+            command: [sh, -c, "echo stop >> %2$s"]
+            drill: {command: [sh, -c, "echo drill-stop >> %2$s"]}
+          - name: restore-database
+            restore: {plan: db, to: "%3$s"}
+            drill: {restore: {plan: db, to: "%4$s"}}
+          - name: check-users
+            check: {database: "%3$s", sql: "SELECT count(*) > 0 FROM users", expect: "t"}
+            drill: {check: {database: "%4$s", sql: "SELECT count(*) > 0 FROM users", expect: "t"}}
+          - name: start-writers
+            command: [sh, -c, "echo start >> %2$s"]
+            drill: {skip: true}
+        """.formatted(repo, hooks, pg.url(db), pg.url(staging)));
+
+    CliProcess.Result drill = CliProcess.run("recover", "--config", file.toString(), "--drill");
+    assertThat(drill.exit()).as(drill.err()).isZero();
+    assertThat(drill.out()).contains("recovery drill 'trpg' recovered", "stop-writers", "restore-database",
+        "check-users").doesNotContain("start-writers", "approve ");
+    assertThat(drill.err()).contains("the drill skips step approve", "the drill skips step start-writers");
+    assertThat(Files.readString(hooks)).isEqualTo("drill-stop\n");
+    assertThat(users(staging)).isEqualTo(usersBefore);
+    try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+      s.execute("SELECT * FROM written_after_backup"); // the live database was not touched
+    }
+    assertThat(CliProcess.run("audit", "--repo", repo).out()).contains("recover-drill");
+
+    Path alice = dev.savepoint.testkit.SshKeys.create(tmp, "alice");
+    Path approvers = Files.writeString(tmp.resolve("allowed_signers"),
+        dev.savepoint.testkit.SshKeys.allowedSigner("alice", alice));
+    CliProcess.Result dry = CliProcess.run("recover", "--config", file.toString(), "--dry-run", "--approvers",
+        approvers.toString());
+    assertThat(dry.out()).as(dry.err()).containsPattern("restore-database +planned .*\\(took \\d+ s in the drill of ");
+
+    Path unsafe = Files.writeString(tmp.resolve("unsafe.yaml"), """
+        name: trpg
+        repository: %s
+        steps:
+          - name: restore-database
+            restore: {plan: db, to: "%s"}
+        """.formatted(repo, pg.url(db)));
+    CliProcess.Result refused = CliProcess.run("recover", "--config", unsafe.toString(), "--drill");
+    assertThat(refused.exit()).isNotZero();
+    assertThat(refused.err()).contains("step(s) [restore-database] change something and have no 'drill:' entry");
+  }
 }

@@ -3,6 +3,7 @@ package dev.savepoint.recovery;
 import dev.savepoint.core.AuditLog;
 import dev.savepoint.core.Event;
 import dev.savepoint.core.Notifier;
+import dev.savepoint.core.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.internal.ManifestCodec;
@@ -14,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -28,7 +30,9 @@ import java.util.concurrent.TimeoutException;
  * writers, wait for health), each with a timeout. {@link #run} measures the RTO and stores a
  * {@link RecoveryReport} in the repository ({@code _savepoint/recoveries/<id>.json}) and the audit log; on a
  * failed step it stops and the report says which step, the state the platform is in, and {@link #resume} goes on
- * from that step. {@link #dryRun} resolves every step (which backups, which commands) and changes nothing.
+ * from that step. {@link #dryRun} resolves every step (which backups, which commands) and changes nothing, and says
+ * how long each step took in the plan's newest successful drill. A plan built as a {@link Builder#drill drill}
+ * runs the same procedure against staging targets, so the RTO is measured before the day it is needed.
  */
 public final class RecoveryPlan {
   static final String PREFIX = "_savepoint/recoveries/";
@@ -40,6 +44,7 @@ public final class RecoveryPlan {
   private final List<String> checklist;
   private final String principal;
   private final Notifier notifier;
+  private final boolean drill;
 
   private RecoveryPlan(Builder b) {
     this.name = b.name;
@@ -49,6 +54,7 @@ public final class RecoveryPlan {
     this.checklist = List.copyOf(b.checklist);
     this.principal = b.principal;
     this.notifier = Notifier.safely(b.notifiers);
+    this.drill = b.drill;
     List<String> names = steps.stream().map(RecoveryStep::name).toList();
     if (names.size() != names.stream().distinct().count()) {
       throw new IllegalArgumentException("step names must be unique in recovery plan '" + name + "': " + names);
@@ -66,19 +72,24 @@ public final class RecoveryPlan {
   /** Resolves and describes every step, changing nothing. */
   public RecoveryReport dryRun() throws IOException {
     Instant now = Instant.now();
+    Optional<RecoveryReport> lastDrill = lastDrill();
     List<RecoveryReport.StepResult> results = new ArrayList<>();
     String firstUnresolvable = null;
     for (RecoveryStep step : steps) {
       // Every step is resolved, also after one that cannot be: the operator sees all problems at once.
       try {
-        results.add(new RecoveryReport.StepResult(step.name(), "planned", null, null, step.describe(), Map.of(), null));
+        String expected = lastDrill.flatMap(d -> d.steps().stream().filter(s -> s.name().equals(step.name())
+            && s.outcome().equals("done")).findFirst()).map(s -> " (took " + Duration.between(s.startedAt(),
+                s.finishedAt()).toSeconds() + " s in the drill of " + lastDrill.get().startedAt() + ")").orElse("");
+        results.add(new RecoveryReport.StepResult(step.name(), "planned", null, null, step.describe() + expected,
+            Map.of(), null));
       } catch (IOException | RuntimeException e) {
         results.add(new RecoveryReport.StepResult(step.name(), "unresolvable", null, null, null, Map.of(),
             String.valueOf(e.getMessage())));
         firstUnresolvable = firstUnresolvable == null ? step.name() : firstUnresolvable;
       }
     }
-    return new RecoveryReport(UUID.randomUUID().toString(), name, now, now, true,
+    return new RecoveryReport(UUID.randomUUID().toString(), name, now, now, true, drill,
         firstUnresolvable == null ? "planned" : "unresolvable", results, 0,
         rtoTarget == null ? null : rtoTarget.toSeconds(), firstUnresolvable,
         firstUnresolvable == null ? null : "nothing was changed (dry run)", checklist);
@@ -102,6 +113,27 @@ public final class RecoveryPlan {
     return execute(reportId, done, earlier.startedAt());
   }
 
+  /** The newest drill of this plan that recovered, if any. */
+  public Optional<RecoveryReport> lastDrill() throws IOException {
+    RecoveryReport newest = null;
+    for (ObjectInfo o : repository.store().list(PREFIX)) {
+      if (!o.key().endsWith(".json")) {
+        continue;
+      }
+      RecoveryReport r;
+      try {
+        r = ManifestCodec.JSON.readValue(repository.readDocument(o.key()), RecoveryReport.class);
+      } catch (ObjectNotFoundException e) {
+        continue; // removed meanwhile
+      }
+      if (r.drill() && r.plan().equals(name) && r.succeeded() && (newest == null
+          || r.startedAt().isAfter(newest.startedAt()))) {
+        newest = r;
+      }
+    }
+    return Optional.ofNullable(newest);
+  }
+
   public RecoveryReport load(String reportId) throws IOException {
     if (!reportId.matches("[0-9a-f-]{36}")) {
       throw new IllegalArgumentException("not a recovery report id: " + reportId);
@@ -116,8 +148,10 @@ public final class RecoveryPlan {
   private RecoveryReport execute(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt)
       throws IOException {
     AuditLog audit = repository.auditLog();
-    audit.append(principal, "recover", name, "started", Map.of("report", id));
-    notifier.notify(new Event(Event.Type.RECOVERY_STARTED, name, null, Instant.now(), (done.isEmpty() ? "started"
+    String action = drill ? "recover-drill" : "recover";
+    String kind = drill ? "drill " : "";
+    audit.append(principal, action, name, "started", Map.of("report", id));
+    notifier.notify(new Event(Event.Type.RECOVERY_STARTED, name, null, Instant.now(), kind + (done.isEmpty() ? "started"
         : "resumed") + " by " + principal + " (report " + id + ")", Map.of("report", id)));
     List<RecoveryReport.StepResult> results = new ArrayList<>();
     String failed = null;
@@ -145,17 +179,18 @@ public final class RecoveryPlan {
       }
     }
     Instant end = Instant.now();
-    RecoveryReport report = new RecoveryReport(id, name, startedAt, end, false, failed == null ? "recovered" : "failed",
+    RecoveryReport report = new RecoveryReport(id, name, startedAt, end, false, drill,
+        failed == null ? "recovered" : "failed",
         results, Duration.between(startedAt, end).toSeconds(), rtoTarget == null ? null : rtoTarget.toSeconds(), failed,
         state, checklist);
     repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report));
-    audit.append(principal, "recover", name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
+    audit.append(principal, action, name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
         "failedStep", failed == null ? "" : failed));
     notifier.notify(new Event(failed == null ? Event.Type.RECOVERY_FINISHED : Event.Type.RECOVERY_FAILED, name, null,
-        end, failed == null ? "recovered in " + report.rtoSeconds() + " s" + (rtoTarget == null ? ""
+        end, failed == null ? kind + "recovered in " + report.rtoSeconds() + " s" + (rtoTarget == null ? ""
             : " (RTO target " + rtoTarget.toSeconds() + " s " + (report.rtoSeconds() <= rtoTarget.toSeconds() ? "met"
                 : "MISSED") + ")")
-            : "stopped at step " + failed + ": " + state + " (resume with report " + id + ")",
+            : kind + "stopped at step " + failed + ": " + state + " (resume with report " + id + ")",
         Map.of("report", id, "rtoSeconds", report.rtoSeconds())));
     return report;
   }
@@ -187,6 +222,7 @@ public final class RecoveryPlan {
     private final List<String> checklist = new ArrayList<>();
     private String principal = System.getProperty("user.name", "unknown");
     private final List<Notifier> notifiers = new ArrayList<>();
+    private boolean drill;
 
     private Builder(String name, Repository repository) {
       this.name = Objects.requireNonNull(name);
@@ -219,6 +255,15 @@ public final class RecoveryPlan {
     /** Told when the recovery starts, finishes (with its RTO) or stops at a failed step. */
     public Builder notifier(Notifier notifier) {
       notifiers.add(notifier);
+      return this;
+    }
+
+    /**
+     * Marks this plan as a drill: its steps act on staging targets (a scratch database, a scratch bucket, another
+     * deployment), and its report and audit entries say so; dry runs of the real plan quote its step times.
+     */
+    public Builder drill(boolean drill) {
+      this.drill = drill;
       return this;
     }
 

@@ -7,9 +7,10 @@ import java.util.Map;
 
 /**
  * What a recovery did: every step with its start, end, outcome and details, the measured RTO against the
- * target, and, when a step failed, which one, the state the platform is left in and how to resume.
+ * target, and, when a step failed, which one, the state the platform is left in and how to resume. A drill's report
+ * ({@code drill}) measured the same plan against staging targets.
  */
-public record RecoveryReport(String id, String plan, Instant startedAt, Instant finishedAt, boolean dryRun,
+public record RecoveryReport(String id, String plan, Instant startedAt, Instant finishedAt, boolean dryRun, boolean drill,
     String outcome, List<StepResult> steps, long rtoSeconds, Long rtoTargetSeconds, String failedStep,
     String stateAfterFailure, List<String> checklist) {
 
