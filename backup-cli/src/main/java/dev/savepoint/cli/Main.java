@@ -46,6 +46,9 @@ public final class Main {
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verboseArg ? "info" : "error");
     if (debugArg) {
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint", "debug");
+    } else {
+      // A provider's restore takes minutes with nothing else to show: its progress and retries are always shown.
+      System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.providers", "info");
     }
     System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
     CommandLine cli = new CommandLine(new Main());

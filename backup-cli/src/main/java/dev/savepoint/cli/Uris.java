@@ -189,6 +189,11 @@ final class Uris {
       };
     } else {
       String variable = query.getOrDefault("tokenEnv", neon ? "NEON_API_KEY" : "SUPABASE_ACCESS_TOKEN");
+      String value = System.getenv(variable);
+      if (value == null || value.isEmpty()) {
+        throw new ConfigurationException("environment variable " + variable + " (the " + (neon ? "Neon API key"
+            : "Supabase access token") + ") is not set or empty; name another with tokenEnv= or use tokenFile=");
+      }
       token = Secrets.fromEnvironment(java.util.Map.of(secret, variable));
     }
     String path = u.getPath() == null ? "" : u.getPath().replaceFirst("^/", "");
@@ -202,7 +207,7 @@ final class Uris {
           b.api(URI.create(query.get("api")));
         }
         if (query.containsKey("pollEvery")) {
-          b.pollEvery(java.time.Duration.parse(query.get("pollEvery")));
+          b.pollEvery(pollEvery(query.get("pollEvery")));
         }
         if (query.containsKey("sourceBranch")) {
           b.sourceBranch(query.get("sourceBranch"));
@@ -217,11 +222,19 @@ final class Uris {
         b.api(URI.create(query.get("api")));
       }
       if (query.containsKey("pollEvery")) {
-        b.pollEvery(java.time.Duration.parse(query.get("pollEvery")));
+        b.pollEvery(pollEvery(query.get("pollEvery")));
       }
       return b.build();
-    } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
+    } catch (IllegalArgumentException e) {
       throw new ConfigurationException(e.getMessage() + " in " + redact(uri));
+    }
+  }
+
+  private static java.time.Duration pollEvery(String value) throws ConfigurationException {
+    try {
+      return java.time.Duration.parse(value);
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new ConfigurationException("pollEvery must be an ISO-8601 duration such as PT5S, not '" + value + "'");
     }
   }
 

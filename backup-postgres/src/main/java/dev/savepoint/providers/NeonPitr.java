@@ -31,6 +31,7 @@ public final class NeonPitr implements ManagedPitr {
   /** The secret name of the Neon API key. */
   public static final String TOKEN = "neon.api-key";
   public static final URI API = URI.create("https://console.neon.tech/api/v2");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NeonPitr.class);
   private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
       .withZone(ZoneOffset.UTC);
 
@@ -85,6 +86,7 @@ public final class NeonPitr implements ManagedPitr {
     body.put("source_branch_id", sourceBranch);
     body.put("source_timestamp", at.toString());
     body.put("preserve_under_name", preserved);
+    LOG.info("asking Neon to restore {} to {} (the current state is kept as branch {})", describe(), at, preserved);
     JsonNode answer = api.post("/projects/" + project + "/branches/" + branch + "/restore", body,
         "branch " + branch + " in project " + project, deadline);
     List<String> operations = new ArrayList<>();
@@ -105,10 +107,15 @@ public final class NeonPitr implements ManagedPitr {
   }
 
   private void await(String operation, Instant deadline) throws IOException, InterruptedException {
+    String last = null;
     while (true) {
       JsonNode op = api.get("/projects/" + project + "/operations/" + operation, "operation " + operation, deadline)
           .path("operation");
       String status = op.path("status").asText();
+      if (!status.equals(last)) {
+        LOG.info("Neon operation {}: {}", operation, status);
+        last = status;
+      }
       switch (status) {
         case "finished", "skipped" -> {
           return;

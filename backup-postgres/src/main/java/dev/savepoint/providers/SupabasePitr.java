@@ -23,6 +23,7 @@ public final class SupabasePitr implements ManagedPitr {
   /** The secret name of the Supabase access token. */
   public static final String TOKEN = "supabase.access-token";
   public static final URI API = URI.create("https://api.supabase.com");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SupabasePitr.class);
   private static final String HEALTHY = "ACTIVE_HEALTHY";
   private static final Set<String> FAILED = Set.of("RESTORE_FAILED", "INIT_FAILED", "REMOVED", "PAUSE_FAILED");
 
@@ -69,12 +70,18 @@ public final class SupabasePitr implements ManagedPitr {
       throw new ProviderException("cannot restore " + describe() + " to " + at + ": outside Supabase's window ("
           + window + "); nothing was changed", 0);
     }
+    LOG.info("asking Supabase to restore {} to {} (in place; the project is down until it is ACTIVE_HEALTHY again)",
+        describe(), target);
     api.post("/v1/projects/" + ref + "/database/backups/restore-pitr",
         Map.of("recovery_time_target_unix", target.getEpochSecond()), "project " + ref, deadline);
     boolean left = false;
     String status = null;
     while (true) {
-      status = api.get("/v1/projects/" + ref, "project " + ref, deadline).path("status").asText();
+      String now = api.get("/v1/projects/" + ref, "project " + ref, deadline).path("status").asText();
+      if (!now.equals(status)) {
+        LOG.info("Supabase project {}: {}", ref, now);
+      }
+      status = now;
       if (FAILED.contains(status)) {
         throw new ProviderException("Supabase project " + ref + " is " + status + " after the restore to " + target
             + ": see the Supabase dashboard", 0);

@@ -22,6 +22,7 @@ import java.util.Arrays;
 public final class ProviderApi {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration MAX_PAUSE = Duration.ofSeconds(30);
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderApi.class);
 
   private final String provider;
   private final URI base;
@@ -94,6 +95,7 @@ public final class ProviderApi {
         throw new ProviderException(provider + ": " + method + " " + path + " still failing after " + attempt
             + " attempt(s): " + retryReason, 0);
       }
+      LOG.warn("{}: {} {} failed ({}); retrying in {} s", provider, method, path, retryReason, wait.toSeconds());
       Thread.sleep(wait.toMillis());
       wait = wait.multipliedBy(2).compareTo(MAX_PAUSE) > 0 ? MAX_PAUSE : wait.multipliedBy(2);
     }
