@@ -53,7 +53,7 @@ import picocli.CommandLine.Option;
  *   - name: check-users
  *     check: {database: "postgresql://app@db/trpg", sql: "SELECT count(*) > 0 FROM users", expect: "t"}
  *   - name: start-writers
- *     command: [kubectl, scale, deploy/trpg, --replicas=3]
+ *     scale: {deployment: trpg, namespace: prod, replicas: previous}   # the size recorded by the stop
  *   - name: health
  *     health: https://trpg.example/api/health
  *     timeout: PT5M
@@ -73,7 +73,8 @@ final class RecoverCommand implements Callable<Integer> {
 
   record ApproveSpec(Integer quorum) {}
 
-  record ScaleSpec(String deployment, String namespace, Integer replicas) {}
+  /** {@code replicas}: a number, or {@code previous} — the size recorded when a scale step stopped it. */
+  record ScaleSpec(String deployment, String namespace, String replicas) {}
 
   record StepSpec(String name, List<String> command, RestoreSpec restore, CheckSpec check, URI health,
       ApproveSpec approve, ScaleSpec scale, Duration timeout, String stateIfFailed, StepSpec drill, Boolean skip) {
@@ -206,11 +207,18 @@ final class RecoverCommand implements Callable<Integer> {
           + "check, health, scale (step " + s.name() + ")");
     }
     if (s.scale() != null) {
-      if (s.scale().deployment() == null || s.scale().replicas() == null) {
-        throw new ConfigurationException("step " + s.name() + ": scale needs deployment and replicas");
+      String replicas = s.scale().replicas();
+      if (s.scale().deployment() == null || replicas == null || !(replicas.equals("previous")
+          || replicas.matches("\\d{1,6}"))) {
+        throw new ConfigurationException("step " + s.name() + ": scale needs deployment and replicas (a number, or "
+            + "'previous': the size before a scale step stopped it)");
       }
-      return dev.savepoint.kubernetes.KubernetesSteps.scale(s.name(), kubernetes(), s.scale().namespace() == null
-          ? "default" : s.scale().namespace(), s.scale().deployment(), s.scale().replicas(), timeout);
+      String namespace = s.scale().namespace() == null ? "default" : s.scale().namespace();
+      return replicas.equals("previous")
+          ? dev.savepoint.kubernetes.KubernetesSteps.scaleBack(s.name(), kubernetes(), namespace,
+              s.scale().deployment(), timeout)
+          : dev.savepoint.kubernetes.KubernetesSteps.scale(s.name(), kubernetes(), namespace, s.scale().deployment(),
+              Integer.parseInt(replicas), timeout);
     }
     if (s.approve() != null) {
       int quorum = s.approve().quorum() == null ? 2 : s.approve().quorum();

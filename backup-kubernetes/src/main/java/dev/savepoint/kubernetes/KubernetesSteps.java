@@ -27,73 +27,140 @@ public final class KubernetesSteps {
     return c == e ? e.getMessage() : e.getMessage() + " — " + c;
   }
 
-  /** Scales {@code namespace/deployment} to {@code replicas} and waits until exactly that many are ready. */
+  /**
+   * The annotation a stop (a scale to 0) leaves on the Deployment with its replica count before, for
+   * {@link #scaleBack}: kept in the cluster, it survives a crashed or resumed recovery.
+   */
+  public static final String REPLICAS_BEFORE_STOP = "savepoint.dev/replicas-before-stop";
+
+  /**
+   * Scales {@code namespace/deployment} to {@code replicas} and waits until exactly that many are ready. Scaling a
+   * running Deployment to 0 records its replica count in {@link #REPLICAS_BEFORE_STOP}.
+   */
   public static RecoveryStep scale(String name, KubernetesClient client, String namespace, String deployment,
       int replicas, Duration timeout) {
-    return new RecoveryStep() {
-      @Override
-      public String name() {
-        return name;
-      }
+    return new Scale(name, client, namespace, deployment, replicas, timeout);
+  }
 
-      @Override
-      public Duration timeout() {
-        return timeout;
-      }
+  /**
+   * Scales {@code namespace/deployment} back to the replica count recorded when a {@link #scale} step stopped it,
+   * waits until they are ready, and removes the record. Fails, changing nothing, when there is no record.
+   */
+  public static RecoveryStep scaleBack(String name, KubernetesClient client, String namespace, String deployment,
+      Duration timeout) {
+    return new Scale(name, client, namespace, deployment, null, timeout);
+  }
 
-      @Override
-      public String describe() throws IOException {
-        Deployment d = find();
-        return "scale deployment " + namespace + "/" + deployment + " from " + d.getSpec().getReplicas() + " to "
-            + replicas + " replicas and wait until " + replicas + " are ready";
-      }
+  private static final class Scale implements RecoveryStep {
+    private final String name;
+    private final KubernetesClient client;
+    private final String namespace;
+    private final String deployment;
+    private final Integer replicas; // null: back to the recorded count
+    private final Duration timeout;
 
-      @Override
-      public Map<String, Object> run() throws IOException, InterruptedException {
-        Integer before = find().getSpec().getReplicas();
-        try {
-          client.apps().deployments().inNamespace(namespace).withName(deployment)
-              .edit(d -> {
-                d.getSpec().setReplicas(replicas);
-                return d;
-              });
-        } catch (KubernetesClientException e) {
-          throw new IOException("cannot scale deployment " + namespace + "/" + deployment + ": " + rootCause(e), e);
-        }
-        Instant deadline = Instant.now().plus(timeout);
-        int ready = -1;
-        while (Instant.now().isBefore(deadline)) {
-          Deployment d = find();
-          ready = d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas();
-          if (ready == replicas) {
-            return Map.of("deployment", namespace + "/" + deployment, "replicasBefore", before == null ? 0 : before,
-                "replicas", replicas);
+    Scale(String name, KubernetesClient client, String namespace, String deployment, Integer replicas,
+        Duration timeout) {
+      this.name = name;
+      this.client = client;
+      this.namespace = namespace;
+      this.deployment = deployment;
+      this.replicas = replicas;
+      this.timeout = timeout;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public Duration timeout() {
+      return timeout;
+    }
+
+    @Override
+    public String describe() throws IOException {
+      Deployment d = find();
+      int target = target(d);
+      return "scale deployment " + what() + " from " + d.getSpec().getReplicas() + " to " + target + " replicas"
+          + (replicas == null ? " (its size before the stop)" : "") + " and wait until " + target + " are ready";
+    }
+
+    @Override
+    public Map<String, Object> run() throws IOException, InterruptedException {
+      Deployment current = find();
+      int target = target(current);
+      Integer before = current.getSpec().getReplicas();
+      try {
+        client.apps().deployments().inNamespace(namespace).withName(deployment).edit(d -> {
+          Map<String, String> annotations = d.getMetadata().getAnnotations() == null ? new java.util.HashMap<>()
+              : new java.util.HashMap<>(d.getMetadata().getAnnotations());
+          if (target == 0 && before != null && before > 0) {
+            annotations.putIfAbsent(REPLICAS_BEFORE_STOP, Integer.toString(before));
           }
-          Thread.sleep(500);
-        }
-        throw new IOException("deployment " + namespace + "/" + deployment + " has " + ready + " ready replicas, not "
-            + replicas + ", after " + timeout);
+          d.getMetadata().setAnnotations(annotations);
+          d.getSpec().setReplicas(target);
+          return d;
+        });
+      } catch (KubernetesClientException e) {
+        throw new IOException("cannot scale deployment " + what() + ": " + rootCause(e), e);
       }
+      Instant deadline = Instant.now().plus(timeout);
+      int ready = -1;
+      while (Instant.now().isBefore(deadline)) {
+        Deployment d = find();
+        ready = d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas();
+        if (ready == target) {
+          if (replicas == null) {
+            client.apps().deployments().inNamespace(namespace).withName(deployment).edit(e -> {
+              e.getMetadata().getAnnotations().remove(REPLICAS_BEFORE_STOP);
+              return e;
+            });
+          }
+          return Map.of("deployment", what(), "replicasBefore", before == null ? 0 : before, "replicas", target);
+        }
+        Thread.sleep(500);
+      }
+      throw new IOException("deployment " + what() + " has " + ready + " ready replicas, not " + target + ", after "
+          + timeout);
+    }
 
-      @Override
-      public String stateIfFailed() {
-        return "deployment " + namespace + "/" + deployment + " may be between its old size and " + replicas
-            + " replicas";
-      }
+    @Override
+    public String stateIfFailed() {
+      return "deployment " + what() + " may be between its old size and " + (replicas == null ? "its size before the "
+          + "stop" : replicas + " replicas");
+    }
 
-      private Deployment find() throws IOException {
-        Deployment d;
-        try {
-          d = client.apps().deployments().inNamespace(namespace).withName(deployment).get();
-        } catch (KubernetesClientException e) {
-          throw new IOException("cannot read deployment " + namespace + "/" + deployment + " (" + client.getMasterUrl()
-              + "): " + rootCause(e), e);
-        }
-        if (d == null) {
-          throw new IOException("no deployment " + namespace + "/" + deployment);
-        }
-        return d;
+    private int target(Deployment d) throws IOException {
+      if (replicas != null) {
+        return replicas;
       }
-    };
+      String recorded = d.getMetadata().getAnnotations() == null ? null
+          : d.getMetadata().getAnnotations().get(REPLICAS_BEFORE_STOP);
+      if (recorded == null || !recorded.matches("\\d{1,6}")) {
+        throw new IOException("deployment " + what() + " has no recorded size before a stop (annotation "
+            + REPLICAS_BEFORE_STOP + "): it was not stopped by a scale step; give the replicas to scale to");
+      }
+      return Integer.parseInt(recorded);
+    }
+
+    private String what() {
+      return namespace + "/" + deployment;
+    }
+
+    private Deployment find() throws IOException {
+      Deployment d;
+      try {
+        d = client.apps().deployments().inNamespace(namespace).withName(deployment).get();
+      } catch (KubernetesClientException e) {
+        throw new IOException("cannot read deployment " + what() + " (" + client.getMasterUrl() + "): "
+            + rootCause(e), e);
+      }
+      if (d == null) {
+        throw new IOException("no deployment " + what());
+      }
+      return d;
+    }
   }
 }

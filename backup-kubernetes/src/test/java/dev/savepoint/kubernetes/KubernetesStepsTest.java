@@ -59,8 +59,17 @@ class KubernetesStepsTest {
       assertThat(stop.run()).containsEntry("replicasBefore", 3).containsEntry("replicas", 0);
       assertThat(client.apps().deployments().inNamespace("prod").withName("trpg").get().getStatus().getReadyReplicas())
           .isZero();
-      assertThat(KubernetesSteps.scale("start-writers", client, "prod", "trpg", 3, Duration.ofSeconds(20)).run())
-          .containsEntry("replicas", 3);
+      assertThat(client.apps().deployments().inNamespace("prod").withName("trpg").get().getMetadata().getAnnotations())
+          .containsEntry(KubernetesSteps.REPLICAS_BEFORE_STOP, "3");
+      // A resumed recovery stops again: the size before the first stop is kept, not the 0 of now.
+      KubernetesSteps.scale("stop-writers", client, "prod", "trpg", 0, Duration.ofSeconds(20)).run();
+      RecoveryStep start = KubernetesSteps.scaleBack("start-writers", client, "prod", "trpg", Duration.ofSeconds(20));
+      assertThat(start.describe()).contains("from 0 to 3 replicas (its size before the stop)");
+      assertThat(start.run()).containsEntry("replicas", 3);
+      assertThat(client.apps().deployments().inNamespace("prod").withName("trpg").get().getMetadata().getAnnotations())
+          .doesNotContainKey(KubernetesSteps.REPLICAS_BEFORE_STOP);
+      assertThatThrownBy(() -> KubernetesSteps.scaleBack("start", client, "prod", "trpg", Duration.ofSeconds(2))
+          .describe()).isInstanceOf(IOException.class).hasMessageContaining("has no recorded size before a stop");
     } finally {
       running.set(false);
       t.join(5000);
