@@ -42,6 +42,8 @@ import picocli.CommandLine.Option;
  *     stateIfFailed: the backend may be partly scaled down
  *   - name: restore-database
  *     restore: {plan: trpg-tier1, to: "postgresql://app@db/trpg"}
+ *     # or a point-in-time plan into an empty data directory (a command step then starts PostgreSQL on it):
+ *     # restore: {plan: trpg-cluster, to: "pgdata:/var/lib/postgresql/15/main"}
  *     # or, on a managed database, the provider's own point-in-time restore to --at:
  *     # restore: {to: "neon://proud-pine-123456/br-main-a1b2c3?tokenEnv=NEON_API_KEY"}
  *     # restore: {to: "supabase://abcdefghijklmnop?tokenEnv=SUPABASE_ACCESS_TOKEN"}
@@ -240,6 +242,13 @@ final class RecoverCommand implements Callable<Integer> {
       }
       return Steps.providerRestore(s.name(), Uris.provider(s.restore().to()), at == null ? null : Instant.parse(at),
           timeout);
+    }
+    if (s.restore() != null && (s.restore().plan() == null || s.restore().to() == null)) {
+      throw new ConfigurationException("step " + s.name() + ": restore needs plan and to (a provider URI needs only to)");
+    }
+    if (s.restore() != null && s.restore().to().startsWith("pgdata:")) {
+      return Steps.pointInTime(s.name(), repository, s.restore().plan(), at == null ? null : Instant.parse(at),
+          Path.of(s.restore().to().substring("pgdata:".length())).toAbsolutePath().normalize(), secrets, timeout);
     }
     if (s.restore() != null) {
       String to = s.restore().to();

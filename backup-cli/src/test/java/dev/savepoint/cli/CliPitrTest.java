@@ -95,6 +95,23 @@ class CliPitrTest {
         Connection c = running.url().withDatabase(db).connect()) {
       assertThat(one(c, "SELECT count(*) || ':' || sum(total) FROM orders")).isEqualTo("50:12750");
     }
+    // The same restore as a step of a recovery file (a command step would then start PostgreSQL on it).
+    Path recovered = tmp.resolve("recovered");
+    Path recovery = Files.writeString(tmp.resolve("recovery.yaml"), String.join("\n", "name: cluster", "repository: "
+        + repo, "steps:", "  - {name: restore-cluster, restore: {plan: cluster, to: \"pgdata:" + recovered + "\"}}", ""));
+    CliProcess.Result planned = CliProcess.run(env, "recover", "--config", recovery.toString(), "--at", beforeIncident,
+        "--dry-run");
+    assertThat(planned.exit()).as(planned.err()).isZero();
+    assertThat(planned.out()).contains("restore plan 'cluster' to " + Instant.parse(beforeIncident) + " into "
+        + recovered, "recoverable from");
+    CliProcess.Result recover = CliProcess.run(env, "recover", "--config", recovery.toString(), "--at", beforeIncident,
+        "--passphrase-env", "WAL_PASSPHRASE");
+    assertThat(recover.exit()).as(recover.err() + recover.out()).isZero();
+    try (var running = dev.savepoint.postgres.pitr.LocalCluster.startRecovered(recovered, 15,
+        java.time.Duration.ofMinutes(2)); Connection c = running.url().withDatabase(db).connect()) {
+      assertThat(one(c, "SELECT count(*) || ':' || sum(total) FROM orders")).isEqualTo("50:12750");
+    }
+
     CliProcess.Result tooLate = CliProcess.run(env, "restore", "--repo", repo, "--plan", "cluster", "--at",
         Instant.now().plusSeconds(3600).toString(), "--to", "pgdata:" + tmp.resolve("late"), "--passphrase-env",
         "WAL_PASSPHRASE");

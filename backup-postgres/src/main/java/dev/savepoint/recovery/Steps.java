@@ -8,7 +8,9 @@ import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreApprovals;
 import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Secrets;
+import dev.savepoint.core.RestoreException;
 import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.postgres.pitr.PointInTimeRestore;
 import dev.savepoint.providers.ManagedPitr;
 import dev.savepoint.providers.ProviderException;
 import java.io.IOException;
@@ -17,6 +19,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -121,6 +125,51 @@ public final class Steps {
       @Override
       public String stateIfFailed() {
         return "the target of plan '" + plan + "' is as it was before this step (restores replace only once verified)";
+      }
+    };
+  }
+
+  /**
+   * Restores a physical plan (base backups and WAL) as of {@code at} ({@code null}: the newest durable WAL) into the
+   * empty or new data directory {@code directory}; a later step starts PostgreSQL on it (a command step), which
+   * recovers to the target and promotes. The dry run checks the recoverable window and the directory.
+   */
+  public static RecoveryStep pointInTime(String name, Repository repository, String plan, Instant at, Path directory,
+      Secrets secrets, Duration timeout) {
+    PointInTimeRestore pitr = new PointInTimeRestore(repository, plan);
+    return new Named(name, timeout) {
+      @Override
+      public String describe() throws IOException {
+        PointInTimeRestore.Window window = pitr.window();
+        if (at != null && !window.contains(at)) {
+          throw new RestoreException(at + " is outside the recoverable window of plan '" + plan + "' (" + window.from()
+              + " to " + window.to() + ")");
+        }
+        if (Files.isDirectory(directory)) {
+          try (var entries = Files.list(directory)) {
+            if (entries.findAny().isPresent()) {
+              throw new RestoreException("data directory " + directory + " is not empty");
+            }
+          }
+        }
+        return "restore plan '" + plan + "' to " + (at == null ? "its newest durable WAL" : at.toString()) + " into "
+            + directory + " (recoverable from " + window.from() + " to " + window.to() + ")";
+      }
+
+      @Override
+      public Map<String, Object> run() throws IOException {
+        PointInTimeRestore.Result r = pitr.restore(at, directory, secrets);
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("baseBackupId", r.baseBackupId());
+        details.put("walFiles", r.walFiles());
+        details.put("target", r.target());
+        details.put("directory", r.directory().toString());
+        return details;
+      }
+
+      @Override
+      public String stateIfFailed() {
+        return "the data directory " + directory + " may hold part of the restore: empty it before resuming";
       }
     };
   }

@@ -45,7 +45,7 @@ public final class PointInTimeRestore {
 
   /** From the end of the oldest base backup to the newest durable WAL. */
   public record Window(Instant from, Instant to) {
-    boolean contains(Instant t) {
+    public boolean contains(Instant t) {
       return !t.isBefore(from) && !t.isAfter(to);
     }
   }
