@@ -292,5 +292,8 @@ final class RecoverCommand implements Callable<Integer> {
     for (String item : r.checklist()) {
       System.out.println("  [ ] " + item);
     }
+    r.steps().stream().filter(s -> s.details().containsKey("approvedBy")).forEach(s -> System.out.printf(
+        "  approved by %s (request %s, checked %s)%n", s.details().get("approvedBy"), s.details().get("request"),
+        s.details().get("verifiedAt")));
   }
 }

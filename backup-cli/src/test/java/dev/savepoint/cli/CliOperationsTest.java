@@ -232,6 +232,7 @@ class CliOperationsTest {
     CliProcess.Result approved = CliProcess.run("recover", "--config", file.toString(), "--approvers",
         approvers.toString(), "--approval", id);
     assertThat(approved.exit()).as(approved.out() + approved.err()).isZero();
+    assertThat(approved.out()).contains("approved by [bob, carol] (request " + id);
     assertThat(done).exists();
   }
 }

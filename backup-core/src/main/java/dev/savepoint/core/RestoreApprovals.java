@@ -110,6 +110,15 @@ public final class RestoreApprovals {
    */
   public Request requireApproved(String requestId, String plan, String backupId, String manifestSha256,
       String target, Approvers approvers, int quorum) throws IOException {
+    return verify(requestId, plan, backupId, manifestSha256, target, approvers, quorum).request();
+  }
+
+  /** A request found approved: by whom (principals of the approvers file), checked when. */
+  public record Approved(Request request, List<String> approvedBy, Instant verifiedAt) {}
+
+  /** As {@link #requireApproved}, also saying who approved. */
+  public Approved verify(String requestId, String plan, String backupId, String manifestSha256, String target,
+      Approvers approvers, int quorum) throws IOException {
     if (quorum < 1) {
       throw new IllegalArgumentException("quorum must be at least 1");
     }
@@ -139,7 +148,7 @@ public final class RestoreApprovals {
     }
     audit.append(String.join(",", approvedBy), "approval-verified", r.plan() + "/" + r.backupId() + " -> "
         + r.target(), "approved", Map.of("request", r.id(), "approvers", List.copyOf(approvedBy)));
-    return r;
+    return new Approved(r, List.copyOf(approvedBy), Instant.now());
   }
 
   public Request load(String requestId) throws IOException {

@@ -263,9 +263,10 @@ public final class Steps {
       @Override
       public Map<String, Object> run() throws IOException {
         describe();
-        RestoreApprovals.Request r = approvals().requireApproved(requestId, subject.plan(), subject.pointInTime(),
+        RestoreApprovals.Approved a = approvals().verify(requestId, subject.plan(), subject.pointInTime(),
             subject.digest(), RECOVER, approvers, quorum);
-        return Map.of("request", r.id(), "requester", r.requester());
+        return Map.of("request", a.request().id(), "requester", a.request().requester(), "approvedBy", a.approvedBy(),
+            "verifiedAt", a.verifiedAt().toString());
       }
 
       @Override
