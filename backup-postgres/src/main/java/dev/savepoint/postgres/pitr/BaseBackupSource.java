@@ -19,7 +19,8 @@ import java.util.Objects;
 
 /**
  * A physical base backup of a whole cluster: {@code pg_basebackup -D - -Ft -X none} streamed into the
- * repository as the artifact {@value #ARTIFACT} (no local copy). The WAL from its start to its stop LSN must be
+ * repository as the artifact {@value #ARTIFACT} (no local copy); its exact start and stop LSN are read from the tar's
+ * {@code backup_label} and {@code backup_manifest} as it passes. The WAL from its start to its stop LSN must be
  * archived by a {@link WalStreamer} (or {@code wal push}) for it to be restorable. Facts: start and stop LSN,
  * timeline, system identifier, server version, WAL segment size. Clusters with tablespaces besides the default
  * ones are refused before anything is written (a tar on stdout holds one tablespace).
@@ -56,8 +57,8 @@ public final class BaseBackupSource implements Source {
       facts.put("serverVersion", single(s, "SHOW server_version"));
       major = Integer.parseInt(single(s, "SHOW server_version_num")) / 10000;
       facts.put("walSegmentSize", Long.parseLong(single(s, "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")));
-      // pg_basebackup -X none does not print its WAL points: bracket them. The backup's checkpoint starts after
-      // this position, so WAL from here on covers it (its exact start is in the tar's backup_label).
+      // The exact points are read from the tar below; this bracket is the fallback (no backup_manifest before
+      // PostgreSQL 13): the backup's checkpoint starts after this position, so WAL from here on covers it.
       facts.put("startLsn", single(s, "SELECT pg_current_wal_lsn()::text"));
       facts.put("timeline", Integer.parseInt(single(s, "SELECT timeline_id::text FROM pg_control_checkpoint()")));
     } catch (SQLException e) {
@@ -69,8 +70,9 @@ public final class BaseBackupSource implements Source {
     PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
     p.getOutputStream().close();
     OutputStream out = writer.open(ARTIFACT);
+    BaseBackupTarProbe.WalRange range;
     try (InputStream in = p.getInputStream()) {
-      in.transferTo(out);
+      range = BaseBackupTarProbe.copy(in, out);
       int exit = p.waitFor();
       if (exit != 0) {
         throw new SourceException("pg_basebackup of " + url + " failed with exit code " + exit + ": " + stderr.text());
@@ -91,6 +93,15 @@ public final class BaseBackupSource implements Source {
     } catch (SQLException e) {
       throw new SourceException("cannot read the WAL position of " + url + ": " + e.getMessage(), e);
     }
+    if (range.startLsn() != null) {
+      facts.put("startLsn", range.startLsn());
+      facts.put("timeline", range.startTimeline());
+    }
+    if (range.manifestEndLsn() != null) {
+      facts.put("stopLsn", range.manifestEndLsn());
+    }
+    facts.put("walRangeFrom", range.startLsn() != null && range.manifestEndLsn() != null
+        ? "backup_label and backup_manifest" : "pg_current_wal_lsn() before and after (bracketed)");
     return facts;
   }
 

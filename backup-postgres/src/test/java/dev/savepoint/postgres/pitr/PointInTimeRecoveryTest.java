@@ -71,7 +71,24 @@ class PointInTimeRecoveryTest {
       s.execute("CREATE TABLE events (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp(), body text)");
       Manifest base = BackupPlan.builder("pitr").source(new BaseBackupSource(url)).transform(Transforms.zstd())
           .repository(repo).verifier(Verifiers.presence(1)).build().run().manifest();
-      assertThat(base.source().facts()).containsKeys("startLsn", "stopLsn", "systemId", "timeline");
+      assertThat(base.source().facts()).containsKeys("startLsn", "stopLsn", "systemId", "timeline")
+          .containsEntry("walRangeFrom", "backup_label and backup_manifest");
+      // The recorded range is the backup's own, as the stored tar says it (not a bracket from outside).
+      String label = null;
+      String manifest = null;
+      try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(repo.openRaw(
+          base.artifact(BaseBackupSource.ARTIFACT).orElseThrow(), Secrets.none()))) {
+        for (var e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+          if (e.getName().equals("backup_label")) {
+            label = new String(tar.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+          } else if (e.getName().equals("backup_manifest")) {
+            manifest = new String(tar.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+          }
+        }
+      }
+      assertThat(label).contains("START WAL LOCATION: " + base.source().facts().get("startLsn") + " (file ");
+      assertThat(manifest).containsPattern("\\{ \"Timeline\": 1, \"Start-LSN\": \"" + base.source().facts()
+          .get("startLsn") + "\", \"End-LSN\": \"" + base.source().facts().get("stopLsn") + "\" \\}");
 
       s.execute("INSERT INTO events (id, body) SELECT g, 'before ' || g FROM generate_series(1, 100) g");
       Thread.sleep(1200);
