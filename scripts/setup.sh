@@ -11,6 +11,7 @@ fi
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)   # the manual-recovery tests run the README's zstd commands
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)   # approvers sign restore requests with SSH keys
+command -v curl >/dev/null 2>&1 || need+=(curl)   # the archive_command test hands WAL to wal push-server with curl
 command -v openssl >/dev/null 2>&1 || need+=(openssl)   # the TLS test makes its CA and server certificate
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)   # builds the test label provider (below)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the status page test renders it in a real browser

@@ -259,6 +259,83 @@ class CliPitrTest {
     }
   }
 
+  /**
+   * PostgreSQL's own archiver hands every WAL file to {@code wal push-server} with curl, under a write load; while the
+   * push server is down the archive command fails, PostgreSQL keeps the files and retries, and once it is back the
+   * archive catches up with no segment missing.
+   */
+  @Test
+  void archiveCommandThroughThePushServerKeepsUpAndLosesNothingWhileItIsDown() throws Exception {
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    try (TestPostgres server = TestPostgres.dedicated("archive_mode=on", "archive_timeout=0",
+        "archive_command='curl -fsS -X POST \"http://127.0.0.1:" + port + "/push?file=%f\"'");
+        Connection c = server.connect("postgres"); Statement s = c.createStatement()) {
+      String repo = "file:" + tmp.resolve("repo");
+      Path log = tmp.resolve("push-server.log");
+      String[] pushServer = {"wal", "push-server", "--repo", repo, "--plan", "cluster", "--wal-dir",
+          server.dataDirectory().resolve("pg_wal").toString(), "--port", Integer.toString(port)};
+      Process push = startPushServer(log, pushServer);
+      s.execute("CREATE TABLE notes (id int, body text)");
+      String first = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+      // About 3 segments of WAL, then the push server goes away while the load goes on.
+      s.execute("INSERT INTO notes SELECT g, md5(g::text) || md5((g * 3)::text) FROM generate_series(1, 200000) g");
+      push.destroy();
+      assertThat(push.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      s.execute("INSERT INTO notes SELECT g, md5(g::text) || md5((g * 5)::text) FROM generate_series(200001, 400000) g");
+      String last = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+      s.execute("SELECT pg_switch_wal()");
+      Instant retried = Instant.now().plusSeconds(60);
+      while (Long.parseLong(one(c, "SELECT failed_count FROM pg_stat_archiver")) == 0 && Instant.now().isBefore(retried)) {
+        Thread.sleep(200);
+      }
+      assertThat(Long.parseLong(one(c, "SELECT failed_count FROM pg_stat_archiver"))).as("the archiver saw the "
+          + "command fail and keeps the file").isPositive();
+
+      Instant back = Instant.now();
+      push = startPushServer(log, pushServer);
+      try {
+        // After three failures in a row the archiver waits up to a minute, or until the next WAL file is ready.
+        s.execute("INSERT INTO notes VALUES (0, 'after the outage')");
+        last = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+        s.execute("SELECT pg_switch_wal()");
+        Instant deadline = back.plusSeconds(120);
+        while (!last.equals(one(c, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"))
+            && Instant.now().isBefore(deadline)) {
+          Thread.sleep(200);
+        }
+        assertThat(one(c, "SELECT last_archived_wal FROM pg_stat_archiver")).as(Files.readString(log)).isEqualTo(last);
+      } finally {
+        push.destroy();
+        assertThat(push.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      }
+      long first_ = Long.parseLong(first.substring(16), 16);
+      long last_ = Long.parseLong(last.substring(16), 16);
+      assertThat(last_ - first_).as("segments written under load").isGreaterThanOrEqualTo(4);
+      java.util.Set<String> archived = new dev.savepoint.postgres.pitr.WalArchive(new dev.savepoint.core.Repository(
+          dev.savepoint.core.Stores.filesystem(tmp.resolve("repo"))), "cluster", java.util.List.of()).entries().keySet();
+      for (long seg = first_; seg <= last_; seg++) {
+        assertThat(archived).as("no segment missing").contains(first.substring(0, 16) + String.format("%08X", seg));
+      }
+      System.out.printf("archive_command via push-server: %d segments; caught up %s after the push server came back%n",
+          last_ - first_ + 1, java.time.Duration.between(back, Instant.now()));
+    }
+  }
+
+  private static Process startPushServer(Path log, String... args) throws Exception {
+    Process p = CliProcess.builder("256m", args).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    long seen = Files.exists(log) ? Files.readString(log).split("archiving WAL", -1).length : 1;
+    Instant up = Instant.now().plusSeconds(60);
+    while (Files.readString(log).split("archiving WAL", -1).length == seen && Instant.now().isBefore(up)) {
+      assertThat(p.isAlive()).as(Files.readString(log)).isTrue();
+      Thread.sleep(100);
+    }
+    return p;
+  }
+
   @Test
   void walAndBaseBackupsUnderKmsEnvelopeEncryptionRestore() throws Exception {
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
