@@ -3,7 +3,8 @@
 # on the same generated database in one run. Argument: data scale (default 6000, about 2 GB of dump).
 # Runs in its own JVM limited to 256 MB of heap (SAVEPOINT_BENCH_HEAP to change). Not part of the test run.
 # "benchmark.sh s3 [MiB]" measures S3 upload throughput with 1, 2 and 4 parts in flight instead;
-# "benchmark.sh crypto [MiB]" OpenPGP encryption throughput against gpg on the same file.
+# "benchmark.sh crypto [MiB]" OpenPGP encryption throughput against gpg on the same file;
+# "benchmark.sh pitr [scale]" WAL streaming against pg_receivewal and PITR restore against pg_basebackup + cp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,5 +20,9 @@ fi
 if [ "${1:-}" = "s3" ]; then
   # Upload throughput to the in-process S3 server with 1, 2, 4 parts in flight. Argument: MiB (default 512).
   exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.S3UploadBenchmark "${2:-512}"
+fi
+if [ "${1:-}" = "pitr" ]; then
+  # WAL streaming against pg_receivewal and PITR restore against pg_basebackup + cp, one cluster. Argument: scale.
+  exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.PitrBenchmark "${2:-750}"
 fi
 java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.Benchmark "${1:-6000}"
