@@ -39,6 +39,10 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--at", paramLabel = "<ISO time>", description = "The newest backup taken at or before this time.")
   String at;
 
+  @Option(names = "--lsn", paramLabel = "<X/Y>", description = "pgdata: targets: recover up to this WAL position (as "
+      + "pg_current_wal_lsn() shows it, e.g. 0/3A000060) instead of a time.")
+  String lsn;
+
   @Option(names = "--to", required = true, paramLabel = "<uri>",
       description = "file:/path, - (stdout), postgresql://user@host:port/db, pgdata:/dir (point in time), or a managed "
           + "database restored by its provider to --at: neon://<project>/<branch>?tokenEnv=NEON_API_KEY, "
@@ -139,6 +143,9 @@ final class RestoreCommand implements Callable<Integer> {
     }
     if (Uris.isProvider(to)) {
       return throughProvider(repository);
+    }
+    if (lsn != null) {
+      throw new IllegalArgumentException("--lsn is for point-in-time restores (--to pgdata:<dir>)");
     }
     if (!withTiers.isEmpty()) {
       return combinedTiers(repository, selector);
@@ -258,15 +265,20 @@ final class RestoreCommand implements Callable<Integer> {
     if (requireApprovals > 0) {
       throw new IllegalArgumentException("approvals for point-in-time restores are not supported yet");
     }
+    if (lsn != null && at != null) {
+      throw new IllegalArgumentException("give either --at or --lsn, not both");
+    }
     Instant target = at == null ? null : Instant.parse(at);
     Path dir = Path.of(to.substring("pgdata:".length()));
+    dev.savepoint.postgres.pitr.PointInTimeRestore pitr = new dev.savepoint.postgres.pitr.PointInTimeRestore(repository,
+        choice.plan);
     dev.savepoint.postgres.pitr.PointInTimeRestore.Result r;
     try {
-      r = new dev.savepoint.postgres.pitr.PointInTimeRestore(repository, choice.plan)
-          .restore(target, dir, secretOptions.secrets());
+      r = lsn != null ? pitr.restoreToLsn(lsn, dir, secretOptions.secrets())
+          : pitr.restore(target, dir, secretOptions.secrets());
     } catch (Exception e) {
-      Audit.record(repository, "restore", choice.plan + " @ " + (at == null ? "latest" : at) + " -> " + to, "failed",
-          Map.of("error", String.valueOf(e.getMessage())));
+      Audit.record(repository, "restore", choice.plan + " @ " + (lsn != null ? lsn : at == null ? "latest" : at) + " -> "
+          + to, "failed", Map.of("error", String.valueOf(e.getMessage())));
       throw e;
     }
     Audit.record(repository, "restore", choice.plan + " @ " + r.target() + " -> " + to, "ok",

@@ -85,7 +85,7 @@ public final class PointInTimeRestore {
   }
 
   /** The WAL files from a base backup's start, up to the first gap, and until when they make recovery possible. */
-  private record Chain(List<WalArchive.Entry> files, Instant durableUntil, String gap) {}
+  private record Chain(List<WalArchive.Entry> files, Instant durableUntil, long durableLsn, String gap) {}
 
   private Chain chain(Manifest base) throws IOException {
     Map<String, Object> facts = base.source().facts();
@@ -130,22 +130,25 @@ public final class PointInTimeRestore {
         break; // nothing durable follows a partial segment on its timeline
       }
     }
+    long end = 0;
     if (byNumber.isEmpty() || byNumber.firstKey() != first.number()) {
       gap = first.name();
       durableUntil = base.finishedAt();
-    } else if (gap == null) {
-      // An idle server writes nothing new: the streamer's heartbeat at the chain's very end keeps it current.
+    } else {
       WalArchive.Entry last = files.get(files.size() - 1);
       WalSegment lastSegment = WalSegment.parse(last.name().substring(0, 24), size);
-      long end = last.name().endsWith(".partial") ? lastSegment.startLsn() + last.artifact().rawBytes()
+      end = last.name().endsWith(".partial") ? lastSegment.startLsn() + last.artifact().rawBytes()
           : lastSegment.endLsn();
+    }
+    if (end > 0 && gap == null) {
+      // An idle server writes nothing new: the streamer's heartbeat at the chain's very end keeps it current.
       Optional<WalArchive.Heartbeat> beat = archive.lastHeartbeat();
       if (beat.isPresent() && WalSegment.parseLsn(beat.get().durableLsn()) == end
           && beat.get().at().isAfter(durableUntil)) {
         durableUntil = beat.get().at();
       }
     }
-    return new Chain(files, durableUntil, gap);
+    return new Chain(files, durableUntil, end, gap);
   }
 
   /** A complete segment beats a partial one; then the newer timeline (a promotion continues on it). */
@@ -158,19 +161,45 @@ public final class PointInTimeRestore {
    * empty or absent. Refuses, before writing, a target outside the recoverable window.
    */
   public Result restore(Instant target, Path directory, Secrets secrets) throws IOException {
+    return restore(target, null, directory, secrets);
+  }
+
+  /**
+   * Restores to the WAL position {@code lsn} (e.g. {@code 0/3A000060}, as {@code pg_current_wal_lsn()} shows it):
+   * recovery replays up to and including the record there. Refuses, before writing, a position before the end of
+   * every base backup or past the durable WAL.
+   */
+  public Result restoreToLsn(String lsn, Path directory, Secrets secrets) throws IOException {
+    long position;
+    try {
+      position = WalSegment.parseLsn(lsn);
+    } catch (RuntimeException e) {
+      throw new RestoreException("not a WAL position: '" + lsn + "' (expected e.g. 0/3A000060)");
+    }
+    return restore(null, position, directory, secrets);
+  }
+
+  private Result restore(Instant target, Long lsn, Path directory, Secrets secrets) throws IOException {
     List<Manifest> bases = baseBackups();
     Manifest base = null;
     for (Manifest m : bases) {
-      if (target == null || !m.finishedAt().isAfter(target)) {
+      if (lsn != null ? WalSegment.parseLsn(String.valueOf(m.source().facts().get("stopLsn"))) <= lsn
+          : target == null || !m.finishedAt().isAfter(target)) {
         base = m;
       }
     }
     if (base == null) {
-      throw new RestoreException("no base backup of plan '" + plan + "' ended before " + target
-          + "; the recoverable window is " + describe(window()));
+      throw new RestoreException("no base backup of plan '" + plan + "' ended before " + (lsn != null
+          ? "WAL position " + WalSegment.lsn(lsn) + " (the oldest ends at " + bases.get(0).source().facts()
+              .get("stopLsn") + ")" : target + "; the recoverable window is " + describe(window())));
     }
     Chain chain = chain(base);
-    if (target == null && chain.gap() != null) {
+    if (lsn != null && lsn >= chain.durableLsn()) {
+      throw new RestoreException("cannot restore to WAL position " + WalSegment.lsn(lsn) + ": the WAL of plan '" + plan
+          + "' is durable only up to " + WalSegment.lsn(chain.durableLsn()) + (chain.gap() == null ? ""
+              : " (missing segment " + missing(chain.gap()) + ")") + ". Nothing was written");
+    }
+    if (target == null && lsn == null && chain.gap() != null) {
       // Without a target, recovery would stop at the gap and promote: a silent loss of everything after it.
       throw new RestoreException("cannot restore plan '" + plan + "' to its newest WAL: segment " + missing(chain.gap())
           + " is missing, so recovery would stop there; restore to a time up to " + chain.durableUntil()
@@ -201,7 +230,7 @@ public final class PointInTimeRestore {
     fetch(chain.files(), wal, size, secrets);
     Files.writeString(dir.resolve("recovery.signal"), "");
     int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
-    String reached = target == null ? "latest" : target.toString();
+    String reached = lsn != null ? "WAL position " + WalSegment.lsn(lsn) : target == null ? "latest" : target.toString();
     if (target != null) {
       // PostgreSQL stops at the first transaction after the target; with none in the WAL, recovery would end "before
       // the configured target was reached" and the server refuse to start. The state at the target is then the
@@ -218,7 +247,9 @@ public final class PointInTimeRestore {
         .append("recovery_target_action = 'promote'\n")
         .append("recovery_target_timeline = 'latest'\n")
         .append("archive_mode = 'off'\n");
-    if (target != null) {
+    if (lsn != null) {
+      conf.append("recovery_target_lsn = '").append(WalSegment.lsn(lsn)).append("'\n");
+    } else if (target != null) {
       conf.append("recovery_target_time = '").append(java.time.format.DateTimeFormatter
           .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(java.time.ZoneOffset.UTC).format(target)).append("+00'\n");
     }

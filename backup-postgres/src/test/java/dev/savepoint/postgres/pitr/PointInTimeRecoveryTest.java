@@ -91,6 +91,7 @@ class PointInTimeRecoveryTest {
           .get("startLsn") + "\", \"End-LSN\": \"" + base.source().facts().get("stopLsn") + "\" \\}");
 
       s.execute("INSERT INTO events (id, body) SELECT g, 'before ' || g FROM generate_series(1, 100) g");
+      String afterFirstBatch = one(c, "SELECT pg_current_wal_insert_lsn()::text");
       Thread.sleep(1200);
       Instant target = Instant.parse(one(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
           + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
@@ -135,6 +136,19 @@ class PointInTimeRecoveryTest {
         }
       }
       assertThat(Files.readString(beforeIncident.resolve("postgresql.auto.conf"))).contains("archive_mode = 'off'");
+
+      // To a WAL position: the one right after the first batch's commit.
+      Path atLsn = tmp.resolve("at-lsn");
+      assertThat(pitr.restoreToLsn(afterFirstBatch, atLsn, Secrets.none()).target())
+          .isEqualTo("WAL position " + afterFirstBatch);
+      try (LocalCluster.Running restored = LocalCluster.startRecovered(atLsn, 15, Duration.ofSeconds(120))) {
+        assertThat(count(restored.url(), db)).isEqualTo(100);
+      }
+      assertThatThrownBy(() -> pitr.restoreToLsn("FF/0", tmp.resolve("lsn-too-late"), Secrets.none()))
+          .isInstanceOf(RestoreException.class).hasMessageContaining("is durable only up to");
+      assertThatThrownBy(() -> pitr.restoreToLsn("0/0", tmp.resolve("lsn-too-early"), Secrets.none()))
+          .isInstanceOf(RestoreException.class).hasMessageContaining("no base backup of plan 'pitr' ended before");
+      assertThat(tmp.resolve("lsn-too-late")).doesNotExist();
 
       // To the newest durable WAL: everything, the incident included.
       Path latest = tmp.resolve("latest");
