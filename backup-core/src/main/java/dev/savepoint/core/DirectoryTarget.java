@@ -1,16 +1,15 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.internal.OwnerOnly;
+import dev.savepoint.core.internal.Staging;
+
 import dev.savepoint.core.internal.Tar;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Map;
-import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
@@ -38,31 +37,29 @@ public final class DirectoryTarget implements RestoreTarget {
 
   @Override
   public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
+    Path parent = destination.getParent();
+    OwnerOnly.createDirectories(parent);
+    Path staging = Staging.restoring(destination); // first puts back what a killed restore moved away
     boolean exists = Files.exists(destination);
     if (exists && !isEmptyDirectory(destination) && !replace) {
       throw new RestoreException("restore target " + destination
           + " is not an empty directory; choose an empty or new directory, or replace it explicitly");
     }
-    Path parent = destination.getParent();
-    Files.createDirectories(parent);
-    Path staging = parent.resolve("." + destination.getFileName() + ".savepoint-restore-" + UUID.randomUUID());
-    Files.createDirectory(staging);
+    OwnerOnly.createDirectory(staging);
     try {
       try (InputStream in = artifacts.open(DirectorySource.ARTIFACT)) {
         Tar.extract(in, staging);
       }
       if (exists) {
-        Path old = parent.resolve("." + destination.getFileName() + ".savepoint-old-" + UUID.randomUUID());
+        Path old = Staging.replaced(destination);
         Files.move(destination, old, StandardCopyOption.ATOMIC_MOVE);
         Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(old);
+        Staging.deleteTree(old);
       } else {
         Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
       }
     } finally {
-      if (Files.exists(staging)) {
-        deleteTree(staging);
-      }
+      Staging.deleteTree(staging);
     }
     return Map.of();
   }
@@ -74,22 +71,6 @@ public final class DirectoryTarget implements RestoreTarget {
     try (Stream<Path> entries = Files.list(dir)) {
       return entries.findAny().isEmpty();
     }
-  }
-
-  static void deleteTree(Path root) throws IOException {
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.delete(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-        Files.delete(dir);
-        return FileVisitResult.CONTINUE;
-      }
-    });
   }
 
   @Override

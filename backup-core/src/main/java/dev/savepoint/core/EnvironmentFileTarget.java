@@ -49,9 +49,11 @@ public final class EnvironmentFileTarget implements RestoreTarget {
       }
     }
     values.forEach((k, v) -> text.append(k).append('=').append(quoted(String.valueOf(v))).append('\n'));
-    Files.createDirectories(file.getParent());
-    Path tmp = file.resolveSibling("." + file.getFileName() + ".savepoint-" + java.util.UUID.randomUUID());
-    Files.writeString(tmp, text, StandardCharsets.UTF_8);
+    dev.savepoint.core.internal.OwnerOnly.createDirectories(file.getParent());
+    Path tmp = dev.savepoint.core.internal.Staging.restoring(file);
+    var mode = dev.savepoint.core.internal.OwnerOnly.fileReplacing(file);
+    Files.writeString(Files.createFile(tmp, mode), text, StandardCharsets.UTF_8);
+    dev.savepoint.core.internal.OwnerOnly.apply(tmp, mode);
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     return Map.of("variables", values.size());
   }

@@ -1,5 +1,7 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.internal.OwnerOnly;
+import dev.savepoint.core.internal.Staging;
 import dev.savepoint.core.internal.RawPaths;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 
 /**
  * Restores a backup whose artifacts are files under a common name prefix (e.g. {@code objects/} of a bucket
@@ -109,9 +110,9 @@ public final class FilesTarget implements RestoreTarget {
         Files.delete(destination);
       }
     }
-    Files.createDirectories(destination.getParent());
-    Path staging = destination.resolveSibling("." + destination.getFileName() + ".savepoint-restore-" + UUID.randomUUID());
-    Files.createDirectory(staging);
+    OwnerOnly.createDirectories(destination.getParent());
+    Path staging = Staging.restoring(destination);
+    OwnerOnly.createDirectory(staging);
     int files = 0;
     try {
       for (Map.Entry<ArtifactRecord, String> e : keys.entrySet()) {
@@ -121,9 +122,10 @@ public final class FilesTarget implements RestoreTarget {
         if (!file.startsWith(staging) || file.equals(staging)) {
           throw new IntegrityException("artifact '" + e.getKey().name() + "' would be written outside " + destination);
         }
-        Files.createDirectories(file.getParent());
-        try (InputStream in = artifacts.open(e.getKey())) {
-          Files.copy(in, file);
+        OwnerOnly.createDirectories(file.getParent());
+        try (InputStream in = artifacts.open(e.getKey());
+            java.io.OutputStream out = Files.newOutputStream(Files.createFile(file, OwnerOnly.file()))) {
+          in.transferTo(out);
         }
         files++;
       }
@@ -132,17 +134,15 @@ public final class FilesTarget implements RestoreTarget {
             dev.savepoint.core.internal.ManifestCodec.JSON.writeValueAsBytes(unsafe));
       }
       if (existing) {
-        Path old = destination.resolveSibling("." + destination.getFileName() + ".savepoint-old-" + UUID.randomUUID());
+        Path old = Staging.replaced(destination);
         Files.move(destination, old, StandardCopyOption.ATOMIC_MOVE);
         Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
-        DirectoryTarget.deleteTree(old);
+        Staging.deleteTree(old);
       } else {
         Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
       }
     } finally {
-      if (Files.exists(staging)) {
-        DirectoryTarget.deleteTree(staging);
-      }
+      Staging.deleteTree(staging);
     }
     Map<String, Object> facts = new java.util.LinkedHashMap<>();
     facts.put("files", files);

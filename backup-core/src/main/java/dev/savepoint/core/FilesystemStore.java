@@ -2,6 +2,7 @@ package dev.savepoint.core;
 
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.RangeInputStream;
+import dev.savepoint.core.internal.OwnerOnly;
 import dev.savepoint.core.internal.RawPaths;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +32,7 @@ import java.util.stream.Stream;
  * A store in a local directory. Writes are atomic and durable: bytes go to a temporary file under
  * {@code <root>/.savepoint-tmp/}, are fsynced, then renamed into place and the directory is fsynced. A
  * killed process leaves at most a temporary file, which {@link #list} never shows and
- * {@link #cleanupIncomplete} removes.
+ * {@link #cleanupIncomplete} removes. What it creates is the owner's only (directories 0700, files 0600).
  */
 public final class FilesystemStore implements Store {
   static final String TEMP_DIR = ".savepoint-tmp";
@@ -42,7 +43,7 @@ public final class FilesystemStore implements Store {
   public FilesystemStore(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
     this.temp = this.root.resolve(TEMP_DIR);
-    Files.createDirectories(temp);
+    OwnerOnly.createDirectories(temp);
   }
 
   public Path root() {
@@ -69,12 +70,13 @@ public final class FilesystemStore implements Store {
     Path target = path(key);
     Path tmp = temp.resolve(UUID.randomUUID() + ".part");
     try {
-      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      try (FileChannel channel = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.WRITE), OwnerOnly.file())) {
         OutputStream out = Channels.newOutputStream(channel);
         content.transferTo(out);
         channel.force(true);
       }
-      Files.createDirectories(target.getParent());
+      OwnerOnly.createDirectories(target.getParent());
       path(key); // No link was raced into the path while the data was written.
       try {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * Restores a single-artifact backup ({@link StreamSource}) to a file or a stream. A file is written under a
@@ -61,14 +60,16 @@ public final class StreamTarget implements RestoreTarget {
     if (Files.exists(file) && !replace) {
       throw new RestoreException("restore target " + file + " already exists; choose a new path or replace it");
     }
-    Files.createDirectories(file.getParent());
-    Path tmp = file.resolveSibling("." + file.getFileName() + ".savepoint-restore-" + UUID.randomUUID());
+    dev.savepoint.core.internal.OwnerOnly.createDirectories(file.getParent());
+    Path tmp = dev.savepoint.core.internal.Staging.restoring(file);
+    var mode = dev.savepoint.core.internal.OwnerOnly.fileReplacing(file);
     try {
-      try (InputStream in = artifacts.open(artifact);
-          FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      try (InputStream in = artifacts.open(artifact); FileChannel channel = FileChannel.open(tmp,
+          java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
         in.transferTo(Channels.newOutputStream(channel));
         channel.force(true);
       }
+      dev.savepoint.core.internal.OwnerOnly.apply(tmp, mode);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } finally {
       Files.deleteIfExists(tmp);
