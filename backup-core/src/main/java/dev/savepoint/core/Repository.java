@@ -787,7 +787,7 @@ public final class Repository {
    */
   public Lease lease(Manifest manifest, String purpose, Duration maxDuration) throws IOException {
     String name = "leases/" + java.util.UUID.randomUUID() + ".lease";
-    String body = Instant.now().plus(maxDuration) + "\n" + purpose + "\n";
+    String body = Instant.now().plus(maxDuration) + "\n" + purpose + "\n" + dev.savepoint.core.internal.Holder.line();
     writeAttachment(manifest, name, body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     String key = manifest.plan() + "/" + manifest.id() + "/" + name;
     return () -> deleteDocument(key);
@@ -832,7 +832,8 @@ public final class Repository {
   /**
    * Whether one of {@code objects} is a lease that holds. Leases are honoured unsigned (a restore host may hold
    * only a public key), so a lease counts for at most {@link #MAX_LEASE} after the store received it, whatever
-   * its text says: a planted lease cannot keep a backup from retention for ever.
+   * its text says: a planted lease cannot keep a backup from retention for ever. A lease whose holder ran on this
+   * machine and is gone (killed) no longer holds.
    */
   private boolean hasActiveLease(List<ObjectInfo> objects) throws IOException {
     Instant now = Instant.now();
@@ -841,12 +842,16 @@ public final class Repository {
           || o.lastModified().plus(MAX_LEASE).isBefore(now)) {
         continue;
       }
-      String until;
+      String text;
       try (InputStream in = store.get(o.key())) {
-        until = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().findFirst().orElse("");
+        text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
       } catch (ObjectNotFoundException released) {
         continue;
       }
+      if (dev.savepoint.core.internal.Holder.isDead(text)) {
+        continue; // its holder, on this machine, was killed: the lease lapsed with it
+      }
+      String until = text.lines().findFirst().orElse("");
       try {
         if (Instant.parse(until).isAfter(now)) {
           return true;
@@ -867,7 +872,8 @@ public final class Repository {
   Lease running(String plan, String id) throws IOException {
     String key = plan + "/" + id + "/leases/running.lease";
     Runnable renew = () -> {
-      String text = Instant.now().plus(RUNNING_HEARTBEAT.multipliedBy(3)) + "\nbackup running\n";
+      String text = Instant.now().plus(RUNNING_HEARTBEAT.multipliedBy(3)) + "\nbackup running\n"
+          + dev.savepoint.core.internal.Holder.line();
       try {
         store.put(key, ByteSource.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
       } catch (IOException | RuntimeException e) {

@@ -1,0 +1,239 @@
+package dev.savepoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.savepoint.testkit.TestPostgres;
+import dev.savepoint.testkit.TrpgDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code kill -9} at seeded random moments of the CLI's backups (plain, custom and parallel formats), restores over
+ * a live database and into a directory, and prune, on a file repository. After every kill: {@code list} shows only
+ * complete backups and each passes {@code verify --full}; {@code cleanup} leaves nothing no manifest records; the
+ * live database is exactly as before or exactly the backup; a directory is complete or absent; and the next
+ * operation succeeds. CI runs a small slice ({@code -Dsavepoint.campaign.kills}, default 2 per operation;
+ * {@code -Dsavepoint.campaign.seed}); {@code scripts/campaign.sh} runs a long one. The figures are printed.
+ */
+@Tag("campaign")
+class KillCampaignTest {
+  private static final int KILLS = Integer.getInteger("savepoint.campaign.kills", 2);
+  private static final long SEED = Long.getLong("savepoint.campaign.seed", 15);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Map<String, int[]> FIGURES = new LinkedHashMap<>(); // operation -> kills, finished first
+
+  @RegisterExtension
+  static TestPostgres pg = TestPostgres.shared();
+
+  @TempDir
+  Path tmp;
+
+  private final Random random = new Random(SEED);
+  private final Set<String> verified = new HashSet<>();
+
+  private String repo() {
+    return "file:" + tmp.resolve("repo");
+  }
+
+  /** Runs the command, measuring how long it takes: the range kill moments are drawn from. */
+  private long timed(String... args) throws Exception {
+    long start = System.nanoTime();
+    CliProcess.Result r = CliProcess.run(args);
+    assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isZero();
+    return Math.max(1, (System.nanoTime() - start) / 1_000_000);
+  }
+
+  /** Starts the command and kills it (SIGKILL) after a random part of {@code millis}. */
+  private void killDuring(String operation, long millis, String... args) throws Exception {
+    Process p = CliProcess.builder("256m", args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    Thread.sleep((long) (random.nextDouble() * millis));
+    boolean finishedFirst = !p.isAlive();
+    p.destroyForcibly();
+    p.waitFor();
+    int[] figures = FIGURES.computeIfAbsent(operation, k -> new int[2]);
+    figures[0]++;
+    figures[1] += finishedFirst ? 1 : 0;
+  }
+
+  /** list shows only complete backups, each verifies in full, and cleanup leaves only what manifests record. */
+  private void assertRepositoryHoldsOnlyCompleteBackups(String... plans) throws Exception {
+    CliProcess.Result cleanup = CliProcess.run("cleanup", "--repo", repo(), "--min-age", "PT0S");
+    assertThat(cleanup.exit()).as(cleanup.err()).isZero();
+    for (String plan : plans) {
+      CliProcess.Result list = CliProcess.run("list", "--repo", repo(), "--json");
+      assertThat(list.exit()).as(list.err()).isZero();
+      Set<String> ids = new HashSet<>();
+      for (JsonNode b : JSON.readTree(list.out())) {
+        assertThat(b.has("damaged")).as(b.toString()).isFalse();
+        if (b.get("plan").asText().equals(plan)) {
+          ids.add(b.get("id").asText());
+        }
+      }
+      for (String id : ids) {
+        if (verified.add(plan + "/" + id)) {
+          CliProcess.Result v = CliProcess.run("verify", "--repo", repo(), "--plan", plan, id, "--full");
+          assertThat(v.exit()).as("verify --full " + plan + "/" + id + ": " + v.err()).isZero();
+        }
+      }
+      Path dir = tmp.resolve("repo").resolve(plan);
+      if (Files.isDirectory(dir)) {
+        try (Stream<Path> children = Files.list(dir)) {
+          assertThat(children.map(p -> p.getFileName().toString()).toList()).as("what " + plan + " holds after cleanup")
+              .allMatch(ids::contains);
+        }
+      }
+    }
+    try (Stream<Path> temp = Files.list(tmp.resolve("repo/.savepoint-tmp"))) {
+      assertThat(temp.toList()).as("temporary files after cleanup").isEmpty();
+    }
+  }
+
+  @Test
+  void killedBackupsInEveryFormatLeaveOnlyCompleteBackups() throws Exception {
+    String db = pg.createDatabase("campaign_backup");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 6);
+    }
+    for (String format : List.of("plain", "custom", "parallel")) {
+      String plan = "db-" + format;
+      String[] backup = {"backup", "--repo", repo(), "--plan", plan, "--source", pg.url(db), "--pg-format", format};
+      long took = timed(backup);
+      for (int i = 0; i < KILLS; i++) {
+        killDuring("backup (" + format + ")", took, backup);
+        assertRepositoryHoldsOnlyCompleteBackups(plan);
+      }
+      timed(backup); // the next backup succeeds
+      assertRepositoryHoldsOnlyCompleteBackups(plan);
+    }
+  }
+
+  @Test
+  void killedRestoresLeaveTheLiveDatabaseAsItWasOrAsTheBackup() throws Exception {
+    String db = pg.createDatabase("campaign_restore");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 6);
+    }
+    long users = users(db);
+    timed("backup", "--repo", repo(), "--plan", "db", "--source", pg.url(db));
+    String[] restore = {"restore", "--repo", repo(), "--plan", "db", "--to", pg.url(db)};
+    pg.execute(db, "CREATE TABLE written_after_the_backup (id int)");
+    long took = timed(restore);
+    int before = 0;
+    int restored = 0;
+    for (int i = 0; i < KILLS; i++) {
+      pg.execute(db, "CREATE TABLE IF NOT EXISTS written_after_the_backup (id int)");
+      killDuring("restore over a live database", took, restore);
+      assertThat(pg.databaseExists(db)).as("the database exists under its name after a kill").isTrue();
+      assertThat(users(db)).as("users: the same rows either way, never a partial load").isEqualTo(users);
+      if (tableExists(db, "written_after_the_backup")) {
+        before++;
+      } else {
+        restored++;
+      }
+      assertRepositoryHoldsOnlyCompleteBackups("db", "db-safety");
+    }
+    timed(restore); // the next restore succeeds and drops what killed ones left on the server
+    assertThat(users(db)).isEqualTo(users);
+    assertThat(count("SELECT count(*) FROM pg_database WHERE datname ~ '^" + db + "_sp[0-9a-f]+$'"))
+        .as("scratch databases left by killed restores").isZero();
+    System.out.printf("restore kills: %d left the database as it was, %d as the backup%n", before, restored);
+  }
+
+  @Test
+  void killedDirectoryRestoresAndPrunesLeaveNothingHalfDone() throws Exception {
+    Path src = Files.createDirectories(tmp.resolve("uploads"));
+    Random content = new Random(SEED);
+    StringBuilder text = new StringBuilder();
+    for (int f = 0; f < 40; f++) {
+      text.setLength(0);
+      while (text.length() < 600_000) {
+        text.append(Long.toString(content.nextLong(), 36)).append(content.nextInt(9) == 0 ? '\n' : ' ');
+      }
+      Files.writeString(src.resolve("image-" + f + ".txt"), text);
+    }
+    timed("backup", "--repo", repo(), "--plan", "uploads", "--source", "file:" + src);
+    Path out = tmp.resolve("out/uploads");
+    String[] restore = {"restore", "--repo", repo(), "--plan", "uploads", "--to", "file:" + out, "--replace"};
+    long took = timed(restore);
+    for (int i = 0; i < KILLS; i++) {
+      killDuring("restore into a directory", took, restore);
+      if (Files.exists(out)) {
+        assertSameFiles(src, out);
+      } else {
+        try (Stream<Path> left = Files.list(out.getParent())) {
+          assertThat(left.map(p -> p.getFileName().toString()).toList()).as("killed between the renames: the old "
+              + "data waits beside it to be put back").anyMatch(n -> n.startsWith(".uploads.savepoint-old-"));
+        }
+      }
+    }
+    timed(restore); // the next restore succeeds and removes what killed ones left
+    assertSameFiles(src, out);
+    try (Stream<Path> left = Files.list(out.getParent())) {
+      assertThat(left.map(p -> p.getFileName().toString()).toList()).containsExactly("uploads");
+    }
+
+    for (int b = 0; b < 3; b++) {
+      timed("backup", "--repo", repo(), "--plan", "prunable", "--source", "file:" + src.resolve("image-" + b + ".txt"));
+    }
+    String[] prune = {"prune", "--repo", repo(), "--plan", "prunable", "--keep-last", "1", "--force"};
+    for (int i = 0; i < KILLS; i++) {
+      killDuring("prune", 1500, prune);
+      assertRepositoryHoldsOnlyCompleteBackups("prunable", "uploads");
+    }
+    timed(prune);
+    assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo(), "--plan", "prunable", "--json").out())).hasSize(1);
+  }
+
+  @AfterAll
+  static void figures() {
+    System.out.printf("%nkill campaign (seed %d): | operation | kills | finished before the kill |%n", SEED);
+    FIGURES.forEach((op, f) -> System.out.printf("| %s | %d | %d |%n", op, f[0], f[1]));
+  }
+
+  private static void assertSameFiles(Path expected, Path actual) throws Exception {
+    List<String> names = new ArrayList<>();
+    try (Stream<Path> files = Files.list(expected)) {
+      for (Path f : files.toList()) {
+        names.add(f.getFileName().toString());
+        assertThat(actual.resolve(f.getFileName().toString())).as("a complete restore").hasSameBinaryContentAs(f);
+      }
+    }
+    try (Stream<Path> files = Files.list(actual)) {
+      assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactlyInAnyOrderElementsOf(names);
+    }
+  }
+
+  private static long users(String db) throws Exception {
+    return Long.parseLong(pg.single(db, "SELECT count(*) FROM users"));
+  }
+
+  private static boolean tableExists(String db, String table) throws Exception {
+    return pg.single(db, "SELECT (to_regclass('" + table + "') IS NOT NULL)::int").equals("1");
+  }
+
+  private static long count(String sql) throws Exception {
+    try (Connection c = pg.connect("postgres"); Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
+      r.next();
+      return r.getLong(1);
+    }
+  }
+}
