@@ -24,8 +24,10 @@ public interface ArtifactReader {
     return List.of();
   }
 
+  /** The artifact named {@code name}; a manifest without it is damaged ({@link IntegrityException}). */
   default InputStream open(String name) throws IOException {
-    return open(manifest().artifact(name).orElseThrow(
-        () -> new IllegalArgumentException("backup " + manifest().id() + " has no artifact '" + name + "'")));
+    return open(manifest().artifact(name).orElseThrow(() -> new IntegrityException("backup " + manifest().id()
+        + " of plan '" + manifest().plan() + "' has no artifact '" + name + "': its manifest does not describe what "
+        + "this kind of backup holds")));
   }
 }

@@ -55,7 +55,13 @@ public final class FilesystemStore implements Store {
    * repository's folder must not be able to make Savepoint read or write outside it.
    */
   private Path path(String key) throws StoreException {
-    Path file = RawPaths.resolve(root, Keys.requireValid(key).getBytes(StandardCharsets.UTF_8));
+    for (String segment : Keys.requireValid(key).split("/")) {
+      if (segment.getBytes(StandardCharsets.UTF_8).length > 255) {
+        throw new StoreException("key " + key.substring(0, Math.min(key.length(), 60)) + "… has a name of more than 255 bytes, which no "
+            + "file in " + describe() + " can have");
+      }
+    }
+    Path file = RawPaths.resolve(root, key.getBytes(StandardCharsets.UTF_8));
     for (Path p = file; p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
       if (Files.isSymbolicLink(p)) {
         throw new StoreException("'" + root.relativize(p) + "' in " + describe() + " is a symbolic link; the "

@@ -55,7 +55,13 @@ public final class Transforms {
       throw new UnsupportedFormatException("unknown transform '" + spec.name()
           + "' in manifest; add the module that provides it (e.g. backup-crypto) or upgrade Savepoint");
     }
-    return provider.restore(spec, secrets);
+    try {
+      return provider.restore(spec, secrets);
+    } catch (RuntimeException e) {
+      // Parameters come from the manifest: whoever can write the repository chooses them.
+      throw new UnsupportedFormatException("transform '" + spec.name() + "' in manifest has parameters it cannot use "
+          + "(" + e.getMessage() + "); the manifest is damaged or from another program");
+    }
   }
 
   /** Rebuilds a recorded chain, in backup order. */

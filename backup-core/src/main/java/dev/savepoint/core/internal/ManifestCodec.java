@@ -55,6 +55,9 @@ public final class ManifestCodec {
       if (manifest.startedAt() == null || manifest.finishedAt() == null || manifest.source() == null) {
         throw new IntegrityException("malformed manifest " + key + ": missing times or source");
       }
+      for (var artifact : manifest.artifacts()) {
+        Keys.requireValid(artifact.key()); // a key that names no object ('..', empty segments) is damage, not a key
+      }
       return manifest;
     } catch (JsonProcessingException | IllegalArgumentException | NullPointerException e) {
       throw new IntegrityException("malformed manifest " + key + ": " + e.getMessage());
