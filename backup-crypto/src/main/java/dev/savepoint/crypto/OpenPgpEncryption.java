@@ -217,6 +217,27 @@ public final class OpenPgpEncryption implements Transform {
 
   @Override
   public InputStream unwrap(InputStream stored) throws IOException {
+    try {
+      return parse(stored);
+    } catch (IOException | RuntimeException e) {
+      throw damaged(e);
+    }
+  }
+
+  /**
+   * BouncyCastle reports a damaged message as a plain {@code IOException} ({@code EOFException} when it is cut
+   * short) or a runtime exception: those become {@link IntegrityException}s; the store's own errors pass unchanged.
+   */
+  private static IOException damaged(Exception e) {
+    if (e instanceof dev.savepoint.core.SavepointException s) {
+      return s;
+    }
+    boolean parser = e instanceof RuntimeException || e instanceof java.io.EOFException
+        || e.getStackTrace().length > 0 && e.getStackTrace()[0].getClassName().startsWith("org.bouncycastle");
+    return parser ? new IntegrityException("damaged OpenPGP message: " + e.getMessage(), e) : (IOException) e;
+  }
+
+  private InputStream parse(InputStream stored) throws IOException {
     BcPGPObjectFactory factory = new BcPGPObjectFactory(PGPUtil.getDecoderStream(stored));
     Object o = factory.nextObject();
     while (o instanceof PGPMarker) {
@@ -317,7 +338,12 @@ public final class OpenPgpEncryption implements Transform {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-      int n = in.read(b, off, len);
+      int n;
+      try {
+        n = in.read(b, off, len);
+      } catch (IOException | RuntimeException e) {
+        throw damaged(e);
+      }
       if (n < 0 && !verified) {
         verified = true;
         try {
