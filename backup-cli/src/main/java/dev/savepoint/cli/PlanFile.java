@@ -104,7 +104,11 @@ final class PlanFile {
         throw new ConfigurationException("plan file " + file + ": every plan needs name, source and repository");
       }
       if (p.schedule() != null) {
-        Scheduler.validateCron(p.schedule());
+        try {
+          Scheduler.validateCron(p.schedule());
+        } catch (IllegalArgumentException e) {
+          throw new ConfigurationException("plan file " + file + ", plan '" + p.name() + "': " + e.getMessage());
+        }
       }
       for (String zone : java.util.Arrays.asList(p.zone(), p.retention() == null ? null : p.retention().zone())) {
         if (zone != null) {
@@ -152,7 +156,16 @@ final class PlanFile {
     return Uris.source(p.source());
   }
 
+  /** The plan {@code p} describes; what its builders refuse is a {@link ConfigurationException} naming the plan. */
   static BackupPlan build(PlanSpec p) throws IOException {
+    try {
+      return assemble(p);
+    } catch (IllegalArgumentException | java.time.DateTimeException e) {
+      throw new ConfigurationException("plan '" + p.name() + "': " + e.getMessage());
+    }
+  }
+
+  private static BackupPlan assemble(PlanSpec p) throws IOException {
     Source source = source(p);
     BackupPlan.Builder b = BackupPlan.builder(p.name()).tier(p.tier()).source(source)
         .repository(Uris.repository(p.repository())).rpo(p.rpo())
