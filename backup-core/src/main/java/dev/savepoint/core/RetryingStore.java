@@ -61,9 +61,65 @@ public final class RetryingStore extends ForwardingStore {
     });
   }
 
+  /**
+   * A read that breaks with a {@link TransientStoreException} (a connection reset mid-download) goes on from where
+   * it broke with a ranged get, not from the start; each break gets the policy's attempts.
+   */
   @Override
   public InputStream get(String key, long offset, long length) throws IOException {
-    return retry("get " + key, () -> delegate.get(key, offset, length));
+    return new Resuming(key, offset, length, retry("get " + key, () -> delegate.get(key, offset, length)));
+  }
+
+  private final class Resuming extends java.io.FilterInputStream {
+    private final String key;
+    private final long offset;
+    private final long length;
+    private long read;
+
+    Resuming(String key, long offset, long length, InputStream first) {
+      super(first);
+      this.key = key;
+      this.offset = offset;
+      this.length = length;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      for (int attempt = 1; ; attempt++) {
+        try {
+          int n = in.read(b, off, len);
+          if (n > 0) {
+            read += n;
+          }
+          return n;
+        } catch (TransientStoreException e) {
+          if (attempt >= policy.maxAttempts()) {
+            throw e;
+          }
+          log.warn("reading {} broke after {} bytes ({}); going on from there", key, read, e.getMessage());
+          try {
+            in.close();
+          } catch (IOException ignored) {
+            // The broken connection.
+          }
+          in = retry("get " + key + " from byte " + (offset + read),
+              () -> delegate.get(key, offset + read, length < 0 ? -1 : length - read));
+        }
+      }
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+      byte[] buffer = new byte[(int) Math.min(n, 8192)];
+      int r = read(buffer, 0, buffer.length);
+      return Math.max(r, 0);
+    }
   }
 
   @Override

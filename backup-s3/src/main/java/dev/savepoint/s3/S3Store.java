@@ -418,11 +418,43 @@ public final class S3Store implements Store {
       req.range("bytes=" + offset + "-" + (length < 0 ? "" : Long.toString(offset + length - 1)));
     }
     try {
-      return client.getObject(req.build());
+      return new BreakReporting(client.getObject(req.build()), objectKey);
     } catch (NoSuchKeyException e) {
       throw new ObjectNotFoundException(key);
     } catch (SdkException e) {
       throw map("get " + objectKey, key, e);
+    }
+  }
+
+  /** A download whose connection breaks is a {@link TransientStoreException}: the retrying store resumes it. */
+  private static final class BreakReporting extends java.io.FilterInputStream {
+    private final String objectKey;
+
+    BreakReporting(InputStream response, String objectKey) {
+      super(response);
+      this.objectKey = objectKey;
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return in.read();
+      } catch (IOException | SdkException e) {
+        throw broken(e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return in.read(b, off, len);
+      } catch (IOException | SdkException e) {
+        throw broken(e);
+      }
+    }
+
+    private TransientStoreException broken(Exception e) {
+      return new TransientStoreException("download of " + objectKey + " broke: " + e.getMessage(), e);
     }
   }
 

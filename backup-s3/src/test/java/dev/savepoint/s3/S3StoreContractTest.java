@@ -129,6 +129,33 @@ class S3StoreContractTest extends StoreContract {
     }
   }
 
+  @Test
+  void downloadsResetMidObjectResumeFromWhereTheyBrokeAndRestoreTheSameBytes() throws Exception {
+    byte[] data = randomBytes((int) (21 * MIB), 16);
+    Repository writer = new Repository(Stores.standard(S3Store.builder(client(server.endpoint()), bucket).build()));
+    Manifest m = BackupPlan.builder("db").source(StreamSource.of("dump", ByteSource.wrap(data))).repository(writer)
+        .build().run().manifest();
+    List<String> ranges = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ExecutionInterceptor recordRanges = new ExecutionInterceptor() {
+      @Override
+      public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attrs) {
+        if (context.request() instanceof software.amazon.awssdk.services.s3.model.GetObjectRequest g) {
+          ranges.add(String.valueOf(g.range()));
+        }
+      }
+    };
+    // The first and second download connections die after 3 MiB of the answer.
+    try (ResettingTcpProxy proxy = ResettingTcpProxy.resettingResponses(server.endpoint(), n -> n <= 2, 3 * MIB)) {
+      Repository reader = new Repository(Stores.standard(S3Store.builder(client(proxy.endpoint(), recordRanges), bucket)
+          .build()));
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      reader.restore(m, StreamTarget.stream(out), Secrets.none());
+      assertThat(out.toByteArray()).isEqualTo(data);
+      assertThat(proxy.resets()).isGreaterThanOrEqualTo(1);
+    }
+    assertThat(ranges).as("resumed with ranged gets, not from byte 0").anyMatch(r -> r.matches("bytes=[1-9]\\d*-.*"));
+  }
+
   @ParameterizedTest(name = "HTTP {0}")
   @ValueSource(ints = {500, 503})
   void partsFailingOnEveryAttemptAbortTheUploadLeavingNothing(int status) throws Exception {

@@ -17,7 +17,7 @@ import java.util.function.IntPredicate;
  * A TCP proxy on 127.0.0.1 that forwards to a real server and resets chosen connections mid-request, as a
  * flaky network or load balancer does ("Connection reset by peer"). Connections are numbered from 1 in the
  * order they are accepted; for each one {@code reset} accepts, the proxy forwards {@code afterBytes} bytes
- * from the client and then aborts both sides with a TCP RST. Everything else passes through untouched.
+ * from the client (or, {@link #resettingResponses}, from the server) and then aborts both sides with a TCP RST. Everything else passes through untouched.
  * Close it to stop accepting and drop every connection.
  */
 public final class ResettingTcpProxy implements AutoCloseable {
@@ -25,15 +25,18 @@ public final class ResettingTcpProxy implements AutoCloseable {
   private final InetSocketAddress upstream;
   private final IntPredicate reset;
   private final long afterBytes;
+  private final boolean responses;
   private final AtomicInteger accepted = new AtomicInteger();
   private final AtomicInteger resets = new AtomicInteger();
   private final List<Socket> open = new CopyOnWriteArrayList<>();
 
-  private ResettingTcpProxy(InetSocketAddress upstream, IntPredicate reset, long afterBytes) throws IOException {
+  private ResettingTcpProxy(InetSocketAddress upstream, IntPredicate reset, long afterBytes, boolean responses)
+      throws IOException {
     this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     this.upstream = upstream;
     this.reset = reset;
     this.afterBytes = afterBytes;
+    this.responses = responses;
     Thread acceptor = new Thread(this::acceptLoop, "resetting-proxy-accept");
     acceptor.setDaemon(true);
     acceptor.start();
@@ -41,7 +44,15 @@ public final class ResettingTcpProxy implements AutoCloseable {
 
   /** Proxies {@code upstream} (an {@code http://host:port} URI), resetting the connections {@code reset} picks. */
   public static ResettingTcpProxy start(URI upstream, IntPredicate reset, long afterBytes) throws IOException {
-    return new ResettingTcpProxy(new InetSocketAddress(upstream.getHost(), upstream.getPort()), reset, afterBytes);
+    return new ResettingTcpProxy(new InetSocketAddress(upstream.getHost(), upstream.getPort()), reset, afterBytes,
+        false);
+  }
+
+  /** As {@link #start}, but the chosen connections die after {@code afterBytes} of the server's answer (downloads). */
+  public static ResettingTcpProxy resettingResponses(URI upstream, IntPredicate reset, long afterBytes)
+      throws IOException {
+    return new ResettingTcpProxy(new InetSocketAddress(upstream.getHost(), upstream.getPort()), reset, afterBytes,
+        true);
   }
 
   /** {@code http://127.0.0.1:<port>}: point the client here instead of at the server. */
@@ -63,8 +74,8 @@ public final class ResettingTcpProxy implements AutoCloseable {
         open.add(client);
         open.add(server);
         long limit = reset.test(number) ? afterBytes : Long.MAX_VALUE;
-        pump(client, server, limit, "up-" + number);
-        pump(server, client, Long.MAX_VALUE, "down-" + number);
+        pump(client, server, responses ? Long.MAX_VALUE : limit, "up-" + number);
+        pump(server, client, responses ? limit : Long.MAX_VALUE, "down-" + number);
       } catch (IOException e) {
         // Listener closed, or the upstream refused: the client sees its connection dropped.
       }
