@@ -81,6 +81,12 @@ public final class FilesystemStore implements Store {
         OutputStream out = Channels.newOutputStream(channel);
         content.transferTo(out);
         channel.force(true);
+      } catch (IOException e) {
+        if (String.valueOf(e.getMessage()).contains("No space left")) {
+          throw new StoreException("no space left on the filesystem of " + root + " while writing " + key
+              + ": free space there or choose another repository (nothing of this write is kept)", e);
+        }
+        throw e;
       }
       OwnerOnly.createDirectories(target.getParent());
       path(key); // No link was raced into the path while the data was written.
