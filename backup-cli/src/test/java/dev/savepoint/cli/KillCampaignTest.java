@@ -26,8 +26,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code kill -9} at seeded random moments of the CLI's backups (plain, custom and parallel formats), restores over
- * a live database and into a directory, and prune, on a file repository. After every kill: {@code list} shows only
+ * {@code kill -9} at seeded random moments of the CLI's backups (plain, custom and parallel formats into a file
+ * repository, a bucket into S3), restores over a live database, into a directory and into a bucket, and prune. After every kill: {@code list} shows only
  * complete backups and each passes {@code verify --full}; {@code cleanup} leaves nothing no manifest records; the
  * live database is exactly as before or exactly the backup; a directory is complete or absent; and the next
  * operation succeeds. CI runs a small slice ({@code -Dsavepoint.campaign.kills}, default 2 per operation;
@@ -55,16 +55,26 @@ class KillCampaignTest {
 
   /** Runs the command, measuring how long it takes: the range kill moments are drawn from. */
   private long timed(String... args) throws Exception {
+    return timed(Map.of(), args);
+  }
+
+  private long timed(Map<String, String> env, String... args) throws Exception {
     long start = System.nanoTime();
-    CliProcess.Result r = CliProcess.run(args);
+    CliProcess.Result r = CliProcess.run(env, args);
     assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isZero();
     return Math.max(1, (System.nanoTime() - start) / 1_000_000);
   }
 
   /** Starts the command and kills it (SIGKILL) after a random part of {@code millis}. */
   private void killDuring(String operation, long millis, String... args) throws Exception {
-    Process p = CliProcess.builder("256m", args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    killDuring(operation, millis, Map.of(), args);
+  }
+
+  private void killDuring(String operation, long millis, Map<String, String> env, String... args) throws Exception {
+    ProcessBuilder pb = CliProcess.builder("256m", args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().putAll(env);
+    Process p = pb.start();
     Thread.sleep((long) (random.nextDouble() * millis));
     boolean finishedFirst = !p.isAlive();
     p.destroyForcibly();
@@ -76,10 +86,32 @@ class KillCampaignTest {
 
   /** list shows only complete backups, each verifies in full, and cleanup leaves only what manifests record. */
   private void assertRepositoryHoldsOnlyCompleteBackups(String... plans) throws Exception {
-    CliProcess.Result cleanup = CliProcess.run("cleanup", "--repo", repo(), "--min-age", "PT0S");
+    assertRepositoryHoldsOnlyCompleteBackups(repo(), Map.of(), plan -> {
+      Path dir = tmp.resolve("repo").resolve(plan);
+      if (!Files.isDirectory(dir)) {
+        return List.of();
+      }
+      try (Stream<Path> children = Files.list(dir)) {
+        return children.map(p -> p.getFileName().toString()).toList();
+      }
+    }, plans);
+    try (Stream<Path> temp = Files.list(tmp.resolve("repo/.savepoint-tmp"))) {
+      assertThat(temp.toList()).as("temporary files after cleanup").isEmpty();
+    }
+  }
+
+  /** What a plan's folder in the repository holds: backup ids (and anything else found there). */
+  @FunctionalInterface
+  interface Stored {
+    List<String> backupFolders(String plan) throws Exception;
+  }
+
+  private void assertRepositoryHoldsOnlyCompleteBackups(String repo, Map<String, String> env, Stored stored,
+      String... plans) throws Exception {
+    CliProcess.Result cleanup = CliProcess.run(env, "cleanup", "--repo", repo, "--min-age", "PT0S");
     assertThat(cleanup.exit()).as(cleanup.err()).isZero();
     for (String plan : plans) {
-      CliProcess.Result list = CliProcess.run("list", "--repo", repo(), "--json");
+      CliProcess.Result list = CliProcess.run(env, "list", "--repo", repo, "--json");
       assertThat(list.exit()).as(list.err()).isZero();
       Set<String> ids = new HashSet<>();
       for (JsonNode b : JSON.readTree(list.out())) {
@@ -89,21 +121,12 @@ class KillCampaignTest {
         }
       }
       for (String id : ids) {
-        if (verified.add(plan + "/" + id)) {
-          CliProcess.Result v = CliProcess.run("verify", "--repo", repo(), "--plan", plan, id, "--full");
+        if (verified.add(repo + plan + "/" + id)) {
+          CliProcess.Result v = CliProcess.run(env, "verify", "--repo", repo, "--plan", plan, id, "--full");
           assertThat(v.exit()).as("verify --full " + plan + "/" + id + ": " + v.err()).isZero();
         }
       }
-      Path dir = tmp.resolve("repo").resolve(plan);
-      if (Files.isDirectory(dir)) {
-        try (Stream<Path> children = Files.list(dir)) {
-          assertThat(children.map(p -> p.getFileName().toString()).toList()).as("what " + plan + " holds after cleanup")
-              .allMatch(ids::contains);
-        }
-      }
-    }
-    try (Stream<Path> temp = Files.list(tmp.resolve("repo/.savepoint-tmp"))) {
-      assertThat(temp.toList()).as("temporary files after cleanup").isEmpty();
+      assertThat(stored.backupFolders(plan)).as("what " + plan + " holds after cleanup").allMatch(ids::contains);
     }
   }
 
@@ -201,6 +224,55 @@ class KillCampaignTest {
     }
     timed(prune);
     assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo(), "--plan", "prunable", "--json").out())).hasSize(1);
+  }
+
+  @Test
+  void killedBackupsToS3AndRestoresIntoABucketLeaveNothingHalfDone() throws Exception {
+    dev.savepoint.testkit.TestS3Server server = dev.savepoint.testkit.TestS3Server.shared();
+    software.amazon.awssdk.services.s3.S3Client s3 = dev.savepoint.s3.S3Store.client(server.endpoint(),
+        server.region(), server.accessKey(), server.secretKey());
+    Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", server.accessKey(), "AWS_SECRET_ACCESS_KEY",
+        server.secretKey(), "AWS_EC2_METADATA_DISABLED", "true");
+    String query = "?region=us-east-1&pathStyle=true&endpoint=" + server.endpoint();
+    String repoBucket = server.createBucket("campaign-repo");
+    String repo = "s3://" + repoBucket + "/backups" + query;
+    Stored stored = plan -> s3.listObjectsV2Paginator(r -> r.bucket(repoBucket).prefix("backups/" + plan + "/"))
+        .contents().stream().map(o -> o.key().split("/")[2]).distinct().toList();
+    String app = server.createBucket("campaign-app");
+    Random content = new Random(SEED);
+    for (int i = 0; i < 24; i++) {
+      byte[] b = new byte[512 * 1024];
+      content.nextBytes(b);
+      String key = "uploads/image-" + i + ".png";
+      s3.putObject(r -> r.bucket(app).key(key), software.amazon.awssdk.core.sync.RequestBody.fromBytes(b));
+    }
+    String[] backup = {"backup", "--repo", repo, "--plan", "uploads", "--source", "s3://" + app + "/uploads" + query};
+    long took = timed(env, backup);
+    for (int i = 0; i < KILLS; i++) {
+      killDuring("backup of a bucket into S3", took, env, backup);
+      assertRepositoryHoldsOnlyCompleteBackups(repo, env, stored, "uploads");
+    }
+    timed(env, backup);
+
+    // Restores into another bucket: objects land one by one, each whole (a put is atomic), and the next restore
+    // completes the set.
+    String target = server.createBucket("campaign-restored");
+    String[] restore = {"restore", "--repo", repo, "--plan", "uploads", "--to", "s3://" + target + "/uploads" + query};
+    took = timed(env, restore);
+    for (int i = 0; i < KILLS; i++) {
+      s3.listObjectsV2Paginator(r -> r.bucket(target)).contents().forEach(o -> s3.deleteObject(r -> r.bucket(target)
+          .key(o.key())));
+      killDuring("restore into a bucket", took, env, restore);
+      for (var o : s3.listObjectsV2Paginator(r -> r.bucket(target)).contents()) {
+        byte[] got = s3.getObjectAsBytes(r -> r.bucket(app).key(o.key())).asByteArray();
+        assertThat(s3.getObjectAsBytes(r -> r.bucket(target).key(o.key())).asByteArray()).as(o.key() + " is whole")
+            .isEqualTo(got);
+      }
+    }
+    timed(env, restore);
+    assertThat(s3.listObjectsV2Paginator(r -> r.bucket(target)).contents().stream().map(o -> o.key()).toList())
+        .containsExactlyInAnyOrderElementsOf(s3.listObjectsV2Paginator(r -> r.bucket(app)).contents().stream()
+            .map(o -> o.key()).toList());
   }
 
   @AfterAll
