@@ -87,9 +87,13 @@ public final class Main {
     return FAILED;
   }
 
-  private static String message(Throwable e) {
+  static String message(Throwable e) {
     String m = e.getMessage();
-    if (m == null || m.isBlank()) {
+    if (e instanceof java.nio.file.NoSuchFileException missing) {
+      m = "no such file: " + missing.getFile(); // the JDK's message is the bare path
+    } else if (e instanceof java.nio.file.AccessDeniedException denied) {
+      m = "permission denied: " + denied.getFile();
+    } else if (m == null || m.isBlank()) {
       m = e.getClass().getSimpleName();
     }
     // One line: multi-line tool output (pg_dump stderr) is folded.

@@ -58,6 +58,15 @@ class CliExitCodesTest {
   }
 
   @Test
+  void aMissingInputFileIsSaidInWords() throws Exception {
+    Path missing = tmp.resolve("000000010000000000000042");
+    CliProcess.Result push = CliProcess.run("wal", "push", "--repo", "file:" + tmp.resolve("repo"), "--plan", "p",
+        missing.toString());
+    assertThat(push.exit()).isNotZero();
+    assertThat(push.err().strip()).isEqualTo("savepoint: no such file: " + missing);
+  }
+
+  @Test
   void readingADamagedBackupIsExit3() throws Exception {
     String repo = "file:" + tmp.resolve("repo");
     Path file = Files.writeString(tmp.resolve("f.txt"), "data");
