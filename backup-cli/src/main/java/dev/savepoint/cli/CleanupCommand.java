@@ -9,7 +9,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "cleanup", description = "Remove the remains of backups that never got a manifest (killed or failed runs) and "
-    + "incomplete writes (temporary files, S3 multipart uploads).")
+    + "incomplete writes (temporary files, S3 multipart uploads); with --to, also the scratch databases that killed "
+    + "restores of that database left on its server.")
 final class CleanupCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
@@ -23,6 +24,11 @@ final class CleanupCommand implements Callable<Integer> {
 
   @Option(names = "--dry-run", description = "Only show what would be removed.")
   boolean dryRun;
+
+  @Option(names = "--to", paramLabel = "<postgresql://…/db>", description = "Also drop the scratch databases "
+      + "(<db>_sp<hex>, with no session) of restores of this database that were killed; --dry-run lists them with "
+      + "their size.")
+  String to;
 
   @Override
   public Integer call() throws Exception {
@@ -40,6 +46,15 @@ final class CleanupCommand implements Callable<Integer> {
       }
       if (!dryRun) {
         repository.deleteOrphans(p, minAge);
+      }
+    }
+    if (to != null) {
+      dev.savepoint.postgres.PostgresUrl url = dev.savepoint.postgres.PostgresUrl.parse(to);
+      var scratch = dryRun ? dev.savepoint.postgres.PostgresTarget.abandonedScratch(url)
+          : dev.savepoint.postgres.PostgresTarget.dropAbandonedScratch(url);
+      for (var s : scratch) {
+        System.out.printf("%s scratch database %s (%s) of a killed restore of %s%n", dryRun ? "would drop"
+            : "dropped", s.name(), Format.bytes(s.bytes()), Uris.redact(to));
       }
     }
     if (!dryRun) {

@@ -174,7 +174,17 @@ class KillCampaignTest {
       }
       assertRepositoryHoldsOnlyCompleteBackups("db", "db-safety");
     }
-    timed(restore); // the next restore succeeds and drops what killed ones left on the server
+    pg.execute("postgres", "CREATE DATABASE " + db + "_sp1234abcd"); // as a kill between load and swap leaves it
+    CliProcess.Result listed = CliProcess.run("cleanup", "--repo", repo(), "--to", pg.url(db), "--dry-run");
+    assertThat(listed.exit()).as(listed.err()).isZero();
+    assertThat(listed.out()).containsPattern("would drop scratch database " + db + "_sp1234abcd \\([0-9.]+ [KM]i?B\\)");
+    CliProcess.Result dropped = CliProcess.run("cleanup", "--repo", repo(), "--to", pg.url(db));
+    assertThat(dropped.exit()).as(dropped.err()).isZero();
+    assertThat(dropped.out().lines().filter(l -> l.startsWith("dropped scratch database")).count())
+        .as(listed.out()).isEqualTo(listed.out().lines().filter(l -> l.startsWith("would drop scratch")).count());
+    assertThat(count("SELECT count(*) FROM pg_database WHERE datname ~ '^" + db + "_sp[0-9a-f]+$'"))
+        .as("scratch databases left by killed restores, after cleanup --to").isZero();
+    timed(restore); // the next restore succeeds
     assertThat(users(db)).isEqualTo(users);
     assertThat(count("SELECT count(*) FROM pg_database WHERE datname ~ '^" + db + "_sp[0-9a-f]+$'"))
         .as("scratch databases left by killed restores").isZero();

@@ -161,15 +161,9 @@ public final class PostgresTarget implements RestoreTarget {
     // Cheap checks before the expensive safety backup: keys, signatures and the first chunk of every artifact.
     checkReadable(artifacts);
     if (holdsTables) {
-      if (safetyRepository == null) {
-        throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
-            + "configure one (the CLI does) or restore into a new database");
-      }
-      String safetyId = takeSafetyBackup(serverMajor, artifacts.protection());
-      facts.put("safetyBackupId", safetyId);
-      log.info("safety backup {} of {} stored in plan '{}'", safetyId, url, safetyPlan);
+      facts.put("safetyBackupId", takeSafetyBackup(serverMajor, artifacts.protection()));
     }
-    dropAbandonedScratch(maintenance);
+    dropAbandonedScratch(url);
     String scratch = scratchName(url.database());
     createScratch(maintenance, scratch, properties, serverMajor);
     try {
@@ -199,11 +193,7 @@ public final class PostgresTarget implements RestoreTarget {
         e.addSuppressed(dropFailure);
       }
       IOException reported = e instanceof IOException io ? withoutRowData(io, manifest) : null;
-      if (facts.get("safetyBackupId") != null) {
-        // The operator needs this id most when the restore failed.
-        (reported != null ? reported : e).addSuppressed(new RestoreException("safety backup "
-            + facts.get("safetyBackupId") + " of " + url + " is in plan '" + safetyPlan + "'"));
-      }
+      nameSafetyBackup(reported != null ? reported : e, facts);
       if (reported != null) {
         throw reported;
       }
@@ -264,13 +254,9 @@ public final class PostgresTarget implements RestoreTarget {
     }
     Map<String, Object> facts = new LinkedHashMap<>();
     if (server.exists() && hasTables()) {
-      if (safetyRepository == null) {
-        throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
-            + "configure one (the CLI does) or restore into a new database");
-      }
       facts.put("safetyBackupId", takeSafetyBackup(server.major(), baseTier.protection()));
     }
-    dropAbandonedScratch(maintenance);
+    dropAbandonedScratch(url);
     String scratch = scratchName(url.database());
     PostgresUrl combined = url.withDatabase(scratch);
     createScratch(maintenance, scratch, properties, server.major());
@@ -331,10 +317,7 @@ public final class PostgresTarget implements RestoreTarget {
           e.addSuppressed(dropFailure);
         }
       }
-      if (facts.get("safetyBackupId") != null) {
-        e.addSuppressed(new RestoreException("safety backup " + facts.get("safetyBackupId") + " of " + url
-            + " is in plan '" + safetyPlan + "'"));
-      }
+      nameSafetyBackup(e, facts);
       throw e;
     }
   }
@@ -605,25 +588,42 @@ public final class PostgresTarget implements RestoreTarget {
    * rows are never kept less protected than the backup that replaces them; zstd for unprotected backups.
    */
   private String takeSafetyBackup(int serverMajor, List<Transform> protection) throws IOException {
+    if (safetyRepository == null) {
+      throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
+          + "configure one (the CLI does) or restore into a new database");
+    }
     log.info("taking a safety backup of {} before restoring over it", url);
     PostgresSource.Format format = serverMajor >= 12 ? PostgresSource.Format.PARALLEL : PostgresSource.Format.PLAIN;
     BackupPlan.Builder plan = BackupPlan.builder(safetyPlan).tier("safety").label("reason", "pre-restore")
         .source(PostgresSource.builder(url).format(format).jobs(jobs).build())
         .repository(safetyRepository).verifier(Verifiers.presence(1));
     (protection.isEmpty() ? List.of(Transforms.zstd()) : protection).forEach(plan::transform);
-    return plan.build().run().manifest().id();
+    String id = plan.build().run().manifest().id();
+    log.info("safety backup {} of {} stored in plan '{}'", id, url, safetyPlan);
+    return id;
   }
 
+  /** A failed restore names the safety backup it took: the operator needs the id most then. */
+  private void nameSafetyBackup(Throwable failure, Map<String, Object> facts) {
+    if (facts.get("safetyBackupId") != null) {
+      failure.addSuppressed(new RestoreException("safety backup " + facts.get("safetyBackupId") + " of " + url
+          + " is in plan '" + safetyPlan + "'"));
+    }
+  }
+
+  /** A scratch database that a killed restore left behind: its name and size on disk. */
+  public record AbandonedScratch(String name, long bytes) {}
+
   /**
-   * Drops scratch databases of earlier restores of this database that were killed before they could drop them
-   * ({@code <db>_sp<hex>}, with no session connected: a restore that is still running has its loaders connected).
-   * Without this, every killed restore would leave a full copy of the data on the server.
+   * The scratch databases of earlier restores of {@code url}'s database that were killed before they could drop
+   * them ({@code <db>_sp<hex>}, with no session connected: a restore that is still running has its loaders
+   * connected). {@code url} may name the database whether or not it exists.
    */
-  private void dropAbandonedScratch(PostgresUrl maintenance) throws IOException {
+  public static List<AbandonedScratch> abandonedScratch(PostgresUrl url) throws IOException {
     String base = url.database().length() > 52 ? url.database().substring(0, 52) : url.database();
-    List<String> abandoned = new ArrayList<>();
-    try (Connection c = maintenance.connect(); PreparedStatement ps = c.prepareStatement("""
-        SELECT d.datname FROM pg_database d
+    List<AbandonedScratch> abandoned = new ArrayList<>();
+    try (Connection c = url.withDatabase("postgres").connect(); PreparedStatement ps = c.prepareStatement("""
+        SELECT d.datname, pg_database_size(d.oid) FROM pg_database d
         WHERE left(d.datname, length(?)) = ? AND substr(d.datname, length(?) + 1) ~ '^_sp[0-9a-f]{1,8}$'
           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)""")) {
       ps.setString(1, base);
@@ -631,16 +631,23 @@ public final class PostgresTarget implements RestoreTarget {
       ps.setString(3, base);
       try (ResultSet r = ps.executeQuery()) {
         while (r.next()) {
-          abandoned.add(r.getString(1));
+          abandoned.add(new AbandonedScratch(r.getString(1), r.getLong(2)));
         }
       }
     } catch (SQLException e) {
-      throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
+      throw new RestoreException("cannot inspect the databases of " + url + ": " + e.getMessage(), e);
     }
-    for (String name : abandoned) {
-      log.warn("dropping {}, the scratch database of an earlier restore of {} that did not finish", name, url);
-      execute(maintenance, "DROP DATABASE IF EXISTS " + PostgresSource.quote(name));
+    return abandoned;
+  }
+
+  /** Drops {@link #abandonedScratch}; returns what was dropped. */
+  public static List<AbandonedScratch> dropAbandonedScratch(PostgresUrl url) throws IOException {
+    List<AbandonedScratch> abandoned = abandonedScratch(url);
+    for (AbandonedScratch a : abandoned) {
+      log.warn("dropping {}, the scratch database of an earlier restore of {} that did not finish", a.name(), url);
+      execute(url.withDatabase("postgres"), "DROP DATABASE IF EXISTS " + PostgresSource.quote(a.name()));
     }
+    return abandoned;
   }
 
   private static String scratchName(String database) {
