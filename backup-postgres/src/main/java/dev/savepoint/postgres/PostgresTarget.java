@@ -19,7 +19,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -739,8 +738,9 @@ public final class PostgresTarget implements RestoreTarget {
   private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, List<String> restore,
       List<BackupScope.CrossTierReference> skippedForeignKeys) throws IOException {
     Manifest manifest = artifacts.manifest();
-    Path work = Files.createTempDirectory("savepoint-restore-",
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    // Named with this process's id: the next restore removes what a killed one spooled (Staging).
+    Path work = dev.savepoint.core.internal.OwnerOnly.createDirectory(dev.savepoint.core.internal.Staging.restoring(
+        Path.of(System.getProperty("java.io.tmpdir"), "savepoint-schema")));
     try {
       Path schema = work.resolve("schema.dump");
       try (InputStream in = artifacts.open(PostgresSource.Format.PARALLEL.artifact());
@@ -802,11 +802,9 @@ public final class PostgresTarget implements RestoreTarget {
 
   /** Best effort: after a failure, an aborted worker may still be writing a list file here. */
   private static void deleteQuietly(Path dir) {
-    try (var files = Files.walk(dir)) {
-      for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(f);
-      }
-    } catch (IOException | java.io.UncheckedIOException e) {
+    try {
+      dev.savepoint.core.internal.Staging.deleteTree(dir);
+    } catch (IOException e) {
       log.warn("could not remove the temporary directory {}: {}", dir, e.getMessage());
     }
   }
