@@ -37,6 +37,11 @@ public final class MeteredStore extends ForwardingStore {
     return new CountingInputStream(delegate.get(key, offset, length), bytesRead::addAndGet);
   }
 
+  @Override
+  public void deleteAll(java.util.Collection<String> keys) throws IOException {
+    delegate.deleteAll(keys); // in batches where the backend can
+  }
+
   public long bytesWritten() {
     return bytesWritten.get();
   }

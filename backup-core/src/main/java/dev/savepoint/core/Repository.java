@@ -680,13 +680,15 @@ public final class Repository {
   /** Deletes the objects of a backup whose manifest is gone, except those in {@code shared}. */
   private void deleteUnshared(Manifest manifest, Set<String> shared) throws IOException {
     deleteObjects(manifest.plan() + "/" + manifest.id() + "/", shared);
+    List<String> doomed = new ArrayList<>();
     // Objects it reused from deleted earlier backups, unless a remaining backup records them too.
     for (ArtifactRecord a : manifest.artifacts()) {
       // Only the plan's own objects: a manifest naming another plan's keys cannot make prune delete them.
       if (!ownsKey(manifest, a) && !shared.contains(a.key()) && a.key().startsWith(manifest.plan() + "/")) {
-        store.delete(a.key());
+        doomed.add(a.key());
       }
     }
+    store.deleteAll(doomed);
   }
 
   /**
@@ -702,11 +704,7 @@ public final class Repository {
   /** Deletes the objects of {@link #orphans}; returns how many backups' remains were removed. */
   public int deleteOrphans(String plan, Duration minAge) throws IOException {
     Map<String, List<ObjectInfo>> remains = orphanRemains(plan, minAge);
-    for (List<ObjectInfo> objects : remains.values()) {
-      for (ObjectInfo o : objects) {
-        store.delete(o.key());
-      }
-    }
+    store.deleteAll(remains.values().stream().flatMap(List::stream).map(ObjectInfo::key).toList());
     return remains.size();
   }
 
@@ -909,10 +907,6 @@ public final class Repository {
   public static final Duration MAX_LEASE = Duration.ofDays(7);
 
   private void deleteObjects(String prefix, Set<String> keep) throws IOException {
-    for (ObjectInfo o : store.list(prefix)) {
-      if (!keep.contains(o.key())) {
-        store.delete(o.key());
-      }
-    }
+    store.deleteAll(store.list(prefix).stream().map(ObjectInfo::key).filter(k -> !keep.contains(k)).toList());
   }
 }

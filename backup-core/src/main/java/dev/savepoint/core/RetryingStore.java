@@ -133,6 +133,14 @@ public final class RetryingStore extends ForwardingStore {
   }
 
   @Override
+  public void deleteAll(java.util.Collection<String> keys) throws IOException {
+    retry("delete " + keys.size() + " objects", () -> {
+      delegate.deleteAll(keys);
+      return null;
+    });
+  }
+
+  @Override
   public void delete(String key) throws IOException {
     retry("delete " + key, () -> {
       delegate.delete(key);

@@ -52,6 +52,16 @@ public interface Store {
   void delete(String key) throws IOException;
 
   /**
+   * Deletes these objects (missing ones are not an error). Stores that can delete many in one request (S3's
+   * DeleteObjects) do; the default deletes them one by one. Decorators that watch single deletes see each.
+   */
+  default void deleteAll(java.util.Collection<String> keys) throws IOException {
+    for (String key : keys) {
+      delete(key);
+    }
+  }
+
+  /**
    * Removes the remains of writes that never finished and started more than {@code olderThan} ago (temporary
    * files, incomplete multipart uploads); returns how many were removed. Stores without such remains do
    * nothing.

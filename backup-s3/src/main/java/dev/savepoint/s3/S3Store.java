@@ -553,6 +553,30 @@ public final class S3Store implements Store {
     }
   }
 
+  /** DeleteObjects, up to 1,000 keys a request: pruning a bucket backup of many objects is not one request each. */
+  @Override
+  public void deleteAll(java.util.Collection<String> keys) throws IOException {
+    List<String> all = List.copyOf(keys);
+    for (int from = 0; from < all.size(); from += 1000) {
+      List<software.amazon.awssdk.services.s3.model.ObjectIdentifier> batch = new ArrayList<>();
+      for (String key : all.subList(from, Math.min(all.size(), from + 1000))) {
+        batch.add(software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder().key(objectKey(key)).build());
+      }
+      software.amazon.awssdk.services.s3.model.DeleteObjectsResponse response;
+      try {
+        response = client.deleteObjects(d -> d.bucket(bucket).delete(del -> del.objects(batch).quiet(true)));
+      } catch (SdkException e) {
+        throw map("delete " + batch.size() + " objects", batch.get(0).key(), e);
+      }
+      List<String> failed = response.errors().stream().filter(e -> !"NoSuchKey".equals(e.code()))
+          .map(e -> e.key() + " (" + e.code() + ": " + e.message() + ")").toList();
+      if (!failed.isEmpty()) {
+        throw new StoreException("S3 did not delete " + failed.size() + " of " + batch.size() + " objects in "
+            + describe() + ", e.g. " + failed.get(0));
+      }
+    }
+  }
+
   /** Translates SDK errors into Savepoint's store errors. */
   private IOException map(String what, String key, SdkException e) {
     if (e instanceof NoSuchKeyException) {

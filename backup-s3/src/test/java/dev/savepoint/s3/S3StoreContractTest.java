@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.BucketSource;
+import dev.savepoint.core.InMemoryStore;
 import dev.savepoint.core.ByteSource;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
@@ -127,6 +129,35 @@ class S3StoreContractTest extends StoreContract {
           randomBytes((int) (21 * MIB), 14));
       assertThat(proxy.resets()).isGreaterThanOrEqualTo(1);
     }
+  }
+
+  @Test
+  void pruningABucketBackupDeletesItsObjectsAThousandARequest() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger singles = new java.util.concurrent.atomic.AtomicInteger();
+    ExecutionInterceptor counting = new ExecutionInterceptor() {
+      @Override
+      public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attrs) {
+        if (context.request() instanceof software.amazon.awssdk.services.s3.model.DeleteObjectsRequest) {
+          batches.incrementAndGet();
+        } else if (context.request() instanceof software.amazon.awssdk.services.s3.model.DeleteObjectRequest) {
+          singles.incrementAndGet();
+        }
+      }
+    };
+    Repository repo = new Repository(Stores.standard(S3Store.builder(client(server.endpoint(), counting), bucket)
+        .build()));
+    InMemoryStore uploads = new InMemoryStore();
+    for (int i = 0; i < 1500; i++) {
+      uploads.put(String.format("maps/%04d.png", i), ByteSource.wrap(new byte[] {(byte) i, (byte) (i >> 8)}));
+    }
+    Manifest m = BackupPlan.builder("uploads").source(BucketSource.of(uploads).parallelism(8)).repository(repo)
+        .build().run().manifest();
+    repo.delete(m); // what prune does with a backup it does not keep
+    assertThat(repo.list("uploads")).isEmpty();
+    assertThat(repo.store().list("uploads/")).isEmpty();
+    assertThat(batches.get()).as("DeleteObjects requests").isBetween(1, 3);
+    assertThat(singles.get()).as("single deletes: the manifest and its signature at most").isLessThanOrEqualTo(2);
   }
 
   @Test
