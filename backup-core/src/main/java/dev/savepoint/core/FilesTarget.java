@@ -97,6 +97,8 @@ public final class FilesTarget implements RestoreTarget {
               .map(k -> "'" + k.replaceAll("\\p{Cntrl}", "?") + "'").toList()) + (unsafe.size() > 20 ? ", ..." : "")
           + "; restore to a bucket (exact keys), or with --on-unsafe-keys escape");
     }
+    OwnerOnly.createDirectories(destination.getParent());
+    Path staging = Staging.restoring(destination); // first puts back what a killed restore moved away
     boolean existing = false;
     if (Files.exists(destination)) {
       try (var entries = Files.list(destination)) {
@@ -110,8 +112,6 @@ public final class FilesTarget implements RestoreTarget {
         Files.delete(destination);
       }
     }
-    OwnerOnly.createDirectories(destination.getParent());
-    Path staging = Staging.restoring(destination);
     OwnerOnly.createDirectory(staging);
     int files = 0;
     try {

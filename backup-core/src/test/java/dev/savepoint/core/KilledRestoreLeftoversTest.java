@@ -58,6 +58,19 @@ class KilledRestoreLeftoversTest {
   }
 
   @Test
+  void decodedArtifactsComeBackToo() throws Exception {
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    Manifest m = directoryBackup(repo);
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    Path old = Files.createDirectories(out.resolve(".files.savepoint-old-" + DEAD + "-a"));
+    Files.writeString(old.resolve("before.txt"), "the files before");
+    assertThatThrownBy(() -> repo.restore(m, new FilesTarget(out.resolve("files"), ""), Secrets.none()))
+        .isInstanceOf(RestoreException.class).hasMessageContaining("not empty");
+    assertThat(out.resolve("files/before.txt")).as("put back").hasContent("the files before");
+    assertThat(siblings()).containsExactly("files");
+  }
+
+  @Test
   void aDumpRestoreRemovesTheTemporaryFileOfAKilledOne() throws Exception {
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
     Manifest m = BackupPlan.builder("db").source(StreamSource.of("dump.sql", ByteSource.wrap("SELECT 1;".getBytes())))
