@@ -28,12 +28,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Backup and restore speed against the plain shell pipelines on the same database in the same run, plus
- * the peak heap of this JVM. Not a test: run {@code bash scripts/benchmark.sh [scale]} (scale 1 ≈ 0.3 MB of
+ * Backup and restore speed on the same database in the same run, as ratios against the machine's limit (reading
+ * the data on two connections without compression: {@code pg_dump -Fd -j2 -Z0}) and against the best peer
+ * ({@code pg_dump | zstd -3 -T2} for backups, {@code pg_restore -j2} for restores), plus the peak heap of this JVM. Not a test: run {@code bash scripts/benchmark.sh [scale]} (scale 1 ≈ 0.3 MB of
  * dump; 6000 ≈ 2 GB). Prints a table and writes {@code savepoint-demo/benchmark.json}.
  */
 public final class Benchmark {
-  record Row(String what, double seconds, long outputBytes, double ratioToBaseline, long peakHeapBytes) {}
+  /** {@code timesLimit}, {@code timesPeer}: seconds divided by the limit's and the peer's; null where none applies. */
+  record Row(String what, double seconds, long outputBytes, Double timesLimit, Double timesPeer, long peakHeapBytes) {}
 
   public static void main(String[] args) throws Exception {
     int scale = args.length > 0 ? Integer.parseInt(args[0]) : 6000;
@@ -51,12 +53,19 @@ public final class Benchmark {
     String passphrase = "benchmark-passphrase";
     List<Row> rows = new ArrayList<>();
 
+    shell("rm -rf " + work + "/limit.dir");
+    double limit = shell(bin + "/pg_dump -Fd -j2 -Z0 " + conn + " -f " + work + "/limit.dir " + db);
+    rows.add(new Row("pg_dump -Fd -j2 -Z0 (the limit)", limit, size(work.resolve("limit.dir")), 1.0, null, 0));
+    double peer = shell(bin + "/pg_dump " + conn + " " + db + " | zstd -3 -T2 -q > " + work + "/shell.sql.zst");
+    rows.add(new Row("pg_dump | zstd -3 -T2 (the peer)", peer, Files.size(work.resolve("shell.sql.zst")), peer / limit,
+        1.0, 0));
     double gzipShell = shell(bin + "/pg_dump " + conn + " " + db + " | gzip -6 > " + work + "/shell.sql.gz");
-    rows.add(new Row("pg_dump | gzip -6 (baseline)", gzipShell, Files.size(work.resolve("shell.sql.gz")), 1.0, 0));
+    rows.add(new Row("pg_dump | gzip -6", gzipShell, Files.size(work.resolve("shell.sql.gz")), gzipShell / limit,
+        gzipShell / peer, 0));
     double gpgShell = shell(bin + "/pg_dump " + conn + " " + db + " | gpg --batch --pinentry-mode loopback --passphrase "
         + passphrase + " --symmetric --cipher-algo AES256 -o - > " + work + "/shell.sql.gpg");
     rows.add(new Row("pg_dump | gpg --symmetric", gpgShell, Files.size(work.resolve("shell.sql.gpg")),
-        gzipShell / gpgShell, 0));
+        gpgShell / limit, gpgShell / peer, 0));
 
     record Variant(PostgresSource.Format format, List<Transform> transforms) {}
     Map<String, Variant> variants = new LinkedHashMap<>();
@@ -81,7 +90,7 @@ public final class Benchmark {
       long start = System.nanoTime();
       Manifest m = plan.run().manifest();
       double s = (System.nanoTime() - start) / 1e9;
-      rows.add(new Row(v.getKey(), s, m.storedBytes(), gzipShell / s, peakHeap()));
+      rows.add(new Row(v.getKey(), s, m.storedBytes(), s / limit, s / peer, peakHeap()));
       firstOfFormat.putIfAbsent(v.getValue().format(), m);
     }
     Manifest plain = firstOfFormat.get(PostgresSource.Format.PLAIN);
@@ -90,11 +99,11 @@ public final class Benchmark {
     String shellTarget = pg.createDatabase("bench_shell");
     double psqlShell = shell("gunzip -c " + work + "/shell.sql.gz | " + bin + "/psql -q -X " + conn
         + " -v ON_ERROR_STOP=1 --single-transaction -d " + shellTarget + " > /dev/null");
-    rows.add(new Row("gunzip | psql (restore baseline)", psqlShell, 0, 1.0, 0));
     shell(bin + "/pg_dump -Fc " + conn + " " + db + " > " + work + "/shell.dump");
     String pgRestoreTarget = pg.createDatabase("bench_pgrestore");
     double pgRestore = shell(bin + "/pg_restore -j2 " + conn + " -d " + pgRestoreTarget + " " + work + "/shell.dump");
-    rows.add(new Row("pg_restore -j2", pgRestore, 0, psqlShell / pgRestore, 0));
+    rows.add(new Row("gunzip | psql", psqlShell, 0, null, psqlShell / pgRestore, 0));
+    rows.add(new Row("pg_restore -j2 (the peer)", pgRestore, 0, null, 1.0, 0));
     List<String> restored = new ArrayList<>();
     for (Map.Entry<PostgresSource.Format, Manifest> backup : firstOfFormat.entrySet()) {
       String target = "bench_savepoint_" + backup.getKey().name().toLowerCase();
@@ -104,15 +113,16 @@ public final class Benchmark {
       repo.restore(backup.getValue(), PostgresTarget.builder(url.withDatabase(target)).build(), Secrets.none());
       double restore = (System.nanoTime() - start) / 1e9;
       rows.add(new Row("savepoint restore, " + backup.getKey().name().toLowerCase() + " (verified)", restore, 0,
-          psqlShell / restore, peakHeap()));
+          null, restore / pgRestore, peakHeap()));
     }
 
-    System.out.printf("%n%-44s %9s %14s %8s %10s%n", "step", "seconds", "output bytes", "ratio", "peak heap");
+    System.out.printf("%n%-44s %9s %14s %8s %8s %10s%n", "step", "seconds", "output bytes", "×limit", "×peer",
+        "peak heap");
     for (Row r : rows) {
-      System.out.printf("%-44s %9.2f %14d %7.2fx %9.1fM%n", r.what(), r.seconds(), r.outputBytes(), r.ratioToBaseline(),
-          r.peakHeapBytes() / 1048576.0);
+      System.out.printf("%-44s %9.2f %14d %8s %8s %9.1fM%n", r.what(), r.seconds(), r.outputBytes(), times(r.timesLimit()),
+          times(r.timesPeer()), r.peakHeapBytes() / 1048576.0);
     }
-    System.out.println("ratio: baseline seconds / step seconds (>1 is faster than the baseline); raw dump "
+    System.out.println("×limit, ×peer: step seconds / the limit's or the peer's (below 1 is faster); raw dump "
         + plain.rawBytes() + " bytes; JVM max heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("scale", scale);
@@ -128,6 +138,16 @@ public final class Benchmark {
       for (String name : restored) {
         s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
       }
+    }
+  }
+
+  private static String times(Double ratio) {
+    return ratio == null ? "-" : String.format("%.2f", ratio);
+  }
+
+  private static long size(Path dir) throws java.io.IOException {
+    try (var files = Files.walk(dir)) {
+      return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
     }
   }
 
