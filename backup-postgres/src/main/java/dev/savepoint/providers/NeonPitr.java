@@ -145,8 +145,8 @@ public final class NeonPitr implements ManagedPitr {
     private Duration pause = Duration.ofSeconds(5);
 
     private Builder(String project, String branch) {
-      this.project = requireId(project, "project");
-      this.branch = requireId(branch, "branch");
+      this.project = ProviderApi.requireId(project, "project");
+      this.branch = ProviderApi.requireId(branch, "branch");
     }
 
     /** Where the API key comes from (secret {@link #TOKEN}); default: the environment variable NEON_API_KEY. */
@@ -157,7 +157,7 @@ public final class NeonPitr implements ManagedPitr {
 
     /** The branch whose history is restored from; default: the branch itself (restore to its own past). */
     public Builder sourceBranch(String id) {
-      this.sourceBranch = requireId(id, "source branch");
+      this.sourceBranch = ProviderApi.requireId(id, "source branch");
       return this;
     }
 
@@ -182,12 +182,5 @@ public final class NeonPitr implements ManagedPitr {
     public NeonPitr build() {
       return new NeonPitr(this);
     }
-  }
-
-  static String requireId(String id, String what) {
-    if (id == null || !id.matches("[A-Za-z0-9][A-Za-z0-9_-]*")) {
-      throw new IllegalArgumentException("not a " + what + " id: " + id);
-    }
-    return id;
   }
 }

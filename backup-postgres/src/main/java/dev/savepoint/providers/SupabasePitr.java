@@ -112,7 +112,7 @@ public final class SupabasePitr implements ManagedPitr {
     private Duration pause = Duration.ofSeconds(5);
 
     private Builder(String ref) {
-      this.ref = NeonPitr.requireId(ref, "project ref");
+      this.ref = ProviderApi.requireId(ref, "project ref");
     }
 
     /** Where the access token comes from (secret {@link #TOKEN}); default: SUPABASE_ACCESS_TOKEN. */

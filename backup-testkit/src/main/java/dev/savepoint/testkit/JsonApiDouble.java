@@ -33,6 +33,10 @@ public abstract class JsonApiDouble implements AutoCloseable {
   private final String token;
   private final List<Request> requests = new ArrayList<>();
   private final Deque<Integer> failures = new ArrayDeque<>();
+  /** The bodies of the restore requests the double accepted. */
+  protected final List<JsonNode> restores = new ArrayList<>();
+  /** Whether restores end in the provider's failure state. */
+  protected boolean failRestores;
 
   protected JsonApiDouble(String base, String token) throws IOException {
     this.base = base;
@@ -49,6 +53,16 @@ public abstract class JsonApiDouble implements AutoCloseable {
 
   public synchronized List<Request> requests() {
     return List.copyOf(requests);
+  }
+
+  /** The bodies of the restore requests accepted so far. */
+  public synchronized List<JsonNode> restores() {
+    return List.copyOf(restores);
+  }
+
+  /** Restores end in the provider's failure state from now on. */
+  public synchronized void failRestores() {
+    failRestores = true;
   }
 
   /** The next requests are answered with these statuses, in order, before anything else happens. */

@@ -2,7 +2,6 @@ package dev.savepoint.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,24 +17,12 @@ public final class NeonApiDouble extends JsonApiDouble {
   private final String branch;
   private final long retentionSeconds;
   private final Map<String, Integer> pollsLeft = new HashMap<>();
-  private final List<JsonNode> restores = new ArrayList<>();
-  private boolean failRestores;
 
   public NeonApiDouble(String token, String project, String branch, long retentionSeconds) throws IOException {
     super("/api/v2", token);
     this.project = project;
     this.branch = branch;
     this.retentionSeconds = retentionSeconds;
-  }
-
-  /** The bodies of the restore requests accepted so far. */
-  public synchronized List<JsonNode> restores() {
-    return List.copyOf(restores);
-  }
-
-  /** Restore operations end {@code failed} from now on. */
-  public synchronized void failRestores() {
-    failRestores = true;
   }
 
   @Override

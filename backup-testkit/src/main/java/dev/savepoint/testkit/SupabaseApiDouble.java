@@ -3,7 +3,6 @@ package dev.savepoint.testkit;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -17,9 +16,7 @@ public final class SupabaseApiDouble extends JsonApiDouble {
   private final boolean pitrEnabled;
   private final Instant earliest;
   private final Instant latest;
-  private final List<JsonNode> restores = new ArrayList<>();
   private int restoringPolls;
-  private boolean failRestores;
 
   public SupabaseApiDouble(String token, String ref, boolean pitrEnabled, Instant earliest, Instant latest)
       throws IOException {
@@ -28,14 +25,6 @@ public final class SupabaseApiDouble extends JsonApiDouble {
     this.pitrEnabled = pitrEnabled;
     this.earliest = earliest;
     this.latest = latest;
-  }
-
-  public synchronized List<JsonNode> restores() {
-    return List.copyOf(restores);
-  }
-
-  public synchronized void failRestores() {
-    failRestores = true;
   }
 
   @Override

@@ -153,6 +153,7 @@ final class DirectZstd {
     private final ByteBuffer input = take().flip();
     private final ByteBuffer output = take().flip();
     private final byte[] transfer = new byte[BUFFER];
+    private final byte[] one = new byte[1];
     /** A frame has begun and has not ended; the stream may end only between frames, and only after one. */
     private boolean inFrame;
     private boolean sawFrame;
@@ -164,7 +165,6 @@ final class DirectZstd {
 
     @Override
     public int read() throws IOException {
-      byte[] one = new byte[1];
       return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
     }
 

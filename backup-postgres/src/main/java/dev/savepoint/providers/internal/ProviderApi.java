@@ -40,6 +40,14 @@ public final class ProviderApi {
     this.pause = pause;
   }
 
+  /** A project, branch or reference id as providers write them; anything else is refused before any call. */
+  public static String requireId(String id, String what) {
+    if (id == null || !id.matches("[A-Za-z0-9][A-Za-z0-9_-]*")) {
+      throw new IllegalArgumentException("not a " + what + " id: " + id);
+    }
+    return id;
+  }
+
   public Duration pause() {
     return pause;
   }
