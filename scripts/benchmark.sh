@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Backup/restore speed and peak heap against pg_dump | gzip, pg_dump | gpg, gunzip | psql and pg_restore -j2,
-# on the same generated database in one run. Argument: data scale (default 6000, about 2 GB of dump).
+# Backup/restore speed, CPU and peak heap against the machine's limit (pg_dump -Fd -j2 -Z0) and the best peers
+# (pg_dump | zstd -3 -T2, pg_restore -j2) on chat-like data (gzip ~3:1), one run per scale. Arguments: scales (default 1000 4000: ~0.5 and 2 GB).
 # Runs in its own JVM limited to 256 MB of heap (SAVEPOINT_BENCH_HEAP to change). Not part of the test run.
 # "benchmark.sh s3 [MiB]" measures S3 upload throughput with 1, 2 and 4 parts in flight instead;
 # "benchmark.sh crypto [MiB]" OpenPGP encryption throughput against gpg on the same file;
@@ -25,4 +25,4 @@ if [ "${1:-}" = "pitr" ]; then
   # WAL streaming against pg_receivewal and PITR restore against pg_basebackup + cp, one cluster. Argument: scale.
   exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.PitrBenchmark "${2:-750}"
 fi
-java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.Benchmark "${1:-6000}"
+java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.Benchmark "$@"

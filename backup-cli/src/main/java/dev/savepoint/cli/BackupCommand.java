@@ -35,9 +35,10 @@ final class BackupCommand implements Callable<Integer> {
       description = "Fail (and write no manifest) if the backup stores fewer bytes.")
   long minSize;
 
-  @Option(names = "--pg-format", defaultValue = "plain", paramLabel = "<format>",
-      description = "PostgreSQL sources: plain (pg_dump SQL), custom (pg_dump archive) or parallel (one artifact "
-          + "per table, copied on several connections). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--pg-format", defaultValue = "auto", paramLabel = "<format>",
+      description = "PostgreSQL sources: parallel (one artifact per table, copied on several connections), plain "
+          + "(pg_dump SQL) or custom (pg_dump archive). Default: ${DEFAULT-VALUE}, parallel where it applies "
+          + "(PostgreSQL 12+), else plain, with the reason in the log.")
   String pgFormat;
 
   @Option(names = "--jobs", paramLabel = "<N>",

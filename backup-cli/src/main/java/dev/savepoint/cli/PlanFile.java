@@ -40,7 +40,7 @@ import java.util.List;
  *     tablesOnly: [legacy_events]    # this table's own rows, not its partitions or inheritance children
  *     crossTierReferences: [game_sessions_campaign_id_fkey]   # foreign keys into another tier's tables
  *     excludeTableData: [session_cache]
- *     pgFormat: parallel             # plain (default), custom or parallel
+ *     pgFormat: parallel             # auto (default: parallel where it applies, else plain), parallel, plain, custom
  *     jobs: 4                        # connections copying tables at once (parallel format)
  *     compress: zstd
  *     encryptPassphraseEnv: BACKUP_PASSPHRASE
@@ -135,7 +135,7 @@ final class PlanFile {
   static Source source(PlanSpec p) throws IOException {
     if (PostgresUrl.isPostgresUrl(p.source())) {
       PostgresSource.Builder pg = PostgresSource.builder(PostgresUrl.parse(p.source()))
-          .format(Uris.pgFormat(p.pgFormat() == null ? "plain" : p.pgFormat()));
+          .format(Uris.pgFormat(p.pgFormat() == null ? "auto" : p.pgFormat()));
       if (p.jobs() != null) {
         pg.jobs(p.jobs());
       }

@@ -47,10 +47,13 @@ final class Uris {
   }
 
   static Source source(String uri) throws IOException {
-    return source(uri, PostgresSource.Format.PLAIN, null, false);
+    return source(uri, null, null, false);
   }
 
-  /** As {@link #source(String)}; a PostgreSQL source uses {@code format} and, if given, {@code jobs}. */
+  /**
+   * As {@link #source(String)}; a PostgreSQL source uses {@code format} (null: parallel where it applies) and, if
+   * given, {@code jobs}.
+   */
   static Source source(String uri, PostgresSource.Format format, Integer jobs, boolean globals) throws IOException {
     if (uri.equals("-")) {
       return StreamSource.stdin("stdin");
@@ -250,11 +253,15 @@ final class Uris {
   }
 
   /** The PostgreSQL dump format named {@code name} (plain, custom or parallel). */
+  /** The format named {@code name}; null for {@code auto} (parallel where it applies, else plain). */
   static PostgresSource.Format pgFormat(String name) throws ConfigurationException {
+    if (name.equalsIgnoreCase("auto")) {
+      return null;
+    }
     try {
       return PostgresSource.Format.valueOf(name.toUpperCase(java.util.Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new ConfigurationException("unknown PostgreSQL format '" + name + "'; use plain, custom or parallel");
+      throw new ConfigurationException("unknown PostgreSQL format '" + name + "'; use auto, parallel, plain or custom");
     }
   }
 

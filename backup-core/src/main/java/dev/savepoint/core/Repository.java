@@ -450,8 +450,9 @@ public final class Repository {
       in.close();
       throw decodeFailure(artifact, e);
     }
+    // Where chunk digests cover every raw byte, a second SHA-256 pass over the whole would prove nothing more.
     InputStream verified = new DecodingFailureTranslator(new VerifyingInputStream(in, "artifact '" + artifact.name()
-        + "' raw bytes", artifact.rawBytes(), artifact.rawSha256()), artifact);
+        + "' raw bytes", artifact.rawBytes(), artifact.rawChunks() == null ? artifact.rawSha256() : null), artifact);
     if (artifact.rawChunks() == null) {
       org.slf4j.LoggerFactory.getLogger(Repository.class).warn("artifact '{}' ({}) predates chunk digests: its bytes "
           + "are verified only when the stream ends, after the restore has used them", artifact.name(), artifact.key());

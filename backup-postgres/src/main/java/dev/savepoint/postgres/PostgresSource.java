@@ -36,6 +36,11 @@ import java.util.concurrent.TimeUnit;
  *       --format=directory --jobs}). {@link PostgresTarget} restores it in parallel. Needs PostgreSQL 12+.
  * </ul>
  *
+ * <p>Without a {@link Builder#format chosen format}, a backup uses the parallel format wherever it applies — the
+ * fast path, on the server's and the client's cores at once — and the plain format otherwise (a server older
+ * than PostgreSQL 12, a table without stored columns, a line break in a table or column name), saying why in the
+ * log. The manifest's fact {@code format} records which.
+ *
  * <p>Consistency: a REPEATABLE READ transaction exports a snapshot, counts the rows of every dumped table in
  * that snapshot (the parallel format takes the counts from COPY, whose connections share the snapshot), and
  * {@code pg_dump --snapshot} dumps exactly that snapshot while the transaction stays open. The manifest's
@@ -74,6 +79,8 @@ public final class PostgresSource implements Source {
   private final int jobs;
   private final long tablePartBytes;
   private final boolean globals;
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PostgresSource.class);
 
   private PostgresSource(Builder b) {
     this.url = b.url;
@@ -121,10 +128,11 @@ public final class PostgresSource implements Source {
         facts.put("databaseSizeBytes", Long.parseLong(single(c, "SELECT pg_database_size(current_database())")));
         facts.put("snapshot", snapshot);
         facts.put("databaseProperties", DatabaseProperties.read(c).toFacts());
-        facts.put("format", format.name().toLowerCase());
         // Resolved in the snapshot: partitions created since the plan was written are included.
         BackupScope scope = BackupScope.resolve(c, selection, url.database());
         scope.requireReadable();
+        Format format = this.format != null ? this.format : chooseFormat(c, serverVersionNum, scope.copied());
+        facts.put("format", format.name().toLowerCase());
         facts.put("role", scope.role());
         // Every connection that read rows ran with row_security = off: RLS could only fail the backup, not
         // filter it, and the preflight found nothing the role could not read.
@@ -150,11 +158,11 @@ public final class PostgresSource implements Source {
           // (definitions, sequence values, large objects).
           List<String> noRows = new ArrayList<>(scope.copied());
           noRows.addAll(scope.schemaOnly());
-          dump(writer, tool, snapshot, serverMajor, noRows, scope.excluded());
+          dump(writer, format, tool, snapshot, serverMajor, noRows, scope.excluded());
           copyTables(writer, c, snapshot, scope.copied(), facts);
         } else {
           facts.put("tableRowCounts", countRows(c, scope.copied()));
-          dump(writer, tool, snapshot, serverMajor, scope.schemaOnly(), scope.excluded());
+          dump(writer, format, tool, snapshot, serverMajor, scope.schemaOnly(), scope.excluded());
         }
         if (globals) {
           dumpGlobals(writer, serverMajor);
@@ -166,6 +174,38 @@ public final class PostgresSource implements Source {
     } catch (SQLException e) {
       throw new SourceException("PostgreSQL " + url + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The format of a backup that chose none: {@link Format#PARALLEL} unless something it cannot do is there, then
+   * {@link Format#PLAIN}, with the reason in the log.
+   */
+  private Format chooseFormat(Connection c, int serverVersionNum, List<String> copied) throws SQLException {
+    String reason = null;
+    if (serverVersionNum < 120000) {
+      reason = "the server runs PostgreSQL " + serverVersionNum / 10000 + " and the parallel format needs 12 or newer";
+    } else if (!copied.isEmpty()) {
+      try (PreparedStatement ps = c.prepareStatement("""
+          SELECT t::regclass::text FROM unnest(?::regclass[]) t
+          WHERE NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = t AND attnum > 0 AND NOT attisdropped
+                              AND attgenerated = '')
+             OR t::regclass::text ~ '[\r\n]'
+             OR EXISTS (SELECT FROM pg_attribute WHERE attrelid = t AND attnum > 0 AND attname ~ '[\r\n]')
+          LIMIT 1""")) {
+        ps.setArray(1, c.createArrayOf("text", copied.toArray()));
+        try (ResultSet r = ps.executeQuery()) {
+          if (r.next()) {
+            reason = "table " + r.getString(1).replaceAll("[\r\n]", "?") + " has no stored columns or a line break"
+                + " in its name or a column's, which the parallel format cannot store";
+          }
+        }
+      }
+    }
+    if (reason == null) {
+      return Format.PARALLEL;
+    }
+    log.info("backing up {} in the plain format: {}", url, reason);
+    return Format.PLAIN;
   }
 
   /**
@@ -349,7 +389,7 @@ public final class PostgresSource implements Source {
   }
 
   /** Runs pg_dump in the snapshot; {@code withoutData} and {@code excluded} are quoted relation names. */
-  private void dump(ArtifactWriter writer, String tool, String snapshot, int serverMajor, List<String> withoutData,
+  private void dump(ArtifactWriter writer, Format format, String tool, String snapshot, int serverMajor, List<String> withoutData,
       List<String> excluded) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(tool, "--no-password", "--snapshot=" + snapshot,
         "--format=" + format.flag));
@@ -440,7 +480,7 @@ public final class PostgresSource implements Source {
   /** Options of a {@link PostgresSource}. Table names may be {@code table} or {@code schema.table}. */
   public static final class Builder {
     private final PostgresUrl url;
-    private Format format = Format.PLAIN;
+    private Format format;
     private final List<String> schemas = new ArrayList<>();
     private final List<String> excludeSchemas = new ArrayList<>();
     private final List<String> tables = new ArrayList<>();
@@ -457,6 +497,10 @@ public final class PostgresSource implements Source {
       this.url = Objects.requireNonNull(url);
     }
 
+    /**
+     * The dump format; null (the default) chooses per backup: {@link Format#PARALLEL} wherever it applies,
+     * else {@link Format#PLAIN} (see the class comment).
+     */
     public Builder format(Format format) {
       this.format = format;
       return this;

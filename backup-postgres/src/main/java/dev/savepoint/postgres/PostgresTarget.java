@@ -165,25 +165,32 @@ public final class PostgresTarget implements RestoreTarget {
     dropAbandonedScratch(url);
     String scratch = scratchName(url.database());
     createScratch(maintenance, scratch, properties, serverMajor);
+    Phases phases = new Phases();
+    facts.put("phaseSeconds", phases.seconds());
     try {
       load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners, crossTier);
+      phases.end("load");
       if (!tierScoped && !crossTier.isEmpty()) {
         facts.put("crossTierReferencesLeftOut", crossTier.stream().map(BackupScope.CrossTierReference::constraint).toList());
       }
       facts.putAll(verify(manifest, url.withDatabase(scratch), true));
+      phases.end("verify");
       if (tierScoped) {
         // The live database stays; only the tier's tables get the verified rows of the scratch copy.
         facts.putAll(TierReplacement.run(url.withDatabase(scratch), url, manifest, expectedCounts(manifest), true));
         execute(maintenance, "DROP DATABASE " + PostgresSource.quote(scratch) + " WITH (FORCE)");
+        phases.end("replaceTier");
         log.info("restored the tier of backup {} into {}", manifest.id(), url);
         return facts;
       }
       facts.put("scope", "database");
       if (properties != null) {
         facts.putAll(finish(maintenance, scratch, properties, roles, manifest));
+        phases.end("properties");
       }
       swapIntoPlace(maintenance, scratch, exists, facts);
-      log.info("restored backup {} into {}", manifest.id(), url);
+      phases.end("swap");
+      log.info("restored backup {} into {} ({})", manifest.id(), url, phases.seconds());
       return facts;
     } catch (IOException | RuntimeException e) {
       try {
@@ -747,8 +754,11 @@ public final class PostgresTarget implements RestoreTarget {
           OutputStream out = Files.newOutputStream(schema)) {
         in.transferTo(out);
       }
+      long start = System.nanoTime();
       PgTools.run(concat(restore, "--section=pre-data", "--section=data", "--single-transaction", schema.toString()),
           scratch, "loading the schema of backup " + manifest.id());
+      log.info("loaded the schema of backup {} in {} s", manifest.id(), secondsSince(start));
+      start = System.nanoTime();
       List<String> toc = PgTools.output(List.of(restore.get(0), "--list", schema.toString()), scratch,
           "reading the schema archive of backup " + manifest.id()).lines()
           .filter(l -> !l.isBlank() && !l.startsWith(";")).toList();
@@ -789,15 +799,24 @@ public final class PostgresTarget implements RestoreTarget {
       } catch (SQLException e) {
         throw new RestoreException("loading the tables of backup " + manifest.id() + " failed: " + e.getMessage(), e);
       }
+      log.info("loaded {} table parts ({} bytes) of backup {} on {} connections in {} s", parts.size(),
+          parts.stream().mapToLong(ArtifactRecord::rawBytes).sum(), manifest.id(), jobs, secondsSince(start));
+      start = System.nanoTime();
       Set<String> skipped = new HashSet<>();
       skippedForeignKeys.forEach(k -> skipped.add(" FK CONSTRAINT " + k.schema() + " " + k.table() + " " + k.constraint() + " "));
       List<String> rest = toc.stream().filter(l -> !early.contains(l))
           .filter(l -> skipped.stream().noneMatch(l::contains)).toList();
       PgTools.run(concat(restore, "--section=post-data", "--jobs=" + jobs, "--use-list=" + listFile(work, rest),
           schema.toString()), scratch, "creating the constraints and triggers of backup " + manifest.id());
+      log.info("created the remaining indexes, constraints and triggers of backup {} in {} s", manifest.id(),
+          secondsSince(start));
     } finally {
       deleteQuietly(work);
     }
+  }
+
+  private static String secondsSince(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - nanos) / 1e9);
   }
 
   /** Best effort: after a failure, an aborted worker may still be writing a list file here. */
@@ -1094,6 +1113,22 @@ public final class PostgresTarget implements RestoreTarget {
 
     public PostgresTarget build() {
       return new PostgresTarget(this);
+    }
+  }
+
+  /** Wall seconds of each phase of a restore, in order, for the report ({@code phaseSeconds}). */
+  private static final class Phases {
+    private final Map<String, Double> seconds = new LinkedHashMap<>();
+    private long start = System.nanoTime();
+
+    void end(String phase) {
+      long now = System.nanoTime();
+      seconds.put(phase, Math.round((now - start) / 1e6) / 1e3);
+      start = now;
+    }
+
+    Map<String, Double> seconds() {
+      return seconds;
     }
   }
 }

@@ -241,7 +241,24 @@ class ParallelFormatTest {
     assertThatThrownBy(() -> backup(repo, parallel(db).build())).isInstanceOf(SourceException.class)
         .hasMessageContaining("line break").hasMessageContaining("plain or custom format");
     assertThat(repo.store().list("")).isEmpty();
-    backup(repo, PostgresSource.builder(url(db)).build()); // pg_dump's formats store it
+    // Without a chosen format, the backup falls back to pg_dump's plain format, which stores it.
+    Manifest fallback = backup(repo, PostgresSource.builder(url(db)).build());
+    assertThat(fallback.source().facts()).containsEntry("format", "plain");
+    assertThat(fallback.artifacts()).extracting(ArtifactRecord::name).containsExactly("database.sql");
+  }
+
+  @Test
+  void withoutAChosenFormatABackupUsesTheParallelOneAndRestoresLikeIt() throws Exception {
+    Repository repo = repo();
+    Manifest m = backup(repo, PostgresSource.builder(url(trpg)).build());
+    assertThat(m.source().facts()).containsEntry("format", "parallel");
+    assertThat(m.artifacts()).extracting(ArtifactRecord::name).contains("schema.dump")
+        .anyMatch(name -> name.startsWith("data/"));
+    String target = "default_format_restored";
+    repo.restore(m, PostgresTarget.builder(url(target)).build(), Secrets.none());
+    try (Connection a = pg.connect(trpg); Connection b = pg.connect(target)) {
+      assertThat(TrpgDatabase.tableDigests(b)).isEqualTo(TrpgDatabase.tableDigests(a));
+    }
   }
 
   @Test

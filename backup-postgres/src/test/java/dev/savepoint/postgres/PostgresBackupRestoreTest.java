@@ -217,7 +217,7 @@ class PostgresBackupRestoreTest {
     repo.store().put(a.key(), ByteSource.wrap(stored));
 
     assertThatThrownBy(() -> repo.restore(m, PostgresTarget.builder(url(live)).safetyBackup(repo, "s").build(),
-        Secrets.none())).isInstanceOf(IntegrityException.class).hasMessageContaining("database.sql");
+        Secrets.none())).isInstanceOf(IntegrityException.class).hasMessageContaining(a.name());
     try (Connection c = pg.connect(live); Statement s = c.createStatement()) {
       var r = s.executeQuery("SELECT v FROM keep");
       r.next();

@@ -197,8 +197,11 @@ public class SavepointProperties {
     /** Foreign keys from this tier's rows into another tier's tables, declared as crossing tiers. */
     private List<String> crossTierReferences = new ArrayList<>();
 
-    /** plain (pg_dump SQL), custom (pg_dump -Fc) or parallel (per-table COPY on several connections). */
-    private PostgresSource.Format format = PostgresSource.Format.PLAIN;
+    /**
+     * parallel (per-table COPY on several connections), plain (pg_dump SQL) or custom (pg_dump -Fc). Unset: parallel
+     * where it applies (PostgreSQL 12+), else plain.
+     */
+    private PostgresSource.Format format;
 
     /** Cron expression: 5 fields (minute hour day month weekday) or 6 with seconds first. Empty: not scheduled. */
     private String schedule;

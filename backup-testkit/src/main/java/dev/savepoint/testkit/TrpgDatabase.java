@@ -80,12 +80,37 @@ public final class TrpgDatabase {
       CREATE INDEX chat_body_idx ON chat_messages (session_id, sent_at);
       """;
 
+  /** What the chat messages and generated content say. */
+  public enum Text {
+    /**
+     * Short, highly repetitive phrases with every awkward character (the default: small, fast to generate, gzip
+     * about 9:1 — every compressor looks fast on it, so it is no benchmark).
+     */
+    REPETITIVE,
+    /**
+     * Words drawn at random, with a skewed (Zipf-like) frequency, from a vocabulary of some thousands of
+     * English, fantasy and Japanese words and invented names: the whole dump compresses like a real chat
+     * platform's (gzip about 2.9:1). Deterministic (a fixed seed). About 0.5 MB of dump per unit of scale.
+     */
+    CHAT
+  }
+
   /** Creates the schema and fills it; {@code scale} 1 is about 100 users and 2,000 chat messages. */
   public static void create(Connection c, int scale) throws SQLException {
+    create(c, scale, Text.REPETITIVE);
+  }
+
+  /** Creates the schema and fills it with {@code text}; {@code scale} 1 is about 100 users and 2,000 chat messages. */
+  public static void create(Connection c, int scale, Text text) throws SQLException {
     boolean auto = c.getAutoCommit();
     c.setAutoCommit(false);
     try (Statement s = c.createStatement()) {
       s.execute(SCHEMA);
+      if (text == Text.CHAT) {
+        java.util.Random random = new java.util.Random(42);
+        copyWords(c, "sp_chat_words", 2000L * scale, g -> 3 + (int) (g % 40), random);
+        copyWords(c, "sp_content_words", 50L * scale, g -> 60 + (int) (g % 300), random);
+      }
       int users = 100 * scale;
       s.execute("""
           INSERT INTO users (handle, display_name, role, email, avatar, created_at, settings)
@@ -117,20 +142,24 @@ public final class TrpgDatabase {
       s.execute("""
           INSERT INTO chat_messages (id, session_id, author_id, body, sent_at)
           SELECT g, 1 + g %% %d, CASE WHEN g %% 50 = 0 THEN NULL ELSE 1 + g %% %d END,
-                 CASE g %% 4 WHEN 0 THEN 'ゴブリンが現れた！ 🎲 ' || g
+                 CASE g %% %d WHEN 0 THEN 'ゴブリンが現れた！ 🎲 ' || g
                              WHEN 1 THEN 'I cast \\fireball\\ at the "orc" — it''s ' || g
                              WHEN 2 THEN E'multi\\nline\\n' || g
-                             ELSE repeat('roll ', 1 + g %% 30) END,
+                             ELSE %s END,
                  timestamptz '2025-01-01' + (g %% 5000) * interval '163 minutes' + g * interval '1 second'
-          FROM generate_series(1, %d) g""".formatted(60 * scale, users, 2000 * scale));
+          FROM %s""".formatted(60 * scale, users, text == Text.CHAT ? 40 : 4,
+          text == Text.CHAT ? "words" : "repeat('roll ', 1 + g % 30)",
+          text == Text.CHAT ? "sp_chat_words AS w(g, words)" : "generate_series(1, " + 2000 * scale + ") g"));
       s.execute("""
           INSERT INTO ai_generated_content (campaign_id, kind, prompt, content, metadata, embedding)
           SELECT 1 + g %% %d, (ARRAY['npc','map','quest'])[1 + g %% 3],
                  CASE WHEN g %% 6 = 0 THEN NULL ELSE 'Describe a tavern #' || g END,
-                 repeat('The tavern smells of ale and old parchment. 酒場は賑やかだ。 ', 20 + g %% 40),
+                 %s,
                  jsonb_build_object('model', 'gm-llm', 'tokens', 500 + g, 'tags', jsonb_build_array('a', g)),
                  ARRAY[g * 0.5, -g * 0.25, 1.0/3]::real[]
-          FROM generate_series(1, %d) g""".formatted(campaigns, 50 * scale));
+          FROM %s""".formatted(campaigns,
+          text == Text.CHAT ? "words" : "repeat('The tavern smells of ale and old parchment. 酒場は賑やかだ。 ', 20 + g % 40)",
+          text == Text.CHAT ? "sp_content_words AS w(g, words)" : "generate_series(1, " + 50 * scale + ") g"));
       s.execute("""
           INSERT INTO session_cache SELECT 'k' || g, decode(repeat('ab', 100), 'hex'), now()
           FROM generate_series(1, %d) g""".formatted(10 * scale));
@@ -142,6 +171,64 @@ public final class TrpgDatabase {
     } finally {
       c.setAutoCommit(auto);
     }
+  }
+
+  /**
+   * Fills a temporary table {@code (g, words)}, g = 1..rows, with {@code count(g)} words each drawn from the
+   * vocabulary, most often its first words (Zipf-like), through COPY: generating text in SQL is a hundred times
+   * slower.
+   */
+  private static void copyWords(Connection c, String table, long rows, java.util.function.LongUnaryOperator count,
+      java.util.Random random) throws SQLException {
+    String[] vocabulary = vocabulary();
+    try (Statement s = c.createStatement()) {
+      s.execute("CREATE TEMP TABLE " + table + " (g bigint, words text) ON COMMIT DROP");
+    }
+    org.postgresql.copy.CopyIn copy = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI()
+        .copyIn("COPY " + table + " FROM STDIN");
+    StringBuilder batch = new StringBuilder(1 << 20);
+    for (long g = 1; g <= rows; g++) {
+      batch.append(g).append('\t');
+      for (long i = count.applyAsLong(g); i > 0; i--) {
+        double skewed = random.nextDouble();
+        batch.append(vocabulary[(int) (skewed * skewed * skewed * vocabulary.length)]).append(i > 1 ? " " : "\n");
+      }
+      if (batch.length() > (1 << 20) || g == rows) {
+        byte[] bytes = batch.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        copy.writeToCopy(bytes, 0, bytes.length);
+        batch.setLength(0);
+      }
+    }
+    copy.endCopy();
+  }
+
+  /**
+   * About 3,000 words: common English and table-top words first (drawn most often), then Japanese, then
+   * invented names from syllables (the long tail).
+   */
+  private static String[] vocabulary() {
+    String common = "the a to and of I you it is in that we he she they my your on for with at this be was are"
+        + " have not but what so go do can will me just all if no yes ok lol now get up out one there who roll"
+        + " dice attack cast spell the orc goblin dragon tavern quest sword shield bow arrow potion heal damage"
+        + " critical hit miss initiative turn round party rest camp village forest cave dungeon door trap chest"
+        + " gold coin map scroll wizard rogue cleric paladin bard ranger druid monk fighter warlock sorcerer"
+        + " strength dexterity wisdom charisma saving throw advantage disadvantage perception stealth check"
+        + " night morning rain fire ice poison shadow light dark ancient cursed holy ring amulet cloak boots"
+        + " king queen guard merchant innkeeper thief bandit wolf bear spider skeleton zombie lich demon";
+    String japanese = "勇者 魔法 剣 盾 ドラゴン ゴブリン 酒場 冒険 宝箱 呪文 回復 攻撃 防御 村 森 洞窟 城 王 姫 騎士"
+        + " 盗賊 僧侶 魔王 宝石 地図 扉 罠 毒 炎 氷 雷 風 闇 光 ありがとう すごい やった 行こう 待って";
+    java.util.List<String> words = new java.util.ArrayList<>(java.util.List.of((common + " " + japanese).split(" ")));
+    String[] syllables = "ka ri to mel an dor eth la vin sul gar bre quo zan th el mi or ys fen wyn tal ro ash kel"
+        .split(" ");
+    java.util.Random random = new java.util.Random(7);
+    while (words.size() < 3000) {
+      StringBuilder w = new StringBuilder();
+      for (int i = 2 + random.nextInt(3); i > 0; i--) {
+        w.append(syllables[random.nextInt(syllables.length)]);
+      }
+      words.add(random.nextInt(4) == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w.toString());
+    }
+    return words.toArray(String[]::new);
   }
 
   /**

@@ -202,6 +202,22 @@ public final class Pipe {
       return n;
     }
 
+    /**
+     * Hands {@code out} each chunk as the writer filled it, without copying it or cutting it into 8 KiB pieces
+     * (as {@link InputStream#transferTo} would): a chunk is never written to again once queued.
+     */
+    @Override
+    public long transferTo(OutputStream out) throws IOException {
+      long transferred = 0;
+      while (fill()) {
+        int n = current.length - pos;
+        out.write(current, pos, n);
+        pos = current.length;
+        transferred += n;
+      }
+      return transferred;
+    }
+
     @Override
     public void close() {
       if (!ended) {

@@ -8,13 +8,15 @@ import java.io.InputStream;
 /**
  * Passes bytes through and, at end of stream, checks their count and SHA-256 against what the manifest
  * recorded. A mismatch throws {@link IntegrityException} instead of returning end-of-stream, so a consumer
- * never takes corrupt or truncated data for complete data. Too many bytes fail as soon as they arrive.
+ * never takes corrupt or truncated data for complete data. Too many bytes fail as soon as they arrive. With no
+ * expected SHA-256 (null) only the count is checked: for bytes whose every chunk another stage verifies.
  */
 public final class VerifyingInputStream extends FilterInputStream {
   private final String what;
   private final long expectedBytes;
   private final String expectedSha256;
-  private final Probe probe = new Probe();
+  private final Probe probe;
+  private long bytes;
   private boolean verified;
 
   public VerifyingInputStream(InputStream in, String what, long expectedBytes, String expectedSha256) {
@@ -22,6 +24,7 @@ public final class VerifyingInputStream extends FilterInputStream {
     this.what = what;
     this.expectedBytes = expectedBytes;
     this.expectedSha256 = expectedSha256;
+    this.probe = expectedSha256 == null ? null : new Probe();
   }
 
   @Override
@@ -38,8 +41,11 @@ public final class VerifyingInputStream extends FilterInputStream {
       verify();
       return -1;
     }
-    probe.update(b, off, n);
-    if (probe.bytes() > expectedBytes) {
+    bytes += n;
+    if (probe != null) {
+      probe.update(b, off, n);
+    }
+    if (bytes > expectedBytes) {
       throw new IntegrityException(what + ": size mismatch: expected " + expectedBytes
           + " bytes, found more");
     }
@@ -51,9 +57,12 @@ public final class VerifyingInputStream extends FilterInputStream {
       return;
     }
     verified = true;
-    if (probe.bytes() != expectedBytes) {
+    if (bytes != expectedBytes) {
       throw new IntegrityException(what + ": size mismatch (truncated?): expected " + expectedBytes
-          + " bytes, actual " + probe.bytes());
+          + " bytes, actual " + bytes);
+    }
+    if (probe == null) {
+      return;
     }
     String actual = probe.sha256();
     if (!actual.equals(expectedSha256)) {
