@@ -4,7 +4,8 @@
 # Runs in its own JVM limited to 256 MB of heap (SAVEPOINT_BENCH_HEAP to change). Not part of the test run.
 # "benchmark.sh s3 [MiB]" measures S3 upload throughput with 1, 2 and 4 parts in flight instead;
 # "benchmark.sh crypto [MiB]" OpenPGP encryption throughput against gpg on the same file;
-# "benchmark.sh pitr [scale]" WAL streaming against pg_receivewal and PITR restore against pg_basebackup + cp.
+# "benchmark.sh pitr [scale]" WAL streaming against pg_receivewal and PITR restore against pg_basebackup + cp;
+# "benchmark.sh bucket [objects] [s3]" bucket backups of many small objects (full, no change, 1 % changed, restore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,6 +21,11 @@ fi
 if [ "${1:-}" = "s3" ]; then
   # Upload throughput to the in-process S3 server with 1, 2, 4 parts in flight. Argument: MiB (default 512).
   exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.S3UploadBenchmark "${2:-512}"
+fi
+if [ "${1:-}" = "bucket" ]; then
+  # Bucket backups of many small objects: full, no change, 1 % changed, restore; "s3" adds a full backup to the
+  # in-process S3 server. Arguments: objects (default 100000), s3.
+  exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.BucketBenchmark "${2:-100000}" "${3:-}"
 fi
 if [ "${1:-}" = "pitr" ]; then
   # WAL streaming against pg_receivewal and PITR restore against pg_basebackup + cp, one cluster. Argument: scale.

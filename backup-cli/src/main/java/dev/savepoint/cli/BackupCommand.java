@@ -70,7 +70,7 @@ final class BackupCommand implements Callable<Integer> {
       System.out.println(Format.json(summary(m)));
     } else {
       System.out.printf("backup %s of plan '%s' complete: %d artifact(s), %s raw, %s stored, %s%n", m.id(),
-          m.plan(), m.artifacts().size(), Format.bytes(m.rawBytes()), Format.bytes(m.storedBytes()),
+          m.plan(), m.artifactCount(), Format.bytes(m.rawBytes()), Format.bytes(m.storedBytes()),
           Format.duration(m.duration()));
     }
     return Main.OK;
@@ -86,7 +86,7 @@ final class BackupCommand implements Callable<Integer> {
     s.put("finishedAt", m.finishedAt().toString());
     s.put("durationMillis", m.duration().toMillis());
     s.put("sourceType", m.source().type());
-    s.put("artifacts", m.artifacts().size());
+    s.put("artifacts", m.artifactCount());
     s.put("rawBytes", m.rawBytes());
     s.put("storedBytes", m.storedBytes());
     return s;

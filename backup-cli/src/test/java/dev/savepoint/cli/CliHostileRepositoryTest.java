@@ -79,7 +79,7 @@ class CliHostileRepositoryTest {
     String db = database();
     Path repo = tmp.resolve("repo");
     assertThat(CliProcess.run("backup", "--repo", "file:" + repo, "--plan", "p", "--source", pg.url(db),
-        "--compress", "none").exit()).isZero();
+        "--pg-format", "plain", "--compress", "none").exit()).isZero();
     Path dump = only(repo, "database.sql");
     Path marker = Path.of("/tmp/sp_" + Long.toHexString(System.nanoTime() & 0xffffffffL));
     String comment = "-- PostgreSQL database dump";

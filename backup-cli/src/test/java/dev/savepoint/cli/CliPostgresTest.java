@@ -168,7 +168,7 @@ class CliPostgresTest {
     CliProcess.Result bad = CliProcess.run("backup", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
         "--pg-format", "directory");
     assertThat(bad.exit()).isEqualTo(2);
-    assertThat(bad.err().strip()).isEqualTo("savepoint: unknown PostgreSQL format 'directory'; use plain, custom or parallel");
+    assertThat(bad.err().strip()).isEqualTo("savepoint: unknown PostgreSQL format 'directory'; use auto, parallel, plain or custom");
   }
 
   @Test

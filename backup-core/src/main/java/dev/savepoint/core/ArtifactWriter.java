@@ -36,4 +36,49 @@ public interface ArtifactWriter {
   default boolean reuse(ArtifactRecord earlier) throws IOException {
     return false;
   }
+
+  /**
+   * The object index of {@code earlier}, a backup of the same plan (from {@link #previous()}), read one segment at a
+   * time: what an incremental bucket backup merges with its new listing.
+   */
+  default ObjectIndex.Reader index(Manifest earlier) throws IOException {
+    throw new UnsupportedOperationException("this writer reads no indexes");
+  }
+
+  /** Where an artifact's record goes. */
+  enum Kind {
+    /** In the manifest's list of artifacts, stored through the plan's transforms: what {@link #open} does. */
+    LISTED,
+    /**
+     * Not in the manifest: the source keeps the record ({@link StoredArtifact#record()}) in an index of its own
+     * (a bucket backup's object index), so the manifest does not grow with the number of objects. Stored through
+     * the plan's transforms, under the backup like any other.
+     */
+    INDEXED,
+    /**
+     * A segment of such an index: listed in the manifest, compressed (zstd) but never encrypted, whatever the
+     * plan's transforms — it holds what the manifest would otherwise hold (keys, sizes, digests), and pruning
+     * and verification read it without keys, as they read manifests.
+     */
+    INDEX
+  }
+
+  /**
+   * Starts an artifact of {@code kind} ({@link #open} is {@link Kind#LISTED}). Its record, available from the
+   * returned stream once closed, is what an {@link Kind#INDEXED} artifact's source keeps.
+   */
+  default StoredArtifact open(String name, Kind kind) throws IOException {
+    throw new UnsupportedOperationException("this writer stores only listed artifacts");
+  }
+
+  /** As {@link #reuse(ArtifactRecord)}, for an artifact of {@code kind}; an {@link Kind#INDEXED} one is not listed. */
+  default boolean reuse(ArtifactRecord earlier, Kind kind) throws IOException {
+    return kind == Kind.LISTED && reuse(earlier);
+  }
+
+  /** The stream of an artifact being written; closing it stores it, after which {@link #record()} describes it. */
+  abstract class StoredArtifact extends OutputStream {
+    /** The record of the stored artifact; null until the stream was closed successfully. */
+    public abstract ArtifactRecord record();
+  }
 }

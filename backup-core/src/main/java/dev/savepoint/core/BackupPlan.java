@@ -123,7 +123,7 @@ public final class BackupPlan {
     }
     Manifest m = result.manifest();
     notifier.notify(new Event(Event.Type.BACKUP_SUCCEEDED, name, m.id(), Instant.now(),
-        m.artifacts().size() + " artifact(s), " + m.rawBytes() + " bytes raw, " + m.storedBytes()
+        m.artifactCount() + " artifact(s), " + m.rawBytes() + " bytes raw, " + m.storedBytes()
             + " bytes stored in " + m.duration().toMillis() + " ms",
         Map.of("rawBytes", m.rawBytes(), "storedBytes", m.storedBytes(), "durationMillis", m.duration().toMillis())));
     for (Repository copy : copies) {
@@ -165,7 +165,8 @@ public final class BackupPlan {
       } catch (IOException | RuntimeException | Error e) {
         throw artifacts.abort(e);
       }
-      Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, id, name, tier, labels, started, Instant.now(),
+      int version = facts.containsKey(ObjectIndex.FACT) ? Manifest.FORMAT_VERSION : 1;
+      Manifest manifest = new Manifest(version, id, name, tier, labels, started, Instant.now(),
           new Manifest.SourceInfo(source.type(), facts), artifacts.records());
       List<VerificationResult> results = repository.verify(manifest, verifiers);
       for (VerificationResult r : results) {
@@ -177,7 +178,7 @@ public final class BackupPlan {
       }
       repository.writeManifest(manifest);
       log.info("backup {} of plan '{}' complete: {} artifacts, {} raw bytes, {} stored bytes in {}", id, name,
-          manifest.artifacts().size(), manifest.rawBytes(), manifest.storedBytes(), manifest.duration());
+          manifest.artifactCount(), manifest.rawBytes(), manifest.storedBytes(), manifest.duration());
       return new BackupResult(manifest, results);
     } finally {
       pool.shutdownNow();
@@ -189,6 +190,8 @@ public final class BackupPlan {
     private final String id;
     private final ExecutorService pool;
     private final List<Transform> chain;
+    /** The transforms of {@link Kind#INDEX} artifacts: compressed, never encrypted. */
+    private final List<Transform> indexChain = List.of(Transforms.zstd(3, 0));
     private final Map<String, ArtifactStream> streams = new LinkedHashMap<>();
     /**
      * Finished artifacts: only their records stay (a few hundred bytes), not their pipes, probes and transform
@@ -217,6 +220,17 @@ public final class BackupPlan {
 
     @Override
     public boolean reuse(ArtifactRecord earlier) throws IOException {
+      return reuse(earlier, Kind.LISTED);
+    }
+
+    @Override
+    public ObjectIndex.Reader index(Manifest earlier) throws IOException {
+      return ObjectIndex.open(repository, earlier);
+    }
+
+    @Override
+    public boolean reuse(ArtifactRecord earlier, Kind kind) throws IOException {
+      List<Transform> chain = kind == Kind.INDEX ? indexChain : this.chain;
       if (!earlier.key().startsWith(name + "/")) {
         throw new IllegalArgumentException("artifact '" + earlier.name() + "' is stored outside plan '" + name
             + "' (" + earlier.key() + "); only artifacts of the same plan can be reused");
@@ -238,6 +252,10 @@ public final class BackupPlan {
       }
       log.debug("backup {}: artifact '{}' reuses {} ({} stored bytes)", id, earlier.name(), earlier.key(),
           earlier.storedBytes());
+      progress.onArtifact(earlier.name());
+      if (kind == Kind.INDEXED) {
+        return true; // the source records it in its index
+      }
       synchronized (streams) {
         requireNewName(earlier.name());
         reused.put(earlier.name(), earlier);
@@ -256,7 +274,13 @@ public final class BackupPlan {
 
     @Override
     public OutputStream open(String artifactName) throws IOException {
+      return open(artifactName, Kind.LISTED);
+    }
+
+    @Override
+    public StoredArtifact open(String artifactName, Kind kind) throws IOException {
       Keys.requireValid(artifactName);
+      List<Transform> chain = kind == Kind.INDEX ? indexChain : this.chain;
       if (artifactName.equals(Repository.MANIFEST) || artifactName.equals(Repository.SIGNATURE)) {
         throw new IllegalArgumentException("'" + artifactName + "' is reserved");
       }
@@ -264,7 +288,7 @@ public final class BackupPlan {
       for (Transform t : chain) {
         key.append(extension(t.spec()));
       }
-      ArtifactStream stream = new ArtifactStream(this, artifactName, key.toString(), chain);
+      ArtifactStream stream = new ArtifactStream(this, artifactName, key.toString(), chain, kind);
       synchronized (streams) {
         // A source's worker thread may still open an artifact while the run is being aborted: refuse it, and
         // publish only started streams, so that abort and cleanup see every artifact that can store bytes.
@@ -272,11 +296,17 @@ public final class BackupPlan {
           throw new InterruptedIOException("backup " + id + " was aborted; artifact '" + artifactName
               + "' not started");
         }
-        requireNewName(artifactName);
+        if (kind == Kind.INDEXED) {
+          if (streams.containsKey(artifactName)) {
+            throw new IllegalArgumentException("artifact '" + artifactName + "' is being written already");
+          }
+        } else {
+          requireNewName(artifactName);
+          order.add(artifactName);
+        }
         log.debug("backup {}: artifact '{}' opened -> {}", id, artifactName, key);
         stream.start(pool);
         streams.put(artifactName, stream);
-        order.add(artifactName);
       }
       return stream;
     }
@@ -291,8 +321,11 @@ public final class BackupPlan {
     void finish(ArtifactStream stream) {
       synchronized (streams) {
         streams.remove(stream.artifactName);
-        finished.put(stream.artifactName, stream.record);
+        if (stream.kind != Kind.INDEXED) { // the source keeps that record, in its index
+          finished.put(stream.artifactName, stream.record);
+        }
       }
+      progress.onArtifact(stream.artifactName);
       if (log.isDebugEnabled()) {
         ArtifactRecord r = stream.record;
         log.debug("backup {}: artifact '{}' stored as {}: {} raw bytes -> {} stored bytes through {} in {} ms", id,
@@ -302,7 +335,7 @@ public final class BackupPlan {
     }
 
     void requireAllClosed() {
-      for (ArtifactStream s : snapshot()) {
+      for (ArtifactStream s : snapshot()) { // indexed artifacts leave once closed: any left here is open
         if (s.record == null) {
           throw new IllegalStateException("source '" + source.type() + "' did not close artifact '"
               + s.artifactName + "'");
@@ -358,6 +391,11 @@ public final class BackupPlan {
       synchronized (streams) {
         finished.values().forEach(r -> keys.add(r.key()));
       }
+      try { // indexed artifacts are not tracked one by one: what is under the backup's own prefix is its own
+        repository.store().list(name + "/" + id + "/").forEach(o -> keys.add(o.key()));
+      } catch (IOException | RuntimeException e) {
+        log.warn("could not list what failed backup {} stored; remove it later with cleanup: {}", id, e.getMessage());
+      }
       for (String key : keys) {
         try {
           repository.store().delete(key);
@@ -380,8 +418,9 @@ public final class BackupPlan {
   }
 
   /** The source-facing end of one artifact: raw bytes go into a pipe read by the encode stage. */
-  private final class ArtifactStream extends OutputStream {
+  private final class ArtifactStream extends ArtifactWriter.StoredArtifact {
     private final String artifactName;
+    private final ArtifactWriter.Kind kind;
     private final String key;
     private final Pipe raw = new Pipe();
     private final Pipe stored = new Pipe();
@@ -398,8 +437,9 @@ public final class BackupPlan {
 
     private final Artifacts owner;
 
-    ArtifactStream(Artifacts owner, String artifactName, String key, List<Transform> chain) {
+    ArtifactStream(Artifacts owner, String artifactName, String key, List<Transform> chain, ArtifactWriter.Kind kind) {
       this.owner = owner;
+      this.kind = kind;
       this.artifactName = artifactName;
       this.key = key;
       this.chain = chain;
@@ -435,6 +475,11 @@ public final class BackupPlan {
           throw t;
         }
       });
+    }
+
+    @Override
+    public ArtifactRecord record() {
+      return record;
     }
 
     @Override

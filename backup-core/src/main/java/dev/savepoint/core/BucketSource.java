@@ -22,20 +22,23 @@ import java.util.concurrent.Future;
  * Backs up every object of a {@link Store} — typically the application's uploads, an {@code S3Store} or
  * {@code GcsStore} opened on {@code s3://app/uploads/} or {@code gs://app/uploads/} — as one backup: one
  * artifact per object, named {@value #ARTIFACT_PREFIX}{@code <key>}, {@code parallelism} objects in flight.
- * The manifest lists every object with its size, modification time and ETag; the artifact records add the
- * SHA-256 of each.
+ * Each object's key, size, modification time, ETag and artifact record (with its SHA-256) go into the backup's
+ * {@link ObjectIndex}, not into the manifest, which therefore stays a few kilobytes however many objects there
+ * are; memory holds a bounded number of objects in flight and one index segment.
  *
  * <p>Incremental by default: an object whose size and ETag (or, where the store has no ETags, modification
  * time) equal those recorded by the previous backup of the plan is not read again; the new backup records the
- * earlier stored copy ({@link ArtifactWriter#reuse}). Every backup is still complete on its own: restore and
+ * earlier stored copy ({@link ArtifactWriter#reuse}), found by merging the new listing with the previous index
+ * (both sorted by key), and an index segment whose objects are all unchanged is reused by reference too: a
+ * backup of an unchanged bucket stores nothing but its manifest. Every backup is still complete on its own: restore and
  * verification need no other backup, and deleting an earlier backup keeps the objects later ones record.
  * Restore with {@link BucketTarget} (to a bucket prefix) or {@link FilesTarget} (to a local directory, as
  * {@code aws s3 sync} would).
  *
  * <p>Every key the bucket holds is backed up, whatever its shape: a key that is not a safe repository path
  * ({@code .}/{@code ..}/empty segments, leading or trailing slashes, backslashes, control characters, very long
- * names) is stored under {@value #ARTIFACT_PREFIX}{@code %/<sha-256 of the key>} and the manifest's object
- * list keeps the original key exactly ({@code artifact} names where it went). An object that cannot be read
+ * names) is stored under {@value #ARTIFACT_PREFIX}{@code %/<sha-256 of the key>} and the index keeps the
+ * original key exactly. An object that cannot be read
  * (deleted since the listing, access denied) fails the backup naming the key, unless {@link #skipUnreadable()}
  * records it as skipped.
  */
@@ -47,8 +50,10 @@ public final class BucketSource implements Source {
   private final int parallelism;
   private final boolean incremental;
   private final boolean skipUnreadable;
+  private final int segmentObjects;
 
-  private BucketSource(Store objects, int parallelism, boolean incremental, boolean skipUnreadable) {
+  private BucketSource(Store objects, int parallelism, boolean incremental, boolean skipUnreadable,
+      int segmentObjects) {
     this.objects = Objects.requireNonNull(objects, "objects");
     if (parallelism < 1) {
       throw new IllegalArgumentException("parallelism must be at least 1, was " + parallelism);
@@ -56,6 +61,10 @@ public final class BucketSource implements Source {
     this.parallelism = parallelism;
     this.incremental = incremental;
     this.skipUnreadable = skipUnreadable;
+    if (segmentObjects < 1) {
+      throw new IllegalArgumentException("segmentObjects must be at least 1, was " + segmentObjects);
+    }
+    this.segmentObjects = segmentObjects;
   }
 
   /**
@@ -82,36 +91,19 @@ public final class BucketSource implements Source {
     return Probe.sha256Of(bytes, 0, bytes.length);
   }
 
-  /** The original object key of each artifact of a bucket backup, by artifact name. */
-  public static Map<String, String> originalKeys(Manifest manifest) {
-    Map<String, String> keys = new HashMap<>();
-    if (manifest.source().facts().get("objects") instanceof List<?> recorded) {
-      for (Object o : recorded) {
-        if (o instanceof Map<?, ?> entry && entry.get("key") != null) {
-          String key = String.valueOf(entry.get("key"));
-          keys.put(entry.get("artifact") != null ? String.valueOf(entry.get("artifact")) : ARTIFACT_PREFIX + key, key);
-        }
-      }
-    }
-    for (ArtifactRecord a : manifest.artifacts()) { // Backups made before the object list named artifacts.
-      keys.putIfAbsent(a.name(), a.name().substring(Math.min(a.name().length(), ARTIFACT_PREFIX.length())));
-    }
-    return keys;
-  }
-
   /** Incremental backups of every object of {@code objects}, four at a time. */
   public static BucketSource of(Store objects) {
-    return new BucketSource(objects, 4, true, false);
+    return new BucketSource(objects, 4, true, false, 4096);
   }
 
   /** The same source reading {@code n} objects at once. */
   public BucketSource parallelism(int n) {
-    return new BucketSource(objects, n, incremental, skipUnreadable);
+    return new BucketSource(objects, n, incremental, skipUnreadable, segmentObjects);
   }
 
   /** The same source copying every object, whatever earlier backups hold. */
   public BucketSource fullCopies() {
-    return new BucketSource(objects, parallelism, false, skipUnreadable);
+    return new BucketSource(objects, parallelism, false, skipUnreadable, segmentObjects);
   }
 
   /**
@@ -120,7 +112,15 @@ public final class BucketSource implements Source {
    * is then a loud failure that names it.
    */
   public BucketSource skipUnreadable() {
-    return new BucketSource(objects, parallelism, incremental, true);
+    return new BucketSource(objects, parallelism, incremental, true, segmentObjects);
+  }
+
+  /**
+   * The same source with index segments of about {@code n} objects (default 4096): smaller segments are rewritten
+   * less when a few objects change, larger ones make fewer artifacts.
+   */
+  public BucketSource segmentObjects(int n) {
+    return new BucketSource(objects, parallelism, incremental, skipUnreadable, n);
   }
 
   @Override
@@ -130,53 +130,52 @@ public final class BucketSource implements Source {
 
   @Override
   public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
-    List<ObjectInfo> listing = new ArrayList<>();
-    for (ObjectInfo o : objects.list("")) {
-      if (!(o.key().endsWith("/") && o.size() == 0)) { // empty "folder" placeholders of consoles hold no data
-        listing.add(o);
-      }
-    }
     Map<String, String> skipped = new java.util.concurrent.ConcurrentSkipListMap<>();
-    Map<String, ArtifactRecord> reusable = incremental ? reusable(writer) : Map.of();
-    List<Future<Boolean>> copies = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
       Thread t = new Thread(r, "savepoint-bucket-source");
       t.setDaemon(true);
       return t;
     });
+    // At most this many objects in flight: memory stays flat however many the bucket holds.
+    java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(parallelism * 4);
+    Segments segments = new Segments(writer, incremental ? previousSegments(writer) : Map.of());
     int reused = 0;
-    try {
-      for (ObjectInfo o : listing) {
-        String artifact = artifactName(o.key());
-        String fingerprint = fingerprint(o);
-        ArtifactRecord earlier = fingerprint == null ? null : reusable.get(fingerprint);
-        if (earlier != null && writer.reuse(earlier)) {
+    try (ObjectIndex.Reader earlier = incremental ? previousIndex(writer) : null) {
+      ObjectIndex.Entry previous = next(earlier);
+      for (ObjectInfo o : objects.listing("")) { // streamed: never the whole listing in memory
+        if (o.key().endsWith("/") && o.size() == 0) {
+          continue; // empty "folder" placeholders of consoles hold no data
+        }
+        while (previous != null && previous.key().compareTo(o.key()) < 0) {
+          previous = next(earlier);
+        }
+        Object fingerprint = fingerprint(o);
+        if (previous != null && previous.key().equals(o.key()) && fingerprint != null
+            && fingerprint.equals(fingerprint(previous.key(), previous.size(), previous.lastModified().toString(),
+                previous.etag())) && writer.reuse(previous.artifact(), ArtifactWriter.Kind.INDEXED)) {
+          segments.add(o, java.util.concurrent.CompletableFuture.completedFuture(previous.artifact()));
           reused++;
           continue;
         }
-        copies.add(pool.submit(() -> {
-          InputStream in;
-          try {
-            in = objects.get(o.key());
-          } catch (IOException e) {
-            if (!skipUnreadable || e instanceof InterruptedIOException) {
-              throw new SourceException("object '" + o.key() + "' of " + objects.describe() + " cannot be read ("
-                  + e.getMessage() + "); the backup stops rather than leave it out (skipUnreadable records it instead)", e);
+        inFlight.acquire();
+        Future<ArtifactRecord> copy;
+        try {
+          copy = pool.submit(() -> {
+            try {
+              return copy(writer, o, skipped);
+            } finally {
+              inFlight.release();
             }
-            skipped.put(o.key(), String.valueOf(e.getMessage()));
-            return false;
-          }
-          try (in) {
-            OutputStream out = writer.open(artifact);
-            in.transferTo(out);
-            out.close();
-          }
-          return true;
-        }));
+          });
+        } catch (RuntimeException e) {
+          inFlight.release();
+          throw e;
+        }
+        segments.add(o, copy);
       }
-      for (Future<Boolean> f : copies) {
-        f.get();
-      }
+      segments.finish();
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
     } catch (ExecutionException e) {
       throw e.getCause() instanceof IOException io ? io
           : new SourceException("copying from " + objects.describe() + " failed: " + e.getCause(), e.getCause());
@@ -186,66 +185,155 @@ public final class BucketSource implements Source {
     } finally {
       pool.shutdownNow();
     }
-    List<Map<String, Object>> entries = new ArrayList<>();
-    long bytes = 0;
-    for (ObjectInfo o : listing) {
-      if (skipped.containsKey(o.key())) {
-        continue;
-      }
-      Map<String, Object> entry = new LinkedHashMap<>();
-      entry.put("key", o.key());
-      if (!artifactName(o.key()).equals(ARTIFACT_PREFIX + o.key())) {
-        entry.put("artifact", artifactName(o.key()));
-      }
-      entry.put("size", o.size());
-      entry.put("lastModified", o.lastModified().toString());
-      if (o.etag() != null) {
-        entry.put("etag", o.etag());
-      }
-      entries.add(entry);
-      bytes += o.size();
-    }
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("bucket", objects.describe());
-    facts.put("objectCount", listing.size() - skipped.size());
-    facts.put("objectBytes", bytes);
-    facts.put("copiedObjects", listing.size() - reused - skipped.size());
+    facts.put("objectCount", segments.objects);
+    facts.put("objectBytes", segments.bytes);
+    facts.put("copiedObjects", segments.objects - reused);
     if (!skipped.isEmpty()) {
       facts.put("skippedObjects", skipped);
     }
     facts.put("reusedObjects", reused);
-    facts.put("objects", entries);
+    Map<String, Object> index = new LinkedHashMap<>();
+    index.put("version", 1);
+    index.put("segments", segments.written + segments.reused);
+    index.put("reusedSegments", segments.reused);
+    index.put("rawBytes", segments.rawBytes); // of the objects' artifacts: the manifest's totals add them
+    index.put("storedBytes", segments.storedBytes);
+    facts.put(ObjectIndex.FACT, index);
     return facts;
   }
 
   /**
-   * Artifacts of the previous backup of the same bucket, by the fingerprint of the object they hold. Another
-   * bucket's backups under the same plan share nothing.
+   * The next entry of the previous backup's index, or null at its end — or where it cannot be read (a segment
+   * deleted or damaged): the objects from there on are copied again, which is slower but loses nothing.
    */
-  private Map<String, ArtifactRecord> reusable(ArtifactWriter writer) throws IOException {
-    Manifest previous = writer.previous().orElse(null);
-    if (previous == null || !previous.source().type().equals(TYPE)
-        || !objects.describe().equals(previous.source().facts().get("bucket"))
-        || !(previous.source().facts().get("objects") instanceof List<?> recorded)) {
-      return Map.of();
+  private ObjectIndex.Entry next(ObjectIndex.Reader earlier) throws IOException {
+    if (earlier == null) {
+      return null;
     }
-    Map<String, ArtifactRecord> byName = new HashMap<>();
-    Map<String, String> keys = originalKeys(previous);
-    previous.artifacts().forEach(a -> byName.put(ARTIFACT_PREFIX + keys.get(a.name()), a));
-    Map<String, ArtifactRecord> result = new HashMap<>();
-    for (Object o : recorded) {
-      if (o instanceof Map<?, ?> entry && entry.get("key") != null && entry.get("size") instanceof Number size) {
-        ArtifactRecord a = byName.get(ARTIFACT_PREFIX + entry.get("key"));
-        if (a != null) {
-          String fingerprint = fingerprint(String.valueOf(entry.get("key")), size.longValue(),
-              text(entry.get("lastModified")), text(entry.get("etag")));
-          if (fingerprint != null) {
-            result.put(fingerprint, a);
-          }
-        }
+    try {
+      return earlier.next();
+    } catch (IntegrityException | ObjectNotFoundException e) {
+      org.slf4j.LoggerFactory.getLogger(BucketSource.class).warn("the previous backup's object index of {} cannot be "
+          + "read ({}); the objects from there on are copied again", objects.describe(), e.getMessage());
+      earlier.close();
+      return null;
+    }
+  }
+
+  /** Copies one object into an indexed artifact; null when it could not be read and is skipped. */
+  private ArtifactRecord copy(ArtifactWriter writer, ObjectInfo o, Map<String, String> skipped) throws IOException {
+    InputStream in;
+    try {
+      in = objects.get(o.key());
+    } catch (IOException e) {
+      if (!skipUnreadable || e instanceof InterruptedIOException) {
+        throw new SourceException("object '" + o.key() + "' of " + objects.describe() + " cannot be read ("
+            + e.getMessage() + "); the backup stops rather than leave it out (skipUnreadable records it instead)", e);
       }
+      skipped.put(o.key(), String.valueOf(e.getMessage()));
+      return null;
+    }
+    try (in) {
+      ArtifactWriter.StoredArtifact out = writer.open(artifactName(o.key()), ArtifactWriter.Kind.INDEXED);
+      in.transferTo(out);
+      out.close();
+      return out.record();
+    }
+  }
+
+  /** The object index of the previous backup of the same bucket, or null: another bucket's backups share nothing. */
+  private ObjectIndex.Reader previousIndex(ArtifactWriter writer) throws IOException {
+    Manifest previous = sameBucket(writer);
+    return previous == null ? null : writer.index(previous);
+  }
+
+  /** The previous backup's index segments by the SHA-256 of their content, for reuse by reference. */
+  private Map<String, ArtifactRecord> previousSegments(ArtifactWriter writer) throws IOException {
+    Manifest previous = sameBucket(writer);
+    Map<String, ArtifactRecord> result = new HashMap<>();
+    if (previous != null && ObjectIndex.isIndexed(previous)) {
+      previous.artifacts().stream().filter(a -> a.name().startsWith(ObjectIndex.SEGMENT_PREFIX))
+          .forEach(a -> result.put(a.rawSha256(), a));
     }
     return result;
+  }
+
+  private Manifest sameBucket(ArtifactWriter writer) throws IOException {
+    Manifest previous = writer.previous().orElse(null);
+    return previous == null || !previous.source().type().equals(TYPE)
+        || !objects.describe().equals(previous.source().facts().get("bucket")) ? null : previous;
+  }
+
+  /**
+   * Groups the index entries into segments as the objects are copied. A segment ends after an object whose key
+   * hashes to a multiple of {@link #segmentObjects} (content-defined: adding or removing an object changes only
+   * its own segment, so the others are reused by reference), or at four times that many entries.
+   */
+  private final class Segments {
+    private final ArtifactWriter writer;
+    private final Map<String, ArtifactRecord> earlier;
+    private final List<ObjectInfo> objectsOfSegment = new ArrayList<>();
+    private final List<Future<ArtifactRecord>> copies = new ArrayList<>();
+    int written;
+    int reused;
+    int objects;
+    long bytes;
+    long rawBytes;
+    long storedBytes;
+
+    Segments(ArtifactWriter writer, Map<String, ArtifactRecord> earlier) {
+      this.writer = writer;
+      this.earlier = earlier;
+    }
+
+    void add(ObjectInfo o, Future<ArtifactRecord> copy) throws IOException, ExecutionException, InterruptedException {
+      objectsOfSegment.add(o);
+      copies.add(copy);
+      if (Math.floorMod(sha256(o.key()).hashCode(), segmentObjects) == 0 || objectsOfSegment.size() >= 4 * segmentObjects) {
+        flush();
+      }
+    }
+
+    void finish() throws IOException, ExecutionException, InterruptedException {
+      flush();
+    }
+
+    private void flush() throws IOException, ExecutionException, InterruptedException {
+      if (objectsOfSegment.isEmpty()) {
+        return;
+      }
+      List<ObjectIndex.Entry> entries = new ArrayList<>(objectsOfSegment.size());
+      for (int i = 0; i < objectsOfSegment.size(); i++) {
+        ArtifactRecord artifact = copies.get(i).get();
+        ObjectInfo o = objectsOfSegment.get(i);
+        if (artifact != null) { // null: skipped
+          entries.add(new ObjectIndex.Entry(o.key(), o.size(), o.lastModified(), o.etag(), artifact));
+          objects++;
+          bytes += o.size();
+          rawBytes += artifact.rawBytes();
+          storedBytes += artifact.storedBytes();
+        }
+      }
+      objectsOfSegment.clear();
+      copies.clear();
+      if (entries.isEmpty()) {
+        return;
+      }
+      byte[] content = ObjectIndex.encode(entries);
+      String digest = Probe.sha256Of(content, 0, content.length);
+      ArtifactRecord same = earlier.get(digest);
+      if (same != null && writer.reuse(same, ArtifactWriter.Kind.INDEX)) {
+        reused++;
+        return;
+      }
+      try (OutputStream out = writer.open(ObjectIndex.SEGMENT_PREFIX + digest.substring(0, 32) + ".jsonl",
+          ArtifactWriter.Kind.INDEX)) {
+        out.write(content);
+      }
+      written++;
+    }
   }
 
   private static String text(Object value) {

@@ -20,22 +20,22 @@ public final class BucketTarget implements RestoreTarget {
 
   @Override
   public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
-    int restored = 0;
-    Map<String, String> keys = BucketSource.originalKeys(artifacts.manifest());
     for (ArtifactRecord a : artifacts.manifest().artifacts()) {
-      if (!a.name().startsWith(BucketSource.ARTIFACT_PREFIX)) {
+      if (!a.name().startsWith(BucketSource.ARTIFACT_PREFIX) && !a.name().startsWith(ObjectIndex.SEGMENT_PREFIX)) {
         throw new RestoreException("artifact '" + a.name() + "' is not an object of a bucket backup");
       }
-      String key = keys.get(a.name()); // the original key, exactly
-      try (InputStream in = artifacts.open(a)) {
-        objects.put(key, in);
-      } catch (StoreException e) {
-        throw new RestoreException("restoring " + key + " to " + describe() + " failed after " + restored
-            + " objects: " + e.getMessage(), e);
-      }
-      restored++;
     }
-    return Map.of("objectsRestored", restored);
+    long[] restored = {0};
+    ObjectIndex.forEach(artifacts, e -> {
+      try (InputStream in = artifacts.open(e.artifact())) {
+        objects.put(e.key(), in); // the original key, exactly
+      } catch (StoreException x) {
+        throw new RestoreException("restoring " + e.key() + " to " + describe() + " failed after " + restored[0]
+            + " objects: " + x.getMessage(), x);
+      }
+      restored[0]++;
+    });
+    return Map.of("objectsRestored", restored[0]);
   }
 
   @Override

@@ -76,12 +76,14 @@ public final class FilesTarget implements RestoreTarget {
   @Override
   public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
     Manifest manifest = artifacts.manifest();
-    Map<String, String> original = artifactPrefix.equals(BucketSource.ARTIFACT_PREFIX)
-        ? BucketSource.originalKeys(manifest) : Map.of();
     Map<ArtifactRecord, String> keys = new java.util.LinkedHashMap<>();
-    for (ArtifactRecord a : manifest.artifacts()) {
-      if (a.name().startsWith(artifactPrefix)) {
-        keys.put(a, original.getOrDefault(a.name(), a.name().substring(artifactPrefix.length())));
+    if (artifactPrefix.equals(BucketSource.ARTIFACT_PREFIX)) { // a bucket backup: the original keys, exactly
+      ObjectIndex.forEach(artifacts, e -> keys.put(e.artifact(), e.key()));
+    } else {
+      for (ArtifactRecord a : manifest.artifacts()) {
+        if (a.name().startsWith(artifactPrefix)) {
+          keys.put(a, a.name().substring(artifactPrefix.length()));
+        }
       }
     }
     Set<String> allKeys = new java.util.HashSet<>(keys.values());

@@ -137,6 +137,96 @@ public final class FilesystemStore implements Store {
     }
   }
 
+  /**
+   * Walks one directory at a time, its entries sorted so that the keys come out in {@link String#compareTo} order (a
+   * directory sorts as its name followed by '/', as all the keys beneath it do).
+   */
+  @Override
+  public Iterable<ObjectInfo> listing(String prefix) throws IOException {
+    Keys.requireValidPrefix(prefix);
+    int slash = prefix.lastIndexOf('/');
+    Path start = slash < 0 ? root : path(prefix.substring(0, slash));
+    if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
+      return List.of();
+    }
+    return () -> new java.util.Iterator<>() {
+      private final java.util.Deque<java.util.Iterator<Path>> stack = new java.util.ArrayDeque<>();
+
+      {
+        try {
+          stack.push(sortedChildren(start));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+
+      private ObjectInfo next = advance();
+
+      @Override
+      public boolean hasNext() {
+        return next != null;
+      }
+
+      @Override
+      public ObjectInfo next() {
+        if (next == null) {
+          throw new java.util.NoSuchElementException();
+        }
+        ObjectInfo current = next;
+        next = advance();
+        return current;
+      }
+
+      private ObjectInfo advance() {
+        try {
+          while (!stack.isEmpty()) {
+            if (!stack.peek().hasNext()) {
+              stack.pop();
+              continue;
+            }
+            Path p = stack.peek().next();
+            BasicFileAttributes attrs;
+            try {
+              attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException gone) {
+              continue; // deleted during the walk: simply not listed
+            }
+            if (attrs.isDirectory()) {
+              if (!p.startsWith(temp)) {
+                stack.push(sortedChildren(p));
+              }
+              continue;
+            }
+            String key = RawPaths.utf8(RawPaths.bytes(root.relativize(p)));
+            if (key == null) {
+              throw new StoreException("'" + RawPaths.percentEncode(RawPaths.bytes(root.relativize(p))) + "' in "
+                  + describe() + " has a name that is not UTF-8, which no key can name; rename it, or back the "
+                  + "folder up as a directory (DirectorySource, CLI --source file:), which keeps such names exactly");
+            }
+            if (key.startsWith(prefix) && attrs.isRegularFile()) {
+              return new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant());
+            }
+          }
+          return null;
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+  }
+
+  private static java.util.Iterator<Path> sortedChildren(Path dir) throws IOException {
+    List<Path> children = new ArrayList<>();
+    try (var entries = Files.newDirectoryStream(dir)) {
+      entries.forEach(children::add);
+    } catch (NoSuchFileException gone) {
+      return java.util.Collections.emptyIterator();
+    }
+    children.sort(java.util.Comparator.comparing(p -> p.getFileName().toString()
+        + (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? "/" : "")));
+    return children.iterator();
+  }
+
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
     Keys.requireValidPrefix(prefix);

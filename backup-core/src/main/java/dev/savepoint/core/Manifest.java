@@ -25,7 +25,11 @@ public record Manifest(
     SourceInfo source,
     List<ArtifactRecord> artifacts) {
 
-  public static final int FORMAT_VERSION = 1;
+  /**
+   * The newest format this Savepoint reads and writes: 2 for bucket backups whose objects are in an
+   * {@link ObjectIndex} (which an older reader would take for a backup of no objects), 1 for everything else.
+   */
+  public static final int FORMAT_VERSION = 2;
 
   /** What produced the backup: a type name (e.g. {@code directory}, {@code postgresql}) and its facts. */
   public record SourceInfo(String type, Map<String, Object> facts) {
@@ -46,12 +50,25 @@ public record Manifest(
     return artifacts.stream().filter(a -> a.name().equals(name)).findFirst();
   }
 
+  /** Raw bytes of every artifact, those of an {@link ObjectIndex} included. */
   public long rawBytes() {
-    return artifacts.stream().mapToLong(ArtifactRecord::rawBytes).sum();
+    return artifacts.stream().mapToLong(ArtifactRecord::rawBytes).sum() + indexed("rawBytes");
   }
 
+  /** Stored bytes of every artifact the backup records, those of an {@link ObjectIndex} included. */
   public long storedBytes() {
-    return artifacts.stream().mapToLong(ArtifactRecord::storedBytes).sum();
+    return artifacts.stream().mapToLong(ArtifactRecord::storedBytes).sum() + indexed("storedBytes");
+  }
+
+  /** How many artifacts the backup records: the manifest's own, plus the objects of its {@link ObjectIndex}. */
+  public long artifactCount() {
+    return artifacts.size() + (ObjectIndex.isIndexed(this) && source.facts().get("objectCount") instanceof Number n
+        ? n.longValue() : 0);
+  }
+
+  private long indexed(String fact) {
+    return source != null && source.facts() != null && source.facts().get(ObjectIndex.FACT) instanceof Map<?, ?> index
+        && index.get(fact) instanceof Number n ? n.longValue() : 0;
   }
 
   public Duration duration() {

@@ -53,4 +53,10 @@ public final class MeteredStore extends ForwardingStore {
   public long objectsWritten() {
     return objectsWritten.get();
   }
+
+  /** The delegate's own listing, streamed: a listing cannot be retried half-way. */
+  @Override
+  public Iterable<ObjectInfo> listing(String prefix) throws IOException {
+    return delegate.listing(prefix);
+  }
 }

@@ -6,6 +6,9 @@ public interface ProgressListener {
   /** {@code delta} more raw bytes of {@code artifact} were processed. */
   void onBytes(String artifact, long delta);
 
+  /** {@code artifact} is done: stored, or reused from an earlier backup (which reads no bytes). */
+  default void onArtifact(String artifact) {}
+
   static ProgressListener none() {
     return (artifact, delta) -> {};
   }

@@ -625,21 +625,23 @@ public final class Repository {
       return target.manifest(manifest.plan(), manifest.id());
     }
     try (Lease lease = leaseIfWritable(manifest, "copy to " + target.describe())) {
-      for (ArtifactRecord a : manifest.artifacts()) {
-        if (!ownsKey(manifest, a) && target.store.stat(a.key()).map(o -> o.size() == a.storedBytes()).orElse(false)) {
-          continue; // Reused from an earlier backup, which an earlier copy already brought across.
-        }
-        if (target.store.copyInService(store, a.key())) {
-          target.checkCopy(a);
-          continue;
-        }
-        try (InputStream in = openStored(a)) {
-          target.store.put(a.key(), in);
-        }
-      }
+      ObjectIndex.forEachArtifact(this, manifest, a -> copyArtifact(manifest, a, target));
       target.writeManifest(manifest);
     }
     return manifest;
+  }
+
+  private void copyArtifact(Manifest manifest, ArtifactRecord a, Repository target) throws IOException {
+    if (!ownsKey(manifest, a) && target.store.stat(a.key()).map(o -> o.size() == a.storedBytes()).orElse(false)) {
+      return; // Reused from an earlier backup, which an earlier copy already brought across.
+    }
+    if (target.store.copyInService(store, a.key())) {
+      target.checkCopy(a);
+      return;
+    }
+    try (InputStream in = openStored(a)) {
+      target.store.put(a.key(), in);
+    }
   }
 
   /** Checks an in-service copy of {@code a} in this repository against the manifest; deletes and refuses a bad one. */
@@ -675,19 +677,24 @@ public final class Repository {
    */
   public void delete(Manifest manifest) throws IOException {
     store.delete(manifestKey(manifest.plan(), manifest.id()));
-    deleteUnshared(manifest, sharedKeys(list(manifest.plan())));
+    deleteUnshared(List.of(manifest), sharedKeys(list(manifest.plan())));
   }
 
-  /** Deletes the objects of a backup whose manifest is gone, except those in {@code shared}. */
-  private void deleteUnshared(Manifest manifest, Set<String> shared) throws IOException {
-    deleteObjects(manifest.plan() + "/" + manifest.id() + "/", shared);
+  /** Deletes the objects of backups whose manifests are gone, except those in {@code shared}. */
+  private void deleteUnshared(List<Manifest> manifests, Set<String> shared) throws IOException {
     List<String> doomed = new ArrayList<>();
-    // Objects it reused from deleted earlier backups, unless a remaining backup records them too.
-    for (ArtifactRecord a : manifest.artifacts()) {
-      // Only the plan's own objects: a manifest naming another plan's keys cannot make prune delete them.
-      if (!ownsKey(manifest, a) && !shared.contains(a.key()) && a.key().startsWith(manifest.plan() + "/")) {
-        doomed.add(a.key());
-      }
+    // Objects they reused from deleted earlier backups, unless a remaining backup records them too: all read before
+    // anything goes, since their index segments may be among the objects of another of them.
+    for (Manifest manifest : manifests) {
+      ObjectIndex.forEachArtifact(this, manifest, a -> {
+        // Only the plan's own objects: a manifest naming another plan's keys cannot make prune delete them.
+        if (!ownsKey(manifest, a) && !shared.contains(a.key()) && a.key().startsWith(manifest.plan() + "/")) {
+          doomed.add(a.key());
+        }
+      });
+    }
+    for (Manifest manifest : manifests) {
+      deleteObjects(manifest.plan() + "/" + manifest.id() + "/", shared);
     }
     store.deleteAll(doomed);
   }
@@ -732,15 +739,15 @@ public final class Repository {
     return remains;
   }
 
-  /** Stored keys that {@code backups} record outside their own directory (reused ones). */
-  private static Set<String> sharedKeys(List<Manifest> backups) {
+  /** Stored keys that {@code backups} record outside their own directory (reused ones, index segments included). */
+  private Set<String> sharedKeys(List<Manifest> backups) throws IOException {
     Set<String> shared = new java.util.HashSet<>();
     for (Manifest m : backups) {
-      for (ArtifactRecord a : m.artifacts()) {
+      ObjectIndex.forEachArtifact(this, m, a -> {
         if (!ownsKey(m, a)) {
           shared.add(a.key());
         }
-      }
+      });
     }
     return shared;
   }
@@ -768,12 +775,11 @@ public final class Repository {
       // Objects that kept backups reuse stay; computed once, not per deleted backup.
       Set<String> shared = sharedKeys(verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup)
           .toList());
-      for (Retention.Verdict v : verdicts) {
-        if (!v.keep()) {
-          store.delete(manifestKey(plan, v.backup().id()));
-          deleteUnshared(v.backup(), shared);
-        }
+      List<Manifest> doomed = verdicts.stream().filter(v -> !v.keep()).map(Retention.Verdict::backup).toList();
+      for (Manifest m : doomed) {
+        store.delete(manifestKey(plan, m.id()));
       }
+      deleteUnshared(doomed, shared);
       deleteOrphans(plan, orphanMinAge);
     }
     return verdicts;

@@ -147,4 +147,10 @@ public final class RetryingStore extends ForwardingStore {
       return null;
     });
   }
+
+  /** The delegate's own listing, streamed: a listing cannot be retried half-way. */
+  @Override
+  public Iterable<ObjectInfo> listing(String prefix) throws IOException {
+    return delegate.listing(prefix);
+  }
 }

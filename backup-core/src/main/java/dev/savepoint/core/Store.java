@@ -48,6 +48,15 @@ public interface Store {
   /** Every object whose key starts with {@code prefix}, sorted by key. */
   List<ObjectInfo> list(String prefix) throws IOException;
 
+  /**
+   * The same objects as {@link #list}, sorted by key, fetched as the caller iterates (a page or a directory at a
+   * time) so that a listing of millions of objects need not fit in memory. A failure while iterating is thrown as
+   * an {@link java.io.UncheckedIOException} wrapping the store's exception. The default is {@link #list}.
+   */
+  default Iterable<ObjectInfo> listing(String prefix) throws IOException {
+    return list(prefix);
+  }
+
   /** Deletes an object; deleting a missing object is not an error. */
   void delete(String key) throws IOException;
 

@@ -16,29 +16,34 @@ public final class Verifiers {
    */
   public static Verifier presence(long minStoredBytes) {
     return (repository, manifest) -> {
-      for (ArtifactRecord a : manifest.artifacts()) {
+      long[] stored = {0};
+      VerificationResult missing = everyArtifact(repository, manifest, "presence", a -> {
         Optional<ObjectInfo> info = repository.store().stat(a.key());
         if (info.isEmpty()) {
-          return VerificationResult.fail("presence", "artifact '" + a.name() + "' (" + a.key() + ") is missing");
+          throw new ObjectNotFoundException("artifact '" + a.name() + "' (" + a.key() + ") is missing");
         }
         if (info.get().size() != a.storedBytes()) {
-          return VerificationResult.fail("presence", "artifact '" + a.name() + "' (" + a.key()
-              + ") size mismatch: expected " + a.storedBytes() + " bytes, actual " + info.get().size());
+          throw new IntegrityException("artifact '" + a.name() + "' (" + a.key() + ") size mismatch: expected "
+              + a.storedBytes() + " bytes, actual " + info.get().size());
         }
+        stored[0] += a.storedBytes();
+      });
+      if (missing != null) {
+        return missing;
       }
-      if (manifest.storedBytes() < minStoredBytes) {
-        return VerificationResult.fail("presence", "backup stores " + manifest.storedBytes()
+      if (stored[0] < minStoredBytes) {
+        return VerificationResult.fail("presence", "backup stores " + stored[0]
             + " bytes, less than the required minimum of " + minStoredBytes);
       }
-      return VerificationResult.pass("presence", manifest.artifacts().size() + " artifacts, "
-          + manifest.storedBytes() + " bytes stored");
+      return VerificationResult.pass("presence", manifest.artifactCount() + " artifacts, " + stored[0]
+          + " bytes stored");
     };
   }
 
   /** Re-reads every stored object and compares its size and SHA-256 with the manifest. */
   public static Verifier storedDigest() {
-    return (repository, manifest) -> readEvery(manifest, repository::openStored, "stored-digest",
-        "stored SHA-256 of " + manifest.artifacts().size() + " artifacts match");
+    return (repository, manifest) -> readEvery(repository, manifest, repository::openStored, "stored-digest",
+        "stored SHA-256 of " + manifest.artifactCount() + " artifacts match");
   }
 
   /**
@@ -46,9 +51,8 @@ public final class Verifiers {
    * manifest: proves the backup can be decoded with the given secrets.
    */
   public static Verifier roundTrip(Secrets secrets) {
-    return (repository, manifest) -> readEvery(manifest, a -> repository.openRaw(a, secrets), "round-trip",
-        manifest.artifacts().size() + " artifacts decode to their recorded raw SHA-256 (" + manifest.rawBytes()
-            + " bytes)");
+    return (repository, manifest) -> readEvery(repository, manifest, a -> repository.openRaw(a, secrets),
+        "round-trip", manifest.artifactCount() + " artifacts decode to their recorded raw SHA-256");
   }
 
   /** {@link #roundTrip(Secrets)} with the verified repository's own {@link Repository#secrets()}. */
@@ -65,16 +69,28 @@ public final class Verifiers {
    * Reads every artifact to its end through a verifying stream; the first integrity failure or missing object
    * is the failed result.
    */
-  private static VerificationResult readEvery(Manifest manifest, Opener opener, String check, String passed)
-      throws IOException {
-    for (ArtifactRecord a : manifest.artifacts()) {
+  private static VerificationResult readEvery(Repository repository, Manifest manifest, Opener opener, String check,
+      String passed) throws IOException {
+    VerificationResult failed = everyArtifact(repository, manifest, check, a -> {
       try (InputStream in = opener.open(a)) {
         in.transferTo(OutputStream.nullOutputStream());
-      } catch (IntegrityException | ObjectNotFoundException e) {
-        return VerificationResult.fail(check, e.getMessage());
       }
+    });
+    return failed != null ? failed : VerificationResult.pass(check, passed);
+  }
+
+  /**
+   * Checks the manifest's artifacts, then those of its object index (a bucket backup's objects); the first integrity
+   * failure or missing object is the failed result, null when all passed.
+   */
+  private static VerificationResult everyArtifact(Repository repository, Manifest manifest, String check,
+      ObjectIndex.ArtifactAction artifactCheck) throws IOException {
+    try {
+      ObjectIndex.forEachArtifact(repository, manifest, artifactCheck);
+      return null;
+    } catch (IntegrityException | ObjectNotFoundException e) {
+      return VerificationResult.fail(check, e.getMessage());
     }
-    return VerificationResult.pass(check, passed);
   }
 
   /** {@link #standard(boolean, Secrets)} with the verified repository's own {@link Repository#secrets()}. */

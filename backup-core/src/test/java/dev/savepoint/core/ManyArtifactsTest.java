@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,8 +36,9 @@ class ManyArtifactsTest {
     repo.restore(m, new BucketTarget(restored), Secrets.none());
     System.gc();
     long used = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
-    System.out.println("artifacts=" + m.artifacts().size() + " restored=" + restored.list("").size()
-        + " heapUsedMiB=" + (used >> 20));
+    long manifestBytes = repo.store().stat(m.plan() + "/" + m.id() + "/" + Repository.MANIFEST).orElseThrow().size();
+    System.out.println("objects=" + m.source().facts().get("objectCount") + " restored=" + restored.list("").size()
+        + " manifestBytes=" + manifestBytes + " heapUsedMiB=" + (used >> 20));
   }
 
   @Test
@@ -46,7 +49,11 @@ class ManyArtifactsTest {
     String out = new String(p.getInputStream().readAllBytes());
     assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isZero();
-    assertThat(out).contains("artifacts=20000 restored=20000");
+    assertThat(out).contains("objects=20000 restored=20000");
+    // The objects are in the index: the manifest holds a few segments' records, not 20,000 objects' (≈ 11 MB).
+    Matcher manifest = Pattern.compile("manifestBytes=(\\d+)").matcher(out);
+    assertThat(manifest.find()).as(out).isTrue();
+    assertThat(Long.parseLong(manifest.group(1))).isLessThan(64 * 1024);
     assertThat(Files.exists(tmp.resolve("repo"))).isTrue();
   }
 }

@@ -141,6 +141,11 @@ public final class EnvelopeEncryption implements Transform {
    */
   public static Manifest rotate(Repository repository, Manifest manifest, Secrets secrets, KeyEncryptionKey newKek)
       throws IOException {
+    if (dev.savepoint.core.ObjectIndex.isIndexed(manifest)) {
+      throw new CryptoException("backup " + manifest.id() + " keeps its objects' data keys in its object index, "
+          + "which key rotation does not rewrite yet; nothing was changed. Take a new full backup under the new key "
+          + "(BucketSource.fullCopies()) instead");
+    }
     register(newKek);
     List<ArtifactRecord> artifacts = new ArrayList<>();
     for (ArtifactRecord a : manifest.artifacts()) {

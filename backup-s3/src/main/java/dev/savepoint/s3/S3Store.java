@@ -541,6 +541,31 @@ public final class S3Store implements Store {
     return result;
   }
 
+  /** Pages of ListObjectsV2 fetched as the caller iterates (S3 returns keys in UTF-8 byte order). */
+  @Override
+  public Iterable<ObjectInfo> listing(String keyPrefix) throws IOException {
+    Keys.requireValidPrefix(keyPrefix);
+    Iterable<S3Object> pages = client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix + keyPrefix)).contents();
+    return () -> new java.util.Iterator<>() {
+      private final java.util.Iterator<S3Object> objects = pages.iterator();
+
+      @Override
+      public boolean hasNext() {
+        try {
+          return objects.hasNext();
+        } catch (SdkException e) {
+          throw new java.io.UncheckedIOException(map("list " + prefix + keyPrefix, keyPrefix, e));
+        }
+      }
+
+      @Override
+      public ObjectInfo next() {
+        S3Object o = objects.next();
+        return new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified(), o.eTag());
+      }
+    };
+  }
+
   @Override
   public void delete(String key) throws IOException {
     String objectKey = objectKey(key);

@@ -112,6 +112,21 @@ public abstract class StoreContract {
   }
 
   @Test
+  void aStreamedListingHasTheSameObjectsInTheSameOrder() throws IOException {
+    // Names that sort differently as whole keys than as directory entries: "a.b" < "a/b" < "a0" < "a0/x".
+    for (String key : List.of("a/b", "a.b", "a0", "a-c/d", "a/b.c/e", "a0x/y", "ab", "a/b0", "z")) {
+      store.put(key, ByteSource.wrap(new byte[] {1}));
+    }
+    for (String prefix : List.of("", "a", "a/", "a0", "nothing/")) {
+      List<String> streamed = new java.util.ArrayList<>();
+      store.listing(prefix).forEach(o -> streamed.add(o.key()));
+      assertThat(streamed).as("listing(\"%s\")", prefix)
+          .containsExactlyElementsOf(store.list(prefix).stream().map(ObjectInfo::key).toList())
+          .isSorted();
+    }
+  }
+
+  @Test
   void deleteRemovesAndIsIdempotent() throws IOException {
     store.put("d/1", ByteSource.wrap(new byte[] {1}));
     store.put("d/2", ByteSource.wrap(new byte[] {2}));
