@@ -30,17 +30,17 @@ import java.util.concurrent.Future;
  * time) equal those recorded by the previous backup of the plan is not read again; the new backup records the
  * earlier stored copy ({@link ArtifactWriter#reuse}), found by merging the new listing with the previous index
  * (both sorted by key), and an index segment whose objects are all unchanged is reused by reference too: a
- * backup of an unchanged bucket stores nothing but its manifest. Every backup is still complete on its own: restore and
- * verification need no other backup, and deleting an earlier backup keeps the objects later ones record.
+ * backup of an unchanged bucket stores nothing but its manifest. Every backup is still complete on its own:
+ * restore and verification need no other backup, and deleting an earlier backup keeps the objects later ones
+ * record.
  * Restore with {@link BucketTarget} (to a bucket prefix) or {@link FilesTarget} (to a local directory, as
  * {@code aws s3 sync} would).
  *
  * <p>Every key the bucket holds is backed up, whatever its shape: a key that is not a safe repository path
  * ({@code .}/{@code ..}/empty segments, leading or trailing slashes, backslashes, control characters, very long
  * names) is stored under {@value #ARTIFACT_PREFIX}{@code %/<sha-256 of the key>} and the index keeps the
- * original key exactly. An object that cannot be read
- * (deleted since the listing, access denied) fails the backup naming the key, unless {@link #skipUnreadable()}
- * records it as skipped.
+ * original key exactly. An object that cannot be read (deleted since the listing, access denied) fails the backup
+ * naming the key, unless {@link #skipUnreadable()} records it as skipped.
  */
 public final class BucketSource implements Source {
   public static final String ARTIFACT_PREFIX = "objects/";
@@ -139,7 +139,7 @@ public final class BucketSource implements Source {
     // At most this many objects in flight: memory stays flat however many the bucket holds.
     java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(parallelism * 4);
     Segments segments = new Segments(writer, incremental ? previousSegments(writer) : Map.of());
-    int reused = 0;
+    java.util.concurrent.atomic.AtomicInteger reused = new java.util.concurrent.atomic.AtomicInteger();
     try (ObjectIndex.Reader earlier = incremental ? previousIndex(writer) : null) {
       ObjectIndex.Entry previous = next(earlier);
       for (ObjectInfo o : objects.listing("")) { // streamed: never the whole listing in memory
@@ -149,19 +149,20 @@ public final class BucketSource implements Source {
         while (previous != null && previous.key().compareTo(o.key()) < 0) {
           previous = next(earlier);
         }
-        Object fingerprint = fingerprint(o);
-        if (previous != null && previous.key().equals(o.key()) && fingerprint != null
+        String fingerprint = fingerprint(o);
+        ArtifactRecord unchanged = previous != null && previous.key().equals(o.key()) && fingerprint != null
             && fingerprint.equals(fingerprint(previous.key(), previous.size(), previous.lastModified().toString(),
-                previous.etag())) && writer.reuse(previous.artifact(), ArtifactWriter.Kind.INDEXED)) {
-          segments.add(o, java.util.concurrent.CompletableFuture.completedFuture(previous.artifact()));
-          reused++;
-          continue;
-        }
+                previous.etag())) ? previous.artifact() : null;
         inFlight.acquire();
         Future<ArtifactRecord> copy;
         try {
+          // Reuse checks that the stored copy is still there (a request per object on S3): in the pool too.
           copy = pool.submit(() -> {
             try {
+              if (unchanged != null && writer.reuse(unchanged, ArtifactWriter.Kind.INDEXED)) {
+                reused.incrementAndGet();
+                return unchanged;
+              }
               return copy(writer, o, skipped);
             } finally {
               inFlight.release();
@@ -189,11 +190,11 @@ public final class BucketSource implements Source {
     facts.put("bucket", objects.describe());
     facts.put("objectCount", segments.objects);
     facts.put("objectBytes", segments.bytes);
-    facts.put("copiedObjects", segments.objects - reused);
+    facts.put("copiedObjects", segments.objects - reused.get());
     if (!skipped.isEmpty()) {
       facts.put("skippedObjects", skipped);
     }
-    facts.put("reusedObjects", reused);
+    facts.put("reusedObjects", reused.get());
     Map<String, Object> index = new LinkedHashMap<>();
     index.put("version", 1);
     index.put("segments", segments.written + segments.reused);

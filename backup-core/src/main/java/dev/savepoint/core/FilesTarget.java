@@ -73,22 +73,33 @@ public final class FilesTarget implements RestoreTarget {
     return key;
   }
 
+  @FunctionalInterface
+  private interface FileAction {
+    void accept(ArtifactRecord artifact, String key) throws IOException;
+  }
+
+  /** Each artifact to write with its key: a bucket backup's objects from its index, else the artifacts by name. */
+  private void forEachFile(ArtifactReader artifacts, FileAction action) throws IOException {
+    if (artifactPrefix.equals(BucketSource.ARTIFACT_PREFIX)) { // a bucket backup: the original keys, exactly
+      ObjectIndex.forEach(artifacts, e -> action.accept(e.artifact(), e.key()));
+      return;
+    }
+    for (ArtifactRecord a : artifacts.manifest().artifacts()) {
+      if (a.name().startsWith(artifactPrefix)) {
+        action.accept(a, a.name().substring(artifactPrefix.length()));
+      }
+    }
+  }
+
   @Override
   public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
     Manifest manifest = artifacts.manifest();
-    Map<ArtifactRecord, String> keys = new java.util.LinkedHashMap<>();
-    if (artifactPrefix.equals(BucketSource.ARTIFACT_PREFIX)) { // a bucket backup: the original keys, exactly
-      ObjectIndex.forEach(artifacts, e -> keys.put(e.artifact(), e.key()));
-    } else {
-      for (ArtifactRecord a : manifest.artifacts()) {
-        if (a.name().startsWith(artifactPrefix)) {
-          keys.put(a, a.name().substring(artifactPrefix.length()));
-        }
-      }
-    }
-    Set<String> allKeys = new java.util.HashSet<>(keys.values());
+    // Two passes over the objects: the keys alone first (a key that is another's folder is no safe path), then the
+    // bytes — never every object's record in memory at once.
+    Set<String> allKeys = new java.util.HashSet<>();
+    forEachFile(artifacts, (artifact, key) -> allKeys.add(key));
     java.util.TreeMap<String, String> unsafe = new java.util.TreeMap<>();
-    for (String key : keys.values()) {
+    for (String key : allKeys) {
       if (safePath(key, allKeys) == null) {
         unsafe.put(BucketSource.sha256(key), key);
       }
@@ -115,22 +126,21 @@ public final class FilesTarget implements RestoreTarget {
       }
     }
     OwnerOnly.createDirectory(staging);
-    int files = 0;
+    int[] files = {0};
     try {
-      for (Map.Entry<ArtifactRecord, String> e : keys.entrySet()) {
-        String key = e.getValue();
+      forEachFile(artifacts, (artifact, key) -> {
         String relative = safePath(key, allKeys) != null ? key : UNSAFE_DIR + "/" + BucketSource.sha256(key);
         Path file = RawPaths.resolve(staging, relative.getBytes(StandardCharsets.UTF_8)).normalize();
         if (!file.startsWith(staging) || file.equals(staging)) {
-          throw new IntegrityException("artifact '" + e.getKey().name() + "' would be written outside " + destination);
+          throw new IntegrityException("artifact '" + artifact.name() + "' would be written outside " + destination);
         }
         OwnerOnly.createDirectories(file.getParent());
-        try (InputStream in = artifacts.open(e.getKey());
+        try (InputStream in = artifacts.open(artifact);
             java.io.OutputStream out = Files.newOutputStream(Files.createFile(file, OwnerOnly.file()))) {
           in.transferTo(out);
         }
-        files++;
-      }
+        files[0]++;
+      });
       if (!unsafe.isEmpty()) {
         Files.write(staging.resolve(UNSAFE_DIR).resolve("index.json"),
             dev.savepoint.core.internal.ManifestCodec.JSON.writeValueAsBytes(unsafe));
@@ -147,7 +157,7 @@ public final class FilesTarget implements RestoreTarget {
       Staging.deleteTree(staging);
     }
     Map<String, Object> facts = new java.util.LinkedHashMap<>();
-    facts.put("files", files);
+    facts.put("files", files[0]);
     if (!unsafe.isEmpty()) {
       facts.put("escapedKeys", unsafe.size());
     }

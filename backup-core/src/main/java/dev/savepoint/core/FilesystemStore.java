@@ -229,53 +229,12 @@ public final class FilesystemStore implements Store {
 
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
-    Keys.requireValidPrefix(prefix);
-    // Walk only the deepest directory the prefix names, not the whole store.
-    int slash = prefix.lastIndexOf('/');
-    Path start = slash < 0 ? root : path(prefix.substring(0, slash));
-    if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
-      return List.of();
-    }
     List<ObjectInfo> result = new ArrayList<>();
-    // Backups and leases come and go while others list (a lease directory of a finished backup, say): what
-    // disappears during the walk is simply not listed.
-    Files.walkFileTree(start, new java.nio.file.SimpleFileVisitor<>() {
-      @Override
-      public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-        return dir.startsWith(temp) ? java.nio.file.FileVisitResult.SKIP_SUBTREE : java.nio.file.FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes attrs) throws IOException {
-        String key = RawPaths.utf8(RawPaths.bytes(root.relativize(p)));
-        if (key == null) { // loud, not skipped: as a bucket source this store must not lose the file
-          throw new StoreException("'" + RawPaths.percentEncode(RawPaths.bytes(root.relativize(p))) + "' in "
-              + describe() + " has a name that is not UTF-8, which no key can name; rename it, or back the "
-              + "folder up as a directory (DirectorySource, CLI --source file:), which keeps such names exactly");
-        }
-        if (key.startsWith(prefix) && attrs.isRegularFile()) {
-          result.add(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
-        }
-        return java.nio.file.FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
-        if (e instanceof NoSuchFileException) {
-          return java.nio.file.FileVisitResult.CONTINUE;
-        }
-        throw e;
-      }
-
-      @Override
-      public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-        if (e != null && !(e instanceof NoSuchFileException)) {
-          throw e;
-        }
-        return java.nio.file.FileVisitResult.CONTINUE;
-      }
-    });
-    result.sort(Comparator.comparing(ObjectInfo::key));
+    try {
+      listing(prefix).forEach(result::add);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
     return result;
   }
 

@@ -62,6 +62,7 @@ public final class BucketBenchmark {
     }
     System.out.println("full backup stored " + full.storedBytes() + " bytes in " + full.artifacts().size()
         + " index segments plus the objects");
+    System.exit(0); // the in-process S3 server's threads would keep the JVM alive
   }
 
   interface Step {
