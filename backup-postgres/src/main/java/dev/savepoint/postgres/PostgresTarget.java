@@ -755,19 +755,26 @@ public final class PostgresTarget implements RestoreTarget {
         in.transferTo(out);
       }
       long start = System.nanoTime();
-      PgTools.run(concat(restore, "--section=pre-data", "--section=data", "--single-transaction", schema.toString()),
+      // Not one transaction: thousands of tables would need more locks than max_locks_per_transaction allows, and
+      // the scratch database is dropped whole if anything fails (--exit-on-error).
+      PgTools.run(concat(restore, "--section=pre-data", "--section=data", schema.toString()),
           scratch, "loading the schema of backup " + manifest.id());
       log.info("loaded the schema of backup {} in {} s", manifest.id(), secondsSince(start));
       start = System.nanoTime();
       List<String> toc = PgTools.output(List.of(restore.get(0), "--list", schema.toString()), scratch,
           "reading the schema archive of backup " + manifest.id()).lines()
           .filter(l -> !l.isBlank() && !l.startsWith(";")).toList();
-      Map<String, List<String>> ownEntries = ownEntries(manifest, toc);
+      List<ArtifactRecord> parts = manifest.artifacts().stream().filter(a -> a.name().startsWith("data/"))
+          .sorted(Comparator.comparingLong(ArtifactRecord::rawBytes).reversed()).toList();
+      // Indexing a table as soon as its rows are in pays for large tables; for small ones a pg_restore process each
+      // costs more than it overlaps (thousands of tenant tables: minutes), so they are indexed with the rest.
+      Map<String, Long> tableBytes = new HashMap<>();
+      parts.forEach(a -> tableBytes.merge(tableOf(a), a.rawBytes(), Long::sum));
+      Map<String, List<String>> ownEntries = new HashMap<>(ownEntries(manifest, toc));
+      ownEntries.keySet().removeIf(table -> tableBytes.getOrDefault(table, 0L) < EARLY_INDEX_BYTES);
       Set<String> early = new HashSet<>();
       ownEntries.values().forEach(early::addAll);
 
-      List<ArtifactRecord> parts = manifest.artifacts().stream().filter(a -> a.name().startsWith("data/"))
-          .sorted(Comparator.comparingLong(ArtifactRecord::rawBytes).reversed()).toList();
       Map<String, AtomicInteger> partsLeft = new HashMap<>();
       parts.forEach(a -> partsLeft.computeIfAbsent(tableOf(a), t -> new AtomicInteger()).incrementAndGet());
       List<ParallelCopy.Task<Long>> tasks = new ArrayList<>();
@@ -814,6 +821,9 @@ public final class PostgresTarget implements RestoreTarget {
       deleteQuietly(work);
     }
   }
+
+  /** Tables of at least this much COPY text are indexed as soon as their rows are in, the others at the end. */
+  private static final long EARLY_INDEX_BYTES = 16L << 20;
 
   private static String secondsSince(long nanos) {
     return String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - nanos) / 1e9);
