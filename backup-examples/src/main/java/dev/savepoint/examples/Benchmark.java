@@ -223,7 +223,7 @@ public final class Benchmark {
       }
     };
     Timed pgp = new Timed(OpenPgpEncryption.passphrase(PASSPHRASE.toCharArray()).wrap(storedSink), threads);
-    Timed zstd = new Timed(Transforms.zstd().wrap(pgp), threads);
+    Timed zstd = new Timed(Transforms.zstd(3, 0).wrap(pgp), threads); // no workers: all its CPU on this thread
     long rawCpu = 0;
     long readCpu = 0;
     try (InputStream in = unzstd.getInputStream()) {
