@@ -31,7 +31,10 @@ import java.util.Map;
 public final class ObjectIndex {
   /** Artifact name prefix of index segments. */
   public static final String SEGMENT_PREFIX = "index/";
-  /** The manifest fact describing the index: {@code {"version": 1, "segments": N}}. */
+  /**
+   * The manifest fact describing the index: {@code version}, {@code segments}, {@code reusedSegments} and the
+   * objects' {@code rawBytes} and {@code storedBytes}.
+   */
   public static final String FACT = "objectIndex";
 
   private static final ObjectWriter LINE = ManifestCodec.JSON.writer().without(SerializationFeature.INDENT_OUTPUT);
