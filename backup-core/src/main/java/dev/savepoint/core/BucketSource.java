@@ -138,9 +138,10 @@ public final class BucketSource implements Source {
     });
     // At most this many objects in flight: memory stays flat however many the bucket holds.
     java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(parallelism * 4);
-    Segments segments = new Segments(writer, incremental ? previousSegments(writer) : Map.of());
+    Manifest base = incremental ? sameBucket(writer) : null;
+    Segments segments = new Segments(writer, previousSegments(base));
     java.util.concurrent.atomic.AtomicInteger reused = new java.util.concurrent.atomic.AtomicInteger();
-    try (ObjectIndex.Reader earlier = incremental ? previousIndex(writer) : null) {
+    try (ObjectIndex.Reader earlier = base == null ? null : writer.index(base)) {
       ObjectIndex.Entry previous = next(earlier);
       for (ObjectInfo o : objects.listing("")) { // streamed: never the whole listing in memory
         if (o.key().endsWith("/") && o.size() == 0) {
@@ -244,15 +245,8 @@ public final class BucketSource implements Source {
     }
   }
 
-  /** The object index of the previous backup of the same bucket, or null: another bucket's backups share nothing. */
-  private ObjectIndex.Reader previousIndex(ArtifactWriter writer) throws IOException {
-    Manifest previous = sameBucket(writer);
-    return previous == null ? null : writer.index(previous);
-  }
-
-  /** The previous backup's index segments by the SHA-256 of their content, for reuse by reference. */
-  private Map<String, ArtifactRecord> previousSegments(ArtifactWriter writer) throws IOException {
-    Manifest previous = sameBucket(writer);
+  /** The index segments of {@code previous} (if any) by the SHA-256 of their content, for reuse by reference. */
+  private static Map<String, ArtifactRecord> previousSegments(Manifest previous) {
     Map<String, ArtifactRecord> result = new HashMap<>();
     if (previous != null && ObjectIndex.isIndexed(previous)) {
       previous.artifacts().stream().filter(a -> a.name().startsWith(ObjectIndex.SEGMENT_PREFIX))
@@ -261,6 +255,7 @@ public final class BucketSource implements Source {
     return result;
   }
 
+  /** The previous backup of the plan if it is of the same bucket, else null: another bucket's backups share nothing. */
   private Manifest sameBucket(ArtifactWriter writer) throws IOException {
     Manifest previous = writer.previous().orElse(null);
     return previous == null || !previous.source().type().equals(TYPE)

@@ -216,15 +216,15 @@ public final class FilesystemStore implements Store {
   }
 
   private static java.util.Iterator<Path> sortedChildren(Path dir) throws IOException {
-    List<Path> children = new ArrayList<>();
+    java.util.TreeMap<String, Path> children = new java.util.TreeMap<>(); // by sort name, each looked at once
     try (var entries = Files.newDirectoryStream(dir)) {
-      entries.forEach(children::add);
+      for (Path p : entries) {
+        children.put(p.getFileName() + (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? "/" : ""), p);
+      }
     } catch (NoSuchFileException gone) {
       return java.util.Collections.emptyIterator();
     }
-    children.sort(java.util.Comparator.comparing(p -> p.getFileName().toString()
-        + (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? "/" : "")));
-    return children.iterator();
+    return children.values().iterator();
   }
 
   @Override

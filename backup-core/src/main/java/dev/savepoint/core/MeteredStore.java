@@ -54,7 +54,7 @@ public final class MeteredStore extends ForwardingStore {
     return objectsWritten.get();
   }
 
-  /** The delegate's own listing, streamed: a listing cannot be retried half-way. */
+  /** The delegate's own listing, streamed. */
   @Override
   public Iterable<ObjectInfo> listing(String prefix) throws IOException {
     return delegate.listing(prefix);

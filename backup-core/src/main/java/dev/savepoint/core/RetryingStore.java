@@ -2,6 +2,7 @@ package dev.savepoint.core;
 
 import java.io.IOException;
 import java.io.InputStream;
+import dev.savepoint.core.internal.Keys;
 import java.io.InterruptedIOException;
 import java.util.List;
 import java.util.Optional;
@@ -148,9 +149,69 @@ public final class RetryingStore extends ForwardingStore {
     });
   }
 
-  /** The delegate's own listing, streamed: a listing cannot be retried half-way. */
+  /**
+   * The delegate's listing, streamed; one that breaks with a {@link TransientStoreException} (a page request failing)
+   * is listed again and goes on after the last object it returned — keys come in order — each break with the
+   * policy's attempts.
+   */
   @Override
   public Iterable<ObjectInfo> listing(String prefix) throws IOException {
-    return delegate.listing(prefix);
+    Iterable<ObjectInfo> first = retry("list " + prefix, () -> delegate.listing(prefix));
+    return () -> new ResumingListing(prefix, first.iterator());
+  }
+
+  private final class ResumingListing implements java.util.Iterator<ObjectInfo> {
+    private final String prefix;
+    private java.util.Iterator<ObjectInfo> objects;
+    private ObjectInfo next;
+    /** The key of the last object returned: a listing started again skips it and what comes before. */
+    private String last;
+
+    ResumingListing(String prefix, java.util.Iterator<ObjectInfo> first) {
+      this.prefix = prefix;
+      this.objects = first;
+    }
+
+    private java.util.Iterator<ObjectInfo> again() {
+      try {
+        return retry("list " + prefix, () -> delegate.listing(prefix).iterator());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public boolean hasNext() {
+      int attempt = 1;
+      while (next == null) {
+        try {
+          if (!objects.hasNext()) {
+            return false;
+          }
+          ObjectInfo o = objects.next();
+          if (last == null || Keys.compareCodePoints(o.key(), last) > 0) {
+            next = o;
+          }
+        } catch (java.io.UncheckedIOException e) {
+          if (!(e.getCause() instanceof TransientStoreException) || attempt++ >= policy.maxAttempts()) {
+            throw e;
+          }
+          log.warn("listing {} broke after '{}' ({}); listing again from there", prefix, last, e.getCause().getMessage());
+          objects = again();
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public ObjectInfo next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      ObjectInfo o = next;
+      next = null;
+      last = o.key();
+      return o;
+    }
   }
 }

@@ -16,7 +16,6 @@ public final class Verifiers {
    */
   public static Verifier presence(long minStoredBytes) {
     return (repository, manifest) -> {
-      long[] stored = {0};
       VerificationResult missing = everyArtifact(repository, manifest, "presence", a -> {
         Optional<ObjectInfo> info = repository.store().stat(a.key());
         if (info.isEmpty()) {
@@ -26,16 +25,15 @@ public final class Verifiers {
           throw new IntegrityException("artifact '" + a.name() + "' (" + a.key() + ") size mismatch: expected "
               + a.storedBytes() + " bytes, actual " + info.get().size());
         }
-        stored[0] += a.storedBytes();
       });
       if (missing != null) {
         return missing;
       }
-      if (stored[0] < minStoredBytes) {
-        return VerificationResult.fail("presence", "backup stores " + stored[0]
+      if (manifest.storedBytes() < minStoredBytes) {
+        return VerificationResult.fail("presence", "backup stores " + manifest.storedBytes()
             + " bytes, less than the required minimum of " + minStoredBytes);
       }
-      return VerificationResult.pass("presence", manifest.artifactCount() + " artifacts, " + stored[0]
+      return VerificationResult.pass("presence", manifest.artifactCount() + " artifacts, " + manifest.storedBytes()
           + " bytes stored");
     };
   }

@@ -1,8 +1,27 @@
 package dev.savepoint.core.internal;
 
-/** Validation of store keys, shared by every store so they all refuse the same things. */
+/** Validation and order of store keys, shared by every store so they all refuse the same things. */
 public final class Keys {
   private Keys() {}
+
+  /**
+   * Compares keys by Unicode code point, which is the order of their UTF-8 bytes: the order in which S3 and GCS list
+   * keys ({@link String#compareTo} differs for characters beyond U+FFFF).
+   */
+  public static int compareCodePoints(String a, String b) {
+    int i = 0;
+    int j = 0;
+    while (i < a.length() && j < b.length()) {
+      int x = a.codePointAt(i);
+      int y = b.codePointAt(j);
+      if (x != y) {
+        return Integer.compare(x, y);
+      }
+      i += Character.charCount(x);
+      j += Character.charCount(y);
+    }
+    return Integer.compare(a.length() - i, b.length() - j);
+  }
 
   /** Throws {@link IllegalArgumentException} unless {@code key} is a safe relative object key. */
   public static String requireValid(String key) {
