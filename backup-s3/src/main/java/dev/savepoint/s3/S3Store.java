@@ -547,11 +547,14 @@ public final class S3Store implements Store {
     Keys.requireValidPrefix(keyPrefix);
     Iterable<S3Object> pages = client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix + keyPrefix)).contents();
     return () -> new java.util.Iterator<>() {
-      private final java.util.Iterator<S3Object> objects = pages.iterator();
+      private java.util.Iterator<S3Object> objects; // its creation already requests the first page
 
       @Override
       public boolean hasNext() {
         try {
+          if (objects == null) {
+            objects = pages.iterator();
+          }
           return objects.hasNext();
         } catch (SdkException e) {
           throw new java.io.UncheckedIOException(map("list " + prefix + keyPrefix, keyPrefix, e));
@@ -560,6 +563,9 @@ public final class S3Store implements Store {
 
       @Override
       public ObjectInfo next() {
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
         S3Object o = objects.next();
         return new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified(), o.eTag());
       }

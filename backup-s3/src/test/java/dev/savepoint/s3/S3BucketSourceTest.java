@@ -68,4 +68,15 @@ class S3BucketSourceTest {
     assertThat(dir.resolve("maps/dungeon.png")).hasBinaryContent(portrait);
     assertThat(Files.readString(dir.resolve("avatars/勇者.txt"))).isEqualTo("hero, level 2");
   }
+
+  @Test
+  void anUnreachableBucketFailsTheBackupWithAStoreErrorAndStoresNothing() throws Exception {
+    S3Client unreachable = S3Store.client(java.net.URI.create("http://127.0.0.1:1"), "us-east-1", "x", "y");
+    Repository repo = new Repository(new InMemoryStore());
+    BucketSource uploads = BucketSource.of(S3Store.builder(unreachable, "app").prefix("uploads/").build());
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> BackupPlan.builder("uploads").source(uploads)
+            .repository(repo).build().run())
+        .isInstanceOf(dev.savepoint.core.StoreException.class).hasMessageContaining("list uploads/");
+    assertThat(repo.store().list("uploads/")).isEmpty();
+  }
 }
