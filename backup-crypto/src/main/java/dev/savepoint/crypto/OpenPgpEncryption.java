@@ -92,6 +92,10 @@ public final class OpenPgpEncryption implements Transform {
   private final List<PGPPublicKey> recipients;
   private final PGPSecretKeyRingCollection secretKeys;
   private final char[] secretKeyPassphrase;
+  /** The passphrase's message key, derived once; {@code null} unless the passphrase is the only method. */
+  private final KeyDerivedOnce passphraseOnly;
+  /** Decrypts passphrase messages, deriving each salt's key once; {@code null} without a passphrase. */
+  private final DerivedKeys derivedKeys;
 
   private OpenPgpEncryption(Builder b) {
     this.passphrase = b.passphrase;
@@ -99,6 +103,12 @@ public final class OpenPgpEncryption implements Transform {
     this.recipients = List.copyOf(b.recipients);
     this.secretKeys = b.secretKeys;
     this.secretKeyPassphrase = b.secretKeyPassphrase;
+    try {
+      this.passphraseOnly = passphrase != null && recipients.isEmpty() ? new KeyDerivedOnce(passphrase) : null;
+      this.derivedKeys = passphrase == null ? null : new DerivedKeys(passphrase);
+    } catch (PGPException e) {
+      throw new IllegalStateException("OpenPGP key derivation is not available: " + e.getMessage(), e);
+    }
   }
 
   public static Builder builder() {
@@ -177,9 +187,10 @@ public final class OpenPgpEncryption implements Transform {
         new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256).setWithIntegrityPacket(true)
             .setSecureRandom(new SecureRandom()));
     try {
-      if (passphrase != null) {
-        generator.addMethod(new JcePBEKeyEncryptionMethodGenerator(passphrase,
-            new JcaPGPDigestCalculatorProviderBuilder().build().get(HashAlgorithmTags.SHA256), S2K_COUNT)
+      if (passphraseOnly != null) {
+        generator.addMethod(passphraseOnly);
+      } else if (passphrase != null) {
+        generator.addMethod(new JcePBEKeyEncryptionMethodGenerator(passphrase, s2kDigest(), S2K_COUNT)
             .setSecureRandom(new SecureRandom()));
       }
       for (PGPPublicKey key : recipients) {
@@ -267,8 +278,7 @@ public final class OpenPgpEncryption implements Transform {
           return Optional.empty();
         }
         try {
-          return Optional.of(pbe.getDataStream(new JcePBEDataDecryptorFactoryBuilder(
-              new JcaPGPDigestCalculatorProviderBuilder().build()).build(passphrase)));
+          return Optional.of(pbe.getDataStream(derivedKeys));
         } catch (PGPException e) {
           tried.add("wrong passphrase");
           return Optional.empty();
@@ -408,6 +418,109 @@ public final class OpenPgpEncryption implements Transform {
       return new BcPGPSecretKeyRingCollection(in);
     } catch (PGPException e) {
       throw new CryptoException("cannot read OpenPGP secret key file " + keyFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static org.bouncycastle.openpgp.operator.PGPDigestCalculator s2kDigest() throws PGPException {
+    return new JcaPGPDigestCalculatorProviderBuilder().build().get(HashAlgorithmTags.SHA256);
+  }
+
+  /**
+   * A passphrase as the only method: its S2K output is the message key itself (as {@code gpg --symmetric}
+   * writes), and deriving it hashes 65 MB (about 0.1 s of CPU) — per artifact, seconds per backup. So this
+   * instance draws one salt and derives its key once; every message still begins with its own random block
+   * (OpenPGP's CFB IV), as gpg's messages under one key do. With recipients as well, each message keeps a fresh
+   * random session key wrapped under a freshly salted S2K: reusing one key-encryption key would repeat the
+   * keystream that wraps the session keys.
+   */
+  private static final class KeyDerivedOnce extends JcePBEKeyEncryptionMethodGenerator {
+    private final Map<Integer, byte[]> keys = new java.util.HashMap<>();
+
+    KeyDerivedOnce(char[] passphrase) throws PGPException {
+      super(passphrase, s2kDigest(), S2K_COUNT);
+      setSecureRandom(new SecureRandom());
+    }
+
+    @Override
+    public synchronized byte[] getKey(int algorithm) throws PGPException {
+      byte[] key = keys.get(algorithm);
+      if (key == null) {
+        key = super.getKey(algorithm);
+        keys.put(algorithm, key);
+      }
+      return key.clone();
+    }
+  }
+
+  /**
+   * Decrypts passphrase messages, deriving the key of each S2K (salt, count, hash) once: the artifacts of one
+   * backup share one. Remembers the last few, as the restore of a chain of backups reads several.
+   */
+  private static final class DerivedKeys extends org.bouncycastle.openpgp.operator.PBEDataDecryptorFactory {
+    private final org.bouncycastle.openpgp.operator.PBEDataDecryptorFactory jce;
+    private final Map<String, byte[]> keys = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
+        return size() > 16;
+      }
+    };
+
+    DerivedKeys(char[] passphrase) throws PGPException {
+      super(passphrase, new JcaPGPDigestCalculatorProviderBuilder().build());
+      this.jce = new JcePBEDataDecryptorFactoryBuilder(new JcaPGPDigestCalculatorProviderBuilder().build())
+          .build(passphrase);
+    }
+
+    @Override
+    public byte[] makeKeyFromPassPhrase(int keyAlgorithm, org.bouncycastle.bcpg.S2K s2k) throws PGPException {
+      String id;
+      try {
+        id = keyAlgorithm + ":" + HexFormat.of().formatHex(s2k.getEncoded());
+      } catch (IOException e) {
+        return jce.makeKeyFromPassPhrase(keyAlgorithm, s2k);
+      }
+      byte[] key;
+      synchronized (keys) {
+        key = keys.get(id);
+      }
+      if (key == null) {
+        key = jce.makeKeyFromPassPhrase(keyAlgorithm, s2k);
+        synchronized (keys) {
+          keys.put(id, key);
+        }
+      }
+      return key.clone();
+    }
+
+    @Override
+    public byte[] recoverSessionData(int keyAlgorithm, byte[] key, byte[] sessionData) throws PGPException {
+      return jce.recoverSessionData(keyAlgorithm, key, sessionData);
+    }
+
+    @Override
+    public byte[] recoverAEADEncryptedSessionData(org.bouncycastle.bcpg.SymmetricKeyEncSessionPacket packet,
+        byte[] key) throws PGPException {
+      return jce.recoverAEADEncryptedSessionData(packet, key);
+    }
+
+    @Override
+    public org.bouncycastle.openpgp.operator.PGPDataDecryptor createDataDecryptor(boolean withIntegrityPacket,
+        int encAlgorithm, byte[] key) throws PGPException {
+      return jce.createDataDecryptor(withIntegrityPacket, encAlgorithm, key);
+    }
+
+    @Override
+    public org.bouncycastle.openpgp.operator.PGPDataDecryptor createDataDecryptor(
+        org.bouncycastle.bcpg.AEADEncDataPacket packet, org.bouncycastle.openpgp.PGPSessionKey key)
+        throws PGPException {
+      return jce.createDataDecryptor(packet, key);
+    }
+
+    @Override
+    public org.bouncycastle.openpgp.operator.PGPDataDecryptor createDataDecryptor(
+        org.bouncycastle.bcpg.SymmetricEncIntegrityPacket packet, org.bouncycastle.openpgp.PGPSessionKey key)
+        throws PGPException {
+      return jce.createDataDecryptor(packet, key);
     }
   }
 

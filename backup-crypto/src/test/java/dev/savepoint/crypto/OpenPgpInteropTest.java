@@ -23,6 +23,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
@@ -82,6 +83,34 @@ class OpenPgpInteropTest {
       byte[] out = gpg.run("--passphrase", new String(PASSPHRASE), "--decrypt", msg.toString());
       assertThat(out).isEqualTo(plain);
     }
+  }
+
+  /**
+   * One instance derives its passphrase key once (one salt for all its messages: 0.1 s of hashing per artifact
+   * otherwise), yet every message starts from its own random block: no two messages of the same bytes are
+   * alike, gpg and a fresh instance read each, and one reader decrypts messages of different salts.
+   */
+  @Test
+  void messagesOfOneInstanceShareTheDerivedKeyButNotTheirBytes() throws Exception {
+    OpenPgpEncryption writer = OpenPgpEncryption.passphrase(PASSPHRASE);
+    byte[] plain = data(70_000);
+    byte[] first = encrypt(writer, plain);
+    byte[] second = encrypt(writer, plain);
+    assertThat(second).isNotEqualTo(first);
+    // The passphrase packet (S2K: salt and count, 15 bytes with its header) is shared; the data is not.
+    assertThat(Arrays.mismatch(first, second)).as("where the two messages first differ")
+        .isGreaterThanOrEqualTo(15).isLessThan(first.length - plain.length);
+    for (byte[] message : List.of(first, second)) {
+      assertThat(gpg.run("--passphrase", new String(PASSPHRASE), "--decrypt", write("m.gpg", message).toString()))
+          .isEqualTo(plain);
+    }
+    OpenPgpEncryption reader = OpenPgpEncryption.passphrase(PASSPHRASE);
+    byte[] ofAnotherWriter = encrypt(OpenPgpEncryption.passphrase(PASSPHRASE), plain);
+    for (byte[] message : List.of(first, second, ofAnotherWriter)) {
+      assertThat(decrypt(reader, message)).isEqualTo(plain);
+    }
+    assertThatThrownBy(() -> decrypt(OpenPgpEncryption.passphrase("other".toCharArray()), first))
+        .isInstanceOf(CryptoException.class);
   }
 
   @Test

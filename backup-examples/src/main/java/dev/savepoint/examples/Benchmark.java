@@ -51,7 +51,8 @@ public final class Benchmark {
   record Row(String what, double seconds, long outputBytes, Double timesLimit, Double timesPeer, double clientCpu,
       double serverCpu, long peakHeapBytes) {}
 
-  record Run(int scale, long rawDumpBytes, double gzipRatio, List<Row> rows, Map<String, Double> stageCpu) {}
+  record Run(int scale, long rawDumpBytes, double gzipRatio, List<Row> rows, Map<String, Double> stageCpu,
+      Map<String, Object> restorePhases) {}
 
   private static final String PASSPHRASE = "benchmark-passphrase";
 
@@ -155,11 +156,14 @@ public final class Benchmark {
     rows.add(ratios(psql, 0, 0, pgRestore));
     rows.add(ratios(pgRestoreRow, 0, 0, pgRestore));
     List<String> restored = new ArrayList<>();
+    Map<String, Object> restorePhases = new LinkedHashMap<>();
     for (Map.Entry<PostgresSource.Format, Manifest> backup : firstOfFormat.entrySet()) {
       String target = "bench_savepoint_" + backup.getKey().name().toLowerCase();
       restored.add(target);
       Cpu cpu = Cpu.start(pg);
-      repo.restore(backup.getValue(), PostgresTarget.builder(url.withDatabase(target)).build(), Secrets.none());
+      Repository.RestoreResult result = repo.restore(backup.getValue(),
+          PostgresTarget.builder(url.withDatabase(target)).build(), Secrets.none());
+      restorePhases.put(backup.getKey().name().toLowerCase(), result.facts().get("phaseSeconds"));
       rows.add(ratios(cpu.row("savepoint restore, " + backup.getKey().name().toLowerCase() + " (verified)"), 0, 0,
           pgRestore));
     }
@@ -170,7 +174,7 @@ public final class Benchmark {
         s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
       }
     }
-    return new Run(scale, rawDump, (double) rawDump / gzipBytes, rows, stages);
+    return new Run(scale, rawDump, (double) rawDump / gzipBytes, rows, stages, restorePhases);
   }
 
   private static Row ratios(Row r, long outputBytes, double limit, double peer) {
@@ -192,6 +196,7 @@ public final class Benchmark {
     System.out.println("×limit, ×peer: seconds / the limit's or the peer's (below 1 is faster); cpu: CPU seconds"
         + " (user + system) of the client processes (this JVM, or the shell pipeline) and of the PostgreSQL server");
     System.out.printf("encode stages alone over the same dump, one thread (CPU s): %s%n", run.stageCpu());
+    System.out.printf("savepoint restore phases (wall s): %s%n", run.restorePhases());
   }
 
   private static String times(Double ratio) {

@@ -157,19 +157,21 @@ public final class PostgresTarget implements RestoreTarget {
     if (properties != null) {
       refuseMissingLabelProviders(maintenance, properties.labelProviders());
     }
+    Phases phases = new Phases();
+    facts.put("phaseSeconds", phases.seconds());
     // Cheap checks before the expensive safety backup: keys, signatures and the first chunk of every artifact.
     checkReadable(artifacts);
+    phases.end("check");
     if (holdsTables) {
       facts.put("safetyBackupId", takeSafetyBackup(serverMajor, artifacts.protection()));
+      phases.end("safetyBackup");
     }
     dropAbandonedScratch(url);
     String scratch = scratchName(url.database());
     createScratch(maintenance, scratch, properties, serverMajor);
-    Phases phases = new Phases();
-    facts.put("phaseSeconds", phases.seconds());
+    phases.end("scratch");
     try {
-      load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners, crossTier);
-      phases.end("load");
+      load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners, crossTier, phases);
       if (!tierScoped && !crossTier.isEmpty()) {
         facts.put("crossTierReferencesLeftOut", crossTier.stream().map(BackupScope.CrossTierReference::constraint).toList());
       }
@@ -268,7 +270,7 @@ public final class PostgresTarget implements RestoreTarget {
     createScratch(maintenance, scratch, properties, server.major());
     List<String> scratches = new ArrayList<>(List.of(scratch));
     try {
-      load(baseTier, combined, server.major(), withoutOwners, leftOut);
+      load(baseTier, combined, server.major(), withoutOwners, leftOut, new Phases());
       long[] checked = new long[2]; // tables, rows: every tier's verified copy
       java.util.function.Consumer<Map<String, Object>> count = v -> {
         checked[0] += ((Number) v.get("tablesChecked")).longValue();
@@ -280,7 +282,7 @@ public final class PostgresTarget implements RestoreTarget {
         String tierScratch = scratchName(url.database());
         createScratch(maintenance, tierScratch, DatabaseProperties.of(t.manifest()), server.major());
         scratches.add(tierScratch);
-        load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()));
+        load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()), new Phases());
         count.accept(verify(t.manifest(), url.withDatabase(tierScratch), false));
         // The references the base left out are in every other tier's copy (the base's tables are empty there).
         definitions.putAll(TierReplacement.foreignKeyDefinitions(url.withDatabase(tierScratch), leftOut));
@@ -674,8 +676,9 @@ public final class PostgresTarget implements RestoreTarget {
         String.valueOf(r.get("schema")), String.valueOf(r.get("table")), String.valueOf(r.get("constraint")))).toList();
   }
 
+  /** Loads the backup into {@code scratch}, ending the phases it goes through ({@code load}, or three in parallel). */
   private void load(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor, boolean withoutOwners,
-      List<BackupScope.CrossTierReference> skippedForeignKeys) throws IOException {
+      List<BackupScope.CrossTierReference> skippedForeignKeys, Phases phases) throws IOException {
     String format = String.valueOf(artifacts.manifest().source().facts().getOrDefault("format", "plain"));
     List<String> pgRestore = new ArrayList<>(List.of(PgTools.find("pg_restore", serverMajor), "--no-password",
         "--exit-on-error", "--dbname=" + scratch.database()));
@@ -683,7 +686,7 @@ public final class PostgresTarget implements RestoreTarget {
       pgRestore.addAll(List.of("--no-owner", "--no-acl"));
     }
     if (format.equals("parallel")) {
-      loadParallel(artifacts, scratch, pgRestore, skippedForeignKeys);
+      loadParallel(artifacts, scratch, pgRestore, skippedForeignKeys, phases);
       return;
     }
     if (format.equals("custom") && !skippedForeignKeys.isEmpty()) {
@@ -732,6 +735,7 @@ public final class PostgresTarget implements RestoreTarget {
         p.destroyForcibly();
       }
     }
+    phases.end("load");
   }
 
   /**
@@ -743,7 +747,7 @@ public final class PostgresTarget implements RestoreTarget {
    * seek in it); it holds no table rows.
    */
   private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, List<String> restore,
-      List<BackupScope.CrossTierReference> skippedForeignKeys) throws IOException {
+      List<BackupScope.CrossTierReference> skippedForeignKeys, Phases phases) throws IOException {
     Manifest manifest = artifacts.manifest();
     // Named with this process's id: the next restore removes what a killed one spooled (Staging).
     Path work = dev.savepoint.core.internal.OwnerOnly.createDirectory(dev.savepoint.core.internal.Staging.restoring(
@@ -754,13 +758,11 @@ public final class PostgresTarget implements RestoreTarget {
           OutputStream out = Files.newOutputStream(schema)) {
         in.transferTo(out);
       }
-      long start = System.nanoTime();
       // Not one transaction: thousands of tables would need more locks than max_locks_per_transaction allows, and
       // the scratch database is dropped whole if anything fails (--exit-on-error).
       PgTools.run(concat(restore, "--section=pre-data", "--section=data", schema.toString()),
           scratch, "loading the schema of backup " + manifest.id());
-      log.info("loaded the schema of backup {} in {} s", manifest.id(), secondsSince(start));
-      start = System.nanoTime();
+      log.info("loaded the schema of backup {} in {} s", manifest.id(), phases.end("schema"));
       List<String> toc = PgTools.output(List.of(restore.get(0), "--list", schema.toString()), scratch,
           "reading the schema archive of backup " + manifest.id()).lines()
           .filter(l -> !l.isBlank() && !l.startsWith(";")).toList();
@@ -807,8 +809,7 @@ public final class PostgresTarget implements RestoreTarget {
         throw new RestoreException("loading the tables of backup " + manifest.id() + " failed: " + e.getMessage(), e);
       }
       log.info("loaded {} table parts ({} bytes) of backup {} on {} connections in {} s", parts.size(),
-          parts.stream().mapToLong(ArtifactRecord::rawBytes).sum(), manifest.id(), jobs, secondsSince(start));
-      start = System.nanoTime();
+          parts.stream().mapToLong(ArtifactRecord::rawBytes).sum(), manifest.id(), jobs, phases.end("tables"));
       Set<String> skipped = new HashSet<>();
       skippedForeignKeys.forEach(k -> skipped.add(" FK CONSTRAINT " + k.schema() + " " + k.table() + " " + k.constraint() + " "));
       List<String> rest = toc.stream().filter(l -> !early.contains(l))
@@ -816,7 +817,7 @@ public final class PostgresTarget implements RestoreTarget {
       PgTools.run(concat(restore, "--section=post-data", "--jobs=" + jobs, "--use-list=" + listFile(work, rest),
           schema.toString()), scratch, "creating the constraints and triggers of backup " + manifest.id());
       log.info("created the remaining indexes, constraints and triggers of backup {} in {} s", manifest.id(),
-          secondsSince(start));
+          phases.end("constraints"));
     } finally {
       deleteQuietly(work);
     }
@@ -824,10 +825,6 @@ public final class PostgresTarget implements RestoreTarget {
 
   /** Tables of at least this much COPY text are indexed as soon as their rows are in, the others at the end. */
   private static final long EARLY_INDEX_BYTES = 16L << 20;
-
-  private static String secondsSince(long nanos) {
-    return String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - nanos) / 1e9);
-  }
 
   /** Best effort: after a failure, an aborted worker may still be writing a list file here. */
   private static void deleteQuietly(Path dir) {
@@ -1131,10 +1128,13 @@ public final class PostgresTarget implements RestoreTarget {
     private final Map<String, Double> seconds = new LinkedHashMap<>();
     private long start = System.nanoTime();
 
-    void end(String phase) {
+    /** Ends {@code phase} (and starts the next); returns its seconds. */
+    double end(String phase) {
       long now = System.nanoTime();
-      seconds.put(phase, Math.round((now - start) / 1e6) / 1e3);
+      double s = Math.round((now - start) / 1e6) / 1e3;
+      seconds.put(phase, s);
       start = now;
+      return s;
     }
 
     Map<String, Double> seconds() {
