@@ -43,6 +43,7 @@ import java.util.concurrent.Future;
  * naming the key, unless {@link #skipUnreadable()} records it as skipped.
  */
 public final class BucketSource implements Source {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BucketSource.class);
   public static final String ARTIFACT_PREFIX = "objects/";
   public static final String TYPE = "bucket";
 
@@ -141,13 +142,23 @@ public final class BucketSource implements Source {
     Manifest base = incremental ? sameBucket(writer) : null;
     Segments segments = new Segments(writer, previousSegments(base));
     java.util.concurrent.atomic.AtomicInteger reused = new java.util.concurrent.atomic.AtomicInteger();
+    long outOfOrder = 0;
     try (ObjectIndex.Reader earlier = base == null ? null : writer.index(base)) {
       ObjectIndex.Entry previous = next(earlier);
+      String last = null;
       for (ObjectInfo o : objects.listing("")) { // streamed: never the whole listing in memory
+        if (last != null && Keys.compareCodePoints(last, o.key()) >= 0 && outOfOrder++ == 0) {
+          // The merge with the previous index assumes code point order; out of it, unchanged objects may be
+          // copied again (never lost): slower, so say why.
+          log.warn("the listing of {} is not in key order ('{}' after '{}'): unchanged objects may be copied "
+              + "again; an emulator that does not sort? (GcsStore: sortedListing(false))", objects.describe(),
+              o.key(), last);
+        }
+        last = o.key();
         if (o.key().endsWith("/") && o.size() == 0) {
           continue; // empty "folder" placeholders of consoles hold no data
         }
-        while (previous != null && previous.key().compareTo(o.key()) < 0) {
+        while (previous != null && Keys.compareCodePoints(previous.key(), o.key()) < 0) {
           previous = next(earlier);
         }
         String fingerprint = fingerprint(o);
@@ -196,6 +207,9 @@ public final class BucketSource implements Source {
       facts.put("skippedObjects", skipped);
     }
     facts.put("reusedObjects", reused.get());
+    if (outOfOrder > 0) {
+      facts.put("keysListedOutOfOrder", outOfOrder);
+    }
     Map<String, Object> index = new LinkedHashMap<>();
     index.put("version", 1);
     index.put("segments", segments.written + segments.reused);
@@ -217,7 +231,7 @@ public final class BucketSource implements Source {
     try {
       return earlier.next();
     } catch (IntegrityException | ObjectNotFoundException e) {
-      org.slf4j.LoggerFactory.getLogger(BucketSource.class).warn("the previous backup's object index of {} cannot be "
+      log.warn("the previous backup's object index of {} cannot be "
           + "read ({}); the objects from there on are copied again", objects.describe(), e.getMessage());
       earlier.close();
       return null;

@@ -138,7 +138,7 @@ public final class FilesystemStore implements Store {
   }
 
   /**
-   * Walks one directory at a time, its entries sorted so that the keys come out in {@link String#compareTo} order (a
+   * Walks one directory at a time, its entries sorted so that the keys come out in code point order (a
    * directory sorts as its name followed by '/', as all the keys beneath it do).
    */
   @Override
@@ -216,7 +216,7 @@ public final class FilesystemStore implements Store {
   }
 
   private static java.util.Iterator<Path> sortedChildren(Path dir) throws IOException {
-    java.util.TreeMap<String, Path> children = new java.util.TreeMap<>(); // by sort name, each looked at once
+    java.util.TreeMap<String, Path> children = new java.util.TreeMap<>(Keys::compareCodePoints); // each looked at once
     try (var entries = Files.newDirectoryStream(dir)) {
       for (Path p : entries) {
         children.put(p.getFileName() + (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? "/" : ""), p);

@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 public final class InMemoryStore implements Store {
   private record Entry(byte[] bytes, Instant modified) {}
 
-  private final ConcurrentSkipListMap<String, Entry> objects = new ConcurrentSkipListMap<>();
+  private final ConcurrentSkipListMap<String, Entry> objects = new ConcurrentSkipListMap<>(Keys::compareCodePoints);
 
   @Override
   public void put(String key, InputStream content) throws IOException {

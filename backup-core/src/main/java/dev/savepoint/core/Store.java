@@ -45,7 +45,10 @@ public interface Store {
   /** Size and time of an object, or empty if it does not exist. */
   Optional<ObjectInfo> stat(String key) throws IOException;
 
-  /** Every object whose key starts with {@code prefix}, sorted by key. */
+  /**
+   * Every object whose key starts with {@code prefix}, sorted by key: by Unicode code point, the order of the keys'
+   * UTF-8 bytes, in which S3 and GCS list.
+   */
   List<ObjectInfo> list(String prefix) throws IOException;
 
   /**

@@ -29,7 +29,6 @@ import java.net.URI;
 import java.nio.channels.Channels;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -56,6 +55,7 @@ public final class GcsStore implements Store {
   private final boolean eventBasedHold;
   private final java.time.Duration retention;
   private final boolean retentionLocked;
+  private final boolean sortedListing;
 
   private GcsStore(Builder b) {
     this.storage = b.storage;
@@ -68,6 +68,7 @@ public final class GcsStore implements Store {
     this.eventBasedHold = b.eventBasedHold;
     this.retention = b.retention;
     this.retentionLocked = b.retentionLocked;
+    this.sortedListing = b.sortedListing;
   }
 
   public static Builder builder(Storage storage, String bucket) {
@@ -287,8 +288,71 @@ public final class GcsStore implements Store {
     } catch (StorageException e) {
       throw map("list " + prefix + keyPrefix, keyPrefix, e);
     }
-    result.sort(Comparator.comparing(ObjectInfo::key));
+    result.sort((a, b) -> Keys.compareCodePoints(a.key(), b.key()));
     return result;
+  }
+
+  /**
+   * Streamed page by page in GCS's name order, never collected: a bucket backup of millions of objects merges it
+   * with the previous index as it arrives. With {@link Builder#sortedListing(boolean) sortedListing(false)}
+   * (an emulator that does not sort), the collected, sorted {@link #list}.
+   */
+  @Override
+  public Iterable<ObjectInfo> listing(String keyPrefix) throws IOException {
+    if (!sortedListing) {
+      return list(keyPrefix);
+    }
+    Keys.requireValidPrefix(keyPrefix);
+    return () -> new java.util.Iterator<>() {
+      private java.util.Iterator<Blob> blobs; // its creation already requests the first page
+
+      @Override
+      public boolean hasNext() {
+        try {
+          if (blobs == null) {
+            blobs = storage.list(bucket, Storage.BlobListOption.prefix(prefix + keyPrefix)).iterateAll().iterator();
+          }
+          return blobs.hasNext();
+        } catch (StorageException e) {
+          throw new java.io.UncheckedIOException(map("list " + prefix + keyPrefix, keyPrefix, e));
+        }
+      }
+
+      @Override
+      public ObjectInfo next() {
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
+        Blob blob = blobs.next();
+        try {
+          return info(blob.getName().substring(prefix.length()), blob);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+  }
+
+  /**
+   * Batched: up to 100 deletes per HTTP request (GCS's batch limit), so pruning a bucket backup of many objects is
+   * not a request each. A {@link Storage} that cannot batch (Google's in-memory fake) deletes them one by one.
+   */
+  @Override
+  public void deleteAll(java.util.Collection<String> keys) throws IOException {
+    List<String> all = List.copyOf(keys);
+    for (int from = 0; from < all.size(); from += 100) {
+      List<BlobId> batch = all.subList(from, Math.min(all.size(), from + 100)).stream()
+          .map(k -> BlobId.of(bucket, objectName(k))).toList();
+      try {
+        storage.delete(batch); // a missing object is "false", not an error
+      } catch (UnsupportedOperationException noBatches) {
+        for (String key : all.subList(from, Math.min(all.size(), from + 100))) {
+          delete(key);
+        }
+      } catch (StorageException e) {
+        throw map("delete " + batch.size() + " objects from " + batch.get(0).getName(), all.get(from), e);
+      }
+    }
   }
 
   @Override
@@ -350,6 +414,7 @@ public final class GcsStore implements Store {
     private boolean eventBasedHold;
     private java.time.Duration retention;
     private boolean retentionLocked;
+    private boolean sortedListing = true;
 
     private Builder(Storage storage, String bucket) {
       this.storage = Objects.requireNonNull(storage);
@@ -363,6 +428,17 @@ public final class GcsStore implements Store {
     }
 
     /** Resumable upload chunk size (a multiple of 256 KiB); the memory one upload holds. */
+    /**
+     * Whether the service lists objects in name order, as GCS and fake-gcs-server do (the default): listings are
+     * then streamed page by page. {@code false} for an emulator that does not sort (Google's in-memory
+     * {@code LocalStorageHelper}): listings are collected and sorted in memory. A bucket backup refuses a
+     * listing out of order rather than mis-merge it.
+     */
+    public Builder sortedListing(boolean sorted) {
+      this.sortedListing = sorted;
+      return this;
+    }
+
     public Builder chunkSize(int bytes) {
       if (bytes < 256 * 1024 || bytes % (256 * 1024) != 0) {
         throw new IllegalArgumentException("chunk size must be a positive multiple of 256 KiB, got " + bytes);

@@ -21,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -526,22 +525,21 @@ public final class S3Store implements Store {
         || e.awsErrorDetails() != null && "NoSuchBucket".equals(e.awsErrorDetails().errorCode());
   }
 
+  /**
+   * Collected {@link #listing}, in the server's order: AWS S3 lists by UTF-8 byte (code point), some compatible
+   * servers (S3Proxy's filesystem backend) by UTF-16 unit; they differ only for characters beyond U+FFFF.
+   */
   @Override
   public List<ObjectInfo> list(String keyPrefix) throws IOException {
-    Keys.requireValidPrefix(keyPrefix);
     List<ObjectInfo> result = new ArrayList<>();
     try {
-      for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix + keyPrefix)).contents()) {
-        result.add(new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified(), o.eTag()));
-      }
-    } catch (SdkException e) {
-      throw map("list " + prefix + keyPrefix, keyPrefix, e);
+      listing(keyPrefix).forEach(result::add);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
     }
-    result.sort(Comparator.comparing(ObjectInfo::key));
     return result;
   }
 
-  /** Pages of ListObjectsV2 fetched as the caller iterates (S3 returns keys in UTF-8 byte order). */
   @Override
   public Iterable<ObjectInfo> listing(String keyPrefix) throws IOException {
     Keys.requireValidPrefix(keyPrefix);

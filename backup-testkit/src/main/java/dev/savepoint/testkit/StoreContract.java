@@ -99,6 +99,14 @@ public abstract class StoreContract {
         .hasMessageContaining("no/such/key");
   }
 
+  /**
+   * The order the store lists keys in: by code point (UTF-8 bytes), as S3 and GCS do. A server that lists
+   * otherwise (S3Proxy's filesystem backend: by UTF-16 unit) says so here; the orders differ only beyond U+FFFF.
+   */
+  protected java.util.Comparator<String> listingOrder() {
+    return dev.savepoint.core.internal.Keys::compareCodePoints;
+  }
+
   @Test
   void listReturnsKeysUnderPrefixSorted() throws IOException {
     for (String key : List.of("p/2/b", "p/1/a", "p/10/c", "q/1/a", "pp/x")) {
@@ -113,17 +121,34 @@ public abstract class StoreContract {
 
   @Test
   void aStreamedListingHasTheSameObjectsInTheSameOrder() throws IOException {
-    // Names that sort differently as whole keys than as directory entries: "a.b" < "a/b" < "a0" < "a0/x".
-    for (String key : List.of("a/b", "a.b", "a0", "a-c/d", "a/b.c/e", "a0x/y", "ab", "a/b0", "z")) {
+    // Names that sort differently as whole keys than as directory entries: "a.b" < "a/b" < "a0" < "a0/x"; and
+    // by code point (S3's and GCS's order: UTF-8 bytes), not by UTF-16 unit: U+FF21 before U+1F600.
+    for (String key : List.of("a/b", "a.b", "a0", "a-c/d", "a/b.c/e", "a0x/y", "ab", "a/b0", "z", "u/\uFF21b",
+        "u/\uD83D\uDE00", "u/\uD83D\uDE00y/x", "u/\uFF21/x")) {
       store.put(key, ByteSource.wrap(new byte[] {1}));
     }
-    for (String prefix : List.of("", "a", "a/", "a0", "nothing/")) {
+    for (String prefix : List.of("", "a", "a/", "a0", "u/", "nothing/")) {
       List<String> streamed = new java.util.ArrayList<>();
       store.listing(prefix).forEach(o -> streamed.add(o.key()));
       assertThat(streamed).as("listing(\"%s\")", prefix)
           .containsExactlyElementsOf(store.list(prefix).stream().map(ObjectInfo::key).toList())
-          .isSorted();
+          .isSortedAccordingTo(listingOrder());
     }
+  }
+
+  /** Many at once (S3: DeleteObjects of up to 1,000; GCS: batches of 100), missing ones not an error, others kept. */
+  @Test
+  void deleteAllRemovesExactlyThoseKeysInBatches() throws IOException {
+    List<String> doomed = new java.util.ArrayList<>();
+    for (int i = 0; i < 1_005; i++) {
+      doomed.add(String.format("many/%04d", i));
+    }
+    for (String key : List.of("many/0000", "many/0100", "many/1004", "many/keep", "other")) {
+      store.put(key, ByteSource.wrap(new byte[] {1}));
+    }
+    store.deleteAll(doomed);
+    store.deleteAll(List.of());
+    assertThat(store.list("")).extracting(ObjectInfo::key).containsExactly("many/keep", "other");
   }
 
   @Test
