@@ -5,7 +5,8 @@
 # "benchmark.sh s3 [MiB]" measures S3 upload throughput with 1, 2 and 4 parts in flight instead;
 # "benchmark.sh crypto [MiB]" OpenPGP encryption throughput against gpg on the same file;
 # "benchmark.sh pitr [scale]" WAL streaming against pg_receivewal and PITR restore against pg_basebackup + cp;
-# "benchmark.sh bucket [objects] [s3]" bucket backups of many small objects (full, no change, 1 % changed, restore).
+# "benchmark.sh bucket [objects] [s3 [parallelism]]" bucket backups of many small objects (full, no change, 1 % changed,
+# restore; s3: a full backup to the in-process S3 server too; parallelism: objects in flight, default 8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -25,7 +26,7 @@ fi
 if [ "${1:-}" = "bucket" ]; then
   # Bucket backups of many small objects: full, no change, 1 % changed, restore; "s3" adds a full backup to the
   # in-process S3 server. Arguments: objects (default 100000), s3.
-  exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.BucketBenchmark "${2:-100000}" "${3:-}"
+  exec java -Xmx"${SAVEPOINT_BENCH_HEAP:-256m}" -cp "$CP" dev.savepoint.examples.BucketBenchmark "${2:-100000}" "${3:-}" ${4:+"$4"}
 fi
 if [ "${1:-}" = "pitr" ]; then
   # WAL streaming against pg_receivewal and PITR restore against pg_basebackup + cp, one cluster. Argument: scale.

@@ -52,9 +52,10 @@ public final class BucketSource implements Source {
   private final boolean incremental;
   private final boolean skipUnreadable;
   private final int segmentObjects;
+  private final ProvidedCopies provided;
 
   private BucketSource(Store objects, int parallelism, boolean incremental, boolean skipUnreadable,
-      int segmentObjects) {
+      int segmentObjects, ProvidedCopies provided) {
     this.objects = Objects.requireNonNull(objects, "objects");
     if (parallelism < 1) {
       throw new IllegalArgumentException("parallelism must be at least 1, was " + parallelism);
@@ -66,6 +67,7 @@ public final class BucketSource implements Source {
       throw new IllegalArgumentException("segmentObjects must be at least 1, was " + segmentObjects);
     }
     this.segmentObjects = segmentObjects;
+    this.provided = provided;
   }
 
   /**
@@ -94,17 +96,17 @@ public final class BucketSource implements Source {
 
   /** Incremental backups of every object of {@code objects}, four at a time. */
   public static BucketSource of(Store objects) {
-    return new BucketSource(objects, 4, true, false, 4096);
+    return new BucketSource(objects, 4, true, false, 4096, null);
   }
 
   /** The same source reading {@code n} objects at once. */
   public BucketSource parallelism(int n) {
-    return new BucketSource(objects, n, incremental, skipUnreadable, segmentObjects);
+    return new BucketSource(objects, n, incremental, skipUnreadable, segmentObjects, provided);
   }
 
   /** The same source copying every object, whatever earlier backups hold. */
   public BucketSource fullCopies() {
-    return new BucketSource(objects, parallelism, false, skipUnreadable, segmentObjects);
+    return new BucketSource(objects, parallelism, false, skipUnreadable, segmentObjects, provided);
   }
 
   /**
@@ -113,7 +115,7 @@ public final class BucketSource implements Source {
    * is then a loud failure that names it.
    */
   public BucketSource skipUnreadable() {
-    return new BucketSource(objects, parallelism, incremental, true, segmentObjects);
+    return new BucketSource(objects, parallelism, incremental, true, segmentObjects, provided);
   }
 
   /**
@@ -121,7 +123,65 @@ public final class BucketSource implements Source {
    * less when a few objects change, larger ones make fewer artifacts.
    */
   public BucketSource segmentObjects(int n) {
-    return new BucketSource(objects, parallelism, incremental, skipUnreadable, n);
+    return new BucketSource(objects, parallelism, incremental, skipUnreadable, n, provided);
+  }
+
+  /**
+   * The same source adopting {@code copies} that something else already made in the repository (a provider's
+   * bulk copy: {@code S3BatchCopy}): a new or changed object whose copy there certainly holds its bytes as listed
+   * now is recorded from that copy instead of being read and stored by this process; any other is copied as usual.
+   * Adopted copies are the objects' own bytes, so a plan adopting them has no transforms (the bucket's server-side
+   * encryption protects them); a plan with transforms copies everything itself.
+   */
+  public BucketSource adopting(ProvidedCopies copies) {
+    return new BucketSource(objects, parallelism, incremental, skipUnreadable, segmentObjects,
+        Objects.requireNonNull(copies, "copies"));
+  }
+
+  /** The store whose objects this source backs up. */
+  public Store store() {
+    return objects;
+  }
+
+  /** Copies of a bucket's objects made in the repository by something else: see {@link #adopting}. */
+  public interface ProvidedCopies {
+    /**
+     * The record of the repository's copy of {@code object}, as artifact {@code artifactName}, or empty when there
+     * is none that certainly holds the object's bytes as listed now (the object is then copied as usual).
+     */
+    java.util.Optional<ArtifactRecord> copyOf(ObjectInfo object, String artifactName) throws IOException;
+  }
+
+  /** One object of {@link #forEachChange}. */
+  public interface Change {
+    void accept(ObjectInfo object) throws IOException;
+  }
+
+  /**
+   * Every object a backup of {@code plan} into {@code repository} would copy now, in key order: new or changed
+   * since the plan's newest backup of this bucket (every object without one, or with {@link #fullCopies()}).
+   * What a provider's bulk copy is given to copy ahead of the backup ({@link #adopting}). Returns how many.
+   */
+  public long forEachChange(Repository repository, String plan, Change action) throws IOException {
+    Manifest newest = repository.newest(plan).orElse(null);
+    Manifest base = incremental && newest != null && isOfThisBucket(newest) ? newest : null;
+    long[] changes = new long[1];
+    try (ObjectIndex.Reader earlier = base == null ? null : ObjectIndex.open(repository, base)) {
+      merge(earlier, (o, unchanged) -> {
+        if (unchanged == null) {
+          changes[0]++;
+          action.accept(o);
+        }
+      });
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SourceException("interrupted while listing " + objects.describe());
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e); // nothing runs asynchronously here
+    }
+    return changes[0];
   }
 
   @Override
@@ -142,29 +202,10 @@ public final class BucketSource implements Source {
     Manifest base = incremental ? sameBucket(writer) : null;
     Segments segments = new Segments(writer, previousSegments(base));
     java.util.concurrent.atomic.AtomicInteger reused = new java.util.concurrent.atomic.AtomicInteger();
-    long outOfOrder = 0;
+    java.util.concurrent.atomic.AtomicInteger adopted = new java.util.concurrent.atomic.AtomicInteger();
+    long outOfOrder;
     try (ObjectIndex.Reader earlier = base == null ? null : writer.index(base)) {
-      ObjectIndex.Entry previous = next(earlier);
-      String last = null;
-      for (ObjectInfo o : objects.listing("")) { // streamed: never the whole listing in memory
-        if (last != null && Keys.compareCodePoints(last, o.key()) >= 0 && outOfOrder++ == 0) {
-          // The merge with the previous index assumes code point order; out of it, unchanged objects may be
-          // copied again (never lost): slower, so say why.
-          log.warn("the listing of {} is not in key order ('{}' after '{}'): unchanged objects may be copied "
-              + "again; an emulator that does not sort? (GcsStore: sortedListing(false))", objects.describe(),
-              o.key(), last);
-        }
-        last = o.key();
-        if (o.key().endsWith("/") && o.size() == 0) {
-          continue; // empty "folder" placeholders of consoles hold no data
-        }
-        while (previous != null && Keys.compareCodePoints(previous.key(), o.key()) < 0) {
-          previous = next(earlier);
-        }
-        String fingerprint = fingerprint(o);
-        ArtifactRecord unchanged = previous != null && previous.key().equals(o.key()) && fingerprint != null
-            && fingerprint.equals(fingerprint(previous.key(), previous.size(), previous.lastModified().toString(),
-                previous.etag())) ? previous.artifact() : null;
+      outOfOrder = merge(earlier, (o, unchanged) -> {
         inFlight.acquire();
         Future<ArtifactRecord> copy;
         try {
@@ -174,6 +215,11 @@ public final class BucketSource implements Source {
               if (unchanged != null && writer.reuse(unchanged, ArtifactWriter.Kind.INDEXED)) {
                 reused.incrementAndGet();
                 return unchanged;
+              }
+              ArtifactRecord providedCopy = adopt(writer, o);
+              if (providedCopy != null) {
+                adopted.incrementAndGet();
+                return providedCopy;
               }
               return copy(writer, o, skipped);
             } finally {
@@ -185,7 +231,7 @@ public final class BucketSource implements Source {
           throw e;
         }
         segments.add(o, copy);
-      }
+      });
       segments.finish();
     } catch (java.io.UncheckedIOException e) {
       throw e.getCause();
@@ -202,11 +248,14 @@ public final class BucketSource implements Source {
     facts.put("bucket", objects.describe());
     facts.put("objectCount", segments.objects);
     facts.put("objectBytes", segments.bytes);
-    facts.put("copiedObjects", segments.objects - reused.get());
+    facts.put("copiedObjects", segments.objects - reused.get() - adopted.get());
     if (!skipped.isEmpty()) {
       facts.put("skippedObjects", skipped);
     }
     facts.put("reusedObjects", reused.get());
+    if (provided != null) {
+      facts.put("adoptedObjects", adopted.get());
+    }
     if (outOfOrder > 0) {
       facts.put("keysListedOutOfOrder", outOfOrder);
     }
@@ -219,6 +268,67 @@ public final class BucketSource implements Source {
     facts.put(ObjectIndex.FACT, index);
     return facts;
   }
+
+  /** A listed object and its record in the previous index if it is unchanged since (null: new or changed). */
+  private interface Merged {
+    void accept(ObjectInfo object, ArtifactRecord unchanged)
+        throws IOException, InterruptedException, ExecutionException;
+  }
+
+  /**
+   * Merges the streamed listing with the previous backup's index, both in key order (code points), handing each
+   * listed object to {@code step} with its unchanged earlier record; returns how many keys came out of order.
+   */
+  private long merge(ObjectIndex.Reader earlier, Merged step)
+      throws IOException, InterruptedException, ExecutionException {
+    ObjectIndex.Entry previous = next(earlier);
+    String last = null;
+    long outOfOrder = 0;
+    for (ObjectInfo o : objects.listing("")) { // streamed: never the whole listing in memory
+      if (last != null && Keys.compareCodePoints(last, o.key()) >= 0 && outOfOrder++ == 0) {
+        // The merge assumes code point order; out of it, unchanged objects may be copied again (never lost).
+        log.warn("the listing of {} is not in key order ('{}' after '{}'): unchanged objects may be copied "
+            + "again; an emulator that does not sort? (GcsStore: sortedListing(false))", objects.describe(),
+            o.key(), last);
+      }
+      last = o.key();
+      if (o.key().endsWith("/") && o.size() == 0) {
+        continue; // empty "folder" placeholders of consoles hold no data
+      }
+      while (previous != null && Keys.compareCodePoints(previous.key(), o.key()) < 0) {
+        previous = next(earlier);
+      }
+      String fingerprint = fingerprint(o);
+      ArtifactRecord unchanged = previous != null && previous.key().equals(o.key()) && fingerprint != null
+          && fingerprint.equals(fingerprint(previous.key(), previous.size(), previous.lastModified().toString(),
+              previous.etag())) ? previous.artifact() : null;
+      step.accept(o, unchanged);
+    }
+    return outOfOrder;
+  }
+
+  /** The provided copy of {@code o} if there is one this backup can record, else null (copy it here). */
+  private ArtifactRecord adopt(ArtifactWriter writer, ObjectInfo o) throws IOException {
+    if (provided == null) {
+      return null;
+    }
+    ArtifactRecord copy = provided.copyOf(o, artifactName(o.key())).orElse(null);
+    if (copy == null) {
+      return null;
+    }
+    if (!writer.reuse(copy, ArtifactWriter.Kind.INDEXED)) {
+      if (unadoptable.getAndIncrement() == 0) {
+        log.warn("the provided copy {} of '{}' cannot be adopted (gone, or the plan's transforms differ from the "
+            + "copy's: provided copies are the objects' own bytes, so a plan adopting them has no transforms); "
+            + "copying it here", copy.key(), o.key());
+      }
+      return null;
+    }
+    return copy;
+  }
+
+  /** Provided copies this source could not adopt: warned about once. */
+  private final java.util.concurrent.atomic.AtomicInteger unadoptable = new java.util.concurrent.atomic.AtomicInteger();
 
   /**
    * The next entry of the previous backup's index, or null at its end — or where it cannot be read (a segment
@@ -272,8 +382,11 @@ public final class BucketSource implements Source {
   /** The previous backup of the plan if it is of the same bucket, else null: another bucket's backups share nothing. */
   private Manifest sameBucket(ArtifactWriter writer) throws IOException {
     Manifest previous = writer.previous().orElse(null);
-    return previous == null || !previous.source().type().equals(TYPE)
-        || !objects.describe().equals(previous.source().facts().get("bucket")) ? null : previous;
+    return previous != null && isOfThisBucket(previous) ? previous : null;
+  }
+
+  private boolean isOfThisBucket(Manifest backup) {
+    return backup.source().type().equals(TYPE) && objects.describe().equals(backup.source().facts().get("bucket"));
   }
 
   /**

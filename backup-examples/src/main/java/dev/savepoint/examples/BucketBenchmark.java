@@ -29,6 +29,7 @@ public final class BucketBenchmark {
   public static void main(String[] args) throws Exception {
     int objects = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
     boolean s3 = args.length > 1 && args[1].equals("s3");
+    parallelism = args.length > 2 ? Integer.parseInt(args[2]) : 8;
     Path work = Files.createDirectories(Path.of("savepoint-demo", "bucket-bench").toAbsolutePath());
     Path bucketDir = work.resolve("bucket-" + objects);
     long bytes = generate(bucketDir, objects);
@@ -36,8 +37,8 @@ public final class BucketBenchmark {
     Path repoDir = work.resolve("repo");
     deleteTree(repoDir);
     Repository repo = new Repository(new FilesystemStore(repoDir));
-    System.out.printf("%d objects, %.1f MB; JVM max heap %d MB%n", objects, bytes / 1e6,
-        Runtime.getRuntime().maxMemory() >> 20);
+    System.out.printf("%d objects, %.1f MB; JVM max heap %d MB; %d objects in flight%n", objects, bytes / 1e6,
+        Runtime.getRuntime().maxMemory() >> 20, parallelism);
     System.out.printf("%-40s %9s %10s %14s %10s%n", "step", "seconds", "objects/s", "manifest bytes", "peak heap");
     Manifest full = step("full backup, file repository", objects, repo, () -> backup(bucket, repo));
     step("no change, file repository", objects, repo, () -> backup(bucket, repo));
@@ -64,6 +65,9 @@ public final class BucketBenchmark {
         + " index segments plus the objects");
     System.exit(0); // the in-process S3 server's threads would keep the JVM alive
   }
+
+  /** Objects copied at once (the bucket source's parallelism). */
+  private static int parallelism;
 
   interface Step {
     Manifest run() throws Exception;
@@ -92,7 +96,7 @@ public final class BucketBenchmark {
   }
 
   private static Manifest backup(Store bucket, Repository repo) throws Exception {
-    return BackupPlan.builder("uploads").source(BucketSource.of(bucket).parallelism(8)).transform(Transforms.zstd(3, 0))
+    return BackupPlan.builder("uploads").source(BucketSource.of(bucket).parallelism(parallelism)).transform(Transforms.zstd(3, 0))
         .repository(repo).build().run().manifest();
   }
 

@@ -21,6 +21,7 @@ import dev.savepoint.core.Stores;
 import dev.savepoint.core.StoreException;
 import dev.savepoint.core.TransientStoreException;
 import dev.savepoint.core.internal.Keys;
+import dev.savepoint.core.internal.PagedListing;
 import dev.savepoint.core.internal.RangeInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -303,54 +304,35 @@ public final class GcsStore implements Store {
       return list(keyPrefix);
     }
     Keys.requireValidPrefix(keyPrefix);
-    return () -> new java.util.Iterator<>() {
-      private java.util.Iterator<Blob> blobs; // its creation already requests the first page
-
-      @Override
-      public boolean hasNext() {
-        try {
-          if (blobs == null) {
-            blobs = storage.list(bucket, Storage.BlobListOption.prefix(prefix + keyPrefix)).iterateAll().iterator();
-          }
-          return blobs.hasNext();
-        } catch (StorageException e) {
-          throw new java.io.UncheckedIOException(map("list " + prefix + keyPrefix, keyPrefix, e));
-        }
-      }
-
-      @Override
-      public ObjectInfo next() {
-        if (!hasNext()) {
-          throw new java.util.NoSuchElementException();
-        }
-        Blob blob = blobs.next();
-        try {
-          return info(blob.getName().substring(prefix.length()), blob);
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }
-    };
+    return new PagedListing<>(
+        () -> storage.list(bucket, Storage.BlobListOption.prefix(prefix + keyPrefix)).iterateAll().iterator(),
+        blob -> info(blob.getName().substring(prefix.length()), blob),
+        StorageException.class, e -> map("list " + prefix + keyPrefix, keyPrefix, e));
   }
 
   /**
    * Batched: up to 100 deletes per HTTP request (GCS's batch limit), so pruning a bucket backup of many objects is
-   * not a request each. A {@link Storage} that cannot batch (Google's in-memory fake) deletes them one by one.
+   * not a request each. A batch answers only "deleted or not" per object, so each "not" (missing, or refused) is
+   * deleted again on its own, where a refusal is an error. A {@link Storage} that cannot batch (Google's in-memory
+   * fake) deletes them one by one.
    */
   @Override
   public void deleteAll(java.util.Collection<String> keys) throws IOException {
     List<String> all = List.copyOf(keys);
     for (int from = 0; from < all.size(); from += 100) {
-      List<BlobId> batch = all.subList(from, Math.min(all.size(), from + 100)).stream()
-          .map(k -> BlobId.of(bucket, objectName(k))).toList();
+      List<String> batch = all.subList(from, Math.min(all.size(), from + 100));
+      List<Boolean> deleted;
       try {
-        storage.delete(batch); // a missing object is "false", not an error
+        deleted = storage.delete(batch.stream().map(k -> BlobId.of(bucket, objectName(k))).toList());
       } catch (UnsupportedOperationException noBatches) {
-        for (String key : all.subList(from, Math.min(all.size(), from + 100))) {
-          delete(key);
-        }
+        deleted = java.util.Collections.nCopies(batch.size(), false);
       } catch (StorageException e) {
-        throw map("delete " + batch.size() + " objects from " + batch.get(0).getName(), all.get(from), e);
+        throw map("delete " + batch.size() + " objects from " + objectName(batch.get(0)), batch.get(0), e);
+      }
+      for (int i = 0; i < batch.size(); i++) {
+        if (!Boolean.TRUE.equals(deleted.get(i))) {
+          delete(batch.get(i));
+        }
       }
     }
   }
@@ -427,17 +409,18 @@ public final class GcsStore implements Store {
       return this;
     }
 
-    /** Resumable upload chunk size (a multiple of 256 KiB); the memory one upload holds. */
     /**
      * Whether the service lists objects in name order, as GCS and fake-gcs-server do (the default): listings are
      * then streamed page by page. {@code false} for an emulator that does not sort (Google's in-memory
-     * {@code LocalStorageHelper}): listings are collected and sorted in memory. A bucket backup refuses a
-     * listing out of order rather than mis-merge it.
+     * {@code LocalStorageHelper}): listings are collected and sorted in memory. (A bucket backup given a listing
+     * out of order copies again what it could have reused, and says so.)
      */
     public Builder sortedListing(boolean sorted) {
       this.sortedListing = sorted;
       return this;
     }
+
+    /** Resumable upload chunk size (a multiple of 256 KiB); the memory one upload holds. */
 
     public Builder chunkSize(int bytes) {
       if (bytes < 256 * 1024 || bytes % (256 * 1024) != 0) {

@@ -11,6 +11,7 @@ import dev.savepoint.core.StoreException;
 import dev.savepoint.core.Stores;
 import dev.savepoint.core.TransientStoreException;
 import dev.savepoint.core.internal.Keys;
+import dev.savepoint.core.internal.PagedListing;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -544,30 +545,9 @@ public final class S3Store implements Store {
   public Iterable<ObjectInfo> listing(String keyPrefix) throws IOException {
     Keys.requireValidPrefix(keyPrefix);
     Iterable<S3Object> pages = client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix + keyPrefix)).contents();
-    return () -> new java.util.Iterator<>() {
-      private java.util.Iterator<S3Object> objects; // its creation already requests the first page
-
-      @Override
-      public boolean hasNext() {
-        try {
-          if (objects == null) {
-            objects = pages.iterator();
-          }
-          return objects.hasNext();
-        } catch (SdkException e) {
-          throw new java.io.UncheckedIOException(map("list " + prefix + keyPrefix, keyPrefix, e));
-        }
-      }
-
-      @Override
-      public ObjectInfo next() {
-        if (!hasNext()) {
-          throw new java.util.NoSuchElementException();
-        }
-        S3Object o = objects.next();
-        return new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified(), o.eTag());
-      }
-    };
+    return new PagedListing<>(pages::iterator,
+        o -> new ObjectInfo(o.key().substring(prefix.length()), o.size(), o.lastModified(), o.eTag()),
+        SdkException.class, e -> map("list " + prefix + keyPrefix, keyPrefix, e));
   }
 
   @Override
@@ -646,6 +626,21 @@ public final class S3Store implements Store {
   @Override
   public String describe() {
     return "s3://" + bucket + "/" + prefix;
+  }
+
+  /** The bucket this store keeps its objects in. */
+  public String bucket() {
+    return bucket;
+  }
+
+  /** What every key of this store is prefixed with in its bucket ("" or ending in "/"). */
+  public String prefix() {
+    return prefix;
+  }
+
+  /** The SDK client this store sends its requests with. */
+  public S3Client client() {
+    return client;
   }
 
   @Override

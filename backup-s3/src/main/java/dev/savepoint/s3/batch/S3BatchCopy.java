@@ -1,0 +1,404 @@
+package dev.savepoint.s3.batch;
+
+import dev.savepoint.core.ArtifactRecord;
+import dev.savepoint.core.BucketSource;
+import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.StoreException;
+import dev.savepoint.core.internal.BackupIds;
+import dev.savepoint.core.internal.Keys;
+import dev.savepoint.core.internal.Probe;
+import dev.savepoint.s3.S3Store;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.s3.model.ChecksumMode;
+import software.amazon.awssdk.services.s3.model.ChecksumType;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3control.S3ControlClient;
+import software.amazon.awssdk.services.s3control.model.CreateJobRequest;
+import software.amazon.awssdk.services.s3control.model.JobDescriptor;
+import software.amazon.awssdk.services.s3control.model.JobManifest;
+import software.amazon.awssdk.services.s3control.model.JobManifestFieldName;
+import software.amazon.awssdk.services.s3control.model.JobManifestFormat;
+import software.amazon.awssdk.services.s3control.model.JobManifestLocation;
+import software.amazon.awssdk.services.s3control.model.JobManifestSpec;
+import software.amazon.awssdk.services.s3control.model.JobOperation;
+import software.amazon.awssdk.services.s3control.model.JobReport;
+import software.amazon.awssdk.services.s3control.model.JobReportFormat;
+import software.amazon.awssdk.services.s3control.model.JobReportScope;
+import software.amazon.awssdk.services.s3control.model.JobStatus;
+import software.amazon.awssdk.services.s3control.model.S3ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3control.model.S3CopyObjectOperation;
+import software.amazon.awssdk.services.s3control.model.S3MetadataDirective;
+import software.amazon.awssdk.services.s3control.model.S3StorageClass;
+import software.amazon.awssdk.utils.http.SdkHttpUtils;
+
+/**
+ * Lets S3 Batch Operations do the copy step of a bucket backup, for buckets too large for one process to copy
+ * in time (tens of millions of objects; see the operations guide): S3 copies, Savepoint keeps the index,
+ * verification and retention.
+ *
+ * <ol>
+ *   <li>{@link #start} lists the bucket, merges it with the plan's newest backup ({@link BucketSource#forEachChange})
+ *   and writes the new and changed objects' keys as a CSV manifest into the repository bucket, then creates a job
+ *   ({@code S3PutObjectCopy}, SHA-256 checksums, a report of failed tasks) that copies them under
+ *   {@code <plan>/<batch id>/objects/} of the repository — where a backup's own objects would lie.</li>
+ *   <li>{@link Job#await} waits for the job to end.</li>
+ *   <li>The backup, with {@code BucketSource.adopting(copies)}, records each copy whose size matches the listed
+ *   object and that was made after the object's last change, with the SHA-256 S3 computed while copying (or, where
+ *   S3 has none, one read of the copy); every other object — a failed task, one changed since — it copies itself.
+ *   From then on the copies are the backup's objects: reused by later backups, read and verified by restores and
+ *   {@code verify}, deleted by prune when no backup records them; a copy no backup adopted is an orphan that
+ *   {@code cleanup} removes.</li>
+ * </ol>
+ *
+ * <p>The copies are the objects' own bytes, protected by the repository bucket's server-side encryption and Object
+ * Lock: the plan has no transforms. The job's role needs {@code s3:GetObject} on the bucket and
+ * {@code s3:PutObject} and {@code s3:GetObject} on the repository bucket (manifest and report).
+ *
+ * <p>Tested against a double of {@link S3ControlClient} that does what the service documents (no local server runs
+ * Batch Operations) over a real S3-compatible server.
+ */
+public final class S3BatchCopy {
+  private static final Logger log = LoggerFactory.getLogger(S3BatchCopy.class);
+  private static final Set<JobStatus> ENDED = Set.of(JobStatus.COMPLETE, JobStatus.FAILED, JobStatus.CANCELLED);
+
+  private final S3ControlClient control;
+  private final String accountId;
+  private final String roleArn;
+  private final String partition;
+  private final int priority;
+  private final S3StorageClass storageClass;
+  private final Duration pollInterval;
+  private final Duration timeout;
+
+  private S3BatchCopy(Builder b) {
+    this.control = b.control;
+    this.accountId = b.accountId;
+    this.roleArn = b.roleArn;
+    this.partition = b.partition;
+    this.priority = b.priority;
+    this.storageClass = b.storageClass;
+    this.pollInterval = b.pollInterval;
+    this.timeout = b.timeout;
+  }
+
+  /** Jobs of account {@code accountId} (12 digits), run as {@code roleArn}. */
+  public static Builder builder(S3ControlClient control, String accountId, String roleArn) {
+    return new Builder(control, accountId, roleArn);
+  }
+
+  /**
+   * Writes the manifest of what a backup of {@code plan} would copy from {@code source} (which must read an
+   * {@link S3Store}) into {@code repository}, stored in {@code repositoryStore}, and creates the job. Nothing to
+   * copy: no job, and the backup adopts nothing.
+   */
+  public Job start(String plan, BucketSource source, Repository repository, S3Store repositoryStore)
+      throws IOException {
+    if (!(source.store() instanceof S3Store bucket)) {
+      throw new IllegalArgumentException("S3 Batch Operations copies from S3: the bucket source reads "
+          + source.store().describe());
+    }
+    String batch = BackupIds.newId(Instant.now());
+    String base = BackupIds.requireValidPlan(plan) + "/" + batch + "/";
+    Path csv = Files.createTempFile("savepoint-batch-", ".csv");
+    try {
+      long count;
+      try (BufferedWriter out = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
+        count = source.forEachChange(repository, plan, o -> {
+          // Keys are URL-encoded in a CSV manifest, as the service requires.
+          out.write(bucket.bucket() + "," + SdkHttpUtils.urlEncodeIgnoreSlashes(bucket.prefix() + o.key()) + "\n");
+        });
+      }
+      Copies copies = new Copies(repositoryStore, base + "objects/" + bucket.prefix());
+      if (count == 0) {
+        log.info("nothing new in {} since the newest backup of plan '{}': no Batch Operations job", bucket.describe(),
+            plan);
+        return new Job(null, batch, 0, copies);
+      }
+      String manifestKey = base + "batch/manifest.csv";
+      try (InputStream in = Files.newInputStream(csv)) {
+        repositoryStore.put(manifestKey, in);
+      }
+      String etag = repositoryStore.stat(manifestKey).orElseThrow(() -> new StoreException(
+          "the Batch Operations manifest " + manifestKey + " vanished right after it was written")).etag();
+      String repoArn = "arn:" + partition + ":s3:::" + repositoryStore.bucket();
+      S3CopyObjectOperation.Builder copy = S3CopyObjectOperation.builder()
+          .targetResource(repoArn)
+          .targetKeyPrefix(repositoryStore.prefix() + base + "objects") // copies go to <prefix>/<source key>
+          .metadataDirective(S3MetadataDirective.COPY)
+          .checksumAlgorithm(S3ChecksumAlgorithm.SHA256);
+      if (storageClass != null) {
+        copy.storageClass(storageClass);
+      }
+      CreateJobRequest request = CreateJobRequest.builder()
+          .accountId(accountId)
+          .roleArn(roleArn)
+          .priority(priority)
+          .confirmationRequired(false)
+          .clientRequestToken(batch) // a retried request creates no second job
+          .description(abbreviate("savepoint " + plan + " " + batch + ": " + count + " objects of "
+              + bucket.describe()))
+          .operation(JobOperation.builder().s3PutObjectCopy(copy.build()).build())
+          .manifest(JobManifest.builder()
+              .spec(JobManifestSpec.builder().format(JobManifestFormat.S3_BATCH_OPERATIONS_CSV_20180820)
+                  .fields(JobManifestFieldName.BUCKET, JobManifestFieldName.KEY).build())
+              .location(JobManifestLocation.builder()
+                  .objectArn(repoArn + "/" + repositoryStore.prefix() + manifestKey).eTag(etag).build())
+              .build())
+          .report(JobReport.builder().enabled(true).bucket(repoArn).prefix(repositoryStore.prefix() + base + "batch")
+              .format(JobReportFormat.REPORT_CSV_20180820).reportScope(JobReportScope.FAILED_TASKS_ONLY).build())
+          .build();
+      String jobId;
+      try {
+        jobId = control.createJob(request).jobId();
+      } catch (SdkException e) {
+        throw new StoreException("cannot create the S3 Batch Operations job copying " + count + " objects of "
+            + bucket.describe() + ": " + e.getMessage(), e);
+      }
+      log.info("S3 Batch Operations job {} copies {} objects of {} into {}", jobId, count, bucket.describe(),
+          repositoryStore.describe() + base + "objects/");
+      return new Job(jobId, batch, count, copies);
+    } finally {
+      Files.deleteIfExists(csv);
+    }
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 256 ? s : s.substring(0, 253) + "...";
+  }
+
+  /** A started copy: {@link #await} it, then back up with {@code BucketSource.adopting(copies)}. */
+  public final class Job {
+    private final String jobId;
+    private final String batch;
+    private final long objects;
+    private final Copies copies;
+
+    private Job(String jobId, String batch, long objects, Copies copies) {
+      this.jobId = jobId;
+      this.batch = batch;
+      this.objects = objects;
+      this.copies = copies;
+    }
+
+    /** The service's job id; empty when there was nothing to copy. */
+    public Optional<String> jobId() {
+      return Optional.ofNullable(jobId);
+    }
+
+    /** Where the copies go: {@code <plan>/<batch id>/objects/} of the repository. */
+    public String batchId() {
+      return batch;
+    }
+
+    /** How many objects the manifest lists. */
+    public long objects() {
+      return objects;
+    }
+
+    /**
+     * Waits until the job has ended (polling every {@code pollInterval}) and returns the copies to adopt. A job
+     * that failed or was cancelled part-way is not an error here: the backup copies whatever it did not. Throws a
+     * {@link StoreException} when the job has not ended within {@code timeout}.
+     */
+    public Copies await() throws IOException {
+      if (jobId == null) {
+        return copies;
+      }
+      Instant deadline = Instant.now().plus(timeout);
+      while (true) {
+        JobDescriptor job;
+        try {
+          job = control.describeJob(r -> r.accountId(accountId).jobId(jobId)).job();
+        } catch (SdkException e) {
+          throw new StoreException("cannot read the state of S3 Batch Operations job " + jobId + ": " + e.getMessage(), e);
+        }
+        if (ENDED.contains(job.status())) {
+          long failed = job.progressSummary() == null || job.progressSummary().numberOfTasksFailed() == null ? 0
+              : job.progressSummary().numberOfTasksFailed();
+          copies.ended(job.status(), failed);
+          if (job.status() != JobStatus.COMPLETE || failed > 0) {
+            log.warn("S3 Batch Operations job {} ended {} with {} of {} tasks failed ({}); the backup copies those "
+                + "objects itself; the report is under {}batch/", jobId, job.status(), failed, objects,
+                job.hasFailureReasons() ? job.failureReasons() : String.valueOf(job.statusUpdateReason()), batch);
+          }
+          return copies;
+        }
+        if (Instant.now().isAfter(deadline)) {
+          throw new StoreException("S3 Batch Operations job " + jobId + " is still " + job.status() + " after "
+              + timeout + "; back up without adopting its copies, or wait longer (timeout)");
+        }
+        try {
+          Thread.sleep(pollInterval.toMillis());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new StoreException("interrupted while waiting for S3 Batch Operations job " + jobId);
+        }
+      }
+    }
+  }
+
+  /**
+   * The copies a job made, found by key in the repository bucket: adopted when the copy's size is the listed
+   * object's and the copy was made after the object's last change (so it holds those bytes — S3 reads are
+   * strongly consistent), with the full-object SHA-256 S3 computed while copying, or by reading the copy once
+   * where S3 has none.
+   */
+  public static final class Copies implements BucketSource.ProvidedCopies {
+    private final S3Store repository;
+    private final String base;
+    private volatile JobStatus status;
+    private volatile long failedTasks;
+
+    Copies(S3Store repository, String base) {
+      this.repository = repository;
+      this.base = base;
+    }
+
+    void ended(JobStatus status, long failedTasks) {
+      this.status = status;
+      this.failedTasks = failedTasks;
+    }
+
+    /** How the job ended; empty if there was no job. */
+    public Optional<JobStatus> status() {
+      return Optional.ofNullable(status);
+    }
+
+    /** Tasks the job reports as failed (their objects are copied by the backup). */
+    public long failedTasks() {
+      return failedTasks;
+    }
+
+    @Override
+    public Optional<ArtifactRecord> copyOf(ObjectInfo object, String artifactName) throws IOException {
+      if (!artifactName.equals(BucketSource.ARTIFACT_PREFIX + object.key())) {
+        return Optional.empty(); // a key that is no safe repository path: copied (and renamed) by the backup
+      }
+      String key = base + object.key();
+      try {
+        Keys.requireObjectKey(key);
+      } catch (IllegalArgumentException e) {
+        return Optional.empty();
+      }
+      HeadObjectResponse head;
+      try {
+        head = repository.client().headObject(r -> r.bucket(repository.bucket()).key(repository.prefix() + key)
+            .checksumMode(ChecksumMode.ENABLED));
+      } catch (NoSuchKeyException e) {
+        return Optional.empty();
+      } catch (S3Exception e) {
+        if (e.statusCode() == 404) {
+          return Optional.empty();
+        }
+        throw new StoreException("cannot look up the copy " + key + ": " + e.getMessage(), e);
+      } catch (SdkException e) {
+        throw new StoreException("cannot look up the copy " + key + ": " + e.getMessage(), e);
+      }
+      if (head.contentLength() == null || head.contentLength() != object.size() || head.lastModified() == null
+          || !head.lastModified().isAfter(object.lastModified())) {
+        return Optional.empty(); // another size, or copied before the object's last change (or in its second)
+      }
+      String sha256 = head.checksumSHA256() != null && head.checksumType() != ChecksumType.COMPOSITE
+          ? HexFormat.of().formatHex(java.util.Base64.getDecoder().decode(head.checksumSHA256()))
+          : digest(key);
+      if (sha256 == null) {
+        return Optional.empty();
+      }
+      return Optional.of(new ArtifactRecord(artifactName, key, object.size(), object.size(), sha256, sha256,
+          List.of()));
+    }
+
+    /** The SHA-256 of the copy, read once; null if it is gone or not the size it had. */
+    private String digest(String key) throws IOException {
+      Probe probe = new Probe();
+      try (InputStream in = repository.get(key)) {
+        byte[] buffer = new byte[1 << 16];
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          probe.update(buffer, 0, n);
+        }
+      } catch (dev.savepoint.core.ObjectNotFoundException e) {
+        return null;
+      }
+      return probe.sha256();
+    }
+  }
+
+  /** Configures jobs: account, role, priority, the copies' storage class, how long to wait. */
+  public static final class Builder {
+    private final S3ControlClient control;
+    private final String accountId;
+    private final String roleArn;
+    private String partition = "aws";
+    private int priority = 10;
+    private S3StorageClass storageClass;
+    private Duration pollInterval = Duration.ofSeconds(30);
+    private Duration timeout = Duration.ofHours(24);
+
+    private Builder(S3ControlClient control, String accountId, String roleArn) {
+      this.control = Objects.requireNonNull(control, "control");
+      if (accountId == null || !accountId.matches("\\d{12}")) {
+        throw new IllegalArgumentException("an AWS account id is 12 digits, was '" + accountId + "'");
+      }
+      this.accountId = accountId;
+      if (roleArn == null || !roleArn.startsWith("arn:")) {
+        throw new IllegalArgumentException("the job's role is an IAM role ARN, was '" + roleArn + "'");
+      }
+      this.roleArn = roleArn;
+    }
+
+    /** The ARN partition of the buckets: {@code aws} (default), {@code aws-cn}, {@code aws-us-gov}. */
+    public Builder partition(String partition) {
+      this.partition = Objects.requireNonNull(partition);
+      return this;
+    }
+
+    /** The job's priority among the account's jobs (higher runs first; default 10). */
+    public Builder priority(int priority) {
+      this.priority = priority;
+      return this;
+    }
+
+    /** The storage class of the copies (default: the repository bucket's default, STANDARD). */
+    public Builder storageClass(S3StorageClass storageClass) {
+      this.storageClass = storageClass;
+      return this;
+    }
+
+    /** How often {@link Job#await} asks for the job's state (default 30 s). */
+    public Builder pollInterval(Duration interval) {
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("poll interval must not be negative");
+      }
+      this.pollInterval = interval;
+      return this;
+    }
+
+    /** How long {@link Job#await} waits for the job to end (default 24 h). */
+    public Builder timeout(Duration timeout) {
+      this.timeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    public S3BatchCopy build() {
+      return new S3BatchCopy(this);
+    }
+  }
+}
