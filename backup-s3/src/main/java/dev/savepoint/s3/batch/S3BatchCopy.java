@@ -5,6 +5,7 @@ import dev.savepoint.core.BucketSource;
 import dev.savepoint.core.ObjectInfo;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.StoreException;
+import dev.savepoint.core.Stores;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.Probe;
@@ -68,6 +69,14 @@ import software.amazon.awssdk.utils.http.SdkHttpUtils;
  *   {@code cleanup} removes.</li>
  * </ol>
  *
+ * <pre>{@code
+ * S3BatchCopy batch = S3BatchCopy.builder(S3ControlClient.create(), "123456789012",
+ *     "arn:aws:iam::123456789012:role/savepoint-batch-copy").build();
+ * BucketSource uploads = BucketSource.of(S3Store.builder(s3, "app").prefix("uploads/").build());
+ * S3BatchCopy.Copies copies = batch.start("uploads", uploads, repository).await();
+ * BackupPlan.builder("uploads").source(uploads.adopting(copies)).repository(repository).build().run();
+ * }</pre>
+ *
  * <p>The copies are the objects' own bytes, protected by the repository bucket's server-side encryption and Object
  * Lock: the plan has no transforms. The job's role needs {@code s3:GetObject} on the bucket and
  * {@code s3:PutObject} and {@code s3:GetObject} on the repository bucket (manifest and report).
@@ -105,15 +114,17 @@ public final class S3BatchCopy {
   }
 
   /**
-   * Writes the manifest of what a backup of {@code plan} would copy from {@code source} (which must read an
-   * {@link S3Store}) into {@code repository}, stored in {@code repositoryStore}, and creates the job. Nothing to
-   * copy: no job, and the backup adopts nothing.
+   * Writes the manifest of what a backup of {@code plan} into {@code repository} would copy from {@code source}
+   * (both in S3) and creates the job. Nothing to copy: no job, and the backup adopts nothing.
    */
-  public Job start(String plan, BucketSource source, Repository repository, S3Store repositoryStore)
-      throws IOException {
-    if (!(source.store() instanceof S3Store bucket)) {
+  public Job start(String plan, BucketSource source, Repository repository) throws IOException {
+    if (!(Stores.backend(source.store()) instanceof S3Store bucket)) {
       throw new IllegalArgumentException("S3 Batch Operations copies from S3: the bucket source reads "
           + source.store().describe());
+    }
+    if (!(Stores.backend(repository.store()) instanceof S3Store repositoryStore)) {
+      throw new IllegalArgumentException("S3 Batch Operations copies into S3: the repository is "
+          + repository.store().describe());
     }
     String batch = BackupIds.newId(Instant.now());
     String base = BackupIds.requireValidPlan(plan) + "/" + batch + "/";

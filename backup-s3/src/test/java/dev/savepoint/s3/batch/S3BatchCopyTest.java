@@ -80,7 +80,7 @@ class S3BatchCopyTest {
 
     BucketSource source = BucketSource.of(uploads);
     batchOperations.failing.add("uploads/maps/k05.bin");
-    S3BatchCopy.Job job = batch.start("uploads", source, repo, repoStore);
+    S3BatchCopy.Job job = batch.start("uploads", source, repo);
     assertThat(job.objects()).isEqualTo(30);
     CreateJobRequest request = batchOperations.created.get(0);
     assertThat(request.clientRequestToken()).isEqualTo(job.batchId());
@@ -119,7 +119,7 @@ class S3BatchCopyTest {
     Manifest second = plan(source).run().manifest();
     assertThat(second.source().facts()).containsEntry("reusedObjects", 30).containsEntry("copiedObjects", 0);
     put("maps/k11.bin", "edited".getBytes(StandardCharsets.UTF_8));
-    assertThat(batch.start("uploads", source, repo, repoStore).objects()).isEqualTo(1);
+    assertThat(batch.start("uploads", source, repo).objects()).isEqualTo(1);
 
     // What no backup adopted — the stale copy of k07, manifests, the unadopted second batch — is an orphan.
     assertThat(repo.orphans("uploads", Duration.ZERO)).hasSize(2);
@@ -135,12 +135,12 @@ class S3BatchCopyTest {
     put("b.txt", "beta".getBytes(StandardCharsets.UTF_8));
     Thread.sleep(1100);
     BucketSource source = BucketSource.of(uploads);
-    S3BatchCopy.Copies copies = batch.start("uploads", source, repo, repoStore).await();
+    S3BatchCopy.Copies copies = batch.start("uploads", source, repo).await();
     Manifest compressed = BackupPlan.builder("uploads").source(source.adopting(copies)).transform(Transforms.zstd())
         .repository(repo).build().run().manifest();
     assertThat(compressed.source().facts()).containsEntry("adoptedObjects", 0).containsEntry("copiedObjects", 2);
 
-    S3BatchCopy.Job none = batch.start("uploads", source, repo, repoStore);
+    S3BatchCopy.Job none = batch.start("uploads", source, repo);
     assertThat(none.jobId()).isEmpty();
     assertThat(none.objects()).isZero();
     assertThat(batchOperations.created).hasSize(1);
@@ -200,8 +200,11 @@ class S3BatchCopyTest {
     assertThatThrownBy(() -> S3BatchCopy.builder(batchOperations, "123456789012", "savepoint-role"))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("role ARN");
     BucketSource notS3 = BucketSource.of(new dev.savepoint.core.InMemoryStore());
-    assertThatThrownBy(() -> batch.start("uploads", notS3, repo, repoStore))
+    assertThatThrownBy(() -> batch.start("uploads", notS3, repo))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("copies from S3");
+    Repository notS3Repository = new Repository(new dev.savepoint.core.InMemoryStore());
+    assertThatThrownBy(() -> batch.start("uploads", BucketSource.of(uploads), notS3Repository))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("copies into S3");
   }
 
   private void assertRestoresAsTheBucketIs(Manifest backup, String name, String... changedSince) throws Exception {
