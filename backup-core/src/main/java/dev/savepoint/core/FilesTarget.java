@@ -1,5 +1,7 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.internal.Keys;
+
 import dev.savepoint.core.internal.OwnerOnly;
 import dev.savepoint.core.internal.Staging;
 import dev.savepoint.core.internal.RawPaths;
@@ -53,25 +55,64 @@ public final class FilesTarget implements RestoreTarget {
     return new FilesTarget(destination, artifactPrefix, unsafeKeys, true);
   }
 
-  /** The path of {@code key} under the destination, or null if it is no safe path there. */
-  private static String safePath(String key, Set<String> allKeys) {
+  /** Whether {@code key} is a safe path under the destination by its own shape (not yet looking at other keys). */
+  private static boolean safeShape(String key) {
     if (key.isEmpty() || key.startsWith("/") || key.indexOf('\0') >= 0) {
-      return null;
+      return false;
     }
     for (String segment : key.split("/", -1)) {
       if (segment.isEmpty() || segment.equals(".") || segment.equals("..")
           || segment.getBytes(StandardCharsets.UTF_8).length > 255) {
-        return null;
+        return false;
       }
     }
-    // A key that is also another key's folder ("a" and "a/b") cannot be both a file and a directory.
-    for (int slash = key.indexOf('/'); slash > 0; slash = key.indexOf('/', slash + 1)) {
-      if (allKeys.contains(key.substring(0, slash))) {
-        return null;
-      }
-    }
-    return key;
+    return true;
   }
+
+  /**
+   * The keys that are no safe path under the destination: by their own shape, or because another key is their
+   * folder ("a" and "a/b" cannot be a file and a directory both: "a/b" is unsafe). One pass over the keys in code
+   * point order, remembering only the earlier keys that later ones may lie beneath (a key sorts right before
+   * everything under it); keys out of that order (a backup of an emulator's listing) are compared with all keys.
+   */
+  private Set<String> unsafePaths(ArtifactReader artifacts) throws IOException {
+    Set<String> unsafe = new java.util.HashSet<>();
+    java.util.Deque<String> folders = new java.util.ArrayDeque<>();
+    String[] last = {null};
+    boolean[] sorted = {true};
+    forEachFile(artifacts, (artifact, key) -> {
+      if (!sorted[0] || last[0] != null && Keys.compareCodePoints(last[0], key) >= 0) {
+        sorted[0] = false;
+        return;
+      }
+      last[0] = key;
+      // Keys made of an earlier key F and a character up to '/' sort among those under F: keep F till past them.
+      while (!folders.isEmpty() && !(key.startsWith(folders.peek()) && key.charAt(folders.peek().length()) <= '/')) {
+        folders.pop();
+      }
+      if (!safeShape(key) || folders.stream().anyMatch(f -> key.charAt(f.length()) == '/')) {
+        unsafe.add(key);
+      }
+      folders.push(key);
+    });
+    if (sorted[0]) {
+      return unsafe;
+    }
+    Set<String> all = new java.util.HashSet<>();
+    forEachFile(artifacts, (artifact, key) -> all.add(key));
+    unsafe.clear();
+    for (String key : all) {
+      boolean beneathAKey = false;
+      for (int slash = key.indexOf('/'); slash > 0 && !beneathAKey; slash = key.indexOf('/', slash + 1)) {
+        beneathAKey = all.contains(key.substring(0, slash));
+      }
+      if (!safeShape(key) || beneathAKey) {
+        unsafe.add(key);
+      }
+    }
+    return unsafe;
+  }
+
 
   @FunctionalInterface
   private interface FileAction {
@@ -94,15 +135,12 @@ public final class FilesTarget implements RestoreTarget {
   @Override
   public Map<String, Object> restore(ArtifactReader artifacts) throws IOException {
     Manifest manifest = artifacts.manifest();
-    // Two passes over the objects: the keys alone first (a key that is another's folder is no safe path), then the
-    // bytes — never every object's record in memory at once.
-    Set<String> allKeys = new java.util.HashSet<>();
-    forEachFile(artifacts, (artifact, key) -> allKeys.add(key));
+    // Two passes over the objects: the keys alone first (which are no safe path), then the bytes — never every
+    // object's record, nor (for a backup's sorted index) every key, in memory at once.
+    Set<String> unsafePaths = unsafePaths(artifacts);
     java.util.TreeMap<String, String> unsafe = new java.util.TreeMap<>();
-    for (String key : allKeys) {
-      if (safePath(key, allKeys) == null) {
-        unsafe.put(BucketSource.sha256(key), key);
-      }
+    for (String key : unsafePaths) {
+      unsafe.put(BucketSource.sha256(key), key);
     }
     if (!unsafe.isEmpty() && unsafeKeys == UnsafeKeys.REFUSE) {
       throw new RestoreException(unsafe.size() + " key(s) of backup " + manifest.id() + " are no safe path under "
@@ -129,7 +167,7 @@ public final class FilesTarget implements RestoreTarget {
     int[] files = {0};
     try {
       forEachFile(artifacts, (artifact, key) -> {
-        String relative = safePath(key, allKeys) != null ? key : UNSAFE_DIR + "/" + BucketSource.sha256(key);
+        String relative = unsafePaths.contains(key) ? UNSAFE_DIR + "/" + BucketSource.sha256(key) : key;
         Path file = RawPaths.resolve(staging, relative.getBytes(StandardCharsets.UTF_8)).normalize();
         if (!file.startsWith(staging) || file.equals(staging)) {
           throw new IntegrityException("artifact '" + artifact.name() + "' would be written outside " + destination);
