@@ -39,7 +39,10 @@ public final class BucketBenchmark {
     Repository repo = new Repository(new FilesystemStore(repoDir));
     System.out.printf("%d objects, %.1f MB; JVM max heap %d MB; %d objects in flight%n", objects, bytes / 1e6,
         Runtime.getRuntime().maxMemory() >> 20, parallelism);
-    System.out.printf("%-40s %9s %10s %14s %10s%n", "step", "seconds", "objects/s", "manifest bytes", "peak heap");
+    System.out.printf("%-40s %9s %10s %14s %10s %10s%n", "step", "seconds", "objects/s", "manifest bytes", "peak heap",
+        "after GC");
+    System.out.println("peak heap: the pools' peaks (what the collector let pile up); after GC: the most in use right "
+        + "after a collection (live data, plus old garbage not yet collected)");
     Manifest full = step("full backup, file repository", objects, repo, () -> backup(bucket, repo));
     step("no change, file repository", objects, repo, () -> backup(bucket, repo));
     Random random = new Random(2);
@@ -69,6 +72,29 @@ public final class BucketBenchmark {
   /** Objects copied at once (the bucket source's parallelism). */
   private static int parallelism;
 
+  /**
+   * The most heap in use right after a collection during the current step: what the step keeps alive (plus garbage
+   * not yet collected in the old generation), not what the collector let pile up between collections.
+   */
+  private static final java.util.concurrent.atomic.AtomicLong liveAfterGc = new java.util.concurrent.atomic.AtomicLong();
+
+  static {
+    for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      ((javax.management.NotificationEmitter) gc).addNotificationListener((notification, handback) -> {
+        if (notification.getType().equals(
+            com.sun.management.GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION)) {
+          long used = com.sun.management.GarbageCollectionNotificationInfo.from(
+                  (javax.management.openmbean.CompositeData) notification.getUserData())
+              .getGcInfo().getMemoryUsageAfterGc().entrySet().stream()
+              .filter(e -> !e.getKey().contains("Metaspace") && !e.getKey().contains("Code")
+                  && !e.getKey().contains("Class"))
+              .mapToLong(e -> e.getValue().getUsed()).sum();
+          liveAfterGc.accumulateAndGet(used, Math::max);
+        }
+      }, null, null);
+    }
+  }
+
   interface Step {
     Manifest run() throws Exception;
   }
@@ -80,6 +106,7 @@ public final class BucketBenchmark {
         pool.resetPeakUsage();
       }
     }
+    liveAfterGc.set(0);
     long start = System.nanoTime();
     Manifest m = step.run();
     double seconds = (System.nanoTime() - start) / 1e9;
@@ -90,8 +117,8 @@ public final class BucketBenchmark {
       }
     }
     long manifestBytes = repo.store().stat(m.plan() + "/" + m.id() + "/" + Repository.MANIFEST).orElseThrow().size();
-    System.out.printf("%-40s %9.2f %10.0f %14d %9.1fM%n", what, seconds, objects / seconds, manifestBytes,
-        peak / 1048576.0);
+    System.out.printf("%-40s %9.2f %10.0f %14d %9.1fM %9.1fM%n", what, seconds, objects / seconds, manifestBytes,
+        peak / 1048576.0, liveAfterGc.get() / 1048576.0);
     return m;
   }
 
