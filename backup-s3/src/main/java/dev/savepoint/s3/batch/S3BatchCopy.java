@@ -8,6 +8,7 @@ import dev.savepoint.core.StoreException;
 import dev.savepoint.core.Stores;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.Keys;
+import dev.savepoint.core.internal.OwnerOnly;
 import dev.savepoint.core.internal.Probe;
 import dev.savepoint.s3.S3Store;
 import java.io.BufferedWriter;
@@ -128,7 +129,7 @@ public final class S3BatchCopy {
     }
     String batch = BackupIds.newId(Instant.now());
     String base = BackupIds.requireValidPlan(plan) + "/" + batch + "/";
-    Path csv = Files.createTempFile("savepoint-batch-", ".csv");
+    Path csv = Files.createTempFile("savepoint-batch-", ".csv", OwnerOnly.file()); // the bucket's file names
     try {
       long count;
       try (BufferedWriter out = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
@@ -137,11 +138,10 @@ public final class S3BatchCopy {
           out.write(bucket.bucket() + "," + SdkHttpUtils.urlEncodeIgnoreSlashes(bucket.prefix() + o.key()) + "\n");
         });
       }
-      Copies copies = new Copies(repositoryStore, base + "objects/" + bucket.prefix());
       if (count == 0) {
         log.info("nothing new in {} since the newest backup of plan '{}': no Batch Operations job", bucket.describe(),
             plan);
-        return new Job(null, batch, 0, copies);
+        return new Job(null, batch, 0, new Copies(repositoryStore, null));
       }
       String manifestKey = base + "batch/manifest.csv";
       try (InputStream in = Files.newInputStream(csv)) {
@@ -185,7 +185,7 @@ public final class S3BatchCopy {
       }
       log.info("S3 Batch Operations job {} copies {} objects of {} into {}", jobId, count, bucket.describe(),
           repositoryStore.describe() + base + "objects/");
-      return new Job(jobId, batch, count, copies);
+      return new Job(jobId, batch, count, new Copies(repositoryStore, base + "objects/" + bucket.prefix()));
     } finally {
       Files.deleteIfExists(csv);
     }
@@ -274,6 +274,7 @@ public final class S3BatchCopy {
    */
   public static final class Copies implements BucketSource.ProvidedCopies {
     private final S3Store repository;
+    /** Where the job put the copies; null when there was no job (nothing to adopt). */
     private final String base;
     private volatile JobStatus status;
     private volatile long failedTasks;
@@ -300,7 +301,7 @@ public final class S3BatchCopy {
 
     @Override
     public Optional<ArtifactRecord> copyOf(ObjectInfo object, String artifactName) throws IOException {
-      if (!artifactName.equals(BucketSource.ARTIFACT_PREFIX + object.key())) {
+      if (base == null || !artifactName.equals(BucketSource.ARTIFACT_PREFIX + object.key())) {
         return Optional.empty(); // a key that is no safe repository path: copied (and renamed) by the backup
       }
       String key = base + object.key();
