@@ -115,7 +115,7 @@ public final class Repository {
    * listing, naming it; misplaced and future-dated ones are left out (and logged).
    */
   public List<Manifest> list(String plan) throws IOException {
-    List<Manifest> backups = manifests(plan, objectsByBackup(plan));
+    List<Manifest> backups = manifests(plan, backupsOf(plan));
     backups.sort(BACKUP_ORDER);
     return backups;
   }
@@ -135,10 +135,10 @@ public final class Repository {
     return Optional.empty();
   }
 
-  private List<Manifest> manifests(String plan, Map<String, List<ObjectInfo>> byBackup) throws IOException {
+  private List<Manifest> manifests(String plan, Map<String, Boolean> backups) throws IOException {
     List<Manifest> result = new ArrayList<>();
-    for (Map.Entry<String, List<ObjectInfo>> e : byBackup.entrySet()) {
-      if (hasManifest(plan, e.getKey(), e.getValue())) {
+    for (Map.Entry<String, Boolean> e : backups.entrySet()) {
+      if (e.getValue()) {
         readable(plan, e.getKey()).ifPresent(result::add);
       }
     }
@@ -154,8 +154,8 @@ public final class Repository {
    */
   public List<Damaged> damaged(String plan) throws IOException {
     List<Damaged> result = new ArrayList<>();
-    for (Map.Entry<String, List<ObjectInfo>> e : objectsByBackup(plan).entrySet()) {
-      if (hasManifest(plan, e.getKey(), e.getValue())) {
+    for (Map.Entry<String, Boolean> e : backupsOf(plan).entrySet()) {
+      if (e.getValue()) {
         try {
           if (trusted(plan, e.getKey()).isEmpty()) {
             Manifest m = read(plan, e.getKey());
@@ -256,31 +256,49 @@ public final class Repository {
   /** Ids of backups of {@code plan} that have ({@code withManifest}) or lack a manifest, sorted. */
   private List<String> backupIds(String plan, boolean withManifest) throws IOException {
     List<String> ids = new ArrayList<>();
-    for (Map.Entry<String, List<ObjectInfo>> e : objectsByBackup(plan).entrySet()) {
-      if (hasManifest(plan, e.getKey(), e.getValue()) == withManifest) {
+    for (Map.Entry<String, Boolean> e : backupsOf(plan).entrySet()) {
+      if (e.getValue() == withManifest) {
         ids.add(e.getKey());
       }
     }
     return ids;
   }
 
-  /** Every object of {@code plan}'s backups, by backup id in id (= time) order, from one listing. */
-  private TreeMap<String, List<ObjectInfo>> objectsByBackup(String plan) throws IOException {
-    BackupIds.requireValidPlan(plan);
-    TreeMap<String, List<ObjectInfo>> byBackup = new TreeMap<>();
-    for (ObjectInfo o : store.list(plan + "/")) {
-      String rest = o.key().substring(plan.length() + 1);
-      int slash = rest.indexOf('/');
-      if (slash > 0 && BackupIds.isId(rest.substring(0, slash))) {
-        byBackup.computeIfAbsent(rest.substring(0, slash), id -> new ArrayList<>()).add(o);
-      }
-    }
-    return byBackup;
+  /**
+   * Every backup id of {@code plan}, in id (= time) order, and whether its manifest is there: one streamed listing
+   * that holds no objects (a bucket backup's directory has as many as the bucket).
+   */
+  private TreeMap<String, Boolean> backupsOf(String plan) throws IOException {
+    TreeMap<String, Boolean> backups = new TreeMap<>();
+    forEachBackupObject(plan, (id, o) -> backups.merge(id, o.key().equals(manifestKey(plan, id)), Boolean::logicalOr));
+    return backups;
   }
 
-  private static boolean hasManifest(String plan, String id, List<ObjectInfo> objects) {
-    String key = manifestKey(plan, id);
-    return objects.stream().anyMatch(o -> o.key().equals(key));
+  /** The objects of the backups {@code ids} of {@code plan}, by id (the others' objects are not held). */
+  private TreeMap<String, List<ObjectInfo>> objectsOf(String plan, Set<String> ids) throws IOException {
+    TreeMap<String, List<ObjectInfo>> objects = new TreeMap<>();
+    forEachBackupObject(plan, (id, o) -> {
+      if (ids.contains(id)) {
+        objects.computeIfAbsent(id, i -> new ArrayList<>()).add(o);
+      }
+    });
+    return objects;
+  }
+
+  private void forEachBackupObject(String plan, java.util.function.BiConsumer<String, ObjectInfo> action)
+      throws IOException {
+    BackupIds.requireValidPlan(plan);
+    try {
+      for (ObjectInfo o : store.listing(plan + "/")) {
+        String rest = o.key().substring(plan.length() + 1);
+        int slash = rest.indexOf('/');
+        if (slash > 0 && BackupIds.isId(rest.substring(0, slash))) {
+          action.accept(rest.substring(0, slash), o);
+        }
+      }
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
   }
 
   /**
@@ -719,16 +737,24 @@ public final class Repository {
   /** For each orphan, in id order, the objects that are its remains (those no complete backup records). */
   private Map<String, List<ObjectInfo>> orphanRemains(String plan, Duration minAge) throws IOException {
     Instant cutoff = Instant.now().minus(minAge);
-    TreeMap<String, List<ObjectInfo>> byBackup = objectsByBackup(plan);
+    TreeMap<String, Boolean> backups = backupsOf(plan);
+    Set<String> candidates = new java.util.TreeSet<>();
+    backups.forEach((id, complete) -> {
+      if (!complete && BackupIds.startTime(id).isBefore(cutoff)) {
+        candidates.add(id);
+      }
+    });
     Map<String, List<ObjectInfo>> remains = new TreeMap<>();
+    if (candidates.isEmpty()) {
+      return remains;
+    }
     Set<String> shared = null;
-    for (Map.Entry<String, List<ObjectInfo>> e : byBackup.entrySet()) {
-      if (hasManifest(plan, e.getKey(), e.getValue()) || !BackupIds.startTime(e.getKey()).isBefore(cutoff)
-          || hasActiveLease(e.getValue())) {
+    for (Map.Entry<String, List<ObjectInfo>> e : objectsOf(plan, candidates).entrySet()) {
+      if (hasActiveLease(e.getValue())) {
         continue;
       }
       if (shared == null) {
-        shared = sharedKeys(manifests(plan, byBackup));
+        shared = sharedKeys(manifests(plan, backups));
       }
       Set<String> keep = shared;
       List<ObjectInfo> own = e.getValue().stream().filter(o -> !keep.contains(o.key())).toList();
