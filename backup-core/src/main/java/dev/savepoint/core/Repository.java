@@ -702,11 +702,24 @@ public final class Repository {
   private void deleteUnshared(List<Manifest> manifests, Set<String> shared) throws IOException {
     List<String> doomed = new ArrayList<>();
     // Objects they reused from deleted earlier backups, unless a remaining backup records them too: all read before
-    // anything goes, since their index segments may be among the objects of another of them.
+    // anything goes, since their index segments may be among the objects of another of them. An object in the
+    // directory of a backup that is still there (its manifest is) belongs to that backup and stays, whoever else
+    // reused it: deleting a daily that reused the kept monthly's objects must leave the monthly whole.
+    Map<String, Boolean> ownerRemains = new java.util.HashMap<>();
     for (Manifest manifest : manifests) {
       ObjectIndex.forEachArtifact(this, manifest, a -> {
         // Only the plan's own objects: a manifest naming another plan's keys cannot make prune delete them.
-        if (!ownsKey(manifest, a) && !shared.contains(a.key()) && a.key().startsWith(manifest.plan() + "/")) {
+        if (ownsKey(manifest, a) || shared.contains(a.key()) || !a.key().startsWith(manifest.plan() + "/")) {
+          return;
+        }
+        String rest = a.key().substring(manifest.plan().length() + 1);
+        String owner = rest.indexOf('/') > 0 ? rest.substring(0, rest.indexOf('/')) : "";
+        Boolean remains = ownerRemains.get(owner);
+        if (remains == null) {
+          remains = !BackupIds.isId(owner) || store.stat(manifestKey(manifest.plan(), owner)).isPresent();
+          ownerRemains.put(owner, remains);
+        }
+        if (!remains) {
           doomed.add(a.key());
         }
       });

@@ -1,0 +1,65 @@
+package dev.savepoint.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Deleting a backup that reused an earlier backup's objects deletes its own objects only: the earlier backup,
+ * still kept, owns what it stored (a monthly kept while the dailies after it go, or a backup deleted by hand).
+ */
+class DeleteKeepsWhatEarlierBackupsOwnTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void deletingALaterIncrementalBackupKeepsTheEarlierBackupsObjects() throws Exception {
+    InMemoryStore bucket = new InMemoryStore();
+    for (String key : List.of("maps/a.png", "maps/b.png", "avatars/c.png")) {
+      bucket.put(key, ByteSource.wrap(("content of " + key).getBytes(StandardCharsets.UTF_8)));
+    }
+    Repository repo = new Repository(new InMemoryStore());
+    BackupPlan plan = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).repository(repo).build();
+    Manifest first = plan.run().manifest();
+    Manifest second = plan.run().manifest();
+    assertThat(second.source().facts()).containsEntry("reusedObjects", 3);
+
+    repo.delete(second);
+
+    assertRestores(repo, first, "after-delete");
+    assertThat(repo.verify(first, List.of(Verifiers.presence(0), Verifiers.roundTrip())))
+        .allMatch(VerificationResult::passed);
+    assertThat(repo.orphans("uploads", Duration.ZERO)).isEmpty();
+  }
+
+  @Test
+  void pruningTheBackupsAfterAKeptOneKeepsItsObjects() throws Exception {
+    InMemoryStore bucket = new InMemoryStore();
+    bucket.put("a.txt", ByteSource.wrap("alpha".getBytes(StandardCharsets.UTF_8)));
+    Repository repo = new Repository(new InMemoryStore());
+    BackupPlan plan = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).repository(repo).build();
+    Manifest first = plan.run().manifest();
+    plan.run();
+    bucket.put("b.txt", ByteSource.wrap("beta".getBytes(StandardCharsets.UTF_8)));
+    Manifest third = plan.run().manifest();
+    // Keep the oldest and the newest only: the middle one (which reused the first's object) goes.
+    repo.deleteBackup("uploads", plan.run().manifest().id());
+    List<Manifest> all = repo.list("uploads");
+    repo.delete(all.get(1));
+    assertRestores(repo, first, "first");
+    assertRestores(repo, third, "third");
+  }
+
+  private static void assertRestores(Repository repo, Manifest backup, String name) throws Exception {
+    Path dir = Files.createTempDirectory(name);
+    Path target = dir.resolve("restored");
+    repo.restore(backup, new FilesTarget(target, BucketSource.ARTIFACT_PREFIX), Secrets.none());
+    ObjectIndex.forEach(repo, backup, e -> assertThat(target.resolve(e.key())).exists());
+  }
+}
