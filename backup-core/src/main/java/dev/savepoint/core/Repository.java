@@ -204,7 +204,8 @@ public final class Repository {
 
   /**
    * Moves a backup (also a damaged one) out of its plan, under {@value #QUARANTINE}: no listing, selector or
-   * prune sees it any more, and every object stays as it was for inspection or a manual restore.
+   * prune sees it any more, and every object stays as it was for inspection or a manual restore. Objects that
+   * other backups of the plan reuse are copied there and also stay where they are: those backups still need them.
    */
   public int quarantine(String plan, String id) throws IOException {
     BackupIds.requireValidPlan(plan);
@@ -219,11 +220,14 @@ public final class Repository {
     // The manifest moves first, so the backup stops existing in its plan before anything else changes.
     objects = new ArrayList<>(objects);
     objects.sort(java.util.Comparator.comparing((ObjectInfo o) -> !o.key().equals(manifestKey(plan, id))));
+    Set<String> shared = sharedKeys(list(plan));
     for (ObjectInfo o : objects) {
       try (InputStream in = store.get(o.key())) {
         store.put(QUARANTINE + o.key(), in);
       }
-      store.delete(o.key());
+      if (!shared.contains(o.key())) {
+        store.delete(o.key());
+      }
     }
     return objects.size();
   }

@@ -38,6 +38,22 @@ class DeleteKeepsWhatEarlierBackupsOwnTest {
     assertThat(repo.orphans("uploads", Duration.ZERO)).isEmpty();
   }
 
+  /** Quarantining an earlier backup (say, its manifest is damaged) leaves the objects later backups reuse. */
+  @Test
+  void quarantiningAnEarlierBackupKeepsWhatLaterOnesReuse() throws Exception {
+    InMemoryStore bucket = new InMemoryStore();
+    bucket.put("a.txt", ByteSource.wrap("alpha".getBytes(StandardCharsets.UTF_8)));
+    Repository repo = new Repository(new InMemoryStore());
+    BackupPlan plan = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).repository(repo).build();
+    Manifest first = plan.run().manifest();
+    Manifest second = plan.run().manifest();
+    repo.quarantine("uploads", first.id());
+    assertThat(repo.list("uploads")).extracting(Manifest::id).containsExactly(second.id());
+    assertThat(repo.store().list(Repository.QUARANTINE + "uploads/" + first.id() + "/")).isNotEmpty();
+    assertRestores(repo, second, "second");
+    assertThat(repo.orphans("uploads", Duration.ZERO)).isEmpty();
+  }
+
   @Test
   void pruningTheBackupsAfterAKeptOneKeepsItsObjects() throws Exception {
     InMemoryStore bucket = new InMemoryStore();
