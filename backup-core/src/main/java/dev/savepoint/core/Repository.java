@@ -196,7 +196,8 @@ public final class Repository {
       throw new IllegalArgumentException("not a backup id: " + id);
     }
     store.delete(manifestKey(plan, id));
-    deleteObjects(plan + "/" + id + "/", sharedKeys(list(plan)));
+    String prefix = plan + "/" + id + "/";
+    deleteObjects(prefix, sharedKeys(list(plan), key -> key.startsWith(prefix)));
   }
 
   /** Where {@link #quarantine} moves backups: {@code _quarantine/<plan>/<id>/...}, restorable by hand. */
@@ -220,7 +221,7 @@ public final class Repository {
     // The manifest moves first, so the backup stops existing in its plan before anything else changes.
     objects = new ArrayList<>(objects);
     objects.sort(java.util.Comparator.comparing((ObjectInfo o) -> !o.key().equals(manifestKey(plan, id))));
-    Set<String> shared = sharedKeys(list(plan));
+    Set<String> shared = sharedKeys(list(plan), key -> key.startsWith(prefix));
     for (ObjectInfo o : objects) {
       try (InputStream in = store.get(o.key())) {
         store.put(QUARANTINE + o.key(), in);
@@ -699,7 +700,7 @@ public final class Repository {
    */
   public void delete(Manifest manifest) throws IOException {
     store.delete(manifestKey(manifest.plan(), manifest.id()));
-    deleteUnshared(List.of(manifest), sharedKeys(list(manifest.plan())));
+    deleteUnshared(List.of(manifest), sharedKeys(list(manifest.plan()), key -> true));
   }
 
   /** Deletes the objects of backups whose manifests are gone, except those in {@code shared}. */
@@ -771,7 +772,10 @@ public final class Repository {
         continue;
       }
       if (shared == null) {
-        shared = sharedKeys(manifests(plan, backups));
+        // Only references into the candidates' directories matter: the set stays as small as they are.
+        shared = sharedKeys(manifests(plan, backups), key -> key.startsWith(plan + "/")
+            && key.indexOf('/', plan.length() + 1) > 0
+            && candidates.contains(key.substring(plan.length() + 1, key.indexOf('/', plan.length() + 1))));
       }
       Set<String> keep = shared;
       List<ObjectInfo> own = e.getValue().stream().filter(o -> !keep.contains(o.key())).toList();
@@ -782,12 +786,16 @@ public final class Repository {
     return remains;
   }
 
-  /** Stored keys that {@code backups} record outside their own directory (reused ones, index segments included). */
-  private Set<String> sharedKeys(List<Manifest> backups) throws IOException {
+  /**
+   * Stored keys that {@code backups} record outside their own directory (reused ones, index segments included), of
+   * those {@code relevant} to the caller (say, under the directories it may delete): the set stays that small.
+   */
+  private Set<String> sharedKeys(List<Manifest> backups, java.util.function.Predicate<String> relevant)
+      throws IOException {
     Set<String> shared = new java.util.HashSet<>();
     for (Manifest m : backups) {
       ObjectIndex.forEachArtifact(this, m, a -> {
-        if (!ownsKey(m, a)) {
+        if (!ownsKey(m, a) && relevant.test(a.key())) {
           shared.add(a.key());
         }
       });
@@ -817,7 +825,7 @@ public final class Repository {
     if (!dryRun) {
       // Objects that kept backups reuse stay; computed once, not per deleted backup.
       Set<String> shared = sharedKeys(verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup)
-          .toList());
+          .toList(), key -> true);
       List<Manifest> doomed = verdicts.stream().filter(v -> !v.keep()).map(Retention.Verdict::backup).toList();
       for (Manifest m : doomed) {
         store.delete(manifestKey(plan, m.id()));
