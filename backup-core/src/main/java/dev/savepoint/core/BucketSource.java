@@ -163,8 +163,7 @@ public final class BucketSource implements Source {
    * What a provider's bulk copy is given to copy ahead of the backup ({@link #adopting}). Returns how many.
    */
   public long forEachChange(Repository repository, String plan, Change action) throws IOException {
-    Manifest newest = repository.newest(plan).orElse(null);
-    Manifest base = incremental && newest != null && isOfThisBucket(newest) ? newest : null;
+    Manifest base = base(repository.newest(plan));
     long[] changes = new long[1];
     try (ObjectIndex.Reader earlier = base == null ? null : ObjectIndex.open(repository, base)) {
       merge(earlier, (o, unchanged) -> {
@@ -199,7 +198,7 @@ public final class BucketSource implements Source {
     });
     // At most this many objects in flight: memory stays flat however many the bucket holds.
     java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(parallelism * 4);
-    Manifest base = incremental ? sameBucket(writer) : null;
+    Manifest base = base(writer.previous());
     Segments segments = new Segments(writer, previousSegments(base));
     java.util.concurrent.atomic.AtomicInteger reused = new java.util.concurrent.atomic.AtomicInteger();
     java.util.concurrent.atomic.AtomicInteger adopted = new java.util.concurrent.atomic.AtomicInteger();
@@ -379,14 +378,13 @@ public final class BucketSource implements Source {
     return result;
   }
 
-  /** The previous backup of the plan if it is of the same bucket, else null: another bucket's backups share nothing. */
-  private Manifest sameBucket(ArtifactWriter writer) throws IOException {
-    Manifest previous = writer.previous().orElse(null);
-    return previous != null && isOfThisBucket(previous) ? previous : null;
-  }
-
-  private boolean isOfThisBucket(Manifest backup) {
-    return backup.source().type().equals(TYPE) && objects.describe().equals(backup.source().facts().get("bucket"));
+  /**
+   * What an incremental backup merges with: the plan's newest backup if it is of this bucket, else null (another
+   * bucket's backups share nothing; {@link #fullCopies()} merges with none).
+   */
+  private Manifest base(java.util.Optional<Manifest> newest) {
+    return newest.filter(b -> incremental && b.source().type().equals(TYPE)
+        && objects.describe().equals(b.source().facts().get("bucket"))).orElse(null);
   }
 
   /**

@@ -21,7 +21,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -229,13 +228,7 @@ public final class FilesystemStore implements Store {
 
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
-    List<ObjectInfo> result = new ArrayList<>();
-    try {
-      listing(prefix).forEach(result::add);
-    } catch (java.io.UncheckedIOException e) {
-      throw e.getCause();
-    }
-    return result;
+    return dev.savepoint.core.internal.PagedListing.collect(listing(prefix));
   }
 
   @Override

@@ -290,15 +290,24 @@ public final class Repository {
     return objects;
   }
 
+  /** The id of the backup of {@code plan} whose directory holds {@code key}, or null if it lies in none. */
+  private static String backupIdOf(String plan, String key) {
+    if (!key.startsWith(plan + "/")) {
+      return null;
+    }
+    int slash = key.indexOf('/', plan.length() + 1);
+    String id = slash < 0 ? "" : key.substring(plan.length() + 1, slash);
+    return BackupIds.isId(id) ? id : null;
+  }
+
   private void forEachBackupObject(String plan, java.util.function.BiConsumer<String, ObjectInfo> action)
       throws IOException {
     BackupIds.requireValidPlan(plan);
     try {
       for (ObjectInfo o : store.listing(plan + "/")) {
-        String rest = o.key().substring(plan.length() + 1);
-        int slash = rest.indexOf('/');
-        if (slash > 0 && BackupIds.isId(rest.substring(0, slash))) {
-          action.accept(rest.substring(0, slash), o);
+        String id = backupIdOf(plan, o.key());
+        if (id != null) {
+          action.accept(id, o);
         }
       }
     } catch (java.io.UncheckedIOException e) {
@@ -717,11 +726,10 @@ public final class Repository {
         if (ownsKey(manifest, a) || shared.contains(a.key()) || !a.key().startsWith(manifest.plan() + "/")) {
           return;
         }
-        String rest = a.key().substring(manifest.plan().length() + 1);
-        String owner = rest.indexOf('/') > 0 ? rest.substring(0, rest.indexOf('/')) : "";
+        String owner = backupIdOf(manifest.plan(), a.key());
         Boolean remains = ownerRemains.get(owner);
         if (remains == null) {
-          remains = !BackupIds.isId(owner) || store.stat(manifestKey(manifest.plan(), owner)).isPresent();
+          remains = owner == null || store.stat(manifestKey(manifest.plan(), owner)).isPresent();
           ownerRemains.put(owner, remains);
         }
         if (!remains) {
@@ -773,9 +781,10 @@ public final class Repository {
       }
       if (shared == null) {
         // Only references into the candidates' directories matter: the set stays as small as they are.
-        shared = sharedKeys(manifests(plan, backups), key -> key.startsWith(plan + "/")
-            && key.indexOf('/', plan.length() + 1) > 0
-            && candidates.contains(key.substring(plan.length() + 1, key.indexOf('/', plan.length() + 1))));
+        shared = sharedKeys(manifests(plan, backups), key -> {
+          String id = backupIdOf(plan, key);
+          return id != null && candidates.contains(id);
+        });
       }
       Set<String> keep = shared;
       List<ObjectInfo> own = e.getValue().stream().filter(o -> !keep.contains(o.key())).toList();

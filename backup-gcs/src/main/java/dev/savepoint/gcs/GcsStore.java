@@ -280,15 +280,7 @@ public final class GcsStore implements Store {
 
   @Override
   public List<ObjectInfo> list(String keyPrefix) throws IOException {
-    Keys.requireValidPrefix(keyPrefix);
-    List<ObjectInfo> result = new ArrayList<>();
-    try {
-      for (Blob blob : storage.list(bucket, Storage.BlobListOption.prefix(prefix + keyPrefix)).iterateAll()) {
-        result.add(info(blob.getName().substring(prefix.length()), blob));
-      }
-    } catch (StorageException e) {
-      throw map("list " + prefix + keyPrefix, keyPrefix, e);
-    }
+    List<ObjectInfo> result = PagedListing.collect(pages(keyPrefix));
     result.sort((a, b) -> Keys.compareCodePoints(a.key(), b.key()));
     return result;
   }
@@ -300,9 +292,11 @@ public final class GcsStore implements Store {
    */
   @Override
   public Iterable<ObjectInfo> listing(String keyPrefix) throws IOException {
-    if (!sortedListing) {
-      return list(keyPrefix);
-    }
+    return sortedListing ? pages(keyPrefix) : list(keyPrefix);
+  }
+
+  /** The objects under {@code keyPrefix} in the service's order, a page at a time. */
+  private Iterable<ObjectInfo> pages(String keyPrefix) {
     Keys.requireValidPrefix(keyPrefix);
     return new PagedListing<>(
         () -> storage.list(bucket, Storage.BlobListOption.prefix(prefix + keyPrefix)).iterateAll().iterator(),

@@ -532,13 +532,7 @@ public final class S3Store implements Store {
    */
   @Override
   public List<ObjectInfo> list(String keyPrefix) throws IOException {
-    List<ObjectInfo> result = new ArrayList<>();
-    try {
-      listing(keyPrefix).forEach(result::add);
-    } catch (java.io.UncheckedIOException e) {
-      throw e.getCause();
-    }
-    return result;
+    return PagedListing.collect(listing(keyPrefix));
   }
 
   @Override

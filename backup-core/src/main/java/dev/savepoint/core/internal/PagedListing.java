@@ -64,6 +64,17 @@ public final class PagedListing<T, E extends RuntimeException> implements Iterab
     };
   }
 
+  /** A streamed listing collected into a list, its {@link UncheckedIOException}s thrown as what they carry. */
+  public static java.util.List<ObjectInfo> collect(Iterable<ObjectInfo> listing) throws IOException {
+    java.util.List<ObjectInfo> result = new java.util.ArrayList<>();
+    try {
+      listing.forEach(result::add);
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+    return result;
+  }
+
   private RuntimeException translated(RuntimeException e) {
     return sdkError.isInstance(e) ? new UncheckedIOException(mapError.apply(sdkError.cast(e))) : e;
   }

@@ -10,10 +10,12 @@ import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.OwnerOnly;
 import dev.savepoint.core.internal.Probe;
+import dev.savepoint.core.internal.ProbeOutputStream;
 import dev.savepoint.s3.S3Store;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -330,7 +332,7 @@ public final class S3BatchCopy {
       }
       String sha256 = head.checksumSHA256() != null && head.checksumType() != ChecksumType.COMPOSITE
           ? HexFormat.of().formatHex(java.util.Base64.getDecoder().decode(head.checksumSHA256()))
-          : digest(key);
+          : digest(key, object.size());
       if (sha256 == null) {
         return Optional.empty();
       }
@@ -338,18 +340,15 @@ public final class S3BatchCopy {
           List.of()));
     }
 
-    /** The SHA-256 of the copy, read once; null if it is gone or not the size it had. */
-    private String digest(String key) throws IOException {
+    /** The SHA-256 of the copy, read once; null if it is gone or not {@code size} bytes any more. */
+    private String digest(String key, long size) throws IOException {
       Probe probe = new Probe();
       try (InputStream in = repository.get(key)) {
-        byte[] buffer = new byte[1 << 16];
-        for (int n; (n = in.read(buffer)) > 0; ) {
-          probe.update(buffer, 0, n);
-        }
+        in.transferTo(new ProbeOutputStream(OutputStream.nullOutputStream(), probe));
       } catch (dev.savepoint.core.ObjectNotFoundException e) {
         return null;
       }
-      return probe.sha256();
+      return probe.bytes() == size ? probe.sha256() : null;
     }
   }
 
