@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -167,7 +168,7 @@ public final class BackupPlan {
       }
       int version = facts.containsKey(ObjectIndex.FACT) ? Manifest.FORMAT_VERSION : 1;
       Manifest manifest = new Manifest(version, id, name, tier, labels, started, Instant.now(),
-          new Manifest.SourceInfo(source.type(), facts), artifacts.records());
+          new Manifest.SourceInfo(source.type(), facts), artifacts.records(), artifacts.references());
       List<VerificationResult> results = repository.verify(manifest, verifiers);
       for (VerificationResult r : results) {
         if (!r.passed()) {
@@ -201,6 +202,8 @@ public final class BackupPlan {
     /** Artifact names in the order they were opened or reused: the manifest's order. */
     private final List<String> order = new ArrayList<>();
     private final Map<String, ArtifactRecord> reused = new LinkedHashMap<>();
+    /** The directories (backup ids) of the artifacts this backup reuses: the manifest's references. */
+    private final Set<String> references = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private Optional<Manifest> previous;
     private boolean aborted;
 
@@ -252,6 +255,10 @@ public final class BackupPlan {
       }
       log.debug("backup {}: artifact '{}' reuses {} ({} stored bytes)", id, earlier.name(), earlier.key(),
           earlier.storedBytes());
+      String directory = Repository.backupIdOf(name, earlier.key());
+      if (directory != null && !directory.equals(id)) {
+        references.add(directory);
+      }
       progress.onArtifact(earlier.name());
       if (kind == Kind.INDEXED) {
         return true; // the source records it in its index
@@ -353,6 +360,10 @@ public final class BackupPlan {
         }
         return records;
       }
+    }
+
+    List<String> references() {
+      return List.copyOf(references);
     }
 
     /**

@@ -13,6 +13,9 @@ import java.util.Optional;
  *
  * @param formatVersion the manifest format; readers refuse versions newer than {@link #FORMAT_VERSION}
  * @param source the source's type and the facts it reported (server version, snapshot, row counts, ...)
+ * @param references the ids of the other directories of the plan (earlier backups', provided copies') that hold
+ *     artifacts this backup records, sorted: what lets {@link Repository#prune} decide from manifests alone which
+ *     directories are still read; null in manifests written before Savepoint recorded it (unknown: any)
  */
 public record Manifest(
     int formatVersion,
@@ -23,7 +26,8 @@ public record Manifest(
     Instant startedAt,
     Instant finishedAt,
     SourceInfo source,
-    List<ArtifactRecord> artifacts) {
+    List<ArtifactRecord> artifacts,
+    List<String> references) {
 
   /**
    * The newest format this Savepoint reads and writes: 2 for bucket backups whose objects are in an
@@ -44,6 +48,18 @@ public record Manifest(
     Objects.requireNonNull(plan, "plan");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     artifacts = List.copyOf(artifacts);
+    references = references == null ? null : List.copyOf(new java.util.TreeSet<>(references));
+  }
+
+  /** A manifest that does not say which other directories it reads from (as those written before it could). */
+  public Manifest(int formatVersion, String id, String plan, String tier, Map<String, String> labels,
+      Instant startedAt, Instant finishedAt, SourceInfo source, List<ArtifactRecord> artifacts) {
+    this(formatVersion, id, plan, tier, labels, startedAt, finishedAt, source, artifacts, null);
+  }
+
+  /** This manifest with {@code artifacts} instead of its own (what it references unchanged). */
+  public Manifest withArtifacts(List<ArtifactRecord> artifacts) {
+    return new Manifest(formatVersion, id, plan, tier, labels, startedAt, finishedAt, source, artifacts, references);
   }
 
   public Optional<ArtifactRecord> artifact(String name) {

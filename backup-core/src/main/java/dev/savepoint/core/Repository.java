@@ -196,8 +196,13 @@ public final class Repository {
       throw new IllegalArgumentException("not a backup id: " + id);
     }
     store.delete(manifestKey(plan, id));
+    List<Manifest> remaining = list(plan);
+    if (Reclaim.possible(remaining) && !Reclaim.referenced(remaining).contains(id)) {
+      Reclaim.unchecked(() -> new Reclaim(this, plan).deleteDirectory(id));
+      return;
+    }
     String prefix = plan + "/" + id + "/";
-    deleteObjects(prefix, sharedKeys(list(plan), key -> key.startsWith(prefix)));
+    deleteObjects(prefix, sharedKeys(remaining, key -> key.startsWith(prefix)));
   }
 
   /** Where {@link #quarantine} moves backups: {@code _quarantine/<plan>/<id>/...}, restorable by hand. */
@@ -291,7 +296,7 @@ public final class Repository {
   }
 
   /** The id of the backup of {@code plan} whose directory holds {@code key}, or null if it lies in none. */
-  private static String backupIdOf(String plan, String key) {
+  static String backupIdOf(String plan, String key) {
     if (!key.startsWith(plan + "/")) {
       return null;
     }
@@ -709,7 +714,20 @@ public final class Repository {
    */
   public void delete(Manifest manifest) throws IOException {
     store.delete(manifestKey(manifest.plan(), manifest.id()));
-    deleteUnshared(List.of(manifest), sharedKeys(list(manifest.plan()), key -> true));
+    reclaim(manifest.plan(), List.of(manifest), list(manifest.plan()));
+  }
+
+  /**
+   * Deletes what {@code doomed}, whose manifests are gone, leave that none of {@code remaining} records: decided
+   * from the manifests and merged indexes ({@link Reclaim}), or, where a manifest does not say which directories it
+   * reads from (written before manifests did), by collecting the keys the remaining backups share.
+   */
+  private void reclaim(String plan, List<Manifest> doomed, List<Manifest> remaining) throws IOException {
+    if (Reclaim.possible(doomed) && Reclaim.possible(remaining)) {
+      Reclaim.unchecked(() -> new Reclaim(this, plan).afterDeleting(doomed, remaining));
+    } else {
+      deleteUnshared(doomed, sharedKeys(remaining, key -> true));
+    }
   }
 
   /** Deletes the objects of backups whose manifests are gone, except those in {@code shared}. */
@@ -750,49 +768,61 @@ public final class Repository {
    * no orphan.
    */
   public List<String> orphans(String plan, Duration minAge) throws IOException {
-    return List.copyOf(orphanRemains(plan, minAge).keySet());
+    return List.copyOf(orphans(plan, minAge, false));
   }
 
   /** Deletes the objects of {@link #orphans}; returns how many backups' remains were removed. */
   public int deleteOrphans(String plan, Duration minAge) throws IOException {
-    Map<String, List<ObjectInfo>> remains = orphanRemains(plan, minAge);
-    store.deleteAll(remains.values().stream().flatMap(List::stream).map(ObjectInfo::key).toList());
-    return remains.size();
+    return orphans(plan, minAge, true).size();
   }
 
-  /** For each orphan, in id order, the objects that are its remains (those no complete backup records). */
-  private Map<String, List<ObjectInfo>> orphanRemains(String plan, Duration minAge) throws IOException {
+  /**
+   * The orphans of {@code plan}, in id order, and, if {@code delete}, their remains (the objects no complete backup
+   * records) deleted. Where every manifest says which directories it reads from, that decides: a directory none
+   * references goes whole, as its listing streams, and one they reference holds no remains (deleting its backup
+   * left only what they read; for a provided-copy directory, copies not adopted stay until the backups that adopted
+   * the others are gone). Else the remains are the objects not in the set of keys complete backups record there.
+   */
+  private Set<String> orphans(String plan, Duration minAge, boolean delete) throws IOException {
     Instant cutoff = Instant.now().minus(minAge);
     TreeMap<String, Boolean> backups = backupsOf(plan);
     Set<String> candidates = new java.util.TreeSet<>();
-    backups.forEach((id, complete) -> {
-      if (!complete && BackupIds.startTime(id).isBefore(cutoff)) {
-        candidates.add(id);
+    for (Map.Entry<String, Boolean> e : backups.entrySet()) {
+      if (!e.getValue() && BackupIds.startTime(e.getKey()).isBefore(cutoff)
+          && !hasActiveLease(store.list(plan + "/" + e.getKey() + "/leases/"))) {
+        candidates.add(e.getKey());
       }
-    });
-    Map<String, List<ObjectInfo>> remains = new TreeMap<>();
+    }
+    Set<String> orphans = new java.util.TreeSet<>();
     if (candidates.isEmpty()) {
-      return remains;
+      return orphans;
     }
-    Set<String> shared = null;
+    List<Manifest> manifests = manifests(plan, backups);
+    if (Reclaim.possible(manifests)) {
+      Set<String> referenced = Reclaim.referenced(manifests);
+      Reclaim reclaim = new Reclaim(this, plan);
+      for (String id : candidates) {
+        if (!referenced.contains(id)) {
+          orphans.add(id);
+          if (delete) {
+            Reclaim.unchecked(() -> reclaim.deleteDirectory(id));
+          }
+        }
+      }
+      return orphans;
+    }
+    // Only references into those directories matter: the set stays as small as they are.
+    Set<String> shared = sharedKeys(manifests, key -> candidates.contains(backupIdOf(plan, key)));
     for (Map.Entry<String, List<ObjectInfo>> e : objectsOf(plan, candidates).entrySet()) {
-      if (hasActiveLease(e.getValue())) {
-        continue;
-      }
-      if (shared == null) {
-        // Only references into the candidates' directories matter: the set stays as small as they are.
-        shared = sharedKeys(manifests(plan, backups), key -> {
-          String id = backupIdOf(plan, key);
-          return id != null && candidates.contains(id);
-        });
-      }
-      Set<String> keep = shared;
-      List<ObjectInfo> own = e.getValue().stream().filter(o -> !keep.contains(o.key())).toList();
+      List<String> own = e.getValue().stream().map(ObjectInfo::key).filter(k -> !shared.contains(k)).toList();
       if (!own.isEmpty()) {
-        remains.put(e.getKey(), own);
+        orphans.add(e.getKey());
+        if (delete) {
+          store.deleteAll(own);
+        }
       }
     }
-    return remains;
+    return orphans;
   }
 
   /**
@@ -832,14 +862,13 @@ public final class Repository {
     }
     List<Retention.Verdict> verdicts = retention.apply(backups, Instant.now(), leased);
     if (!dryRun) {
-      // Objects that kept backups reuse stay; computed once, not per deleted backup.
-      Set<String> shared = sharedKeys(verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup)
-          .toList(), key -> true);
       List<Manifest> doomed = verdicts.stream().filter(v -> !v.keep()).map(Retention.Verdict::backup).toList();
       for (Manifest m : doomed) {
         store.delete(manifestKey(plan, m.id()));
       }
-      deleteUnshared(doomed, shared);
+      if (!doomed.isEmpty()) {
+        reclaim(plan, doomed, verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup).toList());
+      }
       deleteOrphans(plan, orphanMinAge);
     }
     return verdicts;

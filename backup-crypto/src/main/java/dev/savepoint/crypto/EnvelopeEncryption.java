@@ -165,8 +165,7 @@ public final class EnvelopeEncryption implements Transform {
       artifacts.add(new ArtifactRecord(a.name(), a.key(), a.rawBytes(), a.storedBytes(), a.rawSha256(),
           a.storedSha256(), chain, a.rawChunks()));
     }
-    Manifest updated = new Manifest(manifest.formatVersion(), manifest.id(), manifest.plan(), manifest.tier(),
-        manifest.labels(), manifest.startedAt(), manifest.finishedAt(), manifest.source(), artifacts);
+    Manifest updated = manifest.withArtifacts(artifacts);
     repository.replaceManifest(updated);
     return updated;
   }

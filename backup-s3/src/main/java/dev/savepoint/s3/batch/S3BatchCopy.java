@@ -2,8 +2,11 @@ package dev.savepoint.s3.batch;
 
 import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.BucketSource;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.ObjectIndex;
 import dev.savepoint.core.ObjectInfo;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.Store;
 import dev.savepoint.core.StoreException;
 import dev.savepoint.core.Stores;
 import dev.savepoint.core.internal.BackupIds;
@@ -21,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
@@ -68,8 +72,9 @@ import software.amazon.awssdk.utils.http.SdkHttpUtils;
  *   object and that was made after the object's last change, with the SHA-256 S3 computed while copying (or, where
  *   S3 has none, one read of the copy); every other object — a failed task, one changed since — it copies itself.
  *   From then on the copies are the backup's objects: reused by later backups, read and verified by restores and
- *   {@code verify}, deleted by prune when no backup records them; a copy no backup adopted is an orphan that
- *   {@code cleanup} removes.</li>
+ *   {@code verify}, deleted by prune when no backup records them.</li>
+ *   <li>{@link Copies#discardUnadopted} deletes the copies the backup did not adopt and the job's manifest and
+ *   report. (A batch no backup adopted from at all is an orphan that {@code cleanup} removes whole.)</li>
  * </ol>
  *
  * <pre>{@code
@@ -77,7 +82,9 @@ import software.amazon.awssdk.utils.http.SdkHttpUtils;
  *     "arn:aws:iam::123456789012:role/savepoint-batch-copy").build();
  * BucketSource uploads = BucketSource.of(S3Store.builder(s3, "app").prefix("uploads/").build());
  * S3BatchCopy.Copies copies = batch.start("uploads", uploads, repository).await();
- * BackupPlan.builder("uploads").source(uploads.adopting(copies)).repository(repository).build().run();
+ * Manifest backup = BackupPlan.builder("uploads").source(uploads.adopting(copies)).repository(repository).build()
+ *     .run().manifest();
+ * copies.discardUnadopted(repository, backup);
  * }</pre>
  *
  * <p>The copies are the objects' own bytes, protected by the repository bucket's server-side encryption and Object
@@ -143,7 +150,7 @@ public final class S3BatchCopy {
       if (count == 0) {
         log.info("nothing new in {} since the newest backup of plan '{}': no Batch Operations job", bucket.describe(),
             plan);
-        return new Job(null, batch, 0, new Copies(repositoryStore, null));
+        return new Job(null, batch, 0, new Copies(repositoryStore, null, null));
       }
       String manifestKey = base + "batch/manifest.csv";
       try (InputStream in = Files.newInputStream(csv)) {
@@ -187,7 +194,7 @@ public final class S3BatchCopy {
       }
       log.info("S3 Batch Operations job {} copies {} objects of {} into {}", jobId, count, bucket.describe(),
           repositoryStore.describe() + base + "objects/");
-      return new Job(jobId, batch, count, new Copies(repositoryStore, base + "objects/" + bucket.prefix()));
+      return new Job(jobId, batch, count, new Copies(repositoryStore, base, bucket.prefix()));
     } finally {
       Files.deleteIfExists(csv);
     }
@@ -276,14 +283,17 @@ public final class S3BatchCopy {
    */
   public static final class Copies implements BucketSource.ProvidedCopies {
     private final S3Store repository;
-    /** Where the job put the copies; null when there was no job (nothing to adopt). */
+    /** The batch's directory in the repository; null when there was no job (nothing to adopt). */
+    private final String directory;
+    /** Where the job put the copies. */
     private final String base;
     private volatile JobStatus status;
     private volatile long failedTasks;
 
-    Copies(S3Store repository, String base) {
+    Copies(S3Store repository, String directory, String bucketPrefix) {
       this.repository = repository;
-      this.base = base;
+      this.directory = directory;
+      this.base = directory == null ? null : directory + "objects/" + bucketPrefix;
     }
 
     void ended(JobStatus status, long failedTasks) {
@@ -338,6 +348,71 @@ public final class S3BatchCopy {
       }
       return Optional.of(new ArtifactRecord(artifactName, key, object.size(), object.size(), sha256, sha256,
           List.of()));
+    }
+
+    /**
+     * Deletes the copies {@code backup} did not adopt (those of objects changed since their copy) and the job's
+     * manifest and report, once that backup is complete: the batch's directory then holds exactly the objects the
+     * backup records there, and retention deletes those when no backup records them any more. Without it they stay
+     * as long as a backup reads from the batch. The batch's listing and the backup's index are walked side by side in
+     * key order: memory does not grow with the number of copies. Returns how many copies were deleted.
+     */
+    public long discardUnadopted(Repository repositoryOfBackup, Manifest backup) throws IOException {
+      if (directory == null) {
+        return 0;
+      }
+      if (backup.source().facts().containsKey("keysListedOutOfOrder")) {
+        throw new IllegalStateException("the index of backup " + backup.id() + " is not in key order (its bucket "
+            + "listed keys out of order): copies it did not adopt stay until no backup reads from the batch");
+      }
+      Store store = repositoryOfBackup.store();
+      List<String> doomed = new ArrayList<>();
+      long discarded = 0;
+      try (ObjectIndex.Reader adopted = ObjectIndex.open(repositoryOfBackup, backup)) {
+        String next = nextAdopted(adopted, null);
+        String last = null;
+        for (ObjectInfo copy : store.listing(directory + BucketSource.ARTIFACT_PREFIX)) {
+          if (last != null && Keys.compareCodePoints(last, copy.key()) > 0) {
+            throw new StoreException(store.describe() + " listed " + copy.key() + " after " + last + ", out of key "
+                + "order: no more copies were discarded");
+          }
+          last = copy.key();
+          while (next != null && Keys.compareCodePoints(next, copy.key()) < 0) {
+            next = nextAdopted(adopted, next);
+          }
+          if (!copy.key().equals(next)) {
+            doomed.add(copy.key());
+            discarded++;
+          }
+          if (doomed.size() == 1000) {
+            store.deleteAll(doomed);
+            doomed.clear();
+          }
+        }
+        for (ObjectInfo o : store.listing(directory + "batch/")) {
+          doomed.add(o.key());
+        }
+        store.deleteAll(doomed);
+      } catch (java.io.UncheckedIOException e) {
+        throw e.getCause();
+      }
+      log.info("discarded {} copies of batch {} that backup {} did not adopt, and the job's manifest and report",
+          discarded, directory, backup.id());
+      return discarded;
+    }
+
+    /** The key of the next copy in the batch {@code backup} records, after {@code previous}; null at the end. */
+    private String nextAdopted(ObjectIndex.Reader index, String previous) throws IOException {
+      for (ObjectIndex.Entry e; (e = index.next()) != null; ) {
+        String key = e.artifact().key();
+        if (key.startsWith(directory)) {
+          if (previous != null && Keys.compareCodePoints(previous, key) > 0) {
+            throw new IllegalStateException("the index of the backup is not in key order at " + key);
+          }
+          return key;
+        }
+      }
+      return null;
     }
 
     /** The SHA-256 of the copy, read once; null if it is gone or not {@code size} bytes any more. */

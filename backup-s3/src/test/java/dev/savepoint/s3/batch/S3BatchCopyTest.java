@@ -8,6 +8,7 @@ import dev.savepoint.core.BucketSource;
 import dev.savepoint.core.FilesTarget;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.ObjectIndex;
+import dev.savepoint.core.ObjectInfo;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
@@ -121,8 +122,13 @@ class S3BatchCopyTest {
     put("maps/k11.bin", "edited".getBytes(StandardCharsets.UTF_8));
     assertThat(batch.start("uploads", source, repo).objects()).isEqualTo(1);
 
-    // What no backup adopted — the stale copy of k07, manifests, the unadopted second batch — is an orphan.
-    assertThat(repo.orphans("uploads", Duration.ZERO)).hasSize(2);
+    // The stale copy of k07 and the job's manifest go; the batch then holds exactly what the backup adopted.
+    assertThat(copies.discardUnadopted(repo, first)).isOne();
+    assertThat(repoStore.list("uploads/" + job.batchId() + "/")).extracting(ObjectInfo::key)
+        .containsExactlyInAnyOrderElementsOf(keys.stream()
+            .filter(k -> k.startsWith("uploads/" + job.batchId() + "/")).toList());
+    // A batch no backup adopted from is an orphan, removed whole; the adopted one is none.
+    assertThat(repo.orphans("uploads", Duration.ZERO)).hasSize(1);
     repo.deleteOrphans("uploads", Duration.ZERO);
     assertThat(repo.orphans("uploads", Duration.ZERO)).isEmpty();
     assertThat(repoStore.list("uploads/" + job.batchId() + "/")).hasSize(28);
@@ -177,7 +183,7 @@ class S3BatchCopyTest {
       public void close() {}
     };
     S3BatchCopy.Copies copies = new S3BatchCopy.Copies(S3Store.builder(headOnly, "vault").prefix("repo/").build(),
-        "uploads/B/objects/uploads/");
+        "uploads/B/", "uploads/");
     dev.savepoint.core.ObjectInfo listed = new dev.savepoint.core.ObjectInfo("a.txt", content.length, changed, "e");
     assertThat(copies.copyOf(listed, "objects/a.txt")).hasValueSatisfying(r -> {
       assertThat(r.rawSha256()).isEqualTo(sha256).isEqualTo(r.storedSha256());

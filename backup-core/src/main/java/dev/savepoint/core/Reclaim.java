@@ -1,0 +1,238 @@
+package dev.savepoint.core;
+
+import dev.savepoint.core.internal.Keys;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Deletes what deleted backups of one plan leave behind, deciding from manifests where it can: a directory no
+ * remaining backup {@linkplain Manifest#references references} goes whole, through a streamed listing; only in
+ * a directory that remaining backups still read from are object indexes read — the deleted backups' and those
+ * remaining backups' — as streams merged in key order, deleting what the former record there and none of the
+ * latter does. Memory holds a few entries per index, never the objects.
+ *
+ * <p>Usable only where every manifest involved records its references and keeps its objects in an index in key
+ * order ({@link #possible}); the repository falls back to collecting the shared keys otherwise (backups written
+ * before manifests recorded their references).
+ */
+final class Reclaim {
+  private static final int BATCH = 1000;
+
+  private final Repository repository;
+  private final Store store;
+  private final String plan;
+  private final Map<String, Boolean> hasManifest = new HashMap<>(); // by directory: as many as backups
+  private final List<String> pending = new ArrayList<>(BATCH);
+
+  Reclaim(Repository repository, String plan) {
+    this.repository = repository;
+    this.store = repository.store();
+    this.plan = plan;
+  }
+
+  /**
+   * Whether {@code manifests} say enough to reclaim without collecting keys: their references, and a bucket
+   * backup's objects in an index in key order.
+   */
+  static boolean possible(Collection<Manifest> manifests) {
+    return manifests.stream().allMatch(m -> m.references() != null
+        && (ObjectIndex.isIndexed(m) || !BucketSource.TYPE.equals(m.source().type()))
+        && !m.source().facts().containsKey("keysListedOutOfOrder"));
+  }
+
+  /** The directories {@code manifests} reference. */
+  static Set<String> referenced(Collection<Manifest> manifests) {
+    Set<String> ids = new HashSet<>();
+    manifests.forEach(m -> ids.addAll(m.references()));
+    return ids;
+  }
+
+  /** Deletes what {@code doomed} (whose manifests are already gone) leave that none of {@code remaining} records. */
+  void afterDeleting(List<Manifest> doomed, List<Manifest> remaining) throws IOException {
+    Set<String> doomedIds = new HashSet<>();
+    Set<String> directories = new TreeSet<>(); // theirs, and those they read from that lost their manifest
+    for (Manifest d : doomed) {
+      doomedIds.add(d.id());
+      hasManifest.put(d.id(), false);
+      directories.add(d.id());
+      for (String id : d.references()) {
+        if (!hasManifest(id)) {
+          directories.add(id);
+        }
+      }
+    }
+    Set<String> needed = new TreeSet<>(referenced(remaining)); // of those, the ones remaining backups read from
+    needed.retainAll(directories);
+    if (!needed.isEmpty()) {
+      List<Manifest> readers = remaining.stream()
+          .filter(m -> m.references().stream().anyMatch(needed::contains)).toList();
+      mergeObjects(doomed, readers, needed);
+      Set<String> kept = new HashSet<>(); // manifest-level artifacts of remaining backups: a few per backup
+      remaining.forEach(m -> m.artifacts().forEach(a -> kept.add(a.key())));
+      for (Manifest d : doomed) {
+        for (ArtifactRecord a : d.artifacts()) {
+          if (needed.contains(Repository.backupIdOf(plan, a.key())) && !kept.contains(a.key())) {
+            delete(a.key());
+          }
+        }
+      }
+      for (String id : needed) {
+        if (doomedIds.contains(id)) { // its signature, attachments, leases: what no index records
+          String prefix = directory(id);
+          for (ObjectInfo o : listing(prefix)) {
+            if (!o.key().startsWith(prefix + BucketSource.ARTIFACT_PREFIX) && !kept.contains(o.key())) {
+              delete(o.key());
+            }
+          }
+        }
+      }
+    }
+    for (String id : directories) {
+      if (!needed.contains(id)) {
+        deleteDirectory(id);
+      }
+    }
+    flush();
+  }
+
+  /** Deletes every object in the directory of backup {@code id}, as its listing streams. */
+  void deleteDirectory(String id) throws IOException {
+    for (ObjectInfo o : listing(directory(id))) {
+      delete(o.key());
+    }
+    flush();
+  }
+
+  /**
+   * Walks the indexes of {@code doomed} and {@code readers} together, one object key at a time, and deletes the
+   * stored objects in {@code needed} directories that a doomed backup records for that key and no reader does.
+   * Every reference to a stored object is made under the object's key (a stored object's name derives from it),
+   * so comparing the entries of one key at a time is enough.
+   */
+  private void mergeObjects(List<Manifest> doomed, List<Manifest> readers, Set<String> needed) throws IOException {
+    PriorityQueue<Head> heads = new PriorityQueue<>((a, b) -> Keys.compareCodePoints(a.entry.key(), b.entry.key()));
+    List<Head> all = new ArrayList<>();
+    try {
+      for (Manifest m : doomed) {
+        all.add(new Head(m, true, needed));
+      }
+      for (Manifest m : readers) {
+        all.add(new Head(m, false, needed));
+      }
+      for (Head h : all) {
+        if (h.advance()) {
+          heads.add(h);
+        }
+      }
+      Set<String> candidates = new HashSet<>();
+      Set<String> kept = new HashSet<>();
+      while (!heads.isEmpty()) {
+        String key = heads.peek().entry.key();
+        candidates.clear();
+        kept.clear();
+        while (!heads.isEmpty() && heads.peek().entry.key().equals(key)) {
+          Head h = heads.poll();
+          (h.doomed ? candidates : kept).add(h.entry.artifact().key());
+          if (h.advance()) {
+            heads.add(h);
+          }
+        }
+        candidates.removeAll(kept);
+        for (String k : candidates) {
+          delete(k);
+        }
+      }
+    } finally {
+      for (Head h : all) {
+        h.reader.close();
+      }
+    }
+  }
+
+  /** One index being merged: its next entry in a needed directory. */
+  private final class Head {
+    final Manifest manifest;
+    final boolean doomed;
+    final Set<String> needed;
+    final ObjectIndex.Reader reader;
+    ObjectIndex.Entry entry;
+    String last;
+
+    Head(Manifest manifest, boolean doomed, Set<String> needed) throws IOException {
+      this.manifest = manifest;
+      this.doomed = doomed;
+      this.needed = needed;
+      this.reader = ObjectIndex.open(repository, manifest);
+    }
+
+    boolean advance() throws IOException {
+      for (ObjectIndex.Entry e; (e = reader.next()) != null; ) {
+        if (last != null && Keys.compareCodePoints(last, e.key()) > 0) {
+          throw new IntegrityException("the object index of backup " + manifest.id() + " of plan '" + plan
+              + "' is not in key order ('" + e.key() + "' after '" + last + "'); nothing more was deleted");
+        }
+        last = e.key();
+        if (needed.contains(Repository.backupIdOf(plan, e.artifact().key()))) {
+          entry = e;
+          return true;
+        }
+      }
+      entry = null;
+      return false;
+    }
+  }
+
+  private boolean hasManifest(String id) throws IOException {
+    Boolean known = hasManifest.get(id);
+    if (known == null) {
+      known = store.stat(Repository.manifestKey(plan, id)).isPresent();
+      hasManifest.put(id, known);
+    }
+    return known;
+  }
+
+  private String directory(String id) {
+    return plan + "/" + id + "/";
+  }
+
+  /** A streamed listing (its page errors thrown unchecked, see {@link #unchecked}). */
+  private Iterable<ObjectInfo> listing(String prefix) throws IOException {
+    return store.listing(prefix);
+  }
+
+  /** Runs {@code work}, throwing a streamed listing's error as what it carries. */
+  static void unchecked(IoWork work) throws IOException {
+    try {
+      work.run();
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  @FunctionalInterface
+  interface IoWork {
+    void run() throws IOException;
+  }
+
+  private void delete(String key) throws IOException {
+    pending.add(key);
+    if (pending.size() >= BATCH) {
+      flush();
+    }
+  }
+
+  private void flush() throws IOException {
+    store.deleteAll(pending);
+    pending.clear();
+  }
+}
