@@ -442,16 +442,15 @@ public final class BucketSource implements Source {
       if (entries.isEmpty()) {
         return;
       }
-      byte[] content = ObjectIndex.encode(entries);
-      String digest = Probe.sha256Of(content, 0, content.length);
+      String digest = ObjectIndex.digest(entries); // encoded twice at most, never held whole (a few MB)
       ArtifactRecord same = earlier.get(digest);
       if (same != null && writer.reuse(same, ArtifactWriter.Kind.INDEX)) {
         reused++;
         return;
       }
-      try (OutputStream out = writer.open(ObjectIndex.SEGMENT_PREFIX + digest.substring(0, 32) + ".jsonl",
-          ArtifactWriter.Kind.INDEX)) {
-        out.write(content);
+      try (OutputStream out = new java.io.BufferedOutputStream(writer.open(ObjectIndex.SEGMENT_PREFIX
+          + digest.substring(0, 32) + ".jsonl", ArtifactWriter.Kind.INDEX), 1 << 16)) {
+        ObjectIndex.write(entries, out);
       }
       written++;
     }

@@ -6,10 +6,12 @@ import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.ManifestCodec;
+import dev.savepoint.core.internal.Probe;
+import dev.savepoint.core.internal.ProbeOutputStream;
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -50,18 +52,23 @@ public final class ObjectIndex {
     return manifest.source().facts().get(FACT) != null;
   }
 
-  /** The JSON lines of a segment holding {@code entries}. */
-  static byte[] encode(List<Entry> entries) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(entries.size() * 512);
+  /** Writes the JSON lines of a segment holding {@code entries} to {@code out}, one entry at a time. */
+  static void write(List<Entry> entries, OutputStream out) throws IOException {
+    for (Entry e : entries) {
+      out.write(LINE.writeValueAsBytes(e));
+      out.write('\n');
+    }
+  }
+
+  /** The SHA-256 of the segment holding {@code entries}, computed as it is encoded: the segment is never held whole. */
+  static String digest(List<Entry> entries) {
+    Probe probe = new Probe();
     try {
-      for (Entry e : entries) {
-        out.write(LINE.writeValueAsBytes(e));
-        out.write('\n');
-      }
+      write(entries, new ProbeOutputStream(OutputStream.nullOutputStream(), probe));
     } catch (IOException e) {
       throw new IllegalStateException("cannot serialize an index entry", e);
     }
-    return out.toByteArray();
+    return probe.sha256();
   }
 
   /** Reads entries one at a time; {@link #next} returns null at the end. Close it when done, or to stop early. */

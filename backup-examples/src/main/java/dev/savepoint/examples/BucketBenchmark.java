@@ -6,6 +6,7 @@ import dev.savepoint.core.FilesTarget;
 import dev.savepoint.core.FilesystemStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.Retention;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Store;
 import dev.savepoint.core.Transforms;
@@ -58,6 +59,12 @@ public final class BucketBenchmark {
       return changed;
     });
     deleteTree(restored);
+    step("list the plan's backups", objects, repo, () -> repo.list("uploads").get(0));
+    // Keeps the newest: the full and no-change backups go, their objects the newest still reads stay.
+    step("prune to the newest backup", objects, repo, () -> {
+      repo.prune("uploads", Retention.builder().last(1).build(), false, java.time.Duration.ofDays(1));
+      return repo.list("uploads").get(0);
+    });
     if (s3) {
       TestS3Server server = TestS3Server.shared();
       S3Client client = S3Store.client(server.endpoint(), server.region(), server.accessKey(), server.secretKey());
