@@ -59,10 +59,8 @@ final class Reclaim {
 
   /** Deletes what {@code doomed} (whose manifests are already gone) leave that none of {@code remaining} records. */
   void afterDeleting(List<Manifest> doomed, List<Manifest> remaining) throws IOException {
-    Set<String> doomedIds = new HashSet<>();
     Set<String> directories = new TreeSet<>(); // theirs, and those they read from that lost their manifest
     for (Manifest d : doomed) {
-      doomedIds.add(d.id());
       hasManifest.put(d.id(), false);
       directories.add(d.id());
       for (String id : d.references()) {
@@ -86,11 +84,12 @@ final class Reclaim {
           }
         }
       }
-      for (String id : needed) {
-        if (doomedIds.contains(id)) { // its signature, attachments, leases: what no index records
-          String prefix = directory(id);
+      for (Manifest d : doomed) {
+        if (needed.contains(d.id())) { // its signature, attachments, leases: what no index records
+          String prefix = directory(d.id());
+          String indexed = ObjectIndex.isIndexed(d) ? prefix + BucketSource.ARTIFACT_PREFIX : null; // merged above
           for (ObjectInfo o : listing(prefix)) {
-            if (!o.key().startsWith(prefix + BucketSource.ARTIFACT_PREFIX) && !kept.contains(o.key())) {
+            if ((indexed == null || !o.key().startsWith(indexed)) && !kept.contains(o.key())) {
               delete(o.key());
             }
           }
