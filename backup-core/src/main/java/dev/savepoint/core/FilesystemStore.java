@@ -226,6 +226,41 @@ public final class FilesystemStore implements Store {
     return children.values().iterator();
   }
 
+  /** The subdirectories of the prefix's directory that hold a file, at any depth; one directory read. */
+  @Override
+  public List<String> folders(String prefix) throws IOException {
+    Keys.requireFolderPrefix(prefix);
+    Path dir = prefix.isEmpty() ? root : path(prefix.substring(0, prefix.length() - 1));
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return List.of();
+    }
+    List<String> names = new java.util.ArrayList<>();
+    for (java.util.Iterator<Path> children = sortedChildren(dir); children.hasNext(); ) {
+      Path p = children.next();
+      if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !p.equals(temp) && holdsAFile(p)) {
+        String name = RawPaths.utf8(RawPaths.bytes(p.getFileName()));
+        if (name == null) {
+          throw new StoreException("'" + RawPaths.percentEncode(RawPaths.bytes(root.relativize(p))) + "' in "
+              + describe() + " has a name that is not UTF-8, which no key can name");
+        }
+        names.add(name);
+      }
+    }
+    return names;
+  }
+
+  /** Whether a regular file lies somewhere beneath {@code dir} (found depth first, the walk stopping there). */
+  private static boolean holdsAFile(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      return files.anyMatch(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS));
+    } catch (java.io.UncheckedIOException e) {
+      if (e.getCause() instanceof NoSuchFileException) {
+        return false; // deleted meanwhile
+      }
+      throw e.getCause();
+    }
+  }
+
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
     return dev.savepoint.core.internal.PagedListing.collect(listing(prefix));

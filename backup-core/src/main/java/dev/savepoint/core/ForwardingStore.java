@@ -40,6 +40,11 @@ public abstract class ForwardingStore implements Store {
   }
 
   @Override
+  public List<String> folders(String prefix) throws IOException {
+    return delegate.folders(prefix);
+  }
+
+  @Override
   public void delete(String key) throws IOException {
     delegate.delete(key);
   }

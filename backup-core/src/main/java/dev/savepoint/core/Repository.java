@@ -91,13 +91,12 @@ public final class Repository {
         || key.contains("/leases/") || key.startsWith("_savepoint/") || key.contains("/wal/") && key.endsWith(".json");
   }
 
-  /** Names of plans that have at least one object in the repository. */
+  /** Names of plans that have at least one object in the repository: one listing of folders. */
   public List<String> plans() throws IOException {
     TreeSet<String> plans = new TreeSet<>();
-    for (ObjectInfo o : store.list("")) {
-      int slash = o.key().indexOf('/');
-      if (slash > 0 && !o.key().startsWith("_")) {
-        plans.add(o.key().substring(0, slash));
+    for (String name : store.folders("")) {
+      if (!name.isEmpty() && !name.startsWith("_")) {
+        plans.add(name);
       }
     }
     return List.copyOf(plans);
@@ -115,17 +114,20 @@ public final class Repository {
    * listing, naming it; misplaced and future-dated ones are left out (and logged).
    */
   public List<Manifest> list(String plan) throws IOException {
-    List<Manifest> backups = manifests(plan, backupsOf(plan));
+    List<Manifest> backups = new ArrayList<>();
+    for (String id : backupIds(plan)) {
+      readable(plan, id).ifPresent(backups::add);
+    }
     backups.sort(BACKUP_ORDER);
     return backups;
   }
 
   /**
-   * The newest complete backup of {@code plan}, if any: one listing and one manifest read, however many
-   * backups the plan has.
+   * The newest complete backup of {@code plan}, if any: one listing of folders and a manifest read or two, however
+   * many backups the plan has.
    */
   public Optional<Manifest> newest(String plan) throws IOException {
-    List<String> ids = backupIds(plan, true);
+    List<String> ids = backupIds(plan);
     for (int i = ids.size() - 1; i >= 0; i--) {
       Optional<Manifest> m = readable(plan, ids.get(i));
       if (m.isPresent()) {
@@ -133,16 +135,6 @@ public final class Repository {
       }
     }
     return Optional.empty();
-  }
-
-  private List<Manifest> manifests(String plan, Map<String, Boolean> backups) throws IOException {
-    List<Manifest> result = new ArrayList<>();
-    for (Map.Entry<String, Boolean> e : backups.entrySet()) {
-      if (e.getValue()) {
-        readable(plan, e.getKey()).ifPresent(result::add);
-      }
-    }
-    return result;
   }
 
   /** A backup whose manifest cannot be trusted: unreadable, of an unknown format, wrongly signed, misplaced. */
@@ -154,20 +146,18 @@ public final class Repository {
    */
   public List<Damaged> damaged(String plan) throws IOException {
     List<Damaged> result = new ArrayList<>();
-    for (Map.Entry<String, Boolean> e : backupsOf(plan).entrySet()) {
-      if (e.getValue()) {
-        try {
-          if (trusted(plan, e.getKey()).isEmpty()) {
-            Manifest m = read(plan, e.getKey());
-            String misplaced = misplacement(plan, e.getKey(), m);
-            result.add(new Damaged(plan, e.getKey(), misplaced != null ? misplaced
-                : "dated in the future (" + m.startedAt() + "): someone else wrote it, or a clock is wrong"));
-          }
-        } catch (BackupNotFoundException prunedMeanwhile) {
-          // deleted between the listing and the read: gone, not damaged
-        } catch (IntegrityException | UnsupportedFormatException ex) {
-          result.add(new Damaged(plan, e.getKey(), ex.getMessage()));
+    for (String id : backupIds(plan)) {
+      try {
+        if (trusted(plan, id).isEmpty()) {
+          Manifest m = read(plan, id);
+          String misplaced = misplacement(plan, id, m);
+          result.add(new Damaged(plan, id, misplaced != null ? misplaced
+              : "dated in the future (" + m.startedAt() + "): someone else wrote it, or a clock is wrong"));
         }
+      } catch (BackupNotFoundException noManifest) {
+        // running, never finished, or deleted meanwhile: not damaged
+      } catch (IntegrityException | UnsupportedFormatException ex) {
+        result.add(new Damaged(plan, id, ex.getMessage()));
       }
     }
     return result;
@@ -263,36 +253,20 @@ public final class Repository {
     return Optional.of(m);
   }
 
-  /** Ids of backups of {@code plan} that have ({@code withManifest}) or lack a manifest, sorted. */
-  private List<String> backupIds(String plan, boolean withManifest) throws IOException {
+  /**
+   * The ids of the backup directories of {@code plan}, complete or not, in id (= time) order: one listing of
+   * folders, however many objects they hold (a bucket backup's directory has as many as the bucket).
+   */
+  private List<String> backupIds(String plan) throws IOException {
+    BackupIds.requireValidPlan(plan);
     List<String> ids = new ArrayList<>();
-    for (Map.Entry<String, Boolean> e : backupsOf(plan).entrySet()) {
-      if (e.getValue() == withManifest) {
-        ids.add(e.getKey());
+    for (String name : store.folders(plan + "/")) {
+      if (BackupIds.isId(name)) {
+        ids.add(name);
       }
     }
+    ids.sort(null);
     return ids;
-  }
-
-  /**
-   * Every backup id of {@code plan}, in id (= time) order, and whether its manifest is there: one streamed listing
-   * that holds no objects (a bucket backup's directory has as many as the bucket).
-   */
-  private TreeMap<String, Boolean> backupsOf(String plan) throws IOException {
-    TreeMap<String, Boolean> backups = new TreeMap<>();
-    forEachBackupObject(plan, (id, o) -> backups.merge(id, o.key().equals(manifestKey(plan, id)), Boolean::logicalOr));
-    return backups;
-  }
-
-  /** The objects of the backups {@code ids} of {@code plan}, by id (the others' objects are not held). */
-  private TreeMap<String, List<ObjectInfo>> objectsOf(String plan, Set<String> ids) throws IOException {
-    TreeMap<String, List<ObjectInfo>> objects = new TreeMap<>();
-    forEachBackupObject(plan, (id, o) -> {
-      if (ids.contains(id)) {
-        objects.computeIfAbsent(id, i -> new ArrayList<>()).add(o);
-      }
-    });
-    return objects;
   }
 
   /** The id of the backup of {@code plan} whose directory holds {@code key}, or null if it lies in none. */
@@ -303,21 +277,6 @@ public final class Repository {
     int slash = key.indexOf('/', plan.length() + 1);
     String id = slash < 0 ? "" : key.substring(plan.length() + 1, slash);
     return BackupIds.isId(id) ? id : null;
-  }
-
-  private void forEachBackupObject(String plan, java.util.function.BiConsumer<String, ObjectInfo> action)
-      throws IOException {
-    BackupIds.requireValidPlan(plan);
-    try {
-      for (ObjectInfo o : store.listing(plan + "/")) {
-        String id = backupIdOf(plan, o.key());
-        if (id != null) {
-          action.accept(id, o);
-        }
-      }
-    } catch (java.io.UncheckedIOException e) {
-      throw e.getCause();
-    }
   }
 
   /**
@@ -785,19 +744,21 @@ public final class Repository {
    */
   private Set<String> orphans(String plan, Duration minAge, boolean delete) throws IOException {
     Instant cutoff = Instant.now().minus(minAge);
-    TreeMap<String, Boolean> backups = backupsOf(plan);
+    List<Manifest> manifests = new ArrayList<>();
     Set<String> candidates = new java.util.TreeSet<>();
-    for (Map.Entry<String, Boolean> e : backups.entrySet()) {
-      if (!e.getValue() && BackupIds.startTime(e.getKey()).isBefore(cutoff)
-          && !hasActiveLease(store.list(plan + "/" + e.getKey() + "/leases/"))) {
-        candidates.add(e.getKey());
+    for (String id : backupIds(plan)) {
+      Optional<Manifest> m = readable(plan, id);
+      if (m.isPresent()) {
+        manifests.add(m.get());
+      } else if (BackupIds.startTime(id).isBefore(cutoff) && store.stat(manifestKey(plan, id)).isEmpty()
+          && !hasActiveLease(store.list(plan + "/" + id + "/leases/"))) {
+        candidates.add(id); // no manifest at all: a damaged one is no orphan
       }
     }
     Set<String> orphans = new java.util.TreeSet<>();
     if (candidates.isEmpty()) {
       return orphans;
     }
-    List<Manifest> manifests = manifests(plan, backups);
     if (Reclaim.possible(manifests)) {
       Set<String> referenced = Reclaim.referenced(manifests);
       Reclaim reclaim = new Reclaim(this, plan);
@@ -813,10 +774,11 @@ public final class Repository {
     }
     // Only references into those directories matter: the set stays as small as they are.
     Set<String> shared = sharedKeys(manifests, key -> candidates.contains(backupIdOf(plan, key)));
-    for (Map.Entry<String, List<ObjectInfo>> e : objectsOf(plan, candidates).entrySet()) {
-      List<String> own = e.getValue().stream().map(ObjectInfo::key).filter(k -> !shared.contains(k)).toList();
+    for (String id : candidates) {
+      List<String> own = store.list(plan + "/" + id + "/").stream().map(ObjectInfo::key)
+          .filter(k -> !shared.contains(k)).toList();
       if (!own.isEmpty()) {
-        orphans.add(e.getKey());
+        orphans.add(id);
         if (delete) {
           store.deleteAll(own);
         }

@@ -149,6 +149,11 @@ public final class RetryingStore extends ForwardingStore {
     });
   }
 
+  @Override
+  public List<String> folders(String prefix) throws IOException {
+    return retry("list " + prefix, () -> delegate.folders(prefix));
+  }
+
   /**
    * The delegate's listing, streamed; one that breaks with a {@link TransientStoreException} (a page request failing)
    * is listed again and goes on after the last object it returned — keys come in order — each break with the

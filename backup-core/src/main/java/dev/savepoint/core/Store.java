@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.internal.Keys;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -58,6 +59,28 @@ public interface Store {
    */
   default Iterable<ObjectInfo> listing(String prefix) throws IOException {
     return list(prefix);
+  }
+
+  /**
+   * The folders directly under {@code prefix} (empty or ending with '/'): each distinct {@code name} such that some
+   * key starts with {@code prefix + name + "/"}, in the order of those keys. Where the service can list with a delimiter
+   * (S3, GCS) or the store is a directory, that is a request per thousand folders, however many objects lie
+   * beneath them — how a repository finds its plans and backups; the default walks {@link #listing}.
+   */
+  default List<String> folders(String prefix) throws IOException {
+    Keys.requireFolderPrefix(prefix);
+    java.util.TreeSet<String> names = new java.util.TreeSet<>((a, b) -> Keys.compareCodePoints(a + "/", b + "/"));
+    try {
+      for (ObjectInfo o : listing(prefix)) {
+        int slash = o.key().indexOf('/', prefix.length());
+        if (slash >= 0) {
+          names.add(o.key().substring(prefix.length(), slash));
+        }
+      }
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
+    return List.copyOf(names);
   }
 
   /** Deletes an object; deleting a missing object is not an error. */

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 class PruneReclaimTest {
   private final InMemoryStore bucket = new InMemoryStore();
   private final AtomicInteger indexReads = new AtomicInteger();
+  private final List<String> listed = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Repository repo = new Repository(new ForwardingStore(new InMemoryStore()) {
     @Override
     public InputStream get(String key, long offset, long length) throws IOException {
@@ -32,6 +33,12 @@ class PruneReclaimTest {
         indexReads.incrementAndGet();
       }
       return delegate.get(key, offset, length);
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix) throws IOException {
+      listed.add(prefix);
+      return delegate.list(prefix);
     }
   });
   /** What the bucket held when each backup was made, by backup id. */
@@ -139,6 +146,22 @@ class PruneReclaimTest {
     assertExactlyWhatRemainingBackupsRecord();
     repo.delete(repo.list("uploads").get(1));
     assertExactlyWhatRemainingBackupsRecord();
+  }
+
+  /** Finding a plan's backups lists folders, not the objects in them (a bucket backup's are as many as the bucket's). */
+  @Test
+  void listingBackupsListsFoldersNotObjects() throws Exception {
+    for (int i = 0; i < 10; i++) {
+      put("objects/" + i + ".bin", "object " + i);
+    }
+    Manifest first = backup(false);
+    Manifest second = backup(false);
+    listed.clear();
+    assertThat(repo.list("uploads")).extracting(Manifest::id).containsExactly(first.id(), second.id());
+    assertThat(repo.newest("uploads")).map(Manifest::id).hasValue(second.id());
+    assertThat(repo.plans()).containsExactly("uploads");
+    assertThat(repo.orphans("uploads", Duration.ZERO)).isEmpty();
+    assertThat(listed).as("object listings").allMatch(prefix -> prefix.endsWith("/leases/"));
   }
 
   /** A backup that never finished, unreferenced: its whole directory goes; a referenced directory stays. */

@@ -295,6 +295,25 @@ public final class GcsStore implements Store {
     return sortedListing ? pages(keyPrefix) : list(keyPrefix);
   }
 
+  /** Listed with the delimiter '/' (the "directories" GCS returns): a request per thousand folders. */
+  @Override
+  public List<String> folders(String keyPrefix) throws IOException {
+    Keys.requireFolderPrefix(keyPrefix);
+    String full = prefix + keyPrefix;
+    java.util.TreeSet<String> names = new java.util.TreeSet<>((a, b) -> Keys.compareCodePoints(a + "/", b + "/"));
+    try {
+      for (com.google.cloud.storage.Blob blob : storage.list(bucket, Storage.BlobListOption.prefix(full),
+          Storage.BlobListOption.currentDirectory()).iterateAll()) {
+        if (blob.isDirectory() && blob.getName().length() > full.length()) {
+          names.add(blob.getName().substring(full.length(), blob.getName().length() - 1));
+        }
+      }
+    } catch (StorageException e) {
+      throw map("list " + full, keyPrefix, e);
+    }
+    return List.copyOf(names);
+  }
+
   /** The objects under {@code keyPrefix} in the service's order, a page at a time. */
   private Iterable<ObjectInfo> pages(String keyPrefix) {
     Keys.requireValidPrefix(keyPrefix);

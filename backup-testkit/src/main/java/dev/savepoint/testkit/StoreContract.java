@@ -136,6 +136,22 @@ public abstract class StoreContract {
     }
   }
 
+  /** Folders (how a repository finds plans and backups without listing their objects): what the keys say. */
+  @Test
+  void foldersAreTheDistinctNamesBeforeTheNextSlash() throws IOException {
+    for (String key : List.of("p/x/1", "p/x/2", "p/y/z/3", "p/w", "p/x-1/4", "q/5", "top")) {
+      store.put(key, ByteSource.wrap(new byte[] {1}));
+    }
+    assertThat(store.folders("")).containsExactlyInAnyOrder("p", "q");
+    assertThat(store.folders("p/")).containsExactlyInAnyOrder("x", "x-1", "y");
+    assertThat(store.folders("p/y/")).containsExactly("z");
+    assertThat(store.folders("p/x/")).isEmpty();
+    assertThat(store.folders("nothing/")).isEmpty();
+    assertThatThrownBy(() -> store.folders("p")).isInstanceOf(IllegalArgumentException.class);
+    store.delete("q/5");
+    assertThat(store.folders("")).as("a folder whose objects are all deleted is none").containsExactly("p");
+  }
+
   /** Many at once (S3: DeleteObjects of up to 1,000; GCS: batches of 100), missing ones not an error, others kept. */
   @Test
   void deleteAllRemovesExactlyThoseKeysInBatches() throws IOException {

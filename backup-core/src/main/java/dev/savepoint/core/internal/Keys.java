@@ -53,6 +53,15 @@ public final class Keys {
     return key;
   }
 
+  /** A prefix whose folders are listed: empty, or a valid prefix ending with '/'. */
+  public static String requireFolderPrefix(String prefix) {
+    requireValidPrefix(prefix);
+    if (!prefix.isEmpty() && !prefix.endsWith("/")) {
+      throw new IllegalArgumentException("a folder prefix is empty or ends with '/': " + prefix);
+    }
+    return prefix;
+  }
+
   /** A prefix may be empty or end with anything; it must not escape like a key. */
   public static String requireValidPrefix(String prefix) {
     if (prefix == null) {
