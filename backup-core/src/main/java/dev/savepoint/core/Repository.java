@@ -209,23 +209,36 @@ public final class Repository {
       throw new IllegalArgumentException("not a backup id: " + id);
     }
     String prefix = plan + "/" + id + "/";
-    List<ObjectInfo> objects = store.list(prefix);
-    if (objects.isEmpty()) {
+    String manifestKey = manifestKey(plan, id);
+    boolean hasManifest = store.stat(manifestKey).isPresent();
+    if (!hasManifest && store.folders(plan + "/").stream().noneMatch(id::equals)) {
       throw new BackupNotFoundException("no backup " + id + " of plan '" + plan + "' in " + describe());
     }
     // The manifest moves first, so the backup stops existing in its plan before anything else changes.
-    objects = new ArrayList<>(objects);
-    objects.sort(java.util.Comparator.comparing((ObjectInfo o) -> !o.key().equals(manifestKey(plan, id))));
-    Set<String> shared = sharedKeys(list(plan), key -> key.startsWith(prefix));
-    for (ObjectInfo o : objects) {
-      try (InputStream in = store.get(o.key())) {
-        store.put(QUARANTINE + o.key(), in);
-      }
-      if (!shared.contains(o.key())) {
-        store.delete(o.key());
-      }
+    if (hasManifest) {
+      moveToQuarantine(manifestKey, false);
     }
-    return objects.size();
+    List<Manifest> remaining = list(plan);
+    Set<String> shared = Reclaim.possible(remaining) && !Reclaim.referenced(remaining).contains(id) ? Set.of()
+        : sharedKeys(remaining, key -> key.startsWith(prefix));
+    int[] moved = {hasManifest ? 1 : 0};
+    Reclaim.unchecked(() -> {
+      for (ObjectInfo o : store.listing(prefix)) { // streamed: a bucket backup's directory holds the bucket
+        moveToQuarantine(o.key(), shared.contains(o.key()));
+        moved[0]++;
+      }
+    });
+    return moved[0];
+  }
+
+  /** Copies {@code key} under {@value #QUARANTINE}, and deletes it unless a remaining backup reads it. */
+  private void moveToQuarantine(String key, boolean keep) throws IOException {
+    try (InputStream in = store.get(key)) {
+      store.put(QUARANTINE + key, in);
+    }
+    if (!keep) {
+      store.delete(key);
+    }
   }
 
   /** How far a backup's time may lie ahead of this clock before the backup is ignored. */
