@@ -2,8 +2,6 @@ package dev.savepoint.core;
 
 import dev.savepoint.core.internal.Keys;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -88,7 +86,7 @@ final class Reclaim {
         if (needed.contains(d.id())) { // its signature, attachments, leases: what no index records
           String prefix = directory(d.id());
           String indexed = ObjectIndex.isIndexed(d) ? prefix + BucketSource.ARTIFACT_PREFIX : null; // merged above
-          for (ObjectInfo o : listing(prefix)) {
+          for (ObjectInfo o : store.listing(prefix)) {
             if ((indexed == null || !o.key().startsWith(indexed)) && !kept.contains(o.key())) {
               delete(o.key());
             }
@@ -106,7 +104,7 @@ final class Reclaim {
 
   /** Deletes every object in the directory of backup {@code id}, as its listing streams. */
   void deleteDirectory(String id) throws IOException {
-    for (ObjectInfo o : listing(directory(id))) {
+    for (ObjectInfo o : store.listing(directory(id))) {
       delete(o.key());
     }
     flush();
@@ -204,12 +202,7 @@ final class Reclaim {
     return plan + "/" + id + "/";
   }
 
-  /** A streamed listing (its page errors thrown unchecked, see {@link #unchecked}). */
-  private Iterable<ObjectInfo> listing(String prefix) throws IOException {
-    return store.listing(prefix);
-  }
-
-  /** Runs {@code work}, throwing a streamed listing's error as what it carries. */
+  /** Runs {@code work}, throwing a streamed listing's error (unchecked while iterating) as what it carries. */
   static void unchecked(IoWork work) throws IOException {
     try {
       work.run();
