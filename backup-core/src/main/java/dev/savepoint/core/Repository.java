@@ -681,8 +681,9 @@ public final class Repository {
 
   /**
    * Removes a backup: the manifest first, so the backup stops existing at once even if removing its
-   * artifacts is interrupted (what is left is then an orphan that {@link #deleteOrphans} removes). Stored
-   * objects that other backups of the plan also record (incremental backups reuse them) are kept.
+   * artifacts is interrupted (what is left is then an orphan that {@link #deleteOrphans} removes — in a directory
+   * later backups still read from, once they are gone too). Stored objects that other backups of the plan also
+   * record (incremental backups reuse them) are kept.
    */
   public void delete(Manifest manifest) throws IOException {
     store.delete(manifestKey(manifest.plan(), manifest.id()));
