@@ -843,7 +843,8 @@ public final class Repository {
         store.delete(manifestKey(plan, m.id()));
       }
       if (!doomed.isEmpty()) {
-        reclaim(plan, doomed, verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup).toList());
+        List<Manifest> kept = verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup).toList();
+        reclaim(plan, doomed, kept);
       }
       deleteOrphans(plan, orphanMinAge);
     }

@@ -63,9 +63,9 @@ public interface Store {
 
   /**
    * The folders directly under {@code prefix} (empty or ending with '/'): each distinct {@code name} such that some
-   * key starts with {@code prefix + name + "/"}, in the order of those keys. Where the service can list with a delimiter
-   * (S3, GCS) or the store is a directory, that is a request per thousand folders, however many objects lie
-   * beneath them — how a repository finds its plans and backups; the default walks {@link #listing}.
+   * key starts with {@code prefix + name + "/"}, in the order of those keys. Where the service can list with a
+   * delimiter (S3, GCS) or the store is a directory, that is a request per thousand folders, however many objects
+   * lie beneath them — how a repository finds its plans and backups; the default walks {@link #listing}.
    */
   default List<String> folders(String prefix) throws IOException {
     Keys.requireFolderPrefix(prefix);

@@ -148,7 +148,7 @@ class PruneReclaimTest {
     assertExactlyWhatRemainingBackupsRecord();
   }
 
-  /** Finding a plan's backups lists folders, not the objects in them (a bucket backup's are as many as the bucket's). */
+  /** Finding a plan's backups lists folders, not the objects in them (a bucket backup has the bucket's). */
   @Test
   void listingBackupsListsFoldersNotObjects() throws Exception {
     for (int i = 0; i < 10; i++) {
