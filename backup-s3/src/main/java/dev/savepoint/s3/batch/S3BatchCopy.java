@@ -356,10 +356,25 @@ public final class S3BatchCopy {
      * backup records there, and retention deletes those when no backup records them any more. Without it they stay
      * as long as a backup reads from the batch. The batch's listing and the backup's index are walked side by side in
      * key order: memory does not grow with the number of copies. Returns how many copies were deleted.
+     *
+     * @throws IllegalStateException if {@code backup} adopted nothing from this batch, or another backup of the plan
+     *     reads from it too (run it right after the adopting backup, before the next one reuses the copies)
      */
     public long discardUnadopted(Repository repositoryOfBackup, Manifest backup) throws IOException {
       if (directory == null) {
         return 0;
+      }
+      String batch = directory.substring(backup.plan().length() + 1, directory.length() - 1);
+      if (!directory.startsWith(backup.plan() + "/") || backup.references() == null
+          || !backup.references().contains(batch)) {
+        throw new IllegalStateException("backup " + backup.id() + " adopted nothing from batch " + directory
+            + "; a batch no backup adopted from is an orphan that cleanup removes whole");
+      }
+      for (Manifest other : repositoryOfBackup.list(backup.plan())) {
+        if (!other.id().equals(backup.id()) && (other.references() == null || other.references().contains(batch))) {
+          throw new IllegalStateException("backup " + other.id() + " also reads from batch " + directory + ": only "
+              + "copies no backup records may go, so discard right after the adopting backup; nothing was deleted");
+        }
       }
       if (backup.source().facts().containsKey("keysListedOutOfOrder")) {
         throw new IllegalStateException("the index of backup " + backup.id() + " is not in key order (its bucket "

@@ -116,17 +116,25 @@ class S3BatchCopyTest {
     assertThat(repo.verify(first, List.of(Verifiers.presence(0), Verifiers.storedDigest(), Verifiers.roundTrip())))
         .allMatch(VerificationResult::passed);
 
+    // Right after the adopting backup, the stale copy of k07 and the job's manifest go: the batch then holds exactly
+    // what the backup adopted. A backup that adopted nothing from the batch cannot discard its copies.
+    Manifest full = plan(source.fullCopies()).run().manifest();
+    assertThatThrownBy(() -> copies.discardUnadopted(repo, full)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("adopted nothing");
+    repo.delete(full);
+    assertThat(copies.discardUnadopted(repo, first)).isOne();
+    assertThat(repoStore.list("uploads/" + job.batchId() + "/")).extracting(ObjectInfo::key)
+        .containsExactlyInAnyOrderElementsOf(keys.stream()
+            .filter(k -> k.startsWith("uploads/" + job.batchId() + "/")).toList());
+
     // The copies are the backup's objects now: the next backup reuses them, and a new batch lists only changes.
     Manifest second = plan(source).run().manifest();
     assertThat(second.source().facts()).containsEntry("reusedObjects", 30).containsEntry("copiedObjects", 0);
     put("maps/k11.bin", "edited".getBytes(StandardCharsets.UTF_8));
     assertThat(batch.start("uploads", source, repo).objects()).isEqualTo(1);
 
-    // The stale copy of k07 and the job's manifest go; the batch then holds exactly what the backup adopted.
-    assertThat(copies.discardUnadopted(repo, first)).isOne();
-    assertThat(repoStore.list("uploads/" + job.batchId() + "/")).extracting(ObjectInfo::key)
-        .containsExactlyInAnyOrderElementsOf(keys.stream()
-            .filter(k -> k.startsWith("uploads/" + job.batchId() + "/")).toList());
+    assertThatThrownBy(() -> copies.discardUnadopted(repo, first)).as("the second backup reads the batch too")
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining(second.id());
     // A batch no backup adopted from is an orphan, removed whole; the adopted one is none.
     assertThat(repo.orphans("uploads", Duration.ZERO)).hasSize(1);
     repo.deleteOrphans("uploads", Duration.ZERO);
