@@ -376,15 +376,35 @@ public final class Repository {
    * an unsigned, wrongly signed, changed or moved document is an {@link IntegrityException}.
    */
   public byte[] readDocument(String key) throws IOException {
-    byte[] content;
-    try (InputStream in = store.get(key)) {
-      content = in.readAllBytes();
+    for (int attempt = 1; ; attempt++) {
+      byte[] content;
+      try (InputStream in = store.get(key)) {
+        content = in.readAllBytes();
+      }
+      if (signer == null) {
+        return content;
+      }
+      try {
+        checkSignature("document " + key, key + ".sig", documentSigned(key, content));
+        return content;
+      } catch (IntegrityException e) {
+        // A document replaced (or deleted) between the two reads pairs one version with the other's signature: read
+        // both again. A changed document keeps failing, and fails.
+        if (attempt == DOCUMENT_READS) {
+          throw e;
+        }
+        try {
+          Thread.sleep(25L * attempt);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
     }
-    if (signer != null) {
-      checkSignature("document " + key, key + ".sig", documentSigned(key, content));
-    }
-    return content;
   }
+
+  /** How often a document whose signature does not hold is read again before that is an error. */
+  private static final int DOCUMENT_READS = 5;
 
   /** Deletes a document and its signature. */
   public void deleteDocument(String key) throws IOException {

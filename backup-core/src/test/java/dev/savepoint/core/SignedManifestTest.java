@@ -112,4 +112,29 @@ class SignedManifestTest {
     repo.prune("db", Retention.builder().last(1).build(), false, java.time.Duration.ofHours(1));
     assertThat(repo.list("db")).extracting(Manifest::id).containsExactly(newer.id());
   }
+
+  /**
+   * A signed document replaced while it is read (the streamer's partial WAL record, every flush) pairs one version
+   * with the other's signature: it is read again, not refused; a changed document is still refused.
+   */
+  @Test
+  void aDocumentReplacedWhileReadIsReadAgainAndAChangedOneRefused() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<byte[]> stale = new java.util.concurrent.atomic.AtomicReference<>();
+    Repository repo = new Repository(new ForwardingStore(store) {
+      @Override
+      public InputStream get(String key, long offset, long length) throws java.io.IOException {
+        byte[] old = key.equals("pitr/wal/x.partial.json") ? stale.getAndSet(null) : null;
+        return old != null ? new java.io.ByteArrayInputStream(old) : delegate.get(key, offset, length);
+      }
+    }).signedWith(ManifestSigner.hmacSha256(new byte[32]));
+    repo.writeDocument("pitr/wal/x.partial.json", "first".getBytes(StandardCharsets.UTF_8));
+    stale.set("first".getBytes(StandardCharsets.UTF_8)); // read before the replacement, its signature after it
+    repo.writeDocument("pitr/wal/x.partial.json", "second".getBytes(StandardCharsets.UTF_8));
+    assertThat(repo.readDocument("pitr/wal/x.partial.json")).asString(StandardCharsets.UTF_8).isEqualTo("second");
+    assertThat(stale.get()).as("the stale version was read").isNull();
+
+    store.put("pitr/wal/x.partial.json", ByteSource.wrap("changed".getBytes(StandardCharsets.UTF_8)));
+    assertThatThrownBy(() -> repo.readDocument("pitr/wal/x.partial.json")).isInstanceOf(IntegrityException.class)
+        .hasMessageContaining("fails its hmac-sha256 signature check");
+  }
 }
