@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.internal.BatchedDeletes;
 import dev.savepoint.core.internal.Keys;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -24,18 +25,17 @@ import java.util.TreeSet;
  * before manifests recorded their references).
  */
 final class Reclaim {
-  private static final int BATCH = 1000;
-
   private final Repository repository;
   private final Store store;
   private final String plan;
   private final Map<String, Boolean> hasManifest = new HashMap<>(); // by directory: as many as backups
-  private final List<String> pending = new ArrayList<>(BATCH);
+  private final BatchedDeletes deletes;
 
   Reclaim(Repository repository, String plan) {
     this.repository = repository;
     this.store = repository.store();
     this.plan = plan;
+    this.deletes = new BatchedDeletes(store);
   }
 
   /**
@@ -46,6 +46,11 @@ final class Reclaim {
     return manifests.stream().allMatch(m -> m.references() != null
         && (ObjectIndex.isIndexed(m) || !BucketSource.TYPE.equals(m.source().type()))
         && !m.source().facts().containsKey("keysListedOutOfOrder"));
+  }
+
+  /** Whether {@code manifests} say that none of them reads from the directory {@code id}. */
+  static boolean readByNone(Collection<Manifest> manifests, String id) {
+    return possible(manifests) && !referenced(manifests).contains(id);
   }
 
   /** The directories {@code manifests} reference. */
@@ -78,7 +83,7 @@ final class Reclaim {
       for (Manifest d : doomed) {
         for (ArtifactRecord a : d.artifacts()) {
           if (needed.contains(Repository.backupIdOf(plan, a.key())) && !kept.contains(a.key())) {
-            delete(a.key());
+            deletes.add(a.key());
           }
         }
       }
@@ -88,7 +93,7 @@ final class Reclaim {
           String indexed = ObjectIndex.isIndexed(d) ? prefix + BucketSource.ARTIFACT_PREFIX : null; // merged above
           for (ObjectInfo o : store.listing(prefix)) {
             if ((indexed == null || !o.key().startsWith(indexed)) && !kept.contains(o.key())) {
-              delete(o.key());
+              deletes.add(o.key());
             }
           }
         }
@@ -99,15 +104,15 @@ final class Reclaim {
         deleteDirectory(id);
       }
     }
-    flush();
+    deletes.flush();
   }
 
   /** Deletes every object in the directory of backup {@code id}, as its listing streams. */
   void deleteDirectory(String id) throws IOException {
     for (ObjectInfo o : store.listing(directory(id))) {
-      delete(o.key());
+      deletes.add(o.key());
     }
-    flush();
+    deletes.flush();
   }
 
   /**
@@ -146,7 +151,7 @@ final class Reclaim {
         }
         candidates.removeAll(kept);
         for (String k : candidates) {
-          delete(k);
+          deletes.add(k);
         }
       }
     } finally {
@@ -200,31 +205,5 @@ final class Reclaim {
 
   private String directory(String id) {
     return plan + "/" + id + "/";
-  }
-
-  /** Runs {@code work}, throwing a streamed listing's error (unchecked while iterating) as what it carries. */
-  static void unchecked(IoWork work) throws IOException {
-    try {
-      work.run();
-    } catch (java.io.UncheckedIOException e) {
-      throw e.getCause();
-    }
-  }
-
-  @FunctionalInterface
-  interface IoWork {
-    void run() throws IOException;
-  }
-
-  private void delete(String key) throws IOException {
-    pending.add(key);
-    if (pending.size() >= BATCH) {
-      flush();
-    }
-  }
-
-  private void flush() throws IOException {
-    store.deleteAll(pending);
-    pending.clear();
   }
 }

@@ -1,6 +1,7 @@
 package dev.savepoint.core;
 
 import dev.savepoint.core.internal.BackupIds;
+import dev.savepoint.core.internal.PagedListing;
 import dev.savepoint.core.internal.ChunkVerifyingInputStream;
 import dev.savepoint.core.internal.ManifestCodec;
 import dev.savepoint.core.internal.Probe;
@@ -187,8 +188,8 @@ public final class Repository {
     }
     store.delete(manifestKey(plan, id));
     List<Manifest> remaining = list(plan);
-    if (Reclaim.possible(remaining) && !Reclaim.referenced(remaining).contains(id)) {
-      Reclaim.unchecked(() -> new Reclaim(this, plan).deleteDirectory(id));
+    if (Reclaim.readByNone(remaining, id)) {
+      PagedListing.iterate(() -> new Reclaim(this, plan).deleteDirectory(id));
       return;
     }
     String prefix = plan + "/" + id + "/";
@@ -211,23 +212,23 @@ public final class Repository {
     String prefix = plan + "/" + id + "/";
     String manifestKey = manifestKey(plan, id);
     boolean hasManifest = store.stat(manifestKey).isPresent();
-    if (!hasManifest && store.folders(plan + "/").stream().noneMatch(id::equals)) {
-      throw new BackupNotFoundException("no backup " + id + " of plan '" + plan + "' in " + describe());
-    }
     // The manifest moves first, so the backup stops existing in its plan before anything else changes.
     if (hasManifest) {
       moveToQuarantine(manifestKey, false);
     }
     List<Manifest> remaining = list(plan);
-    Set<String> shared = Reclaim.possible(remaining) && !Reclaim.referenced(remaining).contains(id) ? Set.of()
+    Set<String> shared = Reclaim.readByNone(remaining, id) ? Set.of()
         : sharedKeys(remaining, key -> key.startsWith(prefix));
     int[] moved = {hasManifest ? 1 : 0};
-    Reclaim.unchecked(() -> {
+    PagedListing.iterate(() -> {
       for (ObjectInfo o : store.listing(prefix)) { // streamed: a bucket backup's directory holds the bucket
         moveToQuarantine(o.key(), shared.contains(o.key()));
         moved[0]++;
       }
     });
+    if (moved[0] == 0) {
+      throw new BackupNotFoundException("no backup " + id + " of plan '" + plan + "' in " + describe());
+    }
     return moved[0];
   }
 
@@ -717,7 +718,7 @@ public final class Repository {
    */
   private void reclaim(String plan, List<Manifest> doomed, List<Manifest> remaining) throws IOException {
     if (Reclaim.possible(doomed) && Reclaim.possible(remaining)) {
-      Reclaim.unchecked(() -> new Reclaim(this, plan).afterDeleting(doomed, remaining));
+      PagedListing.iterate(() -> new Reclaim(this, plan).afterDeleting(doomed, remaining));
     } else {
       deleteUnshared(doomed, sharedKeys(remaining, key -> true));
     }
@@ -761,12 +762,12 @@ public final class Repository {
    * no orphan.
    */
   public List<String> orphans(String plan, Duration minAge) throws IOException {
-    return List.copyOf(orphans(plan, minAge, false));
+    return List.copyOf(orphans(plan, minAge, false, List.of()));
   }
 
   /** Deletes the objects of {@link #orphans}; returns how many backups' remains were removed. */
   public int deleteOrphans(String plan, Duration minAge) throws IOException {
-    return orphans(plan, minAge, true).size();
+    return orphans(plan, minAge, true, List.of()).size();
   }
 
   /**
@@ -775,13 +776,16 @@ public final class Repository {
    * references goes whole, as its listing streams, and one they reference holds no remains (deleting its backup
    * left only what they read; for a provided-copy directory, copies not adopted stay until the backups that adopted
    * the others are gone). Else the remains are the objects not in the set of keys complete backups record there.
+   * {@code known}: manifests the caller has just read (prune's kept backups), not read again.
    */
-  private Set<String> orphans(String plan, Duration minAge, boolean delete) throws IOException {
+  private Set<String> orphans(String plan, Duration minAge, boolean delete, List<Manifest> known) throws IOException {
     Instant cutoff = Instant.now().minus(minAge);
+    Map<String, Manifest> knownById = new java.util.HashMap<>();
+    known.forEach(m -> knownById.put(m.id(), m));
     List<Manifest> manifests = new ArrayList<>();
     Set<String> candidates = new java.util.TreeSet<>();
     for (String id : backupIds(plan)) {
-      Optional<Manifest> m = readable(plan, id);
+      Optional<Manifest> m = knownById.containsKey(id) ? Optional.of(knownById.get(id)) : readable(plan, id);
       if (m.isPresent()) {
         manifests.add(m.get());
       } else if (BackupIds.startTime(id).isBefore(cutoff) && store.stat(manifestKey(plan, id)).isEmpty()
@@ -800,7 +804,7 @@ public final class Repository {
         if (!referenced.contains(id)) {
           orphans.add(id);
           if (delete) {
-            Reclaim.unchecked(() -> reclaim.deleteDirectory(id));
+            PagedListing.iterate(() -> reclaim.deleteDirectory(id));
           }
         }
       }
@@ -862,11 +866,11 @@ public final class Repository {
       for (Manifest m : doomed) {
         store.delete(manifestKey(plan, m.id()));
       }
+      List<Manifest> kept = verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup).toList();
       if (!doomed.isEmpty()) {
-        List<Manifest> kept = verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup).toList();
         reclaim(plan, doomed, kept);
       }
-      deleteOrphans(plan, orphanMinAge);
+      orphans(plan, orphanMinAge, true, kept);
     }
     return verdicts;
   }

@@ -1,6 +1,7 @@
 package dev.savepoint.core;
 
 import dev.savepoint.core.internal.Keys;
+import dev.savepoint.core.internal.PagedListing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -69,17 +70,16 @@ public interface Store {
    */
   default List<String> folders(String prefix) throws IOException {
     Keys.requireFolderPrefix(prefix);
-    java.util.TreeSet<String> names = new java.util.TreeSet<>((a, b) -> Keys.compareCodePoints(a + "/", b + "/"));
-    try {
-      for (ObjectInfo o : listing(prefix)) {
+    java.util.TreeSet<String> names = new java.util.TreeSet<>(Keys::compareFolders);
+    Iterable<ObjectInfo> objects = listing(prefix);
+    PagedListing.iterate(() -> {
+      for (ObjectInfo o : objects) {
         int slash = o.key().indexOf('/', prefix.length());
         if (slash >= 0) {
           names.add(o.key().substring(prefix.length(), slash));
         }
       }
-    } catch (java.io.UncheckedIOException e) {
-      throw e.getCause();
-    }
+    });
     return List.copyOf(names);
   }
 

@@ -1,6 +1,7 @@
 package dev.savepoint.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,14 +19,15 @@ class DeleteKeepsWhatEarlierBackupsOwnTest {
   @TempDir
   Path tmp;
 
+  private final InMemoryStore bucket = new InMemoryStore();
+  private final Repository repo = new Repository(new InMemoryStore());
+  private final BackupPlan plan = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).repository(repo).build();
+
   @Test
   void deletingALaterIncrementalBackupKeepsTheEarlierBackupsObjects() throws Exception {
-    InMemoryStore bucket = new InMemoryStore();
     for (String key : List.of("maps/a.png", "maps/b.png", "avatars/c.png")) {
       bucket.put(key, ByteSource.wrap(("content of " + key).getBytes(StandardCharsets.UTF_8)));
     }
-    Repository repo = new Repository(new InMemoryStore());
-    BackupPlan plan = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).repository(repo).build();
     Manifest first = plan.run().manifest();
     Manifest second = plan.run().manifest();
     assertThat(second.source().facts()).containsEntry("reusedObjects", 3);
@@ -41,10 +43,7 @@ class DeleteKeepsWhatEarlierBackupsOwnTest {
   /** Quarantining an earlier backup (say, its manifest is damaged) leaves the objects later backups reuse. */
   @Test
   void quarantiningAnEarlierBackupKeepsWhatLaterOnesReuse() throws Exception {
-    InMemoryStore bucket = new InMemoryStore();
     bucket.put("a.txt", ByteSource.wrap("alpha".getBytes(StandardCharsets.UTF_8)));
-    Repository repo = new Repository(new InMemoryStore());
-    BackupPlan plan = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).repository(repo).build();
     Manifest first = plan.run().manifest();
     Manifest second = plan.run().manifest();
     repo.quarantine("uploads", first.id());
@@ -52,15 +51,15 @@ class DeleteKeepsWhatEarlierBackupsOwnTest {
     assertThat(repo.store().list(Repository.QUARANTINE + "uploads/" + first.id() + "/")).isNotEmpty();
     assertRestores(repo, second, "second");
     assertThat(repo.orphans("uploads", Duration.ZERO)).isEmpty();
+    assertThatThrownBy(() -> repo.quarantine("uploads", "20200101T000000.000Z-0000"))
+        .isInstanceOf(BackupNotFoundException.class);
+    assertThat(repo.store().list(Repository.QUARANTINE + "uploads/20200101T000000.000Z-0000/")).isEmpty();
   }
 
   /** A middle backup deleted: the one before owns the objects, the one after reuses them too. */
   @Test
   void deletingAMiddleBackupKeepsTheOnesBeforeAndAfterIt() throws Exception {
-    InMemoryStore bucket = new InMemoryStore();
     bucket.put("a.txt", ByteSource.wrap("alpha".getBytes(StandardCharsets.UTF_8)));
-    Repository repo = new Repository(new InMemoryStore());
-    BackupPlan plan = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).repository(repo).build();
     Manifest first = plan.run().manifest();
     Manifest middle = plan.run().manifest();
     bucket.put("b.txt", ByteSource.wrap("beta".getBytes(StandardCharsets.UTF_8)));

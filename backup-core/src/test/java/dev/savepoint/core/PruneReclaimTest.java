@@ -76,9 +76,7 @@ class PruneReclaimTest {
 
   @Test
   void pruningBackupsNoRemainingBackupReadsFromReadsNoIndex() throws Exception {
-    for (int i = 0; i < 20; i++) {
-      put("objects/" + i + ".bin", "object " + i);
-    }
+    putObjects(20);
     backup(true);
     backup(true);
     Manifest last = backup(true);
@@ -93,9 +91,7 @@ class PruneReclaimTest {
 
   @Test
   void aRemainingBackupThatStillReadsADeletedOnesObjectsKeepsThemAndOnlyThem() throws Exception {
-    for (int i = 0; i < 20; i++) {
-      put("objects/" + i + ".bin", "object " + i);
-    }
+    putObjects(20);
     Manifest full = backup(false);
     put("objects/3.bin", "changed");
     bucket.delete("objects/4.bin");
@@ -129,9 +125,7 @@ class PruneReclaimTest {
   /** Manifests written before they said which directories they read from: shared keys are collected, as before. */
   @Test
   void backupsWithoutReferencesArePrunedByTheSharedKeys() throws Exception {
-    for (int i = 0; i < 10; i++) {
-      put("objects/" + i + ".bin", "object " + i);
-    }
+    putObjects(10);
     List<Manifest> chain = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       put("objects/" + i + ".bin", "changed " + i);
@@ -151,9 +145,7 @@ class PruneReclaimTest {
   /** Finding a plan's backups lists folders, not the objects in them (a bucket backup has the bucket's). */
   @Test
   void listingBackupsListsFoldersNotObjects() throws Exception {
-    for (int i = 0; i < 10; i++) {
-      put("objects/" + i + ".bin", "object " + i);
-    }
+    putObjects(10);
     Manifest first = backup(false);
     Manifest second = backup(false);
     listed.clear();
@@ -216,6 +208,13 @@ class PruneReclaimTest {
     Set<String> keys = new TreeSet<>();
     repo.store().list(prefix).forEach(o -> keys.add(o.key()));
     return keys;
+  }
+
+  /** Objects {@code objects/0.bin} … of the given number. */
+  private void putObjects(int count) throws IOException {
+    for (int i = 0; i < count; i++) {
+      put("objects/" + i + ".bin", "object " + i);
+    }
   }
 
   private void put(String key, String content) throws IOException {

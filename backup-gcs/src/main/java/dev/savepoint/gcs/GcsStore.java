@@ -300,7 +300,7 @@ public final class GcsStore implements Store {
   public List<String> folders(String keyPrefix) throws IOException {
     Keys.requireFolderPrefix(keyPrefix);
     String full = prefix + keyPrefix;
-    java.util.TreeSet<String> names = new java.util.TreeSet<>((a, b) -> Keys.compareCodePoints(a + "/", b + "/"));
+    java.util.TreeSet<String> names = new java.util.TreeSet<>(Keys::compareFolders);
     try {
       for (com.google.cloud.storage.Blob blob : storage.list(bucket, Storage.BlobListOption.prefix(full),
           Storage.BlobListOption.currentDirectory()).iterateAll()) {

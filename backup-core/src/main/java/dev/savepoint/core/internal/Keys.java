@@ -23,6 +23,11 @@ public final class Keys {
     return Integer.compare(a.length() - i, b.length() - j);
   }
 
+  /** The order of folder names: that of the keys beneath them ({@code name + "/"}), in which stores list folders. */
+  public static int compareFolders(String a, String b) {
+    return compareCodePoints(a + "/", b + "/");
+  }
+
   /** Throws {@link IllegalArgumentException} unless {@code key} is a safe relative object key. */
   public static String requireValid(String key) {
     if (key == null || key.isEmpty()) {

@@ -67,12 +67,23 @@ public final class PagedListing<T, E extends RuntimeException> implements Iterab
   /** A streamed listing collected into a list, its {@link UncheckedIOException}s thrown as what they carry. */
   public static java.util.List<ObjectInfo> collect(Iterable<ObjectInfo> listing) throws IOException {
     java.util.List<ObjectInfo> result = new java.util.ArrayList<>();
+    iterate(() -> listing.forEach(result::add));
+    return result;
+  }
+
+  /** Work that walks streamed listings. */
+  @FunctionalInterface
+  public interface Walk {
+    void run() throws IOException;
+  }
+
+  /** Runs {@code walk}, throwing a listing's error (unchecked while iterating) as the {@link IOException} it carries. */
+  public static void iterate(Walk walk) throws IOException {
     try {
-      listing.forEach(result::add);
+      walk.run();
     } catch (UncheckedIOException e) {
       throw e.getCause();
     }
-    return result;
   }
 
   private RuntimeException translated(RuntimeException e) {

@@ -10,6 +10,7 @@ import dev.savepoint.core.Store;
 import dev.savepoint.core.StoreException;
 import dev.savepoint.core.Stores;
 import dev.savepoint.core.internal.BackupIds;
+import dev.savepoint.core.internal.BatchedDeletes;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.OwnerOnly;
 import dev.savepoint.core.internal.Probe;
@@ -24,7 +25,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
@@ -381,7 +381,7 @@ public final class S3BatchCopy {
             + "listed keys out of order): copies it did not adopt stay until no backup reads from the batch");
       }
       Store store = repositoryOfBackup.store();
-      List<String> doomed = new ArrayList<>();
+      BatchedDeletes doomed = new BatchedDeletes(store);
       long discarded = 0;
       try (ObjectIndex.Reader adopted = ObjectIndex.open(repositoryOfBackup, backup)) {
         String next = nextAdopted(adopted, null);
@@ -399,15 +399,11 @@ public final class S3BatchCopy {
             doomed.add(copy.key());
             discarded++;
           }
-          if (doomed.size() == 1000) {
-            store.deleteAll(doomed);
-            doomed.clear();
-          }
         }
         for (ObjectInfo o : store.listing(directory + "batch/")) {
           doomed.add(o.key());
         }
-        store.deleteAll(doomed);
+        doomed.flush();
       } catch (java.io.UncheckedIOException e) {
         throw e.getCause();
       }
