@@ -128,14 +128,20 @@ public final class Repository {
    * many backups the plan has.
    */
   public Optional<Manifest> newest(String plan) throws IOException {
+    return newest(plan, 1).stream().findFirst();
+  }
+
+  /**
+   * The newest {@code count} complete backups of {@code plan}, newest first: one listing of folders and about
+   * {@code count} manifest reads, however many backups the plan has.
+   */
+  public List<Manifest> newest(String plan, int count) throws IOException {
     List<String> ids = backupIds(plan);
-    for (int i = ids.size() - 1; i >= 0; i--) {
-      Optional<Manifest> m = readable(plan, ids.get(i));
-      if (m.isPresent()) {
-        return m;
-      }
+    List<Manifest> newest = new ArrayList<>();
+    for (int i = ids.size() - 1; i >= 0 && newest.size() < count; i--) {
+      readable(plan, ids.get(i)).ifPresent(newest::add);
     }
-    return Optional.empty();
+    return newest;
   }
 
   /** A backup whose manifest cannot be trusted: unreadable, of an unknown format, wrongly signed, misplaced. */

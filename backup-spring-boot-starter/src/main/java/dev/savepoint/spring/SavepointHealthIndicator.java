@@ -5,16 +5,18 @@ import dev.savepoint.core.Event;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RpoMonitor;
+import dev.savepoint.postgres.RestoreDrill;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.HealthIndicator;
 
 /**
- * Per plan: the newest verified backup and its age; DOWN when a plan with an RPO has no backup younger than it,
+ * Per plan: the newest verified backup and its age, and the last drill of the newest backups; DOWN when a plan with an RPO has no backup younger than it,
  * or when the repository cannot be read — naming the plans. Never shows secrets.
  */
 public final class SavepointHealthIndicator implements HealthIndicator {
@@ -27,6 +29,22 @@ public final class SavepointHealthIndicator implements HealthIndicator {
     this.repository = repository;
   }
 
+  /** How many of a plan's newest backups are searched for its last drill (a drill may lag the newest backup). */
+  private static final int DRILLS_LOOKED_BACK = 5;
+
+  /** The most recent drill of the newest backup that has one, as "passed|FAILED at (backup id)". */
+  private Optional<String> lastDrill(List<Manifest> newestFirst) throws java.io.IOException {
+    for (Manifest m : newestFirst) {
+      Optional<RestoreDrill.Report> drill = RestoreDrill.reports(repository, m).stream()
+          .max(java.util.Comparator.comparing(RestoreDrill.Report::startedAt));
+      if (drill.isPresent()) {
+        RestoreDrill.Report d = drill.get();
+        return Optional.of((d.passed() ? "passed " : "FAILED ") + d.startedAt() + " (backup " + m.id() + ")");
+      }
+    }
+    return Optional.empty();
+  }
+
   @Override
   public Health health() {
     Instant now = Instant.now();
@@ -36,13 +54,10 @@ public final class SavepointHealthIndicator implements HealthIndicator {
       BackupPlan plan = e.getValue();
       Map<String, Object> row = new LinkedHashMap<>();
       try {
-        Optional<Manifest> newest = repository.newest(plan.name());
+        List<Manifest> recent = repository.newest(plan.name(), DRILLS_LOOKED_BACK);
+        Optional<Manifest> newest = recent.stream().findFirst();
         row.put("newestBackup", newest.map(Manifest::id).orElse(null));
-        if (newest.isPresent()) {
-          dev.savepoint.postgres.RestoreDrill.reports(repository, newest.get()).stream()
-              .max(java.util.Comparator.comparing(dev.savepoint.postgres.RestoreDrill.Report::startedAt))
-              .ifPresent(d -> row.put("lastDrill", (d.passed() ? "passed " : "FAILED ") + d.startedAt()));
-        }
+        lastDrill(recent).ifPresent(d -> row.put("lastDrill", d));
         newest.ifPresent(m -> row.put("ageSeconds", Duration.between(m.startedAt(), now).toSeconds()));
         if (plan.rpo() != null) {
           row.put("rpoSeconds", plan.rpo().toSeconds());

@@ -72,7 +72,7 @@ class SavepointApplicationTest {
     registry.add("savepoint.plans.trpg-tier1.schedule", () -> "*/2 * * * * *"); // every 2 seconds
     registry.add("savepoint.plans.trpg-tier1.rpo", () -> "PT30S");
     registry.add("savepoint.plans.trpg-tier1.encryption-passphrase", () -> CANARY);
-    registry.add("savepoint.plans.trpg-tier1.retention.keep-last", () -> "2");
+    registry.add("savepoint.plans.trpg-tier1.retention.keep-last", () -> "3");
     registry.add("savepoint.plans.trpg-tier1.drill.schedule", () -> "*/3 * * * * *");
     registry.add("savepoint.plans.trpg-tier1.drill.server", () -> pg.url("postgres"));
     registry.add("savepoint.wal-streams.trpg-cluster.flush-interval", () -> "PT0.5S");
@@ -149,17 +149,29 @@ class SavepointApplicationTest {
     assertThat(output.getAll()).contains("drill of plan 'trpg-tier1' passed");
     assertThat(notifications).as("savepoint.notify.webhook").anyMatch(n -> n.contains("BACKUP_SUCCEEDED"))
         .anyMatch(n -> n.contains("DRILL_PASSED")).noneMatch(n -> n.contains(CANARY));
+    // Health shows the last drill among the plan's newest backups (drills lag a 2 s backup schedule).
     Instant lastDrillDeadline = Instant.now().plusSeconds(45);
-    while (!get("/actuator/health", 200).contains("\"lastDrill\":\"passed") && Instant.now().isBefore(lastDrillDeadline)) {
-      Thread.sleep(300); // the newest backup gets its own drill within the drill schedule
+    String drillHealth = get("/actuator/health", 200);
+    while (!drillHealth.contains("\"lastDrill\":\"passed") && Instant.now().isBefore(lastDrillDeadline)) {
+      Thread.sleep(300);
+      drillHealth = get("/actuator/health", 200);
     }
-    assertThat(get("/actuator/health", 200)).contains("\"lastDrill\":\"passed");
+    assertThat(drillHealth).containsPattern("\"lastDrill\":\"passed [^\"]+ \\(backup [0-9A-Za-z.-]+\\)\"");
     assertThat(new Repository(new dev.savepoint.core.FilesystemStore(archive)).list("trpg-tier1"))
         .as("copied to the archive (copy-to)").isNotEmpty();
 
-    // Retention (keep-last 2) runs after every backup: scheduled every 2 s, the plan never holds more than 2.
-    Thread.sleep(5000);
-    assertThat(repository.list("trpg-tier1")).hasSizeBetween(1, 2);
+    // Retention (keep-last 3) runs after every backup: scheduled every 2 s, the plan holds at most 3 backups and,
+    // for a moment, the one just written before its retention runs.
+    String newestBefore = repository.newest("trpg-tier1").orElseThrow().id();
+    List<Integer> sizes = new java.util.ArrayList<>();
+    Instant retentionDeadline = Instant.now().plusSeconds(6);
+    while (Instant.now().isBefore(retentionDeadline)) {
+      sizes.add(repository.list("trpg-tier1").size());
+      Thread.sleep(250);
+    }
+    assertThat(repository.newest("trpg-tier1").orElseThrow().id()).as("backed up meanwhile").isNotEqualTo(newestBefore);
+    assertThat(sizes).as("backups held while the schedule ran").allMatch(n -> n >= 1 && n <= 4)
+        .anyMatch(n -> n <= 3);
     send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/savepoint/nope"))
         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
         "POST nope", 404);
