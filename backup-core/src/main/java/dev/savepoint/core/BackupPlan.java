@@ -428,18 +428,33 @@ public final class BackupPlan {
     };
   }
 
-  /** The source-facing end of one artifact: raw bytes go into a pipe read by the encode stage. */
+  /**
+   * The source-facing end of one artifact. Its first {@link #INLINE_LIMIT} raw bytes are held; an artifact that
+   * closes within them (most objects of a bucket) is encoded and stored by the closing thread, with no stages,
+   * pipes or thread hand-offs. Beyond them, both stages start: raw bytes go into a pipe read by the encode stage,
+   * whose output a second pipe carries to the upload stage.
+   */
   private final class ArtifactStream extends ArtifactWriter.StoredArtifact {
+    private static final int INLINE_LIMIT = 64 * 1024;
+
     private final String artifactName;
     private final ArtifactWriter.Kind kind;
     private final String key;
-    private final Pipe raw = new Pipe();
-    private final Pipe stored = new Pipe();
     private final List<Transform> chain;
-    private final OutputStream sink = raw.sink();
     private final Probe rawProbe = new Probe();
     private final ChunkProbe rawChunks = new ChunkProbe(ChunkDigests.DEFAULT_SIZE);
     private final Probe storedProbe = new Probe();
+    private final byte[] one = new byte[1];
+    private ExecutorService pool;
+    /** Raw bytes held while the artifact is small; null once the stages run (or it was stored). */
+    private HeldBytes held = new HeldBytes();
+    /** Guarded by this: true until the stages start. */
+    private boolean inline = true;
+    /** Guarded by this: set by {@link #abort} before the stages start. */
+    private Throwable abortedBy;
+    private Pipe raw;
+    private Pipe stored;
+    private OutputStream sink;
     private Future<?> encode;
     private Future<?> upload;
     private volatile ArtifactRecord record;
@@ -457,16 +472,30 @@ public final class BackupPlan {
     }
 
     void start(ExecutorService pool) {
+      this.pool = pool;
+    }
+
+    /** The transforms as one stream into {@code stored}, probing what goes in and what comes out. */
+    private OutputStream encoder(OutputStream stored) throws IOException {
+      OutputStream out = new ProbeOutputStream(stored, storedProbe);
+      for (int i = chain.size() - 1; i >= 0; i--) {
+        out = chain.get(i).wrap(out);
+      }
+      return new ProbeOutputStream(out, (b, off, len) -> {
+        rawProbe.update(b, off, len);
+        rawChunks.update(b, off, len);
+      });
+    }
+
+    /** Called with this held: the encode and upload stages, fed through pipes from here on. */
+    private void startStages() {
+      raw = new Pipe();
+      stored = new Pipe();
+      sink = raw.sink();
+      inline = false;
       encode = pool.submit(() -> {
         try (InputStream in = raw.source()) {
-          OutputStream out = new ProbeOutputStream(stored.sink(), storedProbe);
-          for (int i = chain.size() - 1; i >= 0; i--) {
-            out = chain.get(i).wrap(out);
-          }
-          out = new ProbeOutputStream(out, (b, off, len) -> {
-            rawProbe.update(b, off, len);
-            rawChunks.update(b, off, len);
-          });
+          OutputStream out = encoder(stored.sink());
           in.transferTo(out);
           out.close();
           return null;
@@ -488,6 +517,44 @@ public final class BackupPlan {
       });
     }
 
+    /** Holds {@code b} while the artifact is small; starts the stages (outside the lock) when it stops being. */
+    private void hold(byte[] b, int off, int len) throws IOException {
+      HeldBytes before;
+      synchronized (this) {
+        requireNotAborted();
+        if (held.size() + len <= INLINE_LIMIT) {
+          held.write(b, off, len);
+          return;
+        }
+        startStages();
+        before = held;
+        held = null;
+      }
+      sink.write(before.array(), 0, before.size());
+      sink.write(b, off, len);
+    }
+
+    /** Encodes and stores a small artifact in this thread; an abort waits for it (the store's put is atomic). */
+    private synchronized void storeInline() throws IOException {
+      requireNotAborted();
+      HeldBytes encoded = new HeldBytes();
+      try {
+        try (OutputStream out = encoder(encoded)) {
+          out.write(held.array(), 0, held.size());
+        }
+        held = null;
+        repository.store().put(key, encoded.source());
+      } catch (RuntimeException e) {
+        throw new IOException("artifact '" + artifactName + "': " + e, e); // as the stages report it
+      }
+    }
+
+    private void requireNotAborted() throws InterruptedIOException {
+      if (abortedBy != null) {
+        throw new InterruptedIOException("backup " + owner.id + " was aborted (" + abortedBy + "); artifact '"
+            + artifactName + "' not stored");
+      }
+    }
     @Override
     public ArtifactRecord record() {
       return record;
@@ -495,13 +562,18 @@ public final class BackupPlan {
 
     @Override
     public void write(int b) throws IOException {
-      sink.write(b);
-      progress.onBytes(artifactName, 1);
+      one[0] = (byte) b;
+      write(one, 0, 1);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-      sink.write(b, off, len);
+      Objects.checkFromIndexSize(off, len, b.length);
+      if (held != null) {
+        hold(b, off, len);
+      } else {
+        sink.write(b, off, len);
+      }
       progress.onBytes(artifactName, len);
     }
 
@@ -511,6 +583,16 @@ public final class BackupPlan {
         return;
       }
       closed = true;
+      if (held != null) {
+        try {
+          storeInline();
+        } catch (IOException e) {
+          SavepointException typed = savepointCause(e);
+          throw typed != null ? typed : e;
+        }
+        finish();
+        return;
+      }
       try {
         sink.close();
       } catch (IOException e) {
@@ -524,6 +606,10 @@ public final class BackupPlan {
         SavepointException typed = savepointCause(stage);
         throw typed != null ? typed : stage;
       }
+      finish();
+    }
+
+    private void finish() {
       record = new ArtifactRecord(artifactName, key, rawProbe.bytes(), storedProbe.bytes(), rawProbe.sha256(),
           storedProbe.sha256(), chain.stream().map(Transform::spec).toList(), rawChunks.result());
       owner.finish(this);
@@ -556,12 +642,33 @@ public final class BackupPlan {
       if (record != null) {
         return null;
       }
+      synchronized (this) {
+        if (inline) { // nothing stored yet, or stored whole by storeInline (which this waited for)
+          abortedBy = cause;
+          return null;
+        }
+      }
       raw.abort(cause);
       try {
         return awaitFailure();
       } catch (IOException e) {
         return e;
       }
+    }
+  }
+
+  /** A growing byte buffer read back without a copy. */
+  private static final class HeldBytes extends java.io.ByteArrayOutputStream {
+    HeldBytes() {
+      super(1024);
+    }
+
+    byte[] array() {
+      return buf;
+    }
+
+    InputStream source() {
+      return new java.io.ByteArrayInputStream(buf, 0, count);
     }
   }
 

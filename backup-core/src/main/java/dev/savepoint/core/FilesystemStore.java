@@ -50,30 +50,49 @@ public final class FilesystemStore implements Store {
   }
 
   /**
-   * The file of {@code key}. No path is ever resolved through a symbolic link: someone who can write into the
-   * repository's folder must not be able to make Savepoint read or write outside it.
+   * The file of {@code key}, whose directories are no symbolic links. No path is ever resolved through a link:
+   * someone who can write into the repository's folder must not be able to make Savepoint read or write outside
+   * it. The file itself is opened, read and replaced without following a link (a link there is refused or
+   * replaced, never followed).
    */
   private Path path(String key) throws StoreException {
+    Path file = file(key);
+    requireNoLinks(file.getParent(), key);
+    return file;
+  }
+
+  /** The file of {@code key}, without looking at the filesystem. */
+  private Path file(String key) throws StoreException {
     for (String segment : Keys.requireValid(key).split("/")) {
       if (segment.getBytes(StandardCharsets.UTF_8).length > 255) {
         throw new StoreException("key " + key.substring(0, Math.min(key.length(), 60)) + "… has a name of more than 255 bytes, which no "
             + "file in " + describe() + " can have");
       }
     }
-    Path file = RawPaths.resolve(root, key.getBytes(StandardCharsets.UTF_8));
-    for (Path p = file; p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
+    return RawPaths.resolve(root, key.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private void requireNoLinks(Path dir, String key) throws StoreException {
+    for (Path p = dir; p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
       if (Files.isSymbolicLink(p)) {
-        throw new StoreException("'" + root.relativize(p) + "' in " + describe() + " is a symbolic link; the "
-            + "filesystem store never follows links (key " + key + ")");
+        throw linked(p, key);
       }
     }
-    return file;
+  }
+
+  private StoreException linked(Path p, String key) {
+    return new StoreException("'" + root.relativize(p) + "' in " + describe() + " is a symbolic link; the "
+        + "filesystem store never follows links (key " + key + ")");
   }
 
   @Override
   public void put(String key, InputStream content) throws IOException {
-    Path target = path(key);
-    Path tmp = temp.resolve(UUID.randomUUID() + ".part");
+    Path target = file(key);
+    Path parent = target.getParent();
+    // Unique without the system's random source per write (a lock and a read); CREATE_NEW refuses a clash.
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    Path tmp = temp.resolve(new UUID(random.nextLong(), random.nextLong()) + ".part");
+    boolean moved = false;
     try {
       try (FileChannel channel = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW,
           StandardOpenOption.WRITE), OwnerOnly.file())) {
@@ -87,16 +106,22 @@ public final class FilesystemStore implements Store {
         }
         throw e;
       }
-      OwnerOnly.createDirectories(target.getParent());
-      path(key); // No link was raced into the path while the data was written.
+      if (!Files.isDirectory(parent, LinkOption.NOFOLLOW_LINKS)) {
+        requireNoLinks(parent, key);
+        OwnerOnly.createDirectories(parent);
+      }
+      requireNoLinks(parent, key); // No link was raced into the path while the data was written.
       try {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        moved = true;
       } catch (AtomicMoveNotSupportedException e) {
         throw new StoreException("cannot rename atomically within " + root + ": " + e.getMessage(), e);
       }
-      fsyncDirectory(target.getParent());
+      fsyncDirectory(parent);
     } finally {
-      Files.deleteIfExists(tmp);
+      if (!moved) {
+        Files.deleteIfExists(tmp);
+      }
     }
   }
 
@@ -116,6 +141,8 @@ public final class FilesystemStore implements Store {
       channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       throw new ObjectNotFoundException(key);
+    } catch (IOException e) {
+      throw Files.isSymbolicLink(file) ? linked(file, key) : e; // ELOOP: the file is a link
     }
     channel.position(offset);
     InputStream in = Channels.newInputStream(channel);
@@ -249,16 +276,36 @@ public final class FilesystemStore implements Store {
     return names;
   }
 
-  /** Whether a regular file lies somewhere beneath {@code dir} (found depth first, the walk stopping there). */
+  /**
+   * Whether a regular file lies somewhere beneath {@code dir}: its own entries first (a backup's manifest), then its
+   * subdirectories', stopping at the first file. What is deleted meanwhile (retention, concurrently) is not there.
+   */
   private static boolean holdsAFile(Path dir) throws IOException {
-    try (Stream<Path> files = Files.walk(dir)) {
-      return files.anyMatch(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS));
-    } catch (java.io.UncheckedIOException e) {
-      if (e.getCause() instanceof NoSuchFileException) {
-        return false; // deleted meanwhile
+    List<Path> subdirectories = new java.util.ArrayList<>();
+    try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      for (Path p : entries) {
+        BasicFileAttributes attrs;
+        try {
+          attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException deletedMeanwhile) {
+          continue;
+        }
+        if (attrs.isRegularFile()) {
+          return true;
+        }
+        if (attrs.isDirectory()) {
+          subdirectories.add(p);
+        }
       }
-      throw e.getCause();
+    } catch (NoSuchFileException | java.nio.file.NotDirectoryException deletedMeanwhile) {
+      return false;
     }
+    for (Path d : subdirectories) {
+      if (holdsAFile(d)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

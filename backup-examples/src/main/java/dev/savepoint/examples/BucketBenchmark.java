@@ -37,6 +37,8 @@ public final class BucketBenchmark {
     Store bucket = new FilesystemStore(bucketDir);
     Path repoDir = work.resolve("repo");
     deleteTree(repoDir);
+    // The generated bucket and the deleted repository are written back now, not during the first timed step.
+    new ProcessBuilder("sync").inheritIO().start().waitFor();
     Repository repo = new Repository(new FilesystemStore(repoDir));
     System.out.printf("%d objects, %.1f MB; JVM max heap %d MB; %d objects in flight%n", objects, bytes / 1e6,
         Runtime.getRuntime().maxMemory() >> 20, parallelism);
