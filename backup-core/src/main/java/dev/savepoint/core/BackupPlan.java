@@ -298,7 +298,7 @@ public final class BackupPlan {
       ArtifactStream stream = new ArtifactStream(this, artifactName, key.toString(), chain, kind);
       synchronized (streams) {
         // A source's worker thread may still open an artifact while the run is being aborted: refuse it, and
-        // publish only started streams, so that abort and cleanup see every artifact that can store bytes.
+        // publish the stream before it can store bytes, so that abort and cleanup see every such artifact.
         if (aborted) {
           throw new InterruptedIOException("backup " + id + " was aborted; artifact '" + artifactName
               + "' not started");
@@ -312,7 +312,6 @@ public final class BackupPlan {
           order.add(artifactName);
         }
         log.debug("backup {}: artifact '{}' opened -> {}", id, artifactName, key);
-        stream.start(pool);
         streams.put(artifactName, stream);
       }
       return stream;
@@ -445,7 +444,7 @@ public final class BackupPlan {
     private final ChunkProbe rawChunks = new ChunkProbe(ChunkDigests.DEFAULT_SIZE);
     private final Probe storedProbe = new Probe();
     private final byte[] one = new byte[1];
-    private ExecutorService pool;
+    private final ExecutorService pool;
     /** Raw bytes held while the artifact is small; null once the stages run (or it was stored). */
     private HeldBytes held = new HeldBytes();
     /** Guarded by this: true until the stages start. */
@@ -465,14 +464,11 @@ public final class BackupPlan {
 
     ArtifactStream(Artifacts owner, String artifactName, String key, List<Transform> chain, ArtifactWriter.Kind kind) {
       this.owner = owner;
+      this.pool = owner.pool;
       this.kind = kind;
       this.artifactName = artifactName;
       this.key = key;
       this.chain = chain;
-    }
-
-    void start(ExecutorService pool) {
-      this.pool = pool;
     }
 
     /** The transforms as one stream into {@code stored}, probing what goes in and what comes out. */
@@ -555,6 +551,7 @@ public final class BackupPlan {
             + artifactName + "' not stored");
       }
     }
+
     @Override
     public ArtifactRecord record() {
       return record;

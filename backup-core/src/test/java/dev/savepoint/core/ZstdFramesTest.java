@@ -102,4 +102,40 @@ class ZstdFramesTest {
       flush();
     }
   }
+
+  /**
+   * Contexts are reused across artifacts; one whose stream failed mid-frame must not be: the next artifact would
+   * continue the broken frame. More streams than contexts kept follow the failure, so one of them would get it.
+   */
+  @Test
+  void aStreamThatFailedMidFrameLeavesNothingToTheNextArtifact() throws Exception {
+    Transform zstd = Transforms.zstd(4, 0);
+    OutputStream failing = zstd.wrap(new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        throw new IOException("downstream gone");
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        throw new IOException("downstream gone");
+      }
+    });
+    // Just under a block of incompressible bytes: held until the end, whose output is more than one buffer, so
+    // the downstream fails while zstd still holds the rest of the frame.
+    byte[] random = new byte[128 * 1024 - 1];
+    new java.util.Random(3).nextBytes(random);
+    assertThatThrownBy(() -> {
+      try (failing) {
+        failing.write(random);
+      }
+    }).isInstanceOf(IOException.class).hasMessageContaining("downstream gone");
+    for (int i = 0; i < 20; i++) {
+      byte[] raw = TransformRoundTripTest.data(10_000 + i, i);
+      byte[] stored = TransformRoundTripTest.encode(zstd, raw);
+      try (InputStream in = new ZstdInputStream(new ByteArrayInputStream(stored))) {
+        assertThat(in.readAllBytes()).as("artifact %d after the failure", i).isEqualTo(raw);
+      }
+    }
+  }
 }
