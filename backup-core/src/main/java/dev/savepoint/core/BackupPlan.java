@@ -566,6 +566,9 @@ public final class BackupPlan {
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
       Objects.checkFromIndexSize(off, len, b.length);
+      if (closed) {
+        throw new IOException("artifact '" + artifactName + "' is closed");
+      }
       if (held != null) {
         hold(b, off, len);
       } else {

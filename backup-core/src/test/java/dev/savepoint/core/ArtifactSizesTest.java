@@ -61,9 +61,10 @@ class ArtifactSizesTest {
       @Override
       public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
         for (int size : SIZES) {
-          try (OutputStream out = writer.open("a" + size)) {
-            write(out, data(size));
-          }
+          OutputStream out = writer.open("a" + size);
+          write(out, data(size));
+          out.close();
+          assertThatThrownBy(() -> out.write(1)).as("written after close").isInstanceOf(IOException.class);
         }
         return Map.of();
       }
