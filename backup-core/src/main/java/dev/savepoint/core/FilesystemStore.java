@@ -277,11 +277,10 @@ public final class FilesystemStore implements Store {
   }
 
   /**
-   * Whether a regular file lies somewhere beneath {@code dir}: its own entries first (a backup's manifest), then its
-   * subdirectories', stopping at the first file. What is deleted meanwhile (retention, concurrently) is not there.
+   * Whether a regular file lies somewhere beneath {@code dir}, depth first, stopping at the first (one open directory
+   * per level, nothing collected). What is deleted meanwhile (retention, concurrently) is not there.
    */
   private static boolean holdsAFile(Path dir) throws IOException {
-    List<Path> subdirectories = new java.util.ArrayList<>();
     try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
       for (Path p : entries) {
         BasicFileAttributes attrs;
@@ -290,20 +289,12 @@ public final class FilesystemStore implements Store {
         } catch (NoSuchFileException deletedMeanwhile) {
           continue;
         }
-        if (attrs.isRegularFile()) {
+        if (attrs.isRegularFile() || attrs.isDirectory() && holdsAFile(p)) {
           return true;
-        }
-        if (attrs.isDirectory()) {
-          subdirectories.add(p);
         }
       }
     } catch (NoSuchFileException | java.nio.file.NotDirectoryException deletedMeanwhile) {
       return false;
-    }
-    for (Path d : subdirectories) {
-      if (holdsAFile(d)) {
-        return true;
-      }
     }
     return false;
   }

@@ -16,8 +16,9 @@ import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.HealthIndicator;
 
 /**
- * Per plan: the newest verified backup and its age, and the last drill of the newest backups; DOWN when a plan with an RPO has no backup younger than it,
- * or when the repository cannot be read — naming the plans. Never shows secrets.
+ * Per plan: the newest verified backup and its age, and the last drill among the newest backups; DOWN when a plan
+ * with an RPO has no backup younger than it, or when the repository cannot be read — naming the plans. Never shows
+ * secrets.
  */
 public final class SavepointHealthIndicator implements HealthIndicator {
   private final SavepointPlans plans;
