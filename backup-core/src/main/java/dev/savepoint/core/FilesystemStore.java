@@ -264,6 +264,12 @@ public final class FilesystemStore implements Store {
     List<String> names = new java.util.ArrayList<>();
     for (java.util.Iterator<Path> children = sortedChildren(dir); children.hasNext(); ) {
       Path p = children.next();
+      if (Files.isSymbolicLink(p) && Files.isDirectory(p)) {
+        // Not followed, so not there: say so, or a plan moved to another disk and linked back looks empty.
+        org.slf4j.LoggerFactory.getLogger(FilesystemStore.class).warn("'{}' in {} is a symbolic link to a directory; "
+            + "the filesystem store never follows links, so nothing beneath it is listed (move the directory itself "
+            + "there)", root.relativize(p), describe());
+      }
       if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !p.equals(temp) && holdsAFile(p)) {
         String name = RawPaths.utf8(RawPaths.bytes(p.getFileName()));
         if (name == null) {

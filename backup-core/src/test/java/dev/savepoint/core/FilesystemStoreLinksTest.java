@@ -33,6 +33,16 @@ class FilesystemStoreLinksTest {
     assertThatThrownBy(() -> store.stat("plan/secret")).isInstanceOf(StoreException.class);
     assertThat(store.list("plan/")).isEmpty();
     assertThat(store.list("")).isEmpty();
+    java.io.PrintStream err = System.err;
+    java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(logged, true, StandardCharsets.UTF_8));
+    try {
+      assertThat(store.folders("")).as("a linked plan is not followed").isEmpty();
+    } finally {
+      System.setErr(err);
+    }
+    assertThat(logged.toString(StandardCharsets.UTF_8)).as("but named, so an empty listing is explained")
+        .contains("'plan'", "symbolic link to a directory");
     assertThat(Files.readString(outside.resolve("secret"))).isEqualTo("outside");
     assertThat(Files.list(tmp.resolve("repo/.savepoint-tmp"))).as("no temporary file left").isEmpty();
   }
