@@ -447,10 +447,9 @@ public final class BackupPlan {
     private final ExecutorService pool;
     /** Raw bytes held while the artifact is small; null once the stages run (or it was stored). */
     private HeldBytes held = new HeldBytes();
-    /** Guarded by this: true until the stages start. */
-    private boolean inline = true;
     /** Guarded by this: set by {@link #abort} before the stages start. */
     private Throwable abortedBy;
+    /** Set with this held when the stages start; null while the artifact is handled inline. */
     private Pipe raw;
     private Pipe stored;
     private OutputStream sink;
@@ -488,7 +487,6 @@ public final class BackupPlan {
       raw = new Pipe();
       stored = new Pipe();
       sink = raw.sink();
-      inline = false;
       encode = pool.submit(() -> {
         try (InputStream in = raw.source()) {
           OutputStream out = encoder(stored.sink());
@@ -541,7 +539,7 @@ public final class BackupPlan {
         held = null;
         repository.store().put(key, encoded.source());
       } catch (RuntimeException e) {
-        throw new IOException("artifact '" + artifactName + "': " + e, e); // as the stages report it
+        throw asIo(e); // as the stages report it
       }
     }
 
@@ -583,30 +581,37 @@ public final class BackupPlan {
         return;
       }
       closed = true;
-      if (held != null) {
-        try {
+      try {
+        if (held != null) {
           storeInline();
-        } catch (IOException e) {
-          SavepointException typed = savepointCause(e);
-          throw typed != null ? typed : e;
+        } else {
+          closeStages();
         }
-        finish();
-        return;
+      } catch (IOException e) {
+        SavepointException typed = savepointCause(e);
+        throw typed != null ? typed : e;
       }
+      finish();
+    }
+
+    /** Ends the raw stream and waits for both stages; throws the first failure (a stage's before the pipe's). */
+    private void closeStages() throws IOException {
       try {
         sink.close();
       } catch (IOException e) {
         IOException stage = awaitFailure();
-        IOException failure = stage != null ? stage : e;
-        SavepointException typed = savepointCause(failure);
-        throw typed != null ? typed : failure;
+        throw stage != null ? stage : e;
       }
       IOException stage = awaitFailure();
       if (stage != null) {
-        SavepointException typed = savepointCause(stage);
-        throw typed != null ? typed : stage;
+        throw stage;
       }
-      finish();
+    }
+
+    /** A stage's (or the inline encoder's) failure as an IOException naming the artifact unless it is one. */
+    private IOException asIo(Throwable failure) {
+      return failure instanceof IOException io ? io
+          : new IOException("artifact '" + artifactName + "': " + failure, failure);
     }
 
     private void finish() {
@@ -622,8 +627,7 @@ public final class BackupPlan {
         try {
           stage.get();
         } catch (ExecutionException e) {
-          IOException io = e.getCause() instanceof IOException x ? x
-              : new IOException("artifact '" + artifactName + "': " + e.getCause(), e.getCause());
+          IOException io = asIo(e.getCause());
           if (first == null) {
             first = io;
           } else if (first != io) {
@@ -643,7 +647,7 @@ public final class BackupPlan {
         return null;
       }
       synchronized (this) {
-        if (inline) { // nothing stored yet, or stored whole by storeInline (which this waited for)
+        if (raw == null) { // nothing stored yet, or stored whole by storeInline (which this waited for)
           abortedBy = cause;
           return null;
         }

@@ -151,16 +151,11 @@ public final class FilesystemStore implements Store {
 
   @Override
   public Optional<ObjectInfo> stat(String key) throws IOException {
-    Path file = path(key);
-    try {
-      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      if (!attrs.isRegularFile()) {
-        return Optional.empty();
-      }
-      return Optional.of(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
-    } catch (NoSuchFileException e) {
+    BasicFileAttributes attrs = attributes(path(key));
+    if (attrs == null || !attrs.isRegularFile()) {
       return Optional.empty();
     }
+    return Optional.of(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
   }
 
   /**
@@ -211,10 +206,8 @@ public final class FilesystemStore implements Store {
               continue;
             }
             Path p = stack.peek().next();
-            BasicFileAttributes attrs;
-            try {
-              attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            } catch (NoSuchFileException gone) {
+            BasicFileAttributes attrs = attributes(p);
+            if (attrs == null) {
               continue; // deleted during the walk: simply not listed
             }
             if (attrs.isDirectory()) {
@@ -264,13 +257,17 @@ public final class FilesystemStore implements Store {
     List<String> names = new java.util.ArrayList<>();
     for (java.util.Iterator<Path> children = sortedChildren(dir); children.hasNext(); ) {
       Path p = children.next();
-      if (Files.isSymbolicLink(p) && Files.isDirectory(p)) {
+      BasicFileAttributes attrs = attributes(p);
+      if (attrs == null) {
+        continue;
+      }
+      if (attrs.isSymbolicLink() && Files.isDirectory(p)) {
         // Not followed, so not there: say so, or a plan moved to another disk and linked back looks empty.
         org.slf4j.LoggerFactory.getLogger(FilesystemStore.class).warn("'{}' in {} is a symbolic link to a directory; "
             + "the filesystem store never follows links, so nothing beneath it is listed (move the directory itself "
             + "there)", root.relativize(p), describe());
       }
-      if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !p.equals(temp) && holdsAFile(p)) {
+      if (attrs.isDirectory() && !p.equals(temp) && holdsAFile(p)) {
         String name = RawPaths.utf8(RawPaths.bytes(p.getFileName()));
         if (name == null) {
           throw new StoreException("'" + RawPaths.percentEncode(RawPaths.bytes(root.relativize(p))) + "' in "
@@ -289,13 +286,8 @@ public final class FilesystemStore implements Store {
   private static boolean holdsAFile(Path dir) throws IOException {
     try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
       for (Path p : entries) {
-        BasicFileAttributes attrs;
-        try {
-          attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException deletedMeanwhile) {
-          continue;
-        }
-        if (attrs.isRegularFile() || attrs.isDirectory() && holdsAFile(p)) {
+        BasicFileAttributes attrs = attributes(p);
+        if (attrs != null && (attrs.isRegularFile() || attrs.isDirectory() && holdsAFile(p))) {
           return true;
         }
       }
@@ -303,6 +295,15 @@ public final class FilesystemStore implements Store {
       return false;
     }
     return false;
+  }
+
+  /** The attributes of {@code p} itself (a link is not followed), or null if it was deleted meanwhile. */
+  private static BasicFileAttributes attributes(Path p) throws IOException {
+    try {
+      return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException deletedMeanwhile) {
+      return null;
+    }
   }
 
   @Override
