@@ -364,9 +364,9 @@ public final class S3BatchCopy {
       if (directory == null) {
         return 0;
       }
-      String batch = directory.substring(backup.plan().length() + 1, directory.length() - 1);
-      if (!directory.startsWith(backup.plan() + "/") || backup.references() == null
-          || !backup.references().contains(batch)) {
+      String batch = directory.startsWith(backup.plan() + "/")
+          ? directory.substring(backup.plan().length() + 1, directory.length() - 1) : null;
+      if (batch == null || backup.references() == null || !backup.references().contains(batch)) {
         throw new IllegalStateException("backup " + backup.id() + " adopted nothing from batch " + directory
             + "; a batch no backup adopted from is an orphan that cleanup removes whole");
       }
