@@ -121,6 +121,11 @@ class S3BatchCopyTest {
     Manifest full = plan(source.fullCopies()).run().manifest();
     assertThatThrownBy(() -> copies.discardUnadopted(repo, full)).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("adopted nothing");
+    Manifest ofAnotherPlan = new Manifest(first.formatVersion(), first.id(), "uploads-of-another-service-named-at-length",
+        first.tier(), first.labels(), first.startedAt(), first.finishedAt(), first.source(), first.artifacts(),
+        first.references()); // a plan name longer than the batch's directory
+    assertThatThrownBy(() -> copies.discardUnadopted(repo, ofAnotherPlan)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("adopted nothing");
     repo.delete(full);
     assertThat(copies.discardUnadopted(repo, first)).isOne();
     assertThat(repoStore.list("uploads/" + job.batchId() + "/")).extracting(ObjectInfo::key)
