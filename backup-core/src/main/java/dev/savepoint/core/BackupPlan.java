@@ -487,8 +487,11 @@ public final class BackupPlan {
       raw = new Pipe();
       stored = new Pipe();
       sink = raw.sink();
+      // Each stage fails its pipes with its error before it closes what it reads (a catch runs after a
+      // try-with-resources closed it, and the writer would see a bare "stopped before the end" without the cause).
       encode = pool.submit(() -> {
-        try (InputStream in = raw.source()) {
+        InputStream in = raw.source();
+        try {
           OutputStream out = encoder(stored.sink());
           in.transferTo(out);
           out.close();
@@ -497,16 +500,21 @@ public final class BackupPlan {
           stored.abort(t);
           raw.fail(t);
           throw t;
+        } finally {
+          in.close();
         }
       });
       upload = pool.submit(() -> {
-        try (InputStream in = stored.source()) {
+        InputStream in = stored.source();
+        try {
           repository.store().put(key, in);
           return null;
         } catch (Throwable t) {
           stored.fail(t);
           raw.fail(t);
           throw t;
+        } finally {
+          in.close();
         }
       });
     }
