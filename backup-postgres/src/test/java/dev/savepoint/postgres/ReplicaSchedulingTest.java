@@ -65,7 +65,7 @@ class ReplicaSchedulingTest {
       s.close();
     }
     List<Manifest> backups = repo.list("tier1");
-    assertThat(backups.size()).isBetween(3, 4);
+    assertThat(backups.size()).isBetween(2, 4); // 3-4 slots in 7 s; a loaded machine may start late
     assertThat(sourceRuns.get()).isEqualTo(backups.size());
     // One backup per two-second slot.
     assertThat(backups.stream().map(m -> m.startedAt().getEpochSecond() / 2).distinct().count())
@@ -99,7 +99,11 @@ class ReplicaSchedulingTest {
         .source(PostgresSource.builder(PostgresUrl.parse(pg.url(db))).pgDump(fake.toString()).build()).build();
     Scheduler scheduler = new Scheduler(dev.savepoint.core.LockProvider.inProcess());
     scheduler.schedule(plan, "* * * * * *", ZoneOffset.UTC).start();
-    Thread.sleep(2_500);
+    long deadline = System.currentTimeMillis() + 30_000; // until the backup runs (its lease), then mid-stream
+    while (repo.store().list("tier1/").isEmpty() && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+    }
+    Thread.sleep(1_000);
     long start = System.nanoTime();
     assertThat(scheduler.close(java.time.Duration.ofMillis(200))).as("finished within the grace period").isFalse();
     assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(10_000);
