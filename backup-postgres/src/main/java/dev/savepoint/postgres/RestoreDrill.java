@@ -133,6 +133,18 @@ public final class RestoreDrill {
     return result;
   }
 
+  /** The most recent drill of any of {@code backups}, if one was drilled (one attachment listing per backup). */
+  public static java.util.Optional<Report> latest(Repository repository, java.util.Collection<Manifest> backups)
+      throws IOException {
+    Report latest = null;
+    for (Manifest m : backups) {
+      for (Report r : reports(repository, m)) {
+        latest = latest == null || r.startedAt().isAfter(latest.startedAt()) ? r : latest;
+      }
+    }
+    return java.util.Optional.ofNullable(latest);
+  }
+
   private static byte[] toJson(Report report) {
     try {
       return JSON.writeValueAsString(report).getBytes(StandardCharsets.UTF_8);

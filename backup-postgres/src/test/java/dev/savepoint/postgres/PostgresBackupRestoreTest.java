@@ -284,6 +284,17 @@ class PostgresBackupRestoreTest {
     assertThat(report.backupId()).isEqualTo(m.id());
     assertThat(report.rowsChecked()).isGreaterThan(4000);
     assertThat(RestoreDrill.reports(repo, m)).containsExactly(report);
+    // The latest drill among several backups is the most recent by time, whichever backup it drilled.
+    Manifest second = backup(repo, PostgresSource.builder(url(trpg)).build());
+    RestoreDrill.Report older = new RestoreDrill.Report("db", second.id(), report.startedAt().minusSeconds(60), 1, 1,
+        1, false, "recorded by hand");
+    RestoreDrill.record(repo, second, older);
+    assertThat(RestoreDrill.latest(repo, List.of(second, m))).contains(report);
+    RestoreDrill.Report newer = new RestoreDrill.Report("db", second.id(), report.startedAt().plusSeconds(60), 1, 1,
+        1, false, "recorded by hand");
+    RestoreDrill.record(repo, second, newer);
+    assertThat(RestoreDrill.latest(repo, List.of(m, second))).contains(newer);
+    assertThat(RestoreDrill.latest(repo, List.of())).isEmpty();
     try (Connection c = pg.connect("postgres")) {
       assertThat(count(c, "pg_database WHERE datname LIKE 'savepoint_drill_%'")).isZero();
     }

@@ -48,16 +48,8 @@ public class SavepointEndpoint {
         Manifest newest = backups.get(backups.size() - 1);
         row.put("newestBackup", newest.id());
         row.put("newestAgeSeconds", Duration.between(newest.startedAt(), now).toSeconds());
-        RestoreDrill.Report lastDrill = null;
-        for (Manifest m : backups) {
-          for (RestoreDrill.Report r : RestoreDrill.reports(repository, m)) {
-            lastDrill = lastDrill == null || r.startedAt().isAfter(lastDrill.startedAt()) ? r : lastDrill;
-          }
-        }
-        if (lastDrill != null) {
-          row.put("lastDrill", Map.of("at", lastDrill.startedAt().toString(), "passed", lastDrill.passed(),
-              "restoreMillis", lastDrill.restoreMillis()));
-        }
+        RestoreDrill.latest(repository, backups).ifPresent(d -> row.put("lastDrill", Map.of("at",
+            d.startedAt().toString(), "passed", d.passed(), "restoreMillis", d.restoreMillis())));
       }
       if (e.getValue().rpo() != null) {
         row.put("rpoSeconds", e.getValue().rpo().toSeconds());

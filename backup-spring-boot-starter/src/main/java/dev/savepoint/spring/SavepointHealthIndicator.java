@@ -35,9 +35,8 @@ public final class SavepointHealthIndicator implements HealthIndicator {
 
   /** The most recent drill of the newest backup that has one, as "passed|FAILED at (backup id)". */
   private Optional<String> lastDrill(List<Manifest> newestFirst) throws java.io.IOException {
-    for (Manifest m : newestFirst) {
-      Optional<RestoreDrill.Report> drill = RestoreDrill.reports(repository, m).stream()
-          .max(java.util.Comparator.comparing(RestoreDrill.Report::startedAt));
+    for (Manifest m : newestFirst) { // stops at the first drilled backup: usually one listing per probe
+      Optional<RestoreDrill.Report> drill = RestoreDrill.latest(repository, List.of(m));
       if (drill.isPresent()) {
         RestoreDrill.Report d = drill.get();
         return Optional.of((d.passed() ? "passed " : "FAILED ") + d.startedAt() + " (backup " + m.id() + ")");
