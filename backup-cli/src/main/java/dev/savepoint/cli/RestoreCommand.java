@@ -69,7 +69,7 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--on-unsafe-keys", defaultValue = "refuse", paramLabel = "refuse|escape",
       description = "Bucket backup to a directory: keys that are no safe path there (., .., empty segments, too "
           + "long, a key that is also a folder) make the restore refuse before writing anything (default), or go "
-          + "under %unsafe/<sha-256> with an index of their original keys (escape).")
+          + "under %%unsafe/<sha-256> with an index of their original keys (escape).")
   String onUnsafeKeys;
 
   @Option(names = "--verify", description = "pgdata: targets: start the restored cluster on a free port, wait until "

@@ -64,12 +64,12 @@ final class WalCommand {
   }
 
   @Command(name = "push", description = "Archive one WAL file, for archive_command = 'savepoint wal push --repo … "
-      + "--plan … %p': exits 0 only once it is durable; the same file again is 0, other content is an error.")
+      + "--plan … %%p': exits 0 only once it is durable; the same file again is 0, other content is an error.")
   static final class Push implements Callable<Integer> {
     @Mixin
     WalArchiveOptions wal;
 
-    @Parameters(index = "0", paramLabel = "<wal-file>", description = "The file (%p).")
+    @Parameters(index = "0", paramLabel = "<wal-file>", description = "The file (%%p).")
     Path file;
 
     @Override
@@ -83,7 +83,7 @@ final class WalCommand {
   @Command(name = "push-server", description = "Archive WAL files handed over by archive_command without a JVM per "
       + "file: listens on 127.0.0.1 and stores each file named by POST /push?file=<name> from --wal-dir, answering "
       + "200 only once it is durable. archive_command = 'curl -fsS -X POST "
-      + "\"http://127.0.0.1:7979/push?file=%f\"'. Runs until SIGTERM.")
+      + "\"http://127.0.0.1:7979/push?file=%%f\"'. Runs until SIGTERM.")
   static final class PushServer implements Callable<Integer> {
     @Mixin
     WalArchiveOptions wal;
