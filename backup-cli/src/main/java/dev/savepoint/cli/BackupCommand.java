@@ -54,13 +54,14 @@ final class BackupCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Repository repository = repo.openOrCreate();
+    java.util.List<dev.savepoint.core.Transform> transforms = encoding.transforms();
+    Repository repository = repo.openForWriting(transforms);
     BackupPlan.Builder builder = BackupPlan.builder(plan).tier(tier).source(Uris.source(source, Uris.pgFormat(pgFormat), jobs, globals))
         .repository(repository).verifier(Verifiers.presence(minSize));
     if (minSize < 0) {
       throw new IllegalArgumentException("--min-size must be 0 or more bytes, not " + minSize);
     }
-    encoding.transforms().forEach(builder::transform);
+    transforms.forEach(builder::transform);
     Manifest m = Audit.backup(repository, plan, () -> {
       try (TerminalProgress progress = new TerminalProgress("backup")) {
         return builder.progress(progress).build().run().manifest();

@@ -30,10 +30,11 @@ final class BaseBackupCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Repository repository = repo.openOrCreate();
+    java.util.List<dev.savepoint.core.Transform> transforms = encoding.transforms();
+    Repository repository = repo.openForWriting(transforms);
     BackupPlan.Builder builder = BackupPlan.builder(plan).tier("physical")
         .source(new BaseBackupSource(PostgresUrl.parse(source))).repository(repository).verifier(Verifiers.presence(1));
-    encoding.transforms().forEach(builder::transform);
+    transforms.forEach(builder::transform);
     Manifest m = Audit.backup(repository, plan, () -> builder.build().run().manifest());
     System.out.printf("base backup %s of plan '%s' complete: %s stored, WAL %s to %s needed%n", m.id(), plan,
         Format.bytes(m.storedBytes()), m.source().facts().get("startLsn"), m.source().facts().get("stopLsn"));

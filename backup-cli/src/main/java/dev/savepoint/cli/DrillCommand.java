@@ -51,7 +51,7 @@ final class DrillCommand implements Callable<Integer> {
     if (scratch != null && !PostgresUrl.isPostgresUrl(scratch)) {
       throw new ConfigurationException("--scratch must be a postgresql:// URL");
     }
-    Repository repository = repo.open();
+    Repository repository = repo.openAuthenticated(secretOptions.secrets());
     RestoreDrill.Report report = pgdata != null
         ? new dev.savepoint.postgres.pitr.PointInTimeRestore(repository, choice.plan).drill(
             at == null ? null : java.time.Instant.parse(at), pgdata, secretOptions.secrets())

@@ -50,6 +50,8 @@ import java.util.List;
  *     retention: {keepDaily: 7, keepWeekly: 4}
  *     minSizeBytes: 1000000
  *     slackWebhookEnv: SLACK_WEBHOOK_URL
+ *     manifestHmacEnv: MANIFEST_KEY   # sign with this HMAC key (default for passphrase plans: a key derived from it)
+ *     insecureUnsigned: false        # true accepts a plan whose backups nothing authenticates
  * </pre>
  */
 final class PlanFile {
@@ -57,7 +59,8 @@ final class PlanFile {
   record PlanSpec(String name, String tier, String schedule, String zone, Duration rpo, String source,
       List<String> tables, List<String> tablesOnly, List<String> crossTierReferences, List<String> excludeTableData, String pgFormat, Integer jobs, String compress, Integer level,
       String encryptPassphraseEnv, List<String> recipients, String repository, String archive,
-      RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv) {}
+      RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv, String manifestHmacEnv,
+      Boolean insecureUnsigned) {}
 
   /** Counts take -1 for "every period"; keepWithin is measured from the newest backup (P7D, P1M, PT36H). */
   record RetentionSpec(Integer keepLast, Integer keepHourly, Integer keepDaily, Integer keepWeekly,
@@ -168,13 +171,13 @@ final class PlanFile {
   private static BackupPlan assemble(PlanSpec p) throws IOException {
     Source source = source(p);
     BackupPlan.Builder b = BackupPlan.builder(p.name()).tier(p.tier()).source(source)
-        .repository(Uris.repository(p.repository())).rpo(p.rpo())
+        .repository(repository(p, p.repository())).rpo(p.rpo())
         .verifier(Verifiers.presence(p.minSizeBytes() == null ? 0 : p.minSizeBytes()));
     TransformChoices.compression(p.compress() == null ? "zstd" : p.compress(), p.level()).ifPresent(b::transform);
     TransformChoices.openPgp(p.encryptPassphraseEnv(),
         p.recipients() == null ? List.of() : p.recipients().stream().map(Path::of).toList()).ifPresent(b::transform);
     if (p.archive() != null) {
-      b.copyTo(Uris.repository(p.archive()));
+      b.copyTo(repository(p, p.archive()));
     }
     List<Notifier> notifiers = new ArrayList<>(List.of(Notifier.log()));
     if (p.slackWebhookEnv() != null) {
@@ -184,6 +187,29 @@ final class PlanFile {
       notifiers.add(Notifier.webhook(URI.create(new String(SecretOptions.env(p.webhookEnv())))));
     }
     notifiers.forEach(b::notifier);
-    return b.build();
+    BackupPlan plan = b.build();
+    if (!plan.repository().authenticated() && p.manifestHmacEnv() == null) {
+      if (!Boolean.TRUE.equals(p.insecureUnsigned())) {
+        throw new ConfigurationException("plan '" + p.name() + "': nothing authenticates its backups, so anyone who "
+            + "can write " + p.repository() + " could plant one: give encryptPassphraseEnv (manifests are then signed "
+            + "with a key derived from it) or manifestHmacEnv, or accept the risk with insecureUnsigned: true");
+      }
+      TrustOptions.insecureNotice(plan.repository().describe());
+    }
+    return plan;
+  }
+
+  /** The repository {@code uri} of plan {@code p}, signed with the plan's HMAC key if it names one. */
+  private static dev.savepoint.core.Repository repository(PlanSpec p, String uri) throws IOException {
+    dev.savepoint.core.Repository repository = Uris.repository(uri);
+    if (p.manifestHmacEnv() == null) {
+      return repository;
+    }
+    byte[] key = new String(SecretOptions.env(p.manifestHmacEnv())).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (key.length < 32) {
+      throw new ConfigurationException("plan '" + p.name() + "': the HMAC key in " + p.manifestHmacEnv()
+          + " must be at least 32 bytes");
+    }
+    return repository.signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(key));
   }
 }

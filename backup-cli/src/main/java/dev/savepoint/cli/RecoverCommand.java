@@ -105,6 +105,9 @@ final class RecoverCommand implements Callable<Integer> {
   @Mixin
   SecretOptions secretOptions;
 
+  @Mixin
+  TrustOptions trust;
+
   @Option(names = "--config", required = true, paramLabel = "<recovery.yaml>")
   Path config;
 
@@ -149,9 +152,9 @@ final class RecoverCommand implements Callable<Integer> {
     if (file.name() == null || file.repository() == null || file.steps() == null) {
       throw new ConfigurationException("recovery file " + config + " needs name, repository and steps");
     }
-    Repository repository = Uris.repository(file.repository());
-    BackupSelector selector = at == null ? BackupSelector.latest() : BackupSelector.atOrBefore(Instant.parse(at));
     Secrets secrets = secretOptions.secrets();
+    Repository repository = trust.requireAuthentication(trust.apply(Uris.repository(file.repository()), secrets));
+    BackupSelector selector = at == null ? BackupSelector.latest() : BackupSelector.atOrBefore(Instant.parse(at));
     RecoveryPlan.Builder plan = RecoveryPlan.builder(file.name(), repository).rto(file.rto()).principal(Audit.principal())
         .drill(drill);
     if (file.checklist() != null) {

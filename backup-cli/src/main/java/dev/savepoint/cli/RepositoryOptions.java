@@ -1,45 +1,70 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.ManifestSigner;
+import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Transform;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.util.List;
 import picocli.CommandLine.Option;
 
-/** {@code --repo <uri>} and manifest signing, shared by every command. */
+/**
+ * {@code --repo <uri>} and how what it holds is authenticated, shared by every command. A repository is hostile
+ * until proven otherwise: commands that decode, restore or write backups need a key that authenticates them (a
+ * passphrase, from which the signing key is derived, or {@code --manifest-hmac-env}) or the explicit
+ * {@code --insecure-unsigned}.
+ */
 final class RepositoryOptions {
   @Option(names = "--repo", required = true, paramLabel = "<uri>",
       description = "Repository: file:/path, s3://bucket/prefix?region=..&endpoint=..&pathStyle=true (credentials "
           + "from the AWS default chain) or gs://bucket/prefix (Application Default Credentials or credentialsFile=).")
   String repo;
 
-  @Option(names = "--manifest-hmac-env", paramLabel = "<VAR>",
-      description = "Sign manifests with HMAC-SHA256 using the key (at least 32 bytes) in this environment "
-          + "variable, and refuse manifests whose signature is missing or wrong (exit 3).")
-  String hmacEnv;
+  @picocli.CommandLine.Mixin
+  TrustOptions trust;
 
   /**
-   * The existing repository: reading commands never create one, so a mistyped {@code --repo} is an error (exit
-   * 2) rather than an empty, green listing.
+   * The existing repository, for commands that only list or manage what it holds: reading commands never create
+   * one, so a mistyped {@code --repo} is an error (exit 2) rather than an empty, green listing.
    */
   Repository open() throws IOException {
-    if (repo.startsWith("file:") && !java.nio.file.Files.isDirectory(Uris.path(repo))) {
-      throw new dev.savepoint.core.ConfigurationException("repository " + repo + " does not exist (check --repo; "
-          + "only backup creates a repository)");
-    }
-    return openOrCreate();
+    return open(Secrets.none());
   }
 
-  /** The repository, created if it is a new {@code file:} one (for {@code backup}). */
-  Repository openOrCreate() throws IOException {
-    Repository repository = Uris.repository(repo);
-    if (hmacEnv != null) {
-      byte[] key = new String(SecretOptions.env(hmacEnv)).getBytes(StandardCharsets.UTF_8);
-      if (key.length < 32) {
-        throw new dev.savepoint.core.ConfigurationException("the HMAC key in " + hmacEnv + " must be at least 32 bytes");
-      }
-      repository = repository.signedWith(ManifestSigner.hmacSha256(key));
+  /** The existing repository with {@code secrets} as its keys and requirements (see {@link Repository#withSecrets}). */
+  Repository open(Secrets secrets) throws IOException {
+    if (repo.startsWith("file:") && !java.nio.file.Files.isDirectory(Uris.path(repo))) {
+      throw new ConfigurationException("repository " + repo + " does not exist (check --repo; "
+          + "only backup creates a repository)");
     }
-    return repository;
+    return build(secrets);
+  }
+
+  /**
+   * As {@link #open(Secrets)}, for a command that trusts what it reads (restore, drill, verify, the WAL): refused
+   * (exit 2) when nothing would authenticate it, unless {@code --insecure-unsigned} says so.
+   */
+  Repository openAuthenticated(Secrets secrets) throws IOException {
+    return requireAuthentication(open(secrets));
+  }
+
+  /**
+   * The repository, created if it is a new {@code file:} one, for a command that writes backups through
+   * {@code transforms}: their keys (a passphrase) sign what it writes.
+   */
+  Repository openForWriting(List<Transform> transforms) throws IOException {
+    Secrets keys = Secrets.none();
+    for (Transform t : transforms) {
+      keys = keys.orElse(t.secrets());
+    }
+    return requireAuthentication(build(keys));
+  }
+
+  private Repository build(Secrets secrets) throws IOException {
+    return trust.apply(Uris.repository(repo), secrets);
+  }
+
+  private Repository requireAuthentication(Repository repository) throws ConfigurationException {
+    return trust.requireAuthentication(repository);
   }
 }

@@ -137,7 +137,7 @@ final class RestoreCommand implements Callable<Integer> {
     } else {
       selector = choice.selector();
     }
-    Repository repository = repo.open();
+    Repository repository = repo.openAuthenticated(secretOptions.secrets());
     if (to.startsWith("pgdata:")) {
       return pointInTime(repository);
     }

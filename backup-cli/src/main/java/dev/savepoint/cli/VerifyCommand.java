@@ -34,7 +34,7 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Repository repository = repo.open();
+    Repository repository = repo.openAuthenticated(secretOptions.secrets());
     Manifest m = repository.select(choice.plan, choice.selector());
     List<VerificationResult> results = repository.verify(m, Verifiers.standard(full, secretOptions.secrets()));
     boolean passed = results.stream().allMatch(VerificationResult::passed);

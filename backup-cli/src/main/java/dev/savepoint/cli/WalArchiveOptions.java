@@ -18,6 +18,7 @@ final class WalArchiveOptions {
 
   /** The plan's WAL archive, the repository created if it is new. */
   WalArchive archive() throws IOException {
-    return new WalArchive(repo.openOrCreate(), plan, encoding.transforms());
+    java.util.List<dev.savepoint.core.Transform> transforms = encoding.transforms();
+    return new WalArchive(repo.openForWriting(transforms), plan, transforms);
   }
 }

@@ -152,12 +152,15 @@ final class WalCommand {
     @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
     String plan;
 
+    @Mixin
+    SecretOptions secretOptions;
+
     @Option(names = "--json", description = "Print the window and gaps as JSON.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-      Repository repository = repo.open();
+      Repository repository = repo.openAuthenticated(secretOptions.secrets());
       PointInTimeRestore pitr = new PointInTimeRestore(repository, plan);
       List<String> gaps = pitr.gaps();
       PointInTimeRestore.Window window = pitr.window();

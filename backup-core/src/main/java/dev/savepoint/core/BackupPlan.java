@@ -63,12 +63,20 @@ public final class BackupPlan {
     this.labels = Map.copyOf(b.labels);
     this.source = required(b.source, "source", "source(...)");
     this.transforms = List.copyOf(b.transforms);
-    this.repository = required(b.repository, "repository", "repository(new Repository(store))");
+    // The plan's keys are its repository's requirements: a passphrase plan signs its manifests with a key derived from
+    // the passphrase, and reads (incremental bases, copies, drills) refuse what is unsigned or unencrypted.
+    Secrets keys = Secrets.none();
+    for (Transform t : transforms) {
+      keys = keys.orElse(t.secrets());
+    }
+    Secrets planKeys = keys;
+    this.repository = required(b.repository, "repository", "repository(new Repository(store))")
+        .withSecrets(planKeys.orElse(b.repository.secrets()));
     this.verifiers = List.copyOf(b.verifiers);
     this.progress = b.progress;
     this.notifier = Notifier.safely(b.notifiers);
     this.rpo = b.rpo;
-    this.copies = List.copyOf(b.copies);
+    this.copies = b.copies.stream().map(c -> c.withSecrets(planKeys.orElse(c.secrets()))).toList();
   }
 
   public static Builder builder(String name) {

@@ -61,6 +61,19 @@ public interface ManifestSigner {
     };
   }
 
+  /** PBKDF2-HMAC-SHA256 iterations of {@link #derived}: as many as the OpenPGP passphrase check value uses. */
+  int DERIVATION_ITERATIONS = 600_000;
+
+  /**
+   * HMAC-SHA256 under a key derived from {@code secret} (a plan's encryption passphrase) for the repository
+   * {@code repositoryId}: PBKDF2-HMAC-SHA256 with {@value #DERIVATION_ITERATIONS} iterations, salted with the
+   * repository's id, so two repositories sharing a passphrase still have different keys and a manifest copied from
+   * one to the other is refused. Derived once per process for each pair.
+   */
+  static ManifestSigner derived(char[] secret, String repositoryId) {
+    return dev.savepoint.core.internal.DerivedKeys.signer(secret, repositoryId);
+  }
+
   /**
    * Ed25519: backups sign with the private key; restore hosts need only the public key ({@code privateKey}
    * may be null there, and signing then fails).

@@ -107,7 +107,7 @@ public final class ObjectIndex {
 
   /** Runs {@code action} for every object of the backup, in index order, reading one segment at a time. */
   public static void forEach(Repository repository, Manifest manifest, EntryAction action) throws IOException {
-    forEach(repository.reader(manifest, Secrets.none()), action);
+    forEach(repository.readerOf(manifest, Secrets.none()), action);
   }
 
   /** As {@link #forEach(Repository, Manifest, EntryAction)}, reading through a restore's artifact reader. */
@@ -125,7 +125,7 @@ public final class ObjectIndex {
    * manifest.
    */
   public static Reader open(Repository repository, Manifest manifest) throws IOException {
-    return open(repository.reader(manifest, Secrets.none()));
+    return open(repository.readerOf(manifest, Secrets.none()));
   }
 
   /** As {@link #open(Repository, Manifest)}, reading through a restore's artifact reader. */

@@ -33,15 +33,19 @@ public final class Repository {
   private final Store store;
   private final ManifestSigner signer;
   private final Secrets secrets;
+  /** The repository's id once read or created; shared by the views {@link #signedWith} and {@link #withSecrets} make. */
+  private final java.util.concurrent.atomic.AtomicReference<String> id;
 
   public Repository(Store store) {
-    this(store, null, Secrets.none());
+    this(store, null, Secrets.none(), new java.util.concurrent.atomic.AtomicReference<>());
   }
 
-  private Repository(Store store, ManifestSigner signer, Secrets secrets) {
+  private Repository(Store store, ManifestSigner signer, Secrets secrets,
+      java.util.concurrent.atomic.AtomicReference<String> id) {
     this.store = Objects.requireNonNull(store, "store");
     this.signer = signer;
     this.secrets = Objects.requireNonNull(secrets, "secrets");
+    this.id = id;
   }
 
   /**
@@ -49,20 +53,92 @@ public final class Repository {
    * {@link IntegrityException}) any manifest whose signature is missing or does not match.
    */
   public Repository signedWith(ManifestSigner signer) {
-    return new Repository(store, Objects.requireNonNull(signer), secrets);
+    return new Repository(store, Objects.requireNonNull(signer), secrets, id);
   }
 
   /**
    * This repository with the key material its backups need given once: {@link #restore(Manifest, RestoreTarget)},
-   * {@link Verifiers#roundTrip()} and drills through it use {@code secrets}.
+   * {@link Verifiers#roundTrip()} and drills through it use {@code secrets}. Secrets are also requirements: an
+   * OpenPGP passphrase among them means every artifact read must be encrypted (see
+   * {@link Transforms#checkProtection}) and, without a signer of its own, that every manifest and document is
+   * signed with a key derived from the passphrase and this repository's {@link #id()}.
    */
   public Repository withSecrets(Secrets secrets) {
-    return new Repository(store, signer, secrets);
+    return new Repository(store, signer, secrets, id);
   }
 
   /** The secrets given with {@link #withSecrets} ({@link Secrets#none()} otherwise). */
   public Secrets secrets() {
     return secrets;
+  }
+
+  /**
+   * Whether what this repository reads is authenticated: it has a {@link ManifestSigner}, or its secrets hold one
+   * to derive a signing key from (a plan's passphrase). Without, anyone who can write the store can plant backups.
+   */
+  public boolean authenticated() {
+    return signer != null || Transforms.signingSecret(secrets).isPresent();
+  }
+
+  /** Where the repository's id lives: written once, when the first signed manifest or document is written. */
+  public static final String ID_KEY = "_savepoint/repository-id";
+
+  /**
+   * The repository's id, made at its first signed write: every signature covers it (a manifest copied from another
+   * repository that shares the key fails its check), and keys derived from a passphrase are salted with it. Empty
+   * for a repository that never signed anything.
+   */
+  public Optional<String> id() throws IOException {
+    String known = id.get();
+    if (known != null) {
+      return Optional.of(known);
+    }
+    try (InputStream in = store.get(ID_KEY)) {
+      String stored = new String(in.readNBytes(200), java.nio.charset.StandardCharsets.UTF_8).strip();
+      if (!stored.matches("[0-9a-f-]{36}")) {
+        throw new IntegrityException(ID_KEY + " in " + describe() + " is not a repository id: every signature of "
+            + "this repository is refused until it holds the id it was created with");
+      }
+      id.compareAndSet(null, stored);
+      return Optional.of(id.get());
+    } catch (ObjectNotFoundException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The id, created now if the repository has none (before its first signed write). */
+  private String createId() throws IOException {
+    Optional<String> existing = id();
+    if (existing.isPresent()) {
+      return existing.get();
+    }
+    store.put(ID_KEY, ByteSource.wrap(java.util.UUID.randomUUID().toString()
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    id.set(null);
+    return id().orElseThrow(() -> new StoreException("the repository id written to " + ID_KEY + " in " + describe()
+        + " cannot be read back"));
+  }
+
+  /**
+   * The signer in force: this repository's own, else one derived from its secrets' signing secret and its id
+   * (created first when {@code writing}); null if neither exists.
+   */
+  private ManifestSigner signer(boolean writing) throws IOException {
+    if (signer != null) {
+      if (writing && signer.canSign()) {
+        createId();
+      }
+      return signer;
+    }
+    Optional<char[]> secret = Transforms.signingSecret(secrets);
+    if (secret.isEmpty()) {
+      return null;
+    }
+    try {
+      return ManifestSigner.derived(secret.get(), writing ? createId() : id().orElse("none"));
+    } finally {
+      java.util.Arrays.fill(secret.get(), '\0');
+    }
   }
 
   public Store store() {
@@ -71,7 +147,11 @@ public final class Repository {
 
   /** The repository's audit log, signed with its manifest signer if it has one. */
   public AuditLog auditLog() {
-    return new AuditLog(store, signer);
+    try {
+      return new AuditLog(store, signer(true));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot read the id of " + describe() + ": " + e.getMessage(), e);
+    }
   }
 
   public String describe() {
@@ -328,24 +408,24 @@ public final class Repository {
     } catch (ObjectNotFoundException e) {
       throw new BackupNotFoundException("no backup " + id + " of plan '" + plan + "' in " + describe());
     }
-    if (signer != null) {
-      checkSignature(plan, id, key, bytes);
+    ManifestSigner in = signer(false);
+    if (in != null) {
+      checkSignature(in, "manifest " + key, plan + "/" + id + "/" + SIGNATURE, manifestSigned(bytes));
     }
     return ManifestCodec.read(key, bytes);
   }
 
-  private void checkSignature(String plan, String id, String key, byte[] manifest) throws IOException {
-    checkSignature("manifest " + key, plan + "/" + id + "/" + SIGNATURE, manifest);
-  }
-
-  /** IntegrityException unless the signature at {@code sigKey} is this repository's signature of {@code signed}. */
-  private void checkSignature(String what, String sigKey, byte[] signed) throws IOException {
+  /**
+   * IntegrityException unless the signature at {@code sigKey} is {@code signer}'s signature of {@code signed}.
+   */
+  private void checkSignature(ManifestSigner signer, String what, String sigKey, byte[] signed) throws IOException {
     String text;
     try (InputStream in = store.get(sigKey)) {
       text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
     } catch (ObjectNotFoundException e) {
       throw new IntegrityException(what + " is not signed, but this repository requires "
-          + signer.algorithm() + " signatures");
+          + signer.algorithm() + " signatures (a backup written without the key, or before signing was on: see "
+          + "'savepoint repo sign' in the README)");
     }
     String[] parts = text.split(":", 2);
     byte[] signature;
@@ -356,11 +436,11 @@ public final class Repository {
     }
     if (parts.length != 2 || !parts[0].equals(signer.algorithm()) || !signer.verify(signed, signature)) {
       throw new IntegrityException(what + " fails its " + signer.algorithm()
-          + " signature check: it was modified, or signed with another key");
+          + " signature check: it was modified, copied from another repository, or signed with another key");
     }
   }
 
-  private ByteSource signature(byte[] signed) {
+  private static ByteSource signature(ManifestSigner signer, byte[] signed) {
     String sig = signer.algorithm() + ":" + java.util.Base64.getEncoder().encodeToString(signer.sign(signed));
     return ByteSource.wrap(sig.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
@@ -372,8 +452,9 @@ public final class Repository {
    * only verify (an Ed25519 public key) writes the document unsigned, and signed readers then refuse it.
    */
   public void writeDocument(String key, byte[] content) throws IOException {
-    if (signer != null && signer.canSign()) {
-      store.put(key + ".sig", signature(documentSigned(key, content)));
+    ManifestSigner with = signer(true);
+    if (with != null && with.canSign()) {
+      store.put(key + ".sig", signature(with, documentSigned(key, content)));
     }
     store.put(key, ByteSource.wrap(content));
   }
@@ -388,11 +469,12 @@ public final class Repository {
       try (InputStream in = store.get(key)) {
         content = in.readAllBytes();
       }
-      if (signer == null) {
+      ManifestSigner with = signer(false);
+      if (with == null) {
         return content;
       }
       try {
-        checkSignature("document " + key, key + ".sig", documentSigned(key, content));
+        checkSignature(with, "document " + key, key + ".sig", documentSigned(key, content));
         return content;
       } catch (IntegrityException e) {
         // A document replaced (or deleted) between the two reads pairs one version with the other's signature: read
@@ -419,8 +501,18 @@ public final class Repository {
     store.delete(key + ".sig");
   }
 
-  private static byte[] documentSigned(String key, byte[] content) {
-    byte[] name = ("savepoint-document\n" + key + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  /** What a manifest's signature covers: the repository's id and the manifest (which names its plan and id). */
+  private byte[] manifestSigned(byte[] manifest) throws IOException {
+    return bound("savepoint-manifest\n" + id().orElse("none") + "\n", manifest);
+  }
+
+  /** What a document's signature covers: the repository's id, the document's key and its content. */
+  private byte[] documentSigned(String key, byte[] content) throws IOException {
+    return bound("savepoint-document\n" + id().orElse("none") + "\n" + key + "\n", content);
+  }
+
+  private static byte[] bound(String header, byte[] content) {
+    byte[] name = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     byte[] signed = java.util.Arrays.copyOf(name, name.length + content.length);
     System.arraycopy(content, 0, signed, name.length, content.length);
     return signed;
@@ -444,8 +536,9 @@ public final class Repository {
 
   void writeManifest(Manifest manifest) throws IOException {
     byte[] bytes = ManifestCodec.write(manifest);
-    if (signer != null) {
-      store.put(manifest.plan() + "/" + manifest.id() + "/" + SIGNATURE, signature(bytes));
+    ManifestSigner with = signer(true);
+    if (with != null) {
+      store.put(manifest.plan() + "/" + manifest.id() + "/" + SIGNATURE, signature(with, manifestSigned(bytes)));
     }
     store.put(manifestKey(manifest.plan(), manifest.id()), ByteSource.wrap(bytes));
   }
@@ -469,9 +562,14 @@ public final class Repository {
    * Opens the raw bytes of an artifact: reads the stored object, reverses the recorded transform chain and
    * verifies stored and raw size and digest. Bytes are released chunk by chunk, each only after its digest
    * matched the manifest's {@link ArtifactRecord#rawChunks}, so the caller never acts on unverified bytes.
-   * Decoding errors are reported as {@link IntegrityException}s.
+   * Decoding errors are reported as {@link IntegrityException}s. An artifact weaker than {@code secrets} demand
+   * (plain bytes where a passphrase is supplied) is refused before anything is read; the object index's segments,
+   * compressed only by design (they hold names and digests, no data), are exempt.
    */
   public InputStream openRaw(ArtifactRecord artifact, Secrets secrets) throws IOException {
+    if (!artifact.name().startsWith(ObjectIndex.SEGMENT_PREFIX)) {
+      Transforms.checkProtection(artifact, secrets);
+    }
     List<Transform> chain = Transforms.restore(artifact.transforms(), secrets);
     org.slf4j.LoggerFactory.getLogger(Repository.class).debug("reading artifact '{}' from {}: {} stored bytes through "
         + "{}, verified in {} chunks", artifact.name(), artifact.key(), artifact.storedBytes(),
@@ -534,8 +632,21 @@ public final class Repository {
     }
   }
 
-  /** A reader over one backup's artifacts, for restore targets and verifiers. */
-  public ArtifactReader reader(Manifest manifest, Secrets secrets) {
+  /**
+   * A reader over one backup's artifacts, for restore targets and verifiers. The manifest is first read again from
+   * its place under the signer that {@code secrets} and this repository put in force, and must be the same: a
+   * manifest obtained through an unsigned view, or built by hand, is not trusted on its word.
+   */
+  public ArtifactReader reader(Manifest manifest, Secrets secrets) throws IOException {
+    authenticate(manifest, secrets);
+    return readerOf(manifest, secrets);
+  }
+
+  /**
+   * A reader over {@code manifest} as given, for the backup writing it (its manifest is not stored yet) and for
+   * the object index of a manifest already read through this repository's checks.
+   */
+  ArtifactReader readerOf(Manifest manifest, Secrets secrets) {
     return new ArtifactReader() {
       @Override
       public Manifest manifest() {
@@ -553,6 +664,19 @@ public final class Repository {
             : Transforms.restore(manifest.artifacts().get(0).transforms(), secrets);
       }
     };
+  }
+
+  /**
+   * IntegrityException unless {@code manifest} is, byte for byte, what its place in this repository holds under the
+   * signer in force for {@code secrets} (see {@link #withSecrets}). Without any signer, only its place is checked.
+   */
+  public void authenticate(Manifest manifest, Secrets secrets) throws IOException {
+    Repository view = secrets == this.secrets ? this : new Repository(store, signer, secrets.orElse(this.secrets), id);
+    Manifest stored = view.manifest(manifest.plan(), manifest.id());
+    if (!java.util.Arrays.equals(ManifestCodec.write(stored), ManifestCodec.write(manifest))) {
+      throw new IntegrityException("backup " + manifest.id() + " of plan '" + manifest.plan() + "' differs from the "
+          + "manifest stored in " + describe() + ": refused");
+    }
   }
 
   /** Restores {@code manifest} into {@code target} with this repository's {@link #secrets()}. */

@@ -43,4 +43,13 @@ public interface Transform {
     then.remove("wrappedKey");
     return spec().name().equals(earlier.name()) && now.equals(then);
   }
+
+  /**
+   * The key material that reverses this transform, as restore-time {@link Secrets} (OpenPGP: its passphrase; none
+   * by default). A plan gives it to its repository, which derives from it the key that signs the plan's manifests
+   * (see {@link TransformProvider#signingSecret()}).
+   */
+  default Secrets secrets() {
+    return Secrets.none();
+  }
 }

@@ -13,4 +13,22 @@ public interface TransformProvider {
 
   /** The transform described by {@code spec}, using {@code secrets} for any keys it needs. */
   Transform restore(TransformSpec spec, Secrets secrets) throws IOException;
+
+  /**
+   * Names of the secrets whose presence demands this transform of every artifact read with them: a reader who
+   * supplies an OpenPGP passphrase refuses an artifact that is not OpenPGP-encrypted, before decoding a byte of it
+   * (a writer of the repository without the key cannot downgrade a backup to plain bytes). None by default.
+   */
+  default java.util.Set<String> demandingSecrets() {
+    return java.util.Set.of();
+  }
+
+  /**
+   * The name of a secret from which a repository derives its signing key when it has no {@link ManifestSigner} of
+   * its own (OpenPGP: the passphrase), so that an encrypted plan is authenticated with no extra setting. A secret
+   * that only the repository's legitimate writers and readers hold qualifies; a public key does not.
+   */
+  default java.util.Optional<String> signingSecret() {
+    return java.util.Optional.empty();
+  }
 }

@@ -73,6 +73,37 @@ public final class Transforms {
     return result;
   }
 
+  /**
+   * Refuses, with an {@link IntegrityException} naming the reason, an artifact whose recorded chain lacks a
+   * transform that {@code secrets} demand (see {@link TransformProvider#demandingSecrets()}): the reader's keys,
+   * not the manifest, say how the bytes must be protected.
+   */
+  public static void checkProtection(ArtifactRecord artifact, Secrets secrets) throws IntegrityException {
+    for (TransformProvider provider : PROVIDERS.values()) {
+      for (String secret : provider.demandingSecrets()) {
+        if (secrets.get(secret).isPresent()
+            && artifact.transforms().stream().noneMatch(t -> t.name().equals(provider.name()))) {
+          throw new IntegrityException("artifact '" + artifact.name() + "' (" + artifact.key() + ") is stored "
+              + (artifact.transforms().isEmpty() ? "as plain bytes" : "through " + artifact.transforms().stream()
+                  .map(TransformSpec::name).toList()) + ", but the key supplied (" + secret + ") requires "
+              + provider.name() + " encryption: refused before decoding it (a backup weaker than its plan is what "
+              + "a writer of the repository without the key would plant)");
+        }
+      }
+    }
+  }
+
+  /** The secret a repository derives its signing key from, if {@code secrets} hold one. */
+  static java.util.Optional<char[]> signingSecret(Secrets secrets) {
+    for (TransformProvider provider : PROVIDERS.values()) {
+      java.util.Optional<char[]> value = provider.signingSecret().flatMap(secrets::get);
+      if (value.isPresent()) {
+        return value;
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
   /** Registers a provider programmatically (ServiceLoader already finds those on the class path). */
   public static void register(TransformProvider provider) {
     PROVIDERS.put(provider.name(), provider);

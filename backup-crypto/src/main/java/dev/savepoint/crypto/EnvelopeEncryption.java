@@ -177,6 +177,12 @@ public final class EnvelopeEncryption implements Transform {
       return NAME;
     }
 
+    /** Holding a local key-encryption key means "this must be envelope-encrypted". */
+    @Override
+    public java.util.Set<String> demandingSecrets() {
+      return java.util.Set.of(LOCAL_KEY_FILE);
+    }
+
     @Override
     public Transform restore(TransformSpec spec, Secrets secrets) throws IOException {
       KeyEncryptionKey kek = findKek(spec, secrets);

@@ -136,6 +136,15 @@ public final class OpenPgpEncryption implements Transform {
     return new TransformSpec(NAME, params);
   }
 
+  /** The passphrase, if this encrypts to one: the repository derives the plan's signing key from it. */
+  @Override
+  public Secrets secrets() {
+    if (passphrase == null) {
+      return Secrets.none();
+    }
+    return Secrets.of(Map.of(PASSPHRASE, passphrase));
+  }
+
   /** The same recipients and settings, and the same passphrase (by the earlier spec's check value). */
   @Override
   public boolean sameKeysAs(TransformSpec earlier) {
@@ -600,6 +609,18 @@ public final class OpenPgpEncryption implements Transform {
         }
       }
       return b.build();
+    }
+
+    /** Holding a passphrase or a secret key means "this must be OpenPGP-encrypted". */
+    @Override
+    public java.util.Set<String> demandingSecrets() {
+      return java.util.Set.of(PASSPHRASE, SECRET_KEY_FILE);
+    }
+
+    /** Passphrase plans are signed with a key derived from the passphrase (a public key is no secret). */
+    @Override
+    public Optional<String> signingSecret() {
+      return Optional.of(PASSPHRASE);
     }
 
     private static String describeSpec(TransformSpec spec) {

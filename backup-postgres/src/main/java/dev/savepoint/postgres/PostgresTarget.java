@@ -12,6 +12,7 @@ import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
 import dev.savepoint.postgres.internal.ForeignKeyFilter;
+import dev.savepoint.postgres.internal.RestrictedScript;
 import dev.savepoint.postgres.internal.ParallelCopy;
 import dev.savepoint.postgres.internal.PgTools;
 import java.io.IOException;
@@ -455,10 +456,12 @@ public final class PostgresTarget implements RestoreTarget {
       }
     }
     if (!created.isEmpty()) {
-      Process p = PgTools.processBuilder(List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v",
+      String psql = PgTools.find("psql", serverMajor);
+      RestrictedScript.requireRestrictable(psql);
+      Process p = PgTools.processBuilder(List.of(psql, "--no-password", "-X", "-q", "-v",
           "ON_ERROR_STOP=1", "--single-transaction", "--dbname=postgres", "-f", "-"), maintenance).start();
       PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
-      try (OutputStream in = p.getOutputStream()) {
+      try (OutputStream in = RestrictedScript.feeding(psql, p.getOutputStream())) {
         in.write(sql.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
       }
       p.getInputStream().transferTo(OutputStream.nullOutputStream());
@@ -696,14 +699,19 @@ public final class PostgresTarget implements RestoreTarget {
     }
     ArtifactRecord artifact = artifacts.manifest().artifact(format.equals("custom") ? PostgresSource.Format.CUSTOM.artifact()
         : PostgresSource.Format.PLAIN.artifact()).orElse(artifacts.manifest().artifacts().get(0));
-    List<String> cmd = format.equals("custom")
-        ? concat(pgRestore, "--single-transaction")
-        : List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-            "--single-transaction", "--dbname=" + scratch.database(), "-f", "-");
+    boolean sql = !format.equals("custom");
+    List<String> cmd = sql
+        ? List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "--single-transaction", "--dbname=" + scratch.database(), "-f", "-")
+        : concat(pgRestore, "--single-transaction");
+    if (sql) {
+      RestrictedScript.requireRestrictable(cmd.get(0));
+    }
     Process p = PgTools.processBuilder(cmd, scratch).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
     try (InputStream in = artifacts.open(artifact)) {
-      OutputStream stdin = p.getOutputStream();
+      // pg_restore reads an archive and runs SQL only; psql runs backslash commands too, so it reads restricted.
+      OutputStream stdin = sql ? RestrictedScript.feeding(cmd.get(0), p.getOutputStream()) : p.getOutputStream();
       try {
         if (skippedForeignKeys.isEmpty()) {
           in.transferTo(stdin);

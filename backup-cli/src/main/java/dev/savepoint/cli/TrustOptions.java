@@ -1,0 +1,68 @@
+package dev.savepoint.cli;
+
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.ManifestSigner;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Secrets;
+import java.nio.charset.StandardCharsets;
+import picocli.CommandLine.Option;
+
+/**
+ * How a repository's backups are authenticated: an explicit HMAC key, else a key derived from the passphrase the
+ * command is given; {@code --insecure-unsigned} to accept a repository nothing authenticates. Shared by every
+ * command that names a repository ({@code --repo}, or a recovery file's {@code repository:}).
+ */
+final class TrustOptions {
+  @Option(names = "--manifest-hmac-env", paramLabel = "<VAR>",
+      description = "Sign manifests and documents with HMAC-SHA256 using the key (at least 32 bytes) in this "
+          + "environment variable, and refuse those whose signature is missing or wrong (exit 3). Without it, a "
+          + "passphrase (--passphrase-env, --encrypt-passphrase-env) signs with a key derived from it.")
+  String hmacEnv;
+
+  @Option(names = "--insecure-unsigned",
+      description = "Accept a repository whose backups nothing authenticates (no passphrase, no --manifest-hmac-env): "
+          + "anyone who can write it can then plant a backup that restore, drill and verify trust.")
+  boolean insecureUnsigned;
+
+  /** {@code repository} with {@code secrets} as its keys and requirements, and the HMAC signer if one is given. */
+  Repository apply(Repository repository, Secrets secrets) throws ConfigurationException {
+    repository = repository.withSecrets(secrets);
+    if (hmacEnv != null) {
+      byte[] key = new String(SecretOptions.env(hmacEnv)).getBytes(StandardCharsets.UTF_8);
+      if (key.length < 32) {
+        throw new ConfigurationException("the HMAC key in " + hmacEnv + " must be at least 32 bytes");
+      }
+      repository = repository.signedWith(ManifestSigner.hmacSha256(key));
+    }
+    return repository;
+  }
+
+  /**
+   * {@code repository} if something authenticates it; else, with {@code --insecure-unsigned}, the same after a
+   * warning, and without it a {@link ConfigurationException} (exit 2) saying what to supply.
+   */
+  Repository requireAuthentication(Repository repository) throws ConfigurationException {
+    if (repository.authenticated()) {
+      return repository;
+    }
+    if (!insecureUnsigned) {
+      throw new ConfigurationException("repository " + repository.describe() + ": nothing authenticates its backups, "
+          + "so anyone who can write it could plant one. Supply the plan's key (--passphrase-env or "
+          + "--encrypt-passphrase-env: manifests are signed with a key derived from it) or --manifest-hmac-env, or "
+          + "accept the risk with --insecure-unsigned");
+    }
+    insecureNotice(repository.describe());
+    return repository;
+  }
+
+  /** Said once per process on stderr, for every command that reads or writes an unauthenticated repository. */
+  static void insecureNotice(String repository) {
+    if (!NOTICED.add(repository)) {
+      return;
+    }
+    System.err.println("savepoint: warning: " + repository + " is not authenticated (--insecure-unsigned): its "
+        + "backups are trusted on the word of anyone who can write it");
+  }
+
+  private static final java.util.Set<String> NOTICED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+}
