@@ -45,7 +45,7 @@ final class SecretOptions {
     if (secretKeyPassphraseEnv != null) {
       values.put(OpenPgpEncryption.SECRET_KEY_PASSPHRASE, env(secretKeyPassphraseEnv));
     }
-    return name -> Optional.ofNullable(values.get(name));
+    return name -> Optional.ofNullable(values.get(name)).map(char[]::clone);
   }
 
   static char[] env(String variable) throws ConfigurationException {

@@ -39,10 +39,12 @@ class CliCheckTest {
             source: %s
             tables: [users, chat]
             repository: file:%s
+            insecureUnsigned: true
           - name: t2
             source: %s
             tables: [profiles]
             repository: file:%s
+            insecureUnsigned: true
         """.formatted(pg.url(db), tmp.resolve("repo"), pg.url(db), tmp.resolve("repo")));
     CliProcess.Result ok = CliProcess.run("check", "--config", plans.toString());
     assertThat(ok.exit()).as(ok.err()).isZero();
@@ -55,7 +57,7 @@ class CliCheckTest {
     assertThat(refused.out()).contains("CANNOT READ \"public\".\"profiles\": row-level security hides rows from sp_cli_ro");
 
     // The backup itself is refused the same way, in one line, storing nothing.
-    CliProcess.Result backup = CliProcess.run("backup", "--repo", "file:" + tmp.resolve("r2"), "--plan", "p",
+    CliProcess.Result backup = CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("r2"), "--plan", "p",
         "--source", asReader, "--pg-format", "parallel");
     assertThat(backup.exit()).isEqualTo(Main.FAILED);
     assertThat(backup.err().strip()).doesNotContain("\n").contains("BYPASSRLS", "\"public\".\"profiles\"");

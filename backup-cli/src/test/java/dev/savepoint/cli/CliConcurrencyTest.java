@@ -46,7 +46,7 @@ class CliConcurrencyTest {
 
   private void assertEachVerifies(String repo, String plan, List<String> ids) throws Exception {
     for (String id : ids) {
-      CliProcess.Result v = CliProcess.run("verify", "--repo", repo, "--plan", plan, id, "--full");
+      CliProcess.Result v = CliProcess.run("verify", "--insecure-unsigned", "--repo", repo, "--plan", plan, id, "--full");
       assertThat(v.exit()).as(v.err()).isZero();
     }
   }
@@ -55,7 +55,7 @@ class CliConcurrencyTest {
   void twoBackupsOfOnePlanAtOnceAreTwoCompleteBackups() throws Exception {
     String repo = "file:" + tmp.resolve("repo");
     Path src = data();
-    String[] backup = {"backup", "--repo", repo, "--plan", "uploads", "--source", "file:" + src};
+    String[] backup = {"backup", "--insecure-unsigned", "--repo", repo, "--plan", "uploads", "--source", "file:" + src};
     Process a = CliProcess.builder("256m", backup).start();
     Process b = CliProcess.builder("256m", backup).start();
     CliProcess.Result ra = CliProcess.finish(a);
@@ -71,8 +71,8 @@ class CliConcurrencyTest {
   void cleanupAndPruneDuringABackupNeverLeaveAManifestWithoutItsObjects() throws Exception {
     String repo = "file:" + tmp.resolve("repo");
     Path src = data();
-    assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "uploads", "--source", "file:" + src).exit()).isZero();
-    Process backup = CliProcess.builder("256m", "backup", "--repo", repo, "--plan", "uploads", "--source",
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "uploads", "--source", "file:" + src).exit()).isZero();
+    Process backup = CliProcess.builder("256m", "backup", "--insecure-unsigned", "--repo", repo, "--plan", "uploads", "--source",
         "file:" + src).start();
     int rounds = 0;
     while (backup.isAlive() || rounds < 2) {

@@ -23,7 +23,7 @@ class CliEncryptionTest {
     String repo = "file:" + tmp.resolve("repo");
     Map<String, String> env = Map.of("BACKUP_PASSPHRASE", canary, "WRONG", "not-it");
 
-    CliProcess.Result backup = CliProcess.run(env, "backup", "--repo", repo, "--plan", "db", "--source", "file:" + file,
+    CliProcess.Result backup = CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--source", "file:" + file,
         "--encrypt-passphrase-env", "BACKUP_PASSPHRASE", "--verbose");
     assertThat(backup.exit()).as(backup.err()).isZero();
     assertThat(backup.out() + backup.err()).doesNotContain(canary);
@@ -34,21 +34,21 @@ class CliEncryptionTest {
       }
     }
 
-    CliProcess.Result noKey = CliProcess.run(env, "verify", "--repo", repo, "--plan", "db", "--full");
+    CliProcess.Result noKey = CliProcess.run(env, "verify", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--full");
     assertThat(noKey.exit()).isEqualTo(2);
     assertThat(noKey.err()).contains("--passphrase-env");
 
-    CliProcess.Result wrong = CliProcess.run(env, "verify", "--repo", repo, "--plan", "db", "--full",
+    CliProcess.Result wrong = CliProcess.run(env, "verify", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--full",
         "--passphrase-env", "WRONG");
     assertThat(wrong.exit()).isEqualTo(2);
     assertThat(wrong.err()).contains("wrong passphrase").doesNotContain("not-it");
 
-    CliProcess.Result ok = CliProcess.run(env, "verify", "--repo", repo, "--plan", "db", "--full",
+    CliProcess.Result ok = CliProcess.run(env, "verify", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--full",
         "--passphrase-env", "BACKUP_PASSPHRASE");
     assertThat(ok.exit()).as(ok.err()).isZero();
 
     Path out = tmp.resolve("restored.sql");
-    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "db", "--to", "file:" + out,
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--to", "file:" + out,
         "--passphrase-env", "BACKUP_PASSPHRASE");
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(out).hasBinaryContent(data);
@@ -61,11 +61,11 @@ class CliEncryptionTest {
           "AWS_ACCESS_KEY_ID", "test", "AWS_SECRET_ACCESS_KEY", "test", "AWS_EC2_METADATA_DISABLED", "true");
       Path file = Files.writeString(tmp.resolve("dump.sql"), "CREATE TABLE users ();\n".repeat(1000));
       String repo = "file:" + tmp.resolve("repo");
-      CliProcess.Result backup = CliProcess.run(env, "backup", "--repo", repo, "--plan", "db", "--source", "file:" + file,
+      CliProcess.Result backup = CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--source", "file:" + file,
           "--kms-key-id", "alias/trpg");
       assertThat(backup.exit()).as(backup.err()).isZero();
       Path out = tmp.resolve("out.sql");
-      CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "db", "--to", "file:" + out);
+      CliProcess.Result restore = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--to", "file:" + out);
       assertThat(restore.exit()).as(restore.err()).isZero();
       assertThat(out).hasSameTextualContentAs(file);
       assertThat(kms.requests()).isEqualTo(2); // GenerateDataKey, Decrypt

@@ -78,7 +78,7 @@ class CliHostileRepositoryTest {
   void aTamperedPlainDumpNeverReachesPsql() throws Exception {
     String db = database();
     Path repo = tmp.resolve("repo");
-    assertThat(CliProcess.run("backup", "--repo", "file:" + repo, "--plan", "p", "--source", pg.url(db),
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "p", "--source", pg.url(db),
         "--pg-format", "plain", "--compress", "none").exit()).isZero();
     Path dump = only(repo, "database.sql");
     Path marker = Path.of("/tmp/sp_" + Long.toHexString(System.nanoTime() & 0xffffffffL));
@@ -90,7 +90,7 @@ class CliHostileRepositoryTest {
     Files.writeString(dump, text.replaceFirst(comment, java.util.regex.Matcher.quoteReplacement(attack)));
 
     String restored = "hostile_restored_" + System.nanoTime();
-    CliProcess.Result r = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "p", "--to", pg.url(restored));
+    CliProcess.Result r = CliProcess.run("restore", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "p", "--to", pg.url(restored));
     assertThat(r.exit()).as(r.err()).isEqualTo(Main.INTEGRITY);
     assertThat(r.err()).contains("chunk 0 SHA-256 mismatch");
     assertThat(marker).as("psql ran the attacker's shell command").doesNotExist();
@@ -101,7 +101,7 @@ class CliHostileRepositoryTest {
   void aForgedParallelScriptCannotRunAnythingButCopyEvenWithConsistentDigests() throws Exception {
     String db = database();
     Path repo = tmp.resolve("repo");
-    assertThat(CliProcess.run("backup", "--repo", "file:" + repo, "--plan", "p", "--source", pg.url(db),
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "p", "--source", pg.url(db),
         "--compress", "none", "--pg-format", "parallel").exit()).isZero();
     Path script = only(repo, "-public.t.sql");
     Path marker = tmp.resolve("pwned-server");
@@ -112,7 +112,7 @@ class CliHostileRepositoryTest {
         forged.getBytes(StandardCharsets.UTF_8));
 
     String restored = "hostile_parallel_" + System.nanoTime();
-    CliProcess.Result r = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "p", "--to", pg.url(restored));
+    CliProcess.Result r = CliProcess.run("restore", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "p", "--to", pg.url(restored));
     assertThat(r.exit()).as(r.err()).isEqualTo(Main.INTEGRITY);
     assertThat(r.err()).contains("is not a table script of the parallel format");
     assertThat(marker).as("the server ran COPY TO PROGRAM").doesNotExist();
@@ -124,7 +124,7 @@ class CliHostileRepositoryTest {
     Path source = Files.createDirectories(tmp.resolve("site"));
     Files.writeString(source.resolve("index.html"), "hello");
     Path repo = tmp.resolve("repo");
-    assertThat(CliProcess.run("backup", "--repo", "file:" + repo, "--plan", "files", "--source", "file:" + source,
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "files", "--source", "file:" + source,
         "--compress", "none").exit()).isZero();
     Path outside = Files.createDirectories(tmp.resolve("outside"));
     ByteArrayOutputStream tarBytes = new ByteArrayOutputStream();
@@ -141,7 +141,7 @@ class CliHostileRepositoryTest {
     forge(repo, "files.tar", tarBytes.toByteArray());
 
     Path target = tmp.resolve("restored");
-    CliProcess.Result r = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "files", "--to", "file:" + target);
+    CliProcess.Result r = CliProcess.run("restore", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "files", "--to", "file:" + target);
     assertThat(r.exit()).as(r.err()).isEqualTo(Main.INTEGRITY);
     assertThat(r.err()).contains("passes through d, which is not a directory");
     try (Stream<Path> planted = Files.list(outside)) {
@@ -160,8 +160,8 @@ class CliHostileRepositoryTest {
     Path stagingData = tmp.resolve("staging.txt");
     Files.writeString(prodData, "production");
     Files.writeString(stagingData, "staging");
-    assertThat(CliProcess.run("backup", "--repo", "file:" + repo, "--plan", "prod", "--source", "file:" + prodData).exit()).isZero();
-    assertThat(CliProcess.run("backup", "--repo", "file:" + repo, "--plan", "staging", "--source", "file:" + stagingData).exit()).isZero();
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "prod", "--source", "file:" + prodData).exit()).isZero();
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "staging", "--source", "file:" + stagingData).exit()).isZero();
     Path stagingBackup;
     try (Stream<Path> dirs = Files.list(repo.resolve("staging"))) {
       stagingBackup = dirs.findFirst().orElseThrow();
@@ -175,14 +175,14 @@ class CliHostileRepositoryTest {
         }
       }
     }
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "prod", "latest",
+    CliProcess.Result restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "prod", "latest",
         "--to", "file:" + tmp.resolve("out.txt"));
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(Files.readString(tmp.resolve("out.txt"))).isEqualTo("production");
     JsonNode list = JSON.readTree(CliProcess.run("list", "--repo", "file:" + repo, "--plan", "prod", "--json").out());
     assertThat(list).hasSize(3);
     assertThat(list.findValuesAsText("damaged")).hasSize(2).allMatch(d -> d.contains("valid only where it was written"));
-    CliProcess.Result byId = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "prod",
+    CliProcess.Result byId = CliProcess.run("restore", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "prod",
         stagingBackup.getFileName().toString(), "--to", "file:" + tmp.resolve("out2.txt"));
     assertThat(byId.exit()).as(byId.err()).isEqualTo(Main.INTEGRITY);
     assertThat(byId.err()).contains("no intact backup of plan 'prod'", "a manifest is valid only where it was written");
@@ -210,13 +210,99 @@ class CliHostileRepositoryTest {
     Map<String, String> env = Map.of("SAVEPOINT_PG_BIN", bin.toString(), "APP_BACKUP_PASSPHRASE", canary,
         "AWS_SECRET_ACCESS_KEY", canary);
     Path repo = tmp.resolve("repo");
-    CliProcess.Result backup = CliProcess.run(env, "backup", "--repo", "file:" + repo, "--plan", "p", "--source",
+    CliProcess.Result backup = CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "p", "--source",
         pg.url(db), "--pg-format", "parallel", "--encrypt-passphrase-env", "APP_BACKUP_PASSPHRASE");
     assertThat(backup.exit()).as(backup.err()).isZero();
-    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", "file:" + repo, "--plan", "p", "--to",
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "p", "--to",
         pg.url("env_restored_" + System.nanoTime()), "--passphrase-env", "APP_BACKUP_PASSPHRASE");
     assertThat(restore.exit()).as(restore.err()).isZero();
     String seen = Files.readString(log);
     assertThat(seen).contains("PGHOST=", "PGDATABASE=").doesNotContain(canary).doesNotContain("AWS_SECRET_ACCESS_KEY");
+  }
+
+  /**
+   * A writer without keys plants a newer, unencrypted backup of an encrypted plan whose plain dump runs a shell
+   * command in psql. Restore, drill and recover with the plan's passphrase trust only what it signs; given the planted
+   * backup by id they refuse it (exit 3) before decoding a byte; and even accepted as insecure, psql reads it
+   * restricted, so the command never runs.
+   */
+  @Test
+  void aPlantedPlainBackupOfAnEncryptedPlanRunsNothingAndIsRefusedByName() throws Exception {
+    String db = database();
+    Path repo = tmp.resolve("repo");
+    Map<String, String> env = Map.of("PASS", "the plan's passphrase, which the attacker lacks");
+    CliProcess.Result genuine = CliProcess.run(env, "backup", "--repo", "file:" + repo, "--plan", "p", "--source",
+        pg.url(db), "--pg-format", "plain", "--encrypt-passphrase-env", "PASS");
+    assertThat(genuine.exit()).as(genuine.err()).isZero();
+
+    Path attacker = tmp.resolve("attacker");
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + attacker, "--plan", "p",
+        "--source", pg.url(db), "--pg-format", "plain", "--compress", "none").exit()).isZero();
+    Path marker = tmp.resolve("pwned");
+    String dump = Files.readString(only(attacker, "database.sql"));
+    forge(attacker, "database.sql", dump.replaceFirst("(?m)^SET ", java.util.regex.Matcher.quoteReplacement(
+        "\\! touch " + marker + "\nSET ")).getBytes(StandardCharsets.UTF_8));
+    Path planted;
+    try (Stream<Path> ids = Files.list(attacker.resolve("p"))) {
+      planted = ids.filter(Files::isDirectory).findFirst().orElseThrow();
+    }
+    String plantedId = planted.getFileName().toString();
+    try (Stream<Path> files = Files.walk(planted)) {
+      for (Path f : files.toList()) {
+        Path to = repo.resolve("p").resolve(attacker.resolve("p").relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(to);
+        } else {
+          Files.copy(f, to);
+        }
+      }
+    }
+
+    // Without any key and without --insecure-unsigned, the commands that trust a backup refuse to start.
+    CliProcess.Result noKey = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "p", "--to",
+        pg.url("hostile_nokey_" + System.nanoTime()));
+    assertThat(noKey.exit()).as(noKey.err()).isEqualTo(Main.USAGE);
+    assertThat(noKey.err()).contains("nothing authenticates its backups", "--insecure-unsigned");
+
+    // With the passphrase, 'latest' is the newest backup the key signed; the planted one is named and refused.
+    String restored = "hostile_latest_" + System.nanoTime();
+    CliProcess.Result latest = CliProcess.run(env, "restore", "--repo", "file:" + repo, "--plan", "p", "--to",
+        pg.url(restored), "--passphrase-env", "PASS");
+    assertThat(latest.exit()).as(latest.err()).isZero();
+    assertThat(latest.out()).doesNotContain(plantedId);
+    assertThat(pg.single(restored, "SELECT count(*) FROM t")).isEqualTo("100");
+    String byId = "hostile_byid_" + System.nanoTime();
+    CliProcess.Result refused = CliProcess.run(env, "restore", "--repo", "file:" + repo, "--plan", "p", plantedId,
+        "--to", pg.url(byId), "--passphrase-env", "PASS");
+    assertThat(refused.exit()).as(refused.err()).isEqualTo(Main.INTEGRITY);
+    assertThat(refused.err()).contains(plantedId).contains("not signed");
+    assertThat(pg.databaseExists(byId)).isFalse();
+
+    CliProcess.Result drill = CliProcess.run(env, "drill", "--repo", "file:" + repo, "--plan", "p", "--scratch",
+        pg.url("postgres"), "--passphrase-env", "PASS");
+    assertThat(drill.exit()).as(drill.err()).isZero();
+    assertThat(drill.out()).doesNotContain(plantedId);
+
+    Path recovery = Files.writeString(tmp.resolve("recovery.yaml"), """
+        name: hostile
+        repository: file:%s
+        steps:
+          - name: restore-database
+            restore: {plan: p, to: "%s", scope: database}
+        """.formatted(repo, pg.url("hostile_recovered_" + System.nanoTime())));
+    CliProcess.Result recover = CliProcess.run(env, "recover", "--config", recovery.toString(), "--passphrase-env",
+        "PASS");
+    assertThat(recover.exit()).as(recover.err() + recover.out()).isZero();
+    assertThat(recover.out()).doesNotContain(plantedId);
+
+    // Accepted explicitly as insecure, the planted dump still cannot run its command: psql reads it restricted.
+    String insecure = "hostile_insecure_" + System.nanoTime();
+    CliProcess.Result restricted = CliProcess.run("restore", "--insecure-unsigned", "--repo", "file:" + repo,
+        "--plan", "p", plantedId, "--to", pg.url(insecure));
+    assertThat(restricted.err()).contains("is not authenticated (--insecure-unsigned)");
+    assertThat(restricted.exit()).as(restricted.err()).isNotZero();
+    assertThat(restricted.err()).contains("backslash commands are restricted");
+    assertThat(pg.databaseExists(insecure)).isFalse();
+    assertThat(marker).as("psql ran the planted shell command").doesNotExist();
   }
 }

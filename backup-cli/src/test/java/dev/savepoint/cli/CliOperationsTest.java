@@ -21,7 +21,7 @@ class CliOperationsTest {
     String repo = "file:" + tmp.resolve("repo");
     Path file = Files.writeString(tmp.resolve("settings.sql"), "campaign settings");
     for (int i = 0; i < 3; i++) {
-      assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "tier2", "--source", "file:" + file).exit()).isZero();
+      assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "tier2", "--source", "file:" + file).exit()).isZero();
     }
     CliProcess.Result dry = CliProcess.run("prune", "--repo", repo, "--plan", "tier2", "--keep-last", "2", "--dry-run", "--json");
     assertThat(dry.exit()).as(dry.err()).isZero();
@@ -42,7 +42,7 @@ class CliOperationsTest {
     assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out())).hasSize(2);
 
     String to = "file:" + tmp.resolve("restored.sql");
-    CliProcess.Result refused = CliProcess.run("restore", "--repo", repo, "--plan", "tier2", "--to", to,
+    CliProcess.Result refused = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "tier2", "--to", to,
         "--require-approvals", "2");
     assertThat(refused.exit()).isEqualTo(2);
     assertThat(refused.err()).contains("requires 2 approvals");
@@ -56,7 +56,7 @@ class CliOperationsTest {
         "alice " + Files.readString(tmp.resolve("alice.pub")).strip(),
         "bob " + Files.readString(tmp.resolve("bob.pub")).strip(),
         "carol " + Files.readString(tmp.resolve("carol.pub")).strip()));
-    String[] restoreArgs = {"restore", "--repo", repo, "--plan", "tier2", "--to", to, "--require-approvals", "2",
+    String[] restoreArgs = {"restore", "--insecure-unsigned", "--repo", repo, "--plan", "tier2", "--to", to, "--require-approvals", "2",
         "--approvers", approvers.toString(), "--approval"};
 
     // One person with write access, names from the environment only: refused, nothing restored.
@@ -70,7 +70,7 @@ class CliOperationsTest {
     assertThat(refusedSpoof.exit()).isEqualTo(2);
     assertThat(refusedSpoof.err()).contains("valid signatures of 0 approver(s)");
     assertThat(tmp.resolve("restored.sql")).doesNotExist();
-    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "mallory"), "restore", "--repo", repo, "--plan", "tier2",
+    assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "mallory"), "restore", "--insecure-unsigned", "--repo", repo, "--plan", "tier2",
         "--to", to, "--require-approvals", "2", "--approval", spoofedId).err()).contains("--approvers");
 
     CliProcess.Result request = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo,
@@ -107,9 +107,9 @@ class CliOperationsTest {
     String canary = "canary-" + System.nanoTime();
     String repo = "file:" + tmp.resolve("repo");
     CliProcess.Result r = CliProcess.run(Map.of("APP_REGION", "tokyo", "APP_SECRET_KEY", canary),
-        "backup", "--repo", repo, "--plan", "config", "--source", "env:APP_*", "--compress", "none");
+        "backup", "--insecure-unsigned", "--repo", repo, "--plan", "config", "--source", "env:APP_*", "--compress", "none");
     assertThat(r.exit()).as(r.err()).isZero();
-    CliProcess.Result out = CliProcess.run("restore", "--repo", repo, "--plan", "config", "--to", "-");
+    CliProcess.Result out = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "config", "--to", "-");
     assertThat(out.out()).contains("APP_REGION", "tokyo").doesNotContain(canary);
   }
 
@@ -118,16 +118,16 @@ class CliOperationsTest {
     String repo = "file:" + tmp.resolve("repo");
     Map<String, String> env = Map.of("MANIFEST_KEY", "k".repeat(40));
     Path file = Files.writeString(tmp.resolve("f.sql"), "select 1;");
-    assertThat(CliProcess.run(env, "backup", "--repo", repo, "--plan", "p", "--source", "file:" + file,
+    assertThat(CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", repo, "--plan", "p", "--source", "file:" + file,
         "--manifest-hmac-env", "MANIFEST_KEY").exit()).isZero();
-    assertThat(CliProcess.run(env, "verify", "--repo", repo, "--plan", "p", "--manifest-hmac-env", "MANIFEST_KEY").exit())
+    assertThat(CliProcess.run(env, "verify", "--insecure-unsigned", "--repo", repo, "--plan", "p", "--manifest-hmac-env", "MANIFEST_KEY").exit())
         .isZero();
     Path manifest;
     try (var walk = Files.walk(tmp.resolve("repo/p"))) {
       manifest = walk.filter(x -> x.getFileName().toString().equals("manifest.json")).findFirst().orElseThrow();
     }
     Files.writeString(manifest, Files.readString(manifest).replace("\"tier\" : null", "\"tier\" : \"gold\""));
-    CliProcess.Result verify = CliProcess.run(env, "verify", "--repo", repo, "--plan", "p", "--manifest-hmac-env", "MANIFEST_KEY");
+    CliProcess.Result verify = CliProcess.run(env, "verify", "--insecure-unsigned", "--repo", repo, "--plan", "p", "--manifest-hmac-env", "MANIFEST_KEY");
     assertThat(verify.exit()).isEqualTo(3);
     assertThat(verify.err()).contains("signature check");
   }
@@ -139,6 +139,7 @@ class CliOperationsTest {
           - name: config
             source: file:%s
             repository: file:%s
+            insecureUnsigned: true
             retention: {zone: Asia/Tokyo}
         """.formatted(tmp.resolve("plans.yaml"), tmp.resolve("repo")));
     CliProcess.Result run = CliProcess.run("run", "--config", plans.toString());
@@ -168,8 +169,8 @@ class CliOperationsTest {
       String repo = "file:" + tmp.resolve("repo");
       Path file = Files.writeString(tmp.resolve("f.sql"), "select 1;");
       Map<String, String> env = Map.of("SAVEPOINT_AUDIT_WEBHOOK", "http://127.0.0.1:" + sink.getAddress().getPort() + "/head");
-      assertThat(CliProcess.run(env, "backup", "--repo", repo, "--plan", "p", "--source", "file:" + file).exit()).isZero();
-      assertThat(CliProcess.run(env, "backup", "--repo", repo, "--plan", "p", "--source", "file:" + file).exit()).isZero();
+      assertThat(CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", repo, "--plan", "p", "--source", "file:" + file).exit()).isZero();
+      assertThat(CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", repo, "--plan", "p", "--source", "file:" + file).exit()).isZero();
       assertThat(heads).hasSize(2);
       JsonNode head = JSON.readTree(heads.get(1));
       String expect = head.get("sequence").asText() + ":" + head.get("hash").asText();
@@ -207,7 +208,7 @@ class CliOperationsTest {
         "bob " + Files.readString(tmp.resolve("bob.pub")).strip(),
         "carol " + Files.readString(tmp.resolve("carol.pub")).strip()));
 
-    CliProcess.Result unapproved = CliProcess.run("recover", "--config", file.toString(), "--approvers",
+    CliProcess.Result unapproved = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(), "--approvers",
         approvers.toString());
     assertThat(unapproved.exit()).isNotZero();
     assertThat(unapproved.out()).contains("two-person-rule", "failed", "requires 2 approvals");
@@ -219,7 +220,7 @@ class CliOperationsTest {
     String id = request.out().split("\\s+")[1].replace(":", "");
     assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", alice.toString()).exit()).isZero();
     assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", bob.toString()).exit()).isZero();
-    CliProcess.Result oneShort = CliProcess.run("recover", "--config", file.toString(), "--approvers",
+    CliProcess.Result oneShort = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(), "--approvers",
         approvers.toString(), "--approval", id);
     assertThat(oneShort.out()).contains("1 approver(s) other than the requester alice");
     assertThat(done).doesNotExist();
@@ -227,9 +228,9 @@ class CliOperationsTest {
     // An approval is for this recovery file as written: an edited file is another recovery.
     assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", carol.toString()).exit()).isZero();
     Path edited = Files.writeString(tmp.resolve("edited.yaml"), Files.readString(file).replace("touch", "touch -c"));
-    assertThat(CliProcess.run("recover", "--config", edited.toString(), "--approvers", approvers.toString(),
+    assertThat(CliProcess.run("recover", "--insecure-unsigned", "--config", edited.toString(), "--approvers", approvers.toString(),
         "--approval", id).out()).contains("not this operation");
-    CliProcess.Result approved = CliProcess.run("recover", "--config", file.toString(), "--approvers",
+    CliProcess.Result approved = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(), "--approvers",
         approvers.toString(), "--approval", id);
     assertThat(approved.exit()).as(approved.out() + approved.err()).isZero();
     assertThat(approved.out()).contains("approved by [bob, carol] (request " + id);

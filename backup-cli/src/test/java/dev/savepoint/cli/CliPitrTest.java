@@ -38,7 +38,7 @@ class CliPitrTest {
     String repo = "file:" + tmp.resolve("repo");
     Map<String, String> env = Map.of("WAL_PASSPHRASE", "wal secret");
     String slot = "savepoint_cli_" + Long.toHexString(System.nanoTime());
-    ProcessBuilder streamer = CliProcess.builder("256m", "wal", "stream", "--repo", repo, "--plan", "cluster",
+    ProcessBuilder streamer = CliProcess.builder("256m", "wal", "stream", "--insecure-unsigned", "--repo", repo, "--plan", "cluster",
         "--source", pg.url(db), "--slot", slot, "--flush-interval", "PT0.5S", "--encrypt-passphrase-env",
         "WAL_PASSPHRASE").redirectErrorStream(true).redirectOutput(tmp.resolve("stream.log").toFile());
     streamer.environment().putAll(env);
@@ -53,7 +53,7 @@ class CliPitrTest {
         Thread.sleep(100);
       }
       s.execute("CREATE TABLE orders (id int PRIMARY KEY, total numeric)");
-      CliProcess.Result base = CliProcess.run(env, "basebackup", "--repo", repo, "--plan", "cluster", "--source",
+      CliProcess.Result base = CliProcess.run(env, "basebackup", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--source",
           pg.url(db), "--encrypt-passphrase-env", "WAL_PASSPHRASE");
       assertThat(base.exit()).as(base.err()).isZero();
       s.execute("INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 50) g");
@@ -70,12 +70,12 @@ class CliPitrTest {
         s.execute("SELECT pg_drop_replication_slot('" + slot + "')");
       }
     }
-    CliProcess.Result verify = CliProcess.run("wal", "verify", "--repo", repo, "--plan", "cluster");
+    CliProcess.Result verify = CliProcess.run("wal", "verify", "--insecure-unsigned", "--repo", repo, "--plan", "cluster");
     assertThat(verify.exit()).as(verify.err() + verify.out()).isZero();
     assertThat(verify.out()).contains("recoverable from", "WAL chain complete");
 
     // A drill of the point-in-time plan: recovered into a scratch directory, started, promoted, recorded.
-    CliProcess.Result drill = CliProcess.run(env, "drill", "--repo", repo, "--plan", "cluster", "--pgdata",
+    CliProcess.Result drill = CliProcess.run(env, "drill", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--pgdata",
         tmp.resolve("drills").toString(), "--passphrase-env", "WAL_PASSPHRASE");
     assertThat(drill.exit()).as(drill.err()).isZero();
     assertThat(drill.out()).contains("PASSED");
@@ -87,7 +87,7 @@ class CliPitrTest {
 
     String streamLog = Files.readString(tmp.resolve("stream.log")); // for the failure message only
     Path dataDir = tmp.resolve("restored");
-    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "cluster", "--at",
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--at",
         beforeIncident, "--to", "pgdata:" + dataDir, "--passphrase-env", "WAL_PASSPHRASE", "--verify");
     assertThat(restore.exit()).as(restore.err() + streamLog).isZero();
     assertThat(restore.err()).contains("verified: recovered and promoted");
@@ -99,12 +99,12 @@ class CliPitrTest {
     Path recovered = tmp.resolve("recovered");
     Path recovery = Files.writeString(tmp.resolve("recovery.yaml"), String.join("\n", "name: cluster", "repository: "
         + repo, "steps:", "  - {name: restore-cluster, restore: {plan: cluster, to: \"pgdata:" + recovered + "\"}}", ""));
-    CliProcess.Result planned = CliProcess.run(env, "recover", "--config", recovery.toString(), "--at", beforeIncident,
+    CliProcess.Result planned = CliProcess.run(env, "recover", "--insecure-unsigned", "--config", recovery.toString(), "--at", beforeIncident,
         "--dry-run");
     assertThat(planned.exit()).as(planned.err()).isZero();
     assertThat(planned.out()).contains("restore plan 'cluster' to " + Instant.parse(beforeIncident) + " into "
         + recovered, "recoverable from");
-    CliProcess.Result recover = CliProcess.run(env, "recover", "--config", recovery.toString(), "--at", beforeIncident,
+    CliProcess.Result recover = CliProcess.run(env, "recover", "--insecure-unsigned", "--config", recovery.toString(), "--at", beforeIncident,
         "--passphrase-env", "WAL_PASSPHRASE");
     assertThat(recover.exit()).as(recover.err() + recover.out()).isZero();
     try (var running = dev.savepoint.postgres.pitr.LocalCluster.startRecovered(recovered, 15,
@@ -112,7 +112,7 @@ class CliPitrTest {
       assertThat(one(c, "SELECT count(*) || ':' || sum(total) FROM orders")).isEqualTo("50:12750");
     }
 
-    CliProcess.Result tooLate = CliProcess.run(env, "restore", "--repo", repo, "--plan", "cluster", "--at",
+    CliProcess.Result tooLate = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--at",
         Instant.now().plusSeconds(3600).toString(), "--to", "pgdata:" + tmp.resolve("late"), "--passphrase-env",
         "WAL_PASSPHRASE");
     assertThat(tooLate.exit()).isNotZero();
@@ -145,11 +145,11 @@ class CliPitrTest {
       String repo = "file:" + tmp.resolve("repo");
       Path log = tmp.resolve("stream.log");
       Files.writeString(log, "");
-      String[] stream = {"wal", "stream", "--repo", repo, "--plan", "cluster", "--source", server.url("postgres"),
+      String[] stream = {"wal", "stream", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--source", server.url("postgres"),
           "--flush-interval", "PT0.5S"};
       Process first = startStreamer(log, stream);
       try (Connection c = server.connect("postgres"); Statement s = c.createStatement()) {
-        CliProcess.Result base = CliProcess.run("basebackup", "--repo", repo, "--plan", "cluster", "--source",
+        CliProcess.Result base = CliProcess.run("basebackup", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--source",
             server.url("postgres"));
         assertThat(base.exit()).as(base.err()).isZero();
         s.execute("CREATE TABLE notes (id int, body text)");
@@ -178,7 +178,7 @@ class CliPitrTest {
           assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
         }
       }
-      CliProcess.Result verify = CliProcess.run("wal", "verify", "--repo", repo, "--plan", "cluster");
+      CliProcess.Result verify = CliProcess.run("wal", "verify", "--insecure-unsigned", "--repo", repo, "--plan", "cluster");
       assertThat(verify.exit()).as(verify.out() + verify.err() + Files.readString(log)).isZero();
       assertThat(verify.out()).contains("WAL chain complete");
       CliProcess.Result report = CliProcess.run("report", "--repo", repo, "--json", "--max-wal-age", "PT0S");
@@ -218,7 +218,7 @@ class CliPitrTest {
       port = free.getLocalPort();
     }
     Path log = tmp.resolve("push-server.log");
-    Process server = CliProcess.builder("256m", "wal", "push-server", "--repo", "file:" + tmp.resolve("repo"), "--plan",
+    Process server = CliProcess.builder("256m", "wal", "push-server", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("repo"), "--plan",
         "cluster", "--wal-dir", walDir.toString(), "--port", Integer.toString(port)).redirectErrorStream(true)
         .redirectOutput(log.toFile()).start();
     try {
@@ -275,7 +275,7 @@ class CliPitrTest {
         Connection c = server.connect("postgres"); Statement s = c.createStatement()) {
       String repo = "file:" + tmp.resolve("repo");
       Path log = tmp.resolve("push-server.log");
-      String[] pushServer = {"wal", "push-server", "--repo", repo, "--plan", "cluster", "--wal-dir",
+      String[] pushServer = {"wal", "push-server", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--wal-dir",
           server.dataDirectory().resolve("pg_wal").toString(), "--port", Integer.toString(port)};
       Process push = startPushServer(log, pushServer);
       s.execute("CREATE TABLE notes (id int, body text)");
@@ -346,7 +346,7 @@ class CliPitrTest {
       String repo = "file:" + tmp.resolve("repo");
       String slot = "savepoint_kms_" + Long.toHexString(System.nanoTime());
       Path log = Files.writeString(tmp.resolve("stream.log"), "");
-      ProcessBuilder streamer = CliProcess.builder("256m", "wal", "stream", "--repo", repo, "--plan", "cluster",
+      ProcessBuilder streamer = CliProcess.builder("256m", "wal", "stream", "--insecure-unsigned", "--repo", repo, "--plan", "cluster",
           "--source", pg.url(db), "--slot", slot, "--flush-interval", "PT0.5S", "--kms-key-id", "alias/wal")
           .redirectErrorStream(true).redirectOutput(log.toFile());
       streamer.environment().putAll(env);
@@ -357,7 +357,7 @@ class CliPitrTest {
           assertThat(stream.isAlive()).as(Files.readString(log)).isTrue();
           Thread.sleep(100);
         }
-        CliProcess.Result base = CliProcess.run(env, "basebackup", "--repo", repo, "--plan", "cluster", "--source",
+        CliProcess.Result base = CliProcess.run(env, "basebackup", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--source",
             pg.url(db), "--kms-key-id", "alias/wal");
         assertThat(base.exit()).as(base.err()).isZero();
         s.execute("CREATE TABLE secrets_of_the_realm AS SELECT g AS id FROM generate_series(1, 42) g");
@@ -373,7 +373,7 @@ class CliPitrTest {
           .map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json") && n.length() == 29).findFirst()
           .orElseThrow()))).contains("\"kek\" : \"aws-kms\"");
       Path dataDir = tmp.resolve("restored");
-      CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "cluster", "--to",
+      CliProcess.Result restore = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--to",
           "pgdata:" + dataDir, "--verify");
       assertThat(restore.exit()).as(restore.err() + Files.readString(log)).isZero();
       try (var running = dev.savepoint.postgres.pitr.LocalCluster.startRecovered(dataDir, 15, java.time.Duration.ofMinutes(2));

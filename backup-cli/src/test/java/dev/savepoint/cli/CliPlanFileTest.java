@@ -25,12 +25,14 @@ class CliPlanFileTest {
             source: file:%s
             compress: gzip
             repository: file:%s
+            insecureUnsigned: true
             archive: file:%s
             retention: {keepLast: 2}
           - name: settings
             tier: tier2
             source: file:%s
             repository: file:%s
+            insecureUnsigned: true
         """.formatted(uploads, tmp.resolve("primary"), tmp.resolve("archive"), settings, tmp.resolve("primary")));
     for (int i = 0; i < 3; i++) {
       CliProcess.Result run = CliProcess.run("run", "--config", planFile.toString());
@@ -47,7 +49,7 @@ class CliPlanFileTest {
     assertThat(report.exit()).isEqualTo(3);
     assertThat(json.readTree(report.out()).get("overdue").toString()).contains("uploads: not verified within PT168H");
     for (String plan : new String[] {"uploads", "settings"}) {
-      assertThat(CliProcess.run("verify", "--repo", "file:" + tmp.resolve("primary"), "--plan", plan).exit()).isZero();
+      assertThat(CliProcess.run("verify", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("primary"), "--plan", plan).exit()).isZero();
     }
     report = CliProcess.run("report", "--repo", "file:" + tmp.resolve("primary"), "--json");
     assertThat(report.exit()).as(report.out()).isZero();
@@ -58,11 +60,12 @@ class CliPlanFileTest {
         plans.1.source=file:%s
         plans.1.compress=none
         plans.1.repository=file:%s
+        plans.1.insecureUnsigned=true
         """.formatted(settings, tmp.resolve("primary")));
     CliProcess.Result propsRun = CliProcess.run("run", "--config", props.toString());
     assertThat(propsRun.exit()).as(propsRun.err()).isZero();
 
-    Path bad = Files.writeString(tmp.resolve("bad.yaml"), "plans:\n  - name: x\n    schedule: \"99 * * * *\"\n    source: \"-\"\n    repository: file:/tmp/x\n");
+    Path bad = Files.writeString(tmp.resolve("bad.yaml"), "plans:\n  - name: x\n    schedule: \"99 * * * *\"\n    source: \"-\"\n    repository: file:/tmp/x\n    insecureUnsigned: true\n");
     CliProcess.Result badRun = CliProcess.run("run", "--config", bad.toString());
     assertThat(badRun.exit()).isEqualTo(2);
     assertThat(badRun.err()).contains("invalid cron expression '99 * * * *'");

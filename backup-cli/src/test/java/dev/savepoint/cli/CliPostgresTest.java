@@ -29,12 +29,12 @@ class CliPostgresTest {
       TrpgDatabase.create(c, 1);
     }
     String repo = "file:" + tmp.resolve("repo");
-    CliProcess.Result backup = CliProcess.run("backup", "--repo", repo, "--plan", "trpg", "--tier", "tier1",
+    CliProcess.Result backup = CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--tier", "tier1",
         "--source", pg.url(db), "--compress", "gzip", "--min-size", "1000");
     assertThat(backup.exit()).as(backup.err()).isZero();
 
     String restored = "cli_restored_" + System.nanoTime();
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--to", pg.url(restored));
+    CliProcess.Result restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--to", pg.url(restored));
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(restore.err()).contains("tablesChecked");
     try (Connection a = pg.connect(db); Connection b = pg.connect(restored)) {
@@ -42,13 +42,13 @@ class CliPostgresTest {
     }
 
     // Restoring over the now non-empty database takes a safety backup first.
-    CliProcess.Result again = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--to", pg.url(restored));
+    CliProcess.Result again = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--to", pg.url(restored));
     assertThat(again.exit()).as(again.err()).isZero();
     assertThat(again.err()).contains("safetyBackupId");
     JsonNode safety = new ObjectMapper().readTree(CliProcess.run("list", "--repo", repo, "--plan", "trpg-safety", "--json").out());
     assertThat(safety).hasSize(1);
 
-    CliProcess.Result drill = CliProcess.run("drill", "--repo", repo, "--plan", "trpg", "--scratch", pg.url("postgres"));
+    CliProcess.Result drill = CliProcess.run("drill", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--scratch", pg.url("postgres"));
     assertThat(drill.exit()).as(drill.err()).isZero();
     assertThat(drill.out()).contains("PASSED");
     JsonNode list = new ObjectMapper().readTree(CliProcess.run("list", "--repo", repo, "--plan", "trpg", "--json").out());
@@ -104,16 +104,18 @@ class CliPostgresTest {
             tables: [users, chat_messages, game_sessions]
             crossTierReferences: [game_sessions_campaign_id_fkey]
             repository: file:%2$s
+            insecureUnsigned: true
           - name: tier2
             source: %1$s
             tables: [campaigns, ai_generated_content]
             crossTierReferences: [campaigns_owner_id_fkey]
             repository: file:%2$s
+            insecureUnsigned: true
         """.formatted(pg.url(db), tmp.resolve("repo")));
     CliProcess.Result run = CliProcess.run("run", "--config", plans.toString());
     assertThat(run.exit()).as(run.err()).isZero();
     String restored = "cli_tiers_restored_" + System.nanoTime();
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", "file:" + tmp.resolve("repo"), "--plan", "tier1",
+    CliProcess.Result restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("repo"), "--plan", "tier1",
         "--with-tier", "tier2", "--at", java.time.Instant.now().toString(), "--to", pg.url(restored));
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(restore.err()).contains("restored plans tier1, tier2", "tierSpread", "foreignKeysChecked",
@@ -123,7 +125,7 @@ class CliPostgresTest {
       expected.put("public.session_cache", "0:"); // in no tier: it comes back empty
       assertThat(TrpgDatabase.tableDigests(b)).isEqualTo(expected);
     }
-    CliProcess.Result wrongTarget = CliProcess.run("restore", "--repo", "file:" + tmp.resolve("repo"), "--plan",
+    CliProcess.Result wrongTarget = CliProcess.run("restore", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("repo"), "--plan",
         "tier1", "--with-tier", "tier2", "--to", "file:" + tmp.resolve("out"));
     assertThat(wrongTarget.exit()).isEqualTo(Main.USAGE);
     assertThat(wrongTarget.err()).contains("--to must be postgresql://");
@@ -137,7 +139,7 @@ class CliPostgresTest {
     }
     String repo = "file:" + tmp.resolve("repo");
     Map<String, String> env = Map.of("TRPG_PASSPHRASE", "parallel and encrypted");
-    CliProcess.Result backup = CliProcess.run(env, "backup", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
+    CliProcess.Result backup = CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
         "--pg-format", "parallel", "--jobs", "3", "--encrypt-passphrase-env", "TRPG_PASSPHRASE", "--json");
     assertThat(backup.exit()).as(backup.err()).isZero();
     long tables;
@@ -149,7 +151,7 @@ class CliPostgresTest {
     assertThat(new ObjectMapper().readTree(backup.out()).get("artifacts").asLong()).as("schema + one per table")
         .isEqualTo(tables + 1);
     String restored = "cli_parallel_restored_" + System.nanoTime();
-    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "trpg", "--to",
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--to",
         pg.url(restored), "--jobs", "2", "--passphrase-env", "TRPG_PASSPHRASE");
     assertThat(restore.exit()).as(restore.err()).isZero();
     try (Connection a = pg.connect(db); Connection b = pg.connect(restored)) {
@@ -157,7 +159,7 @@ class CliPostgresTest {
     }
     // Or download it, decoded and verified, for loading by hand (README, "Recovery without Savepoint").
     Path files = tmp.resolve("download");
-    CliProcess.Result download = CliProcess.run(env, "restore", "--repo", repo, "--plan", "trpg", "--to",
+    CliProcess.Result download = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--to",
         "file:" + files, "--passphrase-env", "TRPG_PASSPHRASE");
     assertThat(download.exit()).as(download.err()).isZero();
     assertThat(files.resolve("schema.dump")).isRegularFile();
@@ -165,7 +167,7 @@ class CliPostgresTest {
       assertThat(data.map(f -> f.getFileName().toString())).hasSize((int) tables).allMatch(n -> n.endsWith(".sql"))
           .anyMatch(n -> n.endsWith("-public.users.sql"));
     }
-    CliProcess.Result bad = CliProcess.run("backup", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
+    CliProcess.Result bad = CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
         "--pg-format", "directory");
     assertThat(bad.exit()).isEqualTo(2);
     assertThat(bad.err().strip()).isEqualTo("savepoint: unknown PostgreSQL format 'directory'; use auto, parallel, plain or custom");
@@ -173,7 +175,7 @@ class CliPostgresTest {
 
   @Test
   void unreachableDatabaseIsOneLineAndExit1() throws Exception {
-    CliProcess.Result r = CliProcess.run("backup", "--repo", "file:" + tmp.resolve("repo"), "--plan", "x",
+    CliProcess.Result r = CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("repo"), "--plan", "x",
         "--source", "postgresql://postgres:secret-canary@127.0.0.1:1/app");
     assertThat(r.exit()).isEqualTo(1);
     assertThat(r.err().lines().toList()).hasSize(1);
@@ -200,25 +202,25 @@ class CliPostgresTest {
     }
     String repo = "file:" + tmp.resolve("repo");
     Map<String, String> env = Map.of("SHOP_PASSPHRASE", "correct horse");
-    assertThat(CliProcess.run(env, "backup", "--repo", repo, "--plan", "shop", "--source", pg.url(db),
+    assertThat(CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", repo, "--plan", "shop", "--source", pg.url(db),
         "--pg-format", "parallel", "--encrypt-passphrase-env", "SHOP_PASSPHRASE").exit()).isZero();
     String canary = "canary-" + System.nanoTime() + "@example.com";
     try (Connection c = pg.connect(db); var s = c.createStatement()) {
       s.execute("INSERT INTO customers VALUES (2, '" + canary + "')");
     }
-    CliProcess.Result wrongKey = CliProcess.run(Map.of("SHOP_PASSPHRASE", "wrong"), "restore", "--repo", repo,
+    CliProcess.Result wrongKey = CliProcess.run(Map.of("SHOP_PASSPHRASE", "wrong"), "restore", "--insecure-unsigned", "--repo", repo,
         "--plan", "shop", "--to", pg.url(db), "--passphrase-env", "SHOP_PASSPHRASE");
     assertThat(wrongKey.exit()).isEqualTo(Main.USAGE);
     assertThat(tmp.resolve("repo").resolve("shop-safety")).as("no safety backup for a restore that cannot read its backup")
         .doesNotExist();
     // A wrong key in a drill is the operator's mistake: exit 2, and no FAILED drill report is stored.
-    CliProcess.Result wrongDrill = CliProcess.run(Map.of("SHOP_PASSPHRASE", "wrong"), "drill", "--repo", repo, "--plan",
+    CliProcess.Result wrongDrill = CliProcess.run(Map.of("SHOP_PASSPHRASE", "wrong"), "drill", "--insecure-unsigned", "--repo", repo, "--plan",
         "shop", "--scratch", pg.url("postgres"), "--passphrase-env", "SHOP_PASSPHRASE");
     assertThat(wrongDrill.exit()).as(wrongDrill.err()).isEqualTo(Main.USAGE);
     try (var files = java.nio.file.Files.walk(tmp.resolve("repo"))) {
       assertThat(files.map(Path::toString)).noneMatch(f -> f.contains("/drills/"));
     }
-    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", repo, "--plan", "shop", "--to", pg.url(db),
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "shop", "--to", pg.url(db),
         "--passphrase-env", "SHOP_PASSPHRASE");
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(restore.err()).contains("  safetyBackupId: ").doesNotContain("checksPassed");
@@ -231,7 +233,7 @@ class CliPostgresTest {
     }
     // The safety backup restores with the plan's key, canary and all.
     String back = "cli_safety_back_" + System.nanoTime();
-    CliProcess.Result fromSafety = CliProcess.run(env, "restore", "--repo", repo, "--plan", "shop-safety", "--to",
+    CliProcess.Result fromSafety = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "shop-safety", "--to",
         pg.url(back), "--passphrase-env", "SHOP_PASSPHRASE");
     assertThat(fromSafety.exit()).as(fromSafety.err()).isZero();
     try (Connection c = pg.connect(back); var r = c.createStatement().executeQuery("SELECT email FROM customers WHERE id = 2")) {

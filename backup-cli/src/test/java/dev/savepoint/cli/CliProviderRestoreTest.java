@@ -44,7 +44,7 @@ class CliProviderRestoreTest {
       String repo = "file:" + Files.createDirectories(tmp.resolve("repo"));
       Instant at = Instant.now().minus(2, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
 
-      CliProcess.Result ok = CliProcess.run(ENV, "restore", "--repo", repo, "--plan", "trpg", "--at", at.toString(),
+      CliProcess.Result ok = CliProcess.run(ENV, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--at", at.toString(),
           "--to", uri);
       assertThat(ok.exit()).as(ok.err()).isZero();
       assertThat(ok.err()).contains("restored neon project proud-pine-123 branch br-main-1 to " + at,
@@ -55,7 +55,7 @@ class CliProviderRestoreTest {
       assertThat(audit.out()).contains("restore", "neon project proud-pine-123");
       assertNoToken(ok);
 
-      CliProcess.Result tooOld = CliProcess.run(ENV, "restore", "--repo", repo, "--plan", "trpg", "--at",
+      CliProcess.Result tooOld = CliProcess.run(ENV, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--at",
           Instant.now().minus(3, ChronoUnit.DAYS).toString(), "--to", uri);
       assertThat(tooOld.exit()).isNotZero();
       assertThat(tooOld.err()).contains("outside Neon's window", "nothing was changed");
@@ -63,17 +63,17 @@ class CliProviderRestoreTest {
       assertThat(neon.restores()).hasSize(1);
 
       CliProcess.Result wrongToken = CliProcess.run(Map.of("PROVIDER_TOKEN", "canary-wrong-token-77"), "restore",
-          "--repo", repo, "--plan", "trpg", "--at", at.toString(), "--to", uri);
+          "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--at", at.toString(), "--to", uri);
       assertThat(wrongToken.exit()).isNotZero();
       assertThat(wrongToken.err()).contains("Neon refused the API token (HTTP 401")
           .doesNotContain("canary-wrong-token-77");
 
-      CliProcess.Result tokenInUri = CliProcess.run("restore", "--repo", repo, "--plan", "trpg", "--at", at.toString(),
+      CliProcess.Result tokenInUri = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--at", at.toString(),
           "--to", "neon://proud-pine-123/br-main-1?token=canary-in-uri-1");
       assertThat(tokenInUri.exit()).isNotZero();
       assertThat(tokenInUri.err()).contains("never holds the token").doesNotContain("canary-in-uri-1");
 
-      CliProcess.Result noTime = CliProcess.run(ENV, "restore", "--repo", repo, "--plan", "trpg", "--to", uri);
+      CliProcess.Result noTime = CliProcess.run(ENV, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--to", uri);
       assertThat(noTime.exit()).isNotZero();
       assertThat(noTime.err()).contains("give --at");
       assertNoToken(noTime);
@@ -99,18 +99,18 @@ class CliProviderRestoreTest {
           ""));
       Instant at = latest.minus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
 
-      CliProcess.Result noTime = CliProcess.run(ENV, "recover", "--config", recovery.toString(), "--dry-run");
+      CliProcess.Result noTime = CliProcess.run(ENV, "recover", "--insecure-unsigned", "--config", recovery.toString(), "--dry-run");
       assertThat(noTime.exit()).isEqualTo(Main.USAGE);
       assertThat(noTime.err()).contains("step restore-database", "needs the point in time to go back to (--at)");
 
-      CliProcess.Result dry = CliProcess.run(ENV, "recover", "--config", recovery.toString(), "--dry-run", "--at",
+      CliProcess.Result dry = CliProcess.run(ENV, "recover", "--insecure-unsigned", "--config", recovery.toString(), "--dry-run", "--at",
           at.toString());
       assertThat(dry.exit()).as(dry.err()).isZero();
       assertThat(dry.out()).contains("restore supabase project abcdefghijklmnop to " + at + " through the provider");
       assertThat(supabase.restores()).isEmpty();
       assertThat(marker).doesNotExist();
 
-      CliProcess.Result run = CliProcess.run(ENV, "recover", "--config", recovery.toString(), "--at", at.toString(),
+      CliProcess.Result run = CliProcess.run(ENV, "recover", "--insecure-unsigned", "--config", recovery.toString(), "--at", at.toString(),
           "--json");
       assertThat(run.exit()).as(run.err()).isZero();
       assertThat(run.out()).contains("\"outcome\" : \"recovered\"", "\"restoredTo\" : \"" + at + "\"");

@@ -49,9 +49,9 @@ class CliRecoverTest {
     Files.writeString(uploads.resolve("map.png"), "the dungeon map");
     Path env = tmp.resolve("app.env");
     String repo = "file:" + tmp.resolve("repo");
-    assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "db", "--source", pg.url(db)).exit()).isZero();
-    assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "uploads", "--source", "file:" + uploads).exit()).isZero();
-    assertThat(CliProcess.run(Map.of("APP_REGION", "tokyo", "APP_DB_PASSWORD", "canary-pw"), "backup", "--repo", repo,
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--source", pg.url(db)).exit()).isZero();
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "uploads", "--source", "file:" + uploads).exit()).isZero();
+    assertThat(CliProcess.run(Map.of("APP_REGION", "tokyo", "APP_DB_PASSWORD", "canary-pw"), "backup", "--insecure-unsigned", "--repo", repo,
         "--plan", "config", "--source", "env:APP_*").exit()).isZero();
 
     // The application: healthy only when it can query its database.
@@ -111,7 +111,7 @@ class CliRecoverTest {
       Files.writeString(file, recovery.formatted(repo, hooks, pg.url(db), "uploads-typo", uploads, env, pg.url(db), hooks,
           app.getAddress().getPort()));
 
-      CliProcess.Result dry = CliProcess.run(hookEnv, "recover", "--config", file.toString(), "--dry-run");
+      CliProcess.Result dry = CliProcess.run(hookEnv, "recover", "--insecure-unsigned", "--config", file.toString(), "--dry-run");
       assertThat(dry.exit()).as(dry.err()).isEqualTo(Main.USAGE); // the typo is found without changing anything
       assertThat(dry.out()).as("every step resolved, also after the one that cannot be").contains(
           "restore-uploads      unresolvable", "uploads-typo", "restore-config       planned", "health               planned");
@@ -120,7 +120,7 @@ class CliRecoverTest {
       assertThat(users(db)).isZero();
 
       assertThat(notifications).as("a dry run tells no one").isEmpty();
-      CliProcess.Result failed = CliProcess.run(hookEnv, "recover", "--config", file.toString(), "--json");
+      CliProcess.Result failed = CliProcess.run(hookEnv, "recover", "--insecure-unsigned", "--config", file.toString(), "--json");
       assertThat(failed.exit()).isNotZero();
       JsonNode report = new ObjectMapper().readTree(failed.out());
       assertThat(report.get("failedStep").asText()).isEqualTo("restore-uploads");
@@ -129,7 +129,7 @@ class CliRecoverTest {
 
       Files.writeString(file, recovery.formatted(repo, hooks, pg.url(db), "uploads", uploads, env, pg.url(db), hooks,
           app.getAddress().getPort()));
-      CliProcess.Result resumed = CliProcess.run(hookEnv, "recover", "--config", file.toString(), "--resume",
+      CliProcess.Result resumed = CliProcess.run(hookEnv, "recover", "--insecure-unsigned", "--config", file.toString(), "--resume",
           report.get("id").asText(), "--json");
       assertThat(resumed.exit()).as(resumed.err()).isZero();
       JsonNode done = new ObjectMapper().readTree(resumed.out());
@@ -163,7 +163,7 @@ class CliRecoverTest {
     }
     long usersBefore = users(db);
     String repo = "file:" + tmp.resolve("repo");
-    assertThat(CliProcess.run("backup", "--repo", repo, "--plan", "db", "--source", pg.url(db)).exit()).isZero();
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--source", pg.url(db)).exit()).isZero();
     // Written after the backup: a restore over the live database would remove it, a drill must not.
     try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
       s.execute("CREATE TABLE written_after_backup (id int)");
@@ -190,7 +190,7 @@ class CliRecoverTest {
             drill: {skip: true}
         """.formatted(repo, hooks, pg.url(db), pg.url(staging)));
 
-    CliProcess.Result drill = CliProcess.run("recover", "--config", file.toString(), "--drill");
+    CliProcess.Result drill = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(), "--drill");
     assertThat(drill.exit()).as(drill.err()).isZero();
     assertThat(drill.out()).contains("recovery drill 'trpg' recovered", "stop-writers", "restore-database",
         "check-users").doesNotContain("start-writers", "approve ");
@@ -205,7 +205,7 @@ class CliRecoverTest {
     Path alice = dev.savepoint.testkit.SshKeys.create(tmp, "alice");
     Path approvers = Files.writeString(tmp.resolve("allowed_signers"),
         dev.savepoint.testkit.SshKeys.allowedSigner("alice", alice));
-    CliProcess.Result dry = CliProcess.run("recover", "--config", file.toString(), "--dry-run", "--approvers",
+    CliProcess.Result dry = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(), "--dry-run", "--approvers",
         approvers.toString());
     assertThat(dry.out()).as(dry.err()).containsPattern("restore-database +planned .*\\(took \\d+ s in the drill of ");
 
@@ -216,7 +216,7 @@ class CliRecoverTest {
           - name: restore-database
             restore: {plan: db, to: "%s"}
         """.formatted(repo, pg.url(db)));
-    CliProcess.Result refused = CliProcess.run("recover", "--config", unsafe.toString(), "--drill");
+    CliProcess.Result refused = CliProcess.run("recover", "--insecure-unsigned", "--config", unsafe.toString(), "--drill");
     assertThat(refused.exit()).isNotZero();
     assertThat(refused.err()).contains("step(s) [restore-database] change something and have no 'drill:' entry");
   }

@@ -21,7 +21,7 @@ class CliS3Test {
     Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", server.accessKey(), "AWS_SECRET_ACCESS_KEY", server.secretKey(),
         "AWS_EC2_METADATA_DISABLED", "true");
     long size = 1L << 30;
-    ProcessBuilder pb = CliProcess.builder("128m", "backup", "--repo", repo, "--plan", "big", "--source", "-",
+    ProcessBuilder pb = CliProcess.builder("128m", "backup", "--insecure-unsigned", "--repo", repo, "--plan", "big", "--source", "-",
         "--compress", "none");
     pb.environment().putAll(env);
     Process backup = pb.start();
@@ -42,7 +42,7 @@ class CliS3Test {
     assertThat(list.exit()).as(list.err()).isZero();
     assertThat(new ObjectMapper().readTree(list.out()).get(0).get("rawBytes").asLong()).isEqualTo(size);
 
-    ProcessBuilder rb = CliProcess.builder("128m", "restore", "--repo", repo, "--plan", "big", "--to", "-");
+    ProcessBuilder rb = CliProcess.builder("128m", "restore", "--insecure-unsigned", "--repo", repo, "--plan", "big", "--to", "-");
     rb.environment().putAll(env);
     CliProcess.Digested restore = CliProcess.digestStdout(rb.start());
     assertThat(restore.exit()).as(restore.err()).isZero();
@@ -61,11 +61,11 @@ class CliS3Test {
         "AWS_EC2_METADATA_DISABLED", "true");
     String query = "?region=us-east-1&pathStyle=true&endpoint=" + server.endpoint();
     java.nio.file.Path repo = java.nio.file.Files.createTempDirectory("cli-s3-repo");
-    CliProcess.Result backup = CliProcess.run(env, "backup", "--repo", "file:" + repo, "--plan", "uploads",
+    CliProcess.Result backup = CliProcess.run(env, "backup", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "uploads",
         "--source", "s3://" + app + "/uploads" + query);
     assertThat(backup.exit()).as(backup.err()).isZero();
     java.nio.file.Path dir = repo.resolveSibling(repo.getFileName() + "-restored");
-    CliProcess.Result restore = CliProcess.run(env, "restore", "--repo", "file:" + repo, "--plan", "uploads",
+    CliProcess.Result restore = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", "file:" + repo, "--plan", "uploads",
         "--to", "file:" + dir);
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(dir.resolve("maps/a.png")).hasContent("map");

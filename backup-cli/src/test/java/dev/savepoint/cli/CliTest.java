@@ -38,7 +38,7 @@ class CliTest {
     Files.copy(randomFile("a.bin", 200_000, 1), src.resolve("maps/a.bin"));
     Files.writeString(src.resolve("readme.txt"), "hello");
 
-    CliProcess.Result backup = CliProcess.run("backup", "--repo", repo(), "--plan", "uploads", "--source",
+    CliProcess.Result backup = CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", "--source",
         "file:" + src, "--compress", "gzip", "--json");
     assertThat(backup.exit()).as(backup.err()).isZero();
     JsonNode summary = JSON.readTree(backup.out());
@@ -52,17 +52,17 @@ class CliTest {
     assertThat(rows.get(0).get("id").asText()).isEqualTo(id);
     assertThat(rows.get(0).get("drills")).isEmpty();
 
-    CliProcess.Result verify = CliProcess.run("verify", "--repo", repo(), "--plan", "uploads", "latest", "--full", "--json");
+    CliProcess.Result verify = CliProcess.run("verify", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", "latest", "--full", "--json");
     assertThat(verify.exit()).as(verify.err()).isZero();
     assertThat(JSON.readTree(verify.out()).get("passed").asBoolean()).isTrue();
 
     Path dest = tmp.resolve("restored");
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo(), "--plan", "uploads", id, "--to",
+    CliProcess.Result restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", id, "--to",
         "file:" + dest, "--debug");
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(restore.err()).as("--debug says what each stage does").contains("DEBUG", "reading artifact 'files.tar'",
         "through [gzip], verified in 1 chunks");
-    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "uploads", "--source", "file:" + src, "--debug")
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", "--source", "file:" + src, "--debug")
         .err()).contains("artifact 'files.tar' stored as uploads/", "raw bytes ->");
     assertThat(dest.resolve("maps/a.bin")).hasSameBinaryContentAs(src.resolve("maps/a.bin"));
     assertThat(dest.resolve("readme.txt")).hasContent("hello");
@@ -71,7 +71,7 @@ class CliTest {
   @Test
   void flippedByteAndTruncationMakeVerifyExit3NamingTheArtifact() throws Exception {
     Path file = randomFile("dump.sql", 500_000, 2);
-    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "db", "--source", "file:" + file).exit()).isZero();
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "db", "--source", "file:" + file).exit()).isZero();
     Path stored;
     try (Stream<Path> walk = Files.walk(tmp.resolve("repo/db"))) {
       stored = walk.filter(p -> p.getFileName().toString().equals("dump.sql.zst")).findFirst().orElseThrow();
@@ -80,18 +80,18 @@ class CliTest {
     byte[] flipped = original.clone();
     flipped[flipped.length / 3] ^= 0x01;
     Files.write(stored, flipped);
-    CliProcess.Result verify = CliProcess.run("verify", "--repo", repo(), "--plan", "db");
+    CliProcess.Result verify = CliProcess.run("verify", "--insecure-unsigned", "--repo", repo(), "--plan", "db");
     assertThat(verify.exit()).isEqualTo(3);
     assertThat(verify.err().lines().toList()).hasSize(1);
     assertThat(verify.err()).contains("dump.sql", "SHA-256 mismatch", "expected", "actual");
 
     Files.write(stored, java.util.Arrays.copyOf(original, original.length - 1000));
-    verify = CliProcess.run("verify", "--repo", repo(), "--plan", "db");
+    verify = CliProcess.run("verify", "--insecure-unsigned", "--repo", repo(), "--plan", "db");
     assertThat(verify.exit()).isEqualTo(3);
     assertThat(verify.err()).contains("dump.sql", "size mismatch");
 
     Path out = tmp.resolve("out.sql");
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo(), "--plan", "db", "--to", "file:" + out);
+    CliProcess.Result restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "db", "--to", "file:" + out);
     assertThat(restore.exit()).isEqualTo(3);
     assertThat(out).doesNotExist();
   }
@@ -99,7 +99,7 @@ class CliTest {
   @Test
   void malformedAndFutureManifestsGiveOneLineErrors() throws Exception {
     Path file = randomFile("f", 1000, 3);
-    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "p", "--source", "file:" + file).exit()).isZero();
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "p", "--source", "file:" + file).exit()).isZero();
     Path manifest;
     try (Stream<Path> walk = Files.walk(tmp.resolve("repo/p"))) {
       manifest = walk.filter(p -> p.getFileName().toString().equals("manifest.json")).findFirst().orElseThrow();
@@ -113,7 +113,7 @@ class CliTest {
     Files.writeString(manifest, "{ truncated");
     JsonNode rows = JSON.readTree(CliProcess.run("list", "--repo", repo(), "--plan", "p", "--json").out());
     assertThat(rows.get(0).get("damaged").asText()).contains("malformed manifest");
-    CliProcess.Result restore = CliProcess.run("restore", "--repo", repo(), "--plan", "p", "--to", "file:" + tmp.resolve("r"));
+    CliProcess.Result restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "p", "--to", "file:" + tmp.resolve("r"));
     assertThat(restore.exit()).isEqualTo(3);
     assertThat(restore.err()).contains("damaged backups were skipped", damagedId);
     assertThat(restore.err().lines().toList()).hasSize(1);
@@ -131,15 +131,15 @@ class CliTest {
     CliProcess.Result help = CliProcess.run("restore", "--help");
     assertThat(help.exit()).isZero();
     assertThat(help.out()).contains("Usage: savepoint restore", "--plan-only", "--passphrase-env");
-    assertThat(CliProcess.run("backup", "--repo", repo()).exit()).isEqualTo(2);
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo()).exit()).isEqualTo(2);
     CliProcess.Result typo = CliProcess.run("list", "--repo", "file:" + tmp.resolve("typo/repo"));
     assertThat(typo.exit()).isEqualTo(2);
     assertThat(typo.err()).contains("does not exist");
     assertThat(tmp.resolve("typo")).as("reading commands never create a repository").doesNotExist();
     assertThat(CliProcess.run("report", "--repo", "file:" + tmp.resolve("typo/repo")).exit()).isEqualTo(2);
-    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "p", "--source", "-", "--compress", "none",
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "p", "--source", "-", "--compress", "none",
         "--level", "5").exit()).isEqualTo(2);
-    assertThat(CliProcess.run("backup", "--repo", repo(), "--plan", "p", "--source", "-", "--min-size", "-5").exit())
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "p", "--source", "-", "--min-size", "-5").exit())
         .isEqualTo(2);
     assertThat(CliProcess.run("run", "--config", tmp.resolve("missing.yaml").toString()).exit()).isEqualTo(2);
     CliProcess.Result none = CliProcess.run();
@@ -153,13 +153,13 @@ class CliTest {
     CliProcess.Result badScheme = CliProcess.run("list", "--repo", "ftp://x");
     assertThat(badScheme.exit()).isEqualTo(2);
     assertThat(badScheme.err()).contains("unsupported repository URI");
-    CliProcess.Result badCompress = CliProcess.run("backup", "--repo", repo(), "--plan", "p", "--source", "-",
+    CliProcess.Result badCompress = CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "p", "--source", "-",
         "--compress", "lz4");
     assertThat(badCompress.exit()).isEqualTo(2);
-    CliProcess.Result badAt = CliProcess.run("restore", "--repo", repo(), "--plan", "p", "--at", "yesterday",
+    CliProcess.Result badAt = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "p", "--at", "yesterday",
         "--to", "file:" + tmp.resolve("x"));
     assertThat(badAt.exit()).isEqualTo(2);
-    CliProcess.Result missing = CliProcess.run("restore", "--repo", repo(), "--plan", "none", "--to", "file:" + tmp.resolve("x"));
+    CliProcess.Result missing = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "none", "--to", "file:" + tmp.resolve("x"));
     assertThat(missing.exit()).isEqualTo(1);
     assertThat(missing.err()).contains("no complete backup of plan 'none'");
   }
@@ -168,7 +168,7 @@ class CliTest {
   @Test
   void oneGibibyteStreamWithBoundedHeap() throws Exception {
     long size = 1L << 30;
-    Process backup = CliProcess.builder("96m", "backup", "--repo", repo(), "--plan", "big", "--source", "-",
+    Process backup = CliProcess.builder("96m", "backup", "--insecure-unsigned", "--repo", repo(), "--plan", "big", "--source", "-",
         "--compress", "zstd", "--level", "1").start();
     MessageDigest sent = MessageDigest.getInstance("SHA-256");
     try (OutputStream stdin = backup.getOutputStream()) {
@@ -186,7 +186,7 @@ class CliTest {
     assertThat(b.exit()).as(b.err()).isZero();
 
     CliProcess.Digested restore = CliProcess.digestStdout(
-        CliProcess.builder("96m", "restore", "--repo", repo(), "--plan", "big", "--to", "-").start());
+        CliProcess.builder("96m", "restore", "--insecure-unsigned", "--repo", repo(), "--plan", "big", "--to", "-").start());
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(restore.bytes()).isEqualTo(size);
     assertThat(HexFormat.of().formatHex(restore.sha256())).isEqualTo(HexFormat.of().formatHex(sent.digest()));
@@ -195,7 +195,7 @@ class CliTest {
   /** SIGKILL mid-upload: nothing listed, the next backup succeeds, cleanup removes the remains. */
   @Test
   void killedBackupLeavesNothingThatListShows() throws Exception {
-    Process backup = CliProcess.builder("96m", "backup", "--repo", repo(), "--plan", "crash", "--source", "-",
+    Process backup = CliProcess.builder("96m", "backup", "--insecure-unsigned", "--repo", repo(), "--plan", "crash", "--source", "-",
         "--compress", "gzip", "--level", "1").start();
     OutputStream stdin = backup.getOutputStream();
     byte[] block = new byte[1 << 20];
@@ -220,7 +220,7 @@ class CliTest {
     assertThat(JSON.readTree(list.out())).isEmpty();
 
     Path file = randomFile("next", 10_000, 8);
-    CliProcess.Result next = CliProcess.run("backup", "--repo", repo(), "--plan", "crash", "--source", "file:" + file);
+    CliProcess.Result next = CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "crash", "--source", "file:" + file);
     assertThat(next.exit()).as(next.err()).isZero();
     assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo(), "--json").out())).hasSize(1);
 

@@ -122,7 +122,7 @@ class KillCampaignTest {
       }
       for (String id : ids) {
         if (verified.add(repo + plan + "/" + id)) {
-          CliProcess.Result v = CliProcess.run(env, "verify", "--repo", repo, "--plan", plan, id, "--full");
+          CliProcess.Result v = CliProcess.run(env, "verify", "--insecure-unsigned", "--repo", repo, "--plan", plan, id, "--full");
           assertThat(v.exit()).as("verify --full " + plan + "/" + id + ": " + v.err()).isZero();
         }
       }
@@ -138,7 +138,7 @@ class KillCampaignTest {
     }
     for (String format : List.of("plain", "custom", "parallel")) {
       String plan = "db-" + format;
-      String[] backup = {"backup", "--repo", repo(), "--plan", plan, "--source", pg.url(db), "--pg-format", format};
+      String[] backup = {"backup", "--insecure-unsigned", "--repo", repo(), "--plan", plan, "--source", pg.url(db), "--pg-format", format};
       long took = timed(backup);
       for (int i = 0; i < KILLS; i++) {
         killDuring("backup (" + format + ")", took, backup);
@@ -156,8 +156,8 @@ class KillCampaignTest {
       TrpgDatabase.create(c, 6);
     }
     long users = users(db);
-    timed("backup", "--repo", repo(), "--plan", "db", "--source", pg.url(db));
-    String[] restore = {"restore", "--repo", repo(), "--plan", "db", "--to", pg.url(db)};
+    timed("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "db", "--source", pg.url(db));
+    String[] restore = {"restore", "--insecure-unsigned", "--repo", repo(), "--plan", "db", "--to", pg.url(db)};
     pg.execute(db, "CREATE TABLE written_after_the_backup (id int)");
     long took = timed(restore);
     int before = 0;
@@ -203,9 +203,9 @@ class KillCampaignTest {
       }
       Files.writeString(src.resolve("image-" + f + ".txt"), text);
     }
-    timed("backup", "--repo", repo(), "--plan", "uploads", "--source", "file:" + src);
+    timed("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", "--source", "file:" + src);
     Path out = tmp.resolve("out/uploads");
-    String[] restore = {"restore", "--repo", repo(), "--plan", "uploads", "--to", "file:" + out, "--replace"};
+    String[] restore = {"restore", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", "--to", "file:" + out, "--replace"};
     long took = timed(restore);
     for (int i = 0; i < KILLS; i++) {
       killDuring("restore into a directory", took, restore);
@@ -225,7 +225,7 @@ class KillCampaignTest {
     }
 
     for (int b = 0; b < 3; b++) {
-      timed("backup", "--repo", repo(), "--plan", "prunable", "--source", "file:" + src.resolve("image-" + b + ".txt"));
+      timed("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "prunable", "--source", "file:" + src.resolve("image-" + b + ".txt"));
     }
     String[] prune = {"prune", "--repo", repo(), "--plan", "prunable", "--keep-last", "1", "--force"};
     for (int i = 0; i < KILLS; i++) {
@@ -256,7 +256,7 @@ class KillCampaignTest {
       String key = "uploads/image-" + i + ".png";
       s3.putObject(r -> r.bucket(app).key(key), software.amazon.awssdk.core.sync.RequestBody.fromBytes(b));
     }
-    String[] backup = {"backup", "--repo", repo, "--plan", "uploads", "--source", "s3://" + app + "/uploads" + query};
+    String[] backup = {"backup", "--insecure-unsigned", "--repo", repo, "--plan", "uploads", "--source", "s3://" + app + "/uploads" + query};
     long took = timed(env, backup);
     for (int i = 0; i < KILLS; i++) {
       killDuring("backup of a bucket into S3", took, env, backup);
@@ -267,7 +267,7 @@ class KillCampaignTest {
     // Restores into another bucket: objects land one by one, each whole (a put is atomic), and the next restore
     // completes the set.
     String target = server.createBucket("campaign-restored");
-    String[] restore = {"restore", "--repo", repo, "--plan", "uploads", "--to", "s3://" + target + "/uploads" + query};
+    String[] restore = {"restore", "--insecure-unsigned", "--repo", repo, "--plan", "uploads", "--to", "s3://" + target + "/uploads" + query};
     took = timed(env, restore);
     for (int i = 0; i < KILLS; i++) {
       s3.listObjectsV2Paginator(r -> r.bucket(target)).contents().forEach(o -> s3.deleteObject(r -> r.bucket(target)

@@ -39,6 +39,7 @@ class PlanFileFuzzTest {
             compress: zstd
             level: 3
             repository: file:%s
+            insecureUnsigned: true
             archive: file:%s
             rpo: PT1H
             minSizeBytes: 1

@@ -134,11 +134,8 @@ public final class Repository {
     if (secret.isEmpty()) {
       return null;
     }
-    try {
-      return ManifestSigner.derived(secret.get(), writing ? createId() : id().orElse("none"));
-    } finally {
-      java.util.Arrays.fill(secret.get(), '\0');
-    }
+    // Not cleared after use: a Secrets implementation that hands out its own array would lose the passphrase.
+    return ManifestSigner.derived(secret.get(), writing ? createId() : id().orElse("none"));
   }
 
   public Store store() {

@@ -67,10 +67,15 @@ public final class PgTools {
 
   /** A process builder for {@code command} with a minimal environment plus the connection settings of {@code url}. */
   public static ProcessBuilder processBuilder(List<String> command, PostgresUrl url) {
+    ProcessBuilder pb = processBuilder(command);
+    pb.environment().putAll(url.toolEnvironment());
+    return pb;
+  }
+
+  /** A process builder for {@code command} with a minimal environment and no connection settings. */
+  public static ProcessBuilder processBuilder(List<String> command) {
     ProcessBuilder pb = new ProcessBuilder(command);
-    java.util.Map<String, String> env = pb.environment();
-    env.keySet().retainAll(PASSED_THROUGH);
-    env.putAll(url.toolEnvironment());
+    pb.environment().keySet().retainAll(PASSED_THROUGH);
     return pb;
   }
 

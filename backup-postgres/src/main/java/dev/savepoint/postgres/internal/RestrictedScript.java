@@ -55,7 +55,7 @@ public final class RestrictedScript extends FilterOutputStream {
     }
     String version;
     try {
-      Process p = new ProcessBuilder(psql, "--version").redirectErrorStream(true).start();
+      Process p = PgTools.processBuilder(java.util.List.of(psql, "--version")).redirectErrorStream(true).start();
       version = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       p.waitFor();
     } catch (InterruptedException e) {
