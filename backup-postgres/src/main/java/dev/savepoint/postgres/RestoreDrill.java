@@ -62,7 +62,8 @@ public final class RestoreDrill {
   public RestoreDrill(Repository repository, String plan, PostgresUrl server, BackupSelector selector,
       Secrets secrets, Notifier notifier) {
     this.notifier = Notifier.safely(java.util.List.of(notifier));
-    this.repository = Objects.requireNonNull(repository);
+    // The drill's keys are its requirements too: a backup they do not sign is not the newest one to drill.
+    this.repository = repository.withSecrets(Objects.requireNonNull(secrets).orElse(repository.secrets()));
     this.plan = Objects.requireNonNull(plan);
     this.server = Objects.requireNonNull(server);
     this.selector = Objects.requireNonNull(selector);

@@ -48,7 +48,35 @@ public class SavepointAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public Repository savepointRepository(SavepointProperties properties) {
-    return RepositoryUris.open("savepoint.repository", properties.getRepository());
+    Repository repository = RepositoryUris.open("savepoint.repository", properties.getRepository());
+    String key = properties.getManifestHmacKey();
+    if (key == null || key.isEmpty()) {
+      return repository;
+    }
+    byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+    if (bytes.length < 32) {
+      throw new IllegalStateException("savepoint.manifest-hmac-key must be at least 32 bytes");
+    }
+    return repository.signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(bytes));
+  }
+
+  /**
+   * Refuses, naming the key, a plan or WAL stream whose repository nothing authenticates, unless
+   * savepoint.insecure-unsigned says so (then logged once).
+   */
+  private static void requireAuthenticated(String key, Repository repository, SavepointProperties properties) {
+    if (repository.authenticated()) {
+      return;
+    }
+    if (!properties.isInsecureUnsigned()) {
+      throw new IllegalStateException(key + ": nothing authenticates its backups, so anyone who can write "
+          + repository.describe() + " could plant one that a drill trusts: set " + key + ".encryption-passphrase "
+          + "(signed with a key derived from it) or savepoint.manifest-hmac-key, or accept the risk with "
+          + "savepoint.insecure-unsigned=true");
+    }
+    org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).warn("savepoint: {} is not authenticated "
+        + "(savepoint.insecure-unsigned): its backups are trusted on the word of anyone who can write {}", key,
+        repository.describe());
   }
 
   /** Slack and webhook notifications from savepoint.notify.* (URLs from the environment; never logged). */
@@ -115,11 +143,14 @@ public class SavepointAutoConfiguration {
           throw new IllegalStateException(key + ".drill: " + e.getMessage(), e);
         }
       }
+      BackupPlan built;
       try {
-        plans.put(name, plan.build());
+        built = plan.build();
       } catch (IllegalArgumentException e) {
         throw new IllegalStateException(key + ": " + e.getMessage(), e);
       }
+      requireAuthenticated(key, built.repository(), properties);
+      plans.put(name, built);
     });
     Map<String, dev.savepoint.postgres.pitr.WalStreamer> streamers = new LinkedHashMap<>();
     properties.getWalStreams().forEach((name, spec) -> {
@@ -128,10 +159,16 @@ public class SavepointAutoConfiguration {
       if (spec.getEncryptionPassphrase() != null && !spec.getEncryptionPassphrase().isEmpty()) {
         transforms.add(OpenPgpEncryption.passphrase(spec.getEncryptionPassphrase().toCharArray()));
       }
+      Repository streamRepository = repository;
+      for (dev.savepoint.core.Transform t : transforms) {
+        streamRepository = streamRepository.withSecrets(t.secrets().orElse(streamRepository.secrets()));
+      }
+      requireAuthenticated(key, streamRepository, properties);
       String slot = spec.getSlot() != null ? spec.getSlot() : "savepoint_" + name.replace('-', '_');
       try {
         streamers.put(name, new dev.savepoint.postgres.pitr.WalStreamer(database(key, spec.getSource(), environment),
-            new dev.savepoint.postgres.pitr.WalArchive(repository, name, transforms), slot, spec.getFlushInterval()));
+            new dev.savepoint.postgres.pitr.WalArchive(streamRepository, name, transforms), slot,
+            spec.getFlushInterval()));
       } catch (IllegalArgumentException e) {
         throw new IllegalStateException(key + ".slot: " + e.getMessage(), e);
       }

@@ -46,6 +46,34 @@ public class SavepointProperties {
   /** How long running backups may go on when the application stops before they are interrupted. */
   private Duration shutdownGrace = Duration.ofMinutes(1);
 
+  /**
+   * HMAC-SHA256 key (at least 32 bytes, e.g. ${MANIFEST_KEY}) that signs manifests, WAL records and drill reports and
+   * without which they are refused. Empty: a plan with an encryption passphrase signs with a key derived from it.
+   */
+  private String manifestHmacKey;
+
+  /**
+   * Accept plans and WAL streams that nothing authenticates (no encryption passphrase, no manifest-hmac-key):
+   * anyone who can write the repository can then plant backups that drills trust. Off: such a plan fails the start.
+   */
+  private boolean insecureUnsigned;
+
+  public String getManifestHmacKey() {
+    return manifestHmacKey;
+  }
+
+  public void setManifestHmacKey(String manifestHmacKey) {
+    this.manifestHmacKey = manifestHmacKey;
+  }
+
+  public boolean isInsecureUnsigned() {
+    return insecureUnsigned;
+  }
+
+  public void setInsecureUnsigned(boolean insecureUnsigned) {
+    this.insecureUnsigned = insecureUnsigned;
+  }
+
   /** The plans, by name (a plan name is also where its backups live in the repository). */
   private Map<String, Plan> plans = new LinkedHashMap<>();
 

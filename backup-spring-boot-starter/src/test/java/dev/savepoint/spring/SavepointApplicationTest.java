@@ -76,6 +76,7 @@ class SavepointApplicationTest {
     registry.add("savepoint.plans.trpg-tier1.drill.schedule", () -> "*/3 * * * * *");
     registry.add("savepoint.plans.trpg-tier1.drill.server", () -> pg.url("postgres"));
     registry.add("savepoint.wal-streams.trpg-cluster.flush-interval", () -> "PT0.5S");
+    registry.add("savepoint.wal-streams.trpg-cluster.encryption-passphrase", () -> CANARY);
     registry.add("savepoint.wal-streams.trpg-cluster.slot", () -> "savepoint_spring_" + Long.toHexString(System.nanoTime()));
     registry.add("management.endpoints.web.exposure.include", () -> "health,prometheus,savepoint");
     registry.add("savepoint.endpoint.operations-enabled", () -> "true");

@@ -15,6 +15,10 @@ class SavepointAutoConfigurationTest {
   Path tmp;
 
   ApplicationContextRunner runner() {
+    return authenticatedOrNot().withPropertyValues("savepoint.insecure-unsigned=true");
+  }
+
+  ApplicationContextRunner authenticatedOrNot() {
     return new ApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(SavepointAutoConfiguration.class))
         .withPropertyValues("savepoint.repository=file:" + tmp.resolve("repo"),
@@ -36,6 +40,23 @@ class SavepointAutoConfigurationTest {
         assertThat(p.repository().describe()).contains(tmp.resolve("repo").toString());
       });
     });
+  }
+
+  @Test
+  void aPlanNothingAuthenticatesFailsTheStartUnlessSaidInsecure() {
+    authenticatedOrNot().run(context -> assertThat(context.getStartupFailure())
+        .hasStackTraceContaining("savepoint.plans.trpg-tier1: nothing authenticates its backups")
+        .hasStackTraceContaining("savepoint.insecure-unsigned=true"));
+    authenticatedOrNot().withPropertyValues("savepoint.plans.trpg-tier1.encryption-passphrase=a passphrase")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(SavepointPlans.class).get("trpg-tier1").get().repository().authenticated())
+              .isTrue();
+        });
+    authenticatedOrNot().withPropertyValues("savepoint.manifest-hmac-key=0123456789abcdef0123456789abcdef")
+        .run(context -> assertThat(context).hasNotFailed());
+    authenticatedOrNot().withPropertyValues("savepoint.manifest-hmac-key=short").run(context ->
+        assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.manifest-hmac-key must be at least"));
   }
 
   @Test
