@@ -21,9 +21,13 @@ final class ListCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print a JSON array of backups.")
   boolean json;
 
+  @picocli.CommandLine.Mixin
+  SecretOptions secretOptions;
+
   @Override
   public Integer call() throws Exception {
-    Repository repository = repo.open();
+    // With the plan's key, backups it does not sign are listed as DAMAGED (planted, or written before signing).
+    Repository repository = repo.open(secretOptions.secrets());
     List<String> plans = plan != null ? List.of(plan) : repository.plans();
     if (plan != null && !repository.plans().contains(plan)) {
       throw new IllegalArgumentException("repository " + repository.describe() + " has no plan '" + plan
@@ -56,6 +60,9 @@ final class ListCommand implements Callable<Integer> {
     }
     if (json) {
       System.out.println(Format.json(rows));
+    } else {
+      System.out.println("repository id: " + repository.id().orElse("none (nothing in it is signed)")
+          + (repository.authenticated() ? "" : "; not authenticated: give the plan's key to check signatures"));
     }
     return Main.OK;
   }

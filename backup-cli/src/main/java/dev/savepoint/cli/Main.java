@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
     description = "Back up, verify and restore PostgreSQL databases, files and configuration.",
     subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
         CleanupCommand.class, DrillCommand.class, PruneCommand.class, ApproveCommand.class, RunCommand.class, ReportCommand.class,
-        AuditCommand.class, CheckCommand.class, DeleteCommand.class, BaseBackupCommand.class, WalCommand.class, RecoverCommand.class,
+        AuditCommand.class, CheckCommand.class, DeleteCommand.class, RepoCommand.class, BaseBackupCommand.class, WalCommand.class, RecoverCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
   public static final int OK = 0;

@@ -78,8 +78,9 @@ final class RecoverCommand implements Callable<Integer> {
   /** {@code replicas}: a number, or {@code previous} — the size recorded when a scale step stopped it. */
   record ScaleSpec(String deployment, String namespace, String replicas) {}
 
-  record StepSpec(String name, List<String> command, RestoreSpec restore, CheckSpec check, URI health,
-      ApproveSpec approve, ScaleSpec scale, Duration timeout, String stateIfFailed, StepSpec drill, Boolean skip) {
+  record StepSpec(String name, List<String> command, List<String> env, RestoreSpec restore, CheckSpec check,
+      URI health, ApproveSpec approve, ScaleSpec scale, Duration timeout, String stateIfFailed, StepSpec drill,
+      Boolean skip) {
 
     /** Only reads: a drill may run it as written. */
     boolean readsOnly() {
@@ -94,7 +95,8 @@ final class RecoverCommand implements Callable<Integer> {
       if (Boolean.TRUE.equals(drill.skip())) {
         return null;
       }
-      return new StepSpec(name, drill.command(), drill.restore(), drill.check(), drill.health(), null, drill.scale(),
+      return new StepSpec(name, drill.command(), drill.env() != null ? drill.env() : env, drill.restore(), drill.check(),
+          drill.health(), null, drill.scale(),
           drill.timeout() != null ? drill.timeout() : timeout, drill.stateIfFailed(), null, null);
     }
   }
@@ -235,7 +237,7 @@ final class RecoverCommand implements Callable<Integer> {
       return Steps.approve(s.name(), repository, approval, subject, Approvers.fromAllowedSigners(file), quorum, timeout);
     }
     if (s.command() != null) {
-      return Steps.command(s.name(), s.command(), timeout,
+      return Steps.command(s.name(), s.command(), s.env() == null ? List.of() : s.env(), timeout,
           s.stateIfFailed() != null ? s.stateIfFailed() : "unknown: the command " + s.command() + " failed");
     }
     if (s.restore() != null && s.restore().to() != null && Uris.isProvider(s.restore().to())) {

@@ -288,6 +288,9 @@ final class RestoreCommand implements Callable<Integer> {
     if (verify) {
       dev.savepoint.postgres.pitr.LocalCluster.Recovered recovered = dev.savepoint.postgres.pitr.LocalCluster
           .verifyRecovery(r.directory(), r.serverMajor(), Duration.ofMinutes(30));
+      for (String setting : recovered.neutralised()) {
+        System.err.println("the restored configuration sets " + setting + ": not run during verification");
+      }
       System.err.printf("verified: recovered and promoted in %s; last replayed commit %s%n",
           Format.duration(recovered.recoveryTime()), recovered.lastReplayedCommit());
     }

@@ -82,7 +82,8 @@ final class WalCommand {
 
   @Command(name = "push-server", description = "Archive WAL files handed over by archive_command without a JVM per "
       + "file: listens on 127.0.0.1 and stores each file named by POST /push?file=<name> from --wal-dir, answering "
-      + "200 only once it is durable. archive_command = 'curl -fsS -X POST "
+      + "200 only once it is durable, and only to a client that sends the token of --token-file (401 otherwise). "
+      + "archive_command = 'curl -fsS -X POST -H \"X-Savepoint-Token: $(cat /etc/savepoint/wal-push-token)\" "
       + "\"http://127.0.0.1:7979/push?file=%%f\"'. Runs until SIGTERM.")
   static final class PushServer implements Callable<Integer> {
     @Mixin
@@ -95,8 +96,42 @@ final class WalCommand {
     @Option(names = "--port", defaultValue = "7979", description = "Port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
     int port;
 
+    @Option(names = "--token-file", paramLabel = "<file>", description = "A file holding the token (at least 32 "
+        + "characters, e.g. openssl rand -hex 32) clients send as X-Savepoint-Token; make it readable by the server's "
+        + "OS user only. Every other user of the machine can reach 127.0.0.1.")
+    Path tokenFile;
+
+    @Option(names = "--insecure-no-token", description = "Accept pushes from anyone who can reach 127.0.0.1 on this "
+        + "machine (any local user could then archive a segment still being written and stop archiving).")
+    boolean insecureNoToken;
+
+    /** The token clients must send, or null with --insecure-no-token. */
+    private byte[] token() throws Exception {
+      if (tokenFile == null) {
+        if (!insecureNoToken) {
+          throw new dev.savepoint.core.ConfigurationException("wal push-server needs --token-file (a token "
+              + "archive_command sends as X-Savepoint-Token), or --insecure-no-token to accept every local user");
+        }
+        System.err.println("savepoint: warning: the push server accepts every local user (--insecure-no-token)");
+        return null;
+      }
+      String text;
+      try {
+        text = Files.readString(tokenFile).strip();
+      } catch (java.io.IOException e) {
+        throw new dev.savepoint.core.ConfigurationException("cannot read --token-file " + tokenFile + ": "
+            + e.getMessage());
+      }
+      if (text.length() < 32) {
+        throw new dev.savepoint.core.ConfigurationException("the token in " + tokenFile + " is shorter than 32 "
+            + "characters");
+      }
+      return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     @Override
     public Integer call() throws Exception {
+      byte[] token = token();
       WalArchive archive = wal.archive();
       Path dir = walDir.toAbsolutePath().normalize();
       com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
@@ -106,7 +141,12 @@ final class WalCommand {
         String answer;
         String query = exchange.getRequestURI().getQuery();
         String name = query != null && query.startsWith("file=") ? query.substring(5) : "";
-        if (!exchange.getRequestMethod().equals("POST") || !name.matches("[0-9A-F]{24}(\\.partial|\\.history"
+        String sent = exchange.getRequestHeaders().getFirst("X-Savepoint-Token");
+        if (token != null && (sent == null || !java.security.MessageDigest.isEqual(token,
+            sent.strip().getBytes(java.nio.charset.StandardCharsets.UTF_8)))) {
+          status = 401;
+          answer = "send the push server's token as X-Savepoint-Token\n";
+        } else if (!exchange.getRequestMethod().equals("POST") || !name.matches("[0-9A-F]{24}(\\.partial|\\.history"
             + "|\\.[0-9A-F]{8}\\.backup)?|[0-9A-F]{8}\\.history")) {
           status = 400;
           answer = "POST /push?file=<WAL file name>\n";

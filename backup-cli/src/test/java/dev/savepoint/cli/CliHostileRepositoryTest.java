@@ -277,6 +277,12 @@ class CliHostileRepositoryTest {
     assertThat(refused.exit()).as(refused.err()).isEqualTo(Main.INTEGRITY);
     assertThat(refused.err()).contains(plantedId).contains("not signed");
     assertThat(pg.databaseExists(byId)).isFalse();
+    // Over the live database: refused before the safety backup, which a downgrade would have written in the clear.
+    CliProcess.Result overLive = CliProcess.run(env, "restore", "--repo", "file:" + repo, "--plan", "p", plantedId,
+        "--to", pg.url(db), "--passphrase-env", "PASS");
+    assertThat(overLive.exit()).as(overLive.err()).isEqualTo(Main.INTEGRITY);
+    assertThat(repo.resolve("p-safety")).doesNotExist();
+    assertThat(pg.single(db, "SELECT count(*) FROM t")).isEqualTo("100");
 
     CliProcess.Result drill = CliProcess.run(env, "drill", "--repo", "file:" + repo, "--plan", "p", "--scratch",
         pg.url("postgres"), "--passphrase-env", "PASS");

@@ -218,8 +218,11 @@ class CliPitrTest {
       port = free.getLocalPort();
     }
     Path log = tmp.resolve("push-server.log");
+    String token = "a-push-token-of-at-least-32-characters";
+    Path tokenFile = Files.writeString(tmp.resolve("push-token"), token + "\n");
     Process server = CliProcess.builder("256m", "wal", "push-server", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("repo"), "--plan",
-        "cluster", "--wal-dir", walDir.toString(), "--port", Integer.toString(port)).redirectErrorStream(true)
+        "cluster", "--wal-dir", walDir.toString(), "--port", Integer.toString(port), "--token-file",
+        tokenFile.toString()).redirectErrorStream(true)
         .redirectOutput(log.toFile()).start();
     try {
       Instant up = Instant.now().plusSeconds(60);
@@ -228,15 +231,22 @@ class CliPitrTest {
         Thread.sleep(100);
       }
       java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-      java.util.function.Function<String, Integer> push = name -> {
+      java.util.function.BiFunction<String, String, Integer> pushWith = (name, sent) -> {
         try {
-          return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
-              + "/push?file=" + name)).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
-              java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode();
+          java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+              "http://127.0.0.1:" + port + "/push?file=" + name)).POST(java.net.http.HttpRequest.BodyPublishers.noBody());
+          if (sent != null) {
+            request.header("X-Savepoint-Token", sent);
+          }
+          return http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode();
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
       };
+      java.util.function.Function<String, Integer> push = name -> pushWith.apply(name, token);
+      // Another user of the machine, without the token, archives nothing (it could push a segment still being written).
+      assertThat(pushWith.apply("000000010000000000000010", null)).isEqualTo(401);
+      assertThat(pushWith.apply("000000010000000000000010", token.substring(1))).isEqualTo(401);
       assertThat(push.apply("000000010000000000000010")).isEqualTo(200);
       assertThat(push.apply("00000002.history")).isEqualTo(200);
       assertThat(push.apply("000000010000000000000010")).as("the same file again").isEqualTo(200);
@@ -264,6 +274,8 @@ class CliPitrTest {
    * push server is down the archive command fails, PostgreSQL keeps the files and retries, and once it is back the
    * archive catches up with no segment missing.
    */
+  static final String PUSH_TOKEN = "0123456789abcdef0123456789abcdef-push";
+
   @Test
   void archiveCommandThroughThePushServerKeepsUpAndLosesNothingWhileItIsDown() throws Exception {
     int port;
@@ -271,12 +283,14 @@ class CliPitrTest {
       port = free.getLocalPort();
     }
     try (TestPostgres server = TestPostgres.dedicated("archive_mode=on", "archive_timeout=0",
-        "archive_command='curl -fsS -X POST \"http://127.0.0.1:" + port + "/push?file=%f\"'");
+        "archive_command='curl -fsS -X POST -H \"X-Savepoint-Token: " + PUSH_TOKEN + "\" \"http://127.0.0.1:" + port
+            + "/push?file=%f\"'");
         Connection c = server.connect("postgres"); Statement s = c.createStatement()) {
       String repo = "file:" + tmp.resolve("repo");
       Path log = tmp.resolve("push-server.log");
       String[] pushServer = {"wal", "push-server", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--wal-dir",
-          server.dataDirectory().resolve("pg_wal").toString(), "--port", Integer.toString(port)};
+          server.dataDirectory().resolve("pg_wal").toString(), "--port", Integer.toString(port), "--token-file",
+          Files.writeString(tmp.resolve("push-token"), PUSH_TOKEN).toString()};
       Process push = startPushServer(log, pushServer);
       s.execute("CREATE TABLE notes (id int, body text)");
       String first = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");

@@ -170,7 +170,7 @@ class CliPostgresTest {
     CliProcess.Result bad = CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "trpg", "--source", pg.url(db),
         "--pg-format", "directory");
     assertThat(bad.exit()).isEqualTo(2);
-    assertThat(bad.err().strip()).isEqualTo("savepoint: unknown PostgreSQL format 'directory'; use auto, parallel, plain or custom");
+    assertThat(bad.errors()).containsExactly("savepoint: unknown PostgreSQL format 'directory'; use auto, parallel, plain or custom");
   }
 
   @Test
@@ -178,7 +178,7 @@ class CliPostgresTest {
     CliProcess.Result r = CliProcess.run("backup", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("repo"), "--plan", "x",
         "--source", "postgresql://postgres:secret-canary@127.0.0.1:1/app");
     assertThat(r.exit()).isEqualTo(1);
-    assertThat(r.err().lines().toList()).hasSize(1);
+    assertThat(r.errors()).hasSize(1);
     assertThat(r.err()).contains("cannot connect to postgresql://postgres@127.0.0.1:1/app").doesNotContain("secret-canary");
     assertThat(CliProcess.run("list", "--repo", "file:" + tmp.resolve("repo"), "--json").out().strip()).isEqualTo("[ ]");
   }

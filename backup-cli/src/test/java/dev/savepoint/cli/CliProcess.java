@@ -12,7 +12,12 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs the CLI in a separate JVM, as users do: real exit codes, real stdout/stderr, a heap limit. */
 final class CliProcess {
-  record Result(int exit, String out, String err) {}
+  record Result(int exit, String out, String err) {
+    /** The lines of stderr that are not warnings (an insecure repository is named in one). */
+    java.util.List<String> errors() {
+      return err.strip().lines().filter(l -> !l.startsWith("savepoint: warning:")).toList();
+    }
+  }
 
   private CliProcess() {}
 

@@ -59,7 +59,7 @@ class CliProviderRestoreTest {
           Instant.now().minus(3, ChronoUnit.DAYS).toString(), "--to", uri);
       assertThat(tooOld.exit()).isNotZero();
       assertThat(tooOld.err()).contains("outside Neon's window", "nothing was changed");
-      assertThat(tooOld.err().strip().lines()).hasSize(1);
+      assertThat(tooOld.errors()).hasSize(1);
       assertThat(neon.restores()).hasSize(1);
 
       CliProcess.Result wrongToken = CliProcess.run(Map.of("PROVIDER_TOKEN", "canary-wrong-token-77"), "restore",

@@ -82,7 +82,7 @@ class CliTest {
     Files.write(stored, flipped);
     CliProcess.Result verify = CliProcess.run("verify", "--insecure-unsigned", "--repo", repo(), "--plan", "db");
     assertThat(verify.exit()).isEqualTo(3);
-    assertThat(verify.err().lines().toList()).hasSize(1);
+    assertThat(verify.errors()).hasSize(1);
     assertThat(verify.err()).contains("dump.sql", "SHA-256 mismatch", "expected", "actual");
 
     Files.write(stored, java.util.Arrays.copyOf(original, original.length - 1000));
@@ -116,7 +116,7 @@ class CliTest {
     CliProcess.Result restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "p", "--to", "file:" + tmp.resolve("r"));
     assertThat(restore.exit()).isEqualTo(3);
     assertThat(restore.err()).contains("damaged backups were skipped", damagedId);
-    assertThat(restore.err().lines().toList()).hasSize(1);
+    assertThat(restore.errors()).hasSize(1);
     CliProcess.Result report = CliProcess.run("report", "--repo", repo());
     assertThat(report.exit()).isEqualTo(3);
     assertThat(report.out()).contains("backup " + damagedId + " is damaged");

@@ -407,7 +407,17 @@ public final class Repository {
     }
     ManifestSigner in = signer(false);
     if (in != null) {
-      checkSignature(in, "manifest " + key, plan + "/" + id + "/" + SIGNATURE, manifestSigned(bytes));
+      try {
+        checkSignature(in, "manifest " + key, plan + "/" + id + "/" + SIGNATURE, manifestSigned(bytes));
+      } catch (IntegrityException e) {
+        if (signer == null && e.getMessage().contains("signature check")
+            && Transforms.refuted(ManifestCodec.read(key, bytes), secrets)) {
+          throw new CryptoException("wrong passphrase for backup " + id + " of plan '" + plan + "': it does not "
+              + "match the check value recorded when the backup was written (if you are sure it is right, the manifest "
+              + "was modified)");
+        }
+        throw e;
+      }
     }
     return ManifestCodec.read(key, bytes);
   }
@@ -538,6 +548,57 @@ public final class Repository {
       store.put(manifest.plan() + "/" + manifest.id() + "/" + SIGNATURE, signature(with, manifestSigned(bytes)));
     }
     store.put(manifestKey(manifest.plan(), manifest.id()), ByteSource.wrap(bytes));
+  }
+
+  /** The outcome of {@link #adopt}ing one backup: signed, already signed, or why it was left unsigned. */
+  public record Adoption(String id, String outcome, String detail) {
+    public boolean signed() {
+      return outcome.equals("signed");
+    }
+  }
+
+  /**
+   * Signs the backups of {@code plan} that this repository's signer does not already vouch for — written before
+   * signing was the default — after verifying each with {@code verifiers} (pass {@link Verifiers#standard(boolean,
+   * Secrets) standard(true, key)}: for an encrypted plan, decrypting every artifact with the key proves the key's
+   * holder wrote it). A backup that fails is named and left as it was. With {@code dryRun}, only says what it would
+   * do. Refused without a signer.
+   */
+  public List<Adoption> adopt(String plan, List<Verifier> verifiers, boolean dryRun) throws IOException {
+    if (signer(false) == null) {
+      throw new ConfigurationException("nothing to sign with: give this repository a signer or the plan's passphrase");
+    }
+    Repository unchecked = new Repository(store, null, Secrets.none(), id);
+    List<Adoption> result = new ArrayList<>();
+    for (String backup : backupIds(plan)) {
+      try {
+        manifest(plan, backup);
+        result.add(new Adoption(backup, "already signed", ""));
+        continue;
+      } catch (BackupNotFoundException gone) {
+        continue;
+      } catch (IntegrityException unsigned) {
+        // below
+      }
+      Manifest m;
+      try {
+        m = unchecked.manifest(plan, backup);
+      } catch (IntegrityException | UnsupportedFormatException e) {
+        result.add(new Adoption(backup, "left unsigned", e.getMessage()));
+        continue;
+      }
+      List<VerificationResult> checks = unchecked.verify(m, verifiers);
+      Optional<VerificationResult> failed = checks.stream().filter(r -> !r.passed()).findFirst();
+      if (failed.isPresent()) {
+        result.add(new Adoption(backup, "left unsigned", failed.get().check() + ": " + failed.get().detail()));
+      } else if (dryRun) {
+        result.add(new Adoption(backup, "would sign", checks.size() + " checks passed"));
+      } else {
+        writeManifest(m);
+        result.add(new Adoption(backup, "signed", checks.size() + " checks passed"));
+      }
+    }
+    return result;
   }
 
   /**

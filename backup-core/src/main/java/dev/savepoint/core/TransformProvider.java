@@ -24,6 +24,15 @@ public interface TransformProvider {
   }
 
   /**
+   * Whether {@code spec} proves {@code secrets} wrong for it: a recorded check value of a passphrase that the
+   * supplied one does not match. Lets a failed signature under a derived key be reported as the wrong key it
+   * usually is. False by default.
+   */
+  default boolean refutes(TransformSpec spec, Secrets secrets) {
+    return false;
+  }
+
+  /**
    * The name of a secret from which a repository derives its signing key when it has no {@link ManifestSigner} of
    * its own (OpenPGP: the passphrase), so that an encrypted plan is authenticated with no extra setting. A secret
    * that only the repository's legitimate writers and readers hold qualifies; a public key does not.

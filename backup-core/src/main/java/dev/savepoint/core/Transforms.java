@@ -93,6 +93,19 @@ public final class Transforms {
     }
   }
 
+  /** Whether any recorded transform of {@code manifest} proves {@code secrets} wrong for it (see {@link TransformProvider#refutes}). */
+  static boolean refuted(Manifest manifest, Secrets secrets) {
+    for (ArtifactRecord a : manifest.artifacts()) {
+      for (TransformSpec spec : a.transforms()) {
+        TransformProvider provider = PROVIDERS.get(spec.name());
+        if (provider != null && provider.refutes(spec, secrets)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /** The secret a repository derives its signing key from, if {@code secrets} hold one. */
   static java.util.Optional<char[]> signingSecret(Secrets secrets) {
     for (TransformProvider provider : PROVIDERS.values()) {

@@ -158,18 +158,27 @@ public final class OpenPgpEncryption implements Transform {
     if (passphrase == null) {
       return true;
     }
+    return matchesCheck(check).orElse(false); // no usable check value: store the objects again
+  }
+
+  /**
+   * Whether this passphrase is the one a recorded check value was computed from; empty if {@code check} is absent,
+   * written before check values, or not by Savepoint.
+   */
+  Optional<Boolean> matchesCheck(String check) {
     String[] parts = check == null ? new String[0] : check.split(":");
-    if (parts.length != 4 || !parts[0].equals("pbkdf2-sha256") || !parts[1].equals(String.valueOf(CHECK_ITERATIONS))) {
-      return false; // written before check values, or not by Savepoint: store the objects again
+    if (passphrase == null || parts.length != 4 || !parts[0].equals("pbkdf2-sha256")
+        || !parts[1].equals(String.valueOf(CHECK_ITERATIONS))) {
+      return Optional.empty();
     }
     byte[] salt;
     try {
       salt = java.util.Base64.getDecoder().decode(parts[2]);
     } catch (IllegalArgumentException e) {
-      return false;
+      return Optional.empty();
     }
-    return java.security.MessageDigest.isEqual(passphraseCheck(salt).getBytes(java.nio.charset.StandardCharsets.UTF_8),
-        check.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return Optional.of(java.security.MessageDigest.isEqual(passphraseCheck(salt).getBytes(
+        java.nio.charset.StandardCharsets.UTF_8), check.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
   }
 
   private String passphraseCheck(byte[] salt) {
@@ -615,6 +624,13 @@ public final class OpenPgpEncryption implements Transform {
     @Override
     public java.util.Set<String> demandingSecrets() {
       return java.util.Set.of(PASSPHRASE, SECRET_KEY_FILE);
+    }
+
+    /** A supplied passphrase whose check value differs from the one recorded for the artifact. */
+    @Override
+    public boolean refutes(TransformSpec spec, Secrets secrets) {
+      Optional<char[]> supplied = secrets.get(PASSPHRASE);
+      return supplied.isPresent() && !passphrase(supplied.get()).matchesCheck(spec.params().get(CHECK)).orElse(true);
     }
 
     /** Passphrase plans are signed with a key derived from the passphrase (a public key is no secret). */

@@ -64,11 +64,20 @@ public final class Steps {
     RestoreTarget forBackup(Manifest backup) throws IOException;
   }
 
+  /** What every command step sees of this process's environment, besides the variables its recovery file names. */
+  private static final java.util.Set<String> COMMAND_ENVIRONMENT = java.util.Set.of("PATH", "HOME", "USER", "LANG",
+      "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR");
+
   /**
    * Runs a command (e.g. {@code kubectl scale deploy/app --replicas=0}, or a platform's own script); its exit code
-   * must be 0. Output (the last 4 KiB) goes into the report.
+   * must be 0. It sees only a minimal environment plus the variables named in {@code environment} (e.g.
+   * {@code KUBECONFIG}): never the passphrases, keys and cloud credentials Savepoint itself was given. Its output may
+   * hold anything, so it is not stored in the report (which lives in the repository): its size is; on failure its
+   * last 4 KiB are logged here, on the operator's host.
    */
-  public static RecoveryStep command(String name, List<String> command, Duration timeout, String stateIfFailed) {
+  public static RecoveryStep command(String name, List<String> command, List<String> environment, Duration timeout,
+      String stateIfFailed) {
+    List<String> passed = List.copyOf(environment);
     return new Named(name, timeout) {
       @Override
       public String describe() {
@@ -77,18 +86,23 @@ public final class Steps {
 
       @Override
       public Map<String, Object> run() throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(v -> !COMMAND_ENVIRONMENT.contains(v) && !passed.contains(v));
+        Process p = pb.start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
           p.destroyForcibly();
           throw new IOException(String.join(" ", command) + " did not finish within " + timeout);
         }
-        String tail = out.length() > 4096 ? out.substring(out.length() - 4096) : out;
         if (p.exitValue() != 0) {
-          throw new IOException(String.join(" ", command) + " exited with " + p.exitValue() + ": " + tail.strip());
+          String tail = out.length() > 4096 ? out.substring(out.length() - 4096) : out;
+          org.slf4j.LoggerFactory.getLogger(Steps.class).warn("step {}: {} exited with {}; its output ends:\n{}", name,
+              String.join(" ", command), p.exitValue(), tail.strip());
+          throw new IOException(String.join(" ", command) + " exited with " + p.exitValue() + " (its output, "
+              + out.length() + " characters, is in this host's log, not in the report)");
         }
-        return Map.of("output", tail.strip());
+        return Map.of("outputCharacters", out.length());
       }
 
       @Override

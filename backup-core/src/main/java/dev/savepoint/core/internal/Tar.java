@@ -157,6 +157,15 @@ public final class Tar {
    * are created last, and hard links, devices and FIFOs are refused.
    */
   public static void extract(InputStream in, Path dest) throws IOException {
+    extract(in, dest, true);
+  }
+
+  /**
+   * As {@link #extract(InputStream, Path)}; without {@code symlinks}, an archive holding a symbolic link is refused
+   * ({@link IntegrityException}) before anything after it is written: for a PostgreSQL data directory, where the
+   * server would follow a link (pg_wal, a tablespace) to write outside it.
+   */
+  public static void extract(InputStream in, Path dest, boolean symlinks) throws IOException {
     Path base = dest.toAbsolutePath().normalize();
     TarArchiveInputStream tar = new TarArchiveInputStream(in, "UTF-8");
     List<TarArchiveEntry> links = new ArrayList<>();
@@ -164,7 +173,10 @@ public final class Tar {
     TarArchiveEntry entry;
     while ((entry = tar.getNextEntry()) != null) {
       Path target = inside(base, entry, !entry.isDirectory());
-      if (entry.isSymbolicLink()) {
+      if (entry.isSymbolicLink() && !symlinks) {
+        throw new IntegrityException("tar entry '" + entry.getName() + "' is a symbolic link (to '"
+            + entry.getLinkName() + "'), which this archive may not hold; refusing it");
+      } else if (entry.isSymbolicLink()) {
         links.add(entry);
       } else if (entry.isDirectory()) {
         realDirectories(base, target);

@@ -23,10 +23,105 @@ import java.util.concurrent.TimeUnit;
  * Runs a PostgreSQL server on a restored data directory for a moment: on a free loopback port with its own
  * socket directory, as the {@code postgres} user when this process is root (PostgreSQL refuses root), until
  * recovery has promoted it; reports what it reached and stops it. For {@code restore --verify} and drills.
+ *
+ * <p>The configuration came from the backed-up cluster, so it is not trusted to run anything here: the server gets
+ * a minimal environment (no passphrases, keys or cloud credentials of this process), a private pg_hba.conf (the
+ * {@code postgres} role over loopback only), and command-line settings, which beat every configuration file, that
+ * switch off each setting that runs a command or loads a library ({@link #NEUTRALISED}); the files stay as they were
+ * for the operator, and each neutralised setting they hold is reported.
  */
 public final class LocalCluster {
-  /** What a verified recovery reached. */
-  public record Recovered(Instant lastReplayedCommit, Duration recoveryTime, String serverLogTail) {}
+  /**
+   * What a verified recovery reached; {@code neutralised} names each setting of the restored configuration that ran a
+   * command or loaded a library and was switched off while Savepoint ran the server.
+   */
+  public record Recovered(Instant lastReplayedCommit, Duration recoveryTime, String serverLogTail,
+      List<String> neutralised) {}
+
+  /**
+   * Settings that run a command, load code or reach outside the data directory, with the value the server Savepoint
+   * starts gets for each ({@code restore_command} is Savepoint's own, written last in postgresql.auto.conf).
+   */
+  static final java.util.Map<String, String> NEUTRALISED = neutralised();
+
+  private static java.util.Map<String, String> neutralised() {
+    java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+    m.put("archive_mode", "off");
+    m.put("archive_command", "");
+    m.put("archive_cleanup_command", "");
+    m.put("recovery_end_command", "");
+    m.put("ssl", "off");
+    m.put("ssl_passphrase_command", "");
+    m.put("shared_preload_libraries", "");
+    m.put("local_preload_libraries", "");
+    m.put("session_preload_libraries", "");
+    m.put("jit", "off");
+    m.put("external_pid_file", "");
+    m.put("logging_collector", "off");
+    m.put("primary_conninfo", "");
+    m.put("primary_slot_name", "");
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
+  /** Settings of PostgreSQL 15 and later only: passing them to an older server would stop it from starting. */
+  private static final java.util.Map<String, Integer> SINCE = java.util.Map.of("archive_library", 15);
+
+  /**
+   * The command-line settings for a server of {@code serverMajor}: every {@link #NEUTRALISED} one, archive_library
+   * where it exists, and the private hba file.
+   */
+  static List<String> overrides(int serverMajor, Path hbaFile) {
+    List<String> settings = new ArrayList<>();
+    NEUTRALISED.forEach((name, value) -> settings.add(name + "=" + value));
+    SINCE.forEach((name, major) -> {
+      if (serverMajor >= major) {
+        settings.add(name + "=");
+      }
+    });
+    settings.add("hba_file=" + hbaFile);
+    settings.add("ident_file=" + hbaFile.resolveSibling("pg_ident.conf"));
+    return settings;
+  }
+
+  /**
+   * The neutralised settings the restored configuration sets ({@code postgresql.conf}, {@code postgresql.auto.conf}),
+   * and its include directives, each as "name (file)": what the operator is told was not run.
+   */
+  static List<String> neutralisedIn(Path dataDir) {
+    List<String> found = new ArrayList<>();
+    java.util.Set<String> names = new java.util.HashSet<>(NEUTRALISED.keySet());
+    names.addAll(SINCE.keySet());
+    names.add("restore_command");
+    for (String file : List.of("postgresql.conf", "postgresql.auto.conf")) {
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(dataDir.resolve(file), java.nio.charset.StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        continue;
+      }
+      boolean ours = false;
+      for (String line : lines) {
+        ours |= line.startsWith("# Written by savepoint");
+        java.util.regex.Matcher m = SETTING.matcher(line);
+        if (ours || !m.matches()) {
+          continue;
+        }
+        String name = m.group(1).toLowerCase(java.util.Locale.ROOT);
+        String value = m.group(2).strip();
+        boolean empty = value.isEmpty() || value.equals("''") || value.equals("\"\"");
+        if (name.startsWith("include")) {
+          found.add(name + " " + value + " (" + file + "; read as written, but every setting above is overridden)");
+        } else if (names.contains(name) && !empty && !(NEUTRALISED.containsKey(name)
+            && NEUTRALISED.get(name).equals(value.replace("'", "")))) {
+          found.add(name + " (" + file + ")");
+        }
+      }
+    }
+    return found;
+  }
+
+  private static final java.util.regex.Pattern SETTING =
+      java.util.regex.Pattern.compile("^\\s*([A-Za-z_][A-Za-z0-9_.]*)\\s*(?:=\\s*|\\s+)([^#]*?)\\s*(?:#.*)?$");
 
   private LocalCluster() {}
 
@@ -34,7 +129,10 @@ public final class LocalCluster {
     return "root".equals(System.getProperty("user.name"));
   }
 
-  /** As root, makes the {@code postgres} user own {@code dir} (the server refuses to run on another's files). */
+  /**
+   * As root, makes the {@code postgres} user own {@code dir} (the server refuses to run on another's files); never
+   * through a link: a link's own owner changes, never its target's.
+   */
   static void giveToServerUser(Path dir) throws IOException {
     if (!root()) {
       return;
@@ -47,7 +145,8 @@ public final class LocalCluster {
     }
     try (var files = Files.walk(dir)) {
       for (Path p : files.toList()) {
-        Files.setOwner(p, postgres);
+        Files.getFileAttributeView(p, java.nio.file.attribute.PosixFileAttributeView.class,
+            java.nio.file.LinkOption.NOFOLLOW_LINKS).setOwner(postgres);
       }
     }
   }
@@ -96,12 +195,19 @@ public final class LocalCluster {
       port = s.getLocalPort();
     }
     Path socketDir = Files.createTempDirectory("savepoint-verify-");
+    Path hba = Files.writeString(socketDir.resolve("pg_hba.conf"), "# savepoint: only this verification connects\n"
+        + "local all postgres trust\nhost all postgres 127.0.0.1/32 trust\n");
+    Files.writeString(socketDir.resolve("pg_ident.conf"), "");
     giveToServerUser(socketDir);
     Path log = socketDir.resolve("server.log");
     String pgCtl = PgTools.find("pg_ctl", serverMajor);
+    StringBuilder options = new StringBuilder("-p " + port + " -k " + socketDir + " -c listen_addresses=127.0.0.1"
+        + initialSync(serverMajor));
+    for (String setting : overrides(serverMajor, hba)) {
+      options.append(" -c ").append(quoteOption(setting));
+    }
     run(asServerUser(List.of(pgCtl, "-D", dataDir.toString(), "-l", log.toString(), "-w", "-t",
-        Long.toString(timeout.toSeconds()), "-o", "-p " + port + " -k " + socketDir + " -c listen_addresses=127.0.0.1"
-            + initialSync(serverMajor), "start")), log);
+        Long.toString(timeout.toSeconds()), "-o", options.toString(), "start")), log);
     Running running = new Running(dataDir, pgCtl, log, PostgresUrl.parse("postgresql://postgres@127.0.0.1:" + port + "/postgres"));
     Instant deadline = Instant.now().plus(timeout);
     while (true) {
@@ -133,6 +239,11 @@ public final class LocalCluster {
     }
   }
 
+  /** One {@code -c name=value} argument as pg_ctl's {@code -o} string hands it to the server's shell-like split. */
+  static String quoteOption(String setting) {
+    return "'" + setting.replace("'", "'\\''") + "'";
+  }
+
   /**
    * Before it replays anything, a server started on a base backup makes the whole data directory durable: by
    * default one fsync per file, which took minutes for a cluster of tens of thousands of files (thousands of tables)
@@ -146,13 +257,14 @@ public final class LocalCluster {
   /** Starts, waits for promotion, reads the last replayed commit time, stops: {@code restore --verify}. */
   public static Recovered verifyRecovery(Path dataDir, int serverMajor, Duration timeout) throws IOException {
     Instant start = Instant.now();
+    List<String> neutralised = neutralisedIn(dataDir);
     try (Running running = startRecovered(dataDir, serverMajor, timeout);
         Connection c = running.url().connect(); Statement s = c.createStatement();
         ResultSet r = s.executeQuery("SELECT pg_last_xact_replay_timestamp()")) {
       r.next();
       java.sql.Timestamp replayed = r.getTimestamp(1);
       return new Recovered(replayed == null ? null : replayed.toInstant(), Duration.between(start, Instant.now()),
-          tail(running.log));
+          tail(running.log), neutralised);
     } catch (SQLException e) {
       throw new RestoreException("cannot query the restored cluster in " + dataDir + ": " + e.getMessage(), e);
     }
@@ -167,8 +279,9 @@ public final class LocalCluster {
     }
   }
 
+  /** Runs pg_ctl (and through it the server) with a minimal environment: nothing secret of this process reaches it. */
   private static void run(List<String> command, Path log) throws IOException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    Process p = PgTools.processBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
     try {
       if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {

@@ -223,7 +223,9 @@ public final class PointInTimeRestore {
     ArtifactRecord tar = base.artifact(BaseBackupSource.ARTIFACT).orElseThrow(() ->
         new RestoreException("base backup has no " + BaseBackupSource.ARTIFACT));
     try (InputStream in = repository.openRaw(tar, secrets)) {
-      Tar.extract(in, dir);
+      // A base backup streamed by Savepoint holds no links (pg_basebackup sends pg_wal as a directory, and one tar
+      // means no tablespaces): a link could only send the server's writes, or the ownership change, out of PGDATA.
+      Tar.extract(in, dir, false);
     }
     long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
     Path wal = Files.createDirectories(dir.resolve(WAL_DIR));
@@ -341,6 +343,9 @@ public final class PointInTimeRestore {
   private void fetchOne(WalArchive.Entry entry, Path dir, long size, Secrets secrets) throws IOException {
     boolean partial = entry.name().endsWith(".partial");
     String segment = partial ? entry.name().substring(0, entry.name().length() - 8) : entry.name();
+    if (!WalSegment.isFileName(segment) || !dir.resolve(segment).getParent().equals(dir)) {
+      throw new dev.savepoint.core.IntegrityException("WAL record names '" + entry.name() + "', which is no WAL file name: refused");
+    }
     Path file = dir.resolve(segment);
     WalArchive.Entry current = entry;
     for (int attempt = 0; ; attempt++) {
@@ -397,7 +402,9 @@ public final class PointInTimeRestore {
       report = new dev.savepoint.postgres.RestoreDrill.Report(plan, restored.baseBackupId(), started, millis, 0, 0,
           passed, (passed ? "recovered to " + restored.target() + " and promoted; last replayed commit "
               + recovered.lastReplayedCommit() : "the recovered cluster replayed no commit")
-              + "; base backup and " + restored.walFiles() + " WAL file(s)");
+              + "; base backup and " + restored.walFiles() + " WAL file(s)"
+              + (recovered.neutralised().isEmpty() ? "" : "; not run during the drill: "
+                  + String.join(", ", recovered.neutralised())));
     } catch (RestoreException e) {
       report = new dev.savepoint.postgres.RestoreDrill.Report(plan, restored.baseBackupId(), started,
           Duration.between(started, Instant.now()).toMillis(), 0, 0, false, e.getMessage());

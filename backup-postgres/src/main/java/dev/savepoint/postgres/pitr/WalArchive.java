@@ -95,6 +95,10 @@ public final class WalArchive {
    * {@code .partial} replaces the previous one.
    */
   public synchronized Entry store(String name, byte[] data, int length) throws IOException {
+    if (!WalSegment.isFileName(name)) {
+      throw new IllegalArgumentException("'" + name + "' is not a WAL file name (24 hex digits, optionally .partial "
+          + "or .<8 hex digits>.backup, or 8 hex digits.history)");
+    }
     boolean replaceable = name.endsWith(".partial");
     Optional<Entry> existing = entry(name);
     String rawSha256 = Probe.sha256Of(data, 0, length);
@@ -180,6 +184,12 @@ public final class WalArchive {
       String rest = o.key().substring(prefix.length());
       if (rest.endsWith(".json") && !rest.equals("system.json") && !rest.equals(HEARTBEAT)) {
         String name = rest.substring(0, rest.length() - 5);
+        if (!WalSegment.isFileName(name)) {
+          // Never a path: a key like "../../x.history" from a repository writer would point out of the data directory.
+          LOG.warn("ignoring {} in {}: not a WAL file name", o.key(), describe());
+          damaged.put(name, "not a WAL file name: ignored");
+          continue;
+        }
         try {
           entry(name).ifPresent(e -> entries.put(name, e));
         } catch (IntegrityException e) {

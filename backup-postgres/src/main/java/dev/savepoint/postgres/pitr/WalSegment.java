@@ -21,6 +21,20 @@ public record WalSegment(int timeline, long number, long size) implements Compar
     return new WalSegment(timeline, Long.divideUnsigned(lsn, size), size);
   }
 
+  /**
+   * The names PostgreSQL gives the files it archives, and the only ones Savepoint stores or reads back: a segment
+   * ({@code 24 hex digits}), a partial segment ({@code .partial}), a timeline history ({@code 8 hex digits.history})
+   * and a backup history file ({@code segment.8 hex digits.backup}). Anything else read from a repository is never
+   * made into a path.
+   */
+  private static final Pattern FILE_NAME =
+      Pattern.compile("[0-9A-F]{24}(?:\\.partial|\\.[0-9A-F]{8}\\.backup)?|[0-9A-F]{8}\\.history");
+
+  /** Whether {@code name} is a WAL file name (see {@link #FILE_NAME}). */
+  public static boolean isFileName(String name) {
+    return name != null && FILE_NAME.matcher(name).matches();
+  }
+
   /** Parses a segment file name (without suffix), or returns null if {@code name} is not one. */
   public static WalSegment parse(String name, long size) {
     Matcher m = NAME.matcher(name);

@@ -1,0 +1,45 @@
+package dev.savepoint.recovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A recovery's command step runs with a minimal environment plus what the recovery file names, and its output, which
+ * may hold anything, is not stored in the report (which lives in the repository).
+ */
+class CommandStepTest {
+  /** A variable of this process that a step must not see unless named (any one outside the minimal set). */
+  static String unlisted() {
+    return System.getenv().keySet().stream().filter(v -> v.matches("[A-Z_][A-Z0-9_]*"))
+        .filter(v -> !List.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR")
+            .contains(v)).findFirst().orElseThrow(() -> new IllegalStateException("this process has no variable "
+                + "outside the minimal set, so the test would prove nothing"));
+  }
+
+  @Test
+  void aStepSeesOnlyTheVariablesItsFileNames() throws Exception {
+    String variable = unlisted();
+    RecoveryStep hidden = Steps.command("hidden", List.of("sh", "-c", "[ -z \"${" + variable + "+x}\" ]"), List.of(),
+        Duration.ofSeconds(30), "nothing");
+    assertThat(hidden.run()).as("%s is not passed", variable).containsEntry("outputCharacters", 0);
+    RecoveryStep named = Steps.command("named", List.of("sh", "-c", "[ -n \"${" + variable + "+x}\" ]"),
+        List.of(variable), Duration.ofSeconds(30), "nothing");
+    assertThat(named.run()).containsEntry("outputCharacters", 0);
+  }
+
+  @Test
+  void theOutputIsNeitherInTheResultNorInTheError() throws Exception {
+    String canary = "canary-" + System.nanoTime();
+    RecoveryStep printing = Steps.command("printing", List.of("sh", "-c", "echo " + canary), List.of(),
+        Duration.ofSeconds(30), "nothing");
+    assertThat(printing.run()).isEqualTo(Map.of("outputCharacters", canary.length() + 1));
+    RecoveryStep failing = Steps.command("failing", List.of("sh", "-c", "echo " + canary + "; exit 3"), List.of(),
+        Duration.ofSeconds(30), "nothing");
+    assertThatThrownBy(failing::run).hasMessageContaining("exited with 3").hasMessageNotContaining(canary);
+  }
+}
