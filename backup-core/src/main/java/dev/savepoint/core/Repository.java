@@ -91,32 +91,40 @@ public final class Repository {
   public Optional<String> id() throws IOException {
     String known = id.get();
     if (known != null) {
-      return Optional.of(known);
+      return known.equals(NO_ID) ? Optional.empty() : Optional.of(known);
     }
+    return readId();
+  }
+
+  /** Remembered for a repository found without an id, so that reading many manifests reads the id once. */
+  private static final String NO_ID = "";
+
+  private Optional<String> readId() throws IOException {
     try (InputStream in = store.get(ID_KEY)) {
       String stored = new String(in.readNBytes(200), java.nio.charset.StandardCharsets.UTF_8).strip();
       if (!stored.matches("[0-9a-f-]{36}")) {
         throw new IntegrityException(ID_KEY + " in " + describe() + " is not a repository id: every signature of "
             + "this repository is refused until it holds the id it was created with");
       }
-      id.compareAndSet(null, stored);
-      return Optional.of(id.get());
+      id.set(stored);
+      return Optional.of(stored);
     } catch (ObjectNotFoundException e) {
+      id.compareAndSet(null, NO_ID);
       return Optional.empty();
     }
   }
 
   /** The id, created now if the repository has none (before its first signed write). */
   private String createId() throws IOException {
-    Optional<String> existing = id();
+    Optional<String> existing = id.get() == null || id.get().equals(NO_ID) ? readId() : id();
     if (existing.isPresent()) {
       return existing.get();
     }
     store.put(ID_KEY, ByteSource.wrap(java.util.UUID.randomUUID().toString()
         .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    id.set(null);
-    return id().orElseThrow(() -> new StoreException("the repository id written to " + ID_KEY + " in " + describe()
-        + " cannot be read back"));
+    // Read back: of two first writers racing, both go on with the id that was stored last.
+    return readId().orElseThrow(() -> new StoreException("the repository id written to " + ID_KEY + " in "
+        + describe() + " cannot be read back"));
   }
 
   /**
