@@ -291,6 +291,11 @@ final class RestoreCommand implements Callable<Integer> {
       for (String setting : recovered.neutralised()) {
         System.err.println("the restored configuration sets " + setting + ": not run during verification");
       }
+      java.util.Optional<String> shortfall = r.shortfall(recovered);
+      if (shortfall.isPresent()) {
+        throw new Main.VerificationFailedException("restored plan '" + choice.plan + "' into " + r.directory()
+            + ", but verification failed: " + shortfall.get());
+      }
       System.err.printf("verified: recovered and promoted in %s; last replayed commit %s%n",
           Format.duration(recovered.recoveryTime()), recovered.lastReplayedCommit());
     }

@@ -36,7 +36,16 @@ final class VerifyCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Repository repository = repo.openAuthenticated(secretOptions.secrets());
     Manifest m = repository.select(choice.plan, choice.selector());
-    List<VerificationResult> results = repository.verify(m, Verifiers.standard(full, secretOptions.secrets()));
+    List<VerificationResult> results = new java.util.ArrayList<>(repository.verify(m,
+        Verifiers.standard(full, secretOptions.secrets())));
+    if (full && m.source().type().equals(dev.savepoint.postgres.pitr.BaseBackupSource.TYPE)) {
+      // A base backup restores nothing without its WAL: --full reads that back too.
+      dev.savepoint.postgres.pitr.PointInTimeRestore.DataCheck wal = new dev.savepoint.postgres.pitr.PointInTimeRestore(
+          repository, choice.plan).readData(secretOptions.secrets(), 1, false);
+      java.util.Map<String, String> damagedWal = wal.damaged();
+      results.add(new VerificationResult("wal-data", damagedWal.isEmpty(), damagedWal.isEmpty()
+          ? wal.walFilesRead() + " WAL files read back intact" : "damaged WAL: " + damagedWal));
+    }
     boolean passed = results.stream().allMatch(VerificationResult::passed);
     Audit.record(repository, full ? "verify-full" : "verify", choice.plan + "/" + m.id(), passed ? "ok" : "failed", Map.of());
     if (json) {

@@ -198,6 +198,14 @@ final class WalCommand {
     @Option(names = "--json", description = "Print the window and gaps as JSON.")
     boolean json;
 
+    @Option(names = "--read-data", description = "Also read back every stored WAL file and base backup, decoded and "
+        + "checked against their digests (as a restore would read them), naming any that is missing or damaged.")
+    boolean readData;
+
+    @Option(names = "--read-data-subset", paramLabel = "<percent>", description = "As --read-data for a random "
+        + "share of the WAL files (1-100), e.g. 10 for a daily check of a large archive; every base backup is read.")
+    Double readDataSubset;
+
     @Override
     public Integer call() throws Exception {
       Repository repository = repo.openAuthenticated(secretOptions.secrets());
@@ -209,14 +217,32 @@ final class WalCommand {
       report.put("recoverableFrom", window.from().toString());
       report.put("recoverableTo", window.to().toString());
       report.put("gaps", gaps);
+      PointInTimeRestore.DataCheck data = null;
+      if (readData || readDataSubset != null) {
+        if (readDataSubset != null && !(readDataSubset > 0 && readDataSubset <= 100)) {
+          throw new IllegalArgumentException("--read-data-subset must be a percentage above 0 and at most 100");
+        }
+        data = pitr.readData(secretOptions.secrets(), readDataSubset == null ? 1 : readDataSubset / 100, true);
+        report.put("readData", data);
+      }
       if (json) {
         System.out.println(Format.json(report));
       } else {
         System.out.printf("plan '%s': recoverable from %s to %s%s%n", plan, window.from(), window.to(),
             gaps.isEmpty() ? "; WAL chain complete" : "; MISSING " + String.join(", ", gaps));
+        if (data != null) {
+          System.out.printf("read %d of %d WAL file(s) and %d base backup(s): %s%n", data.walFilesRead(),
+              data.walFiles(), data.baseBackupsRead(), data.damaged().isEmpty() ? "all intact"
+                  : data.damaged().size() + " DAMAGED");
+          data.damaged().forEach((name, why) -> System.out.printf("  DAMAGED %s: %s%n", name, why));
+        }
       }
       if (!gaps.isEmpty()) {
         throw new Main.VerificationFailedException("WAL of plan '" + plan + "' has gaps: " + String.join(", ", gaps));
+      }
+      if (data != null && !data.damaged().isEmpty()) {
+        throw new Main.VerificationFailedException("plan '" + plan + "' has damaged stored files: "
+            + String.join(", ", data.damaged().keySet()) + " (a restore needing them would fail)");
       }
       return Main.OK;
     }

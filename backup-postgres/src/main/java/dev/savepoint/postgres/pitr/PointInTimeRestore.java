@@ -2,6 +2,7 @@ package dev.savepoint.postgres.pitr;
 
 import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.Event;
+import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreException;
@@ -13,7 +14,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,7 +51,29 @@ public final class PointInTimeRestore {
   }
 
   /** What a restore wrote: which base backup, how many WAL files, to which target. */
-  public record Result(String baseBackupId, int walFiles, String target, Path directory, int serverMajor) {}
+  /**
+   * A restore written to {@code directory}; {@code targetTime} is the time asked for (null for the newest WAL or a WAL
+   * position), also where recovery replays all durable WAL because no transaction ended after it.
+   */
+  public record Result(String baseBackupId, int walFiles, String target, Path directory, int serverMajor,
+      Instant targetTime) {
+    /**
+     * Why a recovery that {@link LocalCluster#verifyRecovery} saw is not the one asked for, or empty if it is: the one
+     * rule of {@code restore --verify}, drills and recovery steps. It replayed no commit at all, or its last replayed
+     * commit lies after the target (a server that does not stop where it was told: the wrong point in time).
+     */
+    public Optional<String> shortfall(LocalCluster.Recovered recovered) {
+      if (recovered.lastReplayedCommit() == null) {
+        return Optional.of("the recovered cluster replayed no commit: the WAL restored holds none after the base backup"
+            + " " + baseBackupId + ", so nothing shows it reached " + target);
+      }
+      if (targetTime != null && recovered.lastReplayedCommit().isAfter(targetTime)) {
+        return Optional.of("the recovered cluster replayed a commit of " + recovered.lastReplayedCommit() + ", after "
+            + "the target " + targetTime + ": it is not the state at the target");
+      }
+      return Optional.empty();
+    }
+  }
 
   private final Repository repository;
   private final String plan;
@@ -233,6 +255,7 @@ public final class PointInTimeRestore {
     Files.writeString(dir.resolve("recovery.signal"), "");
     int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
     String reached = lsn != null ? "WAL position " + WalSegment.lsn(lsn) : target == null ? "latest" : target.toString();
+    Instant requested = target; // checked after recovery even where all WAL is replayed (nothing must end after it)
     if (target != null) {
       // PostgreSQL stops at the first transaction after the target; with none in the WAL, recovery would end "before
       // the configured target was reached" and the server refuse to start. The state at the target is then the
@@ -244,21 +267,53 @@ public final class PointInTimeRestore {
         target = null;
       }
     }
+    // Archiving stays as the cluster had it: an in-place recovery of production must archive again once promoted.
     StringBuilder conf = new StringBuilder("\n# Written by savepoint: point-in-time recovery of plan '" + plan + "'\n")
         .append("restore_command = 'cp \"").append(wal).append("/%f\" \"%p\"'\n")
         .append("recovery_target_action = 'promote'\n")
-        .append("recovery_target_timeline = 'latest'\n")
-        .append("archive_mode = 'off'\n");
+        .append("recovery_target_timeline = 'latest'\n");
     if (lsn != null) {
       conf.append("recovery_target_lsn = '").append(WalSegment.lsn(lsn)).append("'\n");
     } else if (target != null) {
       conf.append("recovery_target_time = '").append(java.time.format.DateTimeFormatter
           .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(java.time.ZoneOffset.UTC).format(target)).append("+00'\n");
     }
-    Files.writeString(dir.resolve("postgresql.auto.conf"), conf.toString(), StandardOpenOption.CREATE,
-        StandardOpenOption.APPEND);
+    Path autoConf = dir.resolve("postgresql.auto.conf");
+    String existing = Files.exists(autoConf) ? Files.readString(autoConf) : "";
+    Files.writeString(autoConf, withRecoverySettings(existing, conf.toString(), Instant.now()));
     LocalCluster.giveToServerUser(dir);
-    return new Result(base.id(), chain.files().size(), reached, dir, major);
+    return new Result(base.id(), chain.files().size(), reached, dir, major, requested);
+  }
+
+  /** Settings that steer a recovery: an earlier one's, left in the base backup, must not steer this one. */
+  private static final java.util.regex.Pattern RECOVERY_SETTING = java.util.regex.Pattern.compile(
+      "^\\s*(restore_command|recovery_target\\w*)\\s*(=|\\s).*$", java.util.regex.Pattern.CASE_INSENSITIVE);
+
+  /**
+   * {@code existing} (a restored postgresql.auto.conf) with every recovery setting it holds — an earlier restore's,
+   * Savepoint's or another tool's, which a base backup of a recovered cluster carries — commented out and marked, and
+   * the lines of an earlier Savepoint recovery block too; then {@code block}. So a later restore never stops at an
+   * earlier incident's target ("multiple recovery targets", or a silent stop at the old time).
+   */
+  static String withRecoverySettings(String existing, String block, Instant now) {
+    StringBuilder out = new StringBuilder();
+    boolean ours = false;
+    for (String line : existing.split("\n", -1)) {
+      if (line.startsWith("# Written by savepoint")) {
+        ours = true;
+        out.append(line.replace("# Written by savepoint", "# Was written by savepoint")).append('\n');
+        continue;
+      }
+      ours &= !line.isBlank();
+      boolean setting = !line.strip().startsWith("#") && !line.isBlank();
+      if (setting && (ours || RECOVERY_SETTING.matcher(line).matches())) {
+        out.append("# removed by savepoint restore ").append(now).append(": ").append(line).append('\n');
+      } else if (!line.isEmpty() || out.length() > 0) {
+        out.append(line).append('\n');
+      }
+    }
+    String kept = out.toString().replaceAll("\n+$", "\n");
+    return kept + block;
   }
 
   private static final java.util.regex.Pattern TRANSACTION_END = java.util.regex.Pattern.compile(
@@ -344,7 +399,7 @@ public final class PointInTimeRestore {
     boolean partial = entry.name().endsWith(".partial");
     String segment = partial ? entry.name().substring(0, entry.name().length() - 8) : entry.name();
     if (!WalSegment.isFileName(segment) || !dir.resolve(segment).getParent().equals(dir)) {
-      throw new dev.savepoint.core.IntegrityException("WAL record names '" + entry.name() + "', which is no WAL file name: refused");
+      throw new IntegrityException("WAL record names '" + entry.name() + "', which is no WAL file name: refused");
     }
     Path file = dir.resolve(segment);
     WalArchive.Entry current = entry;
@@ -398,10 +453,11 @@ public final class PointInTimeRestore {
       LocalCluster.Recovered recovered = LocalCluster.verifyRecovery(dir, restored.serverMajor(),
           Duration.ofMinutes(30));
       long millis = Duration.between(started, Instant.now()).toMillis();
-      boolean passed = recovered.lastReplayedCommit() != null;
+      Optional<String> shortfall = restored.shortfall(recovered);
+      boolean passed = shortfall.isEmpty();
       report = new dev.savepoint.postgres.RestoreDrill.Report(plan, restored.baseBackupId(), started, millis, 0, 0,
           passed, (passed ? "recovered to " + restored.target() + " and promoted; last replayed commit "
-              + recovered.lastReplayedCommit() : "the recovered cluster replayed no commit")
+              + recovered.lastReplayedCommit() : shortfall.get())
               + "; base backup and " + restored.walFiles() + " WAL file(s)"
               + (recovered.neutralised().isEmpty() ? "" : "; not run during the drill: "
                   + String.join(", ", recovered.neutralised())));
@@ -455,5 +511,54 @@ public final class PointInTimeRestore {
   private String missing(String segment) throws IOException {
     String reason = archive.damaged().get(segment);
     return reason == null ? segment : segment + " (stored, but refused: " + reason + ")";
+  }
+
+  /** What {@link #readData} found: how much it read, and each file that failed, with the reason. */
+  public record DataCheck(int walFilesRead, int walFiles, int baseBackupsRead, Map<String, String> damaged) {}
+
+  /**
+   * Reads back what a restore would: every stored WAL file (decoded, each chunk and the whole checked against its
+   * record's digests) and every base backup (through {@link Verifiers#standard(boolean, Secrets) a full
+   * verification}), like {@code pgbackrest verify} and {@code restic check --read-data}. With {@code fraction} below
+   * 1, a random sample of that share of the WAL files (every base backup is still read, unless not {@code
+   * baseBackups}). A file whose data object is missing, changed or undecodable is named in {@link DataCheck#damaged()},
+   * as is a record that fails its checks.
+   */
+  public DataCheck readData(Secrets secrets, double fraction, boolean baseBackups) throws IOException {
+    if (!(fraction > 0 && fraction <= 1)) {
+      throw new IllegalArgumentException("the share of WAL files to read must be above 0 and at most 1, not " + fraction);
+    }
+    Map<String, String> damaged = new TreeMap<>(archive.damaged());
+    List<WalArchive.Entry> entries = new ArrayList<>(archive.entries().values());
+    java.util.Random random = new java.util.Random();
+    int read = 0;
+    for (WalArchive.Entry entry : entries) {
+      if (fraction < 1 && random.nextDouble() >= fraction) {
+        continue;
+      }
+      read++;
+      try (InputStream in = archive.open(entry, secrets)) {
+        in.transferTo(java.io.OutputStream.nullOutputStream());
+      } catch (dev.savepoint.core.ObjectNotFoundException e) {
+        damaged.put(entry.name(), "its data object " + entry.artifact().key() + " is missing");
+      } catch (IntegrityException e) {
+        damaged.put(entry.name(), e.getMessage());
+      }
+    }
+    int bases = 0;
+    for (Manifest base : baseBackups ? repository.list(plan) : List.<Manifest>of()) {
+      if (!base.source().type().equals(BaseBackupSource.TYPE)) {
+        continue;
+      }
+      bases++;
+      for (dev.savepoint.core.VerificationResult r : repository.verify(base,
+          dev.savepoint.core.Verifiers.standard(true, secrets))) {
+        if (!r.passed()) {
+          damaged.put("base backup " + base.id(), r.check() + ": " + r.detail());
+          break;
+        }
+      }
+    }
+    return new DataCheck(read, entries.size(), bases, damaged);
   }
 }

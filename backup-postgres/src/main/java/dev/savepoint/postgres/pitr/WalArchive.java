@@ -68,8 +68,14 @@ public final class WalArchive {
     return repository.describe() + " " + prefix;
   }
 
+  /** The system this archive belongs to, once known to this instance (claimed or checked). */
+  private volatile String claimed;
+
   /** Records the system this archive belongs to, or refuses (ConfigurationException) another one's WAL. */
   public void claim(String systemId) throws IOException {
+    if (systemId.equals(claimed)) {
+      return;
+    }
     Optional<String> existing = systemId();
     if (existing.isPresent() && !existing.get().equals(systemId)) {
       throw new ConfigurationException("the WAL archive " + describe() + " belongs to database system "
@@ -78,6 +84,26 @@ public final class WalArchive {
     if (existing.isEmpty()) {
       repository.writeDocument(prefix + "system.json", ManifestCodec.JSON.writeValueAsBytes(Map.of("systemId", systemId)));
     }
+    claimed = systemId;
+  }
+
+  /**
+   * The database system identifier in the long page header every WAL segment starts with (XLP_LONG_HEADER set in
+   * {@code xlp_info}; {@code xlp_sysid} after the 24-byte short header, in the server's byte order, little-endian on
+   * the platforms PostgreSQL runs on here), as {@code pg_control_system()} shows it; empty for anything shorter or
+   * without that header.
+   */
+  static Optional<String> systemIdOf(byte[] data, int length) {
+    if (length < 40) {
+      return Optional.empty();
+    }
+    java.nio.ByteBuffer header = java.nio.ByteBuffer.wrap(data, 0, 40).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int magic = header.getShort(0) & 0xffff;
+    int info = header.getShort(2) & 0xffff;
+    if ((magic & 0xff00) != 0xd100 || (info & 0x0002) == 0) {
+      return Optional.empty();
+    }
+    return Optional.of(Long.toString(header.getLong(24)));
   }
 
   public Optional<String> systemId() throws IOException {
@@ -100,6 +126,13 @@ public final class WalArchive {
           + "or .<8 hex digits>.backup, or 8 hex digits.history)");
     }
     boolean replaceable = name.endsWith(".partial");
+    if (!name.contains(".") || replaceable) {
+      // A segment names its database system: another cluster's WAL never mixes into this plan's (pgBackRest: error 44).
+      Optional<String> system = systemIdOf(data, length);
+      if (system.isPresent()) {
+        claim(system.get());
+      }
+    }
     Optional<Entry> existing = entry(name);
     String rawSha256 = Probe.sha256Of(data, 0, length);
     if (existing.isPresent() && !replaceable) {
