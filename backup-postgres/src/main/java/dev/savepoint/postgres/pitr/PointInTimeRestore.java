@@ -504,7 +504,42 @@ public final class PointInTimeRestore {
         gaps.add(missing(gap));
       }
     }
+    gaps.addAll(missingForks());
     return gaps;
+  }
+
+  /**
+   * Timelines the archive holds segments of but not the one their history says they begin in (the fork segment): a
+   * restore across the switch would replay the older timeline's past the fork. What a streamer that resumed after
+   * the archive's newest segment, rather than at the fork, left behind.
+   */
+  private List<String> missingForks() throws IOException {
+    TreeMap<String, WalArchive.Entry> entries = archive.entries();
+    List<String> missing = new ArrayList<>();
+    Long size = baseBackups().stream().map(m -> ((Number) m.source().facts().get("walSegmentSize")).longValue())
+        .findFirst().orElse(null);
+    for (Map.Entry<String, WalArchive.Entry> e : entries.entrySet()) {
+      if (!e.getKey().endsWith(".history") || size == null) {
+        continue;
+      }
+      int timeline = Integer.parseUnsignedInt(e.getKey().substring(0, 8), 16);
+      boolean holdsTimeline = entries.keySet().stream().anyMatch(n -> n.length() >= 24 && !n.endsWith(".history")
+          && Integer.parseUnsignedInt(n.substring(0, 8), 16) == timeline);
+      if (!holdsTimeline) {
+        continue;
+      }
+      long fork;
+      try (InputStream in = archive.open(e.getValue(), repository.secrets())) {
+        fork = WalStreamer.forkPoint(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+      } catch (dev.savepoint.core.CryptoException noKey) {
+        continue; // cannot read the history without the plan's key: the restore will, and fails loudly if it must
+      }
+      String first = WalSegment.containing(timeline, fork, size).name();
+      if (!entries.containsKey(first) && !entries.containsKey(first + ".partial")) {
+        missing.add(first + " (timeline " + timeline + " begins in it, at " + WalSegment.lsn(fork) + ")");
+      }
+    }
+    return missing;
   }
 
   /** The segment's name, and why it counts as missing when its record is there but fails its checks. */

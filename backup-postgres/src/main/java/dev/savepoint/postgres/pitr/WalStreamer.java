@@ -157,10 +157,8 @@ public final class WalStreamer implements Runnable, AutoCloseable {
         timeline = r.getInt("timeline");
       }
       archive.claim(systemId);
-      if (timeline > 1) {
-        storeHistory(repl, timeline);
-      }
-      WalSegment segment = resumePoint(timeline, restartLsn, segmentSize);
+      long forkLsn = timeline > 1 ? forkPoint(storeHistory(repl, timeline)) : 0;
+      WalSegment segment = resumePoint(timeline, forkLsn, restartLsn, segmentSize);
       streamingFrom = "system " + systemId + " timeline " + timeline + " from " + WalSegment.lsn(segment.startLsn());
       log.info("streaming WAL of {} into {}", streamingFrom, archive.describe());
       PGReplicationStream stream = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
@@ -201,8 +199,54 @@ public final class WalStreamer implements Runnable, AutoCloseable {
     return ensureSlot(sql);
   }
 
-  /** Where to start: after the archive's newest complete segment, or at its partial one, else the slot's. */
-  private WalSegment resumePoint(int timeline, long restartLsn, long segmentSize) throws IOException {
+  /**
+   * Where a timeline begins: the switch point on the last line of its history file ({@code parent-timeline TAB
+   * switch-LSN TAB reason}).
+   */
+  static long forkPoint(String history) {
+    String last = null;
+    for (String line : history.split("\n")) {
+      if (!line.isBlank() && !line.strip().startsWith("#")) {
+        last = line.strip();
+      }
+    }
+    if (last == null) {
+      throw new IllegalArgumentException("timeline history holds no switch point: " + history);
+    }
+    return WalSegment.parseLsn(last.split("\\s+")[1]);
+  }
+
+  /**
+   * Where to start: after the archive's newest complete segment, or at its partial one, else the slot's. On a
+   * timeline the archive has not seen yet (after a promotion or a point-in-time recovery in place), never past the
+   * timeline's fork point: the segment holding it is the new timeline's first, and the older timeline's segments
+   * after it belong to a past that this cluster no longer has (a recovery forks back in time).
+   */
+  private WalSegment resumePoint(int timeline, long forkLsn, long restartLsn, long segmentSize) throws IOException {
+    WalSegment resume = archiveResumePoint(timeline, restartLsn, segmentSize);
+    if (timeline > 1 && !archiveHolds(timeline, segmentSize)) {
+      WalSegment fork = WalSegment.containing(timeline, forkLsn, segmentSize);
+      if (fork.number() < resume.number()) {
+        log.info("timeline {} forked at {}: streaming from there, not after the archive's newest segment {} of an "
+            + "older timeline", timeline, WalSegment.lsn(forkLsn), resume.name());
+        return fork;
+      }
+    }
+    return resume;
+  }
+
+  /** Whether the archive holds any segment (whole or partial) of {@code timeline}. */
+  private boolean archiveHolds(int timeline, long segmentSize) throws IOException {
+    for (String name : archive.entries().keySet()) {
+      WalSegment s = WalSegment.parse(name.endsWith(".partial") ? name.substring(0, 24) : name, segmentSize);
+      if (s != null && s.timeline() == timeline) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private WalSegment archiveResumePoint(int timeline, long restartLsn, long segmentSize) throws IOException {
     WalSegment newest = null;
     boolean partial = false;
     for (Map.Entry<String, WalArchive.Entry> e : archive.entries().entrySet()) {
@@ -222,15 +266,17 @@ public final class WalStreamer implements Runnable, AutoCloseable {
     return new WalSegment(timeline, resume.number(), segmentSize);
   }
 
-  private void storeHistory(Connection repl, int timeline) throws SQLException, IOException {
+  /** Stores the timeline's history file (once) and returns its content, as the server has it. */
+  private String storeHistory(Connection repl, int timeline) throws SQLException, IOException {
     String name = String.format("%08X.history", timeline);
-    if (archive.entry(name).isPresent()) {
-      return;
-    }
     try (Statement s = repl.createStatement(); ResultSet r = s.executeQuery("TIMELINE_HISTORY " + timeline)) {
       r.next();
-      byte[] content = r.getString(2).getBytes(StandardCharsets.UTF_8);
-      archive.store(name, content, content.length);
+      String history = r.getString(2);
+      if (archive.entry(name).isEmpty()) {
+        byte[] content = history.getBytes(StandardCharsets.UTF_8);
+        archive.store(name, content, content.length);
+      }
+      return history;
     }
   }
 
