@@ -37,6 +37,12 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--grace", defaultValue = "PT5M", description = "On shutdown, how long running backups may finish.")
   Duration grace;
 
+  @Option(names = "--json", description = "Print each plan's outcome as JSON (one-shot runs).")
+  boolean json;
+
+  /** One plan's outcome in a one-shot run: {@code exit} is the exit code its failure alone would have. */
+  record Outcome(String plan, String status, String backupId, List<String> pruned, String error, int exit) {}
+
   @Override
   public Integer call() throws Exception {
     List<PlanFile.PlanSpec> specs = PlanFile.read(config).stream()
@@ -45,18 +51,7 @@ final class RunCommand implements Callable<Integer> {
       throw new IllegalArgumentException("plan '" + plan + "' is not in " + config);
     }
     if (!schedule) {
-      for (PlanFile.PlanSpec spec : specs) {
-        BackupPlan p = PlanFile.build(spec);
-        Repository repository = p.repository();
-        Manifest m = Audit.backup(repository, spec.name(), () -> p.run().manifest());
-        System.out.printf("backup %s of plan '%s' complete: %s stored%n", m.id(), m.plan(), Format.bytes(m.storedBytes()));
-        if (spec.retention() != null) {
-          long deleted = repository.prune(spec.name(), spec.retention().toRetention(spec.rpo()), false, Duration.ofHours(6))
-              .stream().filter(v -> !v.keep()).count();
-          Audit.record(repository, "prune", spec.name(), "ok", Map.of("deleted", deleted));
-        }
-      }
-      return Main.OK;
+      return runOnce(specs);
     }
     LockProvider locks = lockUrl == null ? LockProvider.inProcess() : new PostgresLockProvider(PostgresUrl.parse(lockUrl));
     Scheduler scheduler = new Scheduler(locks);
@@ -72,4 +67,57 @@ final class RunCommand implements Callable<Integer> {
     scheduler.awaitClose();
     return Main.OK;
   }
+
+  /**
+   * Attempts every plan, whatever happened to the ones before it (cron and Kubernetes CronJobs run this unattended:
+   * one plan's failure must not silently cost the others their backups); prints a line per plan, every backup
+   * retention deleted, and a summary; exits with the worst outcome (3 integrity over 1 failure over 2 configuration).
+   */
+  private int runOnce(List<PlanFile.PlanSpec> specs) {
+    List<Outcome> outcomes = new java.util.ArrayList<>();
+    for (PlanFile.PlanSpec spec : specs) {
+      String backupId = null;
+      List<String> pruned = List.of();
+      try {
+        BackupPlan p = PlanFile.build(spec);
+        Repository repository = p.repository();
+        Manifest m = Audit.backup(repository, spec.name(), () -> p.run().manifest());
+        backupId = m.id();
+        if (!json) {
+          System.out.printf("backup %s of plan '%s' complete: %s stored%n", m.id(), m.plan(),
+              Format.bytes(m.storedBytes()));
+        }
+        if (spec.retention() != null) {
+          pruned = repository.prune(spec.name(), spec.retention().toRetention(spec.rpo()), false, Duration.ofHours(6))
+              .stream().filter(v -> !v.keep()).map(v -> v.backup().id()).toList();
+          for (String id : pruned) {
+            if (!json) {
+              System.out.printf("retention of plan '%s' deleted backup %s%n", spec.name(), id);
+            }
+          }
+          Audit.record(repository, "prune", spec.name(), "ok", Map.of("deleted", pruned.size(), "backups", pruned));
+        }
+        outcomes.add(new Outcome(spec.name(), "ok", backupId, pruned, null, Main.OK));
+      } catch (Exception e) {
+        int exit = Main.exitCode(e);
+        outcomes.add(new Outcome(spec.name(), backupId == null ? "failed" : "backed up, retention failed", backupId,
+            pruned, Main.message(e), exit));
+        System.err.printf("savepoint: plan '%s' %s: %s%n", spec.name(), backupId == null ? "failed" : "backed up, but "
+            + "its retention failed", Main.message(e));
+      }
+    }
+    if (json) {
+      System.out.println(Format.json(outcomes));
+    } else {
+      long failed = outcomes.stream().filter(o -> o.exit() != Main.OK).count();
+      System.out.printf("%d of %d plan(s) backed up%s%n", outcomes.size() - failed, outcomes.size(), failed == 0 ? ""
+          : "; FAILED: " + String.join(", ", outcomes.stream().filter(o -> o.exit() != Main.OK).map(Outcome::plan)
+              .toList()));
+    }
+    return outcomes.stream().map(Outcome::exit).max(java.util.Comparator.comparingInt(BY_SEVERITY::indexOf))
+        .orElse(Main.OK);
+  }
+
+  /** Exit codes from least to most severe: a broken backup outranks a failed one, which outranks a typo. */
+  private static final List<Integer> BY_SEVERITY = List.of(Main.OK, Main.USAGE, Main.FAILED, Main.INTEGRITY);
 }

@@ -74,4 +74,41 @@ class CliPlanFileTest {
     assertThat(typoRun.exit()).isEqualTo(2);
     assertThat(typoRun.err()).contains("sorce");
   }
+
+  /**
+   * The documented cron entry point attempts every plan: one failing its minimum size and one whose source is gone
+   * do not stop the plan after them; each outcome is printed and the exit is the worst of them.
+   */
+  @Test
+  void oneShotRunAttemptsEveryPlanAndExitsWithTheWorstOutcome() throws Exception {
+    Path settings = Files.writeString(tmp.resolve("settings.env"), "LOG_LEVEL=info\n");
+    Path planFile = Files.writeString(tmp.resolve("plans.yaml"), """
+        plans:
+          - name: too-small
+            source: file:%1$s
+            minSizeBytes: 1000000000
+            repository: file:%2$s
+            insecureUnsigned: true
+          - name: gone
+            source: file:%3$s
+            repository: file:%2$s
+            insecureUnsigned: true
+          - name: settings
+            source: file:%1$s
+            repository: file:%2$s
+            insecureUnsigned: true
+        """.formatted(settings, tmp.resolve("repo"), tmp.resolve("no-such-file")));
+    CliProcess.Result run = CliProcess.run("run", "--config", planFile.toString());
+    assertThat(run.exit()).as(run.err()).isNotZero();
+    assertThat(run.err()).contains("plan 'too-small' failed", "plan 'gone' failed");
+    assertThat(run.out()).contains("backup ", "of plan 'settings' complete", "1 of 3 plan(s) backed up; FAILED: too-small, gone");
+    ObjectMapper json = new ObjectMapper();
+    assertThat(json.readTree(CliProcess.run("list", "--repo", "file:" + tmp.resolve("repo"), "--plan", "settings",
+        "--json").out())).hasSize(1);
+    CliProcess.Result asJson = CliProcess.run("run", "--config", planFile.toString(), "--json");
+    assertThat(json.readTree(asJson.out())).hasSize(3).anySatisfy(o -> {
+      assertThat(o.get("plan").asText()).isEqualTo("settings");
+      assertThat(o.get("status").asText()).isEqualTo("ok");
+    });
+  }
 }
