@@ -202,14 +202,7 @@ final class PlanFile {
   /** The repository {@code uri} of plan {@code p}, signed with the plan's HMAC key if it names one. */
   private static dev.savepoint.core.Repository repository(PlanSpec p, String uri) throws IOException {
     dev.savepoint.core.Repository repository = Uris.repository(uri);
-    if (p.manifestHmacEnv() == null) {
-      return repository;
-    }
-    byte[] key = new String(SecretOptions.env(p.manifestHmacEnv())).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    if (key.length < 32) {
-      throw new ConfigurationException("plan '" + p.name() + "': the HMAC key in " + p.manifestHmacEnv()
-          + " must be at least 32 bytes");
-    }
-    return repository.signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(key));
+    return p.manifestHmacEnv() == null ? repository
+        : repository.signedWith(TrustOptions.hmacFromEnv(p.manifestHmacEnv()));
   }
 }

@@ -27,14 +27,16 @@ final class TrustOptions {
   /** {@code repository} with {@code secrets} as its keys and requirements, and the HMAC signer if one is given. */
   Repository apply(Repository repository, Secrets secrets) throws ConfigurationException {
     repository = repository.withSecrets(secrets);
-    if (hmacEnv != null) {
-      byte[] key = new String(SecretOptions.env(hmacEnv)).getBytes(StandardCharsets.UTF_8);
-      if (key.length < 32) {
-        throw new ConfigurationException("the HMAC key in " + hmacEnv + " must be at least 32 bytes");
-      }
-      repository = repository.signedWith(ManifestSigner.hmacSha256(key));
+    return hmacEnv == null ? repository : repository.signedWith(hmacFromEnv(hmacEnv));
+  }
+
+  /** HMAC-SHA256 with the key (at least 32 bytes) in environment variable {@code variable}. */
+  static ManifestSigner hmacFromEnv(String variable) throws ConfigurationException {
+    byte[] key = new String(SecretOptions.env(variable)).getBytes(StandardCharsets.UTF_8);
+    if (key.length < 32) {
+      throw new ConfigurationException("the HMAC key in " + variable + " must be at least 32 bytes");
     }
-    return repository;
+    return ManifestSigner.hmacSha256(key);
   }
 
   /**
