@@ -15,4 +15,18 @@ final class BackupChoice {
   BackupSelector selector() {
     return BackupSelector.parse(backup);
   }
+
+  /**
+   * Says on stderr which backups newer than {@code chosen} were passed over as damaged — unsigned (planted, or written
+   * before signing), wrongly signed, copied from elsewhere — so "latest" never quietly means "an older one".
+   */
+  static void warnSkipped(dev.savepoint.core.Repository repository, dev.savepoint.core.Manifest chosen)
+      throws java.io.IOException {
+    for (dev.savepoint.core.Repository.Damaged d : repository.damaged(chosen.plan())) {
+      if (d.id().compareTo(chosen.id()) > 0) {
+        System.err.println("savepoint: warning: passed over the newer backup " + d.id() + " of plan '" + d.plan()
+            + "': " + d.reason());
+      }
+    }
+  }
 }

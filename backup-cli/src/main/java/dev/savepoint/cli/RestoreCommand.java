@@ -151,6 +151,7 @@ final class RestoreCommand implements Callable<Integer> {
       return combinedTiers(repository, selector);
     }
     Manifest m = repository.select(choice.plan, selector);
+    BackupChoice.warnSkipped(repository, m);
     List<ArchiveRestore.Item> archived = ArchiveRestore.inspect(repository, m).stream()
         .filter(i -> i.status() != ArchiveSupport.Status.AVAILABLE).toList();
     if (planOnly) {

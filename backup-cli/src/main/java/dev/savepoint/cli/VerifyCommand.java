@@ -36,6 +36,7 @@ final class VerifyCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Repository repository = repo.openAuthenticated(secretOptions.secrets());
     Manifest m = repository.select(choice.plan, choice.selector());
+    BackupChoice.warnSkipped(repository, m);
     List<VerificationResult> results = new java.util.ArrayList<>(repository.verify(m,
         Verifiers.standard(full, secretOptions.secrets())));
     if (full && m.source().type().equals(dev.savepoint.postgres.pitr.BaseBackupSource.TYPE)) {

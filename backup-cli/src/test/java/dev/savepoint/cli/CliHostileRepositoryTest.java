@@ -270,6 +270,7 @@ class CliHostileRepositoryTest {
         pg.url(restored), "--passphrase-env", "PASS");
     assertThat(latest.exit()).as(latest.err()).isZero();
     assertThat(latest.out()).doesNotContain(plantedId);
+    assertThat(latest.err()).contains("passed over the newer backup " + plantedId, "is not signed");
     assertThat(pg.single(restored, "SELECT count(*) FROM t")).isEqualTo("100");
     String byId = "hostile_byid_" + System.nanoTime();
     CliProcess.Result refused = CliProcess.run(env, "restore", "--repo", "file:" + repo, "--plan", "p", plantedId,
