@@ -52,6 +52,9 @@ final class DrillCommand implements Callable<Integer> {
       throw new ConfigurationException("--scratch must be a postgresql:// URL");
     }
     Repository repository = repo.openAuthenticated(secretOptions.secrets());
+    if (scratch != null) {
+      BackupChoice.warnSkipped(repository, repository.select(choice.plan, choice.selector()));
+    }
     RestoreDrill.Report report = pgdata != null
         ? new dev.savepoint.postgres.pitr.PointInTimeRestore(repository, choice.plan).drill(
             at == null ? null : java.time.Instant.parse(at), pgdata, secretOptions.secrets())

@@ -61,7 +61,7 @@ final class ListCommand implements Callable<Integer> {
     if (json) {
       System.out.println(Format.json(rows));
     } else {
-      System.out.println("repository id: " + repository.id().orElse("none (nothing in it is signed)")
+      System.out.println("repository id: " + repository.id().orElse("none")
           + (repository.authenticated() ? "" : "; not authenticated: give the plan's key to check signatures"));
     }
     return Main.OK;

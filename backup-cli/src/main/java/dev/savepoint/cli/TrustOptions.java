@@ -47,6 +47,11 @@ final class TrustOptions {
     if (repository.authenticated()) {
       return repository;
     }
+    java.util.Optional<String> signing = idOf(repository);
+    if (!insecureUnsigned && signing.isPresent()) {
+      throw new ConfigurationException("repository " + repository.describe() + " signs its backups (its id is "
+          + signing.get() + "): supply the plan's key (--passphrase-env for a passphrase plan) or --manifest-hmac-env");
+    }
     if (!insecureUnsigned) {
       throw new ConfigurationException("repository " + repository.describe() + ": nothing authenticates its backups, "
           + "so anyone who can write it could plant one. Supply the plan's key (--passphrase-env or "
@@ -55,6 +60,15 @@ final class TrustOptions {
     }
     insecureNotice(repository.describe());
     return repository;
+  }
+
+  /** The id of a repository that already signs its backups; empty for one that never did, or cannot be read. */
+  private static java.util.Optional<String> idOf(Repository repository) {
+    try {
+      return repository.id();
+    } catch (java.io.IOException | RuntimeException e) {
+      return java.util.Optional.empty();
+    }
   }
 
   /** Said once per process on stderr, for every command that reads or writes an unauthenticated repository. */

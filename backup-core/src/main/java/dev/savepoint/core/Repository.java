@@ -120,11 +120,28 @@ public final class Repository {
     if (existing.isPresent()) {
       return existing.get();
     }
+    if (holdsSignatures()) {
+      throw new IntegrityException(ID_KEY + " is missing from " + describe() + ", which holds signed backups: "
+          + "restore it (from a copy, a replica or a backup of the bucket); a new id would leave every signature "
+          + "behind, and nothing is signed until then");
+    }
     store.put(ID_KEY, ByteSource.wrap(java.util.UUID.randomUUID().toString()
         .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     // Read back: of two first writers racing, both go on with the id that was stored last.
     return readId().orElseThrow(() -> new StoreException("the repository id written to " + ID_KEY + " in "
         + describe() + " cannot be read back"));
+  }
+
+  /** Whether any plan of this repository holds a signed manifest: one listing per plan, only when the id is missing. */
+  private boolean holdsSignatures() throws IOException {
+    for (String plan : plans()) {
+      for (ObjectInfo o : store.list(plan + "/")) {
+        if (o.key().endsWith("/" + SIGNATURE)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**
@@ -420,9 +437,8 @@ public final class Repository {
       } catch (IntegrityException e) {
         if (signer == null && e.getMessage().contains("signature check")
             && Transforms.refuted(ManifestCodec.read(key, bytes), secrets)) {
-          throw new CryptoException("wrong passphrase for backup " + id + " of plan '" + plan + "': it does not "
-              + "match the check value recorded when the backup was written (if you are sure it is right, the manifest "
-              + "was modified)");
+          // One such backup among good ones was written by someone else (planted); all of them: the key is wrong.
+          throw new IntegrityException(e.getMessage() + "; " + OTHER_PASSPHRASE);
         }
         throw e;
       }
@@ -439,8 +455,8 @@ public final class Repository {
       text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
     } catch (ObjectNotFoundException e) {
       throw new IntegrityException(what + " is not signed, but this repository requires "
-          + signer.algorithm() + " signatures (a backup written without the key, or before signing was on: see "
-          + "'savepoint repo sign' in the README)");
+          + signer.algorithm() + " signatures: it was written without the key (planted?), or before signing was the "
+          + "default");
     }
     String[] parts = text.split(":", 2);
     byte[] signature;
@@ -533,13 +549,25 @@ public final class Repository {
     return signed;
   }
 
-  /** The backup {@code selector} picks, or {@link BackupNotFoundException}. */
+  /** Said of a backup whose recorded passphrase check value the supplied passphrase does not match. */
+  private static final String OTHER_PASSPHRASE = "it was written with another passphrase than the one supplied";
+
+  /**
+   * The backup {@code selector} picks, or {@link BackupNotFoundException}. When no backup of the plan is intact and
+   * every one was written with another passphrase than the one supplied, that passphrase is wrong: a
+   * {@link CryptoException}.
+   */
   public Manifest select(String plan, BackupSelector selector) throws IOException {
-    Optional<Manifest> chosen = selector.select(list(plan));
+    List<Manifest> intact = list(plan);
+    Optional<Manifest> chosen = selector.select(intact);
     if (chosen.isPresent()) {
       return chosen.get();
     }
     List<Damaged> damaged = damaged(plan);
+    if (intact.isEmpty() && !damaged.isEmpty() && damaged.stream().allMatch(d -> d.reason().contains(OTHER_PASSPHRASE))) {
+      throw new CryptoException("wrong passphrase: none of the " + damaged.size() + " backup(s) of plan '" + plan
+          + "' was written with it (each records a check value of its passphrase)");
+    }
     if (!damaged.isEmpty()) {
       throw new IntegrityException("no intact backup of plan '" + plan + "' matches " + selector.describe() + " in "
           + describe() + "; damaged backups were skipped: " + String.join("; ",
@@ -576,6 +604,13 @@ public final class Repository {
     if (signer(false) == null) {
       throw new ConfigurationException("nothing to sign with: give this repository a signer or the plan's passphrase");
     }
+    if (id().isEmpty() && holdsSignatures()) {
+      throw new IntegrityException(ID_KEY + " is missing from " + describe() + ", which holds signed backups: restore "
+          + "it before adopting anything (with a new id, every backup would look unsigned)");
+    }
+    // Backups begun after the repository began signing were written by someone without the key: never adopted.
+    Optional<Instant> signingSince = id().isEmpty() ? Optional.empty()
+        : store.stat(ID_KEY).map(ObjectInfo::lastModified);
     Repository unchecked = new Repository(store, null, Secrets.none(), id);
     List<Adoption> result = new ArrayList<>();
     for (String backup : backupIds(plan)) {
@@ -593,6 +628,15 @@ public final class Repository {
         m = unchecked.manifest(plan, backup);
       } catch (IntegrityException | UnsupportedFormatException e) {
         result.add(new Adoption(backup, "left unsigned", e.getMessage()));
+        continue;
+      }
+      // The manifest's own time says what its writer wants; the store's time for the object is the store's (on a
+      // filesystem, whoever can write it can also set it: adopt from a host and a moment you trust).
+      Instant written = store.stat(manifestKey(plan, backup)).map(ObjectInfo::lastModified).orElse(m.startedAt());
+      Instant latest = written.isAfter(m.startedAt()) ? written : m.startedAt();
+      if (signingSince.isPresent() && latest.isAfter(signingSince.get())) {
+        result.add(new Adoption(backup, "left unsigned", "written at " + latest + ", after this repository began "
+            + "signing (" + signingSince.get() + "): not by a holder of the key"));
         continue;
       }
       List<VerificationResult> checks = unchecked.verify(m, verifiers);

@@ -138,6 +138,63 @@ class AuthenticatedByDefaultTest {
         .hasMessageContaining("signature check");
   }
 
+  static Manifest backupWith(Repository repo, String text, char[] passphrase) throws Exception {
+    return BackupPlan.builder("db").repository(repo).transform(Transforms.zstd())
+        .source(StreamSource.of("dump.sql", ByteSource.wrap(text.getBytes(StandardCharsets.UTF_8))))
+        .transform(OpenPgpEncryption.passphrase(passphrase.clone())).build().run().manifest();
+  }
+
+  @Test
+  void aBackupPlantedUnderAnotherPassphraseIsSkippedAndOnlyAWrongPassphraseForAllIsCalledWrong() throws Exception {
+    Path dir = tmp.resolve("repo");
+    Manifest genuine = backup(new Repository(new FilesystemStore(dir)), "genuine rows", true);
+    // The attacker encrypts and signs with a passphrase of their own: signature and check value both differ.
+    Manifest planted = backupWith(new Repository(new FilesystemStore(dir)), "planted rows", "the attacker's".toCharArray());
+    Repository reader = new Repository(new FilesystemStore(dir)).withSecrets(passphrase());
+    assertThat(reader.select("db", BackupSelector.latest()).id()).isEqualTo(genuine.id());
+    assertThat(reader.damaged("db")).singleElement().satisfies(d -> {
+      assertThat(d.id()).isEqualTo(planted.id());
+      assertThat(d.reason()).contains("another passphrase");
+    });
+    Repository wrong = new Repository(new FilesystemStore(dir))
+        .withSecrets(Secrets.of(Map.of(OpenPgpEncryption.PASSPHRASE, "neither".toCharArray())));
+    assertThatThrownBy(() -> wrong.select("db", BackupSelector.latest()))
+        .isInstanceOf(dev.savepoint.core.CryptoException.class).hasMessageContaining("wrong passphrase");
+  }
+
+  @Test
+  void adoptionSignsOnlyWhatPredatesSigningAndAMissingIdIsNeverMadeAnew() throws Exception {
+    Path dir = tmp.resolve("repo");
+    Manifest legacy = backup(new Repository(new FilesystemStore(dir)), "legacy rows", true);
+    // As a repository written before signing was the default: no id, no signatures.
+    Files.delete(dir.resolve("db/" + legacy.id() + "/" + Repository.SIGNATURE));
+    Files.delete(dir.resolve(Repository.ID_KEY));
+    Repository keyed = new Repository(new FilesystemStore(dir)).withSecrets(passphrase());
+    assertThat(keyed.list("db")).isEmpty();
+    assertThat(keyed.adopt("db", dev.savepoint.core.Verifiers.standard(true, passphrase()), false))
+        .singleElement().satisfies(a -> assertThat(a.outcome()).isEqualTo("signed"));
+    assertThat(keyed.list("db")).extracting(Manifest::id).containsExactly(legacy.id());
+
+    // Later, a backup copied from another repository with the same passphrase, its signature removed.
+    Thread.sleep(1100); // the store's clock has whole seconds on some filesystems
+    Path other = tmp.resolve("other");
+    Manifest foreign = backup(new Repository(new FilesystemStore(other)), "foreign rows", true);
+    copyTree(other.resolve("db/" + foreign.id()), dir.resolve("db/" + foreign.id()));
+    Files.delete(dir.resolve("db/" + foreign.id() + "/" + Repository.SIGNATURE));
+    assertThat(keyed.adopt("db", dev.savepoint.core.Verifiers.standard(true, passphrase()), false))
+        .anySatisfy(a -> {
+          assertThat(a.id()).isEqualTo(foreign.id());
+          assertThat(a.outcome()).isEqualTo("left unsigned");
+          assertThat(a.detail()).contains("after this repository began signing");
+        });
+    assertThat(keyed.list("db")).extracting(Manifest::id).containsExactly(legacy.id());
+
+    // The id deleted from a repository that signs: the next backup refuses to make a new one.
+    Files.delete(dir.resolve(Repository.ID_KEY));
+    assertThatThrownBy(() -> backup(new Repository(new FilesystemStore(dir)), "more rows", true))
+        .isInstanceOf(IntegrityException.class).hasMessageContaining("holds signed backups");
+  }
+
   static void copyTree(Path from, Path to) throws Exception {
     try (Stream<Path> files = Files.walk(from)) {
       for (Path p : files.toList()) {

@@ -505,6 +505,13 @@ public final class PointInTimeRestore {
       }
     }
     gaps.addAll(missingForks());
+    // A stored file whose record fails its checks is missing too, also where it would only shorten the chain's end.
+    archive.damaged().forEach((name, reason) -> {
+      String named = name + " (stored, but refused: " + reason + ")";
+      if (!gaps.contains(named)) {
+        gaps.add(named);
+      }
+    });
     return gaps;
   }
 
