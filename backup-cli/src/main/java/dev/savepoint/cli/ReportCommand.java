@@ -24,6 +24,9 @@ final class ReportCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
 
+  @Mixin
+  SecretOptions secretOptions;
+
   @Option(names = "--max-age", defaultValue = "P1D", description = "Newest backup older than this is overdue (default: ${DEFAULT-VALUE}).")
   Duration maxAge;
 
@@ -52,7 +55,12 @@ final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Repository repository = repo.open();
+    // With the plan's key, only what it signs counts (a planted backup cannot make an overdue plan look current).
+    Repository repository = repo.open(secretOptions.secrets());
+    if (!repository.authenticated()) {
+      System.err.println("savepoint: warning: " + repository.describe() + " is read without a key: backups and drill "
+          + "reports anyone could have written count (give --passphrase-env or --manifest-hmac-env)");
+    }
     List<Map<String, Object>> rows = new ArrayList<>();
     List<String> overdue = new ArrayList<>();
     Instant now = Instant.now();
