@@ -220,4 +220,59 @@ class CliRecoverTest {
     assertThat(refused.exit()).isNotZero();
     assertThat(refused.err()).contains("step(s) [restore-database] change something and have no 'drill:' entry");
   }
+
+  /**
+   * A recovery killed with SIGKILL mid-step (an SSH drop, an OOM kill) leaves a report that says what it did and what
+   * was running; --resume goes on from the step it was in, without redoing the finished ones.
+   */
+  @Test
+  void aRecoveryKilledMidStepResumesFromThatStep() throws Exception {
+    Path repo = Files.createDirectories(tmp.resolve("killed-repo"));
+    Path log = tmp.resolve("steps.log");
+    Path released = tmp.resolve("released");
+    Path file = Files.writeString(tmp.resolve("killed.yaml"), """
+        name: killed
+        repository: file:%1$s
+        steps:
+          - name: stop-writers
+            command: [sh, -c, "echo stop >> %2$s"]
+          - name: long-restore
+            command: [sh, -c, "test -f %3$s || sleep 120; echo restore >> %2$s"]
+          - name: start-writers
+            command: [sh, -c, "echo start >> %2$s"]
+        """.formatted(repo, log, released));
+    Process first = CliProcess.builder("256m", "recover", "--insecure-unsigned", "--config", file.toString())
+        .redirectErrorStream(true).redirectOutput(tmp.resolve("first.out").toFile()).start();
+    Path reports = repo.resolve("_savepoint/recoveries");
+    String id = null;
+    java.time.Instant deadline = java.time.Instant.now().plusSeconds(60);
+    while (id == null && java.time.Instant.now().isBefore(deadline)) {
+      if (Files.isDirectory(reports)) {
+        try (var files = Files.list(reports)) {
+          id = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json")).findFirst()
+              .map(n -> n.substring(0, n.length() - 5)).orElse(null);
+        }
+      }
+      if (id != null && !Files.readString(reports.resolve(id + ".json")).contains("\"running\"")) {
+        id = null;
+      }
+      Thread.sleep(100);
+    }
+    assertThat(id).as(Files.readString(tmp.resolve("first.out"))).isNotNull();
+    while (!Files.readString(reports.resolve(id + ".json")).matches("(?s).*long-restore\"[^}]*\"running\".*")
+        && java.time.Instant.now().isBefore(deadline)) {
+      Thread.sleep(100);
+    }
+    first.destroyForcibly(); // SIGKILL: no shutdown hook runs
+    assertThat(first.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    JsonNode killed = new ObjectMapper().readTree(reports.resolve(id + ".json").toFile());
+    assertThat(killed.get("outcome").asText()).isEqualTo("running");
+
+    Files.writeString(released, "");
+    CliProcess.Result resumed = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(),
+        "--resume", id);
+    assertThat(resumed.exit()).as(resumed.err() + resumed.out()).isZero();
+    assertThat(Files.readAllLines(log)).containsExactly("stop", "restore", "start");
+    assertThat(resumed.out()).contains("stop-writers", "skipped");
+  }
 }

@@ -1237,6 +1237,80 @@ public final class Repository {
     };
   }
 
+  /**
+   * Holds {@code key} (e.g. {@code _savepoint/locks/recovery-trpg.lock}) for one operation at a time, across
+   * processes and hosts, until the returned lease is closed: a second caller gets an {@link IllegalStateException}
+   * naming who holds it and since when. The stores offer no conditional write, so the lock is claimed by writing a
+   * unique token, waiting {@code settle} and reading it back (of two claims within that time, the last written
+   * wins and the other refuses; a later one sees the held lock). A heartbeat renews it; a holder killed on this
+   * machine, or one silent for three heartbeats, no longer holds it.
+   */
+  public Lease exclusive(String key, String purpose, Duration settle) throws IOException {
+    Optional<String> held = heldBy(key);
+    if (held.isPresent()) {
+      throw new IllegalStateException(purpose + " is already running: " + held.get() + " (" + key + " in "
+          + describe() + "); wait for it, or remove that lock if you are sure it is gone");
+    }
+    String token = java.util.UUID.randomUUID().toString();
+    Runnable renew = () -> {
+      String text = Instant.now().plus(RUNNING_HEARTBEAT.multipliedBy(3)) + "\n" + purpose + " since "
+          + Instant.now() + " by " + System.getProperty("user.name") + "\n" + dev.savepoint.core.internal.Holder.line()
+          + "\ntoken " + token + "\n";
+      try {
+        store.put(key, ByteSource.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      } catch (IOException | RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(Repository.class).warn("cannot renew the lock {}: {}", key, e.getMessage());
+      }
+    };
+    renew.run();
+    try {
+      Thread.sleep(settle.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while taking " + key);
+    }
+    String now;
+    try (InputStream in = store.get(key)) {
+      now = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (ObjectNotFoundException e) {
+      now = "";
+    }
+    if (!now.contains("token " + token)) {
+      throw new IllegalStateException(purpose + " is already running: " + now.lines().skip(1).findFirst().orElse("?")
+          + " (" + key + " in " + describe() + ", claimed at the same moment)");
+    }
+    java.util.concurrent.ScheduledExecutorService heartbeat =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "savepoint-lock");
+          t.setDaemon(true);
+          return t;
+        });
+    heartbeat.scheduleAtFixedRate(renew, RUNNING_HEARTBEAT.toMillis(), RUNNING_HEARTBEAT.toMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    return () -> {
+      heartbeat.shutdownNow();
+      store.delete(key);
+    };
+  }
+
+  /** Who holds the lock at {@code key} ("purpose since … by …"), if a live holder does. */
+  private Optional<String> heldBy(String key) throws IOException {
+    String text;
+    Optional<ObjectInfo> info = store.stat(key);
+    if (info.isEmpty() || info.get().lastModified().plus(RUNNING_HEARTBEAT.multipliedBy(3)).isBefore(Instant.now())) {
+      return Optional.empty();
+    }
+    try (InputStream in = store.get(key)) {
+      text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (ObjectNotFoundException released) {
+      return Optional.empty();
+    }
+    if (dev.savepoint.core.internal.Holder.isDead(text)) {
+      return Optional.empty(); // its holder, on this machine, was killed
+    }
+    return Optional.of(text.lines().skip(1).findFirst().orElse("unknown holder"));
+  }
+
   /** How often a running backup renews its lease. */
   static final Duration RUNNING_HEARTBEAT = Duration.ofMinutes(5);
 

@@ -145,7 +145,26 @@ public final class RecoveryPlan {
     }
   }
 
+  /** Where the lock that lets one run of a recovery plan (and one of its drills) go at a time lives. */
+  private String lockKey() {
+    return "_savepoint/locks/recovery-" + name.replaceAll("[^A-Za-z0-9._-]", "_") + (drill ? "-drill" : "") + ".lock";
+  }
+
   private RecoveryReport execute(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt)
+      throws IOException {
+    // One run at a time: two recoveries stopping the writers and swapping the same tables deadlock, or worse.
+    try (Repository.Lease lock = repository.exclusive(lockKey(), (drill ? "recovery drill '" : "recovery '") + name
+        + "' (report " + id + ")", Duration.ofSeconds(1))) {
+      return executeHolding(id, done, startedAt);
+    }
+  }
+
+  /**
+   * Runs the steps, writing the report before the first (status {@code running}) and after each, so a killed run
+   * leaves what it did for {@code --resume}; a shutdown (Ctrl-C, SIGTERM, SIGHUP of a dropped SSH session) marks it
+   * {@code interrupted} and says so to the notifiers.
+   */
+  private RecoveryReport executeHolding(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt)
       throws IOException {
     AuditLog audit = repository.auditLog();
     String action = drill ? "recover-drill" : "recover";
@@ -153,36 +172,62 @@ public final class RecoveryPlan {
     audit.append(principal, action, name, "started", Map.of("report", id));
     notifier.notify(new Event(Event.Type.RECOVERY_STARTED, name, null, Instant.now(), kind + (done.isEmpty() ? "started"
         : "resumed") + " by " + principal + " (report " + id + ")", Map.of("report", id)));
-    List<RecoveryReport.StepResult> results = new ArrayList<>();
+    List<RecoveryReport.StepResult> results = new java.util.concurrent.CopyOnWriteArrayList<>();
+    String[] current = new String[2]; // the step running now, and the state the platform is in if it fails
+    Thread interrupted = new Thread(() -> {
+      if (current[0] == null) {
+        return;
+      }
+      try {
+        RecoveryReport r = report(id, startedAt, Instant.now(), "interrupted", pending(results, current[0]), current[0],
+            current[1]);
+        repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(r));
+        notifier.notify(new Event(Event.Type.RECOVERY_FAILED, name, null, Instant.now(), kind + "interrupted at step "
+            + current[0] + ": " + current[1] + " (resume with report " + id + ")", Map.of("report", id)));
+      } catch (IOException | RuntimeException e) {
+        System.err.println("savepoint: could not record the interrupted recovery " + id + ": " + e.getMessage());
+      }
+    }, "savepoint-recovery-interrupted");
+    Runtime.getRuntime().addShutdownHook(interrupted);
     String failed = null;
     String state = null;
-    for (RecoveryStep step : steps) {
-      if (failed != null) {
-        results.add(new RecoveryReport.StepResult(step.name(), "not run", null, null, null, Map.of(), null));
-        continue;
+    try {
+      for (RecoveryStep step : steps) {
+        if (failed != null) {
+          results.add(new RecoveryReport.StepResult(step.name(), "not run", null, null, null, Map.of(), null));
+          continue;
+        }
+        if (done.containsKey(step.name())) {
+          RecoveryReport.StepResult earlier = done.get(step.name());
+          results.add(new RecoveryReport.StepResult(step.name(), "skipped", earlier.startedAt(), earlier.finishedAt(),
+              "done by an earlier run", earlier.details(), null));
+          continue;
+        }
+        current[0] = step.name();
+        current[1] = step.stateIfFailed();
+        repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report(id, startedAt,
+            Instant.now(), "running", pending(results, step.name()), null, null)));
+        Instant start = Instant.now();
+        try {
+          Map<String, Object> details = withTimeout(step);
+          results.add(new RecoveryReport.StepResult(step.name(), "done", start, Instant.now(), null, details, null));
+        } catch (Exception e) {
+          failed = step.name();
+          state = step.stateIfFailed();
+          results.add(new RecoveryReport.StepResult(step.name(), "failed", start, Instant.now(), null, Map.of(),
+              String.valueOf(e.getMessage())));
+        }
       }
-      if (done.containsKey(step.name())) {
-        RecoveryReport.StepResult earlier = done.get(step.name());
-        results.add(new RecoveryReport.StepResult(step.name(), "skipped", earlier.startedAt(), earlier.finishedAt(),
-            "done by an earlier run", earlier.details(), null));
-        continue;
-      }
-      Instant start = Instant.now();
+      current[0] = null;
+    } finally {
       try {
-        Map<String, Object> details = withTimeout(step);
-        results.add(new RecoveryReport.StepResult(step.name(), "done", start, Instant.now(), null, details, null));
-      } catch (Exception e) {
-        failed = step.name();
-        state = step.stateIfFailed();
-        results.add(new RecoveryReport.StepResult(step.name(), "failed", start, Instant.now(), null, Map.of(),
-            String.valueOf(e.getMessage())));
+        Runtime.getRuntime().removeShutdownHook(interrupted);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs, or ran: it records the interruption
       }
     }
     Instant end = Instant.now();
-    RecoveryReport report = new RecoveryReport(id, name, startedAt, end, false, drill,
-        failed == null ? "recovered" : "failed",
-        results, Duration.between(startedAt, end).toSeconds(), rtoTarget == null ? null : rtoTarget.toSeconds(), failed,
-        state, checklist);
+    RecoveryReport report = report(id, startedAt, end, failed == null ? "recovered" : "failed", results, failed, state);
     repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report));
     audit.append(principal, action, name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
         "failedStep", failed == null ? "" : failed));
@@ -193,6 +238,23 @@ public final class RecoveryPlan {
             : kind + "stopped at step " + failed + ": " + state + " (resume with report " + id + ")",
         Map.of("report", id, "rtoSeconds", report.rtoSeconds())));
     return report;
+  }
+
+  /** The steps so far, the one named {@code running} as running and every later one as not run yet. */
+  private List<RecoveryReport.StepResult> pending(List<RecoveryReport.StepResult> results, String running) {
+    List<RecoveryReport.StepResult> all = new ArrayList<>(results);
+    for (RecoveryStep step : steps.subList(results.size(), steps.size())) {
+      all.add(new RecoveryReport.StepResult(step.name(), step.name().equals(running) ? "running" : "not run", null,
+          null, null, Map.of(), null));
+    }
+    return all;
+  }
+
+  private RecoveryReport report(String id, Instant startedAt, Instant end, String outcome,
+      List<RecoveryReport.StepResult> results, String failed, String state) {
+    return new RecoveryReport(id, name, startedAt, end, false, drill, outcome, List.copyOf(results),
+        Duration.between(startedAt, end).toSeconds(), rtoTarget == null ? null : rtoTarget.toSeconds(), failed, state,
+        checklist);
   }
 
   private static Map<String, Object> withTimeout(RecoveryStep step) throws Exception {
