@@ -156,9 +156,20 @@ final class RecoverCommand implements Callable<Integer> {
     }
     Secrets secrets = secretOptions.secrets();
     Repository repository = trust.requireAuthentication(trust.apply(Uris.repository(file.repository()), secrets));
+    byte[] source = Files.readAllBytes(config);
+    if (resume != null && at == null) {
+      // A resume goes on to the point in time the run began with, as its report records it.
+      Instant earlier = RecoveryPlan.load(repository, resume).pointInTime();
+      at = earlier == null ? null : earlier.toString();
+    }
     BackupSelector selector = at == null ? BackupSelector.latest() : BackupSelector.atOrBefore(Instant.parse(at));
     RecoveryPlan.Builder plan = RecoveryPlan.builder(file.name(), repository).rto(file.rto()).principal(Audit.principal())
-        .drill(drill);
+        .drill(drill).pointInTime(at == null ? null : Instant.parse(at));
+    ObjectMapper canonical = new ObjectMapper().registerModule(new JavaTimeModule());
+    for (StepSpec s : file.steps()) {
+      plan.source(String.valueOf(s.name()), java.util.HexFormat.of().formatHex(java.security.MessageDigest
+          .getInstance("SHA-256").digest(canonical.writeValueAsBytes(s))));
+    }
     if (file.checklist() != null) {
       plan.checklist(file.checklist().toArray(String[]::new));
     }
@@ -169,7 +180,7 @@ final class RecoverCommand implements Callable<Integer> {
       plan.notifier(Notifier.webhook(URI.create(new String(SecretOptions.env(file.webhookEnv())))));
     }
     Steps.ApprovalSubject subject = Steps.approvalSubject(file.name(), at == null ? null : Instant.parse(at),
-        Files.readAllBytes(config));
+        source);
     List<String> undrillable = file.steps().stream().filter(s -> drill && s.drill() == null && !s.readsOnly()
         && s.approve() == null).map(StepSpec::name).toList();
     if (!undrillable.isEmpty()) {
@@ -198,10 +209,23 @@ final class RecoverCommand implements Callable<Integer> {
     }
     if (!report.succeeded()) {
       throw new dev.savepoint.core.RestoreException("recovery '" + file.name() + "' stopped at step "
-          + report.failedStep() + "; state: " + report.stateAfterFailure() + "; resume with: savepoint recover --config "
-          + config + " --resume " + report.id());
+          + report.failedStep() + "; state: " + report.stateAfterFailure() + "; resume with: " + resumeCommand(report));
     }
     return Main.OK;
+  }
+
+  /** The whole command that resumes {@code report}: the same file, point in time and key options (names, not values). */
+  private String resumeCommand(RecoveryReport report) {
+    StringBuilder cmd = new StringBuilder("savepoint recover --config " + config + " --resume " + report.id());
+    if (at != null) {
+      cmd.append(" --at ").append(at);
+    }
+    secretOptions.commandLine().forEach(o -> cmd.append(' ').append(o));
+    trust.commandLine().forEach(o -> cmd.append(' ').append(o));
+    if (approvers != null) {
+      cmd.append(" --approvers ").append(approvers);
+    }
+    return cmd.toString();
   }
 
   private RecoveryStep step(StepSpec s, Repository repository, BackupSelector selector, Secrets secrets,

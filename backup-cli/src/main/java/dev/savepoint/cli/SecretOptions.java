@@ -48,6 +48,24 @@ final class SecretOptions {
     return name -> Optional.ofNullable(values.get(name)).map(char[]::clone);
   }
 
+  /** These options as typed (environment variable names and file paths, never values), to repeat in a command. */
+  java.util.List<String> commandLine() {
+    java.util.List<String> options = new java.util.ArrayList<>();
+    if (passphraseEnv != null) {
+      options.addAll(java.util.List.of("--passphrase-env", passphraseEnv));
+    }
+    if (secretKey != null) {
+      options.addAll(java.util.List.of("--secret-key", secretKey.toString()));
+    }
+    if (secretKeyPassphraseEnv != null) {
+      options.addAll(java.util.List.of("--secret-key-passphrase-env", secretKeyPassphraseEnv));
+    }
+    if (kekFile != null) {
+      options.addAll(java.util.List.of("--kek-file", kekFile.toString()));
+    }
+    return options;
+  }
+
   static char[] env(String variable) throws ConfigurationException {
     String value = System.getenv(variable);
     if (value == null || value.isEmpty()) {

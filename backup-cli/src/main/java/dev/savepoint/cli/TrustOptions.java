@@ -24,6 +24,18 @@ final class TrustOptions {
           + "anyone who can write it can then plant a backup that restore, drill and verify trust.")
   boolean insecureUnsigned;
 
+  /** These options as typed (variable names, never values), to repeat in a command. */
+  java.util.List<String> commandLine() {
+    java.util.List<String> options = new java.util.ArrayList<>();
+    if (hmacEnv != null) {
+      options.addAll(java.util.List.of("--manifest-hmac-env", hmacEnv));
+    }
+    if (insecureUnsigned) {
+      options.add("--insecure-unsigned");
+    }
+    return options;
+  }
+
   /** {@code repository} with {@code secrets} as its keys and requirements, and the HMAC signer if one is given. */
   Repository apply(Repository repository, Secrets secrets) throws ConfigurationException {
     repository = repository.withSecrets(secrets);

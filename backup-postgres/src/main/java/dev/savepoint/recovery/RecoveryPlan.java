@@ -45,6 +45,8 @@ public final class RecoveryPlan {
   private final String principal;
   private final Notifier notifier;
   private final boolean drill;
+  private final Instant pointInTime;
+  private final Map<String, String> stepSha256;
 
   private RecoveryPlan(Builder b) {
     this.name = b.name;
@@ -55,6 +57,8 @@ public final class RecoveryPlan {
     this.principal = b.principal;
     this.notifier = Notifier.safely(b.notifiers);
     this.drill = b.drill;
+    this.pointInTime = b.pointInTime;
+    this.stepSha256 = Map.copyOf(b.stepSha256);
     List<String> names = steps.stream().map(RecoveryStep::name).toList();
     if (names.size() != names.stream().distinct().count()) {
       throw new IllegalArgumentException("step names must be unique in recovery plan '" + name + "': " + names);
@@ -92,7 +96,7 @@ public final class RecoveryPlan {
     return new RecoveryReport(UUID.randomUUID().toString(), name, now, now, true, drill,
         firstUnresolvable == null ? "planned" : "unresolvable", results, 0,
         rtoTarget == null ? null : rtoTarget.toSeconds(), firstUnresolvable,
-        firstUnresolvable == null ? null : "nothing was changed (dry run)", checklist);
+        firstUnresolvable == null ? null : "nothing was changed (dry run)", checklist, pointInTime, stepSha256);
   }
 
   /** Runs every step in order. */
@@ -100,12 +104,30 @@ public final class RecoveryPlan {
     return execute(UUID.randomUUID().toString(), Map.of(), Instant.now());
   }
 
-  /** Goes on with the recovery of report {@code reportId}: steps it completed are skipped, the failed one rerun. */
+  /**
+   * Goes on with the recovery of report {@code reportId}: steps it completed are skipped, the failed (or, after a
+   * kill, the running) one rerun. Refused for another point in time or another recovery file than the report's: the
+   * platform would end up at mixed points in time.
+   */
   public RecoveryReport resume(String reportId) throws IOException {
     RecoveryReport earlier = load(reportId);
     if (!earlier.plan().equals(name)) {
       throw new IllegalArgumentException("report " + reportId + " is of recovery plan '" + earlier.plan() + "', not '"
           + name + "'");
+    }
+    if (!Objects.equals(earlier.pointInTime(), pointInTime)) {
+      throw new IllegalArgumentException("report " + reportId + " recovers to " + (earlier.pointInTime() == null
+          ? "the newest backups" : earlier.pointInTime()) + ", not " + (pointInTime == null ? "the newest backups"
+              : pointInTime) + ": resume it with the same --at");
+    }
+    Map<String, String> ran = earlier.stepSha256() == null ? Map.of() : earlier.stepSha256();
+    for (RecoveryReport.StepResult step : earlier.steps()) {
+      boolean counted = step.outcome().equals("done") || step.outcome().equals("skipped");
+      if (counted && ran.containsKey(step.name()) && !ran.get(step.name()).equals(stepSha256.get(step.name()))) {
+        throw new IllegalArgumentException("step " + step.name() + " of report " + reportId + " ran as the recovery "
+            + "file defined it then, and the file now defines it otherwise: a resume would count it as done. Put it back "
+            + "as it was (fixing a step that has not run yet is fine), or start a new recovery");
+      }
     }
     Map<String, RecoveryReport.StepResult> done = new LinkedHashMap<>();
     earlier.steps().stream().filter(s -> s.outcome().equals("done") || s.outcome().equals("skipped"))
@@ -135,6 +157,11 @@ public final class RecoveryPlan {
   }
 
   public RecoveryReport load(String reportId) throws IOException {
+    return load(repository, reportId);
+  }
+
+  /** The report {@code reportId} in {@code repository} (checked like every document of a signed repository). */
+  public static RecoveryReport load(Repository repository, String reportId) throws IOException {
     if (!reportId.matches("[0-9a-f-]{36}")) {
       throw new IllegalArgumentException("not a recovery report id: " + reportId);
     }
@@ -254,7 +281,7 @@ public final class RecoveryPlan {
       List<RecoveryReport.StepResult> results, String failed, String state) {
     return new RecoveryReport(id, name, startedAt, end, false, drill, outcome, List.copyOf(results),
         Duration.between(startedAt, end).toSeconds(), rtoTarget == null ? null : rtoTarget.toSeconds(), failed, state,
-        checklist);
+        checklist, pointInTime, stepSha256);
   }
 
   private static Map<String, Object> withTimeout(RecoveryStep step) throws Exception {
@@ -285,6 +312,8 @@ public final class RecoveryPlan {
     private String principal = System.getProperty("user.name", "unknown");
     private final List<Notifier> notifiers = new ArrayList<>();
     private boolean drill;
+    private Instant pointInTime;
+    private final Map<String, String> stepSha256 = new java.util.LinkedHashMap<>();
 
     private Builder(String name, Repository repository) {
       this.name = Objects.requireNonNull(name);
@@ -317,6 +346,21 @@ public final class RecoveryPlan {
     /** Told when the recovery starts, finishes (with its RTO) or stops at a failed step. */
     public Builder notifier(Notifier notifier) {
       notifiers.add(notifier);
+      return this;
+    }
+
+    /** The time every step restores to (null: the newest backups), recorded in the report for resumes. */
+    public Builder pointInTime(Instant at) {
+      this.pointInTime = at;
+      return this;
+    }
+
+    /**
+     * The SHA-256 of a step's definition as the recovery file writes it, recorded in the report: a resume refuses to
+     * count a step as done whose definition has changed since.
+     */
+    public Builder source(String step, String sha256) {
+      stepSha256.put(Objects.requireNonNull(step), Objects.requireNonNull(sha256));
       return this;
     }
 

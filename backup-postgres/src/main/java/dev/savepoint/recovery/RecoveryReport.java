@@ -8,11 +8,13 @@ import java.util.Map;
 /**
  * What a recovery did: every step with its start, end, outcome and details, the measured RTO against the
  * target, and, when a step failed, which one, the state the platform is left in and how to resume. A drill's report
- * ({@code drill}) measured the same plan against staging targets.
+ * ({@code drill}) measured the same plan against staging targets. {@code pointInTime} (null: the newest backups) and
+ * {@code stepSha256} (each step's definition as written in the recovery file; empty when built in code) are what a
+ * resume must match for the steps it does not run again.
  */
 public record RecoveryReport(String id, String plan, Instant startedAt, Instant finishedAt, boolean dryRun, boolean drill,
     String outcome, List<StepResult> steps, long rtoSeconds, Long rtoTargetSeconds, String failedStep,
-    String stateAfterFailure, List<String> checklist) {
+    String stateAfterFailure, List<String> checklist, Instant pointInTime, Map<String, String> stepSha256) {
 
   /** One step's outcome: {@code done}, {@code failed}, {@code skipped} (done by an earlier run), {@code planned}. */
   public record StepResult(String name, String outcome, Instant startedAt, Instant finishedAt, String description,
