@@ -262,7 +262,7 @@ class CliHostileRepositoryTest {
     CliProcess.Result noKey = CliProcess.run("restore", "--repo", "file:" + repo, "--plan", "p", "--to",
         pg.url("hostile_nokey_" + System.nanoTime()));
     assertThat(noKey.exit()).as(noKey.err()).isEqualTo(Main.USAGE);
-    assertThat(noKey.err()).contains("nothing authenticates its backups", "--insecure-unsigned");
+    assertThat(noKey.err()).contains("signs its backups", "--passphrase-env");
 
     // With the passphrase, 'latest' is the newest backup the key signed; the planted one is named and refused.
     String restored = "hostile_latest_" + System.nanoTime();
