@@ -157,14 +157,13 @@ final class RecoverCommand implements Callable<Integer> {
     Secrets secrets = secretOptions.secrets();
     Repository repository = trust.requireAuthentication(trust.apply(Uris.repository(file.repository()), secrets));
     byte[] source = Files.readAllBytes(config);
-    if (resume != null && at == null) {
-      // A resume goes on to the point in time the run began with, as its report records it.
-      Instant earlier = RecoveryPlan.load(repository, resume).pointInTime();
-      at = earlier == null ? null : earlier.toString();
-    }
-    BackupSelector selector = at == null ? BackupSelector.latest() : BackupSelector.atOrBefore(Instant.parse(at));
+    // One point in time for every step and every resume: --at, else the moment the first run began ("latest" then),
+    // as its report records it, so that a backup taken between a failure and the resume is not mixed in.
+    Instant pointInTime = at != null ? Instant.parse(at)
+        : resume != null ? RecoveryPlan.load(repository, resume).pointInTime() : Instant.now();
+    BackupSelector selector = pointInTime == null ? BackupSelector.latest() : BackupSelector.atOrBefore(pointInTime);
     RecoveryPlan.Builder plan = RecoveryPlan.builder(file.name(), repository).rto(file.rto()).principal(Audit.principal())
-        .drill(drill).pointInTime(at == null ? null : Instant.parse(at));
+        .drill(drill).pointInTime(pointInTime);
     ObjectMapper canonical = new ObjectMapper().registerModule(new JavaTimeModule());
     for (StepSpec s : file.steps()) {
       plan.source(String.valueOf(s.name()), java.util.HexFormat.of().formatHex(java.security.MessageDigest

@@ -10,9 +10,10 @@ import picocli.CommandLine.Option;
 
 @Command(name = "repo", description = "Manage the repository itself.", subcommands = RepoCommand.Sign.class)
 final class RepoCommand {
-  @Command(name = "sign", description = "Adopt a plan's backups written before signing was the default: verify each "
-      + "unsigned one in full with the key (every artifact decrypted and checked), then sign it with the key (a "
-      + "passphrase: a key derived from it). Backups that fail are named and left unsigned (exit 3).")
+  @Command(name = "sign", description = "Adopt a plan's backups written before signing was the default: lists the "
+      + "unsigned ones, verified in full with the key (every artifact decrypted and checked); with --backup <id>, "
+      + "signs those (a passphrase: with a key derived from it). A backup begun after the repository began signing, "
+      + "or one that fails, is named and left unsigned (exit 3).")
   static final class Sign implements Callable<Integer> {
     @Mixin
     RepositoryOptions repo;
@@ -23,8 +24,10 @@ final class RepoCommand {
     @Option(names = "--plan", required = true, description = "The plan whose backups to sign.")
     String plan;
 
-    @Option(names = "--dry-run", description = "Verify and say what would be signed; sign nothing.")
-    boolean dryRun;
+    @Option(names = "--backup", paramLabel = "<backup-id>", description = "A backup to adopt (repeatable): one you "
+        + "recognise as your own (your backup logs, its time and size). Without it, the unsigned backups are listed "
+        + "and verified, and nothing is signed.")
+    java.util.List<String> backups = new java.util.ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
@@ -33,8 +36,13 @@ final class RepoCommand {
         throw new dev.savepoint.core.ConfigurationException("repo sign needs the key to sign with: --passphrase-env "
             + "(the plan's passphrase) or --manifest-hmac-env");
       }
-      List<Repository.Adoption> outcomes = repository.adopt(plan, Verifiers.standard(true, secretOptions.secrets()),
-          dryRun);
+      // A human names what is adopted: a writer of the repository can make a planted backup look old.
+      boolean dryRun = backups.isEmpty();
+      List<Repository.Adoption> outcomes = repository.adopt(plan, dryRun ? null : java.util.Set.copyOf(backups),
+          Verifiers.standard(true, secretOptions.secrets()), dryRun);
+      if (dryRun) {
+        System.out.println("nothing signed: name the backups you recognise with --backup <id> (repeatable)");
+      }
       for (Repository.Adoption a : outcomes) {
         System.out.printf("%s  %s%s%n", a.id(), a.outcome(), a.detail().isEmpty() ? "" : " (" + a.detail() + ")");
       }

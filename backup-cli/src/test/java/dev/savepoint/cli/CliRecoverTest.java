@@ -268,22 +268,28 @@ class CliRecoverTest {
     JsonNode killed = new ObjectMapper().readTree(reports.resolve(id + ".json").toFile());
     assertThat(killed.get("outcome").asText()).isEqualTo("running");
 
+    // The report holds the point in time and each step as it ran: a resume to another time, or of a file whose done
+    // step was edited, is refused.
+    CliProcess.Result otherTime = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(),
+        "--resume", id, "--at", "2026-01-01T00:00:00Z");
+    assertThat(otherTime.exit()).as(otherTime.err()).isEqualTo(Main.USAGE);
+    assertThat(otherTime.err()).contains("resume it with the same --at");
+    String asRun = Files.readString(file);
+    Files.writeString(file, asRun.replace("echo stop", "echo stopped"));
+    CliProcess.Result edited = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(),
+        "--resume", id);
+    assertThat(edited.exit()).as(edited.err()).isEqualTo(Main.USAGE);
+    assertThat(edited.err()).contains("step stop-writers", "defines it otherwise");
+    Files.writeString(file, asRun);
+
     Files.writeString(released, "");
     CliProcess.Result resumed = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(),
         "--resume", id);
     assertThat(resumed.exit()).as(resumed.err() + resumed.out()).isZero();
     assertThat(Files.readAllLines(log)).containsExactly("stop", "restore", "start");
     assertThat(resumed.out()).contains("stop-writers", "skipped");
-
-    // The report holds the point in time and the file it ran: a resume to another time, or of an edited file, is refused.
-    CliProcess.Result otherTime = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(),
-        "--resume", id, "--at", "2026-01-01T00:00:00Z");
-    assertThat(otherTime.exit()).as(otherTime.err()).isEqualTo(Main.USAGE);
-    assertThat(otherTime.err()).contains("resume it with the same --at");
-    Files.writeString(file, Files.readString(file).replace("echo stop", "echo stopped"));
-    CliProcess.Result edited = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(),
+    CliProcess.Result again = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(),
         "--resume", id);
-    assertThat(edited.exit()).as(edited.err()).isEqualTo(Main.USAGE);
-    assertThat(edited.err()).contains("step stop-writers", "defines it otherwise");
+    assertThat(again.err()).contains("nothing to resume");
   }
 }

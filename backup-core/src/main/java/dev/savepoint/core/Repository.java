@@ -128,9 +128,13 @@ public final class Repository {
     store.put(ID_KEY, ByteSource.wrap(java.util.UUID.randomUUID().toString()
         .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     // Read back: of two first writers racing, both go on with the id that was stored last.
-    return readId().orElseThrow(() -> new StoreException("the repository id written to " + ID_KEY + " in "
+    String created = readId().orElseThrow(() -> new StoreException("the repository id written to " + ID_KEY + " in "
         + describe() + " cannot be read back"));
+    return created;
   }
+
+  /** A signed record of when this repository began signing: no backup begun after it can be a legacy one. */
+  public static final String SIGNING_SINCE_KEY = "_savepoint/signing-since";
 
   /** Whether any plan of this repository holds a signed manifest: one listing per plan, only when the id is missing. */
   private boolean holdsSignatures() throws IOException {
@@ -149,18 +153,36 @@ public final class Repository {
    * (created first when {@code writing}); null if neither exists.
    */
   private ManifestSigner signer(boolean writing) throws IOException {
+    ManifestSigner with;
     if (signer != null) {
-      if (writing && signer.canSign()) {
-        createId();
+      with = signer;
+    } else {
+      Optional<char[]> secret = Transforms.signingSecret(secrets);
+      if (secret.isEmpty()) {
+        return null;
       }
-      return signer;
+      // Not cleared after use: a Secrets implementation that hands out its own array would lose the passphrase.
+      with = ManifestSigner.derived(secret.get(), writing ? createId() : id().orElse("none"));
     }
-    Optional<char[]> secret = Transforms.signingSecret(secrets);
-    if (secret.isEmpty()) {
-      return null;
+    if (writing && with.canSign()) {
+      createId(); // known after the first time: no store call
+      if (!signingSinceWritten) {
+        recordSigningSince(with);
+      }
     }
-    // Not cleared after use: a Secrets implementation that hands out its own array would lose the passphrase.
-    return ManifestSigner.derived(secret.get(), writing ? createId() : id().orElse("none"));
+    return with;
+  }
+
+  /** Whether this process has seen (or written) the signing-since record; once is enough. */
+  private volatile boolean signingSinceWritten;
+
+  private void recordSigningSince(ManifestSigner with) throws IOException {
+    if (store.stat(SIGNING_SINCE_KEY).isEmpty()) {
+      byte[] now = Instant.now().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      store.put(SIGNING_SINCE_KEY + ".sig", signature(with, documentSigned(SIGNING_SINCE_KEY, now)));
+      store.put(SIGNING_SINCE_KEY, ByteSource.wrap(now));
+    }
+    signingSinceWritten = true;
   }
 
   public Store store() {
@@ -594,13 +616,15 @@ public final class Repository {
   }
 
   /**
-   * Signs the backups of {@code plan} that this repository's signer does not already vouch for — written before
-   * signing was the default — after verifying each with {@code verifiers} (pass {@link Verifiers#standard(boolean,
-   * Secrets) standard(true, key)}: for an encrypted plan, decrypting every artifact with the key proves the key's
-   * holder wrote it). A backup that fails is named and left as it was. With {@code dryRun}, only says what it would
-   * do. Refused without a signer.
+   * Signs the backups of {@code plan} named in {@code chosen} (null: every one) that this repository's signer does
+   * not already vouch for — written before signing was the default — after verifying each with {@code verifiers}
+   * (pass {@link Verifiers#standard(boolean, Secrets) standard(true, key)}: for an encrypted plan, decrypting every
+   * artifact with the key proves a holder of the key wrote it, though not which repository it was written to). A
+   * backup begun after the repository began signing (a signed record) is never adopted; one that fails is named and
+   * left as it was. With {@code dryRun}, only says what it would do. Refused without a signer.
    */
-  public List<Adoption> adopt(String plan, List<Verifier> verifiers, boolean dryRun) throws IOException {
+  public List<Adoption> adopt(String plan, Set<String> chosen, List<Verifier> verifiers, boolean dryRun)
+      throws IOException {
     if (signer(false) == null) {
       throw new ConfigurationException("nothing to sign with: give this repository a signer or the plan's passphrase");
     }
@@ -608,12 +632,24 @@ public final class Repository {
       throw new IntegrityException(ID_KEY + " is missing from " + describe() + ", which holds signed backups: restore "
           + "it before adopting anything (with a new id, every backup would look unsigned)");
     }
-    // Backups begun after the repository began signing were written by someone without the key: never adopted.
-    Optional<Instant> signingSince = id().isEmpty() ? Optional.empty()
-        : store.stat(ID_KEY).map(ObjectInfo::lastModified);
+    // Backups begun after the repository began signing were written by someone without the key: never adopted. When
+    // it began is a signed record, so a writer of the repository cannot move it.
+    Optional<Instant> signingSince = Optional.empty();
+    if (id().isPresent()) {
+      try {
+        signingSince = Optional.of(Instant.parse(new String(readDocument(SIGNING_SINCE_KEY),
+            java.nio.charset.StandardCharsets.UTF_8).strip()));
+      } catch (ObjectNotFoundException | IntegrityException | java.time.format.DateTimeParseException e) {
+        throw new IntegrityException("cannot tell which backups of " + describe() + " predate its signing ("
+            + SIGNING_SINCE_KEY + ": " + e.getMessage() + "): nothing adopted");
+      }
+    }
     Repository unchecked = new Repository(store, null, Secrets.none(), id);
     List<Adoption> result = new ArrayList<>();
     for (String backup : backupIds(plan)) {
+      if (chosen != null && !chosen.contains(backup)) {
+        continue;
+      }
       try {
         manifest(plan, backup);
         result.add(new Adoption(backup, "already signed", ""));
@@ -639,7 +675,13 @@ public final class Repository {
             + "signing (" + signingSince.get() + "): not by a holder of the key"));
         continue;
       }
-      List<VerificationResult> checks = unchecked.verify(m, verifiers);
+      List<VerificationResult> checks;
+      try {
+        checks = unchecked.verify(m, verifiers);
+      } catch (CryptoException e) {
+        result.add(new Adoption(backup, "left unsigned", "cannot be decrypted with the key supplied: " + e.getMessage()));
+        continue;
+      }
       Optional<VerificationResult> failed = checks.stream().filter(r -> !r.passed()).findFirst();
       if (failed.isPresent()) {
         result.add(new Adoption(backup, "left unsigned", failed.get().check() + ": " + failed.get().detail()));
@@ -1240,7 +1282,7 @@ public final class Repository {
   /**
    * Holds {@code key} (e.g. {@code _savepoint/locks/recovery-trpg.lock}) for one operation at a time, across
    * processes and hosts, until the returned lease is closed: a second caller gets an {@link IllegalStateException}
-   * naming who holds it and since when. The stores offer no conditional write, so the lock is claimed by writing a
+   * naming who holds it and since when ({@code purpose} says what the holder does, e.g. "recovery 'trpg'"). The stores offer no conditional write, so the lock is claimed by writing a
    * unique token, waiting {@code settle} and reading it back (of two claims within that time, the last written
    * wins and the other refuses; a later one sees the held lock). A heartbeat renews it; a holder killed on this
    * machine, or one silent for three heartbeats, no longer holds it.
@@ -1248,8 +1290,8 @@ public final class Repository {
   public Lease exclusive(String key, String purpose, Duration settle) throws IOException {
     Optional<String> held = heldBy(key);
     if (held.isPresent()) {
-      throw new IllegalStateException(purpose + " is already running: " + held.get() + " (" + key + " in "
-          + describe() + "); wait for it, or remove that lock if you are sure it is gone");
+      throw new IllegalStateException("cannot start " + purpose + ": " + held.get() + " holds " + key + " in "
+          + describe() + "; wait for it, or remove that lock if you are sure it is gone");
     }
     String token = java.util.UUID.randomUUID().toString();
     Runnable renew = () -> {
@@ -1276,8 +1318,8 @@ public final class Repository {
       now = "";
     }
     if (!now.contains("token " + token)) {
-      throw new IllegalStateException(purpose + " is already running: " + now.lines().skip(1).findFirst().orElse("?")
-          + " (" + key + " in " + describe() + ", claimed at the same moment)");
+      throw new IllegalStateException("cannot start " + purpose + ": " + now.lines().skip(1).findFirst().orElse("?")
+          + " claimed " + key + " in " + describe() + " at the same moment");
     }
     java.util.concurrent.ScheduledExecutorService heartbeat =
         java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {

@@ -169,9 +169,11 @@ class AuthenticatedByDefaultTest {
     // As a repository written before signing was the default: no id, no signatures.
     Files.delete(dir.resolve("db/" + legacy.id() + "/" + Repository.SIGNATURE));
     Files.delete(dir.resolve(Repository.ID_KEY));
+    Files.delete(dir.resolve(Repository.SIGNING_SINCE_KEY));
+    Files.delete(dir.resolve(Repository.SIGNING_SINCE_KEY + ".sig"));
     Repository keyed = new Repository(new FilesystemStore(dir)).withSecrets(passphrase());
     assertThat(keyed.list("db")).isEmpty();
-    assertThat(keyed.adopt("db", dev.savepoint.core.Verifiers.standard(true, passphrase()), false))
+    assertThat(keyed.adopt("db", null, dev.savepoint.core.Verifiers.standard(true, passphrase()), false))
         .singleElement().satisfies(a -> assertThat(a.outcome()).isEqualTo("signed"));
     assertThat(keyed.list("db")).extracting(Manifest::id).containsExactly(legacy.id());
 
@@ -181,13 +183,17 @@ class AuthenticatedByDefaultTest {
     Manifest foreign = backup(new Repository(new FilesystemStore(other)), "foreign rows", true);
     copyTree(other.resolve("db/" + foreign.id()), dir.resolve("db/" + foreign.id()));
     Files.delete(dir.resolve("db/" + foreign.id() + "/" + Repository.SIGNATURE));
-    assertThat(keyed.adopt("db", dev.savepoint.core.Verifiers.standard(true, passphrase()), false))
+    assertThat(keyed.adopt("db", null, dev.savepoint.core.Verifiers.standard(true, passphrase()), false))
         .anySatisfy(a -> {
           assertThat(a.id()).isEqualTo(foreign.id());
           assertThat(a.outcome()).isEqualTo("left unsigned");
           assertThat(a.detail()).contains("after this repository began signing");
         });
     assertThat(keyed.list("db")).extracting(Manifest::id).containsExactly(legacy.id());
+    // When signing began is a signed record: moving it (to make the copy look older) stops adoption altogether.
+    Files.writeString(dir.resolve(Repository.SIGNING_SINCE_KEY), "2099-01-01T00:00:00Z");
+    assertThatThrownBy(() -> keyed.adopt("db", null, dev.savepoint.core.Verifiers.standard(true, passphrase()), false))
+        .isInstanceOf(IntegrityException.class).hasMessageContaining("predate its signing");
 
     // The id deleted from a repository that signs: the next backup refuses to make a new one.
     Files.delete(dir.resolve(Repository.ID_KEY));

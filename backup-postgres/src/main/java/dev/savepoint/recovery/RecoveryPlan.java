@@ -115,6 +115,10 @@ public final class RecoveryPlan {
       throw new IllegalArgumentException("report " + reportId + " is of recovery plan '" + earlier.plan() + "', not '"
           + name + "'");
     }
+    if (earlier.succeeded()) {
+      throw new IllegalArgumentException("report " + reportId + " finished (" + earlier.outcome() + " at "
+          + earlier.finishedAt() + "): there is nothing to resume; run the recovery anew to do it again");
+    }
     if (!Objects.equals(earlier.pointInTime(), pointInTime)) {
       throw new IllegalArgumentException("report " + reportId + " recovers to " + (earlier.pointInTime() == null
           ? "the newest backups" : earlier.pointInTime()) + ", not " + (pointInTime == null ? "the newest backups"
