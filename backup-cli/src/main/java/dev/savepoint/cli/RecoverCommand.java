@@ -195,7 +195,24 @@ final class RecoverCommand implements Callable<Integer> {
       plan.step(step(run, repository, selector, secrets, subject));
     }
     RecoveryPlan recovery = plan.build();
-    RecoveryReport report = dryRun ? recovery.dryRun() : resume != null ? recovery.resume(resume) : recovery.run();
+    String reportId = resume != null ? resume : java.util.UUID.randomUUID().toString();
+    // Ctrl-C, SIGTERM, a dropped SSH session: the report says "interrupted" (RecoveryPlan); the operator is told how
+    // to go on.
+    boolean[] finished = {dryRun};
+    String recoveryName = file.name();
+    Thread told = new Thread(() -> {
+      if (!finished[0]) {
+        System.err.println("savepoint: recovery '" + recoveryName + "' interrupted; resume with: "
+            + resumeCommand(reportId));
+      }
+    }, "savepoint-recover-interrupted");
+    Runtime.getRuntime().addShutdownHook(told);
+    RecoveryReport report;
+    try {
+      report = dryRun ? recovery.dryRun() : resume != null ? recovery.resume(resume) : recovery.run(reportId);
+    } finally {
+      finished[0] = true;
+    }
     if (json) {
       System.out.println(Format.json(report));
     } else {
@@ -208,14 +225,15 @@ final class RecoverCommand implements Callable<Integer> {
     }
     if (!report.succeeded()) {
       throw new dev.savepoint.core.RestoreException("recovery '" + file.name() + "' stopped at step "
-          + report.failedStep() + "; state: " + report.stateAfterFailure() + "; resume with: " + resumeCommand(report));
+          + report.failedStep() + "; state: " + report.stateAfterFailure() + "; resume with: "
+          + resumeCommand(report.id()));
     }
     return Main.OK;
   }
 
-  /** The whole command that resumes {@code report}: the same file, point in time and key options (names, not values). */
-  private String resumeCommand(RecoveryReport report) {
-    StringBuilder cmd = new StringBuilder("savepoint recover --config " + config + " --resume " + report.id());
+  /** The whole command that resumes report {@code reportId}: the same file, point in time and key options (names). */
+  private String resumeCommand(String reportId) {
+    StringBuilder cmd = new StringBuilder("savepoint recover --config " + config + " --resume " + reportId);
     if (at != null) {
       cmd.append(" --at ").append(at);
     }

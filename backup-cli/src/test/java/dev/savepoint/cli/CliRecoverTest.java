@@ -292,4 +292,47 @@ class CliRecoverTest {
         "--resume", id);
     assertThat(again.err()).contains("nothing to resume");
   }
+
+  /** SIGTERM (or Ctrl-C, or the SIGHUP of a dropped SSH session) mid-step: the report says interrupted, and so does the terminal. */
+  @Test
+  void aTerminatedRecoveryIsMarkedInterruptedAndSaysHowToResume() throws Exception {
+    Path repo = Files.createDirectories(tmp.resolve("terminated-repo"));
+    Path file = Files.writeString(tmp.resolve("terminated.yaml"), """
+        name: terminated
+        repository: file:%s
+        steps:
+          - name: stop-writers
+            command: [sh, -c, "true"]
+          - name: long-restore
+            command: [sh, -c, "sleep 120"]
+            stateIfFailed: writers are stopped
+        """.formatted(repo));
+    Path out = tmp.resolve("terminated.out");
+    Process run = CliProcess.builder("256m", "recover", "--insecure-unsigned", "--config", file.toString())
+        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    Path reports = repo.resolve("_savepoint/recoveries");
+    java.time.Instant deadline = java.time.Instant.now().plusSeconds(60);
+    Path report = null;
+    while (java.time.Instant.now().isBefore(deadline)) {
+      if (Files.isDirectory(reports)) {
+        try (var files = Files.list(reports)) {
+          report = files.filter(p -> p.toString().endsWith(".json")).findFirst().orElse(null);
+        }
+      }
+      if (report != null && Files.readString(report).matches("(?s).*long-restore\"[^}]*\"running\".*")) {
+        break;
+      }
+      Thread.sleep(100);
+    }
+    assertThat(report).as(Files.readString(out)).isNotNull();
+    run.destroy(); // SIGTERM
+    assertThat(run.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    String id = report.getFileName().toString().replace(".json", "");
+    JsonNode written = new ObjectMapper().readTree(report.toFile());
+    assertThat(written.get("outcome").asText()).isEqualTo("interrupted");
+    assertThat(written.get("failedStep").asText()).isEqualTo("long-restore");
+    assertThat(written.get("stateAfterFailure").asText()).isEqualTo("writers are stopped");
+    assertThat(Files.readString(out)).contains("interrupted; resume with: savepoint recover --config " + file
+        + " --resume " + id, "--insecure-unsigned");
+  }
 }

@@ -101,7 +101,15 @@ public final class RecoveryPlan {
 
   /** Runs every step in order. */
   public RecoveryReport run() throws IOException {
-    return execute(UUID.randomUUID().toString(), Map.of(), Instant.now());
+    return run(UUID.randomUUID().toString());
+  }
+
+  /** As {@link #run()}, under a report id the caller chose (a UUID), e.g. to print how to resume before it ends. */
+  public RecoveryReport run(String reportId) throws IOException {
+    if (!reportId.matches("[0-9a-f-]{36}")) {
+      throw new IllegalArgumentException("not a recovery report id: " + reportId);
+    }
+    return execute(reportId, Map.of(), Instant.now());
   }
 
   /**
@@ -213,6 +221,7 @@ public final class RecoveryPlan {
         RecoveryReport r = report(id, startedAt, Instant.now(), "interrupted", pending(results, current[0]), current[0],
             current[1]);
         repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(r));
+        audit.append(principal, action, name, "interrupted", Map.of("report", id, "failedStep", current[0]));
         notifier.notify(new Event(Event.Type.RECOVERY_FAILED, name, null, Instant.now(), kind + "interrupted at step "
             + current[0] + ": " + current[1] + " (resume with report " + id + ")", Map.of("report", id)));
       } catch (IOException | RuntimeException e) {
