@@ -188,7 +188,7 @@ final class PlanFile {
     }
     notifiers.forEach(b::notifier);
     BackupPlan plan = b.build();
-    if (!plan.repository().authenticated() && p.manifestHmacEnv() == null) {
+    if (!plan.repository().authenticated()) { // a manifestHmacEnv signs, and so does a passphrase
       if (!Boolean.TRUE.equals(p.insecureUnsigned())) {
         throw new ConfigurationException("plan '" + p.name() + "': nothing authenticates its backups, so anyone who "
             + "can write " + p.repository() + " could plant one: give encryptPassphraseEnv (manifests are then signed "

@@ -53,11 +53,7 @@ final class RepositoryOptions {
    * {@code transforms}: their keys (a passphrase) sign what it writes.
    */
   Repository openForWriting(List<Transform> transforms) throws IOException {
-    Secrets keys = Secrets.none();
-    for (Transform t : transforms) {
-      keys = keys.orElse(t.secrets());
-    }
-    return requireAuthentication(build(keys));
+    return requireAuthentication(build(dev.savepoint.core.Transforms.secretsOf(transforms)));
   }
 
   private Repository build(Secrets secrets) throws IOException {

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.Map;
@@ -24,12 +23,6 @@ class CliPitrTest {
   @TempDir
   Path tmp;
 
-  static String one(Connection c, String sql) throws Exception {
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
-    }
-  }
 
   @Test
   void streamBaseBackupIncidentAndRestoreToJustBefore() throws Exception {
@@ -58,7 +51,7 @@ class CliPitrTest {
       assertThat(base.exit()).as(base.err()).isZero();
       s.execute("INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 50) g");
       Thread.sleep(1500);
-      beforeIncident = one(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+      beforeIncident = TestPostgres.single(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
           + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
       Thread.sleep(1500);
       s.execute("DROP TABLE orders"); // the bad deploy
@@ -93,7 +86,7 @@ class CliPitrTest {
     assertThat(restore.err()).contains("verified: recovered and promoted");
     try (var running = dev.savepoint.postgres.pitr.LocalCluster.startRecovered(dataDir, 15, java.time.Duration.ofMinutes(2));
         Connection c = running.url().withDatabase(db).connect()) {
-      assertThat(one(c, "SELECT count(*) || ':' || sum(total) FROM orders")).isEqualTo("50:12750");
+      assertThat(TestPostgres.single(c, "SELECT count(*) || ':' || sum(total) FROM orders")).isEqualTo("50:12750");
     }
     // The same restore as a step of a recovery file (a command step would then start PostgreSQL on it).
     Path recovered = tmp.resolve("recovered");
@@ -109,7 +102,7 @@ class CliPitrTest {
     assertThat(recover.exit()).as(recover.err() + recover.out()).isZero();
     try (var running = dev.savepoint.postgres.pitr.LocalCluster.startRecovered(recovered, 15,
         java.time.Duration.ofMinutes(2)); Connection c = running.url().withDatabase(db).connect()) {
-      assertThat(one(c, "SELECT count(*) || ':' || sum(total) FROM orders")).isEqualTo("50:12750");
+      assertThat(TestPostgres.single(c, "SELECT count(*) || ':' || sum(total) FROM orders")).isEqualTo("50:12750");
     }
 
     CliProcess.Result tooLate = CliProcess.run(env, "restore", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--at",
@@ -163,7 +156,7 @@ class CliPitrTest {
         Process second = startStreamer(log, stream);
         try {
           s.execute("INSERT INTO notes SELECT g, md5(g::text) FROM generate_series(300001, 350000) g");
-          String lastSegment = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+          String lastSegment = TestPostgres.single(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
           s.execute("SELECT pg_switch_wal()");
           s.execute("CREATE TABLE after_switch (id int)");
           Instant deadline = Instant.now().plusSeconds(120);
@@ -293,19 +286,19 @@ class CliPitrTest {
           Files.writeString(tmp.resolve("push-token"), PUSH_TOKEN).toString()};
       Process push = startPushServer(log, pushServer);
       s.execute("CREATE TABLE notes (id int, body text)");
-      String first = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+      String first = TestPostgres.single(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
       // About 3 segments of WAL, then the push server goes away while the load goes on.
       s.execute("INSERT INTO notes SELECT g, md5(g::text) || md5((g * 3)::text) FROM generate_series(1, 200000) g");
       push.destroy();
       assertThat(push.waitFor(30, TimeUnit.SECONDS)).isTrue();
       s.execute("INSERT INTO notes SELECT g, md5(g::text) || md5((g * 5)::text) FROM generate_series(200001, 400000) g");
-      String last = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+      String last = TestPostgres.single(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
       s.execute("SELECT pg_switch_wal()");
       Instant retried = Instant.now().plusSeconds(60);
-      while (Long.parseLong(one(c, "SELECT failed_count FROM pg_stat_archiver")) == 0 && Instant.now().isBefore(retried)) {
+      while (Long.parseLong(TestPostgres.single(c, "SELECT failed_count FROM pg_stat_archiver")) == 0 && Instant.now().isBefore(retried)) {
         Thread.sleep(200);
       }
-      assertThat(Long.parseLong(one(c, "SELECT failed_count FROM pg_stat_archiver"))).as("the archiver saw the "
+      assertThat(Long.parseLong(TestPostgres.single(c, "SELECT failed_count FROM pg_stat_archiver"))).as("the archiver saw the "
           + "command fail and keeps the file").isPositive();
 
       Instant back = Instant.now();
@@ -313,14 +306,14 @@ class CliPitrTest {
       try {
         // After three failures in a row the archiver waits up to a minute, or until the next WAL file is ready.
         s.execute("INSERT INTO notes VALUES (0, 'after the outage')");
-        last = one(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+        last = TestPostgres.single(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
         s.execute("SELECT pg_switch_wal()");
         Instant deadline = back.plusSeconds(120);
-        while (!last.equals(one(c, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"))
+        while (!last.equals(TestPostgres.single(c, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"))
             && Instant.now().isBefore(deadline)) {
           Thread.sleep(200);
         }
-        assertThat(one(c, "SELECT last_archived_wal FROM pg_stat_archiver")).as(Files.readString(log)).isEqualTo(last);
+        assertThat(TestPostgres.single(c, "SELECT last_archived_wal FROM pg_stat_archiver")).as(Files.readString(log)).isEqualTo(last);
       } finally {
         push.destroy();
         assertThat(push.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -392,7 +385,7 @@ class CliPitrTest {
       assertThat(restore.exit()).as(restore.err() + Files.readString(log)).isZero();
       try (var running = dev.savepoint.postgres.pitr.LocalCluster.startRecovered(dataDir, 15, java.time.Duration.ofMinutes(2));
           Connection c = running.url().withDatabase(db).connect()) {
-        assertThat(one(c, "SELECT count(*) FROM secrets_of_the_realm")).isEqualTo("42");
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM secrets_of_the_realm")).isEqualTo("42");
       }
     }
   }

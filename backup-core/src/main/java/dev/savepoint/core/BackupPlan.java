@@ -65,11 +65,7 @@ public final class BackupPlan {
     this.transforms = List.copyOf(b.transforms);
     // The plan's keys are its repository's requirements: a passphrase plan signs its manifests with a key derived from
     // the passphrase, and reads (incremental bases, copies, drills) refuse what is unsigned or unencrypted.
-    Secrets keys = Secrets.none();
-    for (Transform t : transforms) {
-      keys = keys.orElse(t.secrets());
-    }
-    Secrets planKeys = keys;
+    Secrets planKeys = Transforms.secretsOf(transforms);
     this.repository = required(b.repository, "repository", "repository(new Repository(store))")
         .withSecrets(planKeys.orElse(b.repository.secrets()));
     this.verifiers = List.copyOf(b.verifiers);

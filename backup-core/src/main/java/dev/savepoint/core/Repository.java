@@ -128,9 +128,8 @@ public final class Repository {
     store.put(ID_KEY, ByteSource.wrap(java.util.UUID.randomUUID().toString()
         .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     // Read back: of two first writers racing, both go on with the id that was stored last.
-    String created = readId().orElseThrow(() -> new StoreException("the repository id written to " + ID_KEY + " in "
+    return readId().orElseThrow(() -> new StoreException("the repository id written to " + ID_KEY + " in "
         + describe() + " cannot be read back"));
-    return created;
   }
 
   /** A signed record of when this repository began signing: no backup begun after it can be a legacy one. */
@@ -1259,14 +1258,7 @@ public final class Repository {
       }
     };
     renew.run();
-    java.util.concurrent.ScheduledExecutorService heartbeat =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-          Thread t = new Thread(r, "savepoint-lease-" + plan);
-          t.setDaemon(true);
-          return t;
-        });
-    heartbeat.scheduleAtFixedRate(renew, RUNNING_HEARTBEAT.toMillis(), RUNNING_HEARTBEAT.toMillis(),
-        java.util.concurrent.TimeUnit.MILLISECONDS);
+    java.util.concurrent.ScheduledExecutorService heartbeat = heartbeat("savepoint-lease-" + plan, renew);
     return () -> {
       heartbeat.shutdownNow();
       try {
@@ -1282,9 +1274,10 @@ public final class Repository {
   /**
    * Holds {@code key} (e.g. {@code _savepoint/locks/recovery-trpg.lock}) for one operation at a time, across
    * processes and hosts, until the returned lease is closed: a second caller gets an {@link IllegalStateException}
-   * naming who holds it and since when ({@code purpose} says what the holder does, e.g. "recovery 'trpg'"). The stores offer no conditional write, so the lock is claimed by writing a
-   * unique token, waiting {@code settle} and reading it back (of two claims within that time, the last written
-   * wins and the other refuses; a later one sees the held lock). A heartbeat renews it; a holder killed on this
+   * naming who holds it and since when ({@code purpose} says what the holder does, e.g. "recovery 'trpg'"). The
+   * stores offer no conditional write, so the lock is claimed by writing a unique token, waiting {@code settle} and
+   * reading it back (of two claims within that time, the last written wins and the other refuses; a later one sees
+   * the held lock). A heartbeat renews it; a holder killed on this
    * machine, or one silent for three heartbeats, no longer holds it.
    */
   public Lease exclusive(String key, String purpose, Duration settle) throws IOException {
@@ -1321,18 +1314,24 @@ public final class Repository {
       throw new IllegalStateException("cannot start " + purpose + ": " + now.lines().skip(1).findFirst().orElse("?")
           + " claimed " + key + " in " + describe() + " at the same moment");
     }
+    java.util.concurrent.ScheduledExecutorService heartbeat = heartbeat("savepoint-lock", renew);
+    return () -> {
+      heartbeat.shutdownNow();
+      store.delete(key);
+    };
+  }
+
+  /** Runs {@code renew} every {@link #RUNNING_HEARTBEAT} on a daemon thread until the executor is shut down. */
+  private static java.util.concurrent.ScheduledExecutorService heartbeat(String threadName, Runnable renew) {
     java.util.concurrent.ScheduledExecutorService heartbeat =
         java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-          Thread t = new Thread(r, "savepoint-lock");
+          Thread t = new Thread(r, threadName);
           t.setDaemon(true);
           return t;
         });
     heartbeat.scheduleAtFixedRate(renew, RUNNING_HEARTBEAT.toMillis(), RUNNING_HEARTBEAT.toMillis(),
         java.util.concurrent.TimeUnit.MILLISECONDS);
-    return () -> {
-      heartbeat.shutdownNow();
-      store.delete(key);
-    };
+    return heartbeat;
   }
 
   /** Who holds the lock at {@code key} ("purpose since … by …"), if a live holder does. */

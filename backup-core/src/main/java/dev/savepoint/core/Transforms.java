@@ -106,6 +106,18 @@ public final class Transforms {
     return false;
   }
 
+  /**
+   * The keys that reverse {@code chain}, as restore-time secrets (see {@link Transform#secrets()}): what a plan hands its
+   * repository so that what it writes is signed with a key derived from them.
+   */
+  public static Secrets secretsOf(List<Transform> chain) {
+    Secrets keys = Secrets.none();
+    for (Transform t : chain) {
+      keys = keys.orElse(t.secrets());
+    }
+    return keys;
+  }
+
   /** The secret a repository derives its signing key from, if {@code secrets} hold one. */
   static java.util.Optional<char[]> signingSecret(Secrets secrets) {
     for (TransformProvider provider : PROVIDERS.values()) {

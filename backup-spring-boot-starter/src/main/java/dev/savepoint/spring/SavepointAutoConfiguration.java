@@ -159,10 +159,7 @@ public class SavepointAutoConfiguration {
       if (spec.getEncryptionPassphrase() != null && !spec.getEncryptionPassphrase().isEmpty()) {
         transforms.add(OpenPgpEncryption.passphrase(spec.getEncryptionPassphrase().toCharArray()));
       }
-      Repository streamRepository = repository;
-      for (dev.savepoint.core.Transform t : transforms) {
-        streamRepository = streamRepository.withSecrets(t.secrets().orElse(streamRepository.secrets()));
-      }
+      Repository streamRepository = repository.withSecrets(Transforms.secretsOf(transforms).orElse(repository.secrets()));
       requireAuthenticated(key, streamRepository, properties);
       String slot = spec.getSlot() != null ? spec.getSlot() : "savepoint_" + name.replace('-', '_');
       try {

@@ -321,8 +321,14 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
 
   /** The first column of the first row of {@code query} in {@code database}, as text (null without a row). */
   public String single(String database, String query) throws SQLException {
-    try (Connection c = connect(database); Statement s = c.createStatement();
-        java.sql.ResultSet r = s.executeQuery(query)) {
+    try (Connection c = connect(database)) {
+      return single(c, query);
+    }
+  }
+
+  /** The first column of the first row of {@code query} on {@code connection}, as text (null without a row). */
+  public static String single(Connection connection, String query) throws SQLException {
+    try (Statement s = connection.createStatement(); java.sql.ResultSet r = s.executeQuery(query)) {
       return r.next() ? r.getString(1) : null;
     }
   }

@@ -498,13 +498,15 @@ public final class PointInTimeRestore {
    */
   public List<String> gaps() throws IOException {
     List<String> gaps = new ArrayList<>();
-    for (Manifest base : baseBackups().stream().sorted(Comparator.comparing(Manifest::startedAt)).toList()) {
+    List<Manifest> bases = baseBackups();
+    for (Manifest base : bases.stream().sorted(Comparator.comparing(Manifest::startedAt)).toList()) {
       String gap = chain(base).gap();
-      if (gap != null && !gaps.contains(missing(gap))) {
-        gaps.add(missing(gap));
+      String named = gap == null ? null : missing(gap);
+      if (named != null && !gaps.contains(named)) {
+        gaps.add(named);
       }
     }
-    gaps.addAll(missingForks());
+    gaps.addAll(missingForks(((Number) bases.get(0).source().facts().get("walSegmentSize")).longValue()));
     // A stored file whose record fails its checks is missing too, also where it would only shorten the chain's end.
     archive.damaged().forEach((name, reason) -> {
       String named = name + " (stored, but refused: " + reason + ")";
@@ -520,13 +522,11 @@ public final class PointInTimeRestore {
    * restore across the switch would replay the older timeline's past the fork. What a streamer that resumed after
    * the archive's newest segment, rather than at the fork, left behind.
    */
-  private List<String> missingForks() throws IOException {
+  private List<String> missingForks(long size) throws IOException {
     TreeMap<String, WalArchive.Entry> entries = archive.entries();
     List<String> missing = new ArrayList<>();
-    Long size = baseBackups().stream().map(m -> ((Number) m.source().facts().get("walSegmentSize")).longValue())
-        .findFirst().orElse(null);
     for (Map.Entry<String, WalArchive.Entry> e : entries.entrySet()) {
-      if (!e.getKey().endsWith(".history") || size == null) {
+      if (!e.getKey().endsWith(".history")) {
         continue;
       }
       int timeline = Integer.parseUnsignedInt(e.getKey().substring(0, 8), 16);

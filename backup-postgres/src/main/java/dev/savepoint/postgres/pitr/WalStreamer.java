@@ -13,7 +13,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
@@ -223,8 +222,24 @@ public final class WalStreamer implements Runnable, AutoCloseable {
    * after it belong to a past that this cluster no longer has (a recovery forks back in time).
    */
   private WalSegment resumePoint(int timeline, long forkLsn, long restartLsn, long segmentSize) throws IOException {
-    WalSegment resume = archiveResumePoint(timeline, restartLsn, segmentSize);
-    if (timeline > 1 && !archiveHolds(timeline, segmentSize)) {
+    WalSegment newest = null;
+    boolean partial = false;
+    boolean holdsTimeline = false;
+    for (String name : archive.entries().keySet()) {
+      boolean isPartial = name.endsWith(".partial");
+      WalSegment s = WalSegment.parse(isPartial ? name.substring(0, name.length() - 8) : name, segmentSize);
+      if (s == null || s.timeline() > timeline) {
+        continue;
+      }
+      holdsTimeline |= s.timeline() == timeline;
+      if (newest == null || s.number() > newest.number() || s.number() == newest.number() && !isPartial) {
+        newest = s;
+        partial = isPartial;
+      }
+    }
+    WalSegment resume = newest == null ? WalSegment.containing(timeline, restartLsn, segmentSize)
+        : new WalSegment(timeline, (partial ? newest : newest.next()).number(), segmentSize);
+    if (timeline > 1 && !holdsTimeline) {
       WalSegment fork = WalSegment.containing(timeline, forkLsn, segmentSize);
       if (fork.number() < resume.number()) {
         log.info("timeline {} forked at {}: streaming from there, not after the archive's newest segment {} of an "
@@ -233,37 +248,6 @@ public final class WalStreamer implements Runnable, AutoCloseable {
       }
     }
     return resume;
-  }
-
-  /** Whether the archive holds any segment (whole or partial) of {@code timeline}. */
-  private boolean archiveHolds(int timeline, long segmentSize) throws IOException {
-    for (String name : archive.entries().keySet()) {
-      WalSegment s = WalSegment.parse(name.endsWith(".partial") ? name.substring(0, 24) : name, segmentSize);
-      if (s != null && s.timeline() == timeline) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private WalSegment archiveResumePoint(int timeline, long restartLsn, long segmentSize) throws IOException {
-    WalSegment newest = null;
-    boolean partial = false;
-    for (Map.Entry<String, WalArchive.Entry> e : archive.entries().entrySet()) {
-      String name = e.getKey();
-      boolean isPartial = name.endsWith(".partial");
-      WalSegment s = WalSegment.parse(isPartial ? name.substring(0, name.length() - 8) : name, segmentSize);
-      if (s != null && s.timeline() <= timeline && (newest == null || s.number() > newest.number()
-          || s.number() == newest.number() && !isPartial)) {
-        newest = s;
-        partial = isPartial;
-      }
-    }
-    if (newest == null) {
-      return WalSegment.containing(timeline, restartLsn, segmentSize);
-    }
-    WalSegment resume = partial ? newest : newest.next();
-    return new WalSegment(timeline, resume.number(), segmentSize);
   }
 
   /** Stores the timeline's history file (once) and returns its content, as the server has it. */

@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,12 +33,6 @@ class HostileClusterSettingsTest {
   @TempDir
   Path tmp;
 
-  static String one(Connection c, String sql) throws Exception {
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
-    }
-  }
 
   @Test
   void noCommandOrLibraryOfTheRestoredConfigurationRunsAndEachIsReported() throws Exception {
@@ -68,7 +61,7 @@ class HostileClusterSettingsTest {
         s.execute("CREATE TABLE t AS SELECT 1 AS i");
         s.execute("SELECT pg_switch_wal()");
         s.execute("CREATE TABLE u (i int)");
-        long end = WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
+        long end = WalSegment.parseLsn(TestPostgres.single(c, "SELECT pg_current_wal_lsn()::text"));
         Instant deadline = Instant.now().plusSeconds(30);
         while (streamer.durableLsn() < end && Instant.now().isBefore(deadline)) {
           Thread.sleep(100);
@@ -92,9 +85,9 @@ class HostileClusterSettingsTest {
           }
         }
         try (Connection c = running.url().connect()) {
-          assertThat(one(c, "SHOW shared_preload_libraries")).isEmpty();
-          assertThat(one(c, "SHOW archive_mode")).isEqualTo("off");
-          assertThat(one(c, "SHOW hba_file")).as("production's pg_hba.conf is not the one in force")
+          assertThat(TestPostgres.single(c, "SHOW shared_preload_libraries")).isEmpty();
+          assertThat(TestPostgres.single(c, "SHOW archive_mode")).isEqualTo("off");
+          assertThat(TestPostgres.single(c, "SHOW hba_file")).as("production's pg_hba.conf is not the one in force")
               .doesNotStartWith(restored.directory().toString());
         }
       }

@@ -13,7 +13,6 @@ import dev.savepoint.testkit.TestPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,19 +31,13 @@ class InPlaceRecoveryTest {
   @TempDir
   Path tmp;
 
-  static String one(Connection c, String sql) throws Exception {
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
-    }
-  }
 
   static void awaitDurable(WalStreamer streamer, Connection c) throws Exception {
     try (Statement s = c.createStatement()) {
       s.execute("SELECT pg_switch_wal()");
       s.execute("CREATE TABLE IF NOT EXISTS filler (i int)"); // WAL after the switch, so the segment ends
     }
-    long end = WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
+    long end = WalSegment.parseLsn(TestPostgres.single(c, "SELECT pg_current_wal_lsn()::text"));
     Instant deadline = Instant.now().plusSeconds(60);
     while (streamer.durableLsn() < end && Instant.now().isBefore(deadline)) {
       Thread.sleep(100);
@@ -81,7 +74,7 @@ class InPlaceRecoveryTest {
             .verifier(Verifiers.presence(1)).build().run();
         s.execute("INSERT INTO events SELECT g, 'before' FROM generate_series(1, 100) g");
         Thread.sleep(1200);
-        target = Instant.parse(one(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+        target = Instant.parse(TestPostgres.single(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
             + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
         Thread.sleep(1200);
         // The first incident, and enough WAL after it that the archive's newest segment lies past the fork.
@@ -103,7 +96,7 @@ class InPlaceRecoveryTest {
       Instant promoted = Instant.now().plusSeconds(120);
       while (Instant.now().isBefore(promoted)) {
         try (Connection c = server.connect("postgres")) {
-          if (one(c, "SELECT pg_is_in_recovery()").equals("f")) {
+          if (TestPostgres.single(c, "SELECT pg_is_in_recovery()").equals("f")) {
             break;
           }
         } catch (java.sql.SQLException starting) {
@@ -118,8 +111,8 @@ class InPlaceRecoveryTest {
       Thread streamingAfter = new Thread(after, "test-wal-streamer-after");
       streamingAfter.start();
       try (Connection c = server.connect("postgres"); Statement s = c.createStatement()) {
-        assertThat(one(c, "SELECT count(*) FROM events")).as("recovered to the target").isEqualTo("100");
-        assertThat(one(c, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("2");
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events")).as("recovered to the target").isEqualTo("100");
+        assertThat(TestPostgres.single(c, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("2");
         assertThat(after.awaitStreaming(Duration.ofSeconds(60))).contains("timeline 2");
         s.execute("INSERT INTO events SELECT g, 'after the recovery' FROM generate_series(200, 299) g");
         awaitDurable(after, c);
@@ -136,9 +129,9 @@ class InPlaceRecoveryTest {
       assertThat(latest.shortfall(recovered)).isEmpty();
       try (LocalCluster.Running running = LocalCluster.startRecovered(latest.directory(), latest.serverMajor(),
           Duration.ofMinutes(2)); Connection c = running.url().connect()) {
-        assertThat(one(c, "SELECT count(*) FROM events WHERE body = 'after the recovery'")).isEqualTo("100");
-        assertThat(one(c, "SELECT count(*) FROM events WHERE id <= 50")).as("the recovery's undo holds").isEqualTo("50");
-        assertThat(one(c, "SELECT count(*) FROM events WHERE id > 1000")).as("nothing of the undone past").isEqualTo("0");
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE body = 'after the recovery'")).isEqualTo("100");
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE id <= 50")).as("the recovery's undo holds").isEqualTo("50");
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE id > 1000")).as("nothing of the undone past").isEqualTo("0");
       }
 
       // What an archive without the fork segment (a streamer that resumed past the fork) looks like to wal verify.

@@ -16,7 +16,6 @@ import dev.savepoint.testkit.TestPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -38,16 +37,10 @@ class PointInTimeRecoveryTest {
   @TempDir
   Path tmp;
 
-  static String one(Connection c, String sql) throws Exception {
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
-    }
-  }
 
   static long count(PostgresUrl server, String db) throws Exception {
     try (Connection c = server.withDatabase(db).connect()) {
-      return Long.parseLong(one(c, "SELECT count(*) FROM events"));
+      return Long.parseLong(TestPostgres.single(c, "SELECT count(*) FROM events"));
     }
   }
 
@@ -91,16 +84,16 @@ class PointInTimeRecoveryTest {
           .get("startLsn") + "\", \"End-LSN\": \"" + base.source().facts().get("stopLsn") + "\" \\}");
 
       s.execute("INSERT INTO events (id, body) SELECT g, 'before ' || g FROM generate_series(1, 100) g");
-      String afterFirstBatch = one(c, "SELECT pg_current_wal_insert_lsn()::text");
+      String afterFirstBatch = TestPostgres.single(c, "SELECT pg_current_wal_insert_lsn()::text");
       Thread.sleep(1200);
-      Instant target = Instant.parse(one(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+      Instant target = Instant.parse(TestPostgres.single(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
           + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
       Thread.sleep(1200);
       s.execute("INSERT INTO events (id, body) SELECT g, 'after ' || g FROM generate_series(101, 200) g");
       s.execute("DELETE FROM events WHERE id = 1"); // the incident
       s.execute("SELECT pg_switch_wal()");
       s.execute("CREATE TABLE after_switch (id int)"); // so WAL follows the segment that ended
-      long end = dev.savepoint.postgres.pitr.WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
+      long end = dev.savepoint.postgres.pitr.WalSegment.parseLsn(TestPostgres.single(c, "SELECT pg_current_wal_lsn()::text"));
       Instant deadline = Instant.now().plusSeconds(30);
       while (streamer.durableLsn() < end && Instant.now().isBefore(deadline)) {
         Thread.sleep(100);
@@ -131,9 +124,9 @@ class PointInTimeRecoveryTest {
       try (LocalCluster.Running restored = LocalCluster.startRecovered(beforeIncident, 15, Duration.ofSeconds(120))) {
         assertThat(count(restored.url(), db)).isEqualTo(100);
         try (Connection rc = restored.url().withDatabase(db).connect()) {
-          assertThat(one(rc, "SELECT body FROM events WHERE id = 1")).isEqualTo("before 1");
+          assertThat(TestPostgres.single(rc, "SELECT body FROM events WHERE id = 1")).isEqualTo("before 1");
           // Made durable with one syncfs, not an fsync per file of every database on the server (LocalCluster).
-          assertThat(one(rc, "SHOW recovery_init_sync_method")).isEqualTo("syncfs");
+          assertThat(TestPostgres.single(rc, "SHOW recovery_init_sync_method")).isEqualTo("syncfs");
           rc.createStatement().execute("INSERT INTO events (id) VALUES (1000)"); // promoted: read-write
         }
       }
@@ -263,7 +256,7 @@ class PointInTimeRecoveryTest {
         s.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(" + (batch * 20000) + ", "
             + (batch * 20000 + 19999) + ") g");
         batch++;
-        long restart = WalSegment.parseLsn(one(c, "SELECT restart_lsn::text FROM pg_replication_slots "
+        long restart = WalSegment.parseLsn(TestPostgres.single(c, "SELECT restart_lsn::text FROM pg_replication_slots "
             + "WHERE slot_name = '" + slot + "'"));
         assertThat(restart).as("the slot keeps what is not durable").isLessThanOrEqualTo(streamer.durableLsn());
         Thread.sleep(300);
@@ -275,7 +268,7 @@ class PointInTimeRecoveryTest {
       store.failNextPuts(0);
       s.execute("SELECT pg_switch_wal()");
       s.execute("CREATE TABLE after_outage (id int)");
-      long end = WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
+      long end = WalSegment.parseLsn(TestPostgres.single(c, "SELECT pg_current_wal_lsn()::text"));
       Instant deadline = Instant.now().plusSeconds(90);
       while (streamer.durableLsn() < end && Instant.now().isBefore(deadline)) {
         Thread.sleep(100);

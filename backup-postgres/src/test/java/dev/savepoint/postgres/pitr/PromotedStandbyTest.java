@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,12 +47,6 @@ class PromotedStandbyTest {
     assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
   }
 
-  static String one(Connection c, String sql) throws Exception {
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
-    }
-  }
 
   @Test
   void theStreamerFollowsAPromotedStandbyOntoTheNewTimeline() throws Exception {
@@ -92,7 +85,7 @@ class PromotedStandbyTest {
         while (replayed < 100 && Instant.now().isBefore(deadline)) {
           Thread.sleep(200);
           try (Connection c = standbyUrl.connect()) {
-            replayed = Long.parseLong(one(c, "SELECT count(*) FROM events"));
+            replayed = Long.parseLong(TestPostgres.single(c, "SELECT count(*) FROM events"));
           } catch (java.sql.SQLException notYet) {
             // starting
           }
@@ -101,7 +94,7 @@ class PromotedStandbyTest {
 
         // Failover: the old primary's WAL is archived up to its end, it stops, the standby is promoted.
         try (Connection c = primaryUrl.connect()) {
-          long end = WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
+          long end = WalSegment.parseLsn(TestPostgres.single(c, "SELECT pg_current_wal_lsn()::text"));
           Instant caughtUp = Instant.now().plusSeconds(30);
           while (first.durableLsn() < end && Instant.now().isBefore(caughtUp)) {
             Thread.sleep(100);
@@ -123,7 +116,7 @@ class PromotedStandbyTest {
           s.execute("INSERT INTO events (id) SELECT g FROM generate_series(101, 150) g");
           s.execute("SELECT pg_switch_wal()");
           s.execute("CREATE TABLE after_failover (id int)");
-          long end = WalSegment.parseLsn(one(c, "SELECT pg_current_wal_lsn()::text"));
+          long end = WalSegment.parseLsn(TestPostgres.single(c, "SELECT pg_current_wal_lsn()::text"));
           Instant deadline2 = Instant.now().plusSeconds(60);
           while (second.durableLsn() < end && Instant.now().isBefore(deadline2)) {
             Thread.sleep(100);
@@ -142,7 +135,7 @@ class PromotedStandbyTest {
         new PointInTimeRestore(repo, "cluster").restore(null, restored, Secrets.none());
         try (LocalCluster.Running r = LocalCluster.startRecovered(restored, 15, Duration.ofSeconds(120));
             Connection c = r.url().connect()) {
-          assertThat(one(c, "SELECT count(*) FROM events")).isEqualTo("150");
+          assertThat(TestPostgres.single(c, "SELECT count(*) FROM events")).isEqualTo("150");
         }
       } finally {
         try {
