@@ -1287,9 +1287,10 @@ public final class Repository {
           + describe() + "; wait for it, or remove that lock if you are sure it is gone");
     }
     String token = java.util.UUID.randomUUID().toString();
+    Instant since = Instant.now();
     Runnable renew = () -> {
       String text = Instant.now().plus(RUNNING_HEARTBEAT.multipliedBy(3)) + "\n" + purpose + " since "
-          + Instant.now() + " by " + System.getProperty("user.name") + "\n" + dev.savepoint.core.internal.Holder.line()
+          + since + " by " + System.getProperty("user.name") + "\n" + dev.savepoint.core.internal.Holder.line()
           + "\ntoken " + token + "\n";
       try {
         store.put(key, ByteSource.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
