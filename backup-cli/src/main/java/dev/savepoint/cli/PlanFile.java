@@ -62,9 +62,12 @@ final class PlanFile {
       RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv, String manifestHmacEnv,
       Boolean insecureUnsigned) {}
 
-  /** Counts take -1 for "every period"; keepWithin is measured from the newest backup (P7D, P1M, PT36H). */
+  /**
+   * Counts take -1 for "every period"; keepWithin is measured from the newest backup (P7D, P1M, PT36H).
+   * {@code run} applies it after each backup only with {@code pruneOnRun: true} (else only {@code prune} deletes).
+   */
   record RetentionSpec(Integer keepLast, Integer keepHourly, Integer keepDaily, Integer keepWeekly,
-      Integer keepMonthly, Integer keepYearly, String keepWithin, String zone, Duration minFresh) {
+      Integer keepMonthly, Integer keepYearly, String keepWithin, String zone, Duration minFresh, Boolean pruneOnRun) {
     /** The plan's retention; its freshness guard is {@code minFresh}, else the plan's RPO. */
     Retention toRetention(Duration rpo) {
       return Retention.builder().last(n(keepLast)).hourly(n(keepHourly)).daily(n(keepDaily)).weekly(n(keepWeekly))

@@ -59,7 +59,9 @@ final class RunCommand implements Callable<Integer> {
       if (spec.schedule() == null) {
         throw new IllegalArgumentException("plan '" + spec.name() + "' has no schedule");
       }
-      scheduler.schedule(PlanFile.build(spec), spec.schedule(), spec.zone() == null ? ZoneOffset.UTC : ZoneId.of(spec.zone()));
+      // Each slot does what a one-shot run does for the plan: back up, audit, print, apply retention.
+      scheduler.schedule(PlanFile.build(spec), spec.schedule(), spec.zone() == null ? ZoneOffset.UTC
+          : ZoneId.of(spec.zone()), built -> runPlan(spec, built));
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> scheduler.close(grace)));
     scheduler.start();
@@ -76,35 +78,13 @@ final class RunCommand implements Callable<Integer> {
   private int runOnce(List<PlanFile.PlanSpec> specs) {
     List<Outcome> outcomes = new java.util.ArrayList<>();
     for (PlanFile.PlanSpec spec : specs) {
-      String backupId = null;
-      List<String> pruned = List.of();
+      Outcome outcome;
       try {
-        BackupPlan p = PlanFile.build(spec);
-        Repository repository = p.repository();
-        Manifest m = Audit.backup(repository, spec.name(), () -> p.run().manifest());
-        backupId = m.id();
-        if (!json) {
-          System.out.printf("backup %s of plan '%s' complete: %s stored%n", m.id(), m.plan(),
-              Format.bytes(m.storedBytes()));
-        }
-        if (spec.retention() != null) {
-          pruned = repository.prune(spec.name(), spec.retention().toRetention(spec.rpo()), false, Duration.ofHours(6))
-              .stream().filter(v -> !v.keep()).map(v -> v.backup().id()).toList();
-          for (String id : pruned) {
-            if (!json) {
-              System.out.printf("retention of plan '%s' deleted backup %s%n", spec.name(), id);
-            }
-          }
-          Audit.record(repository, "prune", spec.name(), "ok", Map.of("deleted", pruned.size(), "backups", pruned));
-        }
-        outcomes.add(new Outcome(spec.name(), "ok", backupId, pruned, null, Main.OK));
+        outcome = runPlan(spec, PlanFile.build(spec));
       } catch (Exception e) {
-        int exit = Main.exitCode(e);
-        outcomes.add(new Outcome(spec.name(), backupId == null ? "failed" : "backed up, retention failed", backupId,
-            pruned, Main.message(e), exit));
-        System.err.printf("savepoint: plan '%s' %s: %s%n", spec.name(), backupId == null ? "failed" : "backed up, but "
-            + "its retention failed", Main.message(e));
+        outcome = failed(spec, null, e); // the plan file's entry could not be built (a missing key, say)
       }
+      outcomes.add(outcome);
     }
     if (json) {
       System.out.println(Format.json(outcomes));
@@ -116,6 +96,48 @@ final class RunCommand implements Callable<Integer> {
     }
     return outcomes.stream().map(Outcome::exit).max(java.util.Comparator.comparingInt(BY_SEVERITY::indexOf))
         .orElse(Main.OK);
+  }
+
+  /**
+   * One plan, the same whether run once or on its schedule: back up (audited), print the backup, and apply the
+   * plan's retention only when its plan file says {@code pruneOnRun: true} (every deletion printed and audited).
+   * Never throws: a failure is the outcome, printed as one line.
+   */
+  private Outcome runPlan(PlanFile.PlanSpec spec, BackupPlan p) {
+    String backupId = null;
+    try {
+      Repository repository = p.repository();
+      Manifest m = Audit.backup(repository, spec.name(), () -> p.run().manifest());
+      backupId = m.id();
+      if (!json) {
+        System.out.printf("backup %s of plan '%s' complete: %s stored%n", m.id(), m.plan(),
+            Format.bytes(m.storedBytes()));
+      }
+      List<String> pruned = List.of();
+      if (spec.retention() != null && Boolean.TRUE.equals(spec.retention().pruneOnRun())) {
+        pruned = repository.prune(spec.name(), spec.retention().toRetention(spec.rpo()), false, Duration.ofHours(6))
+            .stream().filter(v -> !v.keep()).map(v -> v.backup().id()).toList();
+        for (String id : pruned) {
+          if (!json) {
+            System.out.printf("retention of plan '%s' deleted backup %s%n", spec.name(), id);
+          }
+        }
+        Audit.record(repository, "prune", spec.name(), "ok", Map.of("deleted", pruned.size(), "backups", pruned));
+      } else if (spec.retention() != null && !json) {
+        System.out.printf("retention of plan '%s' not applied: run never deletes unless its retention says "
+            + "pruneOnRun: true%n", spec.name());
+      }
+      return new Outcome(spec.name(), "ok", backupId, pruned, null, Main.OK);
+    } catch (Exception e) {
+      return failed(spec, backupId, e);
+    }
+  }
+
+  private static Outcome failed(PlanFile.PlanSpec spec, String backupId, Exception e) {
+    System.err.printf("savepoint: plan '%s' %s: %s%n", spec.name(), backupId == null ? "failed" : "backed up, but "
+        + "its retention failed", Main.message(e));
+    return new Outcome(spec.name(), backupId == null ? "failed" : "backed up, retention failed", backupId, List.of(),
+        Main.message(e), Main.exitCode(e));
   }
 
   /** Exit codes from least to most severe: a broken backup outranks a failed one, which outranks a typo. */

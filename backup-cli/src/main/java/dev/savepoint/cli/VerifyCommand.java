@@ -14,7 +14,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "verify", description = "Check a backup: presence and sizes, stored SHA-256; --full also decodes "
-    + "every artifact and checks the raw SHA-256. Exit 3 if anything does not match.")
+    + "every artifact and checks the raw SHA-256, and records the outcome with the backup (retention never deletes "
+    + "the newest backup that passed a full verification or a drill). Exit 3 if anything does not match.")
 final class VerifyCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
@@ -48,6 +49,14 @@ final class VerifyCommand implements Callable<Integer> {
           ? wal.walFilesRead() + " WAL files read back intact" : "damaged WAL: " + damagedWal));
     }
     boolean passed = results.stream().allMatch(VerificationResult::passed);
+    if (full) {
+      try {
+        repository.recordVerification(m, results); // evidence: retention keeps the last known good backup
+      } catch (java.io.IOException e) {
+        System.err.printf("savepoint: warning: could not record the verification with the backup: %s%n",
+            Main.message(e));
+      }
+    }
     Audit.record(repository, full ? "verify-full" : "verify", choice.plan + "/" + m.id(), passed ? "ok" : "failed", Map.of());
     if (json) {
       Map<String, Object> out = new LinkedHashMap<>();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,7 +28,7 @@ class CliPlanFileTest {
             repository: file:%s
             insecureUnsigned: true
             archive: file:%s
-            retention: {keepLast: 2}
+            retention: {keepLast: 2, pruneOnRun: true}
           - name: settings
             tier: tier2
             source: file:%s
@@ -110,5 +111,95 @@ class CliPlanFileTest {
       assertThat(o.get("plan").asText()).isEqualTo("settings");
       assertThat(o.get("status").asText()).isEqualTo("ok");
     });
+  }
+
+  /**
+   * Retention during an incident: a plan file's retention deletes nothing on `run` unless it says pruneOnRun; with
+   * it, a backup younger than the freshness guard and the newest backup that passed a full verification survive
+   * every rule, and each deletion is printed.
+   */
+  @Test
+  void retentionNeverTakesTheLastKnownGoodOrAFreshBackup() throws Exception {
+    Path settings = Files.writeString(tmp.resolve("settings.env"), "LOG_LEVEL=info\n");
+    String repo = "file:" + tmp.resolve("repo");
+    String plans = """
+        plans:
+          - name: quiet
+            source: file:%1$s
+            repository: %2$s
+            insecureUnsigned: true
+            retention: {keepLast: 1}
+          - name: tier2
+            source: file:%1$s
+            repository: %2$s
+            insecureUnsigned: true
+            retention: {keepLast: 1, pruneOnRun: true}
+          - name: hourly
+            rpo: PT1H
+            source: file:%1$s
+            repository: %2$s
+            insecureUnsigned: true
+            retention: {keepLast: 1, pruneOnRun: true}
+        """.formatted(settings, repo);
+    Path planFile = Files.writeString(tmp.resolve("plans.yaml"), plans);
+    ObjectMapper json = new ObjectMapper();
+    CliProcess.Result first = CliProcess.run("run", "--config", planFile.toString(), "--json");
+    assertThat(first.exit()).as(first.err()).isZero();
+    String proven = json.readTree(first.out()).get(1).get("backupId").asText();
+    CliProcess.Result verify = CliProcess.run("verify", "--insecure-unsigned", "--repo", repo, "--plan", "tier2",
+        proven, "--full");
+    assertThat(verify.exit()).as(verify.err()).isZero();
+    CliProcess.Result second = CliProcess.run("run", "--config", planFile.toString());
+    assertThat(second.exit()).as(second.err()).isZero();
+    assertThat(second.out()).contains("retention of plan 'quiet' not applied")
+        .doesNotContain("deleted backup " + proven);
+    CliProcess.Result third = CliProcess.run("run", "--config", planFile.toString(), "--json");
+    assertThat(third.exit()).as(third.err()).isZero();
+    assertThat(json.readTree(third.out()).get(1).get("pruned")).hasSize(1); // the unproven second backup
+    assertThat(ids(json, repo, "quiet")).hasSize(3);
+    assertThat(ids(json, repo, "hourly")).hasSize(3); // all younger than the one-hour guard
+    assertThat(ids(json, repo, "tier2")).hasSize(2).contains(proven);
+    CliProcess.Result dry = CliProcess.run("prune", "--insecure-unsigned", "--repo", repo, "--plan", "tier2",
+        "--keep-last", "1", "--dry-run");
+    assertThat(dry.out()).containsPattern(proven + " +keep +last known good: passed a full verification");
+  }
+
+  /** A scheduled slot does what a one-shot run does: the backup line, its audit entry and the plan's retention. */
+  @Test
+  void scheduledSlotsBackUpAuditAndPruneLikeOneShotRuns() throws Exception {
+    Path settings = Files.writeString(tmp.resolve("settings.env"), "LOG_LEVEL=info\n");
+    String repo = "file:" + tmp.resolve("repo");
+    Path planFile = Files.writeString(tmp.resolve("plans.yaml"), """
+        plans:
+          - name: every-second
+            schedule: "*/2 * * * * *"
+            source: file:%s
+            repository: %s
+            insecureUnsigned: true
+            retention: {keepLast: 1, pruneOnRun: true}
+        """.formatted(settings, repo));
+    Process p = CliProcess.builder("256m", "run", "--config", planFile.toString(), "--schedule").start();
+    String out;
+    try (java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+      StringBuilder seen = new StringBuilder();
+      String line;
+      while ((line = lines.readLine()) != null && !line.contains("deleted backup")) {
+        seen.append(line).append('\n');
+      }
+      out = seen.append(line).toString();
+    } finally {
+      p.destroy();
+      p.waitFor();
+    }
+    assertThat(out).contains("of plan 'every-second' complete", "retention of plan 'every-second' deleted backup");
+    CliProcess.Result audit = CliProcess.run("audit", "--insecure-unsigned", "--repo", repo);
+    assertThat(audit.out()).contains("backup", "prune");
+  }
+
+  private static List<String> ids(ObjectMapper json, String repo, String plan) throws Exception {
+    List<String> ids = new java.util.ArrayList<>();
+    json.readTree(CliProcess.run("list", "--repo", repo, "--plan", plan, "--json").out())
+        .forEach(b -> ids.add(b.get("id").asText()));
+    return ids;
   }
 }

@@ -211,8 +211,8 @@ public final class Repository {
    * so listing, planning and auditing never wait for an archive restore.
    */
   public static boolean isMetadataKey(String key) {
-    return key.endsWith("/" + MANIFEST) || key.endsWith(".sig") || key.contains("/drills/")
-        || key.contains("/leases/") || key.startsWith("_savepoint/") || key.contains("/wal/") && key.endsWith(".json");
+    return key.endsWith("/" + MANIFEST) || key.endsWith(".sig") || key.contains("/" + DRILLS)
+        || key.contains("/" + VERIFICATIONS) || key.contains("/leases/") || key.startsWith("_savepoint/") || key.contains("/wal/") && key.endsWith(".json");
   }
 
   /** Names of plans that have at least one object in the repository: one listing of folders. */
@@ -911,6 +911,45 @@ public final class Repository {
     return result;
   }
 
+  /**
+   * Keeps the outcome of a full verification with the backup ({@code verifications/<time>.json}, signed like a
+   * drill report): a passed one makes the backup a {@linkplain #lastKnownGood last known good} candidate.
+   */
+  public void recordVerification(Manifest manifest, List<VerificationResult> results) throws IOException {
+    Instant at = Instant.now();
+    Map<String, Object> record = new java.util.LinkedHashMap<>();
+    record.put("at", at.toString());
+    record.put("passed", results.stream().allMatch(VerificationResult::passed));
+    record.put("checks", results);
+    writeAttachment(manifest, VERIFICATIONS + at.toString().replace(':', '-') + ".json",
+        ManifestCodec.JSON.writeValueAsBytes(record));
+  }
+
+  /**
+   * The newest of {@code backups} with a passed restore drill or full verification recorded with it (authentic
+   * reports only), and what proved it: the backup retention never deletes, whatever its rules say.
+   */
+  public Optional<Map.Entry<Manifest, String>> lastKnownGood(List<Manifest> backups) throws IOException {
+    List<Manifest> newestFirst = new ArrayList<>(backups);
+    newestFirst.sort(BACKUP_ORDER.reversed());
+    for (Manifest m : newestFirst) {
+      for (String kind : List.of(DRILLS, VERIFICATIONS)) {
+        for (byte[] report : attachments(m, kind).values()) {
+          if (ManifestCodec.JSON.readTree(report).path("passed").asBoolean(false)) {
+            return Optional.of(Map.entry(m, "last known good: passed a "
+                + (kind.equals(DRILLS) ? "restore drill" : "full verification")));
+          }
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Attachment folders of the evidence that a backup restores: drill reports and full verifications. */
+  public static final String DRILLS = "drills/";
+
+  public static final String VERIFICATIONS = "verifications/";
+
   /** Runs {@code verifiers} against {@code manifest}, in order. */
   public List<VerificationResult> verify(Manifest manifest, List<Verifier> verifiers) throws IOException {
     List<VerificationResult> results = new ArrayList<>();
@@ -1130,18 +1169,20 @@ public final class Repository {
   /**
    * Applies {@code retention} to {@code plan}: deletes the backups it does not keep (unless {@code dryRun})
    * and the remains of backups that never got a manifest and are older than {@code orphanMinAge}. Backups
-   * with an unexpired {@linkplain #lease lease} are kept. Returns every verdict, newest first.
+   * with an unexpired {@linkplain #lease lease} are kept, and so is the plan's {@linkplain #lastKnownGood last
+   * known good} backup. Returns every verdict, newest first.
    */
   public List<Retention.Verdict> prune(String plan, Retention retention, boolean dryRun, Duration orphanMinAge)
       throws IOException {
     List<Manifest> backups = list(plan);
-    Set<String> leased = new java.util.HashSet<>();
+    Map<String, String> pinned = new java.util.LinkedHashMap<>();
+    lastKnownGood(backups).ifPresent(good -> pinned.put(good.getKey().id(), good.getValue()));
     for (Manifest m : backups) {
       if (hasActiveLease(m)) {
-        leased.add(m.id());
+        pinned.merge(m.id(), "in use by a restore, drill or copy", (a, b) -> a + ", " + b);
       }
     }
-    List<Retention.Verdict> verdicts = retention.apply(backups, Instant.now(), leased);
+    List<Retention.Verdict> verdicts = retention.apply(backups, Instant.now(), pinned);
     if (!dryRun) {
       List<Manifest> doomed = verdicts.stream().filter(v -> !v.keep()).map(Retention.Verdict::backup).toList();
       for (Manifest m : doomed) {

@@ -29,8 +29,9 @@ import java.util.function.Function;
  *       hours).
  * </ul>
  *
- * A count of {@link #UNLIMITED} ({@code -1}) keeps every period. The newest backup, and backups in use by a
- * restore, drill or copy, are always kept. A retention needs at least one rule: without one it would keep only
+ * A count of {@link #UNLIMITED} ({@code -1}) keeps every period. The newest backup, backups younger than the
+ * freshness guard, and the pinned ones (in use by a restore, drill or copy; the plan's last known good backup,
+ * see {@link Repository#prune}) are always kept. A retention needs at least one rule: without one it would keep only
  * the newest backup, so {@link Builder#build} refuses it. {@linkplain Builder#minFresh The freshness guard}
  * keeps everything while the newest backup is older than a bound, i.e. while backups are failing. Ordering is by
  * backup start time, then id (as {@link Repository#list} orders), never by listing order. Immutable.
@@ -119,6 +120,16 @@ public final class Retention {
    * before its manifest was written, so the newest is the newest verified one.
    */
   public List<Verdict> apply(List<Manifest> backups, Instant now, Set<String> protectedIds) {
+    Map<String, String> pinned = new LinkedHashMap<>();
+    protectedIds.forEach(id -> pinned.put(id, "in use by a restore, drill or copy"));
+    return apply(backups, now, pinned);
+  }
+
+  /**
+   * Decides for every backup of one plan, newest first; each of {@code pinned} (backup id to the reason) is kept
+   * with its reason.
+   */
+  public List<Verdict> apply(List<Manifest> backups, Instant now, Map<String, String> pinned) {
     List<Manifest> newestFirst = new ArrayList<>(backups);
     newestFirst.sort(Repository.BACKUP_ORDER.reversed());
     Map<String, List<String>> reasons = new LinkedHashMap<>();
@@ -130,6 +141,10 @@ public final class Retention {
         // Backups are failing: deleting now would shrink the history the operator is about to need.
         newestFirst.forEach(m -> reasons.get(m.id()).add("newest backup is older than " + minFresh
             + ": nothing is deleted while backups are failing (force to override)"));
+      } else if (minFresh != null) {
+        // An ad-hoc backup taken during an incident must not cost the day's good one its place.
+        newestFirst.stream().filter(m -> m != newest && !m.startedAt().isBefore(now.minus(minFresh)))
+            .forEach(m -> reasons.get(m.id()).add("younger than the freshness guard " + minFresh));
       }
       if (within != null) {
         Instant start = within.start(newest.startedAt(), zone);
@@ -150,8 +165,8 @@ public final class Retention {
     bucket(newestFirst, reasons, monthly, "monthly", t -> t.getYear() + "-" + t.getMonthValue());
     bucket(newestFirst, reasons, yearly, "yearly", t -> Integer.toString(t.getYear()));
     for (Manifest m : newestFirst) {
-      if (protectedIds.contains(m.id())) {
-        reasons.get(m.id()).add("in use by a restore, drill or copy");
+      if (pinned.containsKey(m.id())) {
+        reasons.get(m.id()).add(pinned.get(m.id()));
       }
     }
     List<Verdict> result = new ArrayList<>();

@@ -42,7 +42,13 @@ import org.slf4j.LoggerFactory;
 public final class Scheduler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
 
-  private record Entry(BackupPlan plan, ExecutionTime schedule, ZoneId zone, String expression) {}
+  private record Entry(BackupPlan plan, ExecutionTime schedule, ZoneId zone, String expression, Job job) {}
+
+  /** What a slot runs: {@link BackupPlan#run()}, or the caller's own work around it (retention, audit, logging). */
+  @FunctionalInterface
+  public interface Job {
+    void run(BackupPlan plan) throws IOException;
+  }
 
   private final LockProvider locks;
   private final List<Entry> entries = new ArrayList<>();
@@ -94,10 +100,15 @@ public final class Scheduler implements AutoCloseable {
 
   /** Adds a plan; call before {@link #start()}. */
   public synchronized Scheduler schedule(BackupPlan plan, String cron, ZoneId zone) {
+    return schedule(plan, cron, zone, BackupPlan::run);
+  }
+
+  /** Adds a plan whose slots run {@code job} (under the plan's lock, once per slot); call before {@link #start()}. */
+  public synchronized Scheduler schedule(BackupPlan plan, String cron, ZoneId zone, Job job) {
     if (started) {
       throw new IllegalStateException("schedule plans before start()");
     }
-    entries.add(new Entry(plan, parseCron(cron), zone, cron));
+    entries.add(new Entry(plan, parseCron(cron), zone, cron, job));
     return this;
   }
 
@@ -184,7 +195,7 @@ public final class Scheduler implements AutoCloseable {
           log.info("plan '{}': run {} already done by another replica", plan, slot);
           return;
         }
-        e.plan.run();
+        e.job.run(e.plan);
       }
     } catch (IOException | RuntimeException ex) {
       // The plan's notifiers have reported backup failures; this covers lock and listing errors too.

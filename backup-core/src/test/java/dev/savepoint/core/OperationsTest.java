@@ -95,6 +95,30 @@ class OperationsTest {
     assertThat(old).isNotNull();
   }
 
+  /**
+   * The newest backup that passed a full verification or a drill survives any rule, and the pin moves on only to a
+   * newer proven backup: a report that does not say "passed" proves nothing.
+   */
+  @Test
+  void theLastKnownGoodBackupIsNeverPruned() throws IOException {
+    Instant now = Instant.now();
+    Manifest proven = fake("db", now.minus(Duration.ofDays(30)));
+    Manifest failedDrill = fake("db", now.minus(Duration.ofDays(20)));
+    fake("db", now.minus(Duration.ofDays(10)));
+    Manifest newest = fake("db", now.minus(Duration.ofDays(1)));
+    repo.recordVerification(proven, List.of(VerificationResult.pass("sha256", "1 artifact")));
+    repo.writeAttachment(failedDrill, Repository.DRILLS + "x.json", "{\"passed\":false}".getBytes());
+    assertThat(repo.lastKnownGood(repo.list("db")).orElseThrow().getValue())
+        .isEqualTo("last known good: passed a full verification");
+    repo.prune("db", Retention.builder().last(1).build(), false, Duration.ofHours(1));
+    assertThat(repo.list("db")).extracting(Manifest::id).containsExactly(proven.id(), newest.id());
+
+    repo.writeAttachment(newest, Repository.DRILLS + "y.json", "{\"passed\":true}".getBytes());
+    List<Retention.Verdict> verdicts = repo.prune("db", Retention.builder().last(1).build(), false, Duration.ofHours(1));
+    assertThat(verdicts.get(0).reasons()).contains("last known good: passed a restore drill");
+    assertThat(repo.list("db")).extracting(Manifest::id).containsExactly(newest.id());
+  }
+
   @Test
   void cleanupLeavesARunningBackupAloneHoweverOldItIs() throws Exception {
     java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);

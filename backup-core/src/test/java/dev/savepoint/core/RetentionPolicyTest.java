@@ -56,6 +56,23 @@ class RetentionPolicyTest {
         .apply(backups, fiveDaysLater, Set.of()))).isEqualTo(within);
   }
 
+  /** An ad-hoc backup during an incident does not push the day's good backup out of keep-daily. */
+  @Test
+  void backupsYoungerThanTheFreshnessGuardAndPinnedOnesAreKept() {
+    Instant morning = Instant.parse("2026-11-20T03:00:00Z");
+    Manifest good = at(morning, 1);
+    Manifest adHoc = at(morning.plus(Duration.ofHours(9)), 2);
+    Manifest older = at(morning.minus(Duration.ofDays(3)), 3);
+    Instant now = adHoc.startedAt().plus(Duration.ofMinutes(5));
+    Retention daily = Retention.builder().daily(1).build();
+    assertThat(kept(daily.apply(List.of(good, adHoc, older), now, Set.of()))).containsExactly(adHoc.id());
+    List<Retention.Verdict> guarded = Retention.builder().daily(1).minFresh(Duration.ofDays(1)).build()
+        .apply(List.of(good, adHoc, older), now, Map.of(older.id(), "last known good: passed a restore drill"));
+    assertThat(kept(guarded)).containsExactlyInAnyOrder(adHoc.id(), good.id(), older.id());
+    assertThat(guarded.get(1).reasons()).containsExactly("younger than the freshness guard PT24H");
+    assertThat(guarded.get(2).reasons()).containsExactly("last known good: passed a restore drill");
+  }
+
   @Test
   void aRetentionWithoutRulesIsRefused() {
     assertThatThrownBy(() -> Retention.builder().build()).isInstanceOf(IllegalArgumentException.class)
@@ -97,6 +114,9 @@ class RetentionPolicyTest {
     }
     Set<String> keep = new HashSet<>();
     keep.add(newest.id());
+    if (minFresh != null) { // backups succeed: none younger than the guard goes
+      sorted.stream().filter(m -> !m.startedAt().isBefore(now.minus(minFresh))).forEach(m -> keep.add(m.id()));
+    }
     int lastN = last == -1 ? sorted.size() : Math.min(last, sorted.size());
     sorted.subList(sorted.size() - lastN, sorted.size()).forEach(m -> keep.add(m.id()));
     List<Function<ZonedDateTime, Comparable<?>>> periods = List.of(

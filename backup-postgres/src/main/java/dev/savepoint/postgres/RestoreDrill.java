@@ -121,14 +121,14 @@ public final class RestoreDrill {
 
   /** Keeps a drill report with the backup it drilled ({@code drills/<time>.json}): list, report and pages show it. */
   public static void record(Repository repository, Manifest backup, Report report) throws IOException {
-    repository.writeAttachment(backup, "drills/" + report.startedAt().toString().replace(':', '-') + ".json",
+    repository.writeAttachment(backup, Repository.DRILLS + report.startedAt().toString().replace(':', '-') + ".json",
         toJson(report));
   }
 
   /** The recorded drill reports of a backup, oldest first. */
   public static List<Report> reports(Repository repository, Manifest manifest) throws IOException {
     List<Report> result = new java.util.ArrayList<>();
-    for (byte[] bytes : repository.attachments(manifest, "drills/").values()) {
+    for (byte[] bytes : repository.attachments(manifest, Repository.DRILLS).values()) {
       result.add(JSON.readValue(bytes, Report.class));
     }
     return result;

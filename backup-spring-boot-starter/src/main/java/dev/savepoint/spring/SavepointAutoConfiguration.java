@@ -199,7 +199,13 @@ public class SavepointAutoConfiguration {
     return event -> {
       if (event.type() == dev.savepoint.core.Event.Type.BACKUP_SUCCEEDED) {
         try {
-          repository.prune(plan, retention, false, java.time.Duration.ofHours(1));
+          for (dev.savepoint.core.Retention.Verdict v : repository.prune(plan, retention, false,
+              java.time.Duration.ofHours(1))) {
+            if (!v.keep()) {
+              org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).info(
+                  "retention of plan '{}' ({}) deleted backup {}", plan, retention, v.backup().id());
+            }
+          }
         } catch (IOException | RuntimeException e) {
           org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).warn("pruning plan '{}' failed: {}",
               plan, e.getMessage());
