@@ -72,7 +72,9 @@ public final class LocalCluster {
    */
   static List<String> overrides(int serverMajor, Path hbaFile) {
     List<String> settings = new ArrayList<>();
-    NEUTRALISED.forEach((name, value) -> settings.add(name + "=" + value));
+    // The restore's own clean-up replaces whatever recovery_end_command the restored configuration holds.
+    NEUTRALISED.forEach((name, value) -> settings.add(name + "=" + (name.equals("recovery_end_command")
+        ? PointInTimeRestore.TIDY_COMMAND : value)));
     SINCE.forEach((name, major) -> {
       if (serverMajor >= major) {
         settings.add(name + "=");

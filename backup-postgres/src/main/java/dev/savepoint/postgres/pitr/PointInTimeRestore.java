@@ -270,6 +270,7 @@ public final class PointInTimeRestore {
     // Archiving stays as the cluster had it: an in-place recovery of production must archive again once promoted.
     StringBuilder conf = new StringBuilder("\n# Written by savepoint: point-in-time recovery of plan '" + plan + "'\n")
         .append("restore_command = 'cp \"").append(wal).append("/%f\" \"%p\"'\n")
+        .append("recovery_end_command = '").append(TIDY_COMMAND.replace("'", "''")).append("'\n")
         .append("recovery_target_action = 'promote'\n")
         .append("recovery_target_timeline = 'latest'\n");
     if (lsn != null) {
@@ -285,9 +286,19 @@ public final class PointInTimeRestore {
     return new Result(base.id(), chain.files().size(), reached, dir, major, requested);
   }
 
+  /**
+   * What the recovered server runs once recovery has ended (its {@code recovery_end_command}, in the data directory):
+   * removes the fetched WAL and comments out this recovery's settings, so the promoted cluster — production, after
+   * an in-place recovery — keeps no Savepoint folder and no active recovery setting in its configuration or in the
+   * base backups taken of it later. A failure leaves only a warning in the server log (PostgreSQL starts anyway).
+   */
+  static final String TIDY_COMMAND = "rm -rf ./" + WAL_DIR + " && sed -i -e '/^# Written by savepoint/,$ s/^[^#]/"
+      + "# removed by savepoint after recovery: &/' postgresql.auto.conf";
+
   /** Settings that steer a recovery: an earlier one's, left in the base backup, must not steer this one. */
   private static final java.util.regex.Pattern RECOVERY_SETTING = java.util.regex.Pattern.compile(
-      "^\\s*(restore_command|recovery_target\\w*)\\s*(=|\\s).*$", java.util.regex.Pattern.CASE_INSENSITIVE);
+      "^\\s*(restore_command|recovery_end_command|recovery_target\\w*)\\s*(=|\\s).*$",
+      java.util.regex.Pattern.CASE_INSENSITIVE);
 
   /**
    * {@code existing} (a restored postgresql.auto.conf) with every recovery setting it holds — an earlier restore's,

@@ -105,6 +105,11 @@ class InPlaceRecoveryTest {
         Thread.sleep(200);
       }
       assertThat(r.target()).isEqualTo(target.toString());
+      // Production keeps nothing of the recovery: no fetched WAL, no active recovery setting (35.2).
+      assertThat(data.resolve(PointInTimeRestore.WAL_DIR)).doesNotExist();
+      assertThat(Files.readAllLines(data.resolve("postgresql.auto.conf"))).as("active settings after promotion")
+          .filteredOn(line -> !line.isBlank() && !line.startsWith("#"))
+          .noneMatch(line -> line.matches("(?i)\\s*(restore_command|recovery_\\w+)\\s*=.*"));
 
       WalStreamer after = new WalStreamer(url, new WalArchive(repo, "cluster", List.of(Transforms.zstd())), slot,
           Duration.ofMillis(300));

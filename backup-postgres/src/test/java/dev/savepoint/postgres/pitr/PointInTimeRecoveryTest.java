@@ -132,7 +132,9 @@ class PointInTimeRecoveryTest {
       }
       // Archiving is left as the cluster had it (an in-place recovery must archive again); only the verifying server
       // Savepoint starts runs with archive_mode off.
-      assertThat(Files.readString(beforeIncident.resolve("postgresql.auto.conf"))).doesNotContain("archive_mode");
+      assertThat(Files.readString(beforeIncident.resolve("postgresql.auto.conf"))).doesNotContain("archive_mode")
+          .contains("# removed by savepoint after recovery: restore_command");
+      assertThat(beforeIncident.resolve(PointInTimeRestore.WAL_DIR)).as("tidied once promoted").doesNotExist();
 
       // To a WAL position: the one right after the first batch's commit.
       Path atLsn = tmp.resolve("at-lsn");
