@@ -87,6 +87,16 @@ public final class FilesystemStore implements Store {
 
   @Override
   public void put(String key, InputStream content) throws IOException {
+    write(key, content, true);
+  }
+
+  /** Exclusive: the finished temporary file is hard-linked to the key, which fails if anything is there. */
+  @Override
+  public boolean putIfAbsent(String key, byte[] content) throws IOException {
+    return write(key, new java.io.ByteArrayInputStream(content), false);
+  }
+
+  private boolean write(String key, InputStream content, boolean replace) throws IOException {
     Path target = file(key);
     Path parent = target.getParent();
     // Unique without the system's random source per write (a lock and a read); CREATE_NEW refuses a clash.
@@ -111,6 +121,15 @@ public final class FilesystemStore implements Store {
         OwnerOnly.createDirectories(parent);
       }
       requireNoLinks(parent, key); // No link was raced into the path while the data was written.
+      if (!replace) {
+        try {
+          Files.createLink(target, tmp);
+        } catch (java.nio.file.FileAlreadyExistsException taken) {
+          return false;
+        }
+        fsyncDirectory(parent);
+        return true;
+      }
       try {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         moved = true;
@@ -118,6 +137,7 @@ public final class FilesystemStore implements Store {
         throw new StoreException("cannot rename atomically within " + root + ": " + e.getMessage(), e);
       }
       fsyncDirectory(parent);
+      return true;
     } finally {
       if (!moved) {
         Files.deleteIfExists(tmp);

@@ -25,6 +25,11 @@ public abstract class ForwardingStore implements Store {
   }
 
   @Override
+  public boolean putIfAbsent(String key, byte[] content) throws IOException {
+    return delegate.putIfAbsent(key, content);
+  }
+
+  @Override
   public InputStream get(String key, long offset, long length) throws IOException {
     return delegate.get(key, offset, length);
   }

@@ -28,6 +28,11 @@ public final class InMemoryStore implements Store {
   }
 
   @Override
+  public boolean putIfAbsent(String key, byte[] content) throws IOException {
+    return objects.putIfAbsent(Keys.requireObjectKey(key), new Entry(content.clone(), Instant.now())) == null;
+  }
+
+  @Override
   public InputStream get(String key, long offset, long length) throws IOException {
     Entry entry = objects.get(Keys.requireObjectKey(key));
     if (entry == null) {

@@ -212,7 +212,7 @@ public final class Repository {
    */
   public static boolean isMetadataKey(String key) {
     return key.endsWith("/" + MANIFEST) || key.endsWith(".sig") || key.contains("/" + DRILLS)
-        || key.contains("/" + VERIFICATIONS) || key.contains("/leases/") || key.startsWith("_savepoint/") || key.contains("/wal/") && key.endsWith(".json");
+        || key.contains("/" + VERIFICATIONS) || key.contains("/leases/") || key.startsWith("_savepoint/") || key.contains("/wal/") && (key.endsWith(".json") || key.endsWith(".claim"));
   }
 
   /** Names of plans that have at least one object in the repository: one listing of folders. */

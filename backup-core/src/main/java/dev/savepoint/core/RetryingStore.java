@@ -63,6 +63,15 @@ public final class RetryingStore extends ForwardingStore {
   }
 
   /**
+   * A retried conditional write whose first attempt reached the store answers false: the caller compares what is
+   * there, as it does for any other writer's object.
+   */
+  @Override
+  public boolean putIfAbsent(String key, byte[] content) throws IOException {
+    return retry("put " + key + " if absent", () -> delegate.putIfAbsent(key, content));
+  }
+
+  /**
    * A read that breaks with a {@link TransientStoreException} (a connection reset mid-download) goes on from where
    * it broke with a ranged get, not from the start; each break gets the policy's attempts.
    */

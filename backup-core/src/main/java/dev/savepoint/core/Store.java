@@ -34,6 +34,20 @@ public interface Store {
   }
 
   /** Opens the whole object. Throws {@link ObjectNotFoundException} if it does not exist. */
+  /**
+   * Writes {@code content} at {@code key} only if no object is there; true if this call created it. Of two
+   * concurrent writers exactly one gets true where the service can decide atomically (S3 {@code If-None-Match: *},
+   * a GCS {@code doesNotExist} precondition, an exclusive link on a filesystem, the in-memory map). This default
+   * checks, then writes — not atomic — for stores that cannot do better.
+   */
+  default boolean putIfAbsent(String key, byte[] content) throws IOException {
+    if (stat(key).isPresent()) {
+      return false;
+    }
+    put(key, ByteSource.wrap(content));
+    return true;
+  }
+
   default InputStream get(String key) throws IOException {
     return get(key, 0, -1);
   }

@@ -188,6 +188,26 @@ public final class GcsStore implements Store {
     return info.build();
   }
 
+  /** A {@code doesNotExist} precondition (generation 0): GCS answers 412 when the object exists. */
+  @Override
+  public boolean putIfAbsent(String key, byte[] content) throws IOException {
+    String name = objectName(key);
+    List<Storage.BlobWriteOption> options = new ArrayList<>(List.of(Storage.BlobWriteOption.doesNotExist()));
+    if (kmsKeyName != null) {
+      options.add(Storage.BlobWriteOption.kmsKeyName(kmsKeyName));
+    }
+    try (WriteChannel writer = storage.writer(blobInfo(key), options.toArray(Storage.BlobWriteOption[]::new))) {
+      writer.write(java.nio.ByteBuffer.wrap(content));
+    } catch (StorageException e) {
+      // GCS answers 412; Google's in-memory fake (LocalStorageHelper) says FileAlreadyExistsException instead.
+      if (e.getCode() == 412 || e.getCause() instanceof java.nio.file.FileAlreadyExistsException) {
+        return false;
+      }
+      throw map("put " + name + " if absent", key, e);
+    }
+    return true;
+  }
+
   @Override
   public void put(String key, InputStream content) throws IOException {
     String name = objectName(key);

@@ -207,6 +207,30 @@ public final class S3Store implements Store {
     }
   }
 
+  /**
+   * {@code If-None-Match: *}: S3 creates the object only if the key is free (412 otherwise; 409 when a concurrent
+   * write to the key is in flight, which S3 says to retry). A server that ignores the header overwrites.
+   */
+  @Override
+  public boolean putIfAbsent(String key, byte[] content) throws IOException {
+    String objectKey = objectKey(key);
+    try {
+      client.putObject(writeRequest(objectKey).toBuilder().ifNoneMatch("*").build(), RequestBody.fromBytes(content));
+      return true;
+    } catch (S3Exception e) {
+      if (e.statusCode() == 412) {
+        return false;
+      }
+      if (e.statusCode() == 409) {
+        throw new TransientStoreException("put " + objectKey + " if absent: a concurrent write "
+            + "to the same key", e);
+      }
+      throw map("put " + objectKey + " if absent", objectKey, e);
+    } catch (SdkException e) {
+      throw map("put " + objectKey + " if absent", objectKey, e);
+    }
+  }
+
   private void putSingle(String objectKey, byte[] bytes) throws IOException {
     try {
       client.putObject(writeRequest(objectKey), RequestBody.fromBytes(bytes));

@@ -263,6 +263,41 @@ public abstract class StoreContract {
     }
   }
 
+  /**
+   * A conditional create: of eight writers racing for one key with different bodies exactly one wins, and the
+   * object holds the winner's body; a later conditional write neither wins nor changes it.
+   */
+  @Test
+  void putIfAbsentHasExactlyOneWinner() throws Exception {
+    int writers = 8;
+    java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(writers);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+    try {
+      List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < writers; i++) {
+        int n = i;
+        results.add(pool.submit(() -> {
+          start.await();
+          return store.putIfAbsent("claims/one", randomBytes(64, n));
+        }));
+      }
+      int winner = -1;
+      for (int i = 0; i < writers; i++) {
+        if (results.get(i).get()) {
+          assertThat(winner).as("a second writer also won").isEqualTo(-1);
+          winner = i;
+        }
+      }
+      assertThat(winner).as("nobody won").isNotEqualTo(-1);
+      assertThat(read("claims/one")).isEqualTo(randomBytes(64, winner));
+      assertThat(store.putIfAbsent("claims/one", randomBytes(64, 99))).isFalse();
+      assertThat(read("claims/one")).isEqualTo(randomBytes(64, winner));
+      assertThat(store.list("claims/")).hasSize(1);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   private static final class FailingStream extends InputStream {
     @Override
     public int read() throws IOException {

@@ -143,6 +143,9 @@ public final class WalArchive {
           + "content (SHA-256 " + existing.get().artifact().rawSha256() + ", now " + rawSha256 + "); it is never "
           + "overwritten: check that two servers do not archive into one plan");
     }
+    if (!replaceable) {
+      claimBody(name, rawSha256, length);
+    }
     Probe raw = new Probe();
     ChunkProbe chunks = new ChunkProbe(ChunkDigests.DEFAULT_SIZE);
     Probe stored = new Probe();
@@ -171,6 +174,30 @@ public final class WalArchive {
     }
     return entry;
   }
+
+  /**
+   * One body per WAL file name, decided by the store: the first writer creates {@code <name>.claim} (its SHA-256 and
+   * size) with a conditional write; a concurrent or later push of the same name goes on only with the same body, so
+   * of two servers racing with different contents one fails loudly instead of both reporting success.
+   */
+  private void claimBody(String name, String rawSha256, int length) throws IOException {
+    byte[] body = (rawSha256 + " " + length).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    String key = prefix + name + CLAIM;
+    if (store.putIfAbsent(key, body)) {
+      return;
+    }
+    byte[] held;
+    try (InputStream in = store.get(key)) {
+      held = in.readNBytes(200);
+    }
+    if (!java.util.Arrays.equals(held, body)) {
+      throw new IntegrityException("WAL file " + name + " is already being archived in " + describe() + " with other "
+          + "content (" + new String(held, java.nio.charset.StandardCharsets.UTF_8) + ", now " + rawSha256 + " "
+          + length + "); it is never overwritten: check that two servers do not archive into one plan");
+    }
+  }
+
+  private static final String CLAIM = ".claim";
 
   /** Removes a {@code .partial} once its complete segment is stored. */
   public synchronized void deletePartial(String segment) throws IOException {
@@ -267,6 +294,7 @@ public final class WalArchive {
         if (!dryRun) {
           repository.deleteDocument(prefix + name + ".json"); // the record first: the file stops existing at once
           store.delete(e.getValue().artifact().key());
+          store.delete(prefix + name + CLAIM);
         }
       }
     }
