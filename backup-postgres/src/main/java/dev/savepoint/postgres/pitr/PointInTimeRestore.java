@@ -40,6 +40,8 @@ import java.util.concurrent.Future;
  * is refused before anything is written, naming the window.
  */
 public final class PointInTimeRestore {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PointInTimeRestore.class);
+
   /** Where WAL is fetched to, inside the data directory. */
   public static final String WAL_DIR = "savepoint_wal";
 
@@ -437,15 +439,36 @@ public final class PointInTimeRestore {
   }
 
   /**
-   * Deletes the WAL that no kept base backup needs: every segment before the oldest base backup's start (run it
-   * after pruning base backups). Returns the deleted names; {@code dryRun} only lists them.
+   * Deletes the WAL that no kept base backup needs, timeline by timeline ({@link WalRetention}: a backup's own
+   * timeline from its start, and every timeline that branched from it after it began); run it after pruning base
+   * backups. Returns the deleted names; {@code dryRun} only lists them. Without base backups nothing is deleted.
    */
   public List<String> pruneWal(boolean dryRun) throws IOException {
-    Manifest oldest = baseBackups().stream().min(Comparator.comparing(Manifest::startedAt)).orElseThrow();
-    Map<String, Object> facts = oldest.source().facts();
-    long size = ((Number) facts.get("walSegmentSize")).longValue();
-    return archive.deleteBefore(WalSegment.containing(((Number) facts.get("timeline")).intValue(),
-        WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size), dryRun);
+    List<WalRetention.Start> starts = new ArrayList<>();
+    long size = 0;
+    List<Manifest> bases = baseBackups();
+    if (bases.isEmpty()) {
+      return List.of(); // nothing says which WAL is needed: nothing goes
+    }
+    for (Manifest base : bases) {
+      Map<String, Object> facts = base.source().facts();
+      size = ((Number) facts.get("walSegmentSize")).longValue();
+      starts.add(new WalRetention.Start(((Number) facts.get("timeline")).intValue(),
+          WalSegment.parseLsn(String.valueOf(facts.get("startLsn")))));
+    }
+    Map<Integer, Map<Integer, Long>> histories = new java.util.HashMap<>();
+    for (Map.Entry<String, WalArchive.Entry> e : archive.entries().entrySet()) {
+      if (e.getKey().endsWith(".history")) {
+        try (InputStream in = archive.open(e.getValue(), repository.secrets())) {
+          histories.put(Integer.parseUnsignedInt(e.getKey().substring(0, 8), 16), WalRetention.parseHistory(
+              new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (dev.savepoint.core.CryptoException | IllegalArgumentException unreadable) {
+          LOG.warn("timeline history {} cannot be read ({}): its timeline's WAL is kept", e.getKey(),
+              unreadable.getMessage());
+        }
+      }
+    }
+    return archive.deleteUnneeded(new WalRetention(starts, histories), size, dryRun);
   }
 
   /**

@@ -280,16 +280,18 @@ public final class WalArchive {
   }
 
   /**
-   * Deletes (unless {@code dryRun}) the WAL segments before {@code first} — those no kept base backup needs —
-   * and returns their names. History files are kept: they are tiny and every later timeline needs them.
+   * Deletes (unless {@code dryRun}) the WAL segments no kept base backup needs, on every timeline (see
+   * {@link WalRetention}), and returns their names. History files are kept: they are tiny and every later timeline
+   * needs them.
    */
-  public synchronized List<String> deleteBefore(WalSegment first, boolean dryRun) throws IOException {
+  synchronized List<String> deleteUnneeded(WalRetention retention, long segmentSize, boolean dryRun)
+      throws IOException {
     List<String> deleted = new ArrayList<>();
     for (Map.Entry<String, Entry> e : entries().entrySet()) {
       String name = e.getKey();
       String segmentName = name.endsWith(".partial") ? name.substring(0, name.length() - 8) : name;
-      WalSegment s = WalSegment.parse(segmentName, first.size());
-      if (s != null && s.number() < first.number()) {
+      WalSegment s = WalSegment.parse(segmentName, segmentSize);
+      if (s != null && !retention.needs(s)) {
         deleted.add(name);
         if (!dryRun) {
           repository.deleteDocument(prefix + name + ".json"); // the record first: the file stops existing at once
