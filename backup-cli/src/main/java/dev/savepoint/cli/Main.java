@@ -77,11 +77,14 @@ public final class Main {
   }
 
   static int exitCode(Throwable e) {
-    if (e instanceof IntegrityException || e instanceof VerificationFailedException) {
+    // A stored object a backup or WAL record names is gone: the backup is damaged, whichever command found it.
+    if (e instanceof IntegrityException || e instanceof VerificationFailedException
+        || e instanceof dev.savepoint.core.ObjectNotFoundException) {
       return INTEGRITY;
     }
+    // A plan or backup id that is not there is the operator's typo, as it is for list.
     if (e instanceof ConfigurationException || e instanceof CryptoException || e instanceof ApprovalException
-        || e instanceof IllegalArgumentException) {
+        || e instanceof IllegalArgumentException || e instanceof dev.savepoint.core.BackupNotFoundException) {
       return USAGE;
     }
     return FAILED;

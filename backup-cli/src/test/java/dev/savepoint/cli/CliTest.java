@@ -94,6 +94,13 @@ class CliTest {
     CliProcess.Result restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "db", "--to", "file:" + out);
     assertThat(restore.exit()).isEqualTo(3);
     assertThat(out).doesNotExist();
+
+    // A missing artifact is the same class in restore as in verify: the backup is damaged (exit 3).
+    Files.delete(stored);
+    assertThat(CliProcess.run("verify", "--insecure-unsigned", "--repo", repo(), "--plan", "db").exit()).isEqualTo(3);
+    restore = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "db", "--to", "file:" + out);
+    assertThat(restore.exit()).as(restore.err()).isEqualTo(3);
+    assertThat(out).doesNotExist();
   }
 
   @Test
@@ -160,7 +167,7 @@ class CliTest {
         "--to", "file:" + tmp.resolve("x"));
     assertThat(badAt.exit()).isEqualTo(2);
     CliProcess.Result missing = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "none", "--to", "file:" + tmp.resolve("x"));
-    assertThat(missing.exit()).isEqualTo(1);
+    assertThat(missing.exit()).as("a typo'd plan is a usage error in restore as in list").isEqualTo(2);
     assertThat(missing.err()).contains("no complete backup of plan 'none'");
   }
 

@@ -28,8 +28,8 @@ class WalRetentionTest {
   @Test
   void keepsExactlyWhatTheTimelineTreeWalkNeedsOverRandomHistories() {
     Random random = new Random(43_1);
-    int histories = Integer.getInteger("savepoint.walRetentionHistories", 400);
-    for (int c = 0; c < histories; c++) {
+    int cases = Integer.getInteger("savepoint.walRetentionHistories", 400);
+    for (int c = 0; c < cases; c++) {
       Map<Integer, Line> lines = new LinkedHashMap<>();
       lines.put(1, new Line(0, 0, SIZE * (5 + random.nextInt(40))));
       int timelines = 1 + random.nextInt(6);
