@@ -24,11 +24,45 @@ public final class PgTools {
    * can dump an older server), else whatever is on the PATH.
    */
   public static String find(String name, int serverMajor) {
-    String env = System.getenv("SAVEPOINT_PG_BIN");
-    if (env != null && !env.isBlank()) {
-      return Path.of(env, name).toString();
+    return find(name, serverMajor, System.getenv("SAVEPOINT_PG_BIN"), Path.of("/usr/lib/postgresql"));
+  }
+
+  /**
+   * A tool that only understands its own major's formats ({@code pg_waldump} reads the WAL of its major alone and
+   * says nothing useful of another's): found as {@link #find} does, and refused with a {@link
+   * dev.savepoint.core.ConfigurationException} naming the client to install unless its {@code --version} is
+   * {@code serverMajor}.
+   */
+  public static String findExact(String name, int serverMajor) throws IOException {
+    return exact(find(name, serverMajor), name, serverMajor);
+  }
+
+  static String exact(String tool, String name, int serverMajor) throws IOException {
+    String version;
+    try {
+      Process p = processBuilder(List.of(tool, "--version")).redirectErrorStream(true).start();
+      version = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      p.waitFor();
+    } catch (IOException e) {
+      version = "not found";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while asking " + tool + " for its version");
     }
-    Path base = Path.of("/usr/lib/postgresql");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(PostgreSQL\\) (\\d+)").matcher(version);
+    if (!m.find() || Integer.parseInt(m.group(1)) != serverMajor) {
+      throw new dev.savepoint.core.ConfigurationException("this needs " + name + " of PostgreSQL " + serverMajor
+          + " (it reads only its own major's WAL), found " + tool + ": " + version + "; install the PostgreSQL "
+          + serverMajor + " client (e.g. apt-get install postgresql-client-" + serverMajor + ") or point "
+          + "SAVEPOINT_PG_BIN at its bin directory");
+    }
+    return tool;
+  }
+
+  static String find(String name, int serverMajor, String pgBin, Path base) {
+    if (pgBin != null && !pgBin.isBlank()) {
+      return Path.of(pgBin, name).toString();
+    }
     Path exact = base.resolve(Integer.toString(serverMajor)).resolve("bin").resolve(name);
     if (Files.isExecutable(exact)) {
       return exact.toString();

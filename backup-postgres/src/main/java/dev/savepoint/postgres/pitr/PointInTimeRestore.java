@@ -234,6 +234,10 @@ public final class PointInTimeRestore {
           + chain.durableUntil() + (chain.gap() == null ? "" : " (missing segment " + missing(chain.gap()) + ")")
           + "; the recoverable window is " + base.finishedAt() + " to " + chain.durableUntil() + ". Nothing was written");
     }
+    int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
+    // pg_waldump of another major reads nothing of this WAL and fails: "no transaction after the target" would then
+    // restore past it, silently. Only the server's own major's pg_waldump decides, found before anything is written.
+    String waldump = target == null ? null : PgTools.findExact("pg_waldump", major);
     Path dir = directory.toAbsolutePath().normalize();
     if (Files.exists(dir)) {
       try (var entries = Files.list(dir)) {
@@ -244,48 +248,61 @@ public final class PointInTimeRestore {
     }
     Files.createDirectories(dir);
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-    ArtifactRecord tar = base.artifact(BaseBackupSource.ARTIFACT).orElseThrow(() ->
-        new RestoreException("base backup has no " + BaseBackupSource.ARTIFACT));
-    try (InputStream in = repository.openRaw(tar, secrets)) {
-      // A base backup streamed by Savepoint holds no links (pg_basebackup sends pg_wal as a directory, and one tar
-      // means no tablespaces): a link could only send the server's writes, or the ownership change, out of PGDATA.
-      Tar.extract(in, dir, false);
-    }
-    long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
-    Path wal = Files.createDirectories(dir.resolve(WAL_DIR));
-    fetch(chain.files(), wal, size, secrets);
-    Files.writeString(dir.resolve("recovery.signal"), "");
-    int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
-    String reached = lsn != null ? "WAL position " + WalSegment.lsn(lsn) : target == null ? "latest" : target.toString();
-    Instant requested = target; // checked after recovery even where all WAL is replayed (nothing must end after it)
-    if (target != null) {
-      // PostgreSQL stops at the first transaction after the target; with none in the WAL, recovery would end "before
-      // the configured target was reached" and the server refuse to start. The state at the target is then the
-      // state at the end of the (durable) WAL: recover all of it.
-      Instant last = lastTransactionEnd(wal, chain.files(), major);
-      if (last == null || !last.isAfter(target)) {
-        reached = target + " (no transaction ended after it: all durable WAL replayed"
-            + (last == null ? ")" : ", the last one at " + last + ")");
-        target = null;
+    try {
+      ArtifactRecord tar = base.artifact(BaseBackupSource.ARTIFACT).orElseThrow(() ->
+          new RestoreException("base backup has no " + BaseBackupSource.ARTIFACT));
+      try (InputStream in = repository.openRaw(tar, secrets)) {
+        // A base backup streamed by Savepoint holds no links (pg_basebackup sends pg_wal as a directory, and one tar
+        // means no tablespaces): a link could only send the server's writes, or the ownership change, out of PGDATA.
+        Tar.extract(in, dir, false);
       }
+      long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
+      Path wal = Files.createDirectories(dir.resolve(WAL_DIR));
+      fetch(chain.files(), wal, size, secrets);
+      Files.writeString(dir.resolve("recovery.signal"), "");
+      String reached = lsn != null ? "WAL position " + WalSegment.lsn(lsn) : target == null ? "latest" : target.toString();
+      Instant requested = target; // checked after recovery even where all WAL is replayed (nothing must end after it)
+      if (target != null) {
+        // PostgreSQL stops at the first transaction after the target; with none in the WAL, recovery would end "before
+        // the configured target was reached" and the server refuse to start. The state at the target is then the
+        // state at the end of the (durable) WAL: recover all of it.
+        Instant last = lastTransactionEnd(wal, chain.files(), waldump);
+        if (last == null || !last.isAfter(target)) {
+          reached = target + " (no transaction ended after it: all durable WAL replayed"
+              + (last == null ? ")" : ", the last one at " + last + ")");
+          target = null;
+        }
+      }
+      // Archiving stays as the cluster had it: an in-place recovery of production must archive again once promoted.
+      StringBuilder conf = new StringBuilder("\n# Written by savepoint: point-in-time recovery of plan '" + plan + "'\n")
+          .append("restore_command = 'cp \"").append(wal).append("/%f\" \"%p\"'\n")
+          .append("recovery_end_command = '").append(TIDY_COMMAND.replace("'", "''")).append("'\n")
+          .append("recovery_target_action = 'promote'\n")
+          .append("recovery_target_timeline = 'latest'\n");
+      if (lsn != null) {
+        conf.append("recovery_target_lsn = '").append(WalSegment.lsn(lsn)).append("'\n");
+      } else if (target != null) {
+        conf.append("recovery_target_time = '").append(java.time.format.DateTimeFormatter
+            .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(java.time.ZoneOffset.UTC).format(target)).append("+00'\n");
+      }
+      Path autoConf = dir.resolve("postgresql.auto.conf");
+      String existing = Files.exists(autoConf) ? Files.readString(autoConf) : "";
+      Files.writeString(autoConf, withRecoverySettings(existing, conf.toString(), Instant.now()));
+      LocalCluster.giveToServerUser(dir);
+      return new Result(base.id(), chain.files().size(), reached, dir, major, requested);
+    } catch (IOException | RuntimeException e) {
+      // The directory was empty: a failed restore (a damaged WAL file, an unreadable segment) leaves it so.
+      emptyDirectory(dir);
+      throw e;
     }
-    // Archiving stays as the cluster had it: an in-place recovery of production must archive again once promoted.
-    StringBuilder conf = new StringBuilder("\n# Written by savepoint: point-in-time recovery of plan '" + plan + "'\n")
-        .append("restore_command = 'cp \"").append(wal).append("/%f\" \"%p\"'\n")
-        .append("recovery_end_command = '").append(TIDY_COMMAND.replace("'", "''")).append("'\n")
-        .append("recovery_target_action = 'promote'\n")
-        .append("recovery_target_timeline = 'latest'\n");
-    if (lsn != null) {
-      conf.append("recovery_target_lsn = '").append(WalSegment.lsn(lsn)).append("'\n");
-    } else if (target != null) {
-      conf.append("recovery_target_time = '").append(java.time.format.DateTimeFormatter
-          .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(java.time.ZoneOffset.UTC).format(target)).append("+00'\n");
+  }
+
+  private static void emptyDirectory(Path dir) {
+    try (var files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(dir)).forEach(p -> p.toFile().delete());
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("could not empty {} after the failed restore: {}", dir, e.getMessage());
     }
-    Path autoConf = dir.resolve("postgresql.auto.conf");
-    String existing = Files.exists(autoConf) ? Files.readString(autoConf) : "";
-    Files.writeString(autoConf, withRecoverySettings(existing, conf.toString(), Instant.now()));
-    LocalCluster.giveToServerUser(dir);
-    return new Result(base.id(), chain.files().size(), reached, dir, major, requested);
   }
 
   /**
@@ -336,7 +353,8 @@ public final class PointInTimeRestore {
    * When the newest transaction in the fetched WAL ended (commit or abort, what {@code recovery_target_time}
    * compares), read with {@code pg_waldump} from the newest segment back; null if the WAL holds none.
    */
-  private static Instant lastTransactionEnd(Path wal, List<WalArchive.Entry> files, int major) throws IOException {
+  private static Instant lastTransactionEnd(Path wal, List<WalArchive.Entry> files, String waldump)
+      throws IOException {
     List<String> segments = new ArrayList<>();
     for (WalArchive.Entry f : files) {
       String name = f.name().endsWith(".partial") ? f.name().substring(0, 24) : f.name();
@@ -348,8 +366,9 @@ public final class PointInTimeRestore {
         .appendPattern("yyyy-MM-dd HH:mm:ss").optionalStart().appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND,
             0, 9, true).optionalEnd().toFormatter().withZone(java.time.ZoneOffset.UTC);
     for (String segment : segments) {
-      ProcessBuilder pb = new ProcessBuilder(PgTools.find("pg_waldump", major), "--path", wal.toString(), "--rmgr",
-          "Transaction", segment, segment).redirectError(ProcessBuilder.Redirect.DISCARD);
+      Path errors = Files.createTempFile("savepoint-waldump-", ".err");
+      ProcessBuilder pb = new ProcessBuilder(waldump, "--path", wal.toString(), "--rmgr",
+          "Transaction", segment, segment).redirectError(errors.toFile());
       pb.environment().put("TZ", "UTC");
       Process p = pb.start();
       Instant newest = null;
@@ -364,10 +383,17 @@ public final class PointInTimeRestore {
         }
       }
       try {
-        p.waitFor(); // a padded partial segment ends in an "invalid record" error: what was read counts
+        // A padded partial segment ends in an "error in WAL record" (its end): what was read counts. Any other
+        // failure (a segment it cannot read at all) must not pass for "no transaction": that restores past the target.
+        String error = p.waitFor() == 0 ? "" : Files.readString(errors).strip();
+        if (newest == null && !error.isEmpty() && !error.contains("error in WAL record")) {
+          throw new RestoreException("cannot read WAL segment " + segment + " with " + waldump + ": " + error);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new java.io.InterruptedIOException("interrupted while reading WAL with pg_waldump");
+      } finally {
+        Files.deleteIfExists(errors);
       }
       if (newest != null) {
         return newest;

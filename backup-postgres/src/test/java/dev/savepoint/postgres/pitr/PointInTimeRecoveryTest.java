@@ -195,6 +195,26 @@ class PointInTimeRecoveryTest {
       assertThat(archive.entries().keySet()).noneMatch(pruned::contains);
       assertThat(pitr.window().from()).isEqualTo(second.finishedAt());
 
+      // A WAL file whose stored bytes changed fails the restore, and the restore leaves the directory as it found it.
+      java.util.Set<String> names = archive.entries().keySet();
+      String victimName = names.stream().filter(n -> n.matches("[0-9A-F]{24}")).reduce((a, b) -> b)
+          .orElseThrow(() -> new AssertionError("no complete segment in " + names));
+      WalArchive.Entry victim = archive.entries().get(victimName);
+      byte[] stored;
+      try (var in = repo.store().get(victim.artifact().key())) {
+        stored = in.readAllBytes();
+      }
+      byte[] flipped = stored.clone();
+      flipped[flipped.length / 2] ^= 0x01;
+      repo.store().put(victim.artifact().key(), dev.savepoint.core.ByteSource.wrap(flipped));
+      Path damaged = Files.createDirectories(tmp.resolve("damaged"));
+      assertThatThrownBy(() -> pitr.restore(null, damaged, Secrets.none()))
+          .isInstanceOf(dev.savepoint.core.IntegrityException.class).hasMessageContaining(victimName);
+      try (var left = Files.list(damaged)) {
+        assertThat(left).as("nothing of the failed restore").isEmpty();
+      }
+      repo.store().put(victim.artifact().key(), dev.savepoint.core.ByteSource.wrap(stored));
+
       // A lost segment is a gap, named; a restore past it is refused.
       streamer.close();
       streaming.join(30_000);

@@ -1,0 +1,49 @@
+package dev.savepoint.postgres.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.savepoint.core.ConfigurationException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 35.7: pg_waldump reads only its own major's WAL. Against a PostgreSQL 13 cluster, the 15 client found on this
+ * machine read nothing, "no transaction after the target" followed, and the restore replayed past it. The tool must be
+ * the server's major, or the restore is refused naming the client to install.
+ */
+class PgToolsExactTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void aToolOfAnotherMajorIsRefusedNamingTheClientToInstall() throws Exception {
+    Path base = Files.createDirectories(tmp.resolve("postgresql"));
+    fakeTool(base.resolve("15/bin"), "pg_waldump (PostgreSQL) 15.18");
+    String found = PgTools.find("pg_waldump", 13, null, base);
+    assertThat(found).as("the newest client is the fallback for tools that read older servers")
+        .isEqualTo(base.resolve("15/bin/pg_waldump").toString());
+    assertThatThrownBy(() -> PgTools.exact(found, "pg_waldump", 13)).isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("pg_waldump of PostgreSQL 13").hasMessageContaining("postgresql-client-13")
+        .hasMessageContaining("15.18");
+    assertThat(PgTools.exact(found, "pg_waldump", 15)).isEqualTo(found);
+    assertThatThrownBy(() -> PgTools.exact(tmp.resolve("none").toString(), "pg_waldump", 15))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("not found");
+  }
+
+  /** The real client on this machine says its own major. */
+  @Test
+  void theInstalledWaldumpIsAcceptedForItsOwnMajor() throws Exception {
+    String tool = PgTools.find("pg_waldump", 15);
+    assertThat(PgTools.exact(tool, "pg_waldump", 15)).isEqualTo(tool);
+  }
+
+  private static void fakeTool(Path bin, String version) throws Exception {
+    Files.createDirectories(bin);
+    Path tool = Files.writeString(bin.resolve("pg_waldump"), "#!/bin/sh\necho '" + version + "'\n");
+    Files.setPosixFilePermissions(tool, PosixFilePermissions.fromString("rwxr-xr-x"));
+  }
+}
