@@ -95,8 +95,8 @@ final class Uris {
   }
 
   /**
-   * The restore target for {@code uri}. A PostgreSQL target that is not empty gets a safety backup into
-   * {@code repository} under {@code safetyPlan} first.
+   * The restore target for {@code uri}. A PostgreSQL target that is not empty, and the objects a bucket restore
+   * replaces or deletes, get a safety backup into {@code repository} under {@code safetyPlan} first.
    */
   static RestoreTarget target(String uri, Manifest manifest, boolean replace, Repository repository,
       String safetyPlan, FilesTarget.UnsafeKeys unsafeKeys, java.util.function.Consumer<PostgresTarget.Builder> postgres) throws IOException {
@@ -104,11 +104,12 @@ final class Uris {
       return StreamTarget.stream(System.out);
     }
     if (manifest.source().type().equals(BucketSource.TYPE)) {
+      // As of the backup: what it does not hold is deleted, and what is replaced or deleted is kept in a safety backup.
       if (uri.startsWith("s3://")) {
-        return new BucketTarget(S3Store.fromUri(uri));
+        return new BucketTarget(S3Store.fromUri(uri)).asOfBackup(repository, safetyPlan);
       }
       if (uri.startsWith("gs://")) {
-        return new BucketTarget(GcsStore.fromUri(uri));
+        return new BucketTarget(GcsStore.fromUri(uri)).asOfBackup(repository, safetyPlan);
       }
       if (uri.startsWith("file:")) {
         FilesTarget t = new FilesTarget(path(uri), BucketSource.ARTIFACT_PREFIX, unsafeKeys);

@@ -119,6 +119,8 @@ public final class Steps {
   public static RecoveryStep restore(String name, Repository repository, String plan, BackupSelector selector,
       Target target, Secrets secrets, Duration timeout) {
     return new Named(name, timeout) {
+      private volatile boolean bucket;
+
       @Override
       public String describe() throws IOException {
         Manifest m = repository.select(plan, selector);
@@ -129,7 +131,9 @@ public final class Steps {
       @Override
       public Map<String, Object> run() throws IOException {
         Manifest m = repository.select(plan, selector);
-        Repository.RestoreResult r = repository.restore(m, target.forBackup(m), secrets);
+        dev.savepoint.core.RestoreTarget to = target.forBackup(m);
+        bucket = to instanceof dev.savepoint.core.BucketTarget;
+        Repository.RestoreResult r = repository.restore(m, to, secrets);
         Map<String, Object> details = new LinkedHashMap<>(r.facts());
         details.put("backupId", m.id());
         details.put("backupTakenAt", m.startedAt().toString());
@@ -138,7 +142,9 @@ public final class Steps {
 
       @Override
       public String stateIfFailed() {
-        return "the target of plan '" + plan + "' is as it was before this step (restores replace only once verified)";
+        return bucket ? "the bucket of plan '" + plan + "' may be part-restored (the error says how many objects were "
+            + "rewritten); every object the restore replaced or deleted is in its safety backup; rerun to finish"
+            : "the target of plan '" + plan + "' is as it was before this step (restores replace only once verified)";
       }
     };
   }

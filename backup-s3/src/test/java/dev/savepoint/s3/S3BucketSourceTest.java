@@ -69,6 +69,69 @@ class S3BucketSourceTest {
     assertThat(Files.readString(dir.resolve("avatars/勇者.txt"))).isEqualTo("hero, level 2");
   }
 
+  /**
+   * Issue 36.4: restored "as of the backup", a prefix holds exactly the backup's objects — junk written after it is
+   * deleted, changed objects are put back, matching ones are left alone — and every object replaced or deleted is in a
+   * safety backup first, from which it can be restored. A second run changes nothing.
+   */
+  @Test
+  void aRestoreAsOfTheBackupDeletesLaterObjectsKeepsASafetyCopyAndRewritesOnlyWhatDiffers() throws Exception {
+    S3Client client = S3Store.client(server.endpoint(), server.region(), server.accessKey(), server.secretKey());
+    String app = server.createBucket("asof");
+    S3Store uploads = S3Store.builder(client, app).prefix("uploads/").build();
+    java.util.Map<String, byte[]> original = new java.util.TreeMap<>();
+    for (int i = 0; i < 20; i++) {
+      byte[] body = new byte[1000 + i];
+      new Random(i).nextBytes(body);
+      original.put("maps/" + i + ".png", body);
+      uploads.put("maps/" + i + ".png", dev.savepoint.core.ByteSource.wrap(body));
+    }
+    Repository repo = new Repository(new InMemoryStore());
+    Manifest m = BackupPlan.builder("uploads").source(BucketSource.of(uploads)).transform(Transforms.zstd())
+        .repository(repo).build().run().manifest();
+
+    // After the backup: a user's legitimate change, a same-size change, a deletion, and junk.
+    uploads.put("maps/1.png", dev.savepoint.core.ByteSource.wrap("a user's new upload".getBytes()));
+    byte[] sameSize = original.get("maps/2.png").clone();
+    sameSize[0] ^= 1;
+    uploads.put("maps/2.png", dev.savepoint.core.ByteSource.wrap(sameSize));
+    uploads.delete("maps/3.png");
+    for (int i = 0; i < 3; i++) {
+      uploads.put("junk/" + i, dev.savepoint.core.ByteSource.wrap(("junk " + i).getBytes()));
+    }
+
+    java.util.Map<String, Object> facts = repo.restore(m, new BucketTarget(uploads).asOfBackup(repo, "uploads-safety"),
+        Secrets.none()).facts();
+    assertThat(facts).containsEntry("objectsRestored", 3L).containsEntry("objectsDeleted", 3L)
+        .containsEntry("objectsUnchanged", 17L).containsKey("safetyBackupId");
+    java.util.Map<String, byte[]> now = new java.util.TreeMap<>();
+    for (dev.savepoint.core.ObjectInfo o : uploads.list("")) {
+      try (var in = uploads.get(o.key())) {
+        now.put(o.key(), in.readAllBytes());
+      }
+    }
+    assertThat(now.keySet()).isEqualTo(original.keySet());
+    now.forEach((k, v) -> assertThat(v).as(k).isEqualTo(original.get(k)));
+
+    // The safety backup holds what the restore replaced or deleted, as it was.
+    Manifest safety = repo.manifest("uploads-safety", String.valueOf(facts.get("safetyBackupId")));
+    assertThat(safety.tier()).isEqualTo("safety");
+    Path displaced = tmp.resolve("displaced");
+    repo.restore(safety, new FilesTarget(displaced, BucketSource.ARTIFACT_PREFIX), Secrets.none());
+    assertThat(Files.readString(displaced.resolve("maps/1.png"))).isEqualTo("a user's new upload");
+    assertThat(displaced.resolve("maps/2.png")).hasBinaryContent(sameSize);
+    assertThat(Files.readString(displaced.resolve("junk/2"))).isEqualTo("junk 2");
+    try (var files = Files.walk(displaced)) {
+      assertThat(files.filter(Files::isRegularFile).count()).isEqualTo(5);
+    }
+
+    java.util.Map<String, Object> again = repo.restore(m, new BucketTarget(uploads).asOfBackup(repo, "uploads-safety"),
+        Secrets.none()).facts();
+    assertThat(again).containsEntry("objectsRestored", 0L).containsEntry("objectsDeleted", 0L)
+        .doesNotContainKey("safetyBackupId");
+    assertThat(repo.list("uploads-safety")).hasSize(1);
+  }
+
   @Test
   void anUnreachableBucketFailsTheBackupWithAStoreErrorAndStoresNothing() throws Exception {
     S3Client unreachable = S3Store.client(java.net.URI.create("http://127.0.0.1:1"), "us-east-1", "x", "y");
