@@ -34,8 +34,9 @@ public final class KubernetesSteps {
   public static final String REPLICAS_BEFORE_STOP = "savepoint.dev/replicas-before-stop";
 
   /**
-   * Scales {@code namespace/deployment} to {@code replicas} and waits until exactly that many are ready. Scaling a
-   * running Deployment to 0 records its replica count in {@link #REPLICAS_BEFORE_STOP}.
+   * Scales {@code namespace/deployment} to {@code replicas} and waits until exactly that many are ready — for 0, until
+   * no pod of it is left, terminating ones included. Scaling a running Deployment to 0 records its replica count in
+   * {@link #REPLICAS_BEFORE_STOP}.
    */
   public static RecoveryStep scale(String name, KubernetesClient client, String namespace, String deployment,
       int replicas, Duration timeout) {
@@ -111,7 +112,8 @@ public final class KubernetesSteps {
       while (Instant.now().isBefore(deadline)) {
         Deployment d = find();
         ready = d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas();
-        if (ready == target) {
+        // Stopped means no pod left: a terminating pod still writes for its grace period, ready or not.
+        if (ready == target && (target > 0 || pods(d) == 0)) {
           if (replicas == null) {
             client.apps().deployments().inNamespace(namespace).withName(deployment).edit(e -> {
               e.getMetadata().getAnnotations().remove(REPLICAS_BEFORE_STOP);
@@ -122,8 +124,23 @@ public final class KubernetesSteps {
         }
         Thread.sleep(500);
       }
-      throw new IOException("deployment " + what() + " has " + ready + " ready replicas, not " + target + ", after "
-          + timeout);
+      throw new IOException("deployment " + what() + " has " + ready + " ready replicas, not " + target
+          + (ready == target ? " with no pod left (" + pods(find()) + " still terminating)" : "") + ", after " + timeout);
+    }
+
+    /** The pods the deployment's selector matches, terminating ones included. */
+    private int pods(Deployment d) {
+      if (d.getSpec().getSelector() == null || d.getSpec().getSelector().getMatchLabels() == null) {
+        return 0;
+      }
+      return client.pods().inNamespace(namespace).withLabels(d.getSpec().getSelector().getMatchLabels()).list()
+          .getItems().size();
+    }
+
+    @Override
+    public String leaves() {
+      return "deployment " + what() + (replicas != null && replicas == 0 ? " is scaled to 0 (writers stopped"
+          : " runs (writers started") + " by step " + name + ")";
     }
 
     @Override

@@ -80,4 +80,39 @@ class KubernetesStepsTest {
     assertThatThrownBy(() -> KubernetesSteps.scale("x", client, "prod", "nope", 0, Duration.ofSeconds(2)).describe())
         .isInstanceOf(IOException.class).hasMessageContaining("no deployment prod/nope");
   }
+
+  /** Issue 36.7: stopped means no pod left — a terminating pod still writes, however few replicas are ready. */
+  @Test
+  void aStopWaitsUntilTheLastPodIsGone() throws Exception {
+    java.util.Map<String, String> labels = java.util.Map.of("app", "trpg");
+    client.apps().deployments().inNamespace("prod").resource(new DeploymentBuilder().withNewMetadata()
+        .withName("trpg").endMetadata().withNewSpec().withReplicas(1).withNewSelector().withMatchLabels(labels)
+        .endSelector().endSpec().withNewStatus().withReadyReplicas(1).endStatus().build()).create();
+    client.pods().inNamespace("prod").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+        .withName("trpg-abc").withLabels(labels).endMetadata().build()).create();
+    AtomicBoolean running = new AtomicBoolean(true);
+    Thread t = controller(running);
+    Thread terminating = new Thread(() -> {
+      try {
+        Thread.sleep(2000); // the pod's grace period
+        client.pods().inNamespace("prod").withName("trpg-abc").delete();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    try {
+      RecoveryStep stop = KubernetesSteps.scale("stop-writers", client, "prod", "trpg", 0, Duration.ofSeconds(20));
+      terminating.start();
+      long started = System.nanoTime();
+      stop.run();
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).as("returned while a pod was left")
+          .isGreaterThanOrEqualTo(Duration.ofMillis(1900));
+      assertThat(client.pods().inNamespace("prod").list().getItems()).isEmpty();
+      assertThat(stop.leaves()).isEqualTo("deployment prod/trpg is scaled to 0 (writers stopped by step stop-writers)");
+    } finally {
+      running.set(false);
+      t.join(5000);
+      terminating.join(5000);
+    }
+  }
 }

@@ -253,7 +253,7 @@ public final class RecoveryPlan {
           results.add(new RecoveryReport.StepResult(step.name(), "done", start, Instant.now(), null, details, null));
         } catch (Exception e) {
           failed = step.name();
-          state = step.stateIfFailed();
+          state = step.stateIfFailed() + leftByEarlierSteps(step);
           results.add(new RecoveryReport.StepResult(step.name(), "failed", start, Instant.now(), null, Map.of(),
               String.valueOf(e.getMessage())));
         }
@@ -278,6 +278,18 @@ public final class RecoveryPlan {
             : kind + "stopped at step " + failed + ": " + state + " (resume with report " + id + ")",
         Map.of("report", id, "rtoSeconds", report.rtoSeconds())));
     return report;
+  }
+
+  /**
+   * What the steps before {@code failed} left that the failure does not undo (the newest such state, e.g. "deployment
+   * prod/trpg runs (writers started by step start-writers)"), for the report and the notification.
+   */
+  private String leftByEarlierSteps(RecoveryStep failed) {
+    String left = null;
+    for (RecoveryStep step : steps.subList(0, steps.indexOf(failed))) {
+      left = step.leaves() != null ? step.leaves() : left;
+    }
+    return left == null ? "" : "; " + left;
   }
 
   /** The steps so far, the one named {@code running} as running and every later one as not run yet. */

@@ -26,4 +26,12 @@ public interface RecoveryStep {
   default String stateIfFailed() {
     return "unchanged by this step";
   }
+
+  /**
+   * What the platform is like once this step has run, where a later failure must say so (e.g. "writers run"); null
+   * for steps whose effect needs no mention.
+   */
+  default String leaves() {
+    return null;
+  }
 }

@@ -27,6 +27,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -323,7 +324,9 @@ public final class Steps {
       @Override
       public Map<String, Object> run() throws IOException, InterruptedException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        Instant deadline = Instant.now().plus(timeout);
+        // Gives up a little before the step's timeout, so the failure says what the service last answered.
+        Instant deadline = Instant.now().plus(timeout).minus(Collections.min(List.of(Duration.ofSeconds(10),
+            timeout.dividedBy(10))));
         String last = "no answer";
         int attempts = 0;
         while (Instant.now().isBefore(deadline)) {
@@ -334,7 +337,9 @@ public final class Steps {
             if (r.statusCode() / 100 == 2) {
               return Map.of("status", r.statusCode(), "attempts", attempts);
             }
-            last = "HTTP " + r.statusCode();
+            String body = r.body() == null ? "" : r.body().strip().replaceAll("\\s+", " ");
+            last = "HTTP " + r.statusCode() + (body.isEmpty() ? "" : ": " + (body.length() > 300
+                ? body.substring(0, 300) + "…" : body));
           } catch (IOException e) {
             last = e.getMessage();
           }

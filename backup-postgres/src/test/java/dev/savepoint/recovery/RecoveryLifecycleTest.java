@@ -95,4 +95,61 @@ class RecoveryLifecycleTest {
     assertThatThrownBy(() -> plan.resume(id)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("nothing to resume");
   }
+
+  /**
+   * Issue 36.5: a health check that fails after the writers started says so — the report's state names the running
+   * writers, not only "unchanged by this step" — and the failure shows what the service answered, before the step's
+   * own timeout cuts it off.
+   */
+  @Test
+  void aFailedHealthCheckReportsTheAnswerAndThatTheWritersRun() throws Exception {
+    com.sun.net.httpserver.HttpServer http = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+    http.createContext("/health", exchange -> {
+      byte[] body = "{\"status\": \"down\",\n \"reason\": \"migrations pending\"}".getBytes();
+      exchange.sendResponseHeaders(503, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    http.start();
+    try {
+      Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+      RecoveryStep start = new RecoveryStep() {
+        @Override
+        public String name() {
+          return "start-writers";
+        }
+
+        @Override
+        public Duration timeout() {
+          return Duration.ofSeconds(5);
+        }
+
+        @Override
+        public String describe() {
+          return "start";
+        }
+
+        @Override
+        public Map<String, Object> run() {
+          return Map.of();
+        }
+
+        @Override
+        public String leaves() {
+          return "deployment prod/trpg runs (writers started by step start-writers)";
+        }
+      };
+      java.net.URI url = java.net.URI.create("http://127.0.0.1:" + http.getAddress().getPort() + "/health");
+      RecoveryReport r = RecoveryPlan.builder("trpg", repo).step(instant("stop-writers")).step(start)
+          .step(Steps.health("health", url, Duration.ofSeconds(4))).build().run();
+      assertThat(r.succeeded()).isFalse();
+      assertThat(r.stateAfterFailure()).isEqualTo("unchanged by this step; deployment prod/trpg runs (writers started by "
+          + "step start-writers)");
+      assertThat(r.steps().get(2).error()).contains("HTTP 503: {\"status\": \"down\", \"reason\": \"migrations pending\"}")
+          .doesNotContain("did not finish within");
+    } finally {
+      http.stop(0);
+    }
+  }
 }
