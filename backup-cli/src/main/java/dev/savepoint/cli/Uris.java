@@ -268,6 +268,6 @@ final class Uris {
 
   /** Hides a password in a URI before it goes into a message. */
   static String redact(String uri) {
-    return uri.replaceAll("://([^:/@]+):[^@/]*@", "://$1:***@");
+    return dev.savepoint.core.Redaction.uri(uri);
   }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -235,5 +236,42 @@ class CliOperationsTest {
     assertThat(approved.exit()).as(approved.out() + approved.err()).isZero();
     assertThat(approved.out()).contains("approved by [bob, carol] (request " + id);
     assertThat(done).exists();
+  }
+
+  /**
+   * Issue 38.7: a password in a target URL — in its query or in its user information, with '/' or '@' in it — lands in
+   * no approval request, audit entry, output or error.
+   */
+  @Test
+  void aPasswordInATargetUrlLandsNowhere() throws Exception {
+    String repo = "file:" + tmp.resolve("repo");
+    Path file = Files.writeString(tmp.resolve("settings.sql"), "campaign settings");
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "tier2", "--source",
+        "file:" + file).exit()).isZero();
+    List<String> outputs = new java.util.ArrayList<>();
+    CliProcess.Result request = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--insecure-unsigned",
+        "--repo", repo, "--request", "--plan", "tier2", "--to", "postgresql://app@db/trpg?password=CanaryQuery7",
+        "--reason", "incident 8");
+    assertThat(request.exit()).as(request.err()).isZero();
+    outputs.add(request.out() + request.err());
+    String id = request.out().split("\\s+")[1].replace(":", "");
+    CliProcess.Result show = CliProcess.run("approve", "--insecure-unsigned", "--repo", repo, id, "--show");
+    outputs.add(show.out() + show.err());
+    assertThat(show.out()).contains("password=***");
+    CliProcess.Result halfEchoed = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "tier2",
+        "--to", "postgresql://app:Canary/Slash8@127.0.0.1:5432/trpg");
+    assertThat(halfEchoed.exit()).isEqualTo(Main.USAGE);
+    outputs.add(halfEchoed.out() + halfEchoed.err());
+    CliProcess.Result audit = CliProcess.run("audit", "--insecure-unsigned", "--repo", repo, "--json");
+    outputs.add(audit.out() + audit.err());
+    for (String output : outputs) {
+      assertThat(output).doesNotContain("Canary").doesNotContain("Slash8");
+    }
+    try (var files = Files.walk(tmp.resolve("repo"))) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        assertThat(Files.readString(f, java.nio.charset.StandardCharsets.ISO_8859_1)).as(f.toString())
+            .doesNotContain("Canary");
+      }
+    }
   }
 }

@@ -17,13 +17,14 @@ import java.util.regex.Pattern;
  * denied by default, even when allowed by name:
  *
  * <ul>
- *   <li>names containing a secret word (PASS, SECRET, TOKEN, KEY, CREDENTIAL, PRIVATE, AUTH, WEBHOOK, DSN,
- *       COOKIE, SESSION, SIGNATURE, SALT, CERT) are withheld;
+ *   <li>names containing a secret word (PASS, PWD, SECRET, TOKEN, KEY, CREDENTIAL, CREDS, PRIVATE, AUTH, WEBHOOK,
+ *       DSN, COOKIE, SESSION, SIGNATURE, SALT, CERT, JWT, HMAC, PHRASE) or the part PW, PIN or OTP are withheld;
  *   <li>values that carry credentials are withheld: token-like URL query parameters ({@code token=},
- *       {@code key=}, {@code sig=}, ...), {@code password=} in JDBC/libpq connection strings, PEM blocks, and
- *       high-entropy strings (24+ characters of letters and digits that look random);
- *   <li>the password of a URL's user information ({@code scheme://user:password@host}) is replaced by
- *       {@code ***}, so connection URLs stay useful.
+ *       {@code key=}, {@code sig=}, ...), {@code password=} in JDBC/libpq connection strings, assignments such as
+ *       {@code -Ddb.password=…} or {@code api_key: …}, PEM blocks, 32+ hex digits, and high-entropy strings (24+
+ *       characters of letters and digits that look random);
+ *   <li>the password of a URL's user information ({@code scheme://user:password@host}, also one holding {@code /}
+ *       or {@code @}) is replaced by {@code ***} ({@link Redaction#uri}), so connection URLs stay useful.
  * </ul>
  *
  * The manifest lists each withheld name with the reason ({@code withheld}), never its value.
@@ -32,9 +33,14 @@ import java.util.regex.Pattern;
 public final class EnvironmentSource implements Source {
   public static final String ARTIFACT = "environment.json";
   private static final Pattern SECRET_NAME = Pattern.compile(
-      ".*(PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|WEBHOOK|DSN|COOKIE|SESSION|SIGNATURE|SALT|CERT).*",
+      ".*(PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|CREDS|PRIVATE|AUTH|WEBHOOK|DSN|COOKIE|SESSION|SIGNATURE|SALT|CERT|JWT"
+          + "|HMAC|PHRASE).*|(.*[_.-])?(PW|PIN|OTP)([_.-].*)?", Pattern.CASE_INSENSITIVE);
+  /** {@code -Ddb.password=…}, {@code secret: …}, {@code api_key=…} inside a longer value (JAVA_OPTS, a config line). */
+  private static final Pattern CREDENTIAL_ASSIGNMENT = Pattern.compile(
+      "[\\w.-]*(password|passwd|pwd|secret|token|passphrase|api[_-]?key|credentials?)[\\w.-]*\\s*[=:]\\s*\\S",
       Pattern.CASE_INSENSITIVE);
-  private static final Pattern URL_CREDENTIALS = Pattern.compile("(://[^/:@\\s]*):[^/@\\s]*@");
+  /** 32 or more hex digits: a key, a digest-like token (entropy cannot tell: hex has only 4 bits per digit). */
+  private static final Pattern HEX_KEY = Pattern.compile("(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])");
   private static final Pattern TOKEN_PARAMETER = Pattern.compile(
       "[?&;](access_token|token|key|apikey|api_key|secret|sig|signature|password|pass|pwd|auth|x-amz-signature|"
           + "x-goog-signature|code)=", Pattern.CASE_INSENSITIVE);
@@ -99,7 +105,7 @@ public final class EnvironmentSource implements Source {
         withheld.put(e.getKey(), reason);
         continue;
       }
-      kept.put(e.getKey(), URL_CREDENTIALS.matcher(e.getValue()).replaceAll("$1:***@"));
+      kept.put(e.getKey(), Redaction.uri(e.getValue()));
     }
     try (OutputStream out = writer.open(ARTIFACT)) {
       out.write(ManifestCodec.JSON.writeValueAsBytes(kept));
@@ -125,7 +131,13 @@ public final class EnvironmentSource implements Source {
     if (CONNECTION_PASSWORD.matcher(value).find()) {
       return "password in connection string";
     }
-    Matcher m = RANDOM_LOOKING.matcher(URL_CREDENTIALS.matcher(value).replaceAll("$1:***@"));
+    if (CREDENTIAL_ASSIGNMENT.matcher(Redaction.uri(value)).find()) {
+      return "credential assignment in value";
+    }
+    if (HEX_KEY.matcher(value).find()) {
+      return "hex key in value";
+    }
+    Matcher m = RANDOM_LOOKING.matcher(Redaction.uri(value));
     while (m.find()) {
       if (looksRandom(m.group())) {
         return "high-entropy value (a key or token?)";

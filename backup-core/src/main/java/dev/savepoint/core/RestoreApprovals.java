@@ -63,10 +63,11 @@ public final class RestoreApprovals {
   public Request request(String requester, String plan, String backupId, String manifestSha256, String target,
       String reason) throws IOException {
     Instant now = Instant.now();
+    String shown = Redaction.uri(target); // a request is read by everyone who can read the repository
     Request r = new Request(UUID.randomUUID().toString(), requireName(requester), plan, backupId, manifestSha256,
-        target, reason, now, now.plus(validity));
+        shown, reason, now, now.plus(validity));
     store.put(PREFIX + r.id() + ".json", ByteSource.wrap(ManifestCodec.JSON.writeValueAsBytes(r)));
-    audit.append(requester, "approval-request", plan + "/" + backupId + " -> " + target, "requested",
+    audit.append(requester, "approval-request", plan + "/" + backupId + " -> " + shown, "requested",
         Map.of("request", r.id(), "reason", String.valueOf(reason)));
     return r;
   }
@@ -124,7 +125,7 @@ public final class RestoreApprovals {
     }
     Request r = load(requestId);
     if (!r.plan().equals(plan) || !r.backupId().equals(backupId) || !Objects.equals(r.manifestSha256(), manifestSha256)
-        || !r.target().equals(target)) {
+        || !r.target().equals(Redaction.uri(target))) {
       throw new ApprovalException("request " + requestId + " approves " + r.plan() + "/" + r.backupId() + " -> "
           + r.target() + (Objects.equals(r.manifestSha256(), manifestSha256) ? "" : " (another manifest)")
           + ", not this operation");

@@ -210,6 +210,43 @@ class ControlTest {
     assertThat(new String(dev.savepoint.core.internal.ManifestCodec.write(m), StandardCharsets.UTF_8)).doesNotContain(canary);
   }
 
+  /** Issue 38.7: the everyday secrets a name list missed, each with its own canary; none is stored anywhere. */
+  @Test
+  void everydaySecretsAreWithheldOrMasked() throws Exception {
+    Map<String, String> env = new java.util.TreeMap<>();
+    env.put("APP_DB_PW", "canary-pw-Fz1");
+    env.put("MYSQL_PWD", "canary-mysql-Fz2");
+    env.put("APP_SIGNING", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+    env.put("APP_DATABASE_URL", "postgresql://app:canary/with@slash-Fz3@db:5432/trpg");
+    env.put("APP_CACHE_URL", "redis://user:canary@at-Fz4@cache:6379/0");
+    env.put("JAVA_OPTS", "-Xmx1g -Dapp.db.password=canary-jvm-Fz5 -Dfile.encoding=UTF-8");
+    env.put("APP_BACKUP_PHRASE", "correct horse battery canary-Fz6");
+    env.put("APP_OPTIONS", "retries=3 api_key: canary-opt-Fz7");
+    env.put("APP_JWT", "canary-jwt-Fz8");
+    env.put("APP_REGION", "ap-northeast-1");
+    env.put("APP_SPINNER_STYLE", "dots");
+    InMemoryStore store = new InMemoryStore();
+    Repository repo = new Repository(store);
+    Manifest m = BackupPlan.builder("config").source(EnvironmentSource.of(List.of("APP_*", "MYSQL_PWD", "JAVA_OPTS"),
+        env)).repository(repo).build().run().manifest();
+    String stored;
+    try (InputStream in = repo.openRaw(m.artifacts().get(0), Secrets.none())) {
+      stored = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertThat(stored).contains("ap-northeast-1", "APP_SPINNER_STYLE", "postgresql://app:***@db:5432/trpg",
+        "redis://user:***@cache:6379/0");
+    for (ObjectInfo o : store.list("")) {
+      try (InputStream in = store.get(o.key())) {
+        String content = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(content).as(o.key()).doesNotContain("canary").doesNotContain("9f86d081884c7d659a2f");
+      }
+    }
+    assertThat((Map<Object, Object>) m.source().facts().get("withheld")).containsOnlyKeys("APP_DB_PW", "MYSQL_PWD",
+        "APP_SIGNING", "JAVA_OPTS", "APP_BACKUP_PHRASE", "APP_OPTIONS", "APP_JWT");
+    assertThat(Redaction.uri("see postgresql://a:p/w@d@h/db and s3://b/k?X-Amz-Security-Token=zz&region=x"))
+        .isEqualTo("see postgresql://a:***@h/db and s3://b/k?X-Amz-Security-Token=***&region=x");
+  }
+
   @Test
   void aDotenvFileReadsBackExactlyAndRunsNothingWhenSourced(@org.junit.jupiter.api.io.TempDir Path tmp)
       throws Exception {

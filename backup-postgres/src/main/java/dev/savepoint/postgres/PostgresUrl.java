@@ -79,8 +79,9 @@ public final class PostgresUrl {
     if (hostPort.matches() && hostPort.group(2) != null && !hostPort.group(2).isEmpty()
         && !(hostPort.group(2).matches("[0-9]{1,5}") && Integer.parseInt(hostPort.group(2)) >= 1
             && Integer.parseInt(hostPort.group(2)) <= 65535)) {
-      throw new ConfigurationException("PostgreSQL URL has port '" + hostPort.group(2) + "'; a port is a number from 1 "
-          + "to 65535 (expected postgresql://user@host:port/db)");
+      // Not echoed: with a password holding '/', what looks like the port is part of the password.
+      throw new ConfigurationException("PostgreSQL URL has a port that is not a number from 1 to 65535 (expected "
+          + "postgresql://user@host:port/db; percent-encode '/', '@', ':' and '#' in a password: %2F, %40, %3A, %23)");
     }
     if (uri.getHost() == null) {
       throw new ConfigurationException("PostgreSQL URL lacks a host (expected postgresql://user@host:port/db)");

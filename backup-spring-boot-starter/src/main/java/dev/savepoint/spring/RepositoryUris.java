@@ -45,8 +45,9 @@ final class RepositoryUris {
 
   /** A URI as errors show it: without a query, where credentials could be. */
   private static String redact(String uri) {
-    int q = uri.indexOf('?');
-    return q < 0 ? uri : uri.substring(0, q) + "?…";
+    String redacted = dev.savepoint.core.Redaction.uri(uri);
+    int q = redacted.indexOf('?');
+    return q < 0 ? redacted : redacted.substring(0, q) + "?…";
   }
 
   /** Loaded only when an s3:// URI is used. */
