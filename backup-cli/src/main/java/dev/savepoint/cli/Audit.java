@@ -4,7 +4,6 @@ import dev.savepoint.core.AuditLog;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import java.util.Map;
-import org.slf4j.LoggerFactory;
 
 /** Records CLI operations in the repository's audit log, as {@code SAVEPOINT_PRINCIPAL} or the OS user. */
 final class Audit {
@@ -63,14 +62,37 @@ final class Audit {
     }
   }
 
-  /** Best effort: an audit failure is reported but does not change the outcome of the operation. */
+  /** Why an audit entry of this run could not be written, if one could not: the run then exits non-zero. */
+  static volatile String broken;
+
+  /**
+   * Records an operation. An entry that cannot be written does not undo the operation, but it is never silent: the
+   * command says so on stderr and exits 1 (see {@link Main#run}). Only a repository this process may not write to
+   * (read-only credentials, as a restoring host should have) is a warning: its writers keep the log.
+   */
   static void record(Repository repository, String action, String subject, String result, Map<String, Object> details) {
     try {
       dev.savepoint.core.AuditLog.Entry entry = repository.auditLog().append(principal(), action, subject, result, details);
       sendHead(repository, entry);
     } catch (Exception e) {
-      LoggerFactory.getLogger(Audit.class).error("could not write the audit entry for {} {}: {}", action, subject,
-          e.getMessage());
+      if (readOnly(e)) {
+        System.err.println("savepoint: warning: no audit entry for " + action + " " + subject + ": the repository is "
+            + "read-only for this process (" + Main.message(e) + ")");
+        return;
+      }
+      broken = "could not write the audit entry for " + action + " " + subject + ": " + Main.message(e);
+      System.err.println("savepoint: the audit log is broken: " + broken);
     }
+  }
+
+  private static boolean readOnly(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      String m = String.valueOf(c.getMessage()).toLowerCase(java.util.Locale.ROOT);
+      if (c instanceof java.nio.file.AccessDeniedException || c instanceof java.nio.file.ReadOnlyFileSystemException
+          || m.contains("access denied") || m.contains("read-only file system")) {
+        return true;
+      }
+    }
+    return false;
   }
 }

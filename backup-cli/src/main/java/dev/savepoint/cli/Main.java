@@ -41,6 +41,7 @@ public final class Main {
   }
 
   public static int run(String... args) {
+    Audit.broken = null;
     boolean debugArg = java.util.Arrays.asList(args).contains("--debug");
     boolean verboseArg = debugArg || java.util.Arrays.asList(args).contains("--verbose");
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verboseArg ? "info" : "error");
@@ -73,7 +74,11 @@ public final class Main {
       cli.usage(cli.getErr());
       return USAGE;
     }
-    return cli.execute(args);
+    int code = cli.execute(args);
+    if (code == OK && Audit.broken != null) {
+      return FAILED; // done, but not on the record: an unattended run must not look green (already said on stderr)
+    }
+    return code;
   }
 
   static int exitCode(Throwable e) {

@@ -274,4 +274,25 @@ class CliOperationsTest {
       }
     }
   }
+
+  /** Issue 38.6: an operation whose audit entry cannot be written is done, but never green: exit 1, said once. */
+  @Test
+  void anOperationTheAuditCannotRecordExitsNonZero() throws Exception {
+    Path repoDir = tmp.resolve("repo");
+    String repo = "file:" + repoDir;
+    Path file = Files.writeString(tmp.resolve("settings.sql"), "campaign settings");
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "tier2", "--source",
+        "file:" + file).exit()).isZero();
+    Path auditDir = repoDir.resolve("_savepoint/audit");
+    try (var entries = Files.walk(auditDir)) {
+      entries.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+    Files.writeString(auditDir, "a file where the log's folder belongs");
+    CliProcess.Result backup = CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "tier2",
+        "--source", "file:" + file);
+    assertThat(backup.exit()).as(backup.err()).isEqualTo(Main.FAILED);
+    assertThat(backup.out()).contains("complete");
+    assertThat(backup.errors()).singleElement().asString().startsWith("savepoint: the audit log is broken: could not "
+        + "write the audit entry for backup tier2/");
+  }
 }

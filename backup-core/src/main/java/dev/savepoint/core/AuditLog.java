@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * {@code _savepoint/audit/<sequence>.json}; each carries the SHA-256 of its predecessor and of itself, so
  * {@link #verify()} detects an edited, removed or reordered entry. (Removing the newest entries leaves a
  * valid shorter chain: forward {@link Entry#hash()} of the head to an external system, e.g. a notifier, to
- * detect that too.) Appends are serialized within this process; use one writer per repository.
+ * detect that too.) Concurrent appenders, in this process or others, each take their own sequence.
  */
 public final class AuditLog {
   static final String PREFIX = "_savepoint/audit/";
@@ -66,28 +66,58 @@ public final class AuditLog {
     return signer != null;
   }
 
-  /** Appends an entry and returns it. {@code details} must not contain secrets. */
+  /**
+   * Appends an entry and returns it. {@code details} must not contain secrets. The entry takes the sequence after the
+   * newest well-named entry, with a conditional write ({@link Store#putIfAbsent}): of two concurrent appenders (other
+   * processes, other hosts) each gets its own sequence. An object at the head that is not a readable entry (planted,
+   * truncated) never blocks appends: the new entry records that its predecessor is unreadable, and {@link #verify}
+   * reports the break there.
+   */
   public synchronized Entry append(String principal, String action, String subject, String result,
       Map<String, Object> details) throws IOException {
-    List<ObjectInfo> existing = store.list(PREFIX);
-    long sequence = 1;
-    String previous = "";
-    if (!existing.isEmpty()) {
-      Entry last = read(existing.get(existing.size() - 1).key());
-      sequence = last.sequence() + 1;
-      previous = last.hash();
-    }
     Map<String, Object> d = details == null ? Map.of() : new TreeMap<>(details);
-    Entry unhashed = new Entry(sequence, Instant.now(), principal, action, subject, result, d, previous, null, null);
-    Entry entry = new Entry(sequence, unhashed.time(), principal, action, subject, result, d, previous,
-        hash(unhashed), null);
-    if (signer != null) {
-      entry = entry.withSignature(signer.algorithm() + ":" + java.util.Base64.getEncoder().encodeToString(
-          signer.sign(entry.hash().getBytes(StandardCharsets.UTF_8))));
+    for (int attempt = 1; ; attempt++) {
+      long newest = 0;
+      for (ObjectInfo o : store.list(PREFIX)) {
+        java.util.regex.Matcher m = ENTRY_KEY.matcher(o.key());
+        if (m.matches() && m.group(1).length() < 19) {
+          newest = Math.max(newest, Long.parseLong(m.group(1)));
+        }
+      }
+      String previous = "";
+      if (newest > 0) {
+        try {
+          previous = java.util.Objects.requireNonNullElse(read(key(newest)).hash(), "unreadable " + key(newest));
+        } catch (IntegrityException | ObjectNotFoundException e) {
+          previous = "unreadable " + key(newest);
+        }
+      }
+      long sequence = newest + 1;
+      Entry unhashed = new Entry(sequence, Instant.now(), principal, action, subject, result, d, previous, null, null);
+      Entry entry = new Entry(sequence, unhashed.time(), principal, action, subject, result, d, previous,
+          hash(unhashed), null);
+      if (signer != null) {
+        entry = entry.withSignature(signer.algorithm() + ":" + java.util.Base64.getEncoder().encodeToString(
+            signer.sign(entry.hash().getBytes(StandardCharsets.UTF_8))));
+      }
+      if (store.putIfAbsent(key(sequence), JSON.writeValueAsBytes(entry))) {
+        return entry;
+      }
+      if (attempt == 50) {
+        throw new StoreException("could not append to the audit log of " + store.describe() + ": entry " + sequence
+            + " was taken by another writer 50 times in a row");
+      }
+      try {
+        Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(1, 5L * attempt > 50 ? 50 : 5 * attempt));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while appending to the audit log");
+      }
     }
-    store.put(key(sequence), ByteSource.wrap(JSON.writeValueAsBytes(entry)));
-    return entry;
   }
+
+  private static final java.util.regex.Pattern ENTRY_KEY =
+      java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(PREFIX) + "([0-9]{12,})\\.json");
 
   private static String key(long sequence) {
     return PREFIX + String.format("%012d.json", sequence);

@@ -37,6 +37,38 @@ class ControlTest {
     assertThatThrownBy(audit::verify).isInstanceOf(IntegrityException.class).hasMessageContaining("expected entry 2");
   }
 
+  /**
+   * Issue 38.6: one planted object at the head of the log silenced every later append. Appends go on, the break is
+   * reported where it is, and concurrent appenders (separate logs on one store, as separate processes) never
+   * overwrite each other's entries.
+   */
+  @Test
+  void aPlantedHeadNeverBlocksAppendsAndConcurrentAppendersKeepEveryEntry() throws Exception {
+    audit.append("alice", "backup", "trpg/1", "ok", Map.of());
+    store.put(AuditLog.PREFIX + "000000000002.json", ByteSource.wrap("not json".getBytes()));
+    store.put(AuditLog.PREFIX + "zzz-planted", ByteSource.wrap("{}".getBytes()));
+    AuditLog.Entry next = audit.append("bob", "restore", "trpg/1 -> prod", "ok", Map.of());
+    assertThat(next.sequence()).isEqualTo(3);
+    assertThat(next.previousHash()).isEqualTo("unreadable " + AuditLog.PREFIX + "000000000002.json");
+    assertThatThrownBy(audit::verify).isInstanceOf(IntegrityException.class).hasMessageContaining("000000000002");
+
+    InMemoryStore shared = new InMemoryStore();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<AuditLog.Entry>> appends = new java.util.ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        String who = "writer-" + i;
+        appends.add(pool.submit(() -> new AuditLog(shared).append(who, "backup", "p", "ok", Map.of())));
+      }
+      for (var f : appends) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(new AuditLog(shared).verify()).hasSize(40);
+  }
+
   @Test
   void aSignedAuditLogCannotBeRewrittenWithoutTheKey() throws Exception {
     ManifestSigner key = ManifestSigner.hmacSha256("audit-key-".repeat(4).getBytes(StandardCharsets.UTF_8));
