@@ -16,9 +16,10 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "approve", description = "Two-person rule for restores and deletes, with SSH keys. 'approve "
     + "--request' opens a request (prints its id); each approver signs it with their own key: 'approve <id> "
-    + "--sign-with ~/.ssh/id_ed25519' (runs ssh-keygen -Y sign -n savepoint-restore), or signs 'approve <id> "
-    + "--show' elsewhere and stores it with --signature FILE. restore --approval <id> --require-approvals N "
-    + "--approvers allowed_signers then counts distinct approvers other than the requester.")
+    + "--sign-with ~/.ssh/id_ed25519' (prints what it signs, then runs ssh-keygen -Y sign -n savepoint-restore), or "
+    + "signs 'approve <id> --show' elsewhere and stores it with --signature FILE. The requester signs the request "
+    + "with --request --sign-with. restore --approval <id> --require-approvals N --approvers allowed_signers then "
+    + "checks every signature with ssh-keygen -Y verify and counts distinct approvers other than the requester's key.")
 final class ApproveCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
@@ -57,7 +58,8 @@ final class ApproveCommand implements Callable<Integer> {
   boolean show;
 
   @Option(names = "--sign-with", paramLabel = "<ssh-private-key>",
-      description = "Sign the request with this SSH key (ssh-keygen -Y sign -n savepoint-restore) and store it.")
+      description = "Sign with this SSH key (ssh-keygen -Y sign -n savepoint-restore) and store it: with --request as "
+          + "its requester (required), else as an approver.")
   Path signWith;
 
   @Option(names = "--signature", paramLabel = "<file>", description = "Store an SSH signature made elsewhere.")
@@ -67,6 +69,10 @@ final class ApproveCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Repository repository = repo.open();
     RestoreApprovals approvals = new RestoreApprovals(repository.store(), repository.auditLog(), validFor);
+    if (request && signWith == null) {
+      throw new IllegalArgumentException("--request needs --sign-with <your SSH private key>: a request counts only "
+          + "when its requester's key signed it (your own signature never counts as an approval)");
+    }
     if (request && recovery != null) {
       String name = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
           .readTree(recovery.toFile()).path("name").asText(null);
@@ -77,6 +83,7 @@ final class ApproveCommand implements Callable<Integer> {
           at == null ? null : java.time.Instant.parse(at), java.nio.file.Files.readAllBytes(recovery));
       RestoreApprovals.Request r = approvals.request(Audit.principal(), subject.plan(), subject.pointInTime(),
           subject.digest(), dev.savepoint.recovery.Steps.RECOVER, reason);
+      approvals.signAsRequester(r.id(), sshSign(signWith, RestoreApprovals.requestDocument(r)));
       System.out.printf("request %s: recovery '%s' as of %s, expires %s%napprovers sign it with: savepoint approve "
           + "--repo %s %s --sign-with ~/.ssh/id_ed25519%n", r.id(), name, subject.pointInTime(), r.expiresAt(),
           repo.repo, r.id());
@@ -93,6 +100,7 @@ final class ApproveCommand implements Callable<Integer> {
       String backupId = m != null ? m.id() : backup;
       RestoreApprovals.Request r = approvals.request(Audit.principal(), plan, backupId,
           m == null ? null : RestoreApprovals.manifestDigest(m), Uris.redact(to), reason);
+      approvals.signAsRequester(r.id(), sshSign(signWith, RestoreApprovals.requestDocument(r)));
       System.out.printf("request %s: %s/%s -> %s, expires %s%napprovers sign it with: savepoint approve --repo %s %s "
           + "--sign-with ~/.ssh/id_ed25519%n", r.id(), plan, backupId, r.target(), r.expiresAt(), repo.repo, r.id());
       return Main.OK;
@@ -100,12 +108,16 @@ final class ApproveCommand implements Callable<Integer> {
     if (requestId == null) {
       throw new IllegalArgumentException("give a request id, or --request to open one");
     }
-    byte[] document = RestoreApprovals.document(approvals.load(requestId));
+    RestoreApprovals.Request r = approvals.load(requestId);
+    byte[] document = RestoreApprovals.document(r);
     if (show) {
+      System.err.println(RestoreApprovals.describe(r)); // what the bytes on stdout say, for the person signing them
       System.out.write(document);
       System.out.flush();
       return Main.OK;
     }
+    // What you sign is what you see: every field the signature covers, as it is now in the repository.
+    System.out.println("signing " + RestoreApprovals.describe(r));
     String armored;
     if (signWith != null) {
       armored = sshSign(signWith, document);

@@ -61,25 +61,33 @@ class CliOperationsTest {
         "--approvers", approvers.toString(), "--approval"};
 
     // One person with write access, names from the environment only: refused, nothing restored.
-    CliProcess.Result spoofed = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "mallory"), "approve", "--repo", repo,
+    CliProcess.Result unsigned = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "mallory"), "approve", "--repo", repo,
         "--request", "--plan", "tier2", "--to", to, "--reason", "trust me");
+    assertThat(unsigned.exit()).isEqualTo(2);
+    assertThat(unsigned.err()).contains("--request needs --sign-with");
+    CliProcess.Result spoofed = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "mallory"), "approve", "--repo", repo,
+        "--request", "--plan", "tier2", "--to", to, "--reason", "trust me", "--sign-with", mallory.toString());
     String spoofedId = spoofed.out().split("\\s+")[1].replace(":", "");
     assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo, spoofedId).exit())
         .isEqualTo(2);
     assertThat(CliProcess.run("approve", "--repo", repo, spoofedId, "--sign-with", mallory.toString()).exit()).isZero();
     CliProcess.Result refusedSpoof = CliProcess.run(concat(restoreArgs, spoofedId));
     assertThat(refusedSpoof.exit()).isEqualTo(2);
-    assertThat(refusedSpoof.err()).contains("valid signatures of 0 approver(s)");
+    assertThat(refusedSpoof.err()).contains("is signed by a key the approvers file does not list");
     assertThat(tmp.resolve("restored.sql")).doesNotExist();
     assertThat(CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "mallory"), "restore", "--insecure-unsigned", "--repo", repo, "--plan", "tier2",
         "--to", to, "--require-approvals", "2", "--approval", spoofedId).err()).contains("--approvers");
 
     CliProcess.Result request = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo,
-        "--request", "--plan", "tier2", "--to", to, "--reason", "incident 7");
+        "--request", "--plan", "tier2", "--to", to, "--reason", "incident 7", "--sign-with", alice.toString());
     assertThat(request.exit()).as(request.err()).isZero();
     String id = request.out().split("\\s+")[1].replace(":", "");
     assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", alice.toString()).exit()).isZero();
-    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", bob.toString()).exit()).isZero();
+    CliProcess.Result bobSigns = CliProcess.run("approve", "--repo", repo, id, "--sign-with", bob.toString());
+    assertThat(bobSigns.exit()).isZero();
+    // What you sign is what you see: the approver is shown every field the signature covers before signing.
+    assertThat(bobSigns.out()).contains("signing request " + id, "restore tier2/", "to:        " + to,
+        "requester: alice", "reason:    incident 7", "expires:");
     CliProcess.Result oneShort = CliProcess.run(concat(restoreArgs, id));
     assertThat(oneShort.exit()).isEqualTo(2);
     assertThat(oneShort.err()).contains("1 approver(s) other than the requester alice (bob)");
@@ -216,7 +224,7 @@ class CliOperationsTest {
     assertThat(done).as("nothing ran before the approval").doesNotExist();
 
     CliProcess.Result request = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--repo", repo,
-        "--request", "--recovery", file.toString(), "--reason", "incident 9");
+        "--request", "--recovery", file.toString(), "--reason", "incident 9", "--sign-with", alice.toString());
     assertThat(request.exit()).as(request.err()).isZero();
     String id = request.out().split("\\s+")[1].replace(":", "");
     assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", alice.toString()).exit()).isZero();
@@ -251,7 +259,7 @@ class CliOperationsTest {
     List<String> outputs = new java.util.ArrayList<>();
     CliProcess.Result request = CliProcess.run(Map.of("SAVEPOINT_PRINCIPAL", "alice"), "approve", "--insecure-unsigned",
         "--repo", repo, "--request", "--plan", "tier2", "--to", "postgresql://app@db/trpg?password=CanaryQuery7",
-        "--reason", "incident 8");
+        "--reason", "incident 8", "--sign-with", dev.savepoint.testkit.SshKeys.create(tmp, "alice").toString());
     assertThat(request.exit()).as(request.err()).isZero();
     outputs.add(request.out() + request.err());
     String id = request.out().split("\\s+")[1].replace(":", "");

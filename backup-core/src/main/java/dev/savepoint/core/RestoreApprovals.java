@@ -14,8 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
-import java.util.TreeSet;
 import java.util.UUID;
 
 /**
@@ -74,8 +72,36 @@ public final class RestoreApprovals {
 
   /** The bytes approvers sign: the request's fields in a fixed order, as compact JSON. */
   public static byte[] document(Request r) {
+    return canonical(r, "restore-approval-v1");
+  }
+
+  /**
+   * The bytes the requester signs: the same fields under another heading, so a requester's signature can never be
+   * passed off as an approval.
+   */
+  public static byte[] requestDocument(Request r) {
+    return canonical(r, "restore-request-v1");
+  }
+
+  /** What a person signing {@code r} is shown first: every field the signature covers, one per line. */
+  public static String describe(Request r) {
+    return "request " + r.id() + "\n  operation: " + (RECOVER_TARGET.equals(r.target())
+        ? "recover " + r.plan().replaceFirst("^recovery:", "") + " as of " + r.backupId() + " (recovery file SHA-256 "
+            + r.manifestSha256() + ")"
+        : (DELETE_TARGET.equals(r.target()) ? "delete " : "restore ") + r.plan() + "/" + r.backupId()
+            + " (manifest SHA-256 " + r.manifestSha256() + ")" + (DELETE_TARGET.equals(r.target()) ? ""
+            : "\n  to:        " + r.target()))
+        + "\n  requester: " + r.requester() + "\n  reason:    " + r.reason() + "\n  expires:   " + r.expiresAt();
+  }
+
+  /** The target of a request to delete a backup, and of one to run a whole recovery. */
+  public static final String DELETE_TARGET = "delete";
+
+  public static final String RECOVER_TARGET = "recover";
+
+  private static byte[] canonical(Request r, String heading) {
     Map<String, Object> fields = new LinkedHashMap<>();
-    fields.put("savepoint", "restore-approval-v1");
+    fields.put("savepoint", heading);
     fields.put("id", r.id());
     fields.put("requester", r.requester());
     fields.put("plan", r.plan());
@@ -90,6 +116,25 @@ public final class RestoreApprovals {
       throw new IllegalStateException(e);
     }
   }
+
+  /**
+   * Stores the requester's signature (an armored SSH signature over {@link #requestDocument}): a request counts for
+   * nothing without one, and the key that made it — not a name anyone can type — says who the requester is, whose
+   * own approvals then do not count. Written once.
+   */
+  public void signAsRequester(String requestId, String armoredSignature) throws IOException {
+    Request r = load(requestId);
+    if (!armoredSignature.contains("-----BEGIN SSH SIGNATURE-----")) {
+      throw new ApprovalException("a request is signed with the requester's SSH key (ssh-keygen -Y sign -n "
+          + Approvers.NAMESPACE + ")");
+    }
+    if (!store.putIfAbsent(PREFIX + r.id() + REQUESTER_SIGNATURE,
+        armoredSignature.getBytes(StandardCharsets.UTF_8))) {
+      throw new ApprovalException("request " + requestId + " is already signed by its requester");
+    }
+  }
+
+  private static final String REQUESTER_SIGNATURE = ".requester.sig";
 
   /** Stores an approval (an armored SSH signature over {@link #document}); it counts only if it verifies. */
   public void addSignature(String requestId, String armoredSignature, String principal) throws IOException {
@@ -133,23 +178,40 @@ public final class RestoreApprovals {
     if (Instant.now().isAfter(r.expiresAt())) {
       throw new ApprovalException("request " + requestId + " expired at " + r.expiresAt() + "; request again");
     }
+    Approvers.Signer requester;
+    try (InputStream in = store.get(PREFIX + r.id() + REQUESTER_SIGNATURE)) {
+      requester = approvers.verify(requestDocument(r), new String(in.readAllBytes(), StandardCharsets.UTF_8))
+          .orElseThrow(() -> new ApprovalException("request " + requestId + " is signed by a key the approvers file "
+              + "does not list for this (or by none): a request counts only when its requester's listed key signed it"));
+    } catch (ObjectNotFoundException e) {
+      throw new ApprovalException("request " + requestId + " is not signed by its requester: open requests with "
+          + "savepoint approve --request … --sign-with <your SSH key>");
+    }
+    if (!requester.principal().equals(r.requester())) {
+      throw new ApprovalException("request " + requestId + " names its requester " + r.requester() + " but is signed "
+          + "by the key of " + requester.principal() + ": refused");
+    }
     byte[] document = document(r);
-    TreeSet<String> approvedBy = new TreeSet<>();
+    Map<String, String> approvedBy = new java.util.TreeMap<>();
     for (ObjectInfo o : store.list(PREFIX + r.id() + ".sigs/")) {
       try (InputStream in = store.get(o.key())) {
-        Optional<String> signer = approvers.signer(document, new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        signer.filter(p -> !p.equals(r.requester())).ifPresent(approvedBy::add);
+        approvers.verify(document, new String(in.readAllBytes(), StandardCharsets.UTF_8))
+            .filter(signer -> !signer.principal().equals(requester.principal()))
+            .ifPresent(signer -> approvedBy.putIfAbsent(signer.principal(), signer.fingerprint()));
       }
     }
     if (approvedBy.size() < quorum) {
       throw new ApprovalException("request " + requestId + " has valid signatures of " + approvedBy.size()
-          + " approver(s) other than the requester " + r.requester() + (approvedBy.isEmpty() ? "" : " (" 
-          + String.join(", ", approvedBy) + ")") + "; " + quorum + " are required (signatures by unlisted keys, "
-          + "over another request or by the requester do not count)");
+          + " approver(s) other than the requester " + requester.principal() + (approvedBy.isEmpty() ? "" : " ("
+          + String.join(", ", approvedBy.keySet()) + ")") + "; " + quorum + " are required (signatures by unlisted "
+          + "keys, over another request or by the requester do not count)");
     }
-    audit.append(String.join(",", approvedBy), "approval-verified", r.plan() + "/" + r.backupId() + " -> "
-        + r.target(), "approved", Map.of("request", r.id(), "approvers", List.copyOf(approvedBy)));
-    return new Approved(r, List.copyOf(approvedBy), Instant.now());
+    Map<String, Object> keys = new java.util.TreeMap<>(approvedBy);
+    keys.put(requester.principal() + " (requester)", requester.fingerprint());
+    audit.append(String.join(",", approvedBy.keySet()), "approval-verified", r.plan() + "/" + r.backupId() + " -> "
+        + r.target(), "approved", Map.of("request", r.id(), "approvers", List.copyOf(approvedBy.keySet()),
+            "keys", keys));
+    return new Approved(r, List.copyOf(approvedBy.keySet()), Instant.now());
   }
 
   public Request load(String requestId) throws IOException {

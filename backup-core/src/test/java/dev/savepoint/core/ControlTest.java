@@ -123,6 +123,48 @@ class ControlTest {
   @org.junit.jupiter.api.io.TempDir
   Path tmp;
 
+  /**
+   * Issue 38.1 and 38.2: the requester is the key that signed the request, not a typed name — a request opened as
+   * "oncall-bot" and signed by alice is refused, and alice's requester signature never counts as an approval — and the
+   * allowed-signers file means what it means to OpenSSH: an expired key and a key limited to another namespace approve
+   * nothing.
+   */
+  @Test
+  void requestersAreKeysAndAllowedSignersOptionsHold() throws Exception {
+    Path alice = sshKey(tmp, "alice");
+    Path bob = sshKey(tmp, "bob");
+    Path expired = sshKey(tmp, "erin");
+    Path gitOnly = sshKey(tmp, "gus");
+    java.nio.file.Files.writeString(tmp.resolve("allowed_signers"), String.join("\n",
+        "alice " + java.nio.file.Files.readString(tmp.resolve("alice.pub")).strip(),
+        "bob " + java.nio.file.Files.readString(tmp.resolve("bob.pub")).strip(),
+        "erin valid-before=\"20200101\" " + java.nio.file.Files.readString(tmp.resolve("erin.pub")).strip(),
+        "gus namespaces=\"git\" " + java.nio.file.Files.readString(tmp.resolve("gus.pub")).strip()));
+    Approvers approvers = Approvers.fromAllowedSigners(tmp.resolve("allowed_signers"));
+    RestoreApprovals approvals = new RestoreApprovals(store, audit, Duration.ofHours(4));
+
+    RestoreApprovals.Request spoofed = approvals.request("oncall-bot", "trpg", "id1", "d", "postgresql://db/prod", "x");
+    approvals.signAsRequester(spoofed.id(), sign(alice, Approvers.NAMESPACE, RestoreApprovals.requestDocument(spoofed)));
+    approvals.addSignature(spoofed.id(), sign(alice, Approvers.NAMESPACE, RestoreApprovals.document(spoofed)), "alice");
+    assertThatThrownBy(() -> approvals.requireApproved(spoofed.id(), "trpg", "id1", "d", "postgresql://db/prod",
+        approvers, 1)).isInstanceOf(ApprovalException.class).hasMessageContaining("signed by the key of alice");
+
+    RestoreApprovals.Request r = approvals.request("alice", "trpg", "id1", "d", "postgresql://db/prod", "x");
+    byte[] requested = RestoreApprovals.requestDocument(r);
+    approvals.signAsRequester(r.id(), sign(alice, Approvers.NAMESPACE, requested));
+    // The requester's own signature over the request, copied in as an approval, is over other bytes: it counts for nothing.
+    approvals.addSignature(r.id(), sign(alice, Approvers.NAMESPACE, requested), "alice");
+    byte[] doc = RestoreApprovals.document(r);
+    approvals.addSignature(r.id(), sign(expired, Approvers.NAMESPACE, doc), "erin");
+    approvals.addSignature(r.id(), sign(gitOnly, Approvers.NAMESPACE, doc), "gus");
+    assertThatThrownBy(() -> approvals.requireApproved(r.id(), "trpg", "id1", "d", "postgresql://db/prod", approvers, 1))
+        .isInstanceOf(ApprovalException.class).hasMessageContaining("0 approver(s)");
+    approvals.addSignature(r.id(), sign(bob, Approvers.NAMESPACE, doc), "bob");
+    RestoreApprovals.Approved ok = approvals.verify(r.id(), "trpg", "id1", "d", "postgresql://db/prod", approvers, 1);
+    assertThat(ok.approvedBy()).containsExactly("bob");
+    assertThat(audit.verify().get(audit.verify().size() - 1).details().toString()).contains("SHA256:");
+  }
+
   @Test
   void approvalsAreSignaturesOfDistinctListedPeopleOtherThanTheRequester() throws Exception {
     Path alice = sshKey(tmp, "alice");
@@ -143,6 +185,10 @@ class ControlTest {
     byte[] doc = RestoreApprovals.document(r);
     org.assertj.core.api.ThrowableAssert.ThrowingCallable check =
         () -> approvals.requireApproved(r.id(), "trpg", "id1", "digest1", "postgresql://db/prod", approvers, 2);
+    assertThatThrownBy(check).isInstanceOf(ApprovalException.class).hasMessageContaining("not signed by its requester");
+    approvals.signAsRequester(r.id(), sign(alice, Approvers.NAMESPACE, RestoreApprovals.requestDocument(r)));
+    assertThatThrownBy(() -> approvals.signAsRequester(r.id(), sign(mallory, Approvers.NAMESPACE,
+        RestoreApprovals.requestDocument(r)))).isInstanceOf(ApprovalException.class).hasMessageContaining("already");
     assertThatThrownBy(check).isInstanceOf(ApprovalException.class).hasMessageContaining("0 approver(s)");
     // The requester's own key, an unlisted key, another namespace, a second key of the same person: none counts twice.
     approvals.addSignature(r.id(), sign(alice, Approvers.NAMESPACE, doc), "alice");
@@ -169,7 +215,8 @@ class ControlTest {
     store.put(key, ByteSource.wrap(original.replace("postgresql://db/prod", "postgresql://db/other")
         .getBytes(StandardCharsets.UTF_8)));
     assertThatThrownBy(() -> approvals.requireApproved(r.id(), "trpg", "id1", "digest1", "postgresql://db/other",
-        approvers, 2)).isInstanceOf(ApprovalException.class).hasMessageContaining("0 approver(s)");
+        approvers, 2)).isInstanceOf(ApprovalException.class).hasMessageContaining("signed by a key the approvers file "
+            + "does not list");
     // Expired requests are refused whatever their signatures.
     RestoreApprovals shortLived = new RestoreApprovals(store, audit, Duration.ZERO);
     RestoreApprovals.Request expired = shortLived.request("alice", "trpg", "id1", "digest1", "x", null);

@@ -305,7 +305,7 @@ public final class Steps {
   public record ApprovalSubject(String plan, String pointInTime, String digest) {}
 
   /** The approval target of a recovery request. */
-  public static final String RECOVER = "recover";
+  public static final String RECOVER = RestoreApprovals.RECOVER_TARGET;
 
   /** The approval subject of the recovery {@code name} run as of {@code at} (null: latest) from {@code file}. */
   public static ApprovalSubject approvalSubject(String name, java.time.Instant at, byte[] file) {
