@@ -237,7 +237,7 @@ public final class RecoveryPlan {
           results.add(new RecoveryReport.StepResult(step.name(), "not run", null, null, null, Map.of(), null));
           continue;
         }
-        if (done.containsKey(step.name())) {
+        if (done.containsKey(step.name()) && !step.repeatsOnResume()) {
           RecoveryReport.StepResult earlier = done.get(step.name());
           results.add(new RecoveryReport.StepResult(step.name(), "skipped", earlier.startedAt(), earlier.finishedAt(),
               "done by an earlier run", earlier.details(), null));

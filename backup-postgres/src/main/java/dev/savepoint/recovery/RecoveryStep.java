@@ -34,4 +34,13 @@ public interface RecoveryStep {
   default String leaves() {
     return null;
   }
+
+  /**
+   * Whether a resumed recovery runs this step again even though an earlier run did it: a check that guards what
+   * follows (the two-person rule) must hold now, not because a report — which its runner could have written — says it
+   * held then.
+   */
+  default boolean repeatsOnResume() {
+    return false;
+  }
 }

@@ -295,6 +295,11 @@ public final class Steps {
         return "unchanged: nothing ran before the approval";
       }
 
+      @Override
+      public boolean repeatsOnResume() {
+        return true; // verified again on every run: a report saying "approved" proves nothing
+      }
+
       private RestoreApprovals approvals() {
         return new RestoreApprovals(repository.store(), repository.auditLog(), Duration.ZERO);
       }

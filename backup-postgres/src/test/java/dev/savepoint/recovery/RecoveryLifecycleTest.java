@@ -152,4 +152,77 @@ class RecoveryLifecycleTest {
       http.stop(0);
     }
   }
+
+  /** Issue 38.4: a resume runs a guarding step (the approval) again; a report saying it passed proves nothing. */
+  @Test
+  void aResumeChecksTheApprovalAgain() throws Exception {
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    java.util.concurrent.atomic.AtomicInteger approvals = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean approved = new java.util.concurrent.atomic.AtomicBoolean(true);
+    RecoveryStep approve = new RecoveryStep() {
+      @Override
+      public String name() {
+        return "approve";
+      }
+
+      @Override
+      public Duration timeout() {
+        return Duration.ofSeconds(5);
+      }
+
+      @Override
+      public String describe() {
+        return "approve";
+      }
+
+      @Override
+      public Map<String, Object> run() {
+        approvals.incrementAndGet();
+        if (!approved.get()) {
+          throw new IllegalStateException("the approval no longer holds");
+        }
+        return Map.of();
+      }
+
+      @Override
+      public boolean repeatsOnResume() {
+        return true;
+      }
+    };
+    java.util.concurrent.atomic.AtomicBoolean fail = new java.util.concurrent.atomic.AtomicBoolean(true);
+    RecoveryStep flaky = new RecoveryStep() {
+      @Override
+      public String name() {
+        return "restore";
+      }
+
+      @Override
+      public Duration timeout() {
+        return Duration.ofSeconds(5);
+      }
+
+      @Override
+      public String describe() {
+        return "restore";
+      }
+
+      @Override
+      public Map<String, Object> run() {
+        if (fail.get()) {
+          throw new IllegalStateException("disk full");
+        }
+        return Map.of();
+      }
+    };
+    RecoveryPlan plan = RecoveryPlan.builder("trpg", repo).step(approve).step(flaky).build();
+    RecoveryReport first = plan.run();
+    assertThat(first.failedStep()).isEqualTo("restore");
+    fail.set(false);
+    approved.set(false);
+    RecoveryReport resumed = plan.resume(first.id());
+    assertThat(resumed.failedStep()).as("the approval is checked again, and now fails").isEqualTo("approve");
+    assertThat(approvals.get()).isEqualTo(2);
+    approved.set(true);
+    assertThat(plan.resume(first.id()).succeeded()).isTrue();
+  }
 }
