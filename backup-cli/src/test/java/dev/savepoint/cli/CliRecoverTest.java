@@ -54,12 +54,13 @@ class CliRecoverTest {
     assertThat(CliProcess.run(Map.of("APP_REGION", "tokyo", "APP_DB_PASSWORD", "canary-pw"), "backup", "--insecure-unsigned", "--repo", repo,
         "--plan", "config", "--source", "env:APP_*").exit()).isZero();
 
-    // The application: healthy only when it can query its database.
+    // The application: healthy only when it can query its database (and, for the test, when it is up at all).
+    java.util.concurrent.atomic.AtomicBoolean appUp = new java.util.concurrent.atomic.AtomicBoolean(true);
     HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     app.createContext("/api/health", exchange -> {
       int status;
       try {
-        status = users(db) > 0 ? 200 : 503;
+        status = appUp.get() && users(db) > 0 ? 200 : 503;
       } catch (Exception e) {
         status = 503;
       }
@@ -98,7 +99,7 @@ class CliRecoverTest {
             command: [sh, -c, "echo start >> %s"]
           - name: health
             health: http://127.0.0.1:%d/api/health
-            timeout: PT30S
+            timeout: PT10S
         """;
     try {
       // The incident: the database, the uploads and the configuration are damaged.
@@ -124,18 +125,31 @@ class CliRecoverTest {
       assertThat(failed.exit()).isNotZero();
       JsonNode report = new ObjectMapper().readTree(failed.out());
       assertThat(report.get("failedStep").asText()).isEqualTo("restore-uploads");
+      assertThat(report.get("stateAfterFailure").asText()).startsWith("unchanged: nothing ran");
       assertThat(failed.err()).contains("--resume " + report.get("id").asText());
-      assertThat(users(db)).as("the database step ran before the failure").isEqualTo(usersBefore);
+      // Every step is checked before the first change: the typo in step 3 stopped nothing and restored nothing.
+      assertThat(hooks).doesNotExist();
+      assertThat(users(db)).isZero();
 
+      // Fixed; now the last step fails (the application does not come up), after everything else was done.
       Files.writeString(file, recovery.formatted(repo, hooks, pg.url(db), "uploads", uploads, env, pg.url(db), hooks,
           app.getAddress().getPort()));
+      appUp.set(false);
+      CliProcess.Result down = CliProcess.run(hookEnv, "recover", "--insecure-unsigned", "--config", file.toString(),
+          "--resume", report.get("id").asText(), "--json");
+      assertThat(down.exit()).isNotZero();
+      JsonNode downReport = new ObjectMapper().readTree(down.out());
+      assertThat(downReport.get("failedStep").asText()).isEqualTo("health");
+      assertThat(users(db)).as("the database step ran before the failure").isEqualTo(usersBefore);
+
+      appUp.set(true);
       CliProcess.Result resumed = CliProcess.run(hookEnv, "recover", "--insecure-unsigned", "--config", file.toString(), "--resume",
           report.get("id").asText(), "--json");
       assertThat(resumed.exit()).as(resumed.err()).isZero();
       JsonNode done = new ObjectMapper().readTree(resumed.out());
       assertThat(done.get("outcome").asText()).isEqualTo("recovered");
-      assertThat(done.findValuesAsText("outcome")).containsSequence("skipped", "skipped", "done", "done", "done", "done",
-          "done");
+      assertThat(done.findValuesAsText("outcome")).containsSequence("skipped", "skipped", "skipped", "skipped",
+          "skipped", "skipped", "done");
       assertThat(done.get("rtoSeconds").asLong()).isGreaterThanOrEqualTo(0);
       assertThat(done.get("rtoTargetSeconds").asLong()).isEqualTo(3600);
       assertThat(Files.readString(hooks)).isEqualTo("stop\nstart\n");
@@ -144,11 +158,13 @@ class CliRecoverTest {
           .contains("# APP_DB_PASSWORD=");
       assertThat(users(db)).isEqualTo(usersBefore);
       assertThat(resumed.out()).doesNotContain("canary-pw");
-      assertThat(notifications).hasSize(4);
+      assertThat(notifications).hasSize(6);
       assertThat(notifications.get(0)).contains("RECOVERY_STARTED", "started by");
       assertThat(notifications.get(1)).contains("RECOVERY_FAILED", "stopped at step restore-uploads");
       assertThat(notifications.get(2)).contains("RECOVERY_STARTED", "resumed by");
-      assertThat(notifications.get(3)).contains("RECOVERY_FINISHED", "recovered in", "RTO target 3600 s met");
+      assertThat(notifications.get(3)).contains("RECOVERY_FAILED", "stopped at step health");
+      assertThat(notifications.get(4)).contains("RECOVERY_STARTED", "resumed by");
+      assertThat(notifications.get(5)).contains("RECOVERY_FINISHED", "recovered in", "RTO target 3600 s met");
       assertThat(String.join("", notifications)).doesNotContain("canary-pw");
     } finally {
       app.stop(0);

@@ -209,8 +209,9 @@ public final class RecoveryPlan {
     String action = drill ? "recover-drill" : "recover";
     String kind = drill ? "drill " : "";
     audit.append(principal, action, name, "started", Map.of("report", id));
-    notifier.notify(new Event(Event.Type.RECOVERY_STARTED, name, null, Instant.now(), kind + (done.isEmpty() ? "started"
-        : "resumed") + " by " + principal + " (report " + id + ")", Map.of("report", id)));
+    boolean resumed = exists(id);
+    notifier.notify(new Event(Event.Type.RECOVERY_STARTED, name, null, Instant.now(), kind + (resumed ? "resumed"
+        : "started") + " by " + principal + " (report " + id + ")", Map.of("report", id)));
     List<RecoveryReport.StepResult> results = new java.util.concurrent.CopyOnWriteArrayList<>();
     String[] current = new String[2]; // the step running now, and the state the platform is in if it fails
     Thread interrupted = new Thread(() -> {
@@ -231,10 +232,25 @@ public final class RecoveryPlan {
     Runtime.getRuntime().addShutdownHook(interrupted);
     String failed = null;
     String state = null;
+    String[] blocked = preflight(done);
     try {
       for (RecoveryStep step : steps) {
         if (failed != null) {
           results.add(new RecoveryReport.StepResult(step.name(), "not run", null, null, null, Map.of(), null));
+          continue;
+        }
+        if (blocked != null) {
+          if (step.name().equals(blocked[0])) {
+            failed = step.name();
+            state = "unchanged: nothing ran (every step is checked before the first change)";
+            results.add(new RecoveryReport.StepResult(step.name(), "failed", Instant.now(), Instant.now(), null,
+                Map.of(), "before any change: " + blocked[1]));
+          } else {
+            results.add(done.containsKey(step.name()) ? new RecoveryReport.StepResult(step.name(), "skipped",
+                done.get(step.name()).startedAt(), done.get(step.name()).finishedAt(), "done by an earlier run",
+                done.get(step.name()).details(), null)
+                : new RecoveryReport.StepResult(step.name(), "not run", null, null, null, Map.of(), null));
+          }
           continue;
         }
         if (done.containsKey(step.name()) && !step.repeatsOnResume()) {
@@ -290,6 +306,29 @@ public final class RecoveryPlan {
       left = step.leaves() != null ? step.leaves() : left;
     }
     return left == null ? "" : "; " + left;
+  }
+
+  /**
+   * Every step still to run checks what no earlier step can change ({@link RecoveryStep#preflight}): a typo'd plan in
+   * the last step, a time outside a window, a wrong key are found before the writers stop. The first that fails, as
+   * {step name, why}; null when all pass.
+   */
+  private String[] preflight(Map<String, RecoveryReport.StepResult> done) {
+    for (RecoveryStep step : steps) {
+      if (done.containsKey(step.name()) && !step.repeatsOnResume()) {
+        continue;
+      }
+      try {
+        step.preflight();
+      } catch (Exception e) {
+        return new String[] {step.name(), String.valueOf(e.getMessage())};
+      }
+    }
+    return null;
+  }
+
+  private boolean exists(String id) throws IOException {
+    return repository.store().stat(PREFIX + id + ".json").isPresent();
   }
 
   /** The steps so far, the one named {@code running} as running and every later one as not run yet. */

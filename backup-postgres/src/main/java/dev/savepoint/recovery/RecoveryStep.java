@@ -19,6 +19,14 @@ public interface RecoveryStep {
   /** What the step would do, resolved but without changing anything (for {@code --dry-run}). */
   String describe() throws IOException;
 
+  /**
+   * Checks, before any step of the recovery changes anything, what this step needs that no earlier step can provide:
+   * its plan and backup as of the point in time, the key to read it, the provider's window. What earlier steps will
+   * change (a stopped deployment's recorded size, a moved data directory) is checked when the step runs. Nothing by
+   * default.
+   */
+  default void preflight() throws IOException {}
+
   /** Does the step; returns details for the report (never secrets). */
   Map<String, Object> run() throws IOException, InterruptedException;
 

@@ -129,6 +129,19 @@ public final class Steps {
             + selector.describe() + ") to " + target.forBackup(m).describe();
       }
 
+      /** The backup exists as of the point in time, and the key reads its first stored bytes. */
+      @Override
+      public void preflight() throws IOException {
+        Manifest m = repository.select(plan, selector);
+        dev.savepoint.core.ArtifactRecord first = m.artifacts().stream().filter(a -> a.storedBytes() > 0)
+            .findFirst().orElse(null);
+        if (first != null) {
+          try (java.io.InputStream in = repository.openRaw(first, secrets)) {
+            in.read();
+          }
+        }
+      }
+
       @Override
       public Map<String, Object> run() throws IOException {
         Manifest m = repository.select(plan, selector);
@@ -177,6 +190,16 @@ public final class Steps {
             + directory + " (recoverable from " + window.from() + " to " + window.to() + ")";
       }
 
+      /** The time is in the recoverable window (the directory may be emptied or moved by an earlier step). */
+      @Override
+      public void preflight() throws IOException {
+        PointInTimeRestore.Window window = pitr.window();
+        if (at != null && !window.contains(at)) {
+          throw new RestoreException(at + " is outside the recoverable window of plan '" + plan + "' (" + window.from()
+              + " to " + window.to() + ")");
+        }
+      }
+
       @Override
       public Map<String, Object> run() throws IOException {
         PointInTimeRestore.Result r = pitr.restore(at, directory, secrets);
@@ -216,6 +239,11 @@ public final class Steps {
           throw new ProviderException(at + " is outside the window of " + provider.describe() + " (" + window + ")", 0);
         }
         return "restore " + provider.describe() + " to " + at + " through the provider (its window: " + window + ")";
+      }
+
+      @Override
+      public void preflight() throws IOException {
+        describe(); // the time, and the provider's window: nothing else changes it
       }
 
       @Override

@@ -225,4 +225,24 @@ class RecoveryLifecycleTest {
     approved.set(true);
     assertThat(plan.resume(first.id()).succeeded()).isTrue();
   }
+
+  /** Issue 36.6: a typo'd plan in the last step is found before the first step stops anything. */
+  @Test
+  void aStepThatCannotResolveFailsTheRecoveryBeforeAnythingChanges() throws Exception {
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    CountDownLatch stopped = new CountDownLatch(1);
+    RecoveryPlan plan = RecoveryPlan.builder("trpg", repo)
+        .step(waiting("stop-writers", stopped, new CountDownLatch(0)))
+        .step(Steps.restore("restore-uploads", repo, "uploads-typo", dev.savepoint.core.BackupSelector.latest(),
+            m -> { throw new AssertionError("never reached"); }, dev.savepoint.core.Secrets.none(),
+            Duration.ofSeconds(5)))
+        .build();
+    RecoveryReport r = plan.run();
+    assertThat(r.succeeded()).isFalse();
+    assertThat(r.failedStep()).isEqualTo("restore-uploads");
+    assertThat(r.stateAfterFailure()).startsWith("unchanged: nothing ran");
+    assertThat(r.steps()).extracting(RecoveryReport.StepResult::outcome).containsExactly("not run", "failed");
+    assertThat(r.steps().get(1).error()).startsWith("before any change: ").contains("uploads-typo");
+    assertThat(stopped.getCount()).as("the writers were never stopped").isEqualTo(1);
+  }
 }
