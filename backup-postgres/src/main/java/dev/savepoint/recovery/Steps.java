@@ -65,6 +65,34 @@ public final class Steps {
     RestoreTarget forBackup(Manifest backup) throws IOException;
   }
 
+  /** {@code setsid} where the system has it (Linux: util-linux), to give each command step its own process group. */
+  private static final String SETSID = java.util.stream.Stream.of("/usr/bin/setsid", "/bin/setsid")
+      .filter(f -> Files.isExecutable(Path.of(f))).findFirst().orElse(null);
+
+  /** Command steps running now: a shutdown (Ctrl-C, SIGTERM) ends them and what they started. */
+  private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Steps::killGroup),
+        "savepoint-command-steps"));
+  }
+
+  /** Ends {@code p}'s process group (it leads one under setsid) and any descendant still known to it. */
+  private static void killGroup(Process p) {
+    p.descendants().forEach(ProcessHandle::destroyForcibly);
+    if (SETSID != null) {
+      try {
+        new ProcessBuilder("kill", "-KILL", "--", "-" + p.pid()).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
+      } catch (IOException e) {
+        // no kill(1): the descendants above are all that can be ended
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    p.destroyForcibly();
+  }
+
   /** What every command step sees of this process's environment, besides the variables its recovery file names. */
   private static final java.util.Set<String> COMMAND_ENVIRONMENT = java.util.Set.of("PATH", "HOME", "USER", "LANG",
       "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR");
@@ -87,23 +115,46 @@ public final class Steps {
 
       @Override
       public Map<String, Object> run() throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().keySet().removeIf(v -> !COMMAND_ENVIRONMENT.contains(v) && !passed.contains(v));
-        Process p = pb.start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-          p.destroyForcibly();
-          throw new IOException(String.join(" ", command) + " did not finish within " + timeout);
+        // Its own session and process group (setsid), so a timeout or a shutdown ends everything it started; output
+        // into a file, not a pipe, so a daemon it starts on purpose (and leaves running, output inherited) cannot hang
+        // the step once the command itself has exited.
+        List<String> argv = new java.util.ArrayList<>();
+        if (SETSID != null) {
+          argv.add(SETSID);
         }
-        if (p.exitValue() != 0) {
-          String tail = out.length() > 4096 ? out.substring(out.length() - 4096) : out;
-          org.slf4j.LoggerFactory.getLogger(Steps.class).warn("step {}: {} exited with {}; its output ends:\n{}", name,
-              String.join(" ", command), p.exitValue(), tail.strip());
-          throw new IOException(String.join(" ", command) + " exited with " + p.exitValue() + " (its output, "
-              + out.length() + " characters, is in this host's log, not in the report)");
+        argv.addAll(command);
+        Path output = Files.createTempFile("savepoint-step-", ".out");
+        try {
+          ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(output.toFile())
+              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+          pb.environment().keySet().removeIf(v -> !COMMAND_ENVIRONMENT.contains(v) && !passed.contains(v));
+          Process p = pb.start();
+          RUNNING.add(p);
+          boolean finished;
+          try {
+            finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+          } finally {
+            RUNNING.remove(p);
+            if (p.isAlive()) { // timed out, or this run was interrupted: it ends with everything it started
+              killGroup(p);
+            }
+          }
+          String out = Files.readString(output, StandardCharsets.UTF_8);
+          if (!finished) {
+            throw new IOException(String.join(" ", command) + " did not finish within " + timeout + " and was killed "
+                + "with everything it started");
+          }
+          if (p.exitValue() != 0) {
+            String tail = out.length() > 4096 ? out.substring(out.length() - 4096) : out;
+            org.slf4j.LoggerFactory.getLogger(Steps.class).warn("step {}: {} exited with {}; its output ends:\n{}",
+                name, String.join(" ", command), p.exitValue(), tail.strip());
+            throw new IOException(String.join(" ", command) + " exited with " + p.exitValue() + " (its output, "
+                + out.length() + " characters, is in this host's log, not in the report)");
+          }
+          return Map.of("outputCharacters", out.length());
+        } finally {
+          Files.deleteIfExists(output);
         }
-        return Map.of("outputCharacters", out.length());
       }
 
       @Override

@@ -44,4 +44,30 @@ class CommandStepTest {
         Duration.ofSeconds(30), "nothing");
     assertThatThrownBy(failing::run).hasMessageContaining("exited with 3").hasMessageNotContaining(canary);
   }
+
+  /**
+   * Issue 36.7: a command that starts a daemon (output inherited) finishes when the command does, and the daemon it
+   * meant to start keeps running; a command that outlives its timeout is killed with everything it started.
+   */
+  @Test
+  void aDaemonDoesNotHangTheStepAndATimedOutCommandEndsWithItsChildren(@org.junit.jupiter.api.io.TempDir
+      java.nio.file.Path tmp) throws Exception {
+    java.nio.file.Path daemonPid = tmp.resolve("daemon.pid");
+    RecoveryStep starts = Steps.command("start-writers", List.of("sh", "-c", "sleep 30 & echo $! > " + daemonPid
+        + "; echo started"), List.of(), Duration.ofSeconds(20), "nothing");
+    long t0 = System.nanoTime();
+    assertThat(starts.run()).containsEntry("outputCharacters", "started\n".length());
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+    long daemon = Long.parseLong(java.nio.file.Files.readString(daemonPid).strip());
+    assertThat(ProcessHandle.of(daemon).map(ProcessHandle::isAlive)).as("the daemon it meant to start").contains(true);
+    ProcessHandle.of(daemon).ifPresent(ProcessHandle::destroyForcibly);
+
+    java.nio.file.Path childPid = tmp.resolve("child.pid");
+    RecoveryStep hangs = Steps.command("hangs", List.of("sh", "-c", "sleep 60 & echo $! > " + childPid + "; wait"),
+        List.of(), Duration.ofSeconds(2), "nothing");
+    assertThatThrownBy(hangs::run).hasMessageContaining("did not finish within PT2S");
+    long child = Long.parseLong(java.nio.file.Files.readString(childPid).strip());
+    Thread.sleep(200);
+    assertThat(ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false)).as("its child was killed").isFalse();
+  }
 }
