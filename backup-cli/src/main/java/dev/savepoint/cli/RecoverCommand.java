@@ -331,9 +331,11 @@ final class RecoverCommand implements Callable<Integer> {
           s.error() != null ? s.error() : s.description() != null ? s.description() : s.details());
     }
     if (!r.dryRun()) {
-      System.out.printf("RTO %s%s%n", Format.duration(r.rto()), r.rtoTargetSeconds() == null ? ""
-          : " (target " + Format.duration(Duration.ofSeconds(r.rtoTargetSeconds())) + ", "
-              + (r.rtoSeconds() <= r.rtoTargetSeconds() ? "met" : "MISSED") + ")");
+      // An RTO is met only by a recovery that finished: a failed one has taken this long and is not over.
+      System.out.printf("%s %s%s%n", r.succeeded() ? "RTO" : "time so far", Format.duration(r.rto()),
+          r.rtoTargetSeconds() == null ? "" : " (target " + Format.duration(Duration.ofSeconds(r.rtoTargetSeconds()))
+              + (r.succeeded() ? ", " + (r.rtoSeconds() <= r.rtoTargetSeconds() ? "met" : "MISSED")
+                  : ", not met: the recovery has not finished") + ")");
     }
     for (String item : r.checklist()) {
       System.out.println("  [ ] " + item);

@@ -80,6 +80,19 @@ class ManagedPitrTest {
     }
   }
 
+  /** Issue 36.8: a restore request answered 502 by a proxy that had forwarded it is not sent a second time. */
+  @Test
+  void aRestoreWhoseAnswerWasLostIsNotSentAgain() throws Exception {
+    try (NeonApiDouble api = new NeonApiDouble(TOKEN, "proud-pine-123", "br-main-1", 86_400)) {
+      api.losePostAnswer(502);
+      assertThatThrownBy(() -> neon(api).restore(Instant.now().minusSeconds(60), Duration.ofMinutes(1)))
+          .isInstanceOf(ProviderException.class).hasMessageContaining("HTTP 502")
+          .hasMessageContaining("is not retried").hasMessageContaining("check its console");
+      assertThat(api.restores()).as("exactly one restore reached the provider").hasSize(1);
+      assertThat(api.requests().stream().filter(r -> r.method().equals("POST")).count()).isEqualTo(1);
+    }
+  }
+
   @Test
   void aRefusedTokenAnUnknownProjectAndATimeOutsideTheWindowChangeNothing() throws Exception {
     try (NeonApiDouble api = new NeonApiDouble(TOKEN, "proud-pine-123", "br-main-1", 3600)) {

@@ -72,6 +72,16 @@ public abstract class JsonApiDouble implements AutoCloseable {
     }
   }
 
+  /**
+   * The next POST is carried out, but its answer is replaced by {@code status}: a proxy in front of the API that
+   * forwarded the request and then failed (a 502 after the work began).
+   */
+  public synchronized void losePostAnswer(int status) {
+    losePostAnswer = status;
+  }
+
+  private Integer losePostAnswer;
+
   /** The double's behaviour for an authenticated request that no queued failure answered. */
   protected abstract Answer answer(String method, String path, JsonNode body);
 
@@ -90,6 +100,10 @@ public abstract class JsonApiDouble implements AutoCloseable {
         a = new Answer(401, Map.of("message", "invalid API token"));
       } else {
         a = answer(ex.getRequestMethod(), path, body);
+        if (losePostAnswer != null && ex.getRequestMethod().equals("POST")) {
+          a = new Answer(losePostAnswer, Map.of("message", "bad gateway"));
+          losePostAnswer = null;
+        }
       }
     }
     byte[] out = JSON.writeValueAsBytes(a.body());

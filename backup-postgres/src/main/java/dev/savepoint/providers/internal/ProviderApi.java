@@ -92,10 +92,16 @@ public final class ProviderApi {
           throw new ProviderException(provider + " refused " + method + " " + path + " (HTTP " + status + ")" + reason,
               status);
         }
+        if (body != null && status / 100 == 5) {
+          throw mayHaveStarted(method, path, "HTTP " + status + reason, status);
+        }
         retryReason = "HTTP " + status + reason;
       } catch (IOException e) {
         if (e instanceof ProviderException) {
           throw e;
+        }
+        if (body != null) {
+          throw mayHaveStarted(method, path, "no answer (" + e.getClass().getSimpleName() + ")", 0);
         }
         retryReason = "no answer (" + e.getClass().getSimpleName() + ")";
       }
@@ -107,6 +113,16 @@ public final class ProviderApi {
       Thread.sleep(wait.toMillis());
       wait = wait.multipliedBy(2).compareTo(MAX_PAUSE) > 0 ? MAX_PAUSE : wait.multipliedBy(2);
     }
+  }
+
+  /**
+   * A request that changes something is retried only when the provider said it did not take it (423 busy, 429 rate
+   * limited): after a 5xx or no answer it may have been carried out (a proxy forwards it, then fails), and a second
+   * restore would start on top of the first.
+   */
+  private ProviderException mayHaveStarted(String method, String path, String why, int status) {
+    return new ProviderException(provider + ": " + method + " " + path + " got " + why + " and is not retried: it may "
+        + "have reached " + provider + " and started; check its console (operations) before running it again", status);
   }
 
   /** The provider's own message, short, with anything token-like of ours removed. */
