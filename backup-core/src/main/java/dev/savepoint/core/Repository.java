@@ -206,12 +206,28 @@ public final class Repository {
   }
 
   /**
+   * Written after the manifest (its SHA-256), removed before it: a backup whose marker is there but whose manifest is
+   * not lost its manifest — DAMAGED, kept — while one with neither is a killed run's remains.
+   */
+  static final String COMPLETE = "manifest.complete";
+
+  static String completeKey(String plan, String id) {
+    return plan + "/" + id + "/" + COMPLETE;
+  }
+
+  /** A backup stops existing: its completion marker goes first, then its manifest (its objects after both). */
+  private void unpublish(String plan, String id) throws IOException {
+    store.delete(completeKey(plan, id));
+    store.delete(manifestKey(plan, id));
+  }
+
+  /**
    * True for the repository's own small documents (manifests, signatures, drill reports, leases, audit log,
    * approvals), as opposed to artifacts. Stores with archive storage classes keep these readable (STANDARD),
    * so listing, planning and auditing never wait for an archive restore.
    */
   public static boolean isMetadataKey(String key) {
-    return key.endsWith("/" + MANIFEST) || key.endsWith(".sig") || key.contains("/" + DRILLS)
+    return key.endsWith("/" + MANIFEST) || key.endsWith("/" + COMPLETE) || key.endsWith(".sig") || key.contains("/" + DRILLS)
         || key.contains("/" + VERIFICATIONS) || key.contains("/leases/") || key.startsWith("_savepoint/") || key.contains("/wal/") && (key.endsWith(".json") || key.endsWith(".claim"));
   }
 
@@ -285,7 +301,11 @@ public final class Repository {
               : "dated in the future (" + m.startedAt() + "): someone else wrote it, or a clock is wrong"));
         }
       } catch (BackupNotFoundException noManifest) {
-        // running, never finished, or deleted meanwhile: not damaged
+        if (store.stat(completeKey(plan, id)).isPresent()) {
+          result.add(new Damaged(plan, id, "its manifest is missing, but the backup completed (its completion marker "
+              + "is there): put the manifest back from a copy of the repository, or delete the backup explicitly"));
+        }
+        // else running, never finished, or deleted meanwhile: not damaged
       } catch (IntegrityException | UnsupportedFormatException ex) {
         result.add(new Damaged(plan, id, ex.getMessage()));
       }
@@ -315,7 +335,7 @@ public final class Repository {
     if (!BackupIds.isId(id)) {
       throw new IllegalArgumentException("not a backup id: " + id);
     }
-    store.delete(manifestKey(plan, id));
+    unpublish(plan, id);
     List<Manifest> remaining = list(plan);
     if (Reclaim.readByNone(remaining, id)) {
       PagedListing.iterate(() -> new Reclaim(this, plan).deleteDirectory(id));
@@ -341,7 +361,10 @@ public final class Repository {
     String prefix = plan + "/" + id + "/";
     String manifestKey = manifestKey(plan, id);
     boolean hasManifest = store.stat(manifestKey).isPresent();
-    // The manifest moves first, so the backup stops existing in its plan before anything else changes.
+    // The marker and the manifest move first, so the backup stops existing in its plan before anything else changes.
+    if (store.stat(completeKey(plan, id)).isPresent()) {
+      moveToQuarantine(completeKey(plan, id), false);
+    }
     if (hasManifest) {
       moveToQuarantine(manifestKey, false);
     }
@@ -605,6 +628,15 @@ public final class Repository {
       store.put(manifest.plan() + "/" + manifest.id() + "/" + SIGNATURE, signature(with, manifestSigned(bytes)));
     }
     store.put(manifestKey(manifest.plan(), manifest.id()), ByteSource.wrap(bytes));
+    try {
+      store.put(completeKey(manifest.plan(), manifest.id()), ByteSource.wrap(
+          Probe.sha256Of(bytes, 0, bytes.length).getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+    } catch (IOException e) {
+      // The backup is complete (its manifest is there); without the marker a lost manifest is not told from a
+      // killed run: said, not failed.
+      org.slf4j.LoggerFactory.getLogger(Repository.class).warn("backup {} of plan '{}' is complete, but its "
+          + "completion marker could not be written: {}", manifest.id(), manifest.plan(), e.getMessage());
+    }
   }
 
   /** The outcome of {@link #adopt}ing one backup: signed, already signed, or why it was left unsigned. */
@@ -881,7 +913,7 @@ public final class Repository {
    * the manifest does not list them, and they are deleted with the backup.
    */
   public void writeAttachment(Manifest manifest, String name, byte[] content) throws IOException {
-    if (name.equals(MANIFEST) || name.endsWith(".sig")
+    if (name.equals(MANIFEST) || name.equals(COMPLETE) || name.endsWith(".sig")
         || manifest.artifacts().stream().anyMatch(a -> a.key().endsWith("/" + name))) {
       throw new IllegalArgumentException("attachment name '" + name + "' collides with the backup's own objects");
     }
@@ -1027,7 +1059,7 @@ public final class Repository {
    * record (incremental backups reuse them) are kept.
    */
   public void delete(Manifest manifest) throws IOException {
-    store.delete(manifestKey(manifest.plan(), manifest.id()));
+    unpublish(manifest.plan(), manifest.id());
     reclaim(manifest.plan(), List.of(manifest), list(manifest.plan()));
   }
 
@@ -1109,8 +1141,9 @@ public final class Repository {
       if (m.isPresent()) {
         manifests.add(m.get());
       } else if (BackupIds.startTime(id).isBefore(cutoff) && store.stat(manifestKey(plan, id)).isEmpty()
+          && store.stat(completeKey(plan, id)).isEmpty()
           && !hasActiveLease(store.list(plan + "/" + id + "/leases/"))) {
-        candidates.add(id); // no manifest at all: a damaged one is no orphan
+        candidates.add(id); // no manifest at all, and never completed: a damaged one, or a lost manifest, is no orphan
       }
     }
     Set<String> orphans = new java.util.TreeSet<>();
@@ -1186,7 +1219,7 @@ public final class Repository {
     if (!dryRun) {
       List<Manifest> doomed = verdicts.stream().filter(v -> !v.keep()).map(Retention.Verdict::backup).toList();
       for (Manifest m : doomed) {
-        store.delete(manifestKey(plan, m.id()));
+        unpublish(plan, m.id());
       }
       List<Manifest> kept = verdicts.stream().filter(Retention.Verdict::keep).map(Retention.Verdict::backup).toList();
       if (!doomed.isEmpty()) {

@@ -98,7 +98,8 @@ class BucketSourceTest {
     Manifest second = backup();
     assertThat(second.source().facts()).containsEntry("objectCount", 3).containsEntry("copiedObjects", 2)
         .containsEntry("reusedObjects", 1);
-    assertThat(puts.get()).as("two objects, the index segment and the manifest written").isEqualTo(4);
+    assertThat(puts.get()).as("two objects, the index segment, the manifest and its completion marker written")
+        .isEqualTo(5);
     assertThat(objects(repo, second).get("maps/dungeon.png")).isEqualTo(objects(repo, first).get("maps/dungeon.png"));
     assertThat(restoredDigests(second)).isEqualTo(digests(uploads));
 

@@ -119,6 +119,31 @@ class OperationsTest {
     assertThat(repo.list("db")).extracting(Manifest::id).containsExactly(newest.id());
   }
 
+  /**
+   * Issue 37.5: a backup whose manifest was lost is DAMAGED and kept — its completion marker proves it finished — while
+   * a killed run's remains (no manifest, no marker) are still cleaned up.
+   */
+  @Test
+  void aLostManifestIsDamagedAndKeptWhileAKilledRunsRemainsGo() throws IOException {
+    Instant old = Instant.now().minus(Duration.ofDays(2));
+    Manifest lost = fake("db", old);
+    store.delete(lost.plan() + "/" + lost.id() + "/" + Repository.MANIFEST);
+    String killed = dev.savepoint.core.internal.BackupIds.newId(old.plusSeconds(60));
+    store.put("db/" + killed + "/a", ByteSource.wrap(new byte[] {2}));
+    assertThat(repo.damaged("db")).singleElement().satisfies(d -> {
+      assertThat(d.id()).isEqualTo(lost.id());
+      assertThat(d.reason()).contains("manifest is missing, but the backup completed");
+    });
+    assertThat(repo.orphans("db", Duration.ofHours(1))).containsExactly(killed);
+    repo.deleteOrphans("db", Duration.ofHours(1));
+    assertThat(store.stat("db/" + lost.id() + "/a")).as("the lost manifest's data is kept").isPresent();
+    assertThat(store.stat("db/" + killed + "/a")).isEmpty();
+    // Deleting it on purpose still works, marker first: nothing of it is left to look damaged.
+    repo.deleteBackup("db", lost.id());
+    assertThat(repo.damaged("db")).isEmpty();
+    assertThat(store.list("db/" + lost.id() + "/")).isEmpty();
+  }
+
   @Test
   void cleanupLeavesARunningBackupAloneHoweverOldItIs() throws Exception {
     java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);

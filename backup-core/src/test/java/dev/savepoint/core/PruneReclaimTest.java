@@ -190,6 +190,7 @@ class PruneReclaimTest {
     Set<String> recorded = new TreeSet<>();
     for (Manifest m : repo.list("uploads")) {
       recorded.add(Repository.manifestKey(m.plan(), m.id()));
+      recorded.add(Repository.completeKey(m.plan(), m.id()));
       ObjectIndex.forEachArtifact(repo, m, a -> recorded.add(a.key()));
       InMemoryStore restored = new InMemoryStore();
       repo.restore(m, new BucketTarget(restored), Secrets.none());
