@@ -26,8 +26,8 @@ final class CleanupCommand implements Callable<Integer> {
   boolean dryRun;
 
   @Option(names = "--to", paramLabel = "<postgresql://…/db>", description = "Also drop the scratch databases "
-      + "(<db>_sp<hex>, with no session) of restores of this database that were killed; --dry-run lists them with "
-      + "their size.")
+      + "(<db>_sp<hex>) of restores of this database that were killed: no live restore holds its lease, no session, "
+      + "begun longer than --min-age ago; --dry-run lists them with their size.")
   String to;
 
   @Override
@@ -50,8 +50,8 @@ final class CleanupCommand implements Callable<Integer> {
     }
     if (to != null) {
       dev.savepoint.postgres.PostgresUrl url = dev.savepoint.postgres.PostgresUrl.parse(to);
-      var scratch = dryRun ? dev.savepoint.postgres.PostgresTarget.abandonedScratch(url)
-          : dev.savepoint.postgres.PostgresTarget.dropAbandonedScratch(url);
+      var scratch = dryRun ? dev.savepoint.postgres.PostgresTarget.abandonedScratch(url, minAge)
+          : dev.savepoint.postgres.PostgresTarget.dropAbandonedScratch(url, minAge);
       for (var s : scratch) {
         System.out.printf("%s scratch database %s (%s) of a killed restore of %s%n", dryRun ? "would drop"
             : "dropped", s.name(), Format.bytes(s.bytes()), Uris.redact(to));

@@ -25,6 +25,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -167,7 +169,7 @@ public final class PostgresTarget implements RestoreTarget {
       facts.put("safetyBackupId", takeSafetyBackup(serverMajor, artifacts.protection()));
       phases.end("safetyBackup");
     }
-    dropAbandonedScratch(url);
+    dropAbandonedScratch(url, Duration.ZERO); // a live restore's is leased: never touched
     String scratch = scratchName(url.database());
     createScratch(maintenance, scratch, properties, serverMajor);
     phases.end("scratch");
@@ -191,7 +193,7 @@ public final class PostgresTarget implements RestoreTarget {
         facts.putAll(finish(maintenance, scratch, properties, roles, manifest));
         phases.end("properties");
       }
-      swapIntoPlace(maintenance, scratch, exists, facts);
+      swapIntoPlace(maintenance, scratch, exists, facts, properties);
       phases.end("swap");
       log.info("restored backup {} into {} ({})", manifest.id(), url, phases.seconds());
       return facts;
@@ -207,6 +209,8 @@ public final class PostgresTarget implements RestoreTarget {
         throw reported;
       }
       throw e;
+    } finally {
+      release(scratch);
     }
   }
 
@@ -265,7 +269,7 @@ public final class PostgresTarget implements RestoreTarget {
     if (server.exists() && hasTables()) {
       facts.put("safetyBackupId", takeSafetyBackup(server.major(), baseTier.protection()));
     }
-    dropAbandonedScratch(url);
+    dropAbandonedScratch(url, Duration.ZERO); // a live restore's is leased: never touched
     String scratch = scratchName(url.database());
     PostgresUrl combined = url.withDatabase(scratch);
     createScratch(maintenance, scratch, properties, server.major());
@@ -290,6 +294,7 @@ public final class PostgresTarget implements RestoreTarget {
         TierReplacement.run(url.withDatabase(tierScratch), combined, t.manifest(), expectedCounts(t.manifest()), false);
         execute(maintenance, "DROP DATABASE " + PostgresSource.quote(tierScratch) + " WITH (FORCE)");
         scratches.remove(tierScratch);
+        release(tierScratch);
       }
       TierReplacement.addForeignKeys(combined, leftOut, definitions);
       facts.put("scope", "tiers");
@@ -315,7 +320,7 @@ public final class PostgresTarget implements RestoreTarget {
       if (properties != null) {
         facts.putAll(finish(maintenance, scratch, properties, inspect(maintenance).roles(), base));
       }
-      swapIntoPlace(maintenance, scratch, server.exists(), facts);
+      swapIntoPlace(maintenance, scratch, server.exists(), facts, properties);
       log.info("restored {} tier backups into {} (points in time {} apart)", tiers.size(), url, facts.get("tierSpread"));
       return facts;
     } catch (IOException | RuntimeException e) {
@@ -325,9 +330,12 @@ public final class PostgresTarget implements RestoreTarget {
         } catch (IOException dropFailure) {
           e.addSuppressed(dropFailure);
         }
+        release(name);
       }
       nameSafetyBackup(e, facts);
       throw e;
+    } finally {
+      release(scratch);
     }
   }
 
@@ -530,6 +538,35 @@ public final class PostgresTarget implements RestoreTarget {
 
   private void createScratch(PostgresUrl maintenance, String scratch, DatabaseProperties properties, int serverMajor)
       throws RestoreException {
+    try {
+      leases.put(scratch, dev.savepoint.postgres.internal.ScratchLease.hold(maintenance, scratch));
+    } catch (SQLException e) {
+      throw new RestoreException("cannot take the lease of scratch database " + scratch + " on the server of " + url
+          + ": " + e.getMessage(), e);
+    }
+    createLeased(maintenance, scratch, properties, serverMajor);
+    // When it was begun, for cleanup --min-age; the restored database's own comment replaces it when it is finished.
+    execute(maintenance, "COMMENT ON DATABASE " + PostgresSource.quote(scratch) + " IS "
+        + DatabaseProperties.literal(SCRATCH_COMMENT + Instant.now()));
+  }
+
+  /** How a scratch database says when its restore began. */
+  private static final String SCRATCH_COMMENT = "savepoint scratch database of a restore begun ";
+
+  /** The leases of the scratch databases this target's restores hold now (see {@link #release}). */
+  private final Map<String, dev.savepoint.postgres.internal.ScratchLease> leases =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Gives up the lease of {@code scratch}, once it is dropped or swapped into place (or the restore failed). */
+  private void release(String scratch) {
+    dev.savepoint.postgres.internal.ScratchLease lease = leases.remove(scratch);
+    if (lease != null) {
+      lease.close();
+    }
+  }
+
+  private void createLeased(PostgresUrl maintenance, String scratch, DatabaseProperties properties, int serverMajor)
+      throws RestoreException {
     if (properties == null) { // Backups made before the database's properties were recorded.
       execute(maintenance, "CREATE DATABASE " + PostgresSource.quote(scratch) + " TEMPLATE template0 ENCODING 'UTF8'");
       return;
@@ -555,6 +592,7 @@ public final class PostgresTarget implements RestoreTarget {
    */
   private Map<String, Object> finish(PostgresUrl maintenance, String scratch, DatabaseProperties properties,
       Set<String> roles, Manifest manifest) throws IOException {
+    forgetScratchComment(maintenance, scratch); // the backed-up comment, if any, comes next
     for (String sql : properties.finishingStatements(scratch, roles)) {
       execute(maintenance, sql);
     }
@@ -627,14 +665,16 @@ public final class PostgresTarget implements RestoreTarget {
 
   /**
    * The scratch databases of earlier restores of {@code url}'s database that were killed before they could drop
-   * them ({@code <db>_sp<hex>}, with no session connected: a restore that is still running has its loaders
-   * connected). {@code url} may name the database whether or not it exists.
+   * them ({@code <db>_sp<hex>}): no live restore holds its {@linkplain dev.savepoint.postgres.internal.ScratchLease
+   * lease}, no session is connected, and its restore began more than {@code minAge} ago (as its comment says; one
+   * that says nothing counts as old). {@code url} may name the database whether or not it exists.
    */
-  public static List<AbandonedScratch> abandonedScratch(PostgresUrl url) throws IOException {
+  public static List<AbandonedScratch> abandonedScratch(PostgresUrl url, Duration minAge) throws IOException {
     String base = url.database().length() > 52 ? url.database().substring(0, 52) : url.database();
+    Instant cutoff = Instant.now().minus(minAge);
     List<AbandonedScratch> abandoned = new ArrayList<>();
     try (Connection c = url.withDatabase("postgres").connect(); PreparedStatement ps = c.prepareStatement("""
-        SELECT d.datname, pg_database_size(d.oid) FROM pg_database d
+        SELECT d.datname, pg_database_size(d.oid), shobj_description(d.oid, 'pg_database') FROM pg_database d
         WHERE left(d.datname, length(?)) = ? AND substr(d.datname, length(?) + 1) ~ '^_sp[0-9a-f]{1,8}$'
           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)""")) {
       ps.setString(1, base);
@@ -642,7 +682,19 @@ public final class PostgresTarget implements RestoreTarget {
       ps.setString(3, base);
       try (ResultSet r = ps.executeQuery()) {
         while (r.next()) {
-          abandoned.add(new AbandonedScratch(r.getString(1), r.getLong(2)));
+          String name = r.getString(1);
+          String comment = r.getString(3);
+          Instant begun = null;
+          if (comment != null && comment.startsWith(SCRATCH_COMMENT)) {
+            try {
+              begun = Instant.parse(comment.substring(SCRATCH_COMMENT.length()));
+            } catch (java.time.format.DateTimeParseException unknown) {
+              // says nothing usable: old
+            }
+          }
+          if ((begun == null || begun.isBefore(cutoff)) && !dev.savepoint.postgres.internal.ScratchLease.held(c, name)) {
+            abandoned.add(new AbandonedScratch(name, r.getLong(2)));
+          }
         }
       }
     } catch (SQLException e) {
@@ -652,8 +704,8 @@ public final class PostgresTarget implements RestoreTarget {
   }
 
   /** Drops {@link #abandonedScratch}; returns what was dropped. */
-  public static List<AbandonedScratch> dropAbandonedScratch(PostgresUrl url) throws IOException {
-    List<AbandonedScratch> abandoned = abandonedScratch(url);
+  public static List<AbandonedScratch> dropAbandonedScratch(PostgresUrl url, Duration minAge) throws IOException {
+    List<AbandonedScratch> abandoned = abandonedScratch(url, minAge);
     for (AbandonedScratch a : abandoned) {
       log.warn("dropping {}, the scratch database of an earlier restore of {} that did not finish", a.name(), url);
       execute(url.withDatabase("postgres"), "DROP DATABASE IF EXISTS " + PostgresSource.quote(a.name()));
@@ -992,8 +1044,16 @@ public final class PostgresTarget implements RestoreTarget {
     }
   }
 
-  private void swapIntoPlace(PostgresUrl maintenance, String scratch, boolean exists, Map<String, Object> facts)
-      throws IOException {
+  /** Removes the scratch database's "restore begun" comment: the restored database keeps only its own. */
+  private static void forgetScratchComment(PostgresUrl maintenance, String scratch) throws IOException {
+    execute(maintenance, "COMMENT ON DATABASE " + PostgresSource.quote(scratch) + " IS NULL");
+  }
+
+  private void swapIntoPlace(PostgresUrl maintenance, String scratch, boolean exists, Map<String, Object> facts,
+      DatabaseProperties properties) throws IOException {
+    if (properties == null) { // a backup from before properties were recorded: no finish() cleared the comment
+      forgetScratchComment(maintenance, scratch);
+    }
     String target = PostgresSource.quote(url.database());
     if (exists) {
       String previous = scratchName(url.database() + "_before");

@@ -410,13 +410,15 @@ public final class Steps {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         // Gives up a little before the step's timeout, so the failure says what the service last answered.
         Instant deadline = Instant.now().plus(timeout).minus(Collections.min(List.of(Duration.ofSeconds(10),
-            timeout.dividedBy(10))));
+            timeout.dividedBy(4))));
         String last = "no answer";
         int attempts = 0;
         while (Instant.now().isBefore(deadline)) {
           attempts++;
           try {
-            HttpResponse<String> r = client.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).GET().build(),
+            Duration left = Duration.between(Instant.now(), deadline);
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(url).timeout(Collections.min(List.of(
+                Duration.ofSeconds(5), left.isNegative() || left.isZero() ? Duration.ofMillis(100) : left))).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() / 100 == 2) {
               return Map.of("status", r.statusCode(), "attempts", attempts);

@@ -116,8 +116,8 @@ class ConnectionOptionsTest {
   void unknownOptionsAndBadValuesAreRefused() throws Exception {
     for (String port : new String[] {"99999", "abc", "0"}) {
       assertThatThrownBy(() -> PostgresUrl.parse("postgresql://app@db:" + port + "/x")).as(port)
-          .isInstanceOf(ConfigurationException.class).hasMessageContaining("has port '" + port + "'")
-          .hasMessageContaining("1 to 65535");
+          .isInstanceOf(ConfigurationException.class).hasMessageContaining("has a port that is not a number")
+          .hasMessageContaining("1 to 65535").hasMessageNotContaining("'" + port); // it may be half a password
     }
     assertThat(PostgresUrl.parse("postgresql://app@[::1]:5433/x").port()).isEqualTo(5433);
     assertThatThrownBy(() -> PostgresUrl.parse("postgresql://app@db/x?ssl=true")).isInstanceOf(ConfigurationException.class)

@@ -323,8 +323,27 @@ class PostgresBackupRestoreTest {
     try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE " + abandoned); // what a kill -9 between load and swap leaves
     }
-    repo.restore(m, PostgresTarget.builder(url(target)).build(), Secrets.none());
-    assertThat(pg.databaseExists(abandoned)).isFalse();
+    // A live restore's scratch database, between phases with no session in it: leased, so never taken for abandoned.
+    String live = target + "_sp5678cdef";
+    try (var lease = dev.savepoint.postgres.internal.ScratchLease.hold(url("postgres"), live)) {
+      try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+        s.execute("CREATE DATABASE " + live);
+      }
+      assertThat(PostgresTarget.abandonedScratch(url(target), java.time.Duration.ZERO))
+          .extracting(PostgresTarget.AbandonedScratch::name).containsExactly(abandoned);
+      repo.restore(m, PostgresTarget.builder(url(target)).build(), Secrets.none());
+      assertThat(pg.databaseExists(abandoned)).isFalse();
+      assertThat(pg.databaseExists(live)).as("the live restore's scratch database").isTrue();
+    }
+    // Its restore gone (the lease with its session), it is abandoned — unless younger than --min-age says.
+    try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+      s.execute("COMMENT ON DATABASE " + live + " IS 'savepoint scratch database of a restore begun "
+          + java.time.Instant.now() + "'");
+    }
+    assertThat(PostgresTarget.abandonedScratch(url(target), java.time.Duration.ofHours(1))).isEmpty();
+    assertThat(PostgresTarget.dropAbandonedScratch(url(target), java.time.Duration.ZERO))
+        .extracting(PostgresTarget.AbandonedScratch::name).containsExactly(live);
+    assertThat(pg.databaseExists(live)).isFalse();
     assertThat(pg.databaseExists(target)).isTrue();
     pg.dropDatabase(target);
   }

@@ -142,7 +142,7 @@ class RecoveryLifecycleTest {
       };
       java.net.URI url = java.net.URI.create("http://127.0.0.1:" + http.getAddress().getPort() + "/health");
       RecoveryReport r = RecoveryPlan.builder("trpg", repo).step(instant("stop-writers")).step(start)
-          .step(Steps.health("health", url, Duration.ofSeconds(4))).build().run();
+          .step(Steps.health("health", url, Duration.ofSeconds(8))).build().run();
       assertThat(r.succeeded()).isFalse();
       assertThat(r.stateAfterFailure()).isEqualTo("unchanged by this step; deployment prod/trpg runs (writers started by "
           + "step start-writers)");
