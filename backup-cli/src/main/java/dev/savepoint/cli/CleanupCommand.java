@@ -33,6 +33,7 @@ final class CleanupCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Repository repository = repo.open();
+    RepositoryOptions.warnStrays(repository);
     List<String> plans = plan != null ? List.of(plan) : repository.plans();
     for (String p : plans) {
       List<String> old = repository.orphans(p, minAge);

@@ -26,6 +26,11 @@ final class Format {
     return String.format("%.1f %s", v, units[u]);
   }
 
+  /** An ISO-8601 period as an operator writes it: {@code P7D}, not the {@code PT168H} of {@link Duration#toString}. */
+  static String period(Duration d) {
+    return !d.isZero() && d.toSeconds() % 86_400 == 0 && d.toNanosPart() == 0 ? "P" + d.toDays() + "D" : d.toString();
+  }
+
   static String duration(Duration d) {
     return String.format("%.1f s", d.toMillis() / 1000.0);
   }

@@ -28,6 +28,7 @@ final class ListCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     // With the plan's key, backups it does not sign are listed as DAMAGED (planted, or written before signing).
     Repository repository = repo.open(secretOptions.secrets());
+    RepositoryOptions.warnStrays(repository);
     List<String> plans = plan != null ? List.of(plan) : repository.plans();
     if (plan != null && !repository.plans().contains(plan)) {
       throw new IllegalArgumentException("repository " + repository.describe() + " has no plan '" + plan

@@ -60,7 +60,7 @@ final class PlanFile {
       List<String> tables, List<String> tablesOnly, List<String> crossTierReferences, List<String> excludeTableData, String pgFormat, Integer jobs, String compress, Integer level,
       String encryptPassphraseEnv, List<String> recipients, String repository, String archive,
       RetentionSpec retention, Long minSizeBytes, String slackWebhookEnv, String webhookEnv, String manifestHmacEnv,
-      Boolean insecureUnsigned) {}
+      Boolean insecureUnsigned, Duration verifyEvery, Duration drillEvery) {}
 
   /**
    * Counts take -1 for "every period"; keepWithin is measured from the newest backup (P7D, P1M, PT36H).

@@ -53,6 +53,11 @@ final class ReportCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the plans and overdue items as JSON.")
   boolean json;
 
+  @Option(names = "--config", paramLabel = "<plans.yaml>", description = "Take each plan's cadence from its plan file: "
+      + "its rpo (else --max-age), verifyEvery (else --verify-every), drillEvery (else --drill-every); a weekly plan "
+      + "is then overdue after a week, not a day.")
+  java.nio.file.Path config;
+
   @Override
   public Integer call() throws Exception {
     // With the plan's key, only what it signs counts (a planted backup cannot make an overdue plan look current).
@@ -70,19 +75,35 @@ final class ReportCommand implements Callable<Integer> {
         lastVerified.put(e.subject().substring(0, Math.max(0, e.subject().indexOf('/'))), e.time());
       }
     }
+    RepositoryOptions.warnStrays(repository);
+    Map<String, PlanFile.PlanSpec> specs = new LinkedHashMap<>();
+    if (config != null) {
+      PlanFile.read(config).forEach(s -> specs.put(s.name(), s));
+    }
     for (String plan : repository.plans()) {
+      PlanFile.PlanSpec spec = specs.get(plan);
+      Duration maxAge = spec != null && spec.rpo() != null ? spec.rpo() : this.maxAge;
+      Duration verifyEvery = spec != null && spec.verifyEvery() != null ? spec.verifyEvery() : this.verifyEvery;
+      Duration drillEvery = spec != null && spec.drillEvery() != null ? spec.drillEvery() : this.drillEvery;
       List<Manifest> backups = repository.list(plan);
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("plan", plan);
       row.put("backups", backups.size());
       row.put("storedBytes", backups.stream().mapToLong(Manifest::storedBytes).sum());
       Instant lastDrill = null;
+      RestoreDrill.Report newestDrill = null;
       for (Manifest m : backups) {
         for (RestoreDrill.Report r : RestoreDrill.reports(repository, m)) {
           if (r.passed() && (lastDrill == null || r.startedAt().isAfter(lastDrill))) {
             lastDrill = r.startedAt();
           }
+          newestDrill = newestDrill == null || r.startedAt().isAfter(newestDrill.startedAt()) ? r : newestDrill;
         }
+      }
+      if (newestDrill != null && !newestDrill.passed()) {
+        // The newest drill failed: whatever passed before, today's backups are not proven restorable.
+        overdue.add(plan + ": the newest restore drill (" + newestDrill.startedAt() + ", backup "
+            + newestDrill.backupId() + ") failed: " + newestDrill.detail());
       }
       Instant newest = backups.isEmpty() ? null : backups.get(backups.size() - 1).startedAt();
       row.put("newestBackup", newest == null ? null : newest.toString());
@@ -90,10 +111,10 @@ final class ReportCommand implements Callable<Integer> {
       Instant verified = lastVerified.get(plan);
       row.put("lastVerified", verified == null ? null : verified.toString());
       if (!backups.isEmpty() && (verified == null || Duration.between(verified, now).compareTo(verifyEvery) > 0)) {
-        overdue.add(plan + ": not verified within " + verifyEvery);
+        overdue.add(plan + ": not verified within " + Format.period(verifyEvery));
       }
       if (newest == null || Duration.between(newest, now).compareTo(maxAge) > 0) {
-        overdue.add(plan + ": newest backup older than " + maxAge);
+        overdue.add(plan + ": newest backup older than " + Format.period(maxAge));
       }
       for (Repository.Damaged d : repository.damaged(plan)) {
         overdue.add(plan + ": backup " + d.id() + " is damaged (" + d.reason() + ")");
@@ -106,18 +127,19 @@ final class ReportCommand implements Callable<Integer> {
       }
       boolean isPostgres = backups.stream().anyMatch(m -> m.source().type().equals("postgresql"));
       if (isPostgres && !byProduct && (lastDrill == null || Duration.between(lastDrill, now).compareTo(drillEvery) > 0)) {
-        overdue.add(plan + ": no passed restore drill within " + drillEvery);
+        overdue.add(plan + ": no passed restore drill within " + Format.period(drillEvery));
       }
       if (backups.stream().anyMatch(m -> m.source().type().equals(BaseBackupSource.TYPE))) {
         PointInTimeRestore pitr = new PointInTimeRestore(repository, plan);
         PointInTimeRestore.Window window = pitr.window();
         row.put("recoverableFrom", window.from().toString());
         row.put("recoverableTo", window.to().toString());
-        row.put("walAgeSeconds", Duration.between(window.to(), now).toSeconds());
+        row.put("walAgeSeconds", Math.max(0, Duration.between(window.to(), now).toSeconds()));
         pitr.rpoBreach(maxWalAge, now).ifPresent(breach -> overdue.add(plan + ": " + breach.message()));
         if (!json) {
+          // A clock a little behind the server's would make it "-1.4 s old": never younger than now.
           System.out.printf("%-20s recoverable from %s to %s (newest durable WAL %d s old)%n", plan, window.from(),
-              window.to(), Duration.between(window.to(), now).toSeconds());
+              window.to(), Math.max(0, Duration.between(window.to(), now).toSeconds()));
         }
       }
       rows.add(row);
@@ -128,7 +150,8 @@ final class ReportCommand implements Callable<Integer> {
       }
     }
     if (html != null) {
-      java.nio.file.Files.writeString(html, dev.savepoint.report.StatusPage.render(repository, maxAge, rto, now));
+      java.nio.file.Files.writeString(html, dev.savepoint.report.StatusPage.render(repository, maxAge, rto, now,
+          overdue));
       System.err.println("status page written to " + html);
     }
     if (json) {

@@ -63,4 +63,12 @@ final class RepositoryOptions {
   private Repository requireAuthentication(Repository repository) throws ConfigurationException {
     return trust.requireAuthentication(repository);
   }
+
+  /** Names each top-level folder of {@code repository} that is no plan: every command leaves it alone, and says so. */
+  static void warnStrays(Repository repository) throws IOException {
+    for (String stray : repository.strays()) {
+      System.err.printf("savepoint: warning: ignoring folder '%s' in %s: not a plan (plan names are letters, digits, "
+          + "'.', '_' and '-')%n", stray, repository.describe());
+    }
+  }
 }

@@ -297,8 +297,9 @@ final class RestoreCommand implements Callable<Integer> {
         throw new Main.VerificationFailedException("restored plan '" + choice.plan + "' into " + r.directory()
             + ", but verification failed: " + shortfall.get());
       }
-      System.err.printf("verified: recovered and promoted in %s; last replayed commit %s%n",
-          Format.duration(recovered.recoveryTime()), recovered.lastReplayedCommit());
+      System.err.printf("verified: recovered and promoted in %s; %s%n", Format.duration(recovered.recoveryTime()),
+          recovered.lastReplayedCommit() == null ? "no commit was replayed (the base backup alone)"
+              : "last replayed commit " + recovered.lastReplayedCommit());
     }
     return Main.OK;
   }

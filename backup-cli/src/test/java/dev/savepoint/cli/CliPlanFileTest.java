@@ -48,7 +48,7 @@ class CliPlanFileTest {
         .hasSize(3);
     CliProcess.Result report = CliProcess.run("report", "--repo", "file:" + tmp.resolve("primary"), "--json");
     assertThat(report.exit()).isEqualTo(3);
-    assertThat(json.readTree(report.out()).get("overdue").toString()).contains("uploads: not verified within PT168H");
+    assertThat(json.readTree(report.out()).get("overdue").toString()).contains("uploads: not verified within P7D");
     for (String plan : new String[] {"uploads", "settings"}) {
       assertThat(CliProcess.run("verify", "--insecure-unsigned", "--repo", "file:" + tmp.resolve("primary"), "--plan", plan).exit()).isZero();
     }
@@ -194,6 +194,53 @@ class CliPlanFileTest {
     assertThat(out).contains("of plan 'every-second' complete", "retention of plan 'every-second' deleted backup");
     CliProcess.Result audit = CliProcess.run("audit", "--insecure-unsigned", "--repo", repo);
     assertThat(audit.out()).contains("backup", "prune");
+  }
+
+  /**
+   * Issue 37.6: report takes each plan's cadence from its plan file, counts a failed newest drill as overdue, shows
+   * the overdue items on the HTML page too, and a stray folder in the repository is a warning, not exit 2 for all.
+   */
+  @Test
+  void reportUsesEachPlansCadenceAndNamesAStrayFolder() throws Exception {
+    Path settings = Files.writeString(tmp.resolve("settings.env"), "LOG_LEVEL=info\n");
+    Path repoDir = tmp.resolve("repo");
+    String repo = "file:" + repoDir;
+    Path planFile = Files.writeString(tmp.resolve("plans.yaml"), """
+        plans:
+          - name: hourly
+            rpo: PT1S
+            source: file:%1$s
+            repository: %2$s
+            insecureUnsigned: true
+          - name: weekly
+            rpo: P7D
+            verifyEvery: P30D
+            source: file:%1$s
+            repository: %2$s
+            insecureUnsigned: true
+        """.formatted(settings, repo));
+    assertThat(CliProcess.run("run", "--config", planFile.toString()).exit()).isZero();
+    for (String plan : List.of("hourly", "weekly")) {
+      assertThat(CliProcess.run("verify", "--insecure-unsigned", "--repo", repo, "--plan", plan).exit()).isZero();
+    }
+    Files.writeString(Files.createDirectories(repoDir.resolve("My Photos (copy)")).resolve("beach.jpg"), "jpeg");
+    dev.savepoint.core.Repository r = new dev.savepoint.core.Repository(new dev.savepoint.core.FilesystemStore(repoDir));
+    dev.savepoint.core.Manifest weekly = r.list("weekly").get(0);
+    dev.savepoint.postgres.RestoreDrill.record(r, weekly, new dev.savepoint.postgres.RestoreDrill.Report("weekly",
+        weekly.id(), java.time.Instant.now(), 1000, 0, 0, false, "row counts differ in users"));
+    Thread.sleep(1500);
+    Path page = tmp.resolve("status.html");
+    CliProcess.Result report = CliProcess.run("report", "--insecure-unsigned", "--repo", repo, "--config",
+        planFile.toString(), "--html", page.toString(), "--json");
+    assertThat(report.exit()).as(report.err()).isEqualTo(Main.INTEGRITY);
+    String overdue = new ObjectMapper().readTree(report.out()).get("overdue").toString();
+    assertThat(overdue).contains("hourly: newest backup older than PT1S")
+        .contains("weekly: the newest restore drill", "failed: row counts differ in users")
+        .doesNotContain("weekly: newest backup older");
+    assertThat(report.err()).contains("warning: ignoring folder 'My Photos (copy)'");
+    assertThat(Files.readString(page)).contains("id=\"overdue\"", "hourly: newest backup older than PT1S",
+        "row counts differ in users");
+    assertThat(CliProcess.run("list", "--insecure-unsigned", "--repo", repo).exit()).isZero();
   }
 
   private static List<String> ids(ObjectMapper json, String repo, String plan) throws Exception {

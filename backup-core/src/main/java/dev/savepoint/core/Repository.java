@@ -235,11 +235,25 @@ public final class Repository {
   public List<String> plans() throws IOException {
     TreeSet<String> plans = new TreeSet<>();
     for (String name : store.folders("")) {
-      if (!name.isEmpty() && !name.startsWith("_")) {
+      if (!name.isEmpty() && !name.startsWith("_") && BackupIds.isValidPlan(name)) {
         plans.add(name);
       }
     }
     return List.copyOf(plans);
+  }
+
+  /**
+   * Top-level folders that are no plan (a name no plan can have: someone's copy, a stray upload): {@link #plans}
+   * leaves them out, so one of them never fails every command; commands name them as a warning.
+   */
+  public List<String> strays() throws IOException {
+    List<String> strays = new ArrayList<>();
+    for (String name : store.folders("")) {
+      if (!name.isEmpty() && !name.startsWith("_") && !BackupIds.isValidPlan(name)) {
+        strays.add(name);
+      }
+    }
+    return strays;
   }
 
   /**

@@ -29,6 +29,15 @@ public final class StatusPage {
 
   /** The page for every plan of {@code repository} at {@code now}, with the given RPO and RTO targets. */
   public static String render(Repository repository, Duration rpo, Duration rto, Instant now) throws IOException {
+    return render(repository, rpo, rto, now, null);
+  }
+
+  /**
+   * As {@link #render(Repository, Duration, Duration, Instant)}, with {@code overdue} — the items {@code savepoint
+   * report} found (null: none computed) — listed first, so the page shows what the text and JSON say.
+   */
+  public static String render(Repository repository, Duration rpo, Duration rto, Instant now, List<String> overdue)
+      throws IOException {
     StringBuilder html = new StringBuilder("""
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>Savepoint status</title>
@@ -45,6 +54,15 @@ public final class StatusPage {
     html.append("<h1>Savepoint status</h1><p>Repository <code>").append(escape(repository.describe()))
         .append("</code> at ").append(TIME.format(now)).append(" — RPO ").append(rpo).append(", RTO target ")
         .append(rto).append("</p>\n");
+    if (overdue != null) {
+      if (overdue.isEmpty()) {
+        html.append("<p id=\"overdue\" class=\"ok\">Nothing is overdue.</p>\n");
+      } else {
+        html.append("<h2 class=\"bad\">Overdue (").append(overdue.size()).append(")</h2><ul id=\"overdue\">");
+        overdue.forEach(o -> html.append("<li class=\"bad\">").append(escape(o)).append("</li>"));
+        html.append("</ul>\n");
+      }
+    }
     List<String> plans = repository.plans();
     html.append("<table id=\"summary\"><tr><th>plan</th><th>backups</th><th>newest</th><th>age</th><th>stored</th>"
         + "<th>last drill</th></tr>\n");

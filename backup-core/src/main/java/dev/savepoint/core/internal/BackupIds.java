@@ -31,6 +31,10 @@ public final class BackupIds {
     return ID.matcher(s).matches();
   }
 
+  public static boolean isValidPlan(String name) {
+    return name != null && PLAN.matcher(name).matches();
+  }
+
   public static String requireValidPlan(String plan) {
     if (plan == null || !PLAN.matcher(plan).matches()) {
       throw new IllegalArgumentException("invalid plan name '" + plan
