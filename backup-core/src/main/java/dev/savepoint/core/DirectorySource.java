@@ -42,6 +42,12 @@ public final class DirectorySource implements Source {
     facts.put("directories", stats.directories());
     facts.put("symlinks", stats.symlinks());
     facts.put("fileBytes", stats.bytes());
+    // The folder itself: what a restore gives the restored folder (mode; owner and group when run as root).
+    facts.put("rootMode", String.format("%04o", Tar.mode(root)));
+    Tar.owner(root).ifPresent(ids -> {
+      facts.put("rootUid", ids[0]);
+      facts.put("rootGid", ids[1]);
+    });
     if (stats.escapedNames() > 0) {
       facts.put("escapedNames", stats.escapedNames());
     }

@@ -20,19 +20,30 @@ import java.util.stream.Stream;
 public final class DirectoryTarget implements RestoreTarget {
   private final Path destination;
   private final boolean replace;
+  private final boolean owners;
 
-  private DirectoryTarget(Path destination, boolean replace) {
+  private DirectoryTarget(Path destination, boolean replace, boolean owners) {
     this.destination = destination.toAbsolutePath().normalize();
     this.replace = replace;
+    this.owners = owners;
   }
 
+  /**
+   * Restores into {@code destination}: files, folders and the folder itself get their recorded modes, and — when
+   * this process runs as root, as GNU tar and restic do — their recorded numeric owner and group.
+   */
   public static DirectoryTarget of(Path destination) {
-    return new DirectoryTarget(destination, false);
+    return new DirectoryTarget(destination, false, true);
   }
 
   /** Replaces a non-empty destination atomically (old contents are deleted after the new ones are in place). */
   public DirectoryTarget replacingExisting() {
-    return new DirectoryTarget(destination, true);
+    return new DirectoryTarget(destination, true, owners);
+  }
+
+  /** Leaves every restored file owned by this process, whoever owned it at backup ({@code tar --no-same-owner}). */
+  public DirectoryTarget ignoringOwners() {
+    return new DirectoryTarget(destination, replace, false);
   }
 
   @Override
@@ -47,8 +58,22 @@ public final class DirectoryTarget implements RestoreTarget {
     }
     OwnerOnly.createDirectory(staging);
     try {
+      boolean chown = owners && Tar.mayChown();
       try (InputStream in = artifacts.open(DirectorySource.ARTIFACT)) {
-        Tar.extract(in, staging);
+        Tar.extract(in, staging, true, chown);
+      }
+      // The folder itself as it was (the staging folder was made owner-only): a web server can serve it again.
+      Map<String, Object> facts = artifacts.manifest().source().facts();
+      if (facts.get("rootMode") instanceof String mode && mode.matches("[0-7]{3,4}")) {
+        if (chown && facts.get("rootUid") instanceof Number uid && facts.get("rootGid") instanceof Number gid) {
+          Tar.chown(staging, uid.longValue(), gid.longValue());
+        }
+        try {
+          Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString(
+              rwx(Integer.parseInt(mode, 8))));
+        } catch (UnsupportedOperationException notPosix) {
+          // keep the default
+        }
       }
       if (exists) {
         Path old = Staging.replaced(destination);
@@ -62,6 +87,15 @@ public final class DirectoryTarget implements RestoreTarget {
       Staging.deleteTree(staging);
     }
     return Map.of();
+  }
+
+  private static String rwx(int mode) {
+    StringBuilder s = new StringBuilder();
+    for (int shift = 6; shift >= 0; shift -= 3) {
+      int bits = mode >> shift;
+      s.append((bits & 4) != 0 ? 'r' : '-').append((bits & 2) != 0 ? 'w' : '-').append((bits & 1) != 0 ? 'x' : '-');
+    }
+    return s.toString();
   }
 
   private static boolean isEmptyDirectory(Path dir) throws IOException {

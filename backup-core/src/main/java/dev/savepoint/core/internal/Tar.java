@@ -100,6 +100,10 @@ public final class Tar {
       entry.addPaxHeader(RAW_PATH, name);
     }
     entry.setModTime(attrs.lastModifiedTime());
+    owner(p).ifPresent(ids -> {
+      entry.setUserId(ids[0]);
+      entry.setGroupId(ids[1]);
+    });
     if (!attrs.isSymbolicLink()) {
       entry.setMode((attrs.isDirectory() ? 040000 : 0100000) | mode(p));
     }
@@ -128,7 +132,33 @@ public final class Tar {
     return total;
   }
 
-  private static int mode(Path p) {
+  /** The numeric owner and group of {@code p} (the link itself, not its target), where the system has them. */
+  public static java.util.Optional<long[]> owner(Path p) {
+    try {
+      return java.util.Optional.of(new long[] {((Number) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS))
+          .longValue(), ((Number) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS)).longValue()});
+    } catch (UnsupportedOperationException | IllegalArgumentException | IOException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
+  /** Gives {@code p} (the link itself, not its target) the numeric owner and group {@code ids}. */
+  public static void chown(Path p, long uid, long gid) throws IOException {
+    Files.setAttribute(p, "unix:uid", (int) uid, LinkOption.NOFOLLOW_LINKS);
+    Files.setAttribute(p, "unix:gid", (int) gid, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  /** Whether this process may give files away (runs as root): only then are recorded owners restored. */
+  public static boolean mayChown() {
+    try {
+      return new com.sun.security.auth.module.UnixSystem().getUid() == 0;
+    } catch (RuntimeException | LinkageError e) {
+      return false;
+    }
+  }
+
+  /** The permission bits of {@code p} (0755 style), or a default where the system has none. */
+  public static int mode(Path p) {
     try {
       int mode = 0;
       for (PosixFilePermission perm : Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)) {
@@ -166,6 +196,14 @@ public final class Tar {
    * server would follow a link (pg_wal, a tablespace) to write outside it.
    */
   public static void extract(InputStream in, Path dest, boolean symlinks) throws IOException {
+    extract(in, dest, symlinks, false);
+  }
+
+  /**
+   * As {@link #extract(InputStream, Path, boolean)}; with {@code owners}, every entry (links too) gets the numeric
+   * owner and group the archive recorded, as {@code tar --same-owner} does (call it only as root).
+   */
+  public static void extract(InputStream in, Path dest, boolean symlinks, boolean owners) throws IOException {
     Path base = dest.toAbsolutePath().normalize();
     TarArchiveInputStream tar = new TarArchiveInputStream(in, "UTF-8");
     List<TarArchiveEntry> links = new ArrayList<>();
@@ -188,7 +226,7 @@ public final class Tar {
             StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
           tar.transferTo(out);
         }
-        applyAttributes(target, entry);
+        applyAttributes(target, entry, owners);
       } else {
         throw new IntegrityException("tar entry '" + entry.getName() + "' is a "
             + (entry.isLink() ? "hard link" : "special file (type " + (char) entry.getLinkFlag() + ")")
@@ -197,7 +235,7 @@ public final class Tar {
     }
     // Directory attributes before links exist, so no attribute change can follow one.
     for (int i = dirs.size() - 1; i >= 0; i--) {
-      applyAttributes(inside(base, dirs.get(i), false), dirs.get(i));
+      applyAttributes(inside(base, dirs.get(i), false), dirs.get(i), owners);
     }
     for (TarArchiveEntry link : links) {
       Path target = inside(base, link, true);
@@ -206,6 +244,9 @@ public final class Tar {
       Files.createSymbolicLink(target, rawLink != null
           ? RawPaths.path(RawPaths.percentDecode(rawLink))
           : RawPaths.path(link.getLinkName().getBytes(StandardCharsets.UTF_8)));
+      if (owners) {
+        chown(target, link.getLongUserId(), link.getLongGroupId());
+      }
     }
     // Drain the end-of-archive blocks so the digest check of the underlying stream sees every byte.
     in.transferTo(OutputStream.nullOutputStream());
@@ -253,7 +294,10 @@ public final class Tar {
     }
   }
 
-  private static void applyAttributes(Path p, TarArchiveEntry entry) throws IOException {
+  private static void applyAttributes(Path p, TarArchiveEntry entry, boolean owners) throws IOException {
+    if (owners) {
+      chown(p, entry.getLongUserId(), entry.getLongGroupId()); // before the mode: a chown may clear mode bits
+    }
     try {
       Files.setPosixFilePermissions(p, permissions(entry.getMode() & 0777));
     } catch (UnsupportedOperationException e) {
