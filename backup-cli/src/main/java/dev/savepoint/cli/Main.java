@@ -48,8 +48,12 @@ public final class Main {
     if (debugArg) {
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint", "debug");
     } else {
-      // A provider's restore takes minutes with nothing else to show: its progress and retries are always shown.
+      // A provider's restore takes minutes with nothing else to show: its progress and retries are always shown. So
+      // are the long-running daemons' state changes (wal stream: connected, timeline, retries, stopped; run
+      // --schedule: slots run or skipped), which nobody watches but their logs.
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.providers", "info");
+      System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.postgres.pitr.WalStreamer", "info");
+      System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.core.Scheduler", "info");
     }
     System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
     CommandLine cli = new CommandLine(new Main());

@@ -20,7 +20,7 @@ import picocli.CommandLine.Parameters;
 /** WAL archiving for point-in-time recovery: stream, push (archive_command) and verify. */
 @Command(name = "wal", description = "WAL archiving for point-in-time recovery.",
     subcommands = {WalCommand.Stream.class, WalCommand.Push.class, WalCommand.PushServer.class,
-        WalCommand.Verify.class})
+        WalCommand.Verify.class, WalCommand.Check.class})
 final class WalCommand {
   @Command(name = "stream", description = "Stream WAL over a physical replication slot into the repository until "
       + "SIGTERM (RPO: the flush interval). Creates the slot (default savepoint_<plan>) when missing.")
@@ -244,6 +244,42 @@ final class WalCommand {
         throw new Main.VerificationFailedException("plan '" + plan + "' has damaged stored files: "
             + String.join(", ", data.damaged().keySet()) + " (a restore needing them would fail)");
       }
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "check", description = "Prove that WAL archiving works now: make the server switch to a new WAL "
+      + "segment and wait until the one it left is durable in the repository (exit 3 if not within --timeout). Run it "
+      + "after setting archiving up and right after every recovery.")
+  static final class Check implements Callable<Integer> {
+    @Mixin
+    RepositoryOptions repo;
+
+    @Option(names = "--plan", required = true, description = "The plan of the cluster (base backups and WAL).")
+    String plan;
+
+    @Option(names = "--source", required = true, paramLabel = "<postgresql-url>",
+        description = "The server whose archiving to check (a role that may run pg_switch_wal()).")
+    String source;
+
+    @Option(names = "--timeout", defaultValue = "PT2M", description = "How long the segment may take (default: "
+        + "${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    @Mixin
+    SecretOptions secretOptions;
+
+    @Override
+    public Integer call() throws Exception {
+      Repository repository = repo.openAuthenticated(secretOptions.secrets());
+      PointInTimeRestore.ArchivingCheck check;
+      try {
+        check = new PointInTimeRestore(repository, plan).check(PostgresUrl.parse(source), timeout);
+      } catch (dev.savepoint.core.RestoreException e) {
+        throw new Main.VerificationFailedException(e.getMessage());
+      }
+      System.out.printf("WAL archiving of plan '%s' works: segment %s durable %s after the switch%n", plan,
+          check.segment(), Format.duration(check.took()));
       return Main.OK;
     }
   }

@@ -50,6 +50,11 @@ class CliPitrTest {
           pg.url(db), "--encrypt-passphrase-env", "WAL_PASSPHRASE");
       assertThat(base.exit()).as(base.err()).isZero();
       s.execute("INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 50) g");
+      // The runbook's proof that archiving works: a switched-away segment becomes durable (issue 35, wal check).
+      CliProcess.Result check = CliProcess.run("wal", "check", "--insecure-unsigned", "--repo", repo, "--plan",
+          "cluster", "--source", pg.url(db));
+      assertThat(check.exit()).as(check.err()).isZero();
+      assertThat(check.out()).contains("WAL archiving of plan 'cluster' works: segment");
       Thread.sleep(1500);
       beforeIncident = TestPostgres.single(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
           + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
@@ -63,6 +68,14 @@ class CliPitrTest {
         s.execute("SELECT pg_drop_replication_slot('" + slot + "')");
       }
     }
+    // Nothing archives any more: the check says so, exit 3.
+    CliProcess.Result broken = CliProcess.run("wal", "check", "--insecure-unsigned", "--repo", repo, "--plan", "cluster",
+        "--source", pg.url(db), "--timeout", "PT3S");
+    assertThat(broken.exit()).isEqualTo(Main.INTEGRITY);
+    assertThat(broken.err()).contains("is not durable in plan 'cluster' after PT3S: archiving does not work");
+    // The daemon's log says what it did, by default (issue 37.8): connected, and stopped with how far it got.
+    assertThat(Files.readString(tmp.resolve("stream.log"))).contains("INFO", "streaming WAL of",
+        "WAL streaming from", "stopped; durable up to");
     CliProcess.Result verify = CliProcess.run("wal", "verify", "--insecure-unsigned", "--repo", repo, "--plan", "cluster");
     assertThat(verify.exit()).as(verify.err() + verify.out()).isZero();
     assertThat(verify.out()).contains("recoverable from", "WAL chain complete");

@@ -464,6 +464,47 @@ public final class PointInTimeRestore {
     }
   }
 
+  /** What {@link #check} proved: the segment the server switched away from, and how long until it was durable. */
+  public record ArchivingCheck(String segment, Duration took) {}
+
+  /**
+   * Proves that archiving works now (pgBackRest's {@code check}): makes {@code source} write a little WAL and switch
+   * to a new segment, then waits up to {@code timeout} until the segment it left is durable in this plan's archive —
+   * by a streamer or by {@code archive_command}. Throws {@link RestoreException} naming the segment when it is not.
+   * Run it after setting archiving up, and right after a recovery, before trusting the next incident to it.
+   */
+  public ArchivingCheck check(dev.savepoint.postgres.PostgresUrl source, Duration timeout) throws IOException {
+    String segment;
+    try (java.sql.Connection c = source.connect(); java.sql.Statement s = c.createStatement()) {
+      s.execute("SELECT txid_current()"); // some WAL to switch away from, even on an idle server
+      try (java.sql.ResultSet r = s.executeQuery("SELECT pg_walfile_name(pg_switch_wal())")) {
+        r.next();
+        segment = r.getString(1);
+      }
+    } catch (java.sql.SQLException e) {
+      throw new dev.savepoint.core.ConfigurationException("cannot switch the WAL of " + source + " (the role needs "
+          + "EXECUTE on pg_switch_wal(), e.g. GRANT EXECUTE ON FUNCTION pg_switch_wal() TO …): " + e.getMessage());
+    }
+    Instant start = Instant.now();
+    Instant deadline = start.plus(timeout);
+    while (true) {
+      if (archive.entry(segment).isPresent()) {
+        return new ArchivingCheck(segment, Duration.between(start, Instant.now()));
+      }
+      if (Instant.now().isAfter(deadline)) {
+        throw new RestoreException("WAL segment " + segment + " of " + source + " is not durable in plan '" + plan
+            + "' after " + timeout + ": archiving does not work (is `savepoint wal stream` running for this plan, or "
+            + "archive_command set to `savepoint wal push`?); a recovery now would stop before it");
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while waiting for " + segment);
+      }
+    }
+  }
+
   /**
    * Deletes the WAL that no kept base backup needs, timeline by timeline ({@link WalRetention}: a backup's own
    * timeline from its start, and every timeline that branched from it after it began); run it after pruning base

@@ -114,6 +114,7 @@ public final class WalStreamer implements Runnable, AutoCloseable {
             : backoff.multipliedBy(2);
       }
     }
+    log.info("WAL streaming from {} stopped; durable up to {}", url, WalSegment.lsn(durableLsn));
   }
 
   /**
@@ -303,6 +304,7 @@ public final class WalStreamer implements Runnable, AutoCloseable {
           archive.store(segment.name(), buffer, filled);
           archive.deletePartial(segment.name());
           confirm(stream, segment.endLsn());
+          progress(segment);
           segment = segment.next();
           filled = 0;
           flushedUpTo = 0;
@@ -313,6 +315,20 @@ public final class WalStreamer implements Runnable, AutoCloseable {
     if (filled > flushedUpTo) { // A clean stop keeps everything received.
       archive.store(segment.name() + ".partial", buffer, filled);
       confirm(stream, segment.startLsn() + filled);
+    }
+  }
+
+  private Instant lastProgress = Instant.now();
+  private int segmentsSinceProgress;
+
+  /** At most one line a minute while segments complete: how far the archive is durable, and how fast it goes. */
+  private void progress(WalSegment completed) {
+    segmentsSinceProgress++;
+    if (Duration.between(lastProgress, Instant.now()).compareTo(Duration.ofMinutes(1)) >= 0) {
+      log.info("WAL durable up to {} (segment {}); {} segment(s) archived since {}", WalSegment.lsn(durableLsn),
+          completed.name(), segmentsSinceProgress, lastProgress);
+      lastProgress = Instant.now();
+      segmentsSinceProgress = 0;
     }
   }
 
