@@ -98,9 +98,7 @@ final class PlanFile {
     try {
       root = mapper.readValue(file.toFile(), Root.class);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new ConfigurationException("plan file " + file + ": " + e.getOriginalMessage()
-          .replaceAll("\\(class [^)]*\\)", "").replaceAll("dev\\.savepoint\\.cli\\.PlanFile\\$\\w+", "plan")
-          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+      throw ConfigErrors.of("plan file", file, e);
     }
     if (root == null || root.plans() == null || root.plans().isEmpty()) {
       throw new ConfigurationException("plan file " + file + " defines no plans");

@@ -149,7 +149,7 @@ final class RecoverCommand implements Callable<Integer> {
       file = new ObjectMapper(new YAMLFactory()).registerModule(new JavaTimeModule())
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).readValue(config.toFile(), RecoveryFile.class);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new ConfigurationException("recovery file " + config + ": " + e.getOriginalMessage());
+      throw ConfigErrors.of("recovery file", config, e);
     }
     if (file.name() == null || file.repository() == null || file.steps() == null) {
       throw new ConfigurationException("recovery file " + config + " needs name, repository and steps");

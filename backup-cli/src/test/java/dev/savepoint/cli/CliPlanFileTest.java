@@ -73,7 +73,8 @@ class CliPlanFileTest {
     Path typo = Files.writeString(tmp.resolve("typo.yaml"), "plans:\n  - name: x\n    sorce: -\n");
     CliProcess.Result typoRun = CliProcess.run("run", "--config", typo.toString());
     assertThat(typoRun.exit()).isEqualTo(2);
-    assertThat(typoRun.err()).contains("sorce");
+    assertThat(typoRun.errors()).singleElement().asString().contains("line 3: unknown key 'sorce' (did you mean "
+        + "'source'?); valid keys here:", "repository", "retention", "docs/reference.md");
   }
 
   /**

@@ -1,0 +1,46 @@
+package dev.savepoint.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import dev.savepoint.core.ConfigurationException;
+import java.nio.file.Path;
+import java.util.TreeSet;
+
+/** One clear line for a plan or recovery file that does not parse: where, what, and for an unknown key the valid ones. */
+final class ConfigErrors {
+  private ConfigErrors() {}
+
+  static ConfigurationException of(String what, Path file, JsonProcessingException e) {
+    String where = what + " " + file + (e.getLocation() == null ? "" : " line " + e.getLocation().getLineNr());
+    if (e instanceof UnrecognizedPropertyException unknown) {
+      TreeSet<String> valid = new TreeSet<>();
+      unknown.getKnownPropertyIds().forEach(k -> valid.add(String.valueOf(k)));
+      String key = unknown.getPropertyName();
+      String guess = valid.stream().filter(k -> distance(k.toLowerCase(), key.toLowerCase()) <= 2).findFirst()
+          .map(k -> " (did you mean '" + k + "'?)").orElse("");
+      return new ConfigurationException(where + ": unknown key '" + key + "'" + guess + "; valid keys here: "
+          + String.join(", ", valid) + " (docs/reference.md describes each)");
+    }
+    return new ConfigurationException(where + ": " + e.getOriginalMessage()
+        .replaceAll("\\(class [^)]*\\)", "").replaceAll("dev\\.savepoint\\.cli\\.\\w+\\$(\\w+)", "$1")
+        .replaceAll("\\R", " "));
+  }
+
+  /** Levenshtein distance: how many single-letter edits turn {@code a} into {@code b}. */
+  static int distance(String a, String b) {
+    int[] previous = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      previous[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      int[] current = new int[b.length() + 1];
+      current[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1),
+            previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+      }
+      previous = current;
+    }
+    return previous[b.length()];
+  }
+}
