@@ -97,11 +97,57 @@ public final class PointInTimeRestore {
     return bases;
   }
 
-  /** The recoverable window, considering the WAL chain's first gap after the oldest base backup. */
+  /**
+   * The recoverable window, considering the WAL chain's first gap after the oldest base backup. Its end is what a
+   * restore is proven to reach: the newest commit in the durable WAL (or, on an idle server, the streamer's heartbeat
+   * that nothing newer was written) — never the time a file was stored, which can be minutes after commits that are
+   * not in the archive yet. Where the WAL cannot be decoded here (no key, no pg_waldump of its major), the stored time
+   * stands in, and the log says so.
+   */
   public Window window() throws IOException {
     List<Manifest> bases = baseBackups();
     Chain chain = chain(bases.get(0));
-    return new Window(bases.get(0).finishedAt(), chain.durableUntil());
+    return new Window(bases.get(0).finishedAt(), provenEnd(chain, bases.get(0), repository.secrets()));
+  }
+
+  /** The end of {@code chain} a restore is proven to reach (see {@link #window}). */
+  private Instant provenEnd(Chain chain, Manifest base, Secrets secrets) throws IOException {
+    if (chain.files().stream().noneMatch(f -> f.name().matches("[0-9A-F]{24}(\\.partial)?"))) {
+      return chain.durableUntil();
+    }
+    long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
+    int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
+    Instant lastCommit;
+    Path scratch = Files.createTempDirectory("savepoint-window-");
+    try {
+      String waldump = PgTools.findExact("pg_waldump", major);
+      List<WalArchive.Entry> segments = chain.files().stream()
+          .filter(f -> f.name().matches("[0-9A-F]{24}(\\.partial)?")).toList();
+      lastCommit = null;
+      // From the newest segment back, one at a time: the newest commit is nearly always in the last one or two.
+      for (int i = segments.size() - 1; i >= 0 && lastCommit == null; i--) {
+        fetchOne(segments.get(i), scratch, size, secrets);
+        lastCommit = lastTransactionEnd(scratch, List.of(segments.get(i)), waldump);
+      }
+    } catch (dev.savepoint.core.CryptoException | dev.savepoint.core.ConfigurationException cannotDecode) {
+      LOG.warn("the recoverable window of plan '{}' ends when its newest WAL was stored ({}), not at its newest commit: "
+          + "{}", plan, chain.durableUntil(), cannotDecode.getMessage());
+      return chain.durableUntil();
+    } finally {
+      emptyDirectory(scratch);
+      Files.deleteIfExists(scratch);
+    }
+    Instant end = lastCommit == null ? base.finishedAt() : lastCommit;
+    if (chain.gap() == null) {
+      // An idle server writes nothing new: the streamer's heartbeat at the chain's very end proves nothing was
+      // committed between the newest commit and it.
+      Optional<WalArchive.Heartbeat> beat = archive.lastHeartbeat();
+      if (beat.isPresent() && WalSegment.parseLsn(beat.get().durableLsn()) == chain.durableLsn()
+          && beat.get().at().isAfter(end)) {
+        end = beat.get().at();
+      }
+    }
+    return end.isBefore(base.finishedAt()) ? base.finishedAt() : end;
   }
 
   private static String describe(Window w) {
@@ -229,10 +275,12 @@ public final class PointInTimeRestore {
           + " is missing, so recovery would stop there; restore to a time up to " + chain.durableUntil()
           + " (--at), or find the segment. Nothing was written");
     }
-    if (target != null && target.isAfter(chain.durableUntil())) {
+    Instant provenEnd = target == null ? null : provenEnd(chain, base, secrets);
+    if (target != null && target.isAfter(provenEnd)) {
       throw new RestoreException("cannot restore to " + target + ": the WAL of plan '" + plan + "' is durable only until "
-          + chain.durableUntil() + (chain.gap() == null ? "" : " (missing segment " + missing(chain.gap()) + ")")
-          + "; the recoverable window is " + base.finishedAt() + " to " + chain.durableUntil() + ". Nothing was written");
+          + provenEnd + (chain.gap() == null ? " (its newest commit in the archive)" : " (missing segment "
+              + missing(chain.gap()) + ")") + "; the recoverable window is " + base.finishedAt() + " to " + provenEnd
+          + ". Nothing was written");
     }
     int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
     // pg_waldump of another major reads nothing of this WAL and fails: "no transaction after the target" would then
