@@ -225,11 +225,7 @@ public final class Steps {
     return new Named(name, timeout) {
       @Override
       public String describe() throws IOException {
-        PointInTimeRestore.Window window = pitr.window();
-        if (at != null && !window.contains(at)) {
-          throw new RestoreException(at + " is outside the recoverable window of plan '" + plan + "' (" + window.from()
-              + " to " + window.to() + ")");
-        }
+        PointInTimeRestore.Window window = windowHolding();
         if (Files.isDirectory(directory)) {
           try (var entries = Files.list(directory)) {
             if (entries.findAny().isPresent()) {
@@ -244,11 +240,17 @@ public final class Steps {
       /** The time is in the recoverable window (the directory may be emptied or moved by an earlier step). */
       @Override
       public void preflight() throws IOException {
+        windowHolding();
+      }
+
+      /** The recoverable window, refused unless it holds the point in time. */
+      private PointInTimeRestore.Window windowHolding() throws IOException {
         PointInTimeRestore.Window window = pitr.window();
         if (at != null && !window.contains(at)) {
           throw new RestoreException(at + " is outside the recoverable window of plan '" + plan + "' (" + window.from()
               + " to " + window.to() + ")");
         }
+        return window;
       }
 
       @Override

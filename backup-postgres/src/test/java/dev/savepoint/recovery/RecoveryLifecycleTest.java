@@ -54,6 +54,48 @@ class RecoveryLifecycleTest {
     };
   }
 
+  /** A step doing {@code body}, with the given resume and state behaviour. */
+  static RecoveryStep step(String name, java.util.concurrent.Callable<Map<String, Object>> body,
+      boolean repeatsOnResume, String leaves) {
+    return new RecoveryStep() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public Duration timeout() {
+        return Duration.ofSeconds(5);
+      }
+
+      @Override
+      public String describe() {
+        return name;
+      }
+
+      @Override
+      public Map<String, Object> run() throws java.io.IOException, InterruptedException {
+        try {
+          return body.call();
+        } catch (java.io.IOException | InterruptedException | RuntimeException e) {
+          throw e;
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+
+      @Override
+      public boolean repeatsOnResume() {
+        return repeatsOnResume;
+      }
+
+      @Override
+      public String leaves() {
+        return leaves;
+      }
+    };
+  }
+
   static RecoveryStep instant(String name) {
     return waiting(name, new CountDownLatch(1), new CountDownLatch(0));
   }
@@ -114,32 +156,8 @@ class RecoveryLifecycleTest {
     http.start();
     try {
       Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
-      RecoveryStep start = new RecoveryStep() {
-        @Override
-        public String name() {
-          return "start-writers";
-        }
-
-        @Override
-        public Duration timeout() {
-          return Duration.ofSeconds(5);
-        }
-
-        @Override
-        public String describe() {
-          return "start";
-        }
-
-        @Override
-        public Map<String, Object> run() {
-          return Map.of();
-        }
-
-        @Override
-        public String leaves() {
-          return "deployment prod/trpg runs (writers started by step start-writers)";
-        }
-      };
+      RecoveryStep start = step("start-writers", Map::of, false,
+          "deployment prod/trpg runs (writers started by step start-writers)");
       java.net.URI url = java.net.URI.create("http://127.0.0.1:" + http.getAddress().getPort() + "/health");
       RecoveryReport r = RecoveryPlan.builder("trpg", repo).step(instant("stop-writers")).step(start)
           .step(Steps.health("health", url, Duration.ofSeconds(8))).build().run();
@@ -159,61 +177,20 @@ class RecoveryLifecycleTest {
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
     java.util.concurrent.atomic.AtomicInteger approvals = new java.util.concurrent.atomic.AtomicInteger();
     java.util.concurrent.atomic.AtomicBoolean approved = new java.util.concurrent.atomic.AtomicBoolean(true);
-    RecoveryStep approve = new RecoveryStep() {
-      @Override
-      public String name() {
-        return "approve";
+    RecoveryStep approve = step("approve", () -> {
+      approvals.incrementAndGet();
+      if (!approved.get()) {
+        throw new IllegalStateException("the approval no longer holds");
       }
-
-      @Override
-      public Duration timeout() {
-        return Duration.ofSeconds(5);
-      }
-
-      @Override
-      public String describe() {
-        return "approve";
-      }
-
-      @Override
-      public Map<String, Object> run() {
-        approvals.incrementAndGet();
-        if (!approved.get()) {
-          throw new IllegalStateException("the approval no longer holds");
-        }
-        return Map.of();
-      }
-
-      @Override
-      public boolean repeatsOnResume() {
-        return true;
-      }
-    };
+      return Map.of();
+    }, true, null);
     java.util.concurrent.atomic.AtomicBoolean fail = new java.util.concurrent.atomic.AtomicBoolean(true);
-    RecoveryStep flaky = new RecoveryStep() {
-      @Override
-      public String name() {
-        return "restore";
+    RecoveryStep flaky = step("restore", () -> {
+      if (fail.get()) {
+        throw new IllegalStateException("disk full");
       }
-
-      @Override
-      public Duration timeout() {
-        return Duration.ofSeconds(5);
-      }
-
-      @Override
-      public String describe() {
-        return "restore";
-      }
-
-      @Override
-      public Map<String, Object> run() {
-        if (fail.get()) {
-          throw new IllegalStateException("disk full");
-        }
-        return Map.of();
-      }
-    };
+      return Map.of();
+    }, false, null);
     RecoveryPlan plan = RecoveryPlan.builder("trpg", repo).step(approve).step(flaky).build();
     RecoveryReport first = plan.run();
     assertThat(first.failedStep()).isEqualTo("restore");
