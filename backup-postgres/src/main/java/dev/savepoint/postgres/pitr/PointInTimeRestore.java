@@ -163,7 +163,11 @@ public final class PointInTimeRestore {
     int timeline = ((Number) facts.get("timeline")).intValue();
     WalSegment first = WalSegment.containing(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size);
     TreeMap<String, WalArchive.Entry> entries = archive.entries();
-    // Per segment number, the file on the highest timeline (a promotion continues on a new one).
+    // The path recovery follows (recovery_target_timeline = 'latest'): the base backup's timeline until the newest
+    // timeline descending from it branched off, and so on — never another branch's segments of the same number.
+    Map<Integer, Map<Integer, Long>> histories = histories(entries);
+    int target = targetTimeline(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), histories);
+    Map<Integer, Long> path = target == timeline ? Map.of() : histories.get(target);
     TreeMap<Long, WalArchive.Entry> byNumber = new TreeMap<>();
     List<WalArchive.Entry> files = new ArrayList<>();
     for (Map.Entry<String, WalArchive.Entry> e : entries.entrySet()) {
@@ -174,12 +178,12 @@ public final class PointInTimeRestore {
       }
       boolean partial = name.endsWith(".partial");
       WalSegment s = WalSegment.parse(partial ? name.substring(0, name.length() - 8) : name, size);
-      if (s == null || s.timeline() < timeline || s.number() < first.number()) {
+      if (s == null || s.number() < first.number() || s.timeline() != timelineOf(s.number(), timeline, target, path,
+          size)) {
         continue;
       }
       WalArchive.Entry existing = byNumber.get(s.number());
-      if (existing == null || rank(s, partial) > rank(WalSegment.parse(existing.name().substring(0, 24), size),
-          existing.name().endsWith(".partial"))) {
+      if (existing == null || existing.name().endsWith(".partial") && !partial) { // the complete segment wins
         byNumber.put(s.number(), e.getValue());
       }
     }
@@ -221,9 +225,82 @@ public final class PointInTimeRestore {
     return new Chain(files, durableUntil, end, gap);
   }
 
-  /** A complete segment beats a partial one; then the newer timeline (a promotion continues on it). */
-  private static long rank(WalSegment s, boolean partial) {
-    return (partial ? 0L : 1L << 32) + s.timeline();
+  /**
+   * The base backups from which recovery can reach the archive's newest timeline (as recovery_target_timeline =
+   * 'latest' follows): after an in-place point-in-time recovery, a base backup taken on the old timeline after the
+   * point the new one branched off cannot — PostgreSQL would refuse to start on it.
+   */
+  private List<Manifest> onNewestTimeline(List<Manifest> bases) throws IOException {
+    Map<Integer, Map<Integer, Long>> histories = histories(archive.entries());
+    int newest = histories.keySet().stream().max(Integer::compare).orElse(0);
+    List<Manifest> reaching = new ArrayList<>();
+    for (Manifest m : bases) {
+      int timeline = ((Number) m.source().facts().get("timeline")).intValue();
+      long start = WalSegment.parseLsn(String.valueOf(m.source().facts().get("startLsn")));
+      if (newest <= timeline || targetTimeline(timeline, start, histories) == newest) {
+        reaching.add(m);
+      }
+    }
+    if (reaching.isEmpty()) {
+      throw new RestoreException("no base backup of plan '" + plan + "' can reach its newest timeline " + newest
+          + " (every one was taken on an older timeline after the newest branched off): take a base backup now");
+    }
+    return reaching;
+  }
+
+  /**
+   * The timeline recovery from a base backup on {@code timeline} starting at {@code startLsn} ends on: the highest
+   * timeline whose history leaves {@code timeline} at or after the start (as {@code recovery_target_timeline =
+   * 'latest'} picks, among those the base backup can reach), else the base backup's own.
+   */
+  static int targetTimeline(int timeline, long startLsn, Map<Integer, Map<Integer, Long>> histories) {
+    int target = timeline;
+    for (Map.Entry<Integer, Map<Integer, Long>> h : histories.entrySet()) {
+      Long leftAt = h.getValue().get(timeline);
+      if (h.getKey() > target && leftAt != null && leftAt >= startLsn) {
+        target = h.getKey();
+      }
+    }
+    return target;
+  }
+
+  /**
+   * The timeline whose segment {@code number} recovery reads on the way from {@code base} to {@code target}: the
+   * segment holding a switch point already belongs to the timeline switched to. {@code path}: the target's history.
+   */
+  static int timelineOf(long number, int base, int target, Map<Integer, Long> path, long size) {
+    int current = base;
+    while (current != target) {
+      Long leftAt = path.get(current);
+      if (leftAt == null || number < leftAt / size) {
+        return current;
+      }
+      int next = target;
+      for (int t : path.keySet()) { // the next ancestor on the path: the lowest timeline above this one
+        if (t > current && t < next) {
+          next = t;
+        }
+      }
+      current = next;
+    }
+    return current;
+  }
+
+  /** Every timeline history in {@code entries} that this process can read: timeline to (ancestor to switch LSN). */
+  private Map<Integer, Map<Integer, Long>> histories(Map<String, WalArchive.Entry> entries) throws IOException {
+    Map<Integer, Map<Integer, Long>> histories = new java.util.HashMap<>();
+    for (Map.Entry<String, WalArchive.Entry> e : entries.entrySet()) {
+      if (e.getKey().endsWith(".history")) {
+        try (InputStream in = archive.open(e.getValue(), repository.secrets())) {
+          histories.put(Integer.parseUnsignedInt(e.getKey().substring(0, 8), 16), WalRetention.parseHistory(
+              new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (dev.savepoint.core.CryptoException | IllegalArgumentException unreadable) {
+          LOG.warn("timeline history {} cannot be read ({}): its timeline is not followed", e.getKey(),
+              unreadable.getMessage());
+        }
+      }
+    }
+    return histories;
   }
 
   /**
@@ -250,7 +327,7 @@ public final class PointInTimeRestore {
   }
 
   private Result restore(Instant target, Long lsn, Path directory, Secrets secrets) throws IOException {
-    List<Manifest> bases = baseBackups();
+    List<Manifest> bases = onNewestTimeline(baseBackups());
     Manifest base = null;
     for (Manifest m : bases) {
       if (lsn != null ? WalSegment.parseLsn(String.valueOf(m.source().facts().get("stopLsn"))) <= lsn
@@ -571,18 +648,7 @@ public final class PointInTimeRestore {
       starts.add(new WalRetention.Start(((Number) facts.get("timeline")).intValue(),
           WalSegment.parseLsn(String.valueOf(facts.get("startLsn")))));
     }
-    Map<Integer, Map<Integer, Long>> histories = new java.util.HashMap<>();
-    for (Map.Entry<String, WalArchive.Entry> e : archive.entries().entrySet()) {
-      if (e.getKey().endsWith(".history")) {
-        try (InputStream in = archive.open(e.getValue(), repository.secrets())) {
-          histories.put(Integer.parseUnsignedInt(e.getKey().substring(0, 8), 16), WalRetention.parseHistory(
-              new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (dev.savepoint.core.CryptoException | IllegalArgumentException unreadable) {
-          LOG.warn("timeline history {} cannot be read ({}): its timeline's WAL is kept", e.getKey(),
-              unreadable.getMessage());
-        }
-      }
-    }
+    Map<Integer, Map<Integer, Long>> histories = histories(archive.entries());
     return archive.deleteUnneeded(new WalRetention(starts, histories), size, dryRun);
   }
 

@@ -67,6 +67,7 @@ class InPlaceRecoveryTest {
       Thread streaming = new Thread(streamer, "test-wal-streamer");
       streaming.start();
       Instant target;
+      Instant onTimeline2;
       try (Connection c = server.connect("postgres"); Statement s = c.createStatement()) {
         assertThat(streamer.awaitStreaming(Duration.ofSeconds(60))).isNotNull();
         s.execute("CREATE TABLE events (id int PRIMARY KEY, body text)");
@@ -77,6 +78,11 @@ class InPlaceRecoveryTest {
         target = Instant.parse(TestPostgres.single(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
             + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
         Thread.sleep(1200);
+        // A second base backup on timeline 1, after the point the recovery will branch off: it cannot reach
+        // timeline 2, so later restores must not choose it however recent it is (issue 35.6).
+        s.execute("INSERT INTO events SELECT g, 'between' FROM generate_series(101, 110) g");
+        BackupPlan.builder("cluster").source(new BaseBackupSource(url)).transform(Transforms.zstd()).repository(repo)
+            .verifier(Verifiers.presence(1)).build().run();
         // The first incident, and enough WAL after it that the archive's newest segment lies past the fork.
         s.execute("DELETE FROM events WHERE id <= 50");
         s.execute("INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1001, 60000) g");
@@ -119,7 +125,12 @@ class InPlaceRecoveryTest {
         assertThat(TestPostgres.single(c, "SELECT count(*) FROM events")).as("recovered to the target").isEqualTo("100");
         assertThat(TestPostgres.single(c, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("2");
         assertThat(after.awaitStreaming(Duration.ofSeconds(60))).contains("timeline 2");
-        s.execute("INSERT INTO events SELECT g, 'after the recovery' FROM generate_series(200, 299) g");
+        s.execute("INSERT INTO events SELECT g, 'after the recovery' FROM generate_series(200, 249) g");
+        Thread.sleep(1200);
+        onTimeline2 = Instant.parse(TestPostgres.single(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+            + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
+        Thread.sleep(1200);
+        s.execute("INSERT INTO events SELECT g, 'after the recovery' FROM generate_series(250, 299) g");
         awaitDurable(after, c);
       } finally {
         after.close();
@@ -137,6 +148,19 @@ class InPlaceRecoveryTest {
         assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE body = 'after the recovery'")).isEqualTo("100");
         assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE id <= 50")).as("the recovery's undo holds").isEqualTo("50");
         assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE id > 1000")).as("nothing of the undone past").isEqualTo("0");
+      }
+
+      // A time on timeline 2 (issue 35.6), from the base backup taken on timeline 1: recovery follows the timeline
+      // path, never timeline 1's segments of the same numbers past the fork.
+      PointInTimeRestore.Result second = pitr.restore(onTimeline2, tmp.resolve("on-timeline-2"), Secrets.none());
+      LocalCluster.Recovered atT2 = LocalCluster.verifyRecovery(second.directory(), second.serverMajor(),
+          Duration.ofMinutes(2));
+      assertThat(second.shortfall(atT2)).isEmpty();
+      try (LocalCluster.Running running = LocalCluster.startRecovered(second.directory(), second.serverMajor(),
+          Duration.ofMinutes(2)); Connection c = running.url().connect()) {
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE body = 'after the recovery'"))
+            .isEqualTo("50");
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE id > 1000")).isEqualTo("0");
       }
 
       // What an archive without the fork segment (a streamer that resumed past the fork) looks like to wal verify.
