@@ -59,7 +59,7 @@ public final class BaseBackupSource implements Source {
       facts.put("walSegmentSize", Long.parseLong(single(s, "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")));
       // The exact points are read from the tar below; this bracket is the fallback (no backup_manifest before
       // PostgreSQL 13): the backup's checkpoint starts after this position, so WAL from here on covers it.
-      facts.put("startLsn", single(s, "SELECT pg_current_wal_lsn()::text"));
+      facts.put("startLsn", single(s, WAL_POSITION));
       facts.put("timeline", Integer.parseInt(single(s, "SELECT timeline_id::text FROM pg_control_checkpoint()")));
     } catch (SQLException e) {
       throw new SourceException("cannot inspect " + url + ": " + e.getMessage(), e);
@@ -89,7 +89,7 @@ public final class BaseBackupSource implements Source {
     out.close();
     try (Connection c = url.connect(); Statement s = c.createStatement()) {
       // At or after the backup's end: recovery must replay at least to here to be consistent.
-      facts.put("stopLsn", single(s, "SELECT pg_current_wal_lsn()::text"));
+      facts.put("stopLsn", single(s, WAL_POSITION));
     } catch (SQLException e) {
       throw new SourceException("cannot read the WAL position of " + url + ": " + e.getMessage(), e);
     }
@@ -104,6 +104,13 @@ public final class BaseBackupSource implements Source {
         ? "backup_label and backup_manifest" : "pg_current_wal_lsn() before and after (bracketed)");
     return facts;
   }
+
+  /**
+   * Where the server's WAL is: on a primary what it wrote, on a standby (backups from a standby spare the primary;
+   * their WAL comes from the primary's archiving, same timeline) what it replayed.
+   */
+  private static final String WAL_POSITION = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+      + "ELSE pg_current_wal_lsn() END)::text";
 
   private static String single(Statement s, String sql) throws SQLException {
     try (ResultSet r = s.executeQuery(sql)) {

@@ -384,6 +384,9 @@ public final class PointInTimeRestore {
       long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
       Path wal = Files.createDirectories(dir.resolve(WAL_DIR));
       fetch(chain.files(), wal, size, secrets);
+      // A base backup of a standby holds its standby.signal: the restored cluster would wait for a primary for ever
+      // instead of recovering to the target and promoting.
+      Files.deleteIfExists(dir.resolve("standby.signal"));
       Files.writeString(dir.resolve("recovery.signal"), "");
       String reached = lsn != null ? "WAL position " + WalSegment.lsn(lsn) : target == null ? "latest" : target.toString();
       Instant requested = target; // checked after recovery even where all WAL is replayed (nothing must end after it)

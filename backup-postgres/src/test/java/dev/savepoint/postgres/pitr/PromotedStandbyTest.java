@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
@@ -91,6 +92,10 @@ class PromotedStandbyTest {
           }
         }
         assertThat(replayed).isEqualTo(100);
+        // A base backup from the standby (issue 43.4): the load off the primary; its WAL is the primary's, archived.
+        Manifest fromStandby = BackupPlan.builder("cluster").source(new BaseBackupSource(standbyUrl))
+            .transform(Transforms.zstd()).repository(repo).build().run().manifest();
+        assertThat(fromStandby.source().facts()).containsEntry("timeline", 1);
 
         // Failover: the old primary's WAL is archived up to its end, it stops, the standby is promoted.
         try (Connection c = primaryUrl.connect()) {
@@ -130,9 +135,10 @@ class PromotedStandbyTest {
         assertThat(archive.entries().keySet()).contains("00000002.history")
             .anyMatch(n -> n.startsWith("00000002") && n.length() == 24);
 
-        // Restore to the newest WAL: both timelines replayed, promoted, every row there.
+        // Restore to the newest WAL: both timelines replayed, promoted, every row there — from the standby's backup.
         Path restored = tmp.resolve("restored");
-        new PointInTimeRestore(repo, "cluster").restore(null, restored, Secrets.none());
+        assertThat(new PointInTimeRestore(repo, "cluster").restore(null, restored, Secrets.none()).baseBackupId())
+            .isEqualTo(fromStandby.id());
         try (LocalCluster.Running r = LocalCluster.startRecovered(restored, 15, Duration.ofSeconds(120));
             Connection c = r.url().connect()) {
           assertThat(TestPostgres.single(c, "SELECT count(*) FROM events")).isEqualTo("150");
