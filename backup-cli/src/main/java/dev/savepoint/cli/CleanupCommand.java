@@ -34,6 +34,9 @@ final class CleanupCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Repository repository = repo.open();
     RepositoryOptions.warnStrays(repository);
+    if (plan != null) {
+      RepositoryOptions.requirePlan(repository, plan);
+    }
     List<String> plans = plan != null ? List.of(plan) : repository.plans();
     for (String p : plans) {
       List<String> old = repository.orphans(p, minAge);

@@ -30,9 +30,8 @@ final class ListCommand implements Callable<Integer> {
     Repository repository = repo.open(secretOptions.secrets());
     RepositoryOptions.warnStrays(repository);
     List<String> plans = plan != null ? List.of(plan) : repository.plans();
-    if (plan != null && !repository.plans().contains(plan)) {
-      throw new IllegalArgumentException("repository " + repository.describe() + " has no plan '" + plan
-          + "'; its plans: " + String.join(", ", repository.plans()));
+    if (plan != null) {
+      RepositoryOptions.requirePlan(repository, plan);
     }
     List<Map<String, Object>> rows = new ArrayList<>();
     if (!json) {

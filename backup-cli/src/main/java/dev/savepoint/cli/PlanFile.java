@@ -93,6 +93,7 @@ final class PlanFile {
     ObjectMapper mapper = (name.endsWith(".properties") ? new JavaPropsMapper()
         : new ObjectMapper(name.endsWith(".json") ? null : new YAMLFactory()))
         .registerModule(new JavaTimeModule()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
         .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY);
     Root root;
     try {
@@ -103,7 +104,12 @@ final class PlanFile {
     if (root == null || root.plans() == null || root.plans().isEmpty()) {
       throw new ConfigurationException("plan file " + file + " defines no plans");
     }
+    java.util.Set<String> names = new java.util.HashSet<>();
     for (PlanSpec p : root.plans()) {
+      if (p.name() != null && !names.add(p.name())) {
+        // Two plans of one name share its backups: one's retention would delete the other's.
+        throw new ConfigurationException("plan file " + file + " defines plan '" + p.name() + "' twice");
+      }
       if (p.name() == null || p.source() == null || p.repository() == null) {
         throw new ConfigurationException("plan file " + file + ": every plan needs name, source and repository");
       }

@@ -87,6 +87,7 @@ final class PruneCommand implements Callable<Integer> {
       retention = retention.forced();
     }
     Repository repository = repo.open();
+    RepositoryOptions.requirePlan(repository, plan);
     List<Retention.Verdict> verdicts = repository.prune(plan, retention, dryRun, Duration.ofHours(6));
     List<Map<String, Object>> rows = new ArrayList<>();
     long deleted = 0;

@@ -70,7 +70,16 @@ final class ReportCommand implements Callable<Integer> {
     List<String> overdue = new ArrayList<>();
     Instant now = Instant.now();
     Map<String, Instant> lastVerified = new LinkedHashMap<>();
-    for (AuditLog.Entry e : repository.auditLog().verify()) {
+    List<AuditLog.Entry> entries;
+    try {
+      entries = repository.auditLog().verify();
+    } catch (dev.savepoint.core.IntegrityException broken) {
+      // Reported, and the rest of the report goes on from the entries that still read: a planted object in the
+      // audit log must not blind the monitoring.
+      overdue.add("audit log: " + broken.getMessage());
+      entries = repository.auditLog().readable();
+    }
+    for (AuditLog.Entry e : entries) {
       if (e.action().startsWith("verify") && "ok".equals(e.result())) {
         lastVerified.put(e.subject().substring(0, Math.max(0, e.subject().indexOf('/'))), e.time());
       }
@@ -80,7 +89,10 @@ final class ReportCommand implements Callable<Integer> {
     if (config != null) {
       PlanFile.read(config).forEach(s -> specs.put(s.name(), s));
     }
-    for (String plan : repository.plans()) {
+    // A plan of the file that never backed up has no folder here: it is the most overdue of all, not absent.
+    java.util.TreeSet<String> plans = new java.util.TreeSet<>(repository.plans());
+    plans.addAll(specs.keySet());
+    for (String plan : plans) {
       PlanFile.PlanSpec spec = specs.get(plan);
       Duration maxAge = spec != null && spec.rpo() != null ? spec.rpo() : this.maxAge;
       Duration verifyEvery = spec != null && spec.verifyEvery() != null ? spec.verifyEvery() : this.verifyEvery;
@@ -113,7 +125,9 @@ final class ReportCommand implements Callable<Integer> {
       if (!backups.isEmpty() && (verified == null || Duration.between(verified, now).compareTo(verifyEvery) > 0)) {
         overdue.add(plan + ": not verified within " + Format.period(verifyEvery));
       }
-      if (newest == null || Duration.between(newest, now).compareTo(maxAge) > 0) {
+      if (newest == null) {
+        overdue.add(plan + ": no backup at all");
+      } else if (Duration.between(newest, now).compareTo(maxAge) > 0) {
         overdue.add(plan + ": newest backup older than " + Format.period(maxAge));
       }
       for (Repository.Damaged d : repository.damaged(plan)) {

@@ -71,4 +71,12 @@ final class RepositoryOptions {
           + "'.', '_' and '-')%n", stray, repository.describe());
     }
   }
+
+  /** Refuses (exit 2) a plan the repository does not hold: a typo must not make a command succeed doing nothing. */
+  static void requirePlan(Repository repository, String plan) throws IOException {
+    if (!repository.plans().contains(plan)) {
+      throw new IllegalArgumentException("repository " + repository.describe() + " has no plan '" + plan
+          + "'; its plans: " + String.join(", ", repository.plans()));
+    }
+  }
 }

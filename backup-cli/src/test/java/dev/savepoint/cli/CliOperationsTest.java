@@ -28,7 +28,7 @@ class CliOperationsTest {
     assertThat(dry.exit()).as(dry.err()).isZero();
     JsonNode verdicts = JSON.readTree(dry.out());
     assertThat(verdicts).hasSize(3);
-    assertThat(verdicts.get(0).get("reasons").toString()).contains("newest verified backup", "last 2");
+    assertThat(verdicts.get(0).get("reasons").toString()).contains("newest backup", "last 2");
     assertThat(verdicts.get(2).get("keep").asBoolean()).isFalse();
     assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out())).hasSize(3);
     // No rule would delete all but the newest: refused, nothing deleted.

@@ -70,6 +70,17 @@ class CliPlanFileTest {
     CliProcess.Result badRun = CliProcess.run("run", "--config", bad.toString());
     assertThat(badRun.exit()).isEqualTo(2);
     assertThat(badRun.err()).contains("invalid cron expression '99 * * * *'");
+    // Two plans of one name would share backups, one's retention deleting the other's; a repeated key, one value.
+    Path twice = Files.writeString(tmp.resolve("twice.yaml"), "plans:\n  - {name: x, source: -, repository: file:/tmp/x}\n"
+        + "  - {name: x, source: -, repository: file:/tmp/x}\n");
+    CliProcess.Result twiceRun = CliProcess.run("run", "--config", twice.toString());
+    assertThat(twiceRun.exit()).isEqualTo(2);
+    assertThat(twiceRun.err()).contains("defines plan 'x' twice");
+    Path repeated = Files.writeString(tmp.resolve("repeated.yaml"), "plans:\n  - name: x\n    source: -\n"
+        + "    repository: file:/tmp/x\n    source: file:/etc\n");
+    CliProcess.Result repeatedRun = CliProcess.run("run", "--config", repeated.toString());
+    assertThat(repeatedRun.exit()).isEqualTo(2);
+    assertThat(repeatedRun.err()).contains("source");
     Path typo = Files.writeString(tmp.resolve("typo.yaml"), "plans:\n  - name: x\n    sorce: -\n");
     CliProcess.Result typoRun = CliProcess.run("run", "--config", typo.toString());
     assertThat(typoRun.exit()).isEqualTo(2);
@@ -231,11 +242,19 @@ class CliPlanFileTest {
         weekly.id(), java.time.Instant.now(), 1000, 0, 0, false, "row counts differ in users"));
     Thread.sleep(1500);
     Path page = tmp.resolve("status.html");
+    // A plan of the file that never ran, and a planted object in the audit log: both reported, neither blinds it.
+    Path reportPlans = Files.writeString(tmp.resolve("report-plans.yaml"), Files.readString(planFile) + """
+          - name: never
+            source: file:%s
+            repository: %s
+            insecureUnsigned: true
+        """.formatted(settings, repo));
+    Files.writeString(repoDir.resolve("_savepoint/audit/000000000999.json"), "planted");
     CliProcess.Result report = CliProcess.run("report", "--insecure-unsigned", "--repo", repo, "--config",
-        planFile.toString(), "--html", page.toString(), "--json");
+        reportPlans.toString(), "--html", page.toString(), "--json");
     assertThat(report.exit()).as(report.err()).isEqualTo(Main.INTEGRITY);
     String overdue = new ObjectMapper().readTree(report.out()).get("overdue").toString();
-    assertThat(overdue).contains("hourly: newest backup older than PT1S")
+    assertThat(overdue).contains("never: no backup at all", "audit log: ", "hourly: newest backup older than PT1S")
         .contains("weekly: the newest restore drill", "failed: row counts differ in users")
         .doesNotContain("weekly: newest backup older");
     assertThat(report.err()).contains("warning: ignoring folder 'My Photos (copy)'");

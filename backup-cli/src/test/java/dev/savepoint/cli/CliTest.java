@@ -168,6 +168,14 @@ class CliTest {
     assertThat(badAt.exit()).isEqualTo(2);
     CliProcess.Result missing = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "none", "--to", "file:" + tmp.resolve("x"));
     assertThat(missing.exit()).as("a typo'd plan is a usage error in restore as in list").isEqualTo(2);
+    for (String[] command : new String[][] {{"prune", "--keep-last", "1"}, {"cleanup"}}) {
+      List<String> args = new java.util.ArrayList<>(List.of(command));
+      args.addAll(List.of("--insecure-unsigned", "--repo", repo(), "--plan", "none"));
+      CliProcess.Result typoPlan = CliProcess.run(args.toArray(String[]::new));
+      assertThat(typoPlan.exit()).as("%s with a typo'd plan: a cron job must not succeed doing nothing", command[0])
+          .isEqualTo(2);
+      assertThat(typoPlan.err()).contains("has no plan 'none'");
+    }
     assertThat(missing.err()).contains("no complete backup of plan 'none'");
   }
 

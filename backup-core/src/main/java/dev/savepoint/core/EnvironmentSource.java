@@ -23,8 +23,9 @@ import java.util.regex.Pattern;
  *       {@code key=}, {@code sig=}, ...), {@code password=} in JDBC/libpq connection strings, assignments such as
  *       {@code -Ddb.password=…} or {@code api_key: …}, PEM blocks, 32+ hex digits, and high-entropy strings (24+
  *       characters of letters and digits that look random);
- *   <li>the password of a URL's user information ({@code scheme://user:password@host}, also one holding {@code /}
- *       or {@code @}) is replaced by {@code ***} ({@link Redaction#uri}), so connection URLs stay useful.
+ *   <li>a URL with a password in its user information ({@code scheme://user:password@host}, also one holding
+ *       {@code /} or {@code @}) is withheld whole: masked, it would restore as a working-looking URL whose password
+ *       is {@code ***}; URLs without one are kept.
  * </ul>
  *
  * The manifest lists each withheld name with the reason ({@code withheld}), never its value.
@@ -39,6 +40,9 @@ public final class EnvironmentSource implements Source {
   private static final Pattern CREDENTIAL_ASSIGNMENT = Pattern.compile(
       "[\\w.-]*(password|passwd|pwd|secret|token|passphrase|api[_-]?key|credentials?)[\\w.-]*\\s*[=:]\\s*\\S",
       Pattern.CASE_INSENSITIVE);
+  /** {@code --password s3cret}, {@code --token=…}: a command line's credential option. */
+  private static final Pattern CREDENTIAL_OPTION = Pattern.compile(
+      "(^|\\s)--?(password|passwd|pass|pwd|secret|token|api-?key|passphrase)(=|\\s+)\\S", Pattern.CASE_INSENSITIVE);
   /** 32 or more hex digits: a key, a digest-like token (entropy cannot tell: hex has only 4 bits per digit). */
   private static final Pattern HEX_KEY = Pattern.compile("(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])");
   private static final Pattern TOKEN_PARAMETER = Pattern.compile(
@@ -105,7 +109,7 @@ public final class EnvironmentSource implements Source {
         withheld.put(e.getKey(), reason);
         continue;
       }
-      kept.put(e.getKey(), Redaction.uri(e.getValue()));
+      kept.put(e.getKey(), e.getValue());
     }
     try (OutputStream out = writer.open(ARTIFACT)) {
       out.write(ManifestCodec.JSON.writeValueAsBytes(kept));
@@ -131,13 +135,17 @@ public final class EnvironmentSource implements Source {
     if (CONNECTION_PASSWORD.matcher(value).find()) {
       return "password in connection string";
     }
-    if (CREDENTIAL_ASSIGNMENT.matcher(Redaction.uri(value)).find()) {
+    if (!Redaction.uri(value).equals(value)) {
+      // Masked, the value would restore as a working-looking URL with the password "***": withheld whole instead.
+      return "password in URL";
+    }
+    if (CREDENTIAL_ASSIGNMENT.matcher(value).find() || CREDENTIAL_OPTION.matcher(value).find()) {
       return "credential assignment in value";
     }
     if (HEX_KEY.matcher(value).find()) {
       return "hex key in value";
     }
-    Matcher m = RANDOM_LOOKING.matcher(Redaction.uri(value));
+    Matcher m = RANDOM_LOOKING.matcher(value);
     while (m.find()) {
       if (looksRandom(m.group())) {
         return "high-entropy value (a key or token?)";

@@ -136,7 +136,7 @@ public final class Retention {
     newestFirst.forEach(m -> reasons.put(m.id(), new ArrayList<>()));
     if (!newestFirst.isEmpty()) {
       Manifest newest = newestFirst.get(0);
-      reasons.get(newest.id()).add("newest verified backup");
+      reasons.get(newest.id()).add("newest backup");
       if (minFresh != null && newest.startedAt().isBefore(now.minus(minFresh))) {
         // Backups are failing: deleting now would shrink the history the operator is about to need.
         newestFirst.forEach(m -> reasons.get(m.id()).add("newest backup is older than " + minFresh

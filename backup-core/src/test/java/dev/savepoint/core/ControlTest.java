@@ -243,7 +243,7 @@ class ControlTest {
     try (InputStream in = repo.openRaw(m.artifacts().get(0), Secrets.none())) {
       stored = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-    assertThat(stored).contains("APP_REGION", "ap-northeast-1", "APP_FEATURE_FLAGS", "postgresql://app:***@db:5432/trpg")
+    assertThat(stored).contains("APP_REGION", "ap-northeast-1", "APP_FEATURE_FLAGS").doesNotContain("DATABASE_URL")
         .doesNotContain(canary).doesNotContain("HOME");
     for (ObjectInfo o : store.list("")) {
       try (InputStream in = store.get(o.key())) {
@@ -251,7 +251,7 @@ class ControlTest {
       }
     }
     assertThat(m.source().facts().get("withheldAsSecret"))
-        .isEqualTo(List.of("APP_API_KEY", "APP_DB_PASSWORD", "APP_SLACK_TOKEN"));
+        .isEqualTo(List.of("APP_API_KEY", "APP_DB_PASSWORD", "APP_SLACK_TOKEN", "DATABASE_URL"));
   }
 
   /** The operator-review cases: secrets hide behind names and values that a word list of names misses. */
@@ -280,11 +280,11 @@ class ControlTest {
     try (InputStream in = repo.openRaw(m.artifacts().get(0), Secrets.none())) {
       stored = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-    assertThat(stored).contains("APP_REGION", "APP_BUILD_ID", "postgresql://app@db:5432/trpg", "APP_REDIS_URL")
+    assertThat(stored).contains("APP_REGION", "APP_BUILD_ID", "postgresql://app@db:5432/trpg")
         .contains("\"APP_PUBLIC_ID\" : \"" + canary + "\"");
     assertThat(stored.replace(canary + "\"", "")).as("only the explicitly allowed value").doesNotContain(canary);
     assertThat((Map<Object, Object>) m.source().facts().get("withheld")).containsOnlyKeys("APP_DB_PASS", "APP_BACKUP_PASSPHRASE",
-        "APP_SLACK_WEBHOOK_URL", "APP_NOTIFY_URL", "APP_SIGNED_URL", "APP_JDBC", "APP_LIBPQ", "APP_TLS")
+        "APP_SLACK_WEBHOOK_URL", "APP_NOTIFY_URL", "APP_SIGNED_URL", "APP_JDBC", "APP_LIBPQ", "APP_TLS", "APP_REDIS_URL")
         .containsEntry("APP_NOTIFY_URL", "high-entropy value (a key or token?)");
     assertThat(new String(dev.savepoint.core.internal.ManifestCodec.write(m), StandardCharsets.UTF_8)).doesNotContain(canary);
   }
@@ -301,6 +301,7 @@ class ControlTest {
     env.put("JAVA_OPTS", "-Xmx1g -Dapp.db.password=canary-jvm-Fz5 -Dfile.encoding=UTF-8");
     env.put("APP_BACKUP_PHRASE", "correct horse battery canary-Fz6");
     env.put("APP_OPTIONS", "retries=3 api_key: canary-opt-Fz7");
+    env.put("APP_ARGS", "--user app --password canary-arg-Fz9");
     env.put("APP_JWT", "canary-jwt-Fz8");
     env.put("APP_REGION", "ap-northeast-1");
     env.put("APP_SPINNER_STYLE", "dots");
@@ -312,8 +313,7 @@ class ControlTest {
     try (InputStream in = repo.openRaw(m.artifacts().get(0), Secrets.none())) {
       stored = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-    assertThat(stored).contains("ap-northeast-1", "APP_SPINNER_STYLE", "postgresql://app:***@db:5432/trpg",
-        "redis://user:***@cache:6379/0");
+    assertThat(stored).contains("ap-northeast-1", "APP_SPINNER_STYLE").doesNotContain("***");
     for (ObjectInfo o : store.list("")) {
       try (InputStream in = store.get(o.key())) {
         String content = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -321,7 +321,8 @@ class ControlTest {
       }
     }
     assertThat((Map<Object, Object>) m.source().facts().get("withheld")).containsOnlyKeys("APP_DB_PW", "MYSQL_PWD",
-        "APP_SIGNING", "JAVA_OPTS", "APP_BACKUP_PHRASE", "APP_OPTIONS", "APP_JWT");
+        "APP_SIGNING", "JAVA_OPTS", "APP_BACKUP_PHRASE", "APP_OPTIONS", "APP_JWT", "APP_ARGS", "APP_DATABASE_URL",
+        "APP_CACHE_URL");
     assertThat(Redaction.uri("see postgresql://a:p/w@d@h/db and s3://b/k?X-Amz-Security-Token=zz&region=x"))
         .isEqualTo("see postgresql://a:***@h/db and s3://b/k?X-Amz-Security-Token=***&region=x");
   }

@@ -58,7 +58,7 @@ class OperationsTest {
     // 7 daily + up to 4 weekly + up to 3 monthly, overlapping: at most 14, at least 7.
     assertThat(kept).isBetween(7L, 14L);
     Retention.Verdict newest = verdicts.get(0);
-    assertThat(newest.reasons()).contains("newest verified backup", "daily 1/7", "weekly 1/4", "monthly 1/3");
+    assertThat(newest.reasons()).contains("newest backup", "daily 1/7", "weekly 1/4", "monthly 1/3");
     assertThat(repo.list("db")).hasSize(all.size()); // dry run deleted nothing
 
     repo.prune("db", policy, false, Duration.ofHours(1));
