@@ -81,7 +81,7 @@ class CliPlanFileTest {
     CliProcess.Result repeatedRun = CliProcess.run("run", "--config", repeated.toString());
     assertThat(repeatedRun.exit()).isEqualTo(2);
     assertThat(repeatedRun.err()).contains("source");
-    Path typo = Files.writeString(tmp.resolve("typo.yaml"), "plans:\n  - name: x\n    sorce: -\n");
+    Path typo = Files.writeString(tmp.resolve("typo.yaml"), "plans:\n  - name: x\n    sorce: \"-\"\n");
     CliProcess.Result typoRun = CliProcess.run("run", "--config", typo.toString());
     assertThat(typoRun.exit()).isEqualTo(2);
     assertThat(typoRun.errors()).singleElement().asString().contains("line 3: unknown key 'sorce' (did you mean "

@@ -214,10 +214,12 @@ public final class RecoveryPlan {
         : "started") + " by " + principal + " (report " + id + ")", Map.of("report", id)));
     List<RecoveryReport.StepResult> results = new java.util.concurrent.CopyOnWriteArrayList<>();
     String[] current = new String[2]; // the step running now, and the state the platform is in if it fails
+    java.util.concurrent.atomic.AtomicBoolean shuttingDown = new java.util.concurrent.atomic.AtomicBoolean();
     Thread interrupted = new Thread(() -> {
       if (current[0] == null) {
         return;
       }
+      shuttingDown.set(true); // the report is this hook's now: a step failing under it must not overwrite it
       try {
         RecoveryReport r = report(id, startedAt, Instant.now(), "interrupted", pending(results, current[0]), current[0],
             current[1]);
@@ -227,6 +229,8 @@ public final class RecoveryPlan {
             + current[0] + ": " + current[1] + " (resume with report " + id + ")", Map.of("report", id)));
       } catch (IOException | RuntimeException e) {
         System.err.println("savepoint: could not record the interrupted recovery " + id + ": " + e.getMessage());
+      } finally {
+        Steps.endRunningCommands(); // then the command it ran ends, with everything it started
       }
     }, "savepoint-recovery-interrupted");
     Runtime.getRuntime().addShutdownHook(interrupted);
@@ -278,12 +282,15 @@ public final class RecoveryPlan {
     } finally {
       try {
         Runtime.getRuntime().removeShutdownHook(interrupted);
-      } catch (IllegalStateException shuttingDown) {
+      } catch (IllegalStateException jvmShuttingDown) {
         // the hook runs, or ran: it records the interruption
       }
     }
     Instant end = Instant.now();
     RecoveryReport report = report(id, startedAt, end, failed == null ? "recovered" : "failed", results, failed, state);
+    if (shuttingDown.get()) {
+      return report; // interrupted: the shutdown hook recorded it, told the notifiers and the audit log
+    }
     repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report));
     audit.append(principal, action, name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
         "failedStep", failed == null ? "" : failed));

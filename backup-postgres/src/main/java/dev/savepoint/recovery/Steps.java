@@ -72,9 +72,9 @@ public final class Steps {
   /** Command steps running now: a shutdown (Ctrl-C, SIGTERM) ends them and what they started. */
   private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Steps::killGroup),
-        "savepoint-command-steps"));
+  /** Ends every running command step and what it started: the recovery's shutdown hook, once it has recorded it. */
+  static void endRunningCommands() {
+    RUNNING.forEach(Steps::killGroup);
   }
 
   /** Ends {@code p}'s process group (it leads one under setsid) and any descendant still known to it. */
