@@ -352,12 +352,9 @@ public final class PointInTimeRestore {
           + " is missing, so recovery would stop there; restore to a time up to " + chain.durableUntil()
           + " (--at), or find the segment. Nothing was written");
     }
-    Instant provenEnd = target == null ? null : provenEnd(chain, base, secrets);
-    if (target != null && target.isAfter(provenEnd)) {
-      throw new RestoreException("cannot restore to " + target + ": the WAL of plan '" + plan + "' is durable only until "
-          + provenEnd + (chain.gap() == null ? " (its newest commit in the archive)" : " (missing segment "
-              + missing(chain.gap()) + ")") + "; the recoverable window is " + base.finishedAt() + " to " + provenEnd
-          + ". Nothing was written");
+    // The stored time bounds the proven end from above: a target after it is refused before anything is written.
+    if (target != null && target.isAfter(chain.durableUntil())) {
+      throw pastTheEnd(target, chain, base, chain.durableUntil());
     }
     int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
     // pg_waldump of another major reads nothing of this WAL and fails: "no transaction after the target" would then
@@ -383,7 +380,8 @@ public final class PointInTimeRestore {
       }
       long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
       Path wal = Files.createDirectories(dir.resolve(WAL_DIR));
-      fetch(chain.files(), wal, size, secrets);
+      long stopLsn = WalSegment.parseLsn(String.valueOf(base.source().facts().get("stopLsn")));
+      List<WalArchive.Entry> fetched = fetchNeeded(chain, target, lsn, stopLsn, wal, size, secrets, waldump);
       // A base backup of a standby holds its standby.signal: the restored cluster would wait for a primary for ever
       // instead of recovering to the target and promoting.
       Files.deleteIfExists(dir.resolve("standby.signal"));
@@ -394,8 +392,14 @@ public final class PointInTimeRestore {
         // PostgreSQL stops at the first transaction after the target; with none in the WAL, recovery would end "before
         // the configured target was reached" and the server refuse to start. The state at the target is then the
         // state at the end of the (durable) WAL: recover all of it.
-        Instant last = lastTransactionEnd(wal, chain.files(), waldump);
+        Instant last = lastTransactionEnd(wal, fetched, waldump);
         if (last == null || !last.isAfter(target)) {
+          // No commit after it in the durable WAL: only the proven end (the newest commit, or an idle streamer's
+          // heartbeat) says whether nothing was committed between it and the target.
+          Instant provenEnd = provenEnd(chain, base, secrets);
+          if (target.isAfter(provenEnd)) {
+            throw pastTheEnd(target, chain, base, provenEnd); // the directory is emptied on the way out
+          }
           reached = target + " (no transaction ended after it: all durable WAL replayed"
               + (last == null ? ")" : ", the last one at " + last + ")");
           target = null;
@@ -417,7 +421,7 @@ public final class PointInTimeRestore {
       String existing = Files.exists(autoConf) ? Files.readString(autoConf) : "";
       Files.writeString(autoConf, withRecoverySettings(existing, conf.toString(), Instant.now()));
       LocalCluster.giveToServerUser(dir);
-      return new Result(base.id(), chain.files().size(), reached, dir, major, requested);
+      return new Result(base.id(), fetched.size(), reached, dir, major, requested);
     } catch (IOException | RuntimeException e) {
       // The directory was empty: a failed restore (a damaged WAL file, an unreadable segment) leaves it so.
       emptyDirectory(dir);
@@ -431,6 +435,13 @@ public final class PointInTimeRestore {
     } catch (IOException | RuntimeException e) {
       LOG.warn("could not empty {} after the failed restore: {}", dir, e.getMessage());
     }
+  }
+
+  private RestoreException pastTheEnd(Instant target, Chain chain, Manifest base, Instant end) throws IOException {
+    return new RestoreException("cannot restore to " + target + ": the WAL of plan '" + plan + "' is durable only until "
+        + end + (chain.gap() == null ? " (its newest commit in the archive)" : " (missing segment "
+            + missing(chain.gap()) + ")") + "; the recoverable window is " + base.finishedAt() + " to " + end
+        + ". Nothing was written");
   }
 
   /**
@@ -528,6 +539,55 @@ public final class PointInTimeRestore {
       }
     }
     return null;
+  }
+
+  /**
+   * Fetches what recovery to the target reads (issue 43: a damaged segment after the target must not fail a restore
+   * that does not need it), and returns it: the history files; every segment through the base backup's end; for a
+   * WAL position, the segments up to the one holding it; for a time, the segments stored before it (they hold no
+   * commit after it) and then, one at a time, those after, until one holds a commit after the time — recovery stops
+   * there; for the newest WAL, all.
+   */
+  private List<WalArchive.Entry> fetchNeeded(Chain chain, Instant target, Long lsn, long stopLsn, Path dir, long size,
+      Secrets secrets, String waldump) throws IOException {
+    List<WalArchive.Entry> histories = chain.files().stream().filter(f -> f.name().endsWith(".history")).toList();
+    List<WalArchive.Entry> segments = chain.files().stream().filter(f -> !f.name().endsWith(".history")).toList();
+    if (target == null && lsn == null) {
+      fetch(chain.files(), dir, size, secrets);
+      return chain.files();
+    }
+    long through = WalSegment.containing(1, lsn != null ? Math.max(lsn, stopLsn) : stopLsn, size).number();
+    List<WalArchive.Entry> needed = new ArrayList<>(histories);
+    int i = 0;
+    for (; i < segments.size(); i++) {
+      WalArchive.Entry s = segments.get(i);
+      if (number(s, size) > through && (lsn != null || s.storedAt().isAfter(target))) {
+        break;
+      }
+      needed.add(s);
+    }
+    fetch(needed, dir, size, secrets);
+    if (lsn != null) {
+      return needed;
+    }
+    Instant newestSoFar = lastTransactionEnd(dir, needed, waldump);
+    if (newestSoFar != null && newestSoFar.isAfter(target)) {
+      return needed; // the base backup's own WAL already holds the stop
+    }
+    for (; i < segments.size(); i++) { // one at a time: usually the first holds the stop, and no further file is read
+      WalArchive.Entry s = segments.get(i);
+      fetchOne(s, dir, size, secrets);
+      needed.add(s);
+      Instant newest = lastTransactionEnd(dir, List.of(s), waldump);
+      if (newest != null && newest.isAfter(target)) {
+        return needed; // recovery stops in this segment; what follows is never read
+      }
+    }
+    return needed;
+  }
+
+  private static long number(WalArchive.Entry entry, long size) {
+    return WalSegment.parse(entry.name().substring(0, 24), size).number();
   }
 
   /** Fetches the WAL files in parallel; a partial segment is padded to full size under its segment name. */

@@ -46,6 +46,7 @@ class HonestWindowTest {
       streaming.start();
       AtomicBoolean writing = new AtomicBoolean(true);
       AtomicLong rows = new AtomicLong();
+      Instant early;
       try (Connection c = server.connect("postgres"); Statement s = c.createStatement()) {
         assertThat(streamer.awaitStreaming(Duration.ofSeconds(60))).isNotNull();
         s.execute("CREATE TABLE load (id bigint PRIMARY KEY, body text)");
@@ -62,9 +63,15 @@ class HonestWindowTest {
           }
         }, "test-load");
         writer.start();
-        // Until two more segments are durable, then a little more: commits the archive does not hold yet.
-        Instant deadline = Instant.now().plusSeconds(120);
-        while (streamer.durableLsn() < startLsn + 2 * 16L * 1024 * 1024 && Instant.now().isBefore(deadline)) {
+        while (rows.get() < 20) {
+          Thread.sleep(10);
+        }
+        early = Instant.parse(TestPostgres.single(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+            + "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
+        // Until three more segments are durable (the early time's stop lies segments before the newest), then a
+        // little more: commits the archive does not hold yet.
+        Instant deadline = Instant.now().plusSeconds(180);
+        while (streamer.durableLsn() < startLsn + 3 * 16L * 1024 * 1024 && Instant.now().isBefore(deadline)) {
           Thread.sleep(50);
         }
         Thread.sleep(500);
@@ -78,6 +85,23 @@ class HonestWindowTest {
       LocalCluster.Recovered recovered = LocalCluster.verifyRecovery(restored, r.serverMajor(), Duration.ofMinutes(2));
       assertThat(recovered.lastReplayedCommit()).as("the restore reaches the window's end, not short of it")
           .isEqualTo(end);
+      // A restore reads only what it needs (issue 43): with the newest complete segment damaged, a time early in the
+      // load still restores — its WAL ends segments before — while the newest WAL cannot.
+      WalArchive archive = new WalArchive(repo, "cluster", List.of());
+      String newestComplete = archive.entries().keySet().stream().filter(n -> n.matches("[0-9A-F]{24}"))
+          .reduce((a, b) -> b).orElseThrow();
+      String key = archive.entry(newestComplete).orElseThrow().artifact().key();
+      byte[] stored;
+      try (var in = repo.store().get(key)) {
+        stored = in.readAllBytes();
+      }
+      stored[stored.length / 2] ^= 1;
+      repo.store().put(key, dev.savepoint.core.ByteSource.wrap(stored));
+      PointInTimeRestore.Result atEarly = pitr.restore(early, tmp.resolve("early"), Secrets.none());
+      assertThat(atEarly.walFiles()).as("fetched WAL files").isLessThan(r.walFiles());
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> pitr.restore(null, tmp.resolve("latest"),
+          Secrets.none())).isInstanceOf(dev.savepoint.core.IntegrityException.class)
+          .hasMessageContaining(newestComplete);
       streamer.close();
       streaming.join(30_000);
       try (Connection c = server.connect("postgres"); Statement s = c.createStatement()) {

@@ -195,6 +195,9 @@ class PointInTimeRecoveryTest {
       assertThat(archive.entries().keySet()).noneMatch(pruned::contains);
       assertThat(pitr.window().from()).isEqualTo(second.finishedAt());
 
+      // A lost segment is a gap, named; a restore past it is refused.
+      streamer.close();
+      streaming.join(30_000);
       // A WAL file whose stored bytes changed fails the restore, and the restore leaves the directory as it found it.
       java.util.Set<String> names = archive.entries().keySet();
       String victimName = names.stream().filter(n -> n.matches("[0-9A-F]{24}")).reduce((a, b) -> b)
@@ -215,9 +218,6 @@ class PointInTimeRecoveryTest {
       }
       repo.store().put(victim.artifact().key(), dev.savepoint.core.ByteSource.wrap(stored));
 
-      // A lost segment is a gap, named; a restore past it is refused.
-      streamer.close();
-      streaming.join(30_000);
       // The segment the (now oldest) base backup starts in: complete, since ending a backup switches segments.
       String lost = secondStart.name();
       assertThat(archive.entry(lost)).as("%s in %s", lost, archive.entries().keySet()).isPresent();
