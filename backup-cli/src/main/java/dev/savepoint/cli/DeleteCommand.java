@@ -57,9 +57,9 @@ final class DeleteCommand implements Callable<Integer> {
       System.out.printf("would %s %s backup %s of plan '%s'%n", action, damaged ? "damaged" : "intact", id, plan);
       return Main.OK;
     }
-    if (requireApprovals > 0) {
+    if (requireApprovals > 0 || approval != null) {
       Manifest intactManifest = repository.list(plan).stream().filter(m -> m.id().equals(id)).findFirst().orElse(null);
-      Approvals.require(repository, approval, requireApprovals, approvers, plan, id,
+      Approvals.require(repository, approval, Math.max(1, requireApprovals), approvers, plan, id,
           intactManifest == null ? null : RestoreApprovals.manifestDigest(intactManifest), "delete");
     }
     if (quarantine) {

@@ -167,8 +167,9 @@ final class RestoreCommand implements Callable<Integer> {
       ArchiveRestore.requestAndWait(repository, m, archiveTier, archiveDays, waitFor, Duration.ofMinutes(1),
           line -> System.err.println("savepoint: " + line));
     }
-    if (requireApprovals > 0) {
-      Approvals.require(repository, approval, requireApprovals, approvers, choice.plan, m.id(),
+    if (requireApprovals > 0 || approval != null) {
+      // An approval given is checked even when none is required: it must cover this restore, or it is a mistake.
+      Approvals.require(repository, approval, Math.max(1, requireApprovals), approvers, choice.plan, m.id(),
           RestoreApprovals.manifestDigest(m), Uris.redact(to));
     }
     RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety",

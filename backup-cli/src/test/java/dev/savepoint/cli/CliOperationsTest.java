@@ -102,6 +102,11 @@ class CliOperationsTest {
     CliProcess.Result restore = CliProcess.run(concat(restoreArgs, id));
     assertThat(restore.exit()).as(restore.err()).isZero();
     assertThat(tmp.resolve("restored.sql")).hasContent("campaign settings");
+    // An approval given is checked even where none is required: it does not cover another target.
+    CliProcess.Result elsewhere = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "tier2",
+        "--to", "file:" + tmp.resolve("elsewhere.sql"), "--approvers", approvers.toString(), "--approval", id);
+    assertThat(elsewhere.exit()).isEqualTo(2);
+    assertThat(elsewhere.err()).contains("not this operation");
 
     CliProcess.Result audit = CliProcess.run("audit", "--repo", repo, "--json");
     assertThat(audit.exit()).as(audit.err()).isZero();
