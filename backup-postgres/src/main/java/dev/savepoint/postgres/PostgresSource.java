@@ -146,7 +146,7 @@ public final class PostgresSource implements Source {
           facts.put("crossTierReferences", scope.crossTier().stream()
               .map(r -> Map.of("schema", r.schema(), "table", r.table(), "constraint", r.constraint())).toList());
         }
-        String tool = pgDump != null ? pgDump : PgTools.find("pg_dump", serverMajor);
+        String tool = pgDump != null ? pgDump : PgTools.findAtLeast("pg_dump", serverMajor);
         facts.put("pgDumpVersion", toolVersion(tool));
         if (format == Format.PARALLEL) {
           if (serverVersionNum < 120000) {
@@ -448,7 +448,7 @@ public final class PostgresSource implements Source {
   }
 
   private void dumpGlobals(ArtifactWriter writer, int serverMajor) throws IOException {
-    List<String> cmd = List.of(PgTools.find("pg_dumpall", serverMajor), "--no-password", "--globals-only",
+    List<String> cmd = List.of(PgTools.findAtLeast("pg_dumpall", serverMajor), "--no-password", "--globals-only",
         "--no-role-passwords", "--no-tablespaces", "--database=" + url.database());
     Process p = PgTools.start(cmd, url);
     PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);

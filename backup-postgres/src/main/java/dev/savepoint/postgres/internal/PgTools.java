@@ -37,6 +37,39 @@ public final class PgTools {
     return exact(find(name, serverMajor), name, serverMajor);
   }
 
+  /**
+   * A client tool that reads servers of its own major and older ({@code pg_basebackup}, {@code pg_dump}): refused
+   * with a {@link dev.savepoint.core.ConfigurationException} naming the client to install when it is older than the
+   * server (it would fail with "incompatible server version" after the backup began).
+   */
+  public static String findAtLeast(String name, int serverMajor) throws IOException {
+    String tool = find(name, serverMajor);
+    int major = majorOf(tool);
+    if (major >= 0 && major < serverMajor) {
+      throw new dev.savepoint.core.ConfigurationException("this needs " + name + " of PostgreSQL " + serverMajor
+          + " or newer for a PostgreSQL " + serverMajor + " server, found " + tool + " (PostgreSQL " + major + "); "
+          + "install the PostgreSQL " + serverMajor + " client (e.g. apt-get install postgresql-client-" + serverMajor
+          + ") or point SAVEPOINT_PG_BIN at its bin directory");
+    }
+    return tool;
+  }
+
+  /** The major version {@code tool --version} reports, or -1 if it says none. */
+  static int majorOf(String tool) throws IOException {
+    try {
+      Process p = processBuilder(List.of(tool, "--version")).redirectErrorStream(true).start();
+      String version = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      p.waitFor();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(PostgreSQL\\) (\\d+)").matcher(version);
+      return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    } catch (IOException e) {
+      return -1; // not found: running it says so
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while asking " + tool + " for its version");
+    }
+  }
+
   static String exact(String tool, String name, int serverMajor) throws IOException {
     String version;
     try {

@@ -64,7 +64,7 @@ public final class BaseBackupSource implements Source {
     } catch (SQLException e) {
       throw new SourceException("cannot inspect " + url + ": " + e.getMessage(), e);
     }
-    List<String> cmd = List.of(PgTools.find("pg_basebackup", major), "--no-password", "-D", "-", "-Ft", "-X", "none",
+    List<String> cmd = List.of(PgTools.findAtLeast("pg_basebackup", major), "--no-password", "-D", "-", "-Ft", "-X", "none",
         "--checkpoint=fast");
     Process p = PgTools.start(cmd, url);
     PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);

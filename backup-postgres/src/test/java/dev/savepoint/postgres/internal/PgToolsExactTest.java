@@ -34,6 +34,19 @@ class PgToolsExactTest {
         .isInstanceOf(ConfigurationException.class).hasMessageContaining("not found");
   }
 
+  /** A client older than the server (pg_basebackup 15 for a 17 server) is refused naming the client to install. */
+  @Test
+  void anOlderClientThanTheServerIsRefused() throws Exception {
+    Path base = Files.createDirectories(tmp.resolve("pg"));
+    fakeTool(base.resolve("15/bin"), "pg_waldump (PostgreSQL) 15.18");
+    String tool = PgTools.find("pg_waldump", 15, null, base);
+    assertThat(PgTools.majorOf(tool)).isEqualTo(15);
+    String real = PgTools.findAtLeast("pg_basebackup", 15);
+    assertThat(PgTools.majorOf(real)).isGreaterThanOrEqualTo(15);
+    assertThatThrownBy(() -> PgTools.findAtLeast("pg_basebackup", 99)).isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("pg_basebackup of PostgreSQL 99 or newer").hasMessageContaining("postgresql-client-99");
+  }
+
   /** The real client on this machine says its own major. */
   @Test
   void theInstalledWaldumpIsAcceptedForItsOwnMajor() throws Exception {
