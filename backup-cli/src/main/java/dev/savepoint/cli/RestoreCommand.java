@@ -97,6 +97,10 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--replace", description = "Replace an existing non-empty directory or file target.")
   boolean replace;
 
+  @Option(names = "--no-same-owner", description = "Directory backups: leave restored files owned by this process "
+      + "(by default, run as root, they get the owner and group recorded at backup, as tar --same-owner).")
+  boolean noSameOwner;
+
   @Option(names = "--archive-tier", defaultValue = "STANDARD",
       description = "For archived backups (GLACIER, DEEP_ARCHIVE): EXPEDITED, STANDARD or BULK.")
   ArchiveSupport.Tier archiveTier;
@@ -179,6 +183,9 @@ final class RestoreCommand implements Callable<Integer> {
       }
       pg.owner(owner).locale(locale).scope(scope).restoreGlobals(globals);
     });
+    if (noSameOwner && target instanceof dev.savepoint.core.DirectoryTarget directory) {
+      target = directory.ignoringOwners();
+    }
     Repository.RestoreResult result;
     try {
       result = repository.restore(m, target, secretOptions.secrets());

@@ -179,6 +179,26 @@ class CliTest {
     assertThat(missing.err()).contains("no complete backup of plan 'none'");
   }
 
+  /** As root, a directory restore gives files their recorded owners; --no-same-owner leaves them to the restorer. */
+  @Test
+  void directoryRestoresKeepOwnersUnlessToldNot() throws Exception {
+    if (!dev.savepoint.core.internal.Tar.mayChown()) {
+      assertThat(System.getenv("CI")).as("CI must run this test as root").isNotEqualTo("true");
+      org.junit.jupiter.api.Assumptions.abort("restoring owners needs root");
+    }
+    Path uploads = Files.createDirectories(tmp.resolve("uploads"));
+    Path map = Files.writeString(uploads.resolve("map.png"), "map");
+    dev.savepoint.core.internal.Tar.chown(map, 33, 33);
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", "--source",
+        "file:" + uploads).exit()).isZero();
+    assertThat(CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", "--to",
+        "file:" + tmp.resolve("kept")).exit()).isZero();
+    assertThat(dev.savepoint.core.internal.Tar.owner(tmp.resolve("kept/map.png")).orElseThrow()).containsExactly(33, 33);
+    assertThat(CliProcess.run("restore", "--insecure-unsigned", "--repo", repo(), "--plan", "uploads", "--to",
+        "file:" + tmp.resolve("mine"), "--no-same-owner").exit()).isZero();
+    assertThat(dev.savepoint.core.internal.Tar.owner(tmp.resolve("mine/map.png")).orElseThrow()).containsExactly(0, 0);
+  }
+
   /** 1 GiB through backup and restore in a JVM limited to 96 MiB of heap: memory does not grow with data. */
   @Test
   void oneGibibyteStreamWithBoundedHeap() throws Exception {
