@@ -227,8 +227,9 @@ public final class Repository {
    * so listing, planning and auditing never wait for an archive restore.
    */
   public static boolean isMetadataKey(String key) {
-    return key.endsWith("/" + MANIFEST) || key.endsWith("/" + COMPLETE) || key.endsWith(".sig") || key.contains("/" + DRILLS)
-        || key.contains("/" + VERIFICATIONS) || key.contains("/leases/") || key.startsWith("_savepoint/") || key.contains("/wal/") && (key.endsWith(".json") || key.endsWith(".claim"));
+    return key.endsWith("/" + MANIFEST) || key.endsWith("/" + COMPLETE) || key.endsWith(".sig")
+        || key.contains("/" + DRILLS) || key.contains("/" + VERIFICATIONS) || key.contains("/leases/")
+        || key.startsWith("_savepoint/") || key.contains("/wal/") && (key.endsWith(".json") || key.endsWith(".claim"));
   }
 
   /** Names of plans that have at least one object in the repository: one listing of folders. */
