@@ -107,6 +107,7 @@ final class RunCommand implements Callable<Integer> {
     String backupId = null;
     try {
       Repository repository = p.repository();
+      java.util.Optional<Manifest> before = repository.newest(spec.name());
       Manifest m = Audit.backup(repository, spec.name(), () -> p.run().manifest());
       backupId = m.id();
       if (!json) {
@@ -114,7 +115,14 @@ final class RunCommand implements Callable<Integer> {
             Format.bytes(m.storedBytes()));
       }
       List<String> pruned = List.of();
-      if (spec.retention() != null && Boolean.TRUE.equals(spec.retention().pruneOnRun())) {
+      // A backup a tenth the size of the one before (an empty or unmounted source, a truncated table) must not be
+      // what retention keeps in place of the backups that held the data.
+      boolean shrank = before.isPresent() && payload(m) < payload(before.get()) / 10;
+      if (shrank && spec.retention() != null && Boolean.TRUE.equals(spec.retention().pruneOnRun())) {
+        System.err.printf("savepoint: warning: retention of plan '%s' not applied: backup %s holds %s, under a tenth "
+            + "of the %s before it (an empty or unmounted source?); check it, then prune%n", spec.name(), m.id(),
+            Format.bytes(payload(m)), Format.bytes(payload(before.get())));
+      } else if (spec.retention() != null && Boolean.TRUE.equals(spec.retention().pruneOnRun())) {
         pruned = repository.prune(spec.name(), spec.retention().toRetention(spec.rpo()), false, Duration.ofHours(6))
             .stream().filter(v -> !v.keep()).map(v -> v.backup().id()).toList();
         for (String id : pruned) {
@@ -131,6 +139,11 @@ final class RunCommand implements Callable<Integer> {
     } catch (Exception e) {
       return failed(spec, backupId, e);
     }
+  }
+
+  /** What a backup holds of its source: a directory's file bytes (its tar pads even an empty folder), else raw bytes. */
+  private static long payload(Manifest m) {
+    return m.source().facts().get("fileBytes") instanceof Number n ? n.longValue() : m.rawBytes();
   }
 
   private static Outcome failed(PlanFile.PlanSpec spec, String backupId, Exception e) {

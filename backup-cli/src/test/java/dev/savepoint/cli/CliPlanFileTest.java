@@ -263,6 +263,28 @@ class CliPlanFileTest {
     assertThat(CliProcess.run("list", "--insecure-unsigned", "--repo", repo).exit()).isZero();
   }
 
+  /** The trial's case: an emptied source (an unmounted volume) backs up fine, but its retention deletes nothing. */
+  @Test
+  void aBackupThatShrankToNothingDoesNotPruneTheOnesWithData() throws Exception {
+    Path uploads = Files.createDirectories(tmp.resolve("uploads"));
+    Files.write(uploads.resolve("map.png"), new byte[200_000]);
+    String repo = "file:" + tmp.resolve("repo");
+    Path planFile = Files.writeString(tmp.resolve("plans.yaml"), """
+        plans:
+          - name: uploads
+            source: file:%s
+            repository: %s
+            insecureUnsigned: true
+            retention: {keepLast: 1, pruneOnRun: true}
+        """.formatted(uploads, repo));
+    assertThat(CliProcess.run("run", "--config", planFile.toString()).exit()).isZero();
+    Files.delete(uploads.resolve("map.png")); // the volume is not mounted
+    CliProcess.Result empty = CliProcess.run("run", "--config", planFile.toString());
+    assertThat(empty.exit()).as(empty.err()).isZero();
+    assertThat(empty.err()).contains("retention of plan 'uploads' not applied", "an empty or unmounted source?");
+    assertThat(ids(new ObjectMapper(), repo, "uploads")).hasSize(2);
+  }
+
   private static List<String> ids(ObjectMapper json, String repo, String plan) throws Exception {
     List<String> ids = new java.util.ArrayList<>();
     json.readTree(CliProcess.run("list", "--repo", repo, "--plan", plan, "--json").out())
