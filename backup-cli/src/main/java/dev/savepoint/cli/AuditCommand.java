@@ -35,10 +35,7 @@ final class AuditCommand implements Callable<Integer> {
         entries = log.verify();
       } catch (dev.savepoint.core.IntegrityException broken) {
         // Show what still reads, then the break: one planted object must not hide the whole history.
-        for (AuditLog.Entry e : log.readable()) {
-          System.out.printf("%6d %s %-12s %-16s %-8s %s%n", e.sequence(), e.time(), e.principal(), e.action(),
-              e.result(), e.subject());
-        }
+        log.readable().forEach(AuditCommand::print);
         throw broken;
       }
     }
@@ -56,10 +53,7 @@ final class AuditCommand implements Callable<Integer> {
     if (json) {
       System.out.println(Format.json(entries));
     } else {
-      for (AuditLog.Entry e : entries) {
-        System.out.printf("%6d %s %-12s %-16s %-8s %s%n", e.sequence(), e.time(), e.principal(), e.action(), e.result(),
-            e.subject());
-      }
+      entries.forEach(AuditCommand::print);
       System.out.printf("audit chain intact: %d entries%n", entries.size());
       if (expectHead != null) {
         System.out.println("the head sent out of band (" + expectHead + ") is in the chain");
@@ -73,5 +67,10 @@ final class AuditCommand implements Callable<Integer> {
       }
     }
     return Main.OK;
+  }
+
+  private static void print(AuditLog.Entry e) {
+    System.out.printf("%6d %s %-12s %-16s %-8s %s%n", e.sequence(), e.time(), e.principal(), e.action(), e.result(),
+        e.subject());
   }
 }

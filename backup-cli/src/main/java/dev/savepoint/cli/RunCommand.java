@@ -107,7 +107,8 @@ final class RunCommand implements Callable<Integer> {
     String backupId = null;
     try {
       Repository repository = p.repository();
-      java.util.Optional<Manifest> before = repository.newest(spec.name());
+      boolean pruneOnRun = spec.retention() != null && Boolean.TRUE.equals(spec.retention().pruneOnRun());
+      java.util.Optional<Manifest> before = pruneOnRun ? repository.newest(spec.name()) : java.util.Optional.empty();
       Manifest m = Audit.backup(repository, spec.name(), () -> p.run().manifest());
       backupId = m.id();
       if (!json) {
@@ -118,11 +119,11 @@ final class RunCommand implements Callable<Integer> {
       // A backup a tenth the size of the one before (an empty or unmounted source, a truncated table) must not be
       // what retention keeps in place of the backups that held the data.
       boolean shrank = before.isPresent() && payload(m) < payload(before.get()) / 10;
-      if (shrank && spec.retention() != null && Boolean.TRUE.equals(spec.retention().pruneOnRun())) {
+      if (shrank) {
         System.err.printf("savepoint: warning: retention of plan '%s' not applied: backup %s holds %s, under a tenth "
             + "of the %s before it (an empty or unmounted source?); check it, then prune%n", spec.name(), m.id(),
             Format.bytes(payload(m)), Format.bytes(payload(before.get())));
-      } else if (spec.retention() != null && Boolean.TRUE.equals(spec.retention().pruneOnRun())) {
+      } else if (pruneOnRun) {
         pruned = repository.prune(spec.name(), spec.retention().toRetention(spec.rpo()), false, Duration.ofHours(6))
             .stream().filter(v -> !v.keep()).map(v -> v.backup().id()).toList();
         for (String id : pruned) {

@@ -69,8 +69,7 @@ public final class DirectoryTarget implements RestoreTarget {
           Tar.chown(staging, uid.longValue(), gid.longValue());
         }
         try {
-          Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString(
-              rwx(Integer.parseInt(mode, 8))));
+          Files.setPosixFilePermissions(staging, Tar.permissions(Integer.parseInt(mode, 8)));
         } catch (UnsupportedOperationException notPosix) {
           // keep the default
         }
@@ -87,15 +86,6 @@ public final class DirectoryTarget implements RestoreTarget {
       Staging.deleteTree(staging);
     }
     return Map.of();
-  }
-
-  private static String rwx(int mode) {
-    StringBuilder s = new StringBuilder();
-    for (int shift = 6; shift >= 0; shift -= 3) {
-      int bits = mode >> shift;
-      s.append((bits & 4) != 0 ? 'r' : '-').append((bits & 2) != 0 ? 'w' : '-').append((bits & 1) != 0 ? 'x' : '-');
-    }
-    return s.toString();
   }
 
   private static boolean isEmptyDirectory(Path dir) throws IOException {

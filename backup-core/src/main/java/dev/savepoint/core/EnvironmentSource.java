@@ -45,9 +45,6 @@ public final class EnvironmentSource implements Source {
       "(^|\\s)--?(password|passwd|pass|pwd|secret|token|api-?key|passphrase)(=|\\s+)\\S", Pattern.CASE_INSENSITIVE);
   /** 32 or more hex digits: a key, a digest-like token (entropy cannot tell: hex has only 4 bits per digit). */
   private static final Pattern HEX_KEY = Pattern.compile("(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])");
-  private static final Pattern TOKEN_PARAMETER = Pattern.compile(
-      "[?&;](access_token|token|key|apikey|api_key|secret|sig|signature|password|pass|pwd|auth|x-amz-signature|"
-          + "x-goog-signature|code)=", Pattern.CASE_INSENSITIVE);
   private static final Pattern CONNECTION_PASSWORD = Pattern.compile("(^|[\\s;?&])(password|pwd)\\s*=",
       Pattern.CASE_INSENSITIVE);
   private static final Pattern RANDOM_LOOKING = Pattern.compile("[A-Za-z0-9+/_=-]{24,}");
@@ -129,7 +126,7 @@ public final class EnvironmentSource implements Source {
     if (value.contains("-----BEGIN")) {
       return "PEM block in value";
     }
-    if (TOKEN_PARAMETER.matcher(value).find()) {
+    if (Redaction.hasCredentialParameter(value)) {
       return "token-like URL parameter in value";
     }
     if (CONNECTION_PASSWORD.matcher(value).find()) {

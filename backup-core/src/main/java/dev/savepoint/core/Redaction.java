@@ -18,6 +18,11 @@ public final class Redaction {
 
   private Redaction() {}
 
+  /** Whether {@code text} holds a credential-like query parameter ({@code token=}, {@code password=}, {@code sig=}, …). */
+  public static boolean hasCredentialParameter(String text) {
+    return CREDENTIAL_PARAMETER.matcher(text).find();
+  }
+
   /** {@code text} with the password of every {@code scheme://user:password@host} and credential parameter masked. */
   public static String uri(String text) {
     if (text == null) {

@@ -123,6 +123,11 @@ class ControlTest {
   @org.junit.jupiter.api.io.TempDir
   Path tmp;
 
+  /** An allowed_signers line: the principal (and any options), then the key's public half. */
+  static String signer(String principalAndOptions, Path key) throws Exception {
+    return principalAndOptions + " " + java.nio.file.Files.readString(Path.of(key + ".pub")).strip();
+  }
+
   /**
    * Issue 38.1 and 38.2: the requester is the key that signed the request, not a typed name — a request opened as
    * "oncall-bot" and signed by alice is refused, and alice's requester signature never counts as an approval — and the
@@ -135,11 +140,8 @@ class ControlTest {
     Path bob = sshKey(tmp, "bob");
     Path expired = sshKey(tmp, "erin");
     Path gitOnly = sshKey(tmp, "gus");
-    java.nio.file.Files.writeString(tmp.resolve("allowed_signers"), String.join("\n",
-        "alice " + java.nio.file.Files.readString(tmp.resolve("alice.pub")).strip(),
-        "bob " + java.nio.file.Files.readString(tmp.resolve("bob.pub")).strip(),
-        "erin valid-before=\"20200101\" " + java.nio.file.Files.readString(tmp.resolve("erin.pub")).strip(),
-        "gus namespaces=\"git\" " + java.nio.file.Files.readString(tmp.resolve("gus.pub")).strip()));
+    java.nio.file.Files.writeString(tmp.resolve("allowed_signers"), String.join("\n", signer("alice", alice),
+        signer("bob", bob), signer("erin valid-before=\"20200101\"", expired), signer("gus namespaces=\"git\"", gitOnly)));
     Approvers approvers = Approvers.fromAllowedSigners(tmp.resolve("allowed_signers"));
     RestoreApprovals approvals = new RestoreApprovals(store, audit, Duration.ofHours(4));
 
@@ -162,7 +164,8 @@ class ControlTest {
     approvals.addSignature(r.id(), sign(bob, Approvers.NAMESPACE, doc), "bob");
     RestoreApprovals.Approved ok = approvals.verify(r.id(), "trpg", "id1", "d", "postgresql://db/prod", approvers, 1);
     assertThat(ok.approvedBy()).containsExactly("bob");
-    assertThat(audit.verify().get(audit.verify().size() - 1).details().toString()).contains("SHA256:");
+    List<AuditLog.Entry> entries = audit.verify();
+    assertThat(entries.get(entries.size() - 1).details().toString()).contains("SHA256:");
   }
 
   @Test
@@ -172,11 +175,8 @@ class ControlTest {
     Path carol = sshKey(tmp, "carol");
     Path mallory = sshKey(tmp, "mallory");
     Path bobSecond = sshKey(tmp, "bob2");
-    java.nio.file.Files.writeString(tmp.resolve("allowed_signers"), String.join("\n",
-        "alice " + java.nio.file.Files.readString(tmp.resolve("alice.pub")).strip(),
-        "bob " + java.nio.file.Files.readString(tmp.resolve("bob.pub")).strip(),
-        "bob " + java.nio.file.Files.readString(tmp.resolve("bob2.pub")).strip(),
-        "carol namespaces=\"savepoint-restore\" " + java.nio.file.Files.readString(tmp.resolve("carol.pub")).strip()));
+    java.nio.file.Files.writeString(tmp.resolve("allowed_signers"), String.join("\n", signer("alice", alice),
+        signer("bob", bob), signer("bob", bobSecond), signer("carol namespaces=\"savepoint-restore\"", carol)));
     Approvers approvers = Approvers.fromAllowedSigners(tmp.resolve("allowed_signers"));
     assertThat(approvers.principals()).containsExactly("alice", "bob", "carol");
 

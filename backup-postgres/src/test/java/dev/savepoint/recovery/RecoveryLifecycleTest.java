@@ -24,38 +24,20 @@ class RecoveryLifecycleTest {
 
   /** A step that waits until released, saying when it has started. */
   static RecoveryStep waiting(String name, CountDownLatch started, CountDownLatch release) {
-    return new RecoveryStep() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public Duration timeout() {
-        return Duration.ofMinutes(1);
-      }
-
-      @Override
-      public String describe() {
-        return "wait";
-      }
-
-      @Override
-      public Map<String, Object> run() throws InterruptedException {
-        started.countDown();
-        assertThat(release.await(60, TimeUnit.SECONDS)).isTrue();
-        return Map.of();
-      }
-
-      @Override
-      public String stateIfFailed() {
-        return "writers are stopped";
-      }
-    };
+    return step(name, Duration.ofMinutes(1), () -> {
+      started.countDown();
+      assertThat(release.await(60, TimeUnit.SECONDS)).isTrue();
+      return Map.of();
+    }, false, null);
   }
 
   /** A step doing {@code body}, with the given resume and state behaviour. */
   static RecoveryStep step(String name, java.util.concurrent.Callable<Map<String, Object>> body,
+      boolean repeatsOnResume, String leaves) {
+    return step(name, Duration.ofSeconds(5), body, repeatsOnResume, leaves);
+  }
+
+  static RecoveryStep step(String name, Duration timeout, java.util.concurrent.Callable<Map<String, Object>> body,
       boolean repeatsOnResume, String leaves) {
     return new RecoveryStep() {
       @Override
@@ -65,7 +47,7 @@ class RecoveryLifecycleTest {
 
       @Override
       public Duration timeout() {
-        return Duration.ofSeconds(5);
+        return timeout;
       }
 
       @Override

@@ -170,7 +170,8 @@ public final class Tar {
     }
   }
 
-  private static Set<PosixFilePermission> permissions(int mode) {
+  /** The permissions of the bits {@code mode} (0755 style). */
+  public static Set<PosixFilePermission> permissions(int mode) {
     Set<PosixFilePermission> perms = java.util.EnumSet.noneOf(PosixFilePermission.class);
     for (PosixFilePermission perm : PosixFilePermission.values()) {
       if ((mode & (1 << (8 - perm.ordinal()))) != 0) {

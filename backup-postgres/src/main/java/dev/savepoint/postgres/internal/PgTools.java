@@ -54,16 +54,25 @@ public final class PgTools {
     return tool;
   }
 
-  /** The major version {@code tool --version} reports, or -1 if it says none. */
+  /** The major version {@code tool --version} reports, or -1 if it says none (or cannot be run). */
   static int majorOf(String tool) throws IOException {
+    return majorIn(version(tool));
+  }
+
+  private static int majorIn(String version) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(PostgreSQL\\) (\\d+)").matcher(version);
+    return m.find() ? Integer.parseInt(m.group(1)) : -1;
+  }
+
+  /** What {@code tool --version} prints, or "not found" if it cannot be run. */
+  private static String version(String tool) throws IOException {
     try {
       Process p = processBuilder(List.of(tool, "--version")).redirectErrorStream(true).start();
-      String version = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      String version = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       p.waitFor();
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(PostgreSQL\\) (\\d+)").matcher(version);
-      return m.find() ? Integer.parseInt(m.group(1)) : -1;
+      return version;
     } catch (IOException e) {
-      return -1; // not found: running it says so
+      return "not found";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while asking " + tool + " for its version");
@@ -71,19 +80,8 @@ public final class PgTools {
   }
 
   static String exact(String tool, String name, int serverMajor) throws IOException {
-    String version;
-    try {
-      Process p = processBuilder(List.of(tool, "--version")).redirectErrorStream(true).start();
-      version = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-      p.waitFor();
-    } catch (IOException e) {
-      version = "not found";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while asking " + tool + " for its version");
-    }
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(PostgreSQL\\) (\\d+)").matcher(version);
-    if (!m.find() || Integer.parseInt(m.group(1)) != serverMajor) {
+    String version = version(tool);
+    if (majorIn(version) != serverMajor) {
       throw new dev.savepoint.core.ConfigurationException("this needs " + name + " of PostgreSQL " + serverMajor
           + " (it reads only its own major's WAL), found " + tool + ": " + version + "; install the PostgreSQL "
           + serverMajor + " client (e.g. apt-get install postgresql-client-" + serverMajor + ") or point "
