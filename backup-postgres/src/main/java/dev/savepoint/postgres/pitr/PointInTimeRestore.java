@@ -663,15 +663,25 @@ public final class PointInTimeRestore {
    */
   public ArchivingCheck check(dev.savepoint.postgres.PostgresUrl source, Duration timeout) throws IOException {
     String segment;
-    try (java.sql.Connection c = source.connect(); java.sql.Statement s = c.createStatement()) {
+    java.sql.Connection c;
+    try {
+      c = source.connect();
+    } catch (java.sql.SQLException e) {
+      throw new dev.savepoint.core.SourceException("cannot connect to " + source + ": " + e.getMessage(), e);
+    }
+    try (c; java.sql.Statement s = c.createStatement()) {
       s.execute("SELECT txid_current()"); // some WAL to switch away from, even on an idle server
       try (java.sql.ResultSet r = s.executeQuery("SELECT pg_walfile_name(pg_switch_wal())")) {
         r.next();
         segment = r.getString(1);
       }
     } catch (java.sql.SQLException e) {
-      throw new dev.savepoint.core.ConfigurationException("cannot switch the WAL of " + source + " (the role needs "
-          + "EXECUTE on pg_switch_wal(), e.g. GRANT EXECUTE ON FUNCTION pg_switch_wal() TO …): " + e.getMessage());
+      if ("42501".equals(e.getSQLState())) { // insufficient privilege
+        throw new dev.savepoint.core.ConfigurationException("cannot switch the WAL of " + source + ": the role needs "
+            + "EXECUTE on pg_switch_wal() (GRANT EXECUTE ON FUNCTION pg_switch_wal() TO …): " + e.getMessage());
+      }
+      throw new dev.savepoint.core.SourceException("cannot switch the WAL of " + source + " (run the check against the "
+          + "primary): " + e.getMessage(), e);
     }
     Instant start = Instant.now();
     Instant deadline = start.plus(timeout);
