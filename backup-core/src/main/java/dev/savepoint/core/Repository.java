@@ -316,7 +316,7 @@ public final class Repository {
               : "dated in the future (" + m.startedAt() + "): someone else wrote it, or a clock is wrong"));
         }
       } catch (BackupNotFoundException noManifest) {
-        if (store.stat(completeKey(plan, id)).isPresent()) {
+        if (lostManifest(plan, id)) {
           result.add(new Damaged(plan, id, "its manifest is missing, but the backup completed (its completion marker "
               + "is there): put the manifest back from a copy of the repository, or delete the backup explicitly"));
         }
@@ -326,6 +326,17 @@ public final class Repository {
       }
     }
     return result;
+  }
+
+  /**
+   * True if the manifest of a completed backup is gone: the marker is there, the manifest is not, and the marker is
+   * still there. The marker is written after the manifest and deleted before it, so a backup being written (manifest
+   * and marker appear between two looks) or being deleted (both go) is never taken for one whose manifest was lost.
+   */
+  private boolean lostManifest(String plan, String id) throws IOException {
+    String marker = completeKey(plan, id);
+    return store.stat(marker).isPresent() && store.stat(manifestKey(plan, id)).isEmpty()
+        && store.stat(marker).isPresent();
   }
 
   /** {@link #trusted}, but a damaged manifest is skipped (and logged) instead of failing the whole listing. */
