@@ -39,6 +39,10 @@ final class DrillCommand implements Callable<Integer> {
       + "(default: the newest durable WAL).")
   String at;
 
+  @Option(names = "--timeline", paramLabel = "<N>", description = "With --pgdata: recover along this timeline "
+      + "(e.g. 1, the history before an in-place recovery made timeline 2) instead of the newest.")
+  Integer timeline;
+
   @Option(names = "--json", description = "Print the drill report as JSON.")
   boolean json;
 
@@ -56,7 +60,7 @@ final class DrillCommand implements Callable<Integer> {
       BackupChoice.warnSkipped(repository, repository.select(choice.plan, choice.selector()));
     }
     RestoreDrill.Report report = pgdata != null
-        ? new dev.savepoint.postgres.pitr.PointInTimeRestore(repository, choice.plan).drill(
+        ? PitrOptions.of(repository, choice.plan, timeline).drill(
             at == null ? null : java.time.Instant.parse(at), pgdata, secretOptions.secrets())
         : new RestoreDrill(repository, choice.plan, PostgresUrl.parse(scratch), choice.selector(),
             secretOptions.secrets()).run();

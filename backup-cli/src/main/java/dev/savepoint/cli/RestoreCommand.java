@@ -43,6 +43,10 @@ final class RestoreCommand implements Callable<Integer> {
       + "pg_current_wal_lsn() shows it, e.g. 0/3A000060) instead of a time.")
   String lsn;
 
+  @Option(names = "--timeline", paramLabel = "<N>", description = "Point-in-time plans: recover along this timeline "
+      + "(e.g. 1, the history before an in-place recovery made timeline 2) instead of the newest.")
+  Integer timeline;
+
   @Option(names = "--to", required = true, paramLabel = "<uri>",
       description = "file:/path, - (stdout), postgresql://user@host:port/db, pgdata:/dir (point in time), or a managed "
           + "database restored by its provider to --at: neon://<project>/<branch>?tokenEnv=NEON_API_KEY, "
@@ -141,15 +145,16 @@ final class RestoreCommand implements Callable<Integer> {
     } else {
       selector = choice.selector();
     }
+    if (!to.startsWith("pgdata:") && (timeline != null || lsn != null)) {
+      throw new IllegalArgumentException((timeline != null ? "--timeline" : "--lsn") + " is for point-in-time restores "
+          + "(--to pgdata:<dir>)");
+    }
     Repository repository = repo.openAuthenticated(secretOptions.secrets());
     if (to.startsWith("pgdata:")) {
       return pointInTime(repository);
     }
     if (Uris.isProvider(to)) {
       return throughProvider(repository);
-    }
-    if (lsn != null) {
-      throw new IllegalArgumentException("--lsn is for point-in-time restores (--to pgdata:<dir>)");
     }
     if (!withTiers.isEmpty()) {
       return combinedTiers(repository, selector);
@@ -279,8 +284,7 @@ final class RestoreCommand implements Callable<Integer> {
     }
     Instant target = at == null ? null : Instant.parse(at);
     Path dir = Path.of(to.substring("pgdata:".length()));
-    dev.savepoint.postgres.pitr.PointInTimeRestore pitr = new dev.savepoint.postgres.pitr.PointInTimeRestore(repository,
-        choice.plan);
+    dev.savepoint.postgres.pitr.PointInTimeRestore pitr = PitrOptions.of(repository, choice.plan, timeline);
     dev.savepoint.postgres.pitr.PointInTimeRestore.Result r;
     try {
       r = lsn != null ? pitr.restoreToLsn(lsn, dir, secretOptions.secrets())

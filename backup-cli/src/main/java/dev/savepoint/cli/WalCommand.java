@@ -195,6 +195,10 @@ final class WalCommand {
     @Mixin
     SecretOptions secretOptions;
 
+    @Option(names = "--timeline", paramLabel = "<N>", description = "The window and gaps along this timeline "
+        + "(e.g. 1, the history before an in-place recovery made timeline 2) instead of the newest.")
+    Integer timeline;
+
     @Option(names = "--json", description = "Print the window and gaps as JSON.")
     boolean json;
 
@@ -209,7 +213,7 @@ final class WalCommand {
     @Override
     public Integer call() throws Exception {
       Repository repository = repo.openAuthenticated(secretOptions.secrets());
-      PointInTimeRestore pitr = new PointInTimeRestore(repository, plan);
+      PointInTimeRestore pitr = PitrOptions.of(repository, plan, timeline);
       List<String> gaps = pitr.gaps();
       PointInTimeRestore.Window window = pitr.window();
       Map<String, Object> report = new LinkedHashMap<>();

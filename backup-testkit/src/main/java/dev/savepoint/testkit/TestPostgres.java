@@ -94,6 +94,14 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
     return startLocal(bin.get(), List.of(settings));
   }
 
+  /**
+   * A cluster of its own from the server binaries in {@code binDir} (initdb, pg_ctl, postgres: e.g. another major's
+   * release unpacked), with these server settings; {@link #close} stops and deletes it.
+   */
+  public static TestPostgres dedicated(Path binDir, String... settings) throws IOException, InterruptedException {
+    return startLocal(binDir, List.of(settings));
+  }
+
   /** Stops and deletes a {@link #dedicated} cluster; the shared one stops at JVM exit. */
   @Override
   public void close() {

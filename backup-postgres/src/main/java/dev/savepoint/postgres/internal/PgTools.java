@@ -19,12 +19,16 @@ public final class PgTools {
   private PgTools() {}
 
   /**
-   * The tool {@code name} for a server of major version {@code serverMajor}: from {@code SAVEPOINT_PG_BIN},
-   * else {@code /usr/lib/postgresql/<major>/bin} of that major or the newest one installed (a newer pg_dump
-   * can dump an older server), else whatever is on the PATH.
+   * The tool {@code name} for a server of major version {@code serverMajor}: from {@code SAVEPOINT_PG_BIN} (or the
+   * system property {@code savepoint.pgBin}), else {@code /usr/lib/postgresql/<major>/bin} of that major or the
+   * newest one installed (a newer pg_dump can dump an older server), else whatever is on the PATH.
+   * {@code SAVEPOINT_PG_BIN} is one bin directory, or several separated by {@code :} like PATH (e.g. a server
+   * tarball's bin and the machine's client tools): then the directory whose tool is of {@code serverMajor}, else the
+   * newest one not older than it, else the search above.
    */
   public static String find(String name, int serverMajor) {
-    return find(name, serverMajor, System.getenv("SAVEPOINT_PG_BIN"), Path.of("/usr/lib/postgresql"));
+    String pgBin = System.getProperty("savepoint.pgBin", System.getenv("SAVEPOINT_PG_BIN"));
+    return find(name, serverMajor, pgBin, Path.of("/usr/lib/postgresql"));
   }
 
   /**
@@ -52,6 +56,25 @@ public final class PgTools {
           + ") or point SAVEPOINT_PG_BIN at its bin directory");
     }
     return tool;
+  }
+
+  private static final java.util.Map<String, Integer> MAJORS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** {@link #majorOf}, asked once per tool path. */
+  private static int cachedMajor(String tool) {
+    Integer known = MAJORS.get(tool);
+    if (known != null) {
+      return known;
+    }
+    try {
+      int major = majorOf(tool);
+      if (major >= 0) {
+        MAJORS.put(tool, major);
+      }
+      return major;
+    } catch (IOException e) {
+      return -1;
+    }
   }
 
   /** The major version {@code tool --version} reports, or -1 if it says none (or cannot be run). */
@@ -91,8 +114,18 @@ public final class PgTools {
   }
 
   static String find(String name, int serverMajor, String pgBin, Path base) {
-    if (pgBin != null && !pgBin.isBlank()) {
-      return Path.of(pgBin, name).toString();
+    List<Path> listed = pgBin == null ? List.of() : java.util.Arrays.stream(pgBin.split(java.io.File.pathSeparator))
+        .filter(dir -> !dir.isBlank()).map(Path::of).toList();
+    if (listed.size() == 1) {
+      return listed.get(0).resolve(name).toString(); // named outright: that one, whatever it is
+    }
+    List<String> candidates = listed.stream().map(dir -> dir.resolve(name)).filter(Files::isExecutable)
+        .map(Path::toString).toList();
+    Optional<String> ofMajor = candidates.stream().filter(tool -> cachedMajor(tool) == serverMajor).findFirst();
+    Optional<String> newer = candidates.stream().filter(tool -> cachedMajor(tool) > serverMajor)
+        .max(Comparator.comparingInt(PgTools::cachedMajor));
+    if (ofMajor.or(() -> newer).isPresent()) {
+      return ofMajor.or(() -> newer).get();
     }
     Path exact = base.resolve(Integer.toString(serverMajor)).resolve("bin").resolve(name);
     if (Files.isExecutable(exact)) {

@@ -202,7 +202,7 @@ public final class LocalCluster {
     Files.writeString(socketDir.resolve("pg_ident.conf"), "");
     giveToServerUser(socketDir);
     Path log = socketDir.resolve("server.log");
-    String pgCtl = PgTools.find("pg_ctl", serverMajor);
+    String pgCtl = PgTools.findExact("pg_ctl", serverMajor);
     StringBuilder options = new StringBuilder("-p " + port + " -k " + socketDir + " -c listen_addresses=127.0.0.1"
         + initialSync(serverMajor));
     for (String setting : overrides(serverMajor, hba)) {

@@ -80,11 +80,30 @@ public final class PointInTimeRestore {
   private final Repository repository;
   private final String plan;
   private final WalArchive archive;
+  /** The timeline to recover along; null: the newest one (recovery_target_timeline = 'latest'). */
+  private final Integer timeline;
 
   public PointInTimeRestore(Repository repository, String plan) {
+    this(repository, plan, null);
+  }
+
+  private PointInTimeRestore(Repository repository, String plan, Integer timeline) {
     this.repository = Objects.requireNonNull(repository);
     this.plan = Objects.requireNonNull(plan);
     this.archive = new WalArchive(repository, plan, List.of());
+    this.timeline = timeline;
+  }
+
+  /**
+   * The same plan recovered along {@code timeline} instead of the newest one ({@code recovery_target_timeline}):
+   * e.g. timeline 1 after an in-place recovery made timeline 2, to go back to the history that recovery left. Its
+   * window, restores and drills follow that timeline, from the base backups that can reach it.
+   */
+  public PointInTimeRestore onTimeline(int timeline) {
+    if (timeline < 1) {
+      throw new IllegalArgumentException("a timeline is a positive number: " + timeline);
+    }
+    return new PointInTimeRestore(repository, plan, timeline);
   }
 
   private List<Manifest> baseBackups() throws IOException {
@@ -97,6 +116,11 @@ public final class PointInTimeRestore {
     return bases;
   }
 
+  /** The base backups a window and gaps consider: all, or those that reach the timeline {@link #onTimeline} named. */
+  private List<Manifest> considered() throws IOException {
+    return timeline == null ? baseBackups() : reachingTheTimeline(baseBackups());
+  }
+
   /**
    * The recoverable window, considering the WAL chain's first gap after the oldest base backup. Its end is what a
    * restore is proven to reach: the newest commit in the durable WAL (or, on an idle server, the streamer's heartbeat
@@ -105,7 +129,7 @@ public final class PointInTimeRestore {
    * stands in, and the log says so.
    */
   public Window window() throws IOException {
-    List<Manifest> bases = baseBackups();
+    List<Manifest> bases = considered();
     Chain chain = chain(bases.get(0));
     return new Window(bases.get(0).finishedAt(), provenEnd(chain, bases.get(0), repository.secrets()));
   }
@@ -166,7 +190,8 @@ public final class PointInTimeRestore {
     // The path recovery follows (recovery_target_timeline = 'latest'): the base backup's timeline until the newest
     // timeline descending from it branched off, and so on — never another branch's segments of the same number.
     Map<Integer, Map<Integer, Long>> histories = histories(entries);
-    int target = targetTimeline(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), histories);
+    int target = this.timeline != null ? this.timeline
+        : targetTimeline(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), histories);
     Map<Integer, Long> path = target == timeline ? Map.of() : histories.get(target);
     TreeMap<Long, WalArchive.Entry> byNumber = new TreeMap<>();
     List<WalArchive.Entry> files = new ArrayList<>();
@@ -226,26 +251,41 @@ public final class PointInTimeRestore {
   }
 
   /**
-   * The base backups from which recovery can reach the archive's newest timeline (as recovery_target_timeline =
-   * 'latest' follows): after an in-place point-in-time recovery, a base backup taken on the old timeline after the
-   * point the new one branched off cannot — PostgreSQL would refuse to start on it.
+   * The base backups from which recovery can reach the timeline it follows — the archive's newest (as
+   * recovery_target_timeline = 'latest' follows), or the one {@link #onTimeline} named: after an in-place
+   * point-in-time recovery, a base backup taken on the old timeline after the point the new one branched off cannot —
+   * PostgreSQL would refuse to start on it — and one taken on the new timeline cannot go back to the old.
    */
-  private List<Manifest> onNewestTimeline(List<Manifest> bases) throws IOException {
+  private List<Manifest> reachingTheTimeline(List<Manifest> bases) throws IOException {
     Map<Integer, Map<Integer, Long>> histories = histories(archive.entries());
     int newest = histories.keySet().stream().max(Integer::compare).orElse(0);
     List<Manifest> reaching = new ArrayList<>();
     for (Manifest m : bases) {
-      int timeline = ((Number) m.source().facts().get("timeline")).intValue();
+      int on = ((Number) m.source().facts().get("timeline")).intValue();
       long start = WalSegment.parseLsn(String.valueOf(m.source().facts().get("startLsn")));
-      if (newest <= timeline || targetTimeline(timeline, start, histories) == newest) {
+      Long leftAt = timeline == null ? null : histories.getOrDefault(timeline, Map.of()).get(on);
+      if (timeline == null ? newest <= on || targetTimeline(on, start, histories) == newest
+          : on == timeline || leftAt != null && leftAt >= start) {
         reaching.add(m);
       }
+    }
+    if (reaching.isEmpty() && timeline != null) {
+      throw new RestoreException("no base backup of plan '" + plan + "' can reach timeline " + timeline + " (timelines "
+          + "in the archive: " + timelines(bases, histories) + "; a base backup reaches its own timeline and those "
+          + "that branched off it after it began)");
     }
     if (reaching.isEmpty()) {
       throw new RestoreException("no base backup of plan '" + plan + "' can reach its newest timeline " + newest
           + " (every one was taken on an older timeline after the newest branched off): take a base backup now");
     }
     return reaching;
+  }
+
+  private static java.util.SortedSet<Integer> timelines(List<Manifest> bases,
+      Map<Integer, Map<Integer, Long>> histories) {
+    java.util.SortedSet<Integer> all = new java.util.TreeSet<>(histories.keySet());
+    bases.forEach(m -> all.add(((Number) m.source().facts().get("timeline")).intValue()));
+    return all;
   }
 
   /**
@@ -327,7 +367,7 @@ public final class PointInTimeRestore {
   }
 
   private Result restore(Instant target, Long lsn, Path directory, Secrets secrets) throws IOException {
-    List<Manifest> bases = onNewestTimeline(baseBackups());
+    List<Manifest> bases = reachingTheTimeline(baseBackups());
     Manifest base = null;
     for (Manifest m : bases) {
       if (lsn != null ? WalSegment.parseLsn(String.valueOf(m.source().facts().get("stopLsn"))) <= lsn
@@ -410,7 +450,7 @@ public final class PointInTimeRestore {
           .append("restore_command = 'cp \"").append(wal).append("/%f\" \"%p\"'\n")
           .append("recovery_end_command = '").append(TIDY_COMMAND.replace("'", "''")).append("'\n")
           .append("recovery_target_action = 'promote'\n")
-          .append("recovery_target_timeline = 'latest'\n");
+          .append("recovery_target_timeline = '").append(timeline == null ? "latest" : timeline).append("'\n");
       if (lsn != null) {
         conf.append("recovery_target_lsn = '").append(WalSegment.lsn(lsn)).append("'\n");
       } else if (target != null) {
@@ -786,7 +826,7 @@ public final class PointInTimeRestore {
    */
   public List<String> gaps() throws IOException {
     List<String> gaps = new ArrayList<>();
-    List<Manifest> bases = baseBackups();
+    List<Manifest> bases = considered();
     for (Manifest base : bases.stream().sorted(Comparator.comparing(Manifest::startedAt)).toList()) {
       String gap = chain(base).gap();
       String named = gap == null ? null : missing(gap);

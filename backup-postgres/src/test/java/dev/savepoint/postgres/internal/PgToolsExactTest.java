@@ -47,6 +47,29 @@ class PgToolsExactTest {
         .hasMessageContaining("pg_basebackup of PostgreSQL 99 or newer").hasMessageContaining("postgresql-client-99");
   }
 
+  /**
+   * SAVEPOINT_PG_BIN as a list (a server tarball's bin beside the machine's clients): each tool from the directory of
+   * the server's major, else the newest newer one, else the machine's search.
+   */
+  @Test
+  void aListOfBinDirectoriesGivesEachToolOfTheRightMajor() throws Exception {
+    Path server13 = tmp.resolve("pg13/bin");
+    Path clients15 = tmp.resolve("pg15/bin");
+    Path clients17 = tmp.resolve("pg17/bin");
+    fakeTool(server13, "pg_waldump (PostgreSQL) 13.22");
+    fakeTool(clients15, "pg_waldump (PostgreSQL) 15.18");
+    fakeTool(clients17, "pg_waldump (PostgreSQL) 17.6");
+    String list = server13 + ":" + clients15 + ":" + clients17;
+    Path none = tmp.resolve("no-machine-install");
+    assertThat(PgTools.find("pg_waldump", 13, list, none)).isEqualTo(server13.resolve("pg_waldump").toString());
+    assertThat(PgTools.find("pg_waldump", 15, list, none)).isEqualTo(clients15.resolve("pg_waldump").toString());
+    assertThat(PgTools.find("pg_waldump", 16, list, none)).as("no 16: the newest newer one")
+        .isEqualTo(clients17.resolve("pg_waldump").toString());
+    assertThat(PgTools.find("pg_waldump", 18, list, none)).as("none of 18 or newer listed: the machine's search, "
+        + "then the PATH").isEqualTo("pg_waldump");
+    assertThat(PgTools.find("pg_ctl", 13, list, none)).as("a tool no listed directory has").isEqualTo("pg_ctl");
+  }
+
   /** The real client on this machine says its own major. */
   @Test
   void theInstalledWaldumpIsAcceptedForItsOwnMajor() throws Exception {

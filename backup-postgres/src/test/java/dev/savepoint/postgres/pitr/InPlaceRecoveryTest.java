@@ -163,6 +163,25 @@ class InPlaceRecoveryTest {
         assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE id > 1000")).isEqualTo("0");
       }
 
+      // Timeline 1 named (restore --timeline 1): the history the recovery left, up to its newest WAL — the incident's
+      // rows included, nothing of timeline 2 — from the base backups that reach it (the second one included).
+      PointInTimeRestore timeline1 = pitr.onTimeline(1);
+      assertThat(timeline1.gaps()).isEmpty();
+      PointInTimeRestore.Result old = timeline1.restore(null, tmp.resolve("timeline-1"), Secrets.none());
+      try (LocalCluster.Running running = LocalCluster.startRecovered(old.directory(), old.serverMajor(),
+          Duration.ofMinutes(2)); Connection c = running.url().connect()) {
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE id > 1000")).isEqualTo("59000");
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE id <= 50")).isEqualTo("0");
+        assertThat(TestPostgres.single(c, "SELECT count(*) FROM events WHERE body = 'after the recovery'"))
+            .isEqualTo("0");
+      }
+      assertThat(pitr.onTimeline(2).restore(null, tmp.resolve("timeline-2"), Secrets.none()).baseBackupId())
+          .as("timeline 2 named is the newest: the first base backup, the only one reaching it")
+          .isEqualTo(latest.baseBackupId());
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> pitr.onTimeline(3).restore(null, tmp.resolve("t3"),
+          Secrets.none())).isInstanceOf(dev.savepoint.core.RestoreException.class)
+          .hasMessageContaining("can reach timeline 3").hasMessageContaining("timelines in the archive: [1, 2]");
+
       // What an archive without the fork segment (a streamer that resumed past the fork) looks like to wal verify.
       WalArchive archive = new WalArchive(repo, "cluster", List.of());
       String fork = archive.entries().keySet().stream().filter(n -> n.startsWith("00000002") && n.length() >= 24)
