@@ -319,7 +319,13 @@ public final class Steps {
     };
   }
 
-  /** A SQL query whose single result must equal {@code expected} (e.g. {@code SELECT count(*) > 0 FROM users}). */
+  /**
+   * A SQL query whose single result must equal {@code expected} (e.g. {@code SELECT count(*) > 0 FROM users}). It
+   * waits, until its timeout, for a server that is starting (not accepting connections yet) or still recovering
+   * ({@code pg_is_in_recovery()}: {@code pg_ctl -w start} returns before a point-in-time recovery has replayed and
+   * promoted) — so {@code SELECT pg_is_in_recovery()} expecting {@code f} waits for the promotion — but a promoted
+   * server's wrong answer, or a refused login, fails at once.
+   */
   public static RecoveryStep sqlCheck(String name, PostgresUrl database, String sql, String expected, Duration timeout) {
     return new Named(name, timeout) {
       @Override
@@ -328,15 +334,40 @@ public final class Steps {
       }
 
       @Override
-      public Map<String, Object> run() throws IOException {
-        try (Connection c = database.connect(); Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-          String actual = r.next() ? r.getString(1) : null;
-          if (!Objects.equals(actual, expected)) {
-            throw new IOException("check '" + sql + "' on " + database + ": expected " + expected + ", got " + actual);
+      public Map<String, Object> run() throws IOException, InterruptedException {
+        Instant start = Instant.now();
+        Instant deadline = start.plus(timeout).minus(Collections.min(List.of(Duration.ofSeconds(10),
+            timeout.dividedBy(4))));
+        while (true) {
+          String waiting;
+          try (Connection c = database.connect(); Statement s = c.createStatement()) {
+            boolean recovering = single(s, "SELECT pg_is_in_recovery()").equals("t");
+            String actual = single(s, sql);
+            if (Objects.equals(actual, expected)) {
+              return Map.of("result", actual, "waitedMillis", Duration.between(start, Instant.now()).toMillis());
+            }
+            if (!recovering) {
+              throw new IOException("check '" + sql + "' on " + database + ": expected " + expected + ", got " + actual);
+            }
+            waiting = "the server is still recovering (it answered " + actual + ")";
+          } catch (SQLException e) {
+            String state = e.getSQLState() == null ? "" : e.getSQLState();
+            if (!state.startsWith("08") && !state.equals("57P03")) { // not "cannot connect (yet)" / "starting up"
+              throw new IOException("check '" + sql + "' on " + database + " failed: " + e.getMessage(), e);
+            }
+            waiting = "the server does not accept connections yet (" + e.getMessage() + ")";
           }
-          return Map.of("result", actual);
-        } catch (SQLException e) {
-          throw new IOException("check '" + sql + "' on " + database + " failed: " + e.getMessage(), e);
+          if (Instant.now().isAfter(deadline)) {
+            throw new IOException("check '" + sql + "' on " + database + " gave up after " + Duration.between(start,
+                Instant.now()).toSeconds() + " s: " + waiting);
+          }
+          Thread.sleep(500);
+        }
+      }
+
+      private static String single(Statement s, String query) throws SQLException {
+        try (ResultSet r = s.executeQuery(query)) {
+          return r.next() ? r.getString(1) : null;
         }
       }
     };

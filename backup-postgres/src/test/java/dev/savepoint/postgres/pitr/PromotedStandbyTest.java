@@ -109,7 +109,22 @@ class PromotedStandbyTest {
         firstThread.join(30_000);
         run(List.of(bin.resolve("pg_ctl").toString(), "-D", primary.dataDirectory().toString(), "-m", "fast", "-w",
             "stop"));
+        // A recovery file's check waits for the promotion (issue 36.7): started while the standby still recovers, it
+        // passes once promoted; a wrong answer of a server in recovery is no failure yet.
+        java.util.concurrent.CompletableFuture<java.util.Map<String, Object>> promoted =
+            java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+              try {
+                return dev.savepoint.recovery.Steps.sqlCheck("promoted", standbyUrl, "SELECT pg_is_in_recovery()",
+                    "f", Duration.ofSeconds(90)).run();
+              } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            });
+        Thread.sleep(1500);
+        assertThat(promoted).as("still waiting while the standby recovers").isNotDone();
         run(List.of(bin.resolve("pg_ctl").toString(), "-D", standbyDir.toString(), "-w", "promote"));
+        assertThat(promoted.get(60, java.util.concurrent.TimeUnit.SECONDS)).containsEntry("result", "f")
+            .hasEntrySatisfying("waitedMillis", waited -> assertThat((Long) waited).isGreaterThanOrEqualTo(1500L));
 
         // The streamer, pointed at the new primary, goes on into the same archive.
         WalStreamer second = new WalStreamer(standbyUrl, archive, "savepoint_failover", Duration.ofMillis(300));
