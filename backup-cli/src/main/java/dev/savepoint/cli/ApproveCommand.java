@@ -80,7 +80,7 @@ final class ApproveCommand implements Callable<Integer> {
         throw new dev.savepoint.core.ConfigurationException("recovery file " + recovery + " has no name");
       }
       dev.savepoint.recovery.Steps.ApprovalSubject subject = dev.savepoint.recovery.Steps.approvalSubject(name,
-          at == null ? null : java.time.Instant.parse(at), java.nio.file.Files.readAllBytes(recovery));
+          at == null ? null : Format.instant("--at", at), java.nio.file.Files.readAllBytes(recovery));
       RestoreApprovals.Request r = approvals.request(Audit.principal(), subject.plan(), subject.pointInTime(),
           subject.digest(), dev.savepoint.recovery.Steps.RECOVER, reason);
       approvals.signAsRequester(r.id(), sshSign(signWith, RestoreApprovals.requestDocument(r)));

@@ -61,7 +61,7 @@ final class DrillCommand implements Callable<Integer> {
     }
     RestoreDrill.Report report = pgdata != null
         ? PitrOptions.of(repository, choice.plan, timeline).drill(
-            at == null ? null : java.time.Instant.parse(at), pgdata, secretOptions.secrets())
+            at == null ? null : Format.instant("--at", at), pgdata, secretOptions.secrets())
         : new RestoreDrill(repository, choice.plan, PostgresUrl.parse(scratch), choice.selector(),
             secretOptions.secrets()).run();
     Audit.record(repository, "drill", choice.plan + "/" + report.backupId(), report.passed() ? "ok" : "failed",

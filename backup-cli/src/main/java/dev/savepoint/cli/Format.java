@@ -12,6 +12,16 @@ final class Format {
 
   private Format() {}
 
+  /** The ISO-8601 instant an option gives (e.g. --at), or a usage error naming the option and an example. */
+  static java.time.Instant instant(String option, String value) {
+    try {
+      return java.time.Instant.parse(value);
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new IllegalArgumentException(option + " must be an ISO-8601 instant such as 2026-11-28T10:00:00Z, not '"
+          + value + "'");
+    }
+  }
+
   static String bytes(long n) {
     if (n < 1024) {
       return n + " B";

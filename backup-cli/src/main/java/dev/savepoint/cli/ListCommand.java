@@ -18,6 +18,10 @@ final class ListCommand implements Callable<Integer> {
   @Option(names = "--plan", description = "Only this plan (default: every plan).")
   String plan;
 
+  @Option(names = "--at", paramLabel = "<ISO time>", description = "Only the backup a restore --at this time would "
+      + "use: per plan, the newest complete backup taken at or before it.")
+  String at;
+
   @Option(names = "--json", description = "Print a JSON array of backups.")
   boolean json;
 
@@ -37,8 +41,23 @@ final class ListCommand implements Callable<Integer> {
     if (!json) {
       System.out.printf("%-20s %-26s %-8s %10s %10s  %s%n", "PLAN", "BACKUP", "TIER", "RAW", "STORED", "SOURCE");
     }
+    dev.savepoint.core.BackupSelector asOf = at == null ? null : dev.savepoint.core.BackupSelector.atOrBefore(
+        Format.instant("--at", at));
     for (String p : plans) {
-      for (Manifest m : repository.list(p)) {
+      List<Manifest> listed;
+      if (asOf == null) {
+        listed = repository.list(p);
+      } else {
+        try {
+          listed = List.of(repository.select(p, asOf));
+        } catch (dev.savepoint.core.BackupNotFoundException none) {
+          if (plan != null) {
+            throw none;
+          }
+          listed = List.of(); // this plan has none that old
+        }
+      }
+      for (Manifest m : listed) {
         Map<String, Object> row = BackupCommand.summary(m);
         row.put("drills", DrillCommand.reportsFor(repository, m));
         rows.add(row);
@@ -47,7 +66,7 @@ final class ListCommand implements Callable<Integer> {
               Format.bytes(m.rawBytes()), Format.bytes(m.storedBytes()), m.source().type());
         }
       }
-      for (Repository.Damaged d : repository.damaged(p)) {
+      for (Repository.Damaged d : asOf == null ? repository.damaged(p) : List.<Repository.Damaged>of()) {
         Map<String, Object> row = new java.util.LinkedHashMap<>();
         row.put("plan", d.plan());
         row.put("id", d.id());

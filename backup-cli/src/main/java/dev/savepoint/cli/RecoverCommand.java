@@ -159,7 +159,7 @@ final class RecoverCommand implements Callable<Integer> {
     byte[] source = Files.readAllBytes(config);
     // One point in time for every step and every resume: --at, else the moment the first run began ("latest" then),
     // as its report records it, so that a backup taken between a failure and the resume is not mixed in.
-    Instant pointInTime = at != null ? Instant.parse(at)
+    Instant pointInTime = at != null ? Format.instant("--at", at)
         : resume != null ? RecoveryPlan.load(repository, resume).pointInTime() : Instant.now();
     BackupSelector selector = pointInTime == null ? BackupSelector.latest() : BackupSelector.atOrBefore(pointInTime);
     RecoveryPlan.Builder plan = RecoveryPlan.builder(file.name(), repository).rto(file.rto()).principal(Audit.principal())
@@ -178,7 +178,7 @@ final class RecoverCommand implements Callable<Integer> {
     if (file.webhookEnv() != null) {
       plan.notifier(Notifier.webhook(URI.create(new String(SecretOptions.env(file.webhookEnv())))));
     }
-    Steps.ApprovalSubject subject = Steps.approvalSubject(file.name(), at == null ? null : Instant.parse(at),
+    Steps.ApprovalSubject subject = Steps.approvalSubject(file.name(), at == null ? null : Format.instant("--at", at),
         source);
     List<String> undrillable = file.steps().stream().filter(s -> drill && s.drill() == null && !s.readsOnly()
         && s.approve() == null).map(StepSpec::name).toList();
@@ -286,14 +286,14 @@ final class RecoverCommand implements Callable<Integer> {
         throw new ConfigurationException("step " + s.name() + ": a restore through the provider (" + Uris.redact(
             s.restore().to()) + ") takes no plan or scope: it goes back to --at");
       }
-      return Steps.providerRestore(s.name(), Uris.provider(s.restore().to()), at == null ? null : Instant.parse(at),
+      return Steps.providerRestore(s.name(), Uris.provider(s.restore().to()), at == null ? null : Format.instant("--at", at),
           timeout);
     }
     if (s.restore() != null && (s.restore().plan() == null || s.restore().to() == null)) {
       throw new ConfigurationException("step " + s.name() + ": restore needs plan and to (a provider URI needs only to)");
     }
     if (s.restore() != null && s.restore().to().startsWith("pgdata:")) {
-      return Steps.pointInTime(s.name(), repository, s.restore().plan(), at == null ? null : Instant.parse(at),
+      return Steps.pointInTime(s.name(), repository, s.restore().plan(), at == null ? null : Format.instant("--at", at),
           Path.of(s.restore().to().substring("pgdata:".length())).toAbsolutePath().normalize(), secrets, timeout);
     }
     if (s.restore() != null) {

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -135,16 +134,7 @@ final class RestoreCommand implements Callable<Integer> {
     if (choice.backup != null && at != null) {
       throw new IllegalArgumentException("give either a backup id or --at, not both");
     }
-    BackupSelector selector;
-    if (at != null) {
-      try {
-        selector = BackupSelector.atOrBefore(Instant.parse(at));
-      } catch (DateTimeParseException e) {
-        throw new IllegalArgumentException("--at must be an ISO-8601 instant such as 2026-11-28T10:00:00Z, not '" + at + "'");
-      }
-    } else {
-      selector = choice.selector();
-    }
+    BackupSelector selector = at != null ? BackupSelector.atOrBefore(Format.instant("--at", at)) : choice.selector();
     if (!to.startsWith("pgdata:") && (timeline != null || lsn != null)) {
       throw new IllegalArgumentException((timeline != null ? "--timeline" : "--lsn") + " is for point-in-time restores "
           + "(--to pgdata:<dir>)");
@@ -260,7 +250,7 @@ final class RestoreCommand implements Callable<Integer> {
     String what = choice.plan + " @ " + at + " -> " + provider.describe();
     Map<String, Object> details;
     try {
-      details = provider.restore(Instant.parse(at), timeout);
+      details = provider.restore(Format.instant("--at", at), timeout);
     } catch (Exception e) {
       Audit.record(repository, "restore", what, "failed", Map.of("error", String.valueOf(e.getMessage())));
       throw e;
@@ -282,7 +272,7 @@ final class RestoreCommand implements Callable<Integer> {
     if (lsn != null && at != null) {
       throw new IllegalArgumentException("give either --at or --lsn, not both");
     }
-    Instant target = at == null ? null : Instant.parse(at);
+    Instant target = at == null ? null : Format.instant("--at", at);
     Path dir = Path.of(to.substring("pgdata:".length()));
     dev.savepoint.postgres.pitr.PointInTimeRestore pitr = PitrOptions.of(repository, choice.plan, timeline);
     dev.savepoint.postgres.pitr.PointInTimeRestore.Result r;

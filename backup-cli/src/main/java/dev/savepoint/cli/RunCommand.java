@@ -64,6 +64,11 @@ final class RunCommand implements Callable<Integer> {
           : ZoneId.of(spec.zone()), built -> runPlan(spec, built));
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> scheduler.close(grace)));
+    // SIGTERM (systemd, Kubernetes) and Ctrl-C are the way to stop it: a graceful stop, then exit 0, not the JVM's 143.
+    for (String signal : List.of("TERM", "INT")) {
+      sun.misc.Signal.handle(new sun.misc.Signal(signal), received -> new Thread(() -> scheduler.close(grace),
+          "savepoint-stop").start());
+    }
     scheduler.start();
     System.err.printf("scheduling %d plan(s); stop with SIGTERM%n", specs.size());
     scheduler.awaitClose();

@@ -30,7 +30,20 @@ class CliOperationsTest {
     assertThat(verdicts).hasSize(3);
     assertThat(verdicts.get(0).get("reasons").toString()).contains("newest backup", "last 2");
     assertThat(verdicts.get(2).get("keep").asBoolean()).isFalse();
-    assertThat(JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out())).hasSize(3);
+    JsonNode three = JSON.readTree(CliProcess.run("list", "--repo", repo, "--json").out());
+    assertThat(three).hasSize(3);
+    // list --at (the runbook's "choose the backup"): the one a restore --at that time uses.
+    String secondTakenAt = three.get(1).get("startedAt").asText();
+    JsonNode asOf = JSON.readTree(CliProcess.run("list", "--repo", repo, "--plan", "tier2", "--at",
+        java.time.Instant.parse(secondTakenAt).plusMillis(1).toString(), "--json").out());
+    assertThat(asOf).hasSize(1);
+    assertThat(asOf.get(0).get("id").asText()).isEqualTo(three.get(1).get("id").asText());
+    CliProcess.Result tooEarly = CliProcess.run("list", "--repo", repo, "--plan", "tier2", "--at", "2001-01-01T00:00:00Z");
+    assertThat(tooEarly.exit()).isEqualTo(Main.USAGE);
+    assertThat(tooEarly.err()).contains("no complete backup of plan 'tier2'");
+    CliProcess.Result notATime = CliProcess.run("list", "--repo", repo, "--at", "yesterday");
+    assertThat(notATime.exit()).isEqualTo(Main.USAGE);
+    assertThat(notATime.err()).contains("--at must be an ISO-8601 instant", "'yesterday'");
     // No rule would delete all but the newest: refused, nothing deleted.
     CliProcess.Result noRule = CliProcess.run("prune", "--repo", repo, "--plan", "tier2");
     assertThat(noRule.exit()).isEqualTo(Main.USAGE);

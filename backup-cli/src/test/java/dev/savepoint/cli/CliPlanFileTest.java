@@ -200,9 +200,10 @@ class CliPlanFileTest {
       }
       out = seen.append(line).toString();
     } finally {
-      p.destroy();
+      p.destroy(); // SIGTERM: stops gracefully, exit 0 (not the JVM's 143)
       p.waitFor();
     }
+    assertThat(p.exitValue()).isZero();
     assertThat(out).contains("of plan 'every-second' complete", "retention of plan 'every-second' deleted backup");
     CliProcess.Result audit = CliProcess.run("audit", "--insecure-unsigned", "--repo", repo);
     assertThat(audit.out()).contains("backup", "prune");

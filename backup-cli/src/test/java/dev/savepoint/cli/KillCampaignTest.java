@@ -285,6 +285,193 @@ class KillCampaignTest {
             .map(o -> o.key()).toList());
   }
 
+  /**
+   * Issue 36: {@code recover --at T} killed with SIGKILL at a random moment of each step (the moments drawn from a
+   * clean run's step times), then resumed as its report says — while the resume runs, a second recovery started
+   * beside it refuses. Every time the platform ends wholly at T (database, uploads and configuration of the backups
+   * before T, none of those after it) with the writers running. Figures: which step each kill landed in.
+   */
+  @Test
+  void killedRecoveriesResumeToThePlatformWhollyAtT() throws Exception {
+    String db = pg.createDatabase("campaign_recover");
+    try (Connection c = pg.connect(db)) {
+      TrpgDatabase.create(c, 1);
+    }
+    long usersAtT = users(db);
+    Path uploads = Files.createDirectories(tmp.resolve("uploads"));
+    Files.writeString(uploads.resolve("map.png"), "the dungeon map");
+    Files.writeString(uploads.resolve("notes.txt"), "session notes");
+    Path uploadsAtT = tmp.resolve("uploads-at-t");
+    copyFiles(uploads, uploadsAtT);
+    Path env = tmp.resolve("app.env");
+    String repo = "file:" + tmp.resolve("recover-repo");
+    timed("backup", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--source", pg.url(db));
+    timed("backup", "--insecure-unsigned", "--repo", repo, "--plan", "uploads", "--source", "file:" + uploads);
+    timed(Map.of("APP_REGION", "tokyo"), "backup", "--insecure-unsigned", "--repo", repo, "--plan", "config",
+        "--source", "env:APP_*");
+    Thread.sleep(1100);
+    String at = java.time.Instant.now().toString();
+    Thread.sleep(1100);
+    // After T: backups a recovery as of T must not use.
+    pg.execute(db, "CREATE TABLE after_t (id int)");
+    Files.writeString(uploads.resolve("later.png"), "after T");
+    timed("backup", "--insecure-unsigned", "--repo", repo, "--plan", "db", "--source", pg.url(db));
+    timed("backup", "--insecure-unsigned", "--repo", repo, "--plan", "uploads", "--source", "file:" + uploads);
+    timed(Map.of("APP_REGION", "osaka"), "backup", "--insecure-unsigned", "--repo", repo, "--plan", "config",
+        "--source", "env:APP_*");
+
+    Path writers = tmp.resolve("writers");
+    Path hold = tmp.resolve("hold");
+    Path file = Files.writeString(tmp.resolve("campaign.yaml"), """
+        name: campaign
+        repository: %1$s
+        steps:
+          - name: stop-writers
+            command: [sh, -c, "echo stopped > %2$s"]
+          - name: restore-database
+            restore: {plan: db, to: "%3$s", scope: database}
+          - name: restore-uploads
+            restore: {plan: uploads, to: "file:%4$s"}
+          - name: restore-config
+            restore: {plan: config, to: "envfile:%5$s"}
+          - name: check-users
+            check: {database: "%3$s", sql: "SELECT count(*) > 0 FROM users", expect: "t"}
+          - name: hold
+            command: [sh, -c, "while [ -f %6$s ]; do sleep 0.1; done"]
+          - name: start-writers
+            command: [sh, -c, "echo running > %2$s"]
+        """.formatted(repo, writers, pg.url(db), uploads, env, hold));
+    String[] recover = {"recover", "--insecure-unsigned", "--config", file.toString(), "--at", at, "--json"};
+    Path reports = tmp.resolve("recover-repo/_savepoint/recoveries");
+
+    // A clean run measures when each step runs, counted from the process start.
+    damage(db, uploads, env, writers);
+    long launched = System.currentTimeMillis();
+    CliProcess.Result clean = CliProcess.run(recover);
+    assertThat(clean.exit()).as(clean.err()).isZero();
+    assertPlatformAtT(db, usersAtT, uploads, uploadsAtT, env, writers);
+    List<long[]> windows = new ArrayList<>(); // per step: offset and length in ms
+    List<String> steps = new ArrayList<>();
+    for (JsonNode step : JSON.readTree(clean.out()).get("steps")) {
+      long from = java.time.Instant.parse(step.get("startedAt").asText()).toEpochMilli() - launched;
+      long to = java.time.Instant.parse(step.get("finishedAt").asText()).toEpochMilli() - launched;
+      windows.add(new long[] {from, Math.max(1, to - from)});
+      steps.add(step.get("name").asText());
+    }
+    int perStep = Math.max(1, KILLS / 2);
+    for (int i = 0; i < steps.size(); i++) {
+      for (int k = 0; k < perStep; k++) {
+        damage(db, uploads, env, writers);
+        Set<String> before = reportIds(reports);
+        Process first = CliProcess.builder("256m", recover).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Thread.sleep(windows.get(i)[0] + (long) (random.nextDouble() * windows.get(i)[1]));
+        first.destroyForcibly();
+        first.waitFor();
+        Set<String> made = reportIds(reports);
+        made.removeAll(before);
+        String landed = "before any step";
+        String[] resume = recover;
+        if (!made.isEmpty()) {
+          String id = made.iterator().next();
+          JsonNode killed = JSON.readTree(reports.resolve(id + ".json").toFile());
+          landed = landedIn(killed);
+          List<String> args = new ArrayList<>(List.of(recover));
+          args.addAll(List.of("--resume", id));
+          resume = killed.get("outcome").asText().equals("running") ? args.toArray(String[]::new) : recover;
+        }
+        int[] figures = FIGURES.computeIfAbsent("recover --at T, aimed at " + steps.get(i) + ", landed " + landed,
+            x -> new int[2]);
+        figures[0]++;
+
+        // The resume, held at its last-but-one step while a second operator starts the same recovery.
+        Files.writeString(hold, "");
+        Path resumeOut = tmp.resolve("resume.out");
+        Process resumed = CliProcess.builder("256m", resume).redirectOutput(resumeOut.toFile())
+            .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        awaitHeld(reports, resumed);
+        CliProcess.Result second = CliProcess.run(recover);
+        assertThat(second.exit()).as("a second recovery beside a running one: " + second.err()).isNotZero();
+        assertThat(second.err()).contains("cannot start recovery 'campaign'", "holds");
+        Files.delete(hold);
+        assertThat(resumed.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(resumed.exitValue()).as(Files.readString(resumeOut)).isZero();
+        assertThat(JSON.readTree(resumeOut.toFile()).get("outcome").asText()).isEqualTo("recovered");
+        assertPlatformAtT(db, usersAtT, uploads, uploadsAtT, env, writers);
+      }
+    }
+  }
+
+  /** The incident: data lost, an upload deleted, one changed, junk added, the configuration broken; writers run. */
+  private static void damage(String db, Path uploads, Path env, Path writers) throws Exception {
+    pg.execute(db, "TRUNCATE users CASCADE", "CREATE TABLE IF NOT EXISTS after_t (id int)");
+    Files.deleteIfExists(uploads.resolve("map.png"));
+    Files.writeString(uploads.resolve("notes.txt"), "overwritten");
+    Files.writeString(uploads.resolve("junk.bin"), "junk");
+    Files.writeString(env, "garbage");
+    Files.writeString(writers, "running\n");
+  }
+
+  private static void assertPlatformAtT(String db, long users, Path uploads, Path uploadsAtT, Path env, Path writers)
+      throws Exception {
+    assertThat(users(db)).as("users as at T").isEqualTo(users);
+    assertThat(tableExists(db, "after_t")).as("the database of the backup before T").isFalse();
+    assertSameFiles(uploadsAtT, uploads);
+    assertThat(Files.readString(env)).contains("APP_REGION=tokyo").doesNotContain("osaka", "garbage");
+    assertThat(Files.readString(writers).strip()).as("the writers run again").isEqualTo("running");
+  }
+
+  private static Set<String> reportIds(Path reports) throws Exception {
+    Set<String> ids = new HashSet<>();
+    if (Files.isDirectory(reports)) {
+      try (Stream<Path> files = Files.list(reports)) {
+        files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".json"))
+            .forEach(n -> ids.add(n.substring(0, n.length() - 5)));
+      }
+    }
+    return ids;
+  }
+
+  /** The step a killed run was in: the running one, or after the last done one. */
+  private static String landedIn(JsonNode report) {
+    String last = "before any step";
+    for (JsonNode step : report.get("steps")) {
+      String outcome = step.get("outcome").asText();
+      if (outcome.equals("running")) {
+        return "in " + step.get("name").asText();
+      }
+      if (outcome.equals("done") || outcome.equals("skipped")) {
+        last = "after " + step.get("name").asText();
+      }
+    }
+    return report.get("outcome").asText().equals("running") ? last : "after the run finished";
+  }
+
+  /** Waits until a report says the step 'hold' is running (the lease held), or fails if the run ended first. */
+  private static void awaitHeld(Path reports, Process run) throws Exception {
+    java.time.Instant deadline = java.time.Instant.now().plusSeconds(120);
+    while (java.time.Instant.now().isBefore(deadline)) {
+      assertThat(run.isAlive()).as("the resumed run reaches the held step").isTrue();
+      for (String id : reportIds(reports)) {
+        String text = Files.readString(reports.resolve(id + ".json"));
+        if (text.matches("(?s).*\"hold\"[^}]*\"running\".*")) {
+          return;
+        }
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("the resumed run never reached the held step");
+  }
+
+  private static void copyFiles(Path from, Path to) throws Exception {
+    Files.createDirectories(to);
+    try (Stream<Path> files = Files.list(from)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, to.resolve(f.getFileName().toString()));
+      }
+    }
+  }
+
   @AfterAll
   static void figures() {
     System.out.printf("%nkill campaign (seed %d): | operation | kills | finished before the kill |%n", SEED);

@@ -119,10 +119,12 @@ public final class BackupPlan {
    */
   public BackupResult run() throws IOException {
     BackupResult result;
+    Instant started = Instant.now();
+    String id = BackupIds.newId(started);
     try {
-      result = runOnce();
+      result = runOnce(id, started);
     } catch (IOException | RuntimeException e) {
-      notifier.notify(new Event(Event.Type.BACKUP_FAILED, name, null, Instant.now(),
+      notifier.notify(new Event(Event.Type.BACKUP_FAILED, name, id, Instant.now(),
           String.valueOf(e.getMessage()), Map.of("error", e.getClass().getSimpleName())));
       throw e;
     }
@@ -147,9 +149,7 @@ public final class BackupPlan {
     return result;
   }
 
-  private BackupResult runOnce() throws IOException {
-    Instant started = Instant.now();
-    String id = BackupIds.newId(started);
+  private BackupResult runOnce(String id, Instant started) throws IOException {
     AtomicInteger threads = new AtomicInteger();
     ExecutorService pool = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "savepoint-" + name + "-" + threads.incrementAndGet());

@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (gauge, seconds since the last verified backup: the health signal to alert on; NaN before the first);
  * {@code savepoint.drill.last.success} (gauge, epoch seconds of the last passed drill) and
  * {@code savepoint.drill.failures} (counter); {@link #rpo} adds {@code savepoint.plan.rpo} (seconds) and
- * {@link #walDurableAge} {@code savepoint.wal.durable.age} (seconds) for point-in-time plans. The alert rules
+ * {@link #walDurableAge} {@code savepoint.wal.durable.age} (seconds) for point-in-time plans, {@link #walStreamer}
+ * that and the streamer's connection, retries, position and timeline. The alert rules
  * shipped in {@code docs/alerts/savepoint-rules.yml} use these names.
  */
 public final class MicrometerMetrics implements Notifier {
@@ -70,6 +71,25 @@ public final class MicrometerMetrics implements Notifier {
   public MicrometerMetrics walDurableAge(String plan, java.util.function.Supplier<Instant> lastDurable) {
     Gauge.builder("savepoint.wal.durable.age", lastDurable, s -> s.get() == null ? Double.NaN
         : Duration.between(s.get(), Instant.now()).toMillis() / 1000.0).tag("plan", plan).baseUnit("seconds")
+        .register(registry);
+    return this;
+  }
+
+  /**
+   * Publishes a WAL streamer's state, tagged {@code plan}: {@code savepoint.wal.durable.age} (as {@link
+   * #walDurableAge}), {@code savepoint.wal.durable.lsn} (bytes: its rate is the archiving throughput),
+   * {@code savepoint.wal.streamer.connected} (1 while streaming, else 0), {@code savepoint.wal.streamer.retries}
+   * (counter: lost connections and repository errors retried) and {@code savepoint.wal.streamer.timeline}.
+   */
+  public MicrometerMetrics walStreamer(String plan, WalStreamStatus streamer) {
+    walDurableAge(plan, streamer::lastDurableAt);
+    Gauge.builder("savepoint.wal.durable.lsn", streamer, WalStreamStatus::durableLsn).tag("plan", plan)
+        .baseUnit("bytes").register(registry);
+    Gauge.builder("savepoint.wal.streamer.connected", streamer, s -> s.connected() ? 1 : 0).tag("plan", plan)
+        .register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("savepoint.wal.streamer.retries", streamer,
+        WalStreamStatus::retries).tag("plan", plan).register(registry);
+    Gauge.builder("savepoint.wal.streamer.timeline", streamer, WalStreamStatus::timeline).tag("plan", plan)
         .register(registry);
     return this;
   }

@@ -356,6 +356,10 @@ class OperationsTest {
       Thread.sleep(1_000); // more than twice the RPO: time for a second notice, which must not come
     }
     assertThat(events.stream().filter(e -> e.type() == Event.Type.RPO_BREACHED).count()).isEqualTo(1);
-    assertThat(events).anySatisfy(e -> assertThat(e.type()).isEqualTo(Event.Type.BACKUP_FAILED));
+    assertThat(events).anySatisfy(e -> {
+      assertThat(e.type()).isEqualTo(Event.Type.BACKUP_FAILED);
+      assertThat(e.backupId()).as("a failure names the backup that failed, as its log line does").matches(
+          dev.savepoint.core.internal.BackupIds::isId);
+    });
   }
 }

@@ -265,7 +265,7 @@ public class SavepointAutoConfiguration {
       return metrics;
     }
 
-    /** Once everything exists: the age of each WAL streamer's newest durable WAL (savepoint.wal.durable.age). */
+    /** Once everything exists: each WAL streamer's state (savepoint.wal.durable.age, .lsn, savepoint.wal.streamer.*). */
     @Bean
     org.springframework.beans.factory.SmartInitializingSingleton savepointWalGauges(
         ObjectProvider<MeterRegistry> registry, ObjectProvider<SavepointPlans> plans) {
@@ -274,7 +274,7 @@ public class SavepointAutoConfiguration {
         SavepointPlans p = plans.getIfAvailable();
         if (r != null && p != null && !p.walStreamers().isEmpty()) {
           MicrometerMetrics metrics = new MicrometerMetrics(r);
-          p.walStreamers().forEach((name, streamer) -> metrics.walDurableAge(name, streamer::lastDurableAt));
+          p.walStreamers().forEach(metrics::walStreamer);
         }
       };
     }

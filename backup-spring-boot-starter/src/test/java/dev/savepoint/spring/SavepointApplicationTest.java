@@ -124,7 +124,9 @@ class SavepointApplicationTest {
     health = get("/actuator/health", 200);
     assertThat(health).contains("\"walStreams\":{\"trpg-cluster\":{\"status\":\"streaming\"");
     String metrics = get("/actuator/prometheus", 200);
-    assertThat(metrics).contains("savepoint_wal_durable_age_seconds{plan=\"trpg-cluster\"");
+    assertThat(metrics).contains("savepoint_wal_durable_age_seconds{plan=\"trpg-cluster\"",
+        "savepoint_wal_streamer_connected{plan=\"trpg-cluster\"} 1.0", "savepoint_wal_streamer_retries_total{plan=",
+        "savepoint_wal_streamer_timeline{plan=\"trpg-cluster\"} 1.0", "savepoint_wal_durable_lsn_bytes{plan=");
     assertThat(metrics).contains("savepoint_backup_last_success_age_seconds{plan=\"trpg-tier1\"",
         "savepoint_backup_bytes_stored_bytes_total{plan=\"trpg-tier1\"");
 

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * stores the new timeline's history file after a promotion. {@link #run} blocks until {@link #close}; a single
  * thread reads the stream.
  */
-public final class WalStreamer implements Runnable, AutoCloseable {
+public final class WalStreamer implements Runnable, AutoCloseable, dev.savepoint.core.WalStreamStatus {
   private static final Logger log = LoggerFactory.getLogger(WalStreamer.class);
 
   private final PostgresUrl url;
@@ -46,6 +46,9 @@ public final class WalStreamer implements Runnable, AutoCloseable {
 
   private volatile long durableLsn;
   private volatile Instant durableAt;
+  private volatile boolean connected;
+  private volatile int timeline;
+  private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
   private Duration heartbeatInterval = HEARTBEAT_INTERVAL;
   private final java.util.concurrent.CountDownLatch streaming = new java.util.concurrent.CountDownLatch(1);
   private volatile String streamingFrom;
@@ -67,6 +70,7 @@ public final class WalStreamer implements Runnable, AutoCloseable {
     return this;
   }
 
+  @Override
   public long durableLsn() {
     return durableLsn;
   }
@@ -78,8 +82,24 @@ public final class WalStreamer implements Runnable, AutoCloseable {
    * On an idle server nothing new becomes durable; {@link PointInTimeRestore#rpoBreach} tells the two apart
    * by the server's own position.
    */
+  @Override
   public Instant lastDurableAt() {
     return durableAt;
+  }
+
+  @Override
+  public boolean connected() {
+    return connected;
+  }
+
+  @Override
+  public long retries() {
+    return retries.get();
+  }
+
+  @Override
+  public int timeline() {
+    return timeline;
   }
 
   /** Streams until {@link #close}; reconnects on connection loss; stops on a non-transient error. */
@@ -92,14 +112,17 @@ public final class WalStreamer implements Runnable, AutoCloseable {
         streamOnce();
         backoff = Duration.ofMillis(200);
       } catch (SQLException e) {
+        connected = false;
         if (closed) {
           break;
         }
+        retries.incrementAndGet();
         log.warn("WAL stream from {} interrupted ({}); reconnecting in {} ms", url, e.getMessage(), backoff.toMillis());
         sleep(backoff);
         backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30)
             : backoff.multipliedBy(2);
       } catch (IOException e) {
+        connected = false;
         if (closed) {
           break;
         }
@@ -108,12 +131,14 @@ public final class WalStreamer implements Runnable, AutoCloseable {
           log.error("WAL streaming from {} stopped: {}", url, e.getMessage());
           return;
         }
+        retries.incrementAndGet();
         log.warn("WAL archive {} failed ({}); retrying in {} ms", archive.describe(), e.getMessage(), backoff.toMillis());
         sleep(backoff);
         backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30)
             : backoff.multipliedBy(2);
       }
     }
+    connected = false;
     log.info("WAL streaming from {} stopped; durable up to {}", url, WalSegment.lsn(durableLsn));
   }
 
@@ -164,6 +189,8 @@ public final class WalStreamer implements Runnable, AutoCloseable {
       PGReplicationStream stream = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
           .withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(segment.startLsn()))
           .withStatusInterval(10, TimeUnit.SECONDS).withAutomaticFlush(false).start();
+      this.timeline = timeline;
+      connected = true;
       streaming.countDown();
       try {
         pump(stream, segment);
