@@ -350,7 +350,7 @@ class KillCampaignTest {
     CliProcess.Result clean = CliProcess.run(recover);
     assertThat(clean.exit()).as(clean.err()).isZero();
     assertPlatformAtT(db, usersAtT, uploads, uploadsAtT, env, writers);
-    List<long[]> windows = new ArrayList<>(); // per step: offset and length in ms
+    List<long[]> windows = new ArrayList<>(); // per step: offset and length in ms, from the clean run
     List<String> steps = new ArrayList<>();
     for (JsonNode step : JSON.readTree(clean.out()).get("steps")) {
       long from = java.time.Instant.parse(step.get("startedAt").asText()).toEpochMilli() - launched;
@@ -365,31 +365,47 @@ class KillCampaignTest {
         Set<String> before = reportIds(reports);
         Process first = CliProcess.builder("256m", recover).redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        Thread.sleep(windows.get(i)[0] + (long) (random.nextDouble() * windows.get(i)[1]));
+        // Aimed by the report the run writes before each step: once it says step i runs, a random part of the
+        // step's clean duration later (a step shorter than a poll may be over by then: where it landed is counted).
+        awaitStep(reports, before, steps.get(i), first);
+        Thread.sleep((long) (random.nextDouble() * windows.get(i)[1]));
         first.destroyForcibly();
         first.waitFor();
         Set<String> made = reportIds(reports);
         made.removeAll(before);
         String landed = "before any step";
         String[] resume = recover;
+        boolean resumeBlocks = true; // it will run the step 'hold' (a resume skips it if the killed run finished it)
         if (!made.isEmpty()) {
           String id = made.iterator().next();
           JsonNode killed = JSON.readTree(reports.resolve(id + ".json").toFile());
           landed = landedIn(killed);
-          List<String> args = new ArrayList<>(List.of(recover));
-          args.addAll(List.of("--resume", id));
-          resume = killed.get("outcome").asText().equals("running") ? args.toArray(String[]::new) : recover;
+          if (killed.get("outcome").asText().equals("running")) {
+            List<String> args = new ArrayList<>(List.of(recover));
+            args.addAll(List.of("--resume", id));
+            resume = args.toArray(String[]::new);
+            for (JsonNode step : killed.get("steps")) {
+              resumeBlocks &= !(step.get("name").asText().equals("hold") && step.get("outcome").asText().equals("done"));
+            }
+          }
         }
         int[] figures = FIGURES.computeIfAbsent("recover --at T, aimed at " + steps.get(i) + ", landed " + landed,
             x -> new int[2]);
         figures[0]++;
+        if (!resumeBlocks) { // the resume alone, then a fresh run for the second operator to meet
+          CliProcess.Result r = CliProcess.run(resume);
+          assertThat(r.exit()).as(r.err()).isZero();
+          assertThat(JSON.readTree(r.out()).get("outcome").asText()).isEqualTo("recovered");
+          assertPlatformAtT(db, usersAtT, uploads, uploadsAtT, env, writers);
+          resume = recover;
+        }
 
-        // The resume, held at its last-but-one step while a second operator starts the same recovery.
+        // The resume (or that fresh run), held at its step 'hold', while a second operator starts the same recovery.
         Files.writeString(hold, "");
         Path resumeOut = tmp.resolve("resume.out");
         Process resumed = CliProcess.builder("256m", resume).redirectOutput(resumeOut.toFile())
             .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        awaitHeld(reports, resumed);
+        awaitHeld(tmp.resolve("recover-repo/_savepoint/locks/recovery-campaign.lock"), resumed);
         CliProcess.Result second = CliProcess.run(recover);
         assertThat(second.exit()).as("a second recovery beside a running one: " + second.err()).isNotZero();
         assertThat(second.err()).contains("cannot start recovery 'campaign'", "holds");
@@ -447,20 +463,39 @@ class KillCampaignTest {
     return report.get("outcome").asText().equals("running") ? last : "after the run finished";
   }
 
-  /** Waits until a report says the step 'hold' is running (the lease held), or fails if the run ended first. */
-  private static void awaitHeld(Path reports, Process run) throws Exception {
+  /** Waits until a new report (not in {@code before}) says {@code step} runs or ran, or the run has ended. */
+  private static void awaitStep(Path reports, Set<String> before, String step, Process run) throws Exception {
     java.time.Instant deadline = java.time.Instant.now().plusSeconds(120);
-    while (java.time.Instant.now().isBefore(deadline)) {
-      assertThat(run.isAlive()).as("the resumed run reaches the held step").isTrue();
+    while (run.isAlive() && java.time.Instant.now().isBefore(deadline)) {
       for (String id : reportIds(reports)) {
-        String text = Files.readString(reports.resolve(id + ".json"));
-        if (text.matches("(?s).*\"hold\"[^}]*\"running\".*")) {
-          return;
+        if (!before.contains(id)) {
+          try {
+            for (JsonNode s : JSON.readTree(reports.resolve(id + ".json").toFile()).get("steps")) {
+              if (s.get("name").asText().equals(step) && !s.get("outcome").asText().equals("not run")) {
+                return;
+              }
+            }
+          } catch (java.io.IOException beingWritten) {
+            // read again at the next poll
+          }
         }
       }
-      Thread.sleep(100);
+      Thread.sleep(5);
     }
-    throw new AssertionError("the resumed run never reached the held step");
+  }
+
+  /** Waits until {@code run} holds the recovery's lock (its pid on the lock's holder line); fails if it ended first. */
+  private static void awaitHeld(Path lock, Process run) throws Exception {
+    java.time.Instant deadline = java.time.Instant.now().plusSeconds(120);
+    while (java.time.Instant.now().isBefore(deadline)) {
+      assertThat(run.isAlive()).as("the resumed run is still running").isTrue();
+      if (Files.exists(lock) && Files.readString(lock).lines().anyMatch(l -> l.startsWith("holder ")
+          && l.endsWith(" " + run.pid()))) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("the resumed run never took the lock");
   }
 
   private static void copyFiles(Path from, Path to) throws Exception {
