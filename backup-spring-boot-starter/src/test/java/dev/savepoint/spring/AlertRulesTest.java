@@ -52,7 +52,7 @@ class AlertRulesTest {
 
   @Test
   void rulesAreValidAndPassTheirUnitTests() throws Exception {
-    assertThat(promtool("check", "rules", RULES.getFileName().toString())).contains("SUCCESS: 5 rules found");
+    assertThat(promtool("check", "rules", RULES.getFileName().toString())).contains("SUCCESS: 6 rules found");
     assertThat(promtool("test", "rules", RULE_TESTS.getFileName().toString())).contains("SUCCESS");
   }
 
@@ -60,7 +60,32 @@ class AlertRulesTest {
   void rulesUseTheNamesSavepointExports() throws Exception {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     MicrometerMetrics metrics = new MicrometerMetrics(registry).rpo("trpg-tier1", Duration.ofHours(1))
-        .walDurableAge("trpg-cluster", () -> Instant.now().minusSeconds(3));
+        .walStreamer("trpg-cluster", new dev.savepoint.core.WalStreamStatus() {
+          @Override
+          public Instant lastDurableAt() {
+            return Instant.now().minusSeconds(3);
+          }
+
+          @Override
+          public long durableLsn() {
+            return 0x3000060;
+          }
+
+          @Override
+          public boolean connected() {
+            return true;
+          }
+
+          @Override
+          public long retries() {
+            return 2;
+          }
+
+          @Override
+          public int timeline() {
+            return 1;
+          }
+        });
     Instant now = Instant.now();
     metrics.notify(new Event(Event.Type.BACKUP_SUCCEEDED, "trpg-tier1", "id", now, "ok",
         Map.of("durationMillis", 1200L, "rawBytes", 10L, "storedBytes", 4L)));
