@@ -52,15 +52,55 @@ public record DatabaseProperties(String owner, String encoding, String localePro
   private static final List<String> ASCII_SAMPLE = List.of("a", "B", "b", "_x", "Z", "a b", "ab", "A1", "a-c", "10", "9");
   private static final List<String> JAPANESE_SAMPLE = List.of("abc", "ＡＢＣ", "あおい", "カイト", "さくら");
 
-  /** The properties recorded in {@code manifest}, or null for backups made before they were recorded. */
+  /**
+   * The artifact that holds the values of the database-level settings: values such as {@code app.jwt_secret} (as
+   * PostgREST keeps it) are secrets, so they travel protected like the data (encrypted when the plan encrypts); the
+   * manifest, which is not encrypted, names the settings only.
+   */
+  public static final String SETTINGS_ARTIFACT = "database-settings.json";
+
+  /**
+   * The properties recorded in {@code manifest}, or null for backups made before they were recorded. The values of
+   * database-level settings are not in the manifest (null here): {@link #of(ArtifactReader)} reads them.
+   */
   public static DatabaseProperties of(Manifest manifest) {
     Object recorded = manifest.source().facts().get("databaseProperties");
     return recorded == null ? null : ManifestCodec.JSON.convertValue(recorded, DatabaseProperties.class);
   }
 
-  /** These properties as manifest facts (JSON-compatible maps and lists). */
+  /** The properties of the backup {@code artifacts} reads, the settings' values included (from their artifact). */
+  public static DatabaseProperties of(dev.savepoint.core.ArtifactReader artifacts) throws java.io.IOException {
+    DatabaseProperties recorded = of(artifacts.manifest());
+    if (recorded == null || artifacts.manifest().artifact(SETTINGS_ARTIFACT).isEmpty()) {
+      return recorded; // none recorded, or a backup from before the values moved out of the manifest
+    }
+    List<Setting> settings;
+    try (java.io.InputStream in = artifacts.open(SETTINGS_ARTIFACT)) {
+      settings = ManifestCodec.JSON.readValue(in.readAllBytes(), new com.fasterxml.jackson.core.type.TypeReference<>() {});
+    }
+    List<String> named = recorded.settings().stream().map(s -> s.role() + "/" + s.name()).toList();
+    if (!named.equals(settings.stream().map(s -> s.role() + "/" + s.name()).toList())) {
+      throw new dev.savepoint.core.IntegrityException("backup " + artifacts.manifest().id() + ": the database "
+          + "settings in " + SETTINGS_ARTIFACT + " are not those its manifest names");
+    }
+    return recorded.withSettings(settings);
+  }
+
+  private DatabaseProperties withSettings(List<Setting> values) {
+    return new DatabaseProperties(owner, encoding, localeProvider, collate, ctype, icuLocale, icuRules,
+        collationVersion, connectionLimit, allowConnections, isTemplate, tablespace, acl, comment, values, roles,
+        orderingSample, securityLabels, labelProviders);
+  }
+
+  /** These properties as manifest facts (JSON-compatible maps and lists), the settings named without their values. */
   Map<String, Object> toFacts() {
-    return ManifestCodec.JSON.convertValue(this, new com.fasterxml.jackson.core.type.TypeReference<>() {});
+    DatabaseProperties named = withSettings(settings.stream().map(s -> new Setting(s.role(), s.name(), null)).toList());
+    return ManifestCodec.JSON.convertValue(named, new com.fasterxml.jackson.core.type.TypeReference<>() {});
+  }
+
+  /** The settings with their values, for {@link #SETTINGS_ARTIFACT}. */
+  byte[] settingsDocument() throws java.io.IOException {
+    return ManifestCodec.JSON.writeValueAsBytes(settings);
   }
 
   /** Reads the properties of the database {@code c} is connected to. */

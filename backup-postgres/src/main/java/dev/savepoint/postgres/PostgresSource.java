@@ -127,7 +127,13 @@ public final class PostgresSource implements Source {
         facts.put("serverVersionNum", serverVersionNum);
         facts.put("databaseSizeBytes", Long.parseLong(single(c, "SELECT pg_database_size(current_database())")));
         facts.put("snapshot", snapshot);
-        facts.put("databaseProperties", DatabaseProperties.read(c).toFacts());
+        DatabaseProperties properties = DatabaseProperties.read(c);
+        facts.put("databaseProperties", properties.toFacts());
+        if (!properties.settings().isEmpty()) {
+          try (OutputStream out = writer.open(DatabaseProperties.SETTINGS_ARTIFACT)) {
+            out.write(properties.settingsDocument());
+          }
+        }
         // Resolved in the snapshot: partitions created since the plan was written are included.
         BackupScope scope = BackupScope.resolve(c, selection, url.database());
         scope.requireReadable();

@@ -123,7 +123,7 @@ public final class PostgresTarget implements RestoreTarget {
           + "' backup, not a PostgreSQL one; restore it to a file: target");
     }
     PostgresUrl maintenance = url.withDatabase("postgres");
-    DatabaseProperties properties = DatabaseProperties.of(manifest);
+    DatabaseProperties properties = DatabaseProperties.of(artifacts);
     Map<String, Object> facts = new LinkedHashMap<>();
     Server server = inspect(maintenance);
     int serverMajor = server.major();
@@ -253,12 +253,12 @@ public final class PostgresTarget implements RestoreTarget {
     Manifest base = baseTier.manifest();
     List<BackupScope.CrossTierReference> leftOut = crossTierReferences(base);
     PostgresUrl maintenance = url.withDatabase("postgres");
-    DatabaseProperties properties = DatabaseProperties.of(base);
+    DatabaseProperties properties = DatabaseProperties.of(baseTier);
     Server server = inspect(maintenance);
     TierReplacement.requireSuperuser(maintenance);
     boolean withoutOwners = false;
     for (ArtifactReader t : tiers) {
-      DatabaseProperties tierProperties = DatabaseProperties.of(t.manifest());
+      DatabaseProperties tierProperties = DatabaseProperties.of(t);
       withoutOwners |= refuseMissingRoles(t.manifest(), tierProperties, server.roles());
       if (tierProperties != null) {
         refuseMissingLabelProviders(maintenance, tierProperties.labelProviders());
@@ -285,7 +285,7 @@ public final class PostgresTarget implements RestoreTarget {
       Map<BackupScope.CrossTierReference, String> definitions = new LinkedHashMap<>();
       for (ArtifactReader t : tiers.subList(1, tiers.size())) {
         String tierScratch = scratchName(url.database());
-        createScratch(maintenance, tierScratch, DatabaseProperties.of(t.manifest()), server.major());
+        createScratch(maintenance, tierScratch, DatabaseProperties.of(t), server.major());
         scratches.add(tierScratch);
         load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()), new Phases());
         count.accept(verify(t.manifest(), url.withDatabase(tierScratch), false));

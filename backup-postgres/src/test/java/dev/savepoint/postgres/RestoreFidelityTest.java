@@ -36,7 +36,7 @@ class RestoreFidelityTest {
           d.datcollate, d.datctype, d.daticulocale, d.datconnlimit, d.datallowconn,
           (SELECT string_agg(regexp_replace(a, '/.*', ''), ',' ORDER BY a) FROM unnest(d.datacl::text[]) a),
           shobj_description(d.oid, 'pg_database'),
-          (SELECT string_agg(coalesce(pg_get_userbyid(s.setrole), '*') || ':' || array_to_string(s.setconfig, ';'), ','
+          (SELECT string_agg(coalesce(pg_get_userbyid(s.setrole), '*') || ':' || array_to_string(ARRAY(SELECT unnest(s.setconfig) ORDER BY 1), ';'), ','
              ORDER BY s.setrole) FROM pg_db_role_setting s WHERE s.setdatabase = d.oid))
         FROM pg_database d WHERE d.datname = '""" + db + "'");
   }
@@ -59,6 +59,7 @@ class RestoreFidelityTest {
         "GRANT CONNECT ON DATABASE " + db + " TO sp_fid_reader",
         "ALTER DATABASE " + db + " SET search_path = app, public",
         "ALTER DATABASE " + db + " SET statement_timeout = '5s'",
+        "ALTER DATABASE " + db + " SET app.jwt_secret = 'canary-jwt-5ecret'", // as PostgREST keeps its key
         "ALTER ROLE sp_fid_reader IN DATABASE " + db + " SET work_mem = '8MB'",
         "COMMENT ON DATABASE " + db + " IS 'the campaign database'");
     pg.execute(db, "CREATE SCHEMA app AUTHORIZATION sp_fid_owner",
@@ -70,11 +71,16 @@ class RestoreFidelityTest {
     String expected = properties(db);
     String ordering = pg.single(db, "SELECT string_agg(name, ',' ORDER BY name) FROM players");
     assertThat(ordering).isEqualTo("abc,ＡＢＣ,あおい,カイト,さくら");
-    assertThat(expected).contains("sp_fid_owner", "i | C.UTF-8", "ja-JP", "search_path=app, public",
+    assertThat(expected).contains("sp_fid_owner", "i | C.UTF-8", "ja-JP", "search_path=app, public", // order: none
+        "app.jwt_secret=canary-jwt-5ecret",
         "statement_timeout=5s", "sp_fid_reader:work_mem=8MB", "the campaign database");
 
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
     Manifest m = backup(repo, db, format);
+    // Setting values travel in an artifact (encrypted when the plan encrypts), never in the plain manifest (38.7).
+    assertThat(java.nio.file.Files.readString(tmp.resolve("repo/db/" + m.id() + "/manifest.json"))).contains("app.jwt_secret")
+        .doesNotContain("canary-jwt-5ecret");
+    assertThat(m.artifact(DatabaseProperties.SETTINGS_ARTIFACT)).isPresent();
     String renamed = db + "_copy";
     for (String target : List.of(renamed, db)) { // into a new name, then over itself (the incident case)
       Map<String, Object> facts = repo.restore(m, PostgresTarget.builder(PostgresUrl.parse(pg.url(target)))
