@@ -117,6 +117,10 @@ final class RecoverCommand implements Callable<Integer> {
       + "newest taken at or before it); default: the newest.")
   String at;
 
+  @Option(names = "--incident-start", paramLabel = "<ISO time>", description = "When the outage began (e.g. the "
+      + "first alert): the RTO is counted from it — the outage, not only the procedure. Kept by resumes.")
+  String incidentStart;
+
   @Option(names = "--dry-run", description = "Resolve every step (which backups, which commands); change nothing.")
   boolean dryRun;
 
@@ -163,7 +167,8 @@ final class RecoverCommand implements Callable<Integer> {
         : resume != null ? RecoveryPlan.load(repository, resume).pointInTime() : Instant.now();
     BackupSelector selector = pointInTime == null ? BackupSelector.latest() : BackupSelector.atOrBefore(pointInTime);
     RecoveryPlan.Builder plan = RecoveryPlan.builder(file.name(), repository).rto(file.rto()).principal(Audit.principal())
-        .drill(drill).pointInTime(pointInTime);
+        .drill(drill).pointInTime(pointInTime)
+        .incidentStart(incidentStart == null ? null : Format.instant("--incident-start", incidentStart));
     ObjectMapper canonical = new ObjectMapper().registerModule(new JavaTimeModule());
     for (StepSpec s : file.steps()) {
       plan.source(String.valueOf(s.name()), java.util.HexFormat.of().formatHex(java.security.MessageDigest
@@ -332,7 +337,8 @@ final class RecoverCommand implements Callable<Integer> {
     }
     if (!r.dryRun()) {
       // An RTO is met only by a recovery that finished: a failed one has taken this long and is not over.
-      System.out.printf("%s %s%s%n", r.succeeded() ? "RTO" : "time so far", Format.duration(r.rto()),
+      System.out.printf("%s %s%s%s%n", r.succeeded() ? "RTO" : "time so far", Format.duration(r.rto()),
+          r.incidentStartedAt() == null ? "" : " since the incident began at " + r.incidentStartedAt(),
           r.rtoTargetSeconds() == null ? "" : " (target " + Format.duration(Duration.ofSeconds(r.rtoTargetSeconds()))
               + (r.succeeded() ? ", " + (r.rtoSeconds() <= r.rtoTargetSeconds() ? "met" : "MISSED")
                   : ", not met: the recovery has not finished") + ")");

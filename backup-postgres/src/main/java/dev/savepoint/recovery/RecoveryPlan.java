@@ -46,6 +46,7 @@ public final class RecoveryPlan {
   private final Notifier notifier;
   private final boolean drill;
   private final Instant pointInTime;
+  private final Instant incidentStart;
   private final Map<String, String> stepSha256;
 
   private RecoveryPlan(Builder b) {
@@ -58,6 +59,7 @@ public final class RecoveryPlan {
     this.notifier = Notifier.safely(b.notifiers);
     this.drill = b.drill;
     this.pointInTime = b.pointInTime;
+    this.incidentStart = b.incidentStart;
     this.stepSha256 = Map.copyOf(b.stepSha256);
     List<String> names = steps.stream().map(RecoveryStep::name).toList();
     if (names.size() != names.stream().distinct().count()) {
@@ -96,7 +98,8 @@ public final class RecoveryPlan {
     return new RecoveryReport(UUID.randomUUID().toString(), name, now, now, true, drill,
         firstUnresolvable == null ? "planned" : "unresolvable", results, 0,
         rtoTarget == null ? null : rtoTarget.toSeconds(), firstUnresolvable,
-        firstUnresolvable == null ? null : "nothing was changed (dry run)", checklist, pointInTime, stepSha256);
+        firstUnresolvable == null ? null : "nothing was changed (dry run)", checklist, pointInTime, stepSha256,
+        incidentStart);
   }
 
   /** Runs every step in order. */
@@ -109,7 +112,7 @@ public final class RecoveryPlan {
     if (!reportId.matches("[0-9a-f-]{36}")) {
       throw new IllegalArgumentException("not a recovery report id: " + reportId);
     }
-    return execute(reportId, Map.of(), Instant.now());
+    return execute(reportId, Map.of(), Instant.now(), incidentStart);
   }
 
   /**
@@ -144,7 +147,9 @@ public final class RecoveryPlan {
     Map<String, RecoveryReport.StepResult> done = new LinkedHashMap<>();
     earlier.steps().stream().filter(s -> s.outcome().equals("done") || s.outcome().equals("skipped"))
         .forEach(s -> done.put(s.name(), s));
-    return execute(reportId, done, earlier.startedAt());
+    // The outage began when the first run was told it did (or, unsaid, when the first run began): resumes keep it.
+    Instant incident = earlier.incidentStartedAt() != null ? earlier.incidentStartedAt() : incidentStart;
+    return execute(reportId, done, earlier.startedAt(), incident);
   }
 
   /** The newest drill of this plan that recovered, if any. */
@@ -189,12 +194,12 @@ public final class RecoveryPlan {
     return "_savepoint/locks/recovery-" + name.replaceAll("[^A-Za-z0-9._-]", "_") + (drill ? "-drill" : "") + ".lock";
   }
 
-  private RecoveryReport execute(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt)
-      throws IOException {
+  private RecoveryReport execute(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt,
+      Instant incident) throws IOException {
     // One run at a time: two recoveries stopping the writers and swapping the same tables deadlock, or worse.
     try (Repository.Lease lock = repository.exclusive(lockKey(), (drill ? "recovery drill '" : "recovery '") + name
         + "' (report " + id + ")", Duration.ofSeconds(1))) {
-      return executeHolding(id, done, startedAt);
+      return executeHolding(id, done, startedAt, incident);
     }
   }
 
@@ -203,8 +208,8 @@ public final class RecoveryPlan {
    * leaves what it did for {@code --resume}; a shutdown (Ctrl-C, SIGTERM, SIGHUP of a dropped SSH session) marks it
    * {@code interrupted} and says so to the notifiers.
    */
-  private RecoveryReport executeHolding(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt)
-      throws IOException {
+  private RecoveryReport executeHolding(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt,
+      Instant incident) throws IOException {
     AuditLog audit = repository.auditLog();
     String action = drill ? "recover-drill" : "recover";
     String kind = drill ? "drill " : "";
@@ -221,7 +226,7 @@ public final class RecoveryPlan {
       }
       shuttingDown.set(true); // the report is this hook's now: a step failing under it must not overwrite it
       try {
-        RecoveryReport r = report(id, startedAt, Instant.now(), "interrupted", pending(results, current[0]), current[0],
+        RecoveryReport r = report(id, startedAt, incident, Instant.now(), "interrupted", pending(results, current[0]), current[0],
             current[1]);
         repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(r));
         audit.append(principal, action, name, "interrupted", Map.of("report", id, "failedStep", current[0]));
@@ -265,7 +270,7 @@ public final class RecoveryPlan {
         }
         current[0] = step.name();
         current[1] = step.stateIfFailed();
-        repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report(id, startedAt,
+        repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report(id, startedAt, incident,
             Instant.now(), "running", pending(results, step.name()), null, null)));
         Instant start = Instant.now();
         try {
@@ -287,7 +292,7 @@ public final class RecoveryPlan {
       }
     }
     Instant end = Instant.now();
-    RecoveryReport report = report(id, startedAt, end, failed == null ? "recovered" : "failed", results, failed, state);
+    RecoveryReport report = report(id, startedAt, incident, end, failed == null ? "recovered" : "failed", results, failed, state);
     if (shuttingDown.get()) {
       return report; // interrupted: the shutdown hook recorded it, told the notifiers and the audit log
     }
@@ -295,7 +300,8 @@ public final class RecoveryPlan {
     audit.append(principal, action, name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
         "failedStep", failed == null ? "" : failed));
     notifier.notify(new Event(failed == null ? Event.Type.RECOVERY_FINISHED : Event.Type.RECOVERY_FAILED, name, null,
-        end, failed == null ? kind + "recovered in " + report.rtoSeconds() + " s" + (rtoTarget == null ? ""
+        end, failed == null ? kind + "recovered in " + report.rtoSeconds() + " s" + (incident == null ? ""
+            : " since the incident began at " + incident) + (rtoTarget == null ? ""
             : " (RTO target " + rtoTarget.toSeconds() + " s " + (report.rtoSeconds() <= rtoTarget.toSeconds() ? "met"
                 : "MISSED") + ")")
             : kind + "stopped at step " + failed + ": " + state + " (resume with report " + id + ")",
@@ -348,11 +354,11 @@ public final class RecoveryPlan {
     return all;
   }
 
-  private RecoveryReport report(String id, Instant startedAt, Instant end, String outcome,
+  private RecoveryReport report(String id, Instant startedAt, Instant incident, Instant end, String outcome,
       List<RecoveryReport.StepResult> results, String failed, String state) {
     return new RecoveryReport(id, name, startedAt, end, false, drill, outcome, List.copyOf(results),
-        Duration.between(startedAt, end).toSeconds(), rtoTarget == null ? null : rtoTarget.toSeconds(), failed, state,
-        checklist, pointInTime, stepSha256);
+        Duration.between(incident != null ? incident : startedAt, end).toSeconds(), rtoTarget == null ? null
+            : rtoTarget.toSeconds(), failed, state, checklist, pointInTime, stepSha256, incident);
   }
 
   private static Map<String, Object> withTimeout(RecoveryStep step) throws Exception {
@@ -384,6 +390,7 @@ public final class RecoveryPlan {
     private final List<Notifier> notifiers = new ArrayList<>();
     private boolean drill;
     private Instant pointInTime;
+    private Instant incidentStart;
     private final Map<String, String> stepSha256 = new java.util.LinkedHashMap<>();
 
     private Builder(String name, Repository repository) {
@@ -417,6 +424,18 @@ public final class RecoveryPlan {
     /** Told when the recovery starts, finishes (with its RTO) or stops at a failed step. */
     public Builder notifier(Notifier notifier) {
       notifiers.add(notifier);
+      return this;
+    }
+
+    /**
+     * When the outage began (e.g. the first alert): the reported RTO counts from it — the outage, not only the
+     * procedure — instead of from the first run's start. Recorded in the report; resumes keep it.
+     */
+    public Builder incidentStart(Instant at) {
+      if (at != null && at.isAfter(Instant.now())) {
+        throw new IllegalArgumentException("the incident start " + at + " is in the future");
+      }
+      this.incidentStart = at;
       return this;
     }
 

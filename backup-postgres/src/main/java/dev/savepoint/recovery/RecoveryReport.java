@@ -10,11 +10,13 @@ import java.util.Map;
  * target, and, when a step failed, which one, the state the platform is left in and how to resume. A drill's report
  * ({@code drill}) measured the same plan against staging targets. {@code pointInTime} (null: the newest backups) and
  * {@code stepSha256} (each step's definition as written in the recovery file; empty when built in code) are what a
- * resume must match for the steps it does not run again.
+ * resume must match for the steps it does not run again. {@code rtoSeconds} counts from {@code incidentStartedAt}
+ * when the operator gave it (the outage), else from the first run's start (the procedure).
  */
 public record RecoveryReport(String id, String plan, Instant startedAt, Instant finishedAt, boolean dryRun, boolean drill,
     String outcome, List<StepResult> steps, long rtoSeconds, Long rtoTargetSeconds, String failedStep,
-    String stateAfterFailure, List<String> checklist, Instant pointInTime, Map<String, String> stepSha256) {
+    String stateAfterFailure, List<String> checklist, Instant pointInTime, Map<String, String> stepSha256,
+    Instant incidentStartedAt) {
 
   /** One step's outcome: {@code done}, {@code failed}, {@code skipped} (done by an earlier run), {@code planned}. */
   public record StepResult(String name, String outcome, Instant startedAt, Instant finishedAt, String description,

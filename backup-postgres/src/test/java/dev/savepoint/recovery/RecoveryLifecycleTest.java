@@ -82,6 +82,36 @@ class RecoveryLifecycleTest {
     return waiting(name, new CountDownLatch(1), new CountDownLatch(0));
   }
 
+  /** Issue 36: with the incident's start given, the RTO is the outage, not the procedure; a resume keeps it. */
+  @Test
+  void theRtoCountsFromTheIncidentStartAcrossResumes() throws Exception {
+    Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
+    java.time.Instant incident = java.time.Instant.now().minusSeconds(600);
+    java.util.concurrent.atomic.AtomicBoolean fail = new java.util.concurrent.atomic.AtomicBoolean(true);
+    RecoveryStep flaky = step("restore-database", () -> {
+      if (fail.get()) {
+        throw new java.io.IOException("the database is not reachable");
+      }
+      return Map.of();
+    }, false, null);
+    RecoveryPlan first = RecoveryPlan.builder("trpg", repo).rto(Duration.ofMinutes(5)).incidentStart(incident)
+        .step(instant("stop-writers")).step(flaky).build();
+    RecoveryReport failed = first.run();
+    assertThat(failed.succeeded()).isFalse();
+    assertThat(failed.incidentStartedAt()).isEqualTo(incident);
+    assertThat(failed.rtoSeconds()).isGreaterThanOrEqualTo(600);
+    fail.set(false);
+    // Resumed without saying it again: the report remembers.
+    RecoveryReport resumed = RecoveryPlan.builder("trpg", repo).rto(Duration.ofMinutes(5))
+        .step(instant("stop-writers")).step(flaky).build().resume(failed.id());
+    assertThat(resumed.outcome()).isEqualTo("recovered");
+    assertThat(resumed.incidentStartedAt()).isEqualTo(incident);
+    assertThat(resumed.rtoSeconds()).as("the outage, not the second run's seconds").isGreaterThanOrEqualTo(600);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> RecoveryPlan.builder("trpg", repo)
+        .incidentStart(java.time.Instant.now().plusSeconds(60))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("in the future");
+  }
+
   @Test
   void aSecondRunRefusesWhileTheFirstRunsAndTheReportShowsTheStepRunning() throws Exception {
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
