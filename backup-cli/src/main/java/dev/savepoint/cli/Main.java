@@ -91,9 +91,11 @@ public final class Main {
         || e instanceof dev.savepoint.core.ObjectNotFoundException) {
       return INTEGRITY;
     }
-    // A plan or backup id that is not there is the operator's typo, as it is for list.
+    // A plan or backup id that is not there is the operator's typo, as it is for list; a target holding data that
+    // was not to be replaced is the operator's choice to make.
     if (e instanceof ConfigurationException || e instanceof CryptoException || e instanceof ApprovalException
-        || e instanceof IllegalArgumentException || e instanceof dev.savepoint.core.BackupNotFoundException) {
+        || e instanceof IllegalArgumentException || e instanceof dev.savepoint.core.BackupNotFoundException
+        || e instanceof dev.savepoint.core.TargetNotEmptyException) {
       return USAGE;
     }
     return FAILED;

@@ -66,6 +66,23 @@ class CliExitCodesTest {
     assertThat(push.errors()).containsExactly("savepoint: no such file: " + missing);
   }
 
+  /** A target that holds data and was not to be replaced is the operator's choice: 2, with nothing written. */
+  @Test
+  void aNonEmptyRestoreTargetIsAUsageError() throws Exception {
+    String repo = "file:" + tmp.resolve("repo");
+    Path dir = Files.createDirectories(tmp.resolve("uploads"));
+    Files.writeString(dir.resolve("map.png"), "map");
+    assertThat(CliProcess.run("backup", "--insecure-unsigned", "--repo", repo, "--plan", "u", "--source", "file:" + dir)
+        .exit()).isZero();
+    Path occupied = Files.createDirectories(tmp.resolve("occupied"));
+    Files.writeString(occupied.resolve("keep.txt"), "someone's file");
+    CliProcess.Result r = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "u", "--to",
+        "file:" + occupied);
+    assertThat(r.exit()).as(r.err()).isEqualTo(Main.USAGE);
+    assertThat(r.err()).contains("not an empty directory");
+    assertThat(occupied.resolve("keep.txt")).hasContent("someone's file");
+  }
+
   @Test
   void readingADamagedBackupIsExit3() throws Exception {
     String repo = "file:" + tmp.resolve("repo");

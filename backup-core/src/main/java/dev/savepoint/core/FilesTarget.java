@@ -156,7 +156,7 @@ public final class FilesTarget implements RestoreTarget {
         existing = entries.findAny().isPresent();
       }
       if (existing && !replace) {
-        throw new RestoreException("restore target " + destination + " is not empty; choose a new directory, or "
+        throw new TargetNotEmptyException("restore target " + destination + " is not empty; choose a new directory, or "
             + "replace it explicitly (--replace)");
       }
       if (!existing) {

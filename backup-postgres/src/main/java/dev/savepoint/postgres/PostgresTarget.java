@@ -638,7 +638,7 @@ public final class PostgresTarget implements RestoreTarget {
    */
   private String takeSafetyBackup(int serverMajor, List<Transform> protection) throws IOException {
     if (safetyRepository == null) {
-      throw new RestoreException("database " + url + " is not empty and no safety backup is configured; "
+      throw new dev.savepoint.core.TargetNotEmptyException("database " + url + " is not empty and no safety backup is configured; "
           + "configure one (the CLI does) or restore into a new database");
     }
     log.info("taking a safety backup of {} before restoring over it", url);

@@ -229,7 +229,7 @@ public final class Steps {
         if (Files.isDirectory(directory)) {
           try (var entries = Files.list(directory)) {
             if (entries.findAny().isPresent()) {
-              throw new RestoreException("data directory " + directory + " is not empty");
+              throw new dev.savepoint.core.TargetNotEmptyException("data directory " + directory + " is not empty");
             }
           }
         }

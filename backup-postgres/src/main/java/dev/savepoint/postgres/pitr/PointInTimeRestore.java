@@ -404,7 +404,7 @@ public final class PointInTimeRestore {
     if (Files.exists(dir)) {
       try (var entries = Files.list(dir)) {
         if (entries.findAny().isPresent()) {
-          throw new RestoreException("data directory " + dir + " is not empty; choose an empty or new one");
+          throw new dev.savepoint.core.TargetNotEmptyException("data directory " + dir + " is not empty; choose an empty or new one");
         }
       }
     }
