@@ -20,7 +20,7 @@ final class ConfigErrors {
       TreeSet<String> valid = new TreeSet<>();
       unknown.getKnownPropertyIds().forEach(k -> valid.add(String.valueOf(k)));
       String key = unknown.getPropertyName();
-      String guess = valid.stream().filter(k -> distance(k.toLowerCase(), key.toLowerCase()) <= 2).findFirst()
+      String guess = dev.savepoint.core.internal.Suggestions.nearest(key, valid)
           .map(k -> " (did you mean '" + k + "'?)").orElse("");
       return new ConfigurationException(where + ": unknown key '" + key + "'" + guess + "; valid keys here: "
           + String.join(", ", valid) + " (docs/reference.md describes each)");
@@ -45,23 +45,5 @@ final class ConfigErrors {
       // the parser's line stands
     }
     return 0;
-  }
-
-  /** Levenshtein distance: how many single-letter edits turn {@code a} into {@code b}. */
-  static int distance(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      previous[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      int[] current = new int[b.length() + 1];
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1),
-            previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
-      }
-      previous = current;
-    }
-    return previous[b.length()];
   }
 }

@@ -26,7 +26,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *       encryption-passphrase: ${BACKUP_PASSPHRASE}
  * </pre>
  */
-@ConfigurationProperties("savepoint")
+@ConfigurationProperties(prefix = "savepoint", ignoreUnknownFields = false)
 public class SavepointProperties {
   /** Whether the starter creates and schedules the plans. */
   private boolean enabled = true;

@@ -42,6 +42,27 @@ class SavepointAutoConfigurationTest {
     });
   }
 
+  /** Issue 40.1: a mistyped key fails the start, naming the key and the nearest valid one, never its value. */
+  @Test
+  void aMistypedKeyFailsTheStartNamingTheNearestKeyButNotTheValue() {
+    runner().withPropertyValues("savepoint.plans.trpg-tier1.encryption-pasphrase=canary-passphrase-41",
+        "savepoint.plans.trpg-tier1.schedul=0 4 * * *").run(context -> {
+          Throwable failure = context.getStartupFailure();
+          assertThat(failure).isNotNull();
+          org.springframework.boot.diagnostics.FailureAnalysis analysis =
+              new dev.savepoint.spring.internal.UnknownPropertyFailureAnalyzer().analyze(failure);
+          assertThat(analysis).isNotNull();
+          assertThat(analysis.getDescription()).contains(
+              "savepoint.plans.trpg-tier1.encryption-pasphrase", "did you mean encryption-passphrase?",
+              "savepoint.plans.trpg-tier1.schedul", "did you mean schedule?").doesNotContain("canary-passphrase-41");
+          assertThat(failure).hasStackTraceContaining("encryption-pasphrase");
+        });
+    runner().withPropertyValues("savepoint.retention.keep-last=3").run(context ->
+        assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.retention.keep-last"));
+    // Other prefixes are not Savepoint's to judge.
+    runner().withPropertyValues("spring.savepoint-unrelated=1").run(context -> assertThat(context).hasNotFailed());
+  }
+
   @Test
   void aPlanNothingAuthenticatesFailsTheStartUnlessSaidInsecure() {
     authenticatedOrNot().run(context -> assertThat(context.getStartupFailure())
