@@ -57,6 +57,20 @@ public final class MicrometerMetrics implements Notifier {
     }
   }
 
+  /**
+   * Registers a plan's meters when the process starts, so that alerts hold across restarts: the failure counters at 0
+   * (a first failure is then an increase a rule sees), and the last success as the repository holds it — the newest
+   * complete backup's finish ({@code null}: none, published as 0, so the RPO alert fires for a plan that never backed
+   * up rather than staying silent until this process backs up).
+   */
+  public MicrometerMetrics plan(String plan, Instant lastSuccess) {
+    Counter.builder("savepoint.backup.failures").tag("plan", plan).register(registry);
+    Counter.builder("savepoint.drill.failures").tag("plan", plan).register(registry);
+    long at = lastSuccess == null ? 0 : lastSuccess.getEpochSecond();
+    gauges(plan).accumulateAndGet(at, Math::max); // a backup this process already took stays
+    return this;
+  }
+
   /** Publishes a plan's RPO ({@code savepoint.plan.rpo}, seconds): what the RPO alert compares the age with. */
   public MicrometerMetrics rpo(String plan, Duration rpo) {
     Gauge.builder("savepoint.plan.rpo", rpo, Duration::toSeconds).tag("plan", plan).baseUnit("seconds")

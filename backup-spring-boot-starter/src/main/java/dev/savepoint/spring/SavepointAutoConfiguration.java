@@ -3,6 +3,7 @@ package dev.savepoint.spring;
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.LockProvider;
 import dev.savepoint.core.MicrometerMetrics;
+import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Notifier;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Scheduler;
@@ -265,17 +266,30 @@ public class SavepointAutoConfiguration {
       return metrics;
     }
 
-    /** Once everything exists: each WAL streamer's state (savepoint.wal.durable.age, .lsn, savepoint.wal.streamer.*). */
+    /**
+     * Once everything exists: each plan's meters from the repository's state (the last success, failure counters at
+     * 0: alerts hold after a restart) and each WAL streamer's state (savepoint.wal.durable.age, .lsn,
+     * savepoint.wal.streamer.*). A repository that cannot be read now leaves a plan's gauge unset, and says so.
+     */
     @Bean
-    org.springframework.beans.factory.SmartInitializingSingleton savepointWalGauges(
-        ObjectProvider<MeterRegistry> registry, ObjectProvider<SavepointPlans> plans) {
+    org.springframework.beans.factory.SmartInitializingSingleton savepointStartupMetrics(
+        ObjectProvider<Notifier> notifiers, ObjectProvider<SavepointPlans> plans) {
       return () -> {
-        MeterRegistry r = registry.getIfAvailable();
         SavepointPlans p = plans.getIfAvailable();
-        if (r != null && p != null && !p.walStreamers().isEmpty()) {
-          MicrometerMetrics metrics = new MicrometerMetrics(r);
-          p.walStreamers().forEach(metrics::walStreamer);
+        MicrometerMetrics metrics = notifiers.orderedStream().filter(MicrometerMetrics.class::isInstance)
+            .map(MicrometerMetrics.class::cast).findFirst().orElse(null);
+        if (metrics == null || p == null) {
+          return;
         }
+        p.all().forEach((name, plan) -> {
+          try {
+            metrics.plan(name, plan.repository().newest(name).map(Manifest::finishedAt).orElse(null));
+          } catch (java.io.IOException | RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).warn("savepoint: cannot read the newest backup "
+                + "of plan '{}' for its metrics: {}", name, e.getMessage());
+          }
+        });
+        p.walStreamers().forEach(metrics::walStreamer);
       };
     }
   }

@@ -42,6 +42,28 @@ class SavepointAutoConfigurationTest {
     });
   }
 
+  /**
+   * Issue 40.4: after a restart the last success comes from the repository and the failure counters exist at 0, so
+   * the RPO alert and a first failure are seen before this process backs up.
+   */
+  @Test
+  void metricsStartFromTheRepositorysState() throws Exception {
+    dev.savepoint.core.Manifest existing = dev.savepoint.core.BackupPlan.builder("trpg-tier1")
+        .source(dev.savepoint.core.StreamSource.of("dump.sql", dev.savepoint.core.ByteSource.wrap(new byte[10])))
+        .repository(new Repository(new dev.savepoint.core.FilesystemStore(tmp.resolve("repo")))).build().run()
+        .manifest();
+    runner().withBean(io.micrometer.core.instrument.MeterRegistry.class,
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry::new).run(context -> {
+          assertThat(context).hasNotFailed();
+          io.micrometer.core.instrument.MeterRegistry registry =
+              context.getBean(io.micrometer.core.instrument.MeterRegistry.class);
+          assertThat(registry.get("savepoint.backup.last.success").tag("plan", "trpg-tier1").gauge().value())
+              .isEqualTo((double) existing.finishedAt().getEpochSecond());
+          assertThat(registry.get("savepoint.backup.failures").tag("plan", "trpg-tier1").counter()).isNotNull();
+          assertThat(registry.get("savepoint.drill.failures").tag("plan", "trpg-tier1").counter().count()).isZero();
+        });
+  }
+
   /** Issue 40.1: a mistyped key fails the start, naming the key and the nearest valid one, never its value. */
   @Test
   void aMistypedKeyFailsTheStartNamingTheNearestKeyButNotTheValue() {
