@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.actuate.health.HealthIndicator;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -305,12 +304,18 @@ public class SavepointAutoConfiguration {
     }
   }
 
-  /** {@code savepoint} in /actuator/health: DOWN when a plan's newest backup is older than its RPO. */
+  /**
+   * {@code savepoint} in /actuator/health: DOWN when a plan's newest backup is older than its RPO. Off with
+   * {@code management.health.savepoint.enabled=false}; Kubernetes probes use the liveness and readiness groups, which
+   * leave it out unless told otherwise (a backup problem is no reason to restart the application).
+   */
   @Configuration(proxyBeanMethods = false)
-  @ConditionalOnClass(HealthIndicator.class)
+  @ConditionalOnClass(name = {"org.springframework.boot.actuate.health.HealthIndicator",
+      "org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator"})
   static class Health {
     @Bean
     @ConditionalOnMissingBean(name = "savepointHealthIndicator")
+    @org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator("savepoint")
     SavepointHealthIndicator savepointHealthIndicator(SavepointPlans plans, Repository repository) {
       return new SavepointHealthIndicator(plans, repository);
     }

@@ -64,6 +64,14 @@ class SavepointAutoConfigurationTest {
         });
   }
 
+  /** Issue 40.5: the health indicator can be switched off like every Spring Boot one. */
+  @Test
+  void theHealthIndicatorCanBeSwitchedOff() {
+    runner().run(context -> assertThat(context).hasSingleBean(SavepointHealthIndicator.class));
+    runner().withPropertyValues("management.health.savepoint.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(SavepointHealthIndicator.class));
+  }
+
   /** Issue 40.1: a mistyped key fails the start, naming the key and the nearest valid one, never its value. */
   @Test
   void aMistypedKeyFailsTheStartNamingTheNearestKeyButNotTheValue() {
