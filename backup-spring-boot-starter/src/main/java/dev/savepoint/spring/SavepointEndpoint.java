@@ -91,7 +91,7 @@ public class SavepointEndpoint {
    */
   @WriteOperation
   public WebEndpointResponse<Map<String, Object>> run(@Selector String plan, @org.springframework.lang.Nullable
-      String operation) throws IOException {
+      String operation) {
     if (!plans.properties().getEndpoint().isOperationsEnabled()) {
       return new WebEndpointResponse<>(Map.of("error", "operations through the endpoint are off: set "
           + "savepoint.endpoint.operations-enabled=true (and secure the actuator)"), 403);
@@ -100,6 +100,23 @@ public class SavepointEndpoint {
     if (chosen == null) {
       return new WebEndpointResponse<>(Map.of("error", "no plan '" + plan + "'; plans: " + plans.all().keySet()), 404);
     }
+    try {
+      return runNow(plan, chosen, operation);
+    } catch (IOException | RuntimeException e) {
+      // Typed JSON, not an opaque 500: what failed and why (messages carry no secrets).
+      int status = e instanceof dev.savepoint.core.SourceException ? 502
+          : e instanceof dev.savepoint.core.StoreException ? 503 : 500;
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("plan", plan);
+      body.put("operation", "drill".equals(operation) ? "drill" : "backup");
+      body.put("error", e.getClass().getSimpleName());
+      body.put("message", String.valueOf(e.getMessage()));
+      return new WebEndpointResponse<>(body, status);
+    }
+  }
+
+  private WebEndpointResponse<Map<String, Object>> runNow(String plan, BackupPlan chosen, String operation)
+      throws IOException {
     if ("drill".equals(operation)) {
       SavepointProperties.Plan spec = plans.properties().getPlans().get(plan);
       if (spec.getDrill().getServer() == null) {

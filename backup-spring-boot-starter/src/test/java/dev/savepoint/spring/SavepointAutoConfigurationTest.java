@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.Repository;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -61,6 +62,20 @@ class SavepointAutoConfigurationTest {
               .isEqualTo((double) existing.finishedAt().getEpochSecond());
           assertThat(registry.get("savepoint.backup.failures").tag("plan", "trpg-tier1").counter()).isNotNull();
           assertThat(registry.get("savepoint.drill.failures").tag("plan", "trpg-tier1").counter().count()).isZero();
+        });
+  }
+
+  /** Issue 40.7: a backup on demand that fails answers typed JSON with the cause, not an opaque 500. */
+  @Test
+  void aFailingBackupOnDemandSaysWhatFailed() {
+    runner().withPropertyValues("savepoint.endpoint.operations-enabled=true",
+        "savepoint.plans.trpg-tier1.source=postgresql://app@127.0.0.1:1/trpg").run(context -> {
+          org.springframework.boot.actuate.endpoint.web.WebEndpointResponse<Map<String, Object>> r =
+              context.getBean(SavepointEndpoint.class).run("trpg-tier1", null);
+          assertThat(r.getStatus()).isEqualTo(502);
+          assertThat(r.getBody()).containsEntry("plan", "trpg-tier1").containsEntry("operation", "backup")
+              .containsEntry("error", "SourceException");
+          assertThat(String.valueOf(r.getBody().get("message"))).contains("127.0.0.1:1");
         });
   }
 
