@@ -50,8 +50,16 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
   private final String password;
   private final Path binDir;
   private final Path dataDir;
+  /** Why no server could be started (null: there is one): the tests that use it are skipped, not errors. */
+  private final String unavailable;
 
   private TestPostgres(String host, int port, String user, String password, Path binDir, Path dataDir) {
+    this(host, port, user, password, binDir, dataDir, null);
+  }
+
+  private TestPostgres(String host, int port, String user, String password, Path binDir, Path dataDir,
+      String unavailable) {
+    this.unavailable = unavailable;
     this.host = host;
     this.port = port;
     this.user = user;
@@ -60,11 +68,17 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
     this.dataDir = dataDir;
   }
 
-  /** The JVM-wide server, started on first use. */
+  /**
+   * The JVM-wide server, started on first use. Registered as an extension ({@code @RegisterExtension static
+   * TestPostgres pg = TestPostgres.shared();}), a machine with no PostgreSQL binaries and no Docker skips the class
+   * (with {@code CI=true} it fails instead): the field is initialised either way, and {@link #beforeAll} says why.
+   */
   public static synchronized TestPostgres shared() {
     if (shared == null) {
       try {
         shared = start();
+      } catch (org.opentest4j.TestAbortedException none) {
+        shared = unavailable(none.getMessage());
       } catch (IOException | InterruptedException e) {
         throw new IllegalStateException("cannot start a throwaway PostgreSQL: " + e.getMessage(), e);
       }
@@ -74,7 +88,18 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    // Construction already started the server; nothing per class.
+    requireAvailable(); // construction started the server; without one the class is skipped here
+  }
+
+  /** The handle {@link #shared} gives where no server can start: every use aborts (skips) with {@code why}. */
+  static TestPostgres unavailable(String why) {
+    return new TestPostgres(null, -1, null, null, null, null, why);
+  }
+
+  private void requireAvailable() {
+    if (unavailable != null) {
+      Assumptions.abort(unavailable);
+    }
   }
 
   /**
@@ -262,10 +287,12 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
   }
 
   public String host() {
+    requireAvailable();
     return host;
   }
 
   public int port() {
+    requireAvailable();
     return port;
   }
 
@@ -275,6 +302,7 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
 
   /** {@code postgresql://user@host:port/<database>} (password, if any, only through {@link #password()}). */
   public String url(String database) {
+    requireAvailable();
     return "postgresql://" + user + "@" + host + ":" + port + "/" + database;
   }
 
@@ -283,6 +311,7 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
   }
 
   public Connection connect(String database) throws SQLException {
+    requireAvailable();
     return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, user,
         password == null ? "" : password);
   }
