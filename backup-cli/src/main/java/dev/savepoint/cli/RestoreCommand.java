@@ -97,7 +97,8 @@ final class RestoreCommand implements Callable<Integer> {
       + "tables are filled in, every key between them checked, and the result swapped into place. Repeatable.")
   List<String> withTiers = new java.util.ArrayList<>();
 
-  @Option(names = "--replace", description = "Replace an existing non-empty directory or file target.")
+  @Option(names = "--replace", description = "Replace an existing non-empty directory or file target (a directory's "
+      + "previous contents are kept beside it as <name>.replaced-<time>, to delete once the restore is confirmed).")
   boolean replace;
 
   @Option(names = "--no-same-owner", description = "Directory backups: leave restored files owned by this process "

@@ -786,11 +786,26 @@ public final class BackupPlan {
 
     /** The recovery point objective, for the scheduler's catch-up and the {@link RpoMonitor}. */
     public Builder rpo(java.time.Duration rpo) {
+      if (rpo != null && (rpo.isNegative() || rpo.isZero())) {
+        throw new IllegalArgumentException("plan '" + name + "': the RPO must be positive, was " + rpo);
+      }
       this.rpo = rpo;
       return this;
     }
 
     public BackupPlan build() {
+      boolean protectedYet = false;
+      for (Transform t : transforms) {
+        String stage = t.spec().name();
+        boolean compression = stage.equals(dev.savepoint.core.internal.ZstdTransform.NAME)
+            || stage.equals(dev.savepoint.core.internal.GzipTransform.NAME);
+        if (compression && protectedYet) {
+          throw new IllegalArgumentException("plan '" + name + "' compresses (" + stage + ") after encrypting: "
+              + "ciphertext does not compress, so the backup would be stored at full size; add the compression "
+              + "transform first, then the encryption");
+        }
+        protectedYet |= !compression;
+      }
       return new BackupPlan(this);
     }
   }

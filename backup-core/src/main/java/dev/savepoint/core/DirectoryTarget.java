@@ -2,7 +2,6 @@ package dev.savepoint.core;
 
 import dev.savepoint.core.internal.OwnerOnly;
 import dev.savepoint.core.internal.Staging;
-
 import dev.savepoint.core.internal.Tar;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.slf4j.LoggerFactory;
 
 /**
  * Restores a {@link DirectorySource} backup into a directory. Extraction goes to a temporary sibling
@@ -36,7 +36,11 @@ public final class DirectoryTarget implements RestoreTarget {
     return new DirectoryTarget(destination, false, true);
   }
 
-  /** Replaces a non-empty destination atomically (old contents are deleted after the new ones are in place). */
+  /**
+   * Replaces a non-empty destination atomically; its previous contents are kept beside it as
+   * {@code <name>.replaced-<time>} (named in the restore's facts as {@code replacedKeptAt}), never deleted: files
+   * the backup does not hold would otherwise be lost to the restore. Delete that folder once the restore is confirmed.
+   */
   public DirectoryTarget replacingExisting() {
     return new DirectoryTarget(destination, true, owners);
   }
@@ -78,7 +82,18 @@ public final class DirectoryTarget implements RestoreTarget {
         Path old = Staging.replaced(destination);
         Files.move(destination, old, StandardCopyOption.ATOMIC_MOVE);
         Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
-        Staging.deleteTree(old);
+        if (isEmptyDirectory(old)) {
+          Staging.deleteTree(old);
+          return Map.of();
+        }
+        // What was there stays beside it: files the backup does not hold (uploads since) are not lost to a restore.
+        Path kept = destination.resolveSibling(destination.getFileName() + ".replaced-"
+            + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC)
+                .format(java.time.Instant.now()) + "-" + Long.toHexString(System.nanoTime() & 0xffff));
+        Files.move(old, kept, StandardCopyOption.ATOMIC_MOVE);
+        LoggerFactory.getLogger(DirectoryTarget.class).info("the previous contents of {} are kept at {}: delete it "
+            + "once the restore is confirmed", destination, kept);
+        return Map.of("replacedKeptAt", kept.toString());
       } else {
         Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
       }

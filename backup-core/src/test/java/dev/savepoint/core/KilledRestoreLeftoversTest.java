@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,11 +51,15 @@ class KilledRestoreLeftoversTest {
     assertThat(siblings()).as("a running restore's staging stays").containsExactly(
         live.getFileName().toString(), "uploads");
 
-    repo.restore(m, DirectoryTarget.of(dest).replacingExisting(), Secrets.none());
+    Map<String, Object> facts = repo.restore(m, DirectoryTarget.of(dest).replacingExisting(), Secrets.none()).facts();
     assertThat(dest.resolve("map.png")).hasContent("the map");
     assertThat(dest.resolve("before.txt")).doesNotExist();
+    // What was replaced is kept beside it, named in the facts: a restore loses no file the backup does not hold.
+    Path kept = Path.of(String.valueOf(facts.get("replacedKeptAt")));
+    assertThat(kept.resolve("before.txt")).hasContent("the data before");
+    assertThat(kept.getFileName().toString()).startsWith("uploads.replaced-");
     Files.delete(live);
-    assertThat(siblings()).containsExactly("uploads");
+    assertThat(siblings()).containsExactlyInAnyOrder("uploads", kept.getFileName().toString());
   }
 
   @Test

@@ -602,6 +602,12 @@ public final class PostgresSource implements Source {
     }
 
     public PostgresSource build() {
+      java.util.Set<String> both = new java.util.TreeSet<>(tables);
+      both.retainAll(excludeTables);
+      if (!both.isEmpty()) {
+        throw new IllegalArgumentException("tables both included and excluded: " + String.join(", ", both)
+            + " (a backup of nothing would pass as complete); keep one of table(…) and excludeTable(…) for each");
+      }
       return new PostgresSource(this);
     }
   }

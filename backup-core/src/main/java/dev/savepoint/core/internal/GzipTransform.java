@@ -14,7 +14,7 @@ import java.util.zip.GZIPOutputStream;
 
 /** gzip via java.util.zip; reading accepts concatenated members, as gunzip does. */
 public final class GzipTransform implements Transform {
-  static final String NAME = "gzip";
+  public static final String NAME = "gzip";
   private static final int BUFFER = 64 * 1024;
 
   private final int level;

@@ -10,7 +10,7 @@ import java.util.Map;
 
 /** zstd via zstd-jni ({@link DirectZstd}), optionally with worker threads (multi-threaded compression). */
 public final class ZstdTransform implements Transform {
-  static final String NAME = "zstd";
+  public static final String NAME = "zstd";
 
   private final int level;
   private final int workers;
