@@ -79,6 +79,10 @@ public final class Steps {
 
   /** Ends {@code p}'s process group (it leads one under setsid) and any descendant still known to it. */
   private static void killGroup(Process p) {
+    killGroup(p.toHandle());
+  }
+
+  private static void killGroup(ProcessHandle p) {
     p.descendants().forEach(ProcessHandle::destroyForcibly);
     if (SETSID != null) {
       try {
@@ -91,6 +95,39 @@ public final class Steps {
       }
     }
     p.destroyForcibly();
+  }
+
+  /**
+   * Where a command step records the process it runs while it runs ({@code <pid> <start time>}), on this host: one
+   * file per step name and command.
+   */
+  static Path runningFile(String name, List<String> command) {
+    byte[] step = (name + "\0" + String.join("\0", command)).getBytes(StandardCharsets.UTF_8);
+    String key = dev.savepoint.core.internal.Probe.sha256Of(step, 0, step.length);
+    return Path.of(System.getProperty("java.io.tmpdir"), "savepoint-step-" + key.substring(0, 32) + ".running");
+  }
+
+  /**
+   * Ends the command a killed run left running for this step ({@code kill -9} of the JVM leaves its process group
+   * alive), with everything it started, before the step runs again: one recovery runs at a time (its lease), so a
+   * live process recorded there is an orphan, and two copies of a step must never run at once.
+   */
+  private static void endOrphan(Path running, String name) throws IOException {
+    if (!Files.exists(running)) {
+      return;
+    }
+    String[] recorded = Files.readString(running).strip().split(" ");
+    Files.deleteIfExists(running);
+    if (recorded.length < 2 || !recorded[0].matches("\\d{1,10}")) {
+      return;
+    }
+    java.util.Optional<ProcessHandle> orphan = ProcessHandle.of(Long.parseLong(recorded[0]))
+        .filter(h -> h.info().startInstant().map(Object::toString).orElse("?").equals(recorded[1]));
+    if (orphan.isPresent() && orphan.get().isAlive()) {
+      org.slf4j.LoggerFactory.getLogger(Steps.class).warn("step {}: its command from a killed run still runs (pid {}): "
+          + "ending it and what it started before running the step again", name, recorded[0]);
+      killGroup(orphan.get());
+    }
   }
 
   /** What every command step sees of this process's environment, besides the variables its recovery file names. */
@@ -123,6 +160,8 @@ public final class Steps {
           argv.add(SETSID);
         }
         argv.addAll(command);
+        Path running = runningFile(name, command);
+        endOrphan(running, name);
         Path output = Files.createTempFile("savepoint-step-", ".out");
         try {
           ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(output.toFile())
@@ -130,10 +169,13 @@ public final class Steps {
           pb.environment().keySet().removeIf(v -> !COMMAND_ENVIRONMENT.contains(v) && !passed.contains(v));
           Process p = pb.start();
           RUNNING.add(p);
+          // Said on this host, so that a resume after a kill -9 of this process finds the command if it still runs.
+          Files.writeString(running, p.pid() + " " + p.info().startInstant().map(Object::toString).orElse("?") + "\n");
           boolean finished;
           try {
             finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
           } finally {
+            Files.deleteIfExists(running);
             RUNNING.remove(p);
             if (p.isAlive()) { // timed out, or this run was interrupted: it ends with everything it started
               killGroup(p);

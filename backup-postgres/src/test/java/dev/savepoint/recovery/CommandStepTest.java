@@ -21,6 +21,32 @@ class CommandStepTest {
                 + "outside the minimal set, so the test would prove nothing"));
   }
 
+  /**
+   * Trial of issue 36: a kill -9 of recover leaves the command it ran alive (its own process group); the resume must
+   * not run the step a second time beside it. Simulated: the step's record of a live orphan (here a sleep in its own
+   * session) — the step ends it, and what it started, before running.
+   */
+  @Test
+  void aResumedStepEndsTheCommandAKilledRunLeftRunning() throws Exception {
+    List<String> command = List.of("sh", "-c", "true");
+    Process orphan = new ProcessBuilder("setsid", "sh", "-c", "sleep 300 & wait").start();
+    java.nio.file.Path running = Steps.runningFile("restart-app", command);
+    java.nio.file.Files.writeString(running, orphan.pid() + " " + orphan.info().startInstant().orElseThrow() + "\n");
+    List<ProcessHandle> started = new java.util.ArrayList<>();
+    java.time.Instant deadline = java.time.Instant.now().plusSeconds(10);
+    while (started.isEmpty() && java.time.Instant.now().isBefore(deadline)) {
+      started = orphan.descendants().toList();
+      Thread.sleep(50);
+    }
+    assertThat(started).as("the orphan's own child").isNotEmpty();
+    assertThat(Steps.command("restart-app", command, List.of(), Duration.ofSeconds(30), "nothing").run())
+        .containsEntry("outputCharacters", 0);
+    assertThat(orphan.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).as("the orphan was ended").isTrue();
+    assertThat(started.get(0).onExit().get(10, java.util.concurrent.TimeUnit.SECONDS).isAlive())
+        .as("and what it started").isFalse();
+    assertThat(running).as("no record left once the step ran").doesNotExist();
+  }
+
   @Test
   void aStepSeesOnlyTheVariablesItsFileNames() throws Exception {
     String variable = unlisted();
