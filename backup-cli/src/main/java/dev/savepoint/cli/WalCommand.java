@@ -218,6 +218,8 @@ final class WalCommand {
       PointInTimeRestore.Window window = pitr.window();
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("plan", plan);
+      int followed = pitr.followedTimeline();
+      report.put("timeline", followed);
       report.put("recoverableFrom", window.from().toString());
       report.put("recoverableTo", window.to().toString());
       report.put("gaps", gaps);
@@ -232,7 +234,8 @@ final class WalCommand {
       if (json) {
         System.out.println(Format.json(report));
       } else {
-        System.out.printf("plan '%s': recoverable from %s to %s%s%n", plan, window.from(), window.to(),
+        System.out.printf("plan '%s', timeline %d%s: recoverable from %s to %s%s%n", plan, followed,
+            timeline == null ? " (the newest)" : "", window.from(), window.to(),
             gaps.isEmpty() ? "; WAL chain complete" : "; MISSING " + String.join(", ", gaps));
         if (data != null) {
           System.out.printf("read %d of %d WAL file(s) and %d base backup(s): %s%n", data.walFilesRead(),

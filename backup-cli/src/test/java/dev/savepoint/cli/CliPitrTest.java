@@ -78,7 +78,7 @@ class CliPitrTest {
         "WAL streaming from", "stopped; durable up to");
     CliProcess.Result verify = CliProcess.run("wal", "verify", "--insecure-unsigned", "--repo", repo, "--plan", "cluster");
     assertThat(verify.exit()).as(verify.err() + verify.out()).isZero();
-    assertThat(verify.out()).contains("recoverable from", "WAL chain complete");
+    assertThat(verify.out()).contains("timeline 1 (the newest): recoverable from", "WAL chain complete");
 
     // A drill of the point-in-time plan: recovered into a scratch directory, started, promoted, recorded.
     CliProcess.Result drill = CliProcess.run(env, "drill", "--insecure-unsigned", "--repo", repo, "--plan", "cluster", "--pgdata",

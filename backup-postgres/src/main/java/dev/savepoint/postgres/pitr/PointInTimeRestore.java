@@ -116,6 +116,14 @@ public final class PointInTimeRestore {
     return bases;
   }
 
+  /** The timeline restores follow: the one {@link #onTimeline} named, else the newest in the archive. */
+  public int followedTimeline() throws IOException {
+    if (timeline != null) {
+      return timeline;
+    }
+    return timelines(baseBackups(), histories(archive.entries())).last();
+  }
+
   /** The base backups a window and gaps consider: all, or those that reach the timeline {@link #onTimeline} named. */
   private List<Manifest> considered() throws IOException {
     return timeline == null ? baseBackups() : reachingTheTimeline(baseBackups());
@@ -419,7 +427,7 @@ public final class PointInTimeRestore {
         Tar.extract(in, dir, false);
       }
       long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
-      Path wal = Files.createDirectories(dir.resolve(WAL_DIR));
+      Path wal = dev.savepoint.core.internal.OwnerOnly.createDirectories(dir.resolve(WAL_DIR));
       long stopLsn = WalSegment.parseLsn(String.valueOf(base.source().facts().get("stopLsn")));
       List<WalArchive.Entry> fetched = fetchNeeded(chain, target, lsn, stopLsn, wal, size, secrets, waldump);
       // A base backup of a standby holds its standby.signal: the restored cluster would wait for a primary for ever
@@ -478,10 +486,11 @@ public final class PointInTimeRestore {
   }
 
   private RestoreException pastTheEnd(Instant target, Chain chain, Manifest base, Instant end) throws IOException {
-    return new RestoreException("cannot restore to " + target + ": the WAL of plan '" + plan + "' is durable only until "
-        + end + (chain.gap() == null ? " (its newest commit in the archive)" : " (missing segment "
-            + missing(chain.gap()) + ")") + "; the recoverable window is " + base.finishedAt() + " to " + end
-        + ". Nothing was written");
+    return new RestoreException("cannot restore to " + target + ": the WAL of plan '" + plan + "' is proven durable only "
+        + "until " + end + (chain.gap() == null ? " (its newest commit in the archive, or the streamer's last report "
+            + "that nothing newer was written: it reports every 30 s)" : " (missing segment " + missing(chain.gap())
+            + ")") + "; the recoverable window is " + window().from() + " to " + end + ". For the newest state, "
+        + "restore latest instead of a time. Nothing was written");
   }
 
   /**
@@ -670,6 +679,9 @@ public final class PointInTimeRestore {
     }
     Path file = dir.resolve(segment);
     WalArchive.Entry current = entry;
+    if (!Files.exists(file)) {
+      Files.createFile(file, dev.savepoint.core.internal.OwnerOnly.file()); // decoded WAL: owner-only, as every restore
+    }
     for (int attempt = 0; ; attempt++) {
       try (InputStream in = archive.open(current, secrets); OutputStream out = Files.newOutputStream(file)) {
         long n = in.transferTo(out);
