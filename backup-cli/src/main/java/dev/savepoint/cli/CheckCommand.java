@@ -63,6 +63,11 @@ final class CheckCommand implements Callable<Integer> {
         System.out.println("  CANNOT READ " + problem);
         refused = true;
       }
+      java.util.Optional<String> tools = e.getValue().clientToolProblem();
+      if (tools.isPresent()) {
+        System.out.println("  CANNOT BACK UP HERE: " + tools.get());
+        refused = true;
+      }
       coveredByDatabase.computeIfAbsent(scope.database(), d -> new LinkedHashSet<>()).addAll(scope.copied());
       urls.putIfAbsent(scope.database(), e.getValue().url());
     }
@@ -75,7 +80,7 @@ final class CheckCommand implements Callable<Integer> {
       }
     }
     if (refused) {
-      System.err.println("savepoint: a backup would be refused: the role cannot read every row (see CANNOT READ)");
+      System.err.println("savepoint: a backup would be refused (see CANNOT READ / CANNOT BACK UP HERE)");
       return Main.FAILED;
     }
     return Main.OK;

@@ -219,6 +219,28 @@ public final class PostgresSource implements Source {
    * the preflight of {@code savepoint check}. Throws {@link ConfigurationException} for a named table that
    * does not exist.
    */
+  /**
+   * Why this machine cannot back the server up with its client tools — pg_dump older than the server (refused at
+   * backup time) or none — or empty if it can: part of the preflight ({@code savepoint check}).
+   */
+  public java.util.Optional<String> clientToolProblem() throws IOException {
+    if (pgDump != null) {
+      return java.util.Optional.empty(); // named by the caller
+    }
+    int serverMajor;
+    try (Connection c = connect(url)) {
+      serverMajor = Integer.parseInt(single(c, "SHOW server_version_num")) / 10000;
+    } catch (SQLException e) {
+      throw new SourceException("PostgreSQL " + url + ": " + e.getMessage(), e);
+    }
+    try {
+      PgTools.findAtLeast("pg_dump", serverMajor);
+      return java.util.Optional.empty();
+    } catch (dev.savepoint.core.ConfigurationException e) {
+      return java.util.Optional.of(e.getMessage());
+    }
+  }
+
   public BackupScope scope() throws IOException {
     try (Connection c = connect(url)) {
       return BackupScope.resolve(c, selection, url.database());

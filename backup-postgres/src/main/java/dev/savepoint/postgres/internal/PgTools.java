@@ -24,7 +24,7 @@ public final class PgTools {
    * newest one installed (a newer pg_dump can dump an older server), else whatever is on the PATH.
    * {@code SAVEPOINT_PG_BIN} is one bin directory, or several separated by {@code :} like PATH (e.g. a server
    * tarball's bin and the machine's client tools): then the directory whose tool is of {@code serverMajor}, else the
-   * newest one not older than it, else the search above.
+   * newest one not older than it, else the search above (also when the one directory named lacks the tool).
    */
   public static String find(String name, int serverMajor) {
     String pgBin = System.getProperty("savepoint.pgBin", System.getenv("SAVEPOINT_PG_BIN"));
@@ -116,8 +116,8 @@ public final class PgTools {
   static String find(String name, int serverMajor, String pgBin, Path base) {
     List<Path> listed = pgBin == null ? List.of() : java.util.Arrays.stream(pgBin.split(java.io.File.pathSeparator))
         .filter(dir -> !dir.isBlank()).map(Path::of).toList();
-    if (listed.size() == 1) {
-      return listed.get(0).resolve(name).toString(); // named outright: that one, whatever it is
+    if (listed.size() == 1 && Files.isExecutable(listed.get(0).resolve(name))) {
+      return listed.get(0).resolve(name).toString(); // named outright: that one, whatever its major
     }
     List<String> candidates = listed.stream().map(dir -> dir.resolve(name)).filter(Files::isExecutable)
         .map(Path::toString).toList();

@@ -68,6 +68,10 @@ class PgToolsExactTest {
     assertThat(PgTools.find("pg_waldump", 18, list, none)).as("none of 18 or newer listed: the machine's search, "
         + "then the PATH").isEqualTo("pg_waldump");
     assertThat(PgTools.find("pg_ctl", 13, list, none)).as("a tool no listed directory has").isEqualTo("pg_ctl");
+    assertThat(PgTools.find("pg_waldump", 13, server13.toString(), none)).as("one directory, the tool in it")
+        .isEqualTo(server13.resolve("pg_waldump").toString());
+    assertThat(PgTools.find("pg_ctl", 13, server13.toString(), none)).as("one directory without the tool: the "
+        + "machine's search, not a path that cannot run").isEqualTo("pg_ctl");
   }
 
   /** The real client on this machine says its own major. */

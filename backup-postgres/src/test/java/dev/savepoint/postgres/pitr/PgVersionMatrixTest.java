@@ -55,6 +55,13 @@ class PgVersionMatrixTest {
     try (TestPostgres server = TestPostgres.dedicated(serverBin)) {
       PostgresUrl url = PostgresUrl.parse(server.url("postgres"));
       assertThat(server.single("postgres", "SHOW server_version_num")).startsWith(Integer.toString(major));
+      // The preflight (savepoint check) says so too: a logical backup needs pg_dump not older than the server.
+      java.util.Optional<String> tools = dev.savepoint.postgres.PostgresSource.builder(url).build().clientToolProblem();
+      if (major > clientMajor(clients)) {
+        assertThat(tools).get().asString().contains("pg_dump of PostgreSQL " + major, "postgresql-client-" + major);
+      } else {
+        assertThat(tools).isEmpty();
+      }
       Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
       WalArchive archive = new WalArchive(repo, "cluster", List.of(Transforms.zstd()));
       String slot = "savepoint_matrix_" + major;
