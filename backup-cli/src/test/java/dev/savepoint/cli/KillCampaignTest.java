@@ -174,6 +174,13 @@ class KillCampaignTest {
       }
       assertRepositoryHoldsOnlyCompleteBackups("db", "db-safety");
     }
+    // A killed client's server session ends only when the server notices (its statement may run on): until then it
+    // holds the lease of its scratch database, which cleanup rightly keeps. Wait for those sessions to end.
+    java.time.Instant sessionsEnd = java.time.Instant.now().plusSeconds(60);
+    while (count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") > 0
+        && java.time.Instant.now().isBefore(sessionsEnd)) {
+      Thread.sleep(200);
+    }
     pg.execute("postgres", "CREATE DATABASE " + db + "_sp1234abcd"); // as a kill between load and swap leaves it
     CliProcess.Result listed = CliProcess.run("cleanup", "--repo", repo(), "--to", pg.url(db), "--dry-run");
     assertThat(listed.exit()).as(listed.err()).isZero();
