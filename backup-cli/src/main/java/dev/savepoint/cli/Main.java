@@ -54,6 +54,8 @@ public final class Main {
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.providers", "info");
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.postgres.pitr.WalStreamer", "info");
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.core.Scheduler", "info");
+      // A recovery says its report id first and each step as it starts and ends: after an SSH drop the id is on screen.
+      System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.recovery.RecoveryPlan", "info");
     }
     System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
     CommandLine cli = new CommandLine(new Main());

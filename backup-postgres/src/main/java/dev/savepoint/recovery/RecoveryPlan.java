@@ -37,6 +37,7 @@ import java.util.concurrent.TimeoutException;
 public final class RecoveryPlan {
   static final String PREFIX = "_savepoint/recoveries/";
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RecoveryPlan.class);
   private final String name;
   private final Repository repository;
   private final List<RecoveryStep> steps;
@@ -135,6 +136,11 @@ public final class RecoveryPlan {
           ? "the newest backups" : earlier.pointInTime()) + ", not " + (pointInTime == null ? "the newest backups"
               : pointInTime) + ": resume it with the same --at");
     }
+    if (incidentStart != null && earlier.incidentStartedAt() != null
+        && !incidentStart.equals(earlier.incidentStartedAt())) {
+      throw new IllegalArgumentException("report " + reportId + " counts the outage from " + earlier.incidentStartedAt()
+          + ", not " + incidentStart + ": resume it without --incident-start (or with the same)");
+    }
     Map<String, String> ran = earlier.stepSha256() == null ? Map.of() : earlier.stepSha256();
     for (RecoveryReport.StepResult step : earlier.steps()) {
       boolean counted = step.outcome().equals("done") || step.outcome().equals("skipped");
@@ -219,6 +225,9 @@ public final class RecoveryPlan {
         : "started") + " by " + principal + " (report " + id + ")", Map.of("report", id)));
     List<RecoveryReport.StepResult> results = new java.util.concurrent.CopyOnWriteArrayList<>();
     String[] current = new String[2]; // the step running now, and the state the platform is in if it fails
+    Instant[] stepStarted = new Instant[1];
+    LOG.info("recovery '{}' {} (report {}; after a kill: --resume {})", name, done.isEmpty() ? "started" : "resumed", id,
+        id);
     java.util.concurrent.atomic.AtomicBoolean shuttingDown = new java.util.concurrent.atomic.AtomicBoolean();
     Thread interrupted = new Thread(() -> {
       if (current[0] == null) {
@@ -226,7 +235,8 @@ public final class RecoveryPlan {
       }
       shuttingDown.set(true); // the report is this hook's now: a step failing under it must not overwrite it
       try {
-        RecoveryReport r = report(id, startedAt, incident, Instant.now(), "interrupted", pending(results, current[0]), current[0],
+        RecoveryReport r = report(id, startedAt, incident, Instant.now(), "interrupted", pending(results, current[0],
+            stepStarted[0]), current[0],
             current[1]);
         repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(r));
         audit.append(principal, action, name, "interrupted", Map.of("report", id, "failedStep", current[0]));
@@ -270,12 +280,16 @@ public final class RecoveryPlan {
         }
         current[0] = step.name();
         current[1] = step.stateIfFailed();
-        repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report(id, startedAt, incident,
-            Instant.now(), "running", pending(results, step.name()), null, null)));
         Instant start = Instant.now();
+        stepStarted[0] = start;
+        repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report(id, startedAt, incident,
+            start, "running", pending(results, step.name(), start), null, null)));
+        LOG.info("recovery '{}' (report {}): step {} started: {}", name, id, step.name(), describeQuietly(step));
         try {
           Map<String, Object> details = withTimeout(step);
           results.add(new RecoveryReport.StepResult(step.name(), "done", start, Instant.now(), null, details, null));
+          LOG.info("recovery '{}': step {} done in {} s", name, step.name(),
+              Duration.between(start, Instant.now()).toSeconds());
         } catch (Exception e) {
           failed = step.name();
           state = step.stateIfFailed() + leftByEarlierSteps(step);
@@ -292,10 +306,12 @@ public final class RecoveryPlan {
       }
     }
     Instant end = Instant.now();
-    RecoveryReport report = report(id, startedAt, incident, end, failed == null ? "recovered" : "failed", results, failed, state);
     if (shuttingDown.get()) {
-      return report; // interrupted: the shutdown hook recorded it, told the notifiers and the audit log
+      // Interrupted: the shutdown hook recorded it, told the notifiers and the audit log; this run says the same.
+      return report(id, startedAt, incident, end, "interrupted", pending(results.subList(0, Math.max(0,
+          results.size() - (failed == null ? 0 : 1))), failed, stepStarted[0]), failed, state);
     }
+    RecoveryReport report = report(id, startedAt, incident, end, failed == null ? "recovered" : "failed", results, failed, state);
     repository.writeDocument(PREFIX + id + ".json", ManifestCodec.JSON.writeValueAsBytes(report));
     audit.append(principal, action, name, report.outcome(), Map.of("report", id, "rtoSeconds", report.rtoSeconds(),
         "failedStep", failed == null ? "" : failed));
@@ -344,19 +360,31 @@ public final class RecoveryPlan {
     return repository.store().stat(PREFIX + id + ".json").isPresent();
   }
 
-  /** The steps so far, the one named {@code running} as running and every later one as not run yet. */
-  private List<RecoveryReport.StepResult> pending(List<RecoveryReport.StepResult> results, String running) {
+  /** The steps so far, the one named {@code running} as running since {@code since} and every later one not run. */
+  private List<RecoveryReport.StepResult> pending(List<RecoveryReport.StepResult> results, String running,
+      Instant since) {
     List<RecoveryReport.StepResult> all = new ArrayList<>(results);
     for (RecoveryStep step : steps.subList(results.size(), steps.size())) {
-      all.add(new RecoveryReport.StepResult(step.name(), step.name().equals(running) ? "running" : "not run", null,
-          null, null, Map.of(), null));
+      boolean now = step.name().equals(running);
+      all.add(new RecoveryReport.StepResult(step.name(), now ? "running" : "not run", now ? since : null, null, null,
+          Map.of(), null));
     }
     return all;
   }
 
+  private static String describeQuietly(RecoveryStep step) {
+    try {
+      return step.describe();
+    } catch (IOException | RuntimeException e) {
+      return step.name();
+    }
+  }
+
   private RecoveryReport report(String id, Instant startedAt, Instant incident, Instant end, String outcome,
       List<RecoveryReport.StepResult> results, String failed, String state) {
-    return new RecoveryReport(id, name, startedAt, end, false, drill, outcome, List.copyOf(results),
+    // A report of a run still going has no end yet; its RTO so far counts to the moment it was written.
+    return new RecoveryReport(id, name, startedAt, outcome.equals("running") ? null : end, false, drill, outcome,
+        List.copyOf(results),
         Duration.between(incident != null ? incident : startedAt, end).toSeconds(), rtoTarget == null ? null
             : rtoTarget.toSeconds(), failed, state, checklist, pointInTime, stepSha256, incident);
   }

@@ -83,18 +83,20 @@ public final class Steps {
   }
 
   private static void killGroup(ProcessHandle p) {
-    p.descendants().forEach(ProcessHandle::destroyForcibly);
+    // The whole group at once first: killed one by one, a shell whose child dies runs its next command meanwhile.
+    java.util.List<ProcessHandle> descendants = p.descendants().toList();
     if (SETSID != null) {
       try {
         new ProcessBuilder("kill", "-KILL", "--", "-" + p.pid()).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
       } catch (IOException e) {
-        // no kill(1): the descendants above are all that can be ended
+        // no kill(1): the process and its descendants below are all that can be ended
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
     }
-    p.destroyForcibly();
+    p.destroyForcibly(); // the parent before its children, for the same reason
+    descendants.forEach(ProcessHandle::destroyForcibly); // those that left the group (setsid of their own)
   }
 
   /**

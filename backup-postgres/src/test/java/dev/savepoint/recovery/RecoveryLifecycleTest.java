@@ -101,6 +101,9 @@ class RecoveryLifecycleTest {
     assertThat(failed.incidentStartedAt()).isEqualTo(incident);
     assertThat(failed.rtoSeconds()).isGreaterThanOrEqualTo(600);
     fail.set(false);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> RecoveryPlan.builder("trpg", repo)
+        .incidentStart(incident.minusSeconds(60)).step(instant("stop-writers")).step(flaky).build()
+        .resume(failed.id())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("counts the outage from");
     // Resumed without saying it again: the report remembers.
     RecoveryReport resumed = RecoveryPlan.builder("trpg", repo).rto(Duration.ofMinutes(5))
         .step(instant("stop-writers")).step(flaky).build().resume(failed.id());
