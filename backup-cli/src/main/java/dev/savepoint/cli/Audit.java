@@ -72,8 +72,11 @@ final class Audit {
    */
   static void record(Repository repository, String action, String subject, String result, Map<String, Object> details) {
     try {
-      dev.savepoint.core.AuditLog.Entry entry = repository.auditLog().append(principal(), action, subject, result, details);
-      sendHead(repository, entry);
+      try {
+        append(repository, action, subject, result, details);
+      } catch (java.nio.channels.ClosedByInterruptException | java.io.InterruptedIOException shutdown) {
+        append(repository, action, subject, result, details); // interrupted mid-write: once more, interrupt aside
+      }
     } catch (Exception e) {
       if (readOnly(e)) {
         System.err.println("savepoint: warning: no audit entry for " + action + " " + subject + ": the repository is "
@@ -82,6 +85,25 @@ final class Audit {
       }
       broken = "could not write the audit entry for " + action + " " + subject + ": " + Main.message(e);
       System.err.println("savepoint: the audit log is broken: " + broken);
+    }
+  }
+
+  /**
+   * Appends the entry; a thread interrupted by a shutdown (SIGTERM of {@code run --schedule} mid-backup) cannot write
+   * files (ClosedByInterruptException), so the entry is written with the interrupt set aside, then kept: the operation
+   * it records is audited, and the log is not called broken for it.
+   */
+  private static void append(Repository repository, String action, String subject, String result,
+      Map<String, Object> details) throws java.io.IOException {
+    boolean interrupted = Thread.interrupted();
+    try {
+      dev.savepoint.core.AuditLog.Entry entry = repository.auditLog().append(principal(), action, subject, result,
+          details);
+      sendHead(repository, entry);
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

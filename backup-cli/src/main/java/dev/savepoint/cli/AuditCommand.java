@@ -12,6 +12,9 @@ final class AuditCommand implements Callable<Integer> {
   @Mixin
   RepositoryOptions repo;
 
+  @Mixin
+  SecretOptions secretOptions; // an encrypted plan's passphrase: its entries' signatures are then checked too
+
   @Option(names = "--json", description = "Print the entries as JSON.")
   boolean json;
 
@@ -21,7 +24,7 @@ final class AuditCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    dev.savepoint.core.Repository repository = repo.open();
+    dev.savepoint.core.Repository repository = repo.open(secretOptions.secrets());
     AuditLog log = repository.auditLog();
     List<AuditLog.Entry> entries;
     if (expectHead != null) {
@@ -58,9 +61,11 @@ final class AuditCommand implements Callable<Integer> {
       if (expectHead != null) {
         System.out.println("the head sent out of band (" + expectHead + ") is in the chain");
       }
-      System.out.println(log.signed() ? "protection: every entry signed (--manifest-hmac-env); a writer without the key "
-          + "cannot rewrite the chain" : "protection: hash chain only; a writer of the repository can rewrite it with "
-          + "recomputed hashes (sign entries with --manifest-hmac-env, and use Object Lock/retention on the bucket)");
+      System.out.println(log.signed() ? "protection: every entry's signature checked (the key given); a writer without "
+          + "the key cannot rewrite the chain" : "protection: hash chain only, as checked here; a writer of the "
+          + "repository can rewrite it with recomputed hashes. Entries of an encrypted or HMAC-signed plan are signed: "
+          + "give its key (--passphrase-env / --manifest-hmac-env) to check them; and use Object Lock/retention on "
+          + "the bucket");
       if (System.getenv("SAVEPOINT_AUDIT_WEBHOOK") == null && expectHead == null) {
         System.out.println("protection: the chain head is not sent out of band (SAVEPOINT_AUDIT_WEBHOOK), so "
             + "removing the newest entries would go unnoticed");

@@ -38,9 +38,9 @@ final class ListCommand implements Callable<Integer> {
       RepositoryOptions.requirePlan(repository, plan);
     }
     List<Map<String, Object>> rows = new ArrayList<>();
-    if (!json) {
-      System.out.printf("%-20s %-26s %-8s %10s %10s  %s%n", "PLAN", "BACKUP", "TIER", "RAW", "STORED", "SOURCE");
-    }
+    // Printed once everything is read: a failure prints only its error, no header without rows.
+    List<String> lines = new ArrayList<>();
+    lines.add(String.format("%-20s %-26s %-8s %10s %10s  %s", "PLAN", "BACKUP", "TIER", "RAW", "STORED", "SOURCE"));
     dev.savepoint.core.BackupSelector asOf = at == null ? null : dev.savepoint.core.BackupSelector.atOrBefore(
         Format.instant("--at", at));
     for (String p : plans) {
@@ -61,10 +61,8 @@ final class ListCommand implements Callable<Integer> {
         Map<String, Object> row = BackupCommand.summary(m);
         row.put("drills", DrillCommand.reportsFor(repository, m));
         rows.add(row);
-        if (!json) {
-          System.out.printf("%-20s %-26s %-8s %10s %10s  %s%n", m.plan(), m.id(), m.tier() == null ? "-" : m.tier(),
-              Format.bytes(m.rawBytes()), Format.bytes(m.storedBytes()), m.source().type());
-        }
+        lines.add(String.format("%-20s %-26s %-8s %10s %10s  %s", m.plan(), m.id(), m.tier() == null ? "-" : m.tier(),
+            Format.bytes(m.rawBytes()), Format.bytes(m.storedBytes()), m.source().type()));
       }
       for (Repository.Damaged d : asOf == null ? repository.damaged(p) : List.<Repository.Damaged>of()) {
         Map<String, Object> row = new java.util.LinkedHashMap<>();
@@ -72,14 +70,14 @@ final class ListCommand implements Callable<Integer> {
         row.put("id", d.id());
         row.put("damaged", d.reason());
         rows.add(row);
-        if (!json) {
-          System.out.printf("%-20s %-26s DAMAGED: %s (savepoint delete --quarantine)%n", d.plan(), d.id(), d.reason());
-        }
+        lines.add(String.format("%-20s %-26s DAMAGED: %s (savepoint delete --quarantine)", d.plan(), d.id(),
+            d.reason()));
       }
     }
     if (json) {
       System.out.println(Format.json(rows));
     } else {
+      lines.forEach(System.out::println);
       System.out.println("repository id: " + repository.id().orElse("none")
           + (repository.authenticated() ? "" : "; not authenticated: give the plan's key to check signatures"));
     }

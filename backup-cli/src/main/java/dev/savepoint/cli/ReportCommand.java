@@ -122,7 +122,10 @@ final class ReportCommand implements Callable<Integer> {
       row.put("lastPassedDrill", lastDrill == null ? null : lastDrill.toString());
       Instant verified = lastVerified.get(plan);
       row.put("lastVerified", verified == null ? null : verified.toString());
-      if (!backups.isEmpty() && (verified == null || Duration.between(verified, now).compareTo(verifyEvery) > 0)) {
+      // Counted from the last verification, else from the plan's first backup: a plan a day old is not a week overdue.
+      Instant firstBackup = backups.isEmpty() ? null : backups.get(0).startedAt();
+      if (!backups.isEmpty() && Duration.between(verified != null ? verified : firstBackup, now)
+          .compareTo(verifyEvery) > 0) {
         overdue.add(plan + ": not verified within " + Format.period(verifyEvery));
       }
       if (newest == null) {
@@ -140,7 +143,8 @@ final class ReportCommand implements Callable<Integer> {
         overdue.removeIf(o -> o.startsWith(plan + ": not verified") || o.startsWith(plan + ": newest backup older"));
       }
       boolean isPostgres = backups.stream().anyMatch(m -> m.source().type().equals("postgresql"));
-      if (isPostgres && !byProduct && (lastDrill == null || Duration.between(lastDrill, now).compareTo(drillEvery) > 0)) {
+      if (isPostgres && !byProduct && firstBackup != null && Duration.between(lastDrill != null ? lastDrill : firstBackup,
+          now).compareTo(drillEvery) > 0) {
         overdue.add(plan + ": no passed restore drill within " + Format.period(drillEvery));
       }
       if (backups.stream().anyMatch(m -> m.source().type().equals(BaseBackupSource.TYPE))) {
