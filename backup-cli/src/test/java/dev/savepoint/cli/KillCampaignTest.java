@@ -299,9 +299,9 @@ class KillCampaignTest {
   }
 
   /**
-   * Issue 36: {@code recover --at T} killed with SIGKILL at a random moment of each step (the moments drawn from a
-   * clean run's step times), then resumed as its report says — while the resume runs, a second recovery started
-   * beside it refuses. Every time the platform ends wholly at T (database, uploads and configuration of the backups
+   * Issue 36: {@code recover --at T} killed with SIGKILL at a random moment of each step (once the run's own report
+   * says the step runs, a random part of the step's duration in a clean run later), then resumed as its report says —
+   * while the resume (or a fresh run) holds the lease, a second recovery started beside it refuses. Every time the platform ends wholly at T (database, uploads and configuration of the backups
    * before T, none of those after it) with the writers running. Figures: which step each kill landed in.
    */
   @Test
