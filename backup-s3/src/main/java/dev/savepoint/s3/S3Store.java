@@ -169,11 +169,24 @@ public final class S3Store implements Store {
     return u;
   }
 
-  private static Map<String, String> query(URI u) {
+  /** The query parameters an S3 URI may carry. */
+  private static final java.util.List<String> PARAMETERS = java.util.List.of("region", "endpoint", "pathStyle",
+      "storageClass", "sse", "kmsKeyId", "partSizeMiB");
+
+  /**
+   * The URI's parameters; one not in {@link #PARAMETERS} is refused, naming the nearest: a mistyped {@code ?regoin=}
+   * would otherwise silently mean us-east-1.
+   */
+  private static Map<String, String> query(URI u) throws ConfigurationException {
     Map<String, String> q = new HashMap<>();
     if (u.getRawQuery() != null) {
       for (String kv : u.getRawQuery().split("&")) {
         String[] p = kv.split("=", 2);
+        if (!PARAMETERS.contains(p[0])) {
+          throw new ConfigurationException("unknown S3 URI parameter '" + p[0] + "'" + dev.savepoint.core.internal
+              .Suggestions.nearest(p[0], PARAMETERS).map(n -> " (did you mean '" + n + "'?)").orElse("")
+              + "; valid: " + String.join(", ", PARAMETERS));
+        }
         q.put(p[0], p.length > 1 ? URLDecoder.decode(p[1], StandardCharsets.UTF_8) : "");
       }
     }
