@@ -135,6 +135,10 @@ final class RecoverCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the report as JSON.")
   boolean json;
 
+  @Option(names = "--list", description = "List this recovery's reports (runs and drills), newest first, and change "
+      + "nothing: after a dropped session, the running or interrupted one is the report to --resume.")
+  boolean list;
+
   @Option(names = "--approval", paramLabel = "<request-id>", description = "For an approve step: the approved request "
       + "for this recovery (savepoint approve --request --recovery <file>).")
   String approval;
@@ -160,6 +164,23 @@ final class RecoverCommand implements Callable<Integer> {
     }
     Secrets secrets = secretOptions.secrets();
     Repository repository = trust.requireAuthentication(trust.apply(Uris.repository(file.repository()), secrets));
+    if (list) {
+      List<RecoveryReport> reports = RecoveryPlan.reports(repository, file.name());
+      if (json) {
+        System.out.println(Format.json(reports));
+      } else {
+        for (RecoveryReport r : reports) {
+          String at = r.steps().stream().filter(st -> st.outcome().equals("running")).map(st -> ", in step " + st.name())
+              .findFirst().orElse(r.failedStep() == null ? "" : ", at step " + r.failedStep());
+          System.out.printf("%s  %s%s %s%s (at %s)%n", r.id(), r.drill() ? "drill " : "", r.startedAt(), r.outcome(),
+              at, r.pointInTime() == null ? "the newest backups" : r.pointInTime());
+        }
+        if (reports.isEmpty()) {
+          System.out.println("no reports of recovery '" + file.name() + "' in " + repository.describe());
+        }
+      }
+      return Main.OK;
+    }
     byte[] source = Files.readAllBytes(config);
     // One point in time for every step and every resume: --at, else the moment the first run began ("latest" then),
     // as its report records it, so that a backup taken between a failure and the resume is not mixed in.

@@ -283,6 +283,12 @@ class CliRecoverTest {
     assertThat(first.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
     JsonNode killed = new ObjectMapper().readTree(reports.resolve(id + ".json").toFile());
     assertThat(killed.get("outcome").asText()).isEqualTo("running");
+    assertThat(killed.get("finishedAt").isNull()).as("a running report has no end").isTrue();
+    // After a dropped session the operator finds the report to resume without looking into the repository.
+    CliProcess.Result listed = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(), "--list");
+    assertThat(listed.exit()).as(listed.err()).isZero();
+    assertThat(listed.out()).contains(id, "running, in step long-restore");
+    assertThat(Files.readString(tmp.resolve("first.out"))).as("the id on screen from the start").contains(id);
 
     // The report holds the point in time and each step as it ran: a resume to another time, or of a file whose done
     // step was edited, is refused.

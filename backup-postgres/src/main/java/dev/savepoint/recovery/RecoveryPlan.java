@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -160,23 +161,35 @@ public final class RecoveryPlan {
 
   /** The newest drill of this plan that recovered, if any. */
   public Optional<RecoveryReport> lastDrill() throws IOException {
-    RecoveryReport newest = null;
+    return reports().stream().filter(r -> r.drill() && r.succeeded()).findFirst();
+  }
+
+  /**
+   * Every stored report of this recovery plan (runs and drills), newest first: after a dropped session, the one
+   * still {@code running} or {@code interrupted} is what {@code --resume} takes.
+   */
+  public List<RecoveryReport> reports() throws IOException {
+    return reports(repository, name);
+  }
+
+  /** {@link #reports()} of the recovery plan {@code name} in {@code repository}. */
+  public static List<RecoveryReport> reports(Repository repository, String name) throws IOException {
+    List<RecoveryReport> all = new ArrayList<>();
     for (ObjectInfo o : repository.store().list(PREFIX)) {
       if (!o.key().endsWith(".json")) {
         continue;
       }
-      RecoveryReport r;
       try {
-        r = ManifestCodec.JSON.readValue(repository.readDocument(o.key()), RecoveryReport.class);
+        RecoveryReport r = ManifestCodec.JSON.readValue(repository.readDocument(o.key()), RecoveryReport.class);
+        if (r.plan().equals(name)) {
+          all.add(r);
+        }
       } catch (ObjectNotFoundException e) {
-        continue; // removed meanwhile
-      }
-      if (r.drill() && r.plan().equals(name) && r.succeeded() && (newest == null
-          || r.startedAt().isAfter(newest.startedAt()))) {
-        newest = r;
+        // removed meanwhile
       }
     }
-    return Optional.ofNullable(newest);
+    all.sort(Comparator.comparing(RecoveryReport::startedAt).reversed());
+    return all;
   }
 
   public RecoveryReport load(String reportId) throws IOException {
