@@ -46,12 +46,7 @@ public final class MicrometerMetrics implements Notifier {
         gauges(plan).set(e.time().getEpochSecond());
       }
       case BACKUP_FAILED -> Counter.builder("savepoint.backup.failures").tag("plan", plan).register(registry).increment();
-      case DRILL_PASSED -> lastDrill.computeIfAbsent(plan, p -> {
-        AtomicLong last = new AtomicLong(-1);
-        Gauge.builder("savepoint.drill.last.success", last, a -> a.get() < 0 ? Double.NaN : a.get()).tag("plan", p)
-            .register(registry);
-        return last;
-      }).set(e.time().getEpochSecond());
+      case DRILL_PASSED -> drillGauge(plan).set(e.time().getEpochSecond());
       case DRILL_FAILED -> Counter.builder("savepoint.drill.failures").tag("plan", plan).register(registry).increment();
       default -> { }
     }
@@ -68,6 +63,17 @@ public final class MicrometerMetrics implements Notifier {
     Counter.builder("savepoint.drill.failures").tag("plan", plan).register(registry);
     long at = lastSuccess == null ? 0 : lastSuccess.getEpochSecond();
     gauges(plan).accumulateAndGet(at, Math::max); // a backup this process already took stays
+    return this;
+  }
+
+  /**
+   * Registers a drilled plan's drill meters when the process starts: the failure counter at 0 and the last passed
+   * drill as the repository holds it ({@code null}: none, published as 0, so the drill-overdue alert fires for a plan
+   * whose drills never passed rather than having nothing to evaluate).
+   */
+  public MicrometerMetrics drills(String plan, Instant lastPassed) {
+    Counter.builder("savepoint.drill.failures").tag("plan", plan).register(registry);
+    drillGauge(plan).accumulateAndGet(lastPassed == null ? 0 : lastPassed.getEpochSecond(), Math::max);
     return this;
   }
 
@@ -106,6 +112,15 @@ public final class MicrometerMetrics implements Notifier {
     Gauge.builder("savepoint.wal.streamer.timeline", streamer, WalStreamStatus::timeline).tag("plan", plan)
         .register(registry);
     return this;
+  }
+
+  private AtomicLong drillGauge(String plan) {
+    return lastDrill.computeIfAbsent(plan, p -> {
+      AtomicLong last = new AtomicLong(-1);
+      Gauge.builder("savepoint.drill.last.success", last, a -> a.get() < 0 ? Double.NaN : a.get()).tag("plan", p)
+          .register(registry);
+      return last;
+    });
   }
 
   private AtomicLong gauges(String plan) {

@@ -12,6 +12,7 @@ import java.time.ZoneId;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -184,6 +185,7 @@ public final class Scheduler implements AutoCloseable {
   /** One run: lock, skip if {@code done} says the work is covered, back up. Never throws. */
   private void runSlot(Entry e, String slot, Check done) {
     String plan = e.plan.name();
+    boolean started = false;
     try {
       Optional<LockProvider.Lock> lock = locks.tryLock("savepoint-plan:" + plan);
       if (lock.isEmpty()) {
@@ -195,11 +197,22 @@ public final class Scheduler implements AutoCloseable {
           log.info("plan '{}': run {} already done by another replica", plan, slot);
           return;
         }
+        started = true;
         e.job.run(e.plan);
       }
     } catch (IOException | RuntimeException ex) {
-      // The plan's notifiers have reported backup failures; this covers lock and listing errors too.
       log.warn("plan '{}': scheduled run at {} failed: {}", plan, slot, ex.getMessage());
+      if (!started) {
+        // The backup never began (the lock's database is down, the repository cannot be listed): a failed backup
+        // all the same, for the metrics, the alerts and the notifiers — the backup itself reports its own failures.
+        try {
+          e.plan.notifier().notify(new Event(Event.Type.BACKUP_FAILED, plan, null, java.time.Instant.now(),
+              "scheduled run at " + slot + " could not start: " + ex.getMessage(),
+              Map.of("error", ex.getClass().getSimpleName(), "stage", "schedule")));
+        } catch (IOException | RuntimeException notified) {
+          log.warn("plan '{}': the failure could not be notified: {}", plan, notified.getMessage());
+        }
+      }
     }
   }
 

@@ -340,6 +340,29 @@ class OperationsTest {
     assertThat(registry.get("savepoint.backup.last.success.age").tag("plan", "m").gauge().value()).isBetween(0.0, 5.0);
   }
 
+  /** Issue 40.4: a scheduled run that cannot take its lock (the lock database is down) is a failure everyone sees. */
+  @Test
+  void aScheduledRunThatCannotStartIsAFailedBackup() throws Exception {
+    List<Event> events = new CopyOnWriteArrayList<>();
+    fake("locked-out", Instant.now().minus(Duration.ofHours(3)));
+    BackupPlan plan = BackupPlan.builder("locked-out").source(StreamSource.of("a", ByteSource.wrap(new byte[1])))
+        .repository(repo).rpo(Duration.ofHours(1)).notifier(events::add).build();
+    LockProvider down = name -> {
+      throw new StoreException("advisory lock 'savepoint-plan:locked-out' on postgresql://db/app: connection refused");
+    };
+    try (Scheduler s = new Scheduler(down)) {
+      s.schedule(plan, "0 0 1 1 *", ZoneOffset.UTC).start(); // the catch-up run at start cannot take its lock
+      long deadline = System.currentTimeMillis() + 20_000;
+      while (System.currentTimeMillis() < deadline && events.stream().noneMatch(e -> e.type() == Event.Type.BACKUP_FAILED)) {
+        Thread.sleep(50);
+      }
+    }
+    assertThat(events).anySatisfy(e -> {
+      assertThat(e.type()).isEqualTo(Event.Type.BACKUP_FAILED);
+      assertThat(e.message()).contains("could not start", "connection refused");
+    });
+  }
+
   @Test
   void schedulerNotifiesAnRpoBreachOnce() throws Exception {
     List<Event> events = new CopyOnWriteArrayList<>();

@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -265,6 +266,19 @@ public class SavepointAutoConfiguration {
       return metrics;
     }
 
+    /** When a drill of one of the plan's five newest backups last passed (as the health indicator shows it). */
+    private static Instant lastPassedDrill(Repository repository, String plan) throws java.io.IOException {
+      Instant last = null;
+      for (Manifest m : repository.newest(plan, 5)) {
+        for (dev.savepoint.postgres.RestoreDrill.Report r : dev.savepoint.postgres.RestoreDrill.reports(repository, m)) {
+          if (r.passed() && (last == null || r.startedAt().isAfter(last))) {
+            last = r.startedAt();
+          }
+        }
+      }
+      return last;
+    }
+
     /**
      * Once everything exists: each plan's meters from the repository's state (the last success, failure counters at
      * 0: alerts hold after a restart) and each WAL streamer's state (savepoint.wal.durable.age, .lsn,
@@ -283,6 +297,10 @@ public class SavepointAutoConfiguration {
         p.all().forEach((name, plan) -> {
           try {
             metrics.plan(name, plan.repository().newest(name).map(Manifest::finishedAt).orElse(null));
+            SavepointProperties.Plan spec = p.properties().getPlans().get(name);
+            if (spec != null && spec.getDrill().getSchedule() != null) {
+              metrics.drills(name, lastPassedDrill(plan.repository(), name));
+            }
           } catch (java.io.IOException | RuntimeException e) {
             org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).warn("savepoint: cannot read the newest backup "
                 + "of plan '{}' for its metrics: {}", name, e.getMessage());

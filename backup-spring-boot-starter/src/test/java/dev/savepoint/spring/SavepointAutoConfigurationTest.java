@@ -63,6 +63,15 @@ class SavepointAutoConfigurationTest {
           assertThat(registry.get("savepoint.backup.failures").tag("plan", "trpg-tier1").counter()).isNotNull();
           assertThat(registry.get("savepoint.drill.failures").tag("plan", "trpg-tier1").counter().count()).isZero();
         });
+    // A drilled plan publishes its last passed drill from the start too (0: none passed, so the alert fires).
+    runner().withPropertyValues("savepoint.plans.trpg-tier1.drill.schedule=0 4 1 * *",
+        "savepoint.plans.trpg-tier1.drill.server=postgresql://postgres@127.0.0.1:1/postgres")
+        .withBean(io.micrometer.core.instrument.MeterRegistry.class,
+            io.micrometer.core.instrument.simple.SimpleMeterRegistry::new).run(context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context.getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                  .get("savepoint.drill.last.success").tag("plan", "trpg-tier1").gauge().value()).isZero();
+            });
   }
 
   /** Issue 40.7: a backup on demand that fails answers typed JSON with the cause, not an opaque 500. */
