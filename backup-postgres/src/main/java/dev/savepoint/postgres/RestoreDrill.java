@@ -137,10 +137,23 @@ public final class RestoreDrill {
   /** The most recent drill of any of {@code backups}, if one was drilled (one attachment listing per backup). */
   public static java.util.Optional<Report> latest(Repository repository, java.util.Collection<Manifest> backups)
       throws IOException {
+    return latest(repository, backups, r -> true);
+  }
+
+  /** The most recent drill of {@code backups} that passed, if any. */
+  public static java.util.Optional<Report> latestPassed(Repository repository, java.util.Collection<Manifest> backups)
+      throws IOException {
+    return latest(repository, backups, Report::passed);
+  }
+
+  private static java.util.Optional<Report> latest(Repository repository, java.util.Collection<Manifest> backups,
+      java.util.function.Predicate<Report> counted) throws IOException {
     Report latest = null;
     for (Manifest m : backups) {
       for (Report r : reports(repository, m)) {
-        latest = latest == null || r.startedAt().isAfter(latest.startedAt()) ? r : latest;
+        if (counted.test(r)) {
+          latest = latest == null || r.startedAt().isAfter(latest.startedAt()) ? r : latest;
+        }
       }
     }
     return java.util.Optional.ofNullable(latest);

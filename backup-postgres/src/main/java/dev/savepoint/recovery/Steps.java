@@ -124,12 +124,25 @@ public final class Steps {
       return;
     }
     java.util.Optional<ProcessHandle> orphan = ProcessHandle.of(Long.parseLong(recorded[0]))
-        .filter(h -> h.info().startInstant().map(Object::toString).orElse("?").equals(recorded[1]));
+        .filter(h -> startOf(h).equals(recorded[1]));
     if (orphan.isPresent() && orphan.get().isAlive()) {
       org.slf4j.LoggerFactory.getLogger(Steps.class).warn("step {}: its command from a killed run still runs (pid {}): "
           + "ending it and what it started before running the step again", name, recorded[0]);
       killGroup(orphan.get());
     }
+  }
+
+  /**
+   * When a waiting step (health, a check) stops retrying: a little before its timeout, so that its failure says what
+   * it last saw instead of the step being cut off.
+   */
+  private static Instant giveUpBy(Instant start, Duration timeout) {
+    return start.plus(timeout).minus(Collections.min(List.of(Duration.ofSeconds(10), timeout.dividedBy(4))));
+  }
+
+  /** A process's start time as recorded with its pid: together they name that process, never a later one. */
+  private static String startOf(ProcessHandle p) {
+    return p.info().startInstant().map(Object::toString).orElse("?");
   }
 
   /** What every command step sees of this process's environment, besides the variables its recovery file names. */
@@ -172,7 +185,7 @@ public final class Steps {
           Process p = pb.start();
           RUNNING.add(p);
           // Said on this host, so that a resume after a kill -9 of this process finds the command if it still runs.
-          Files.writeString(running, p.pid() + " " + p.info().startInstant().map(Object::toString).orElse("?") + "\n");
+          Files.writeString(running, p.pid() + " " + startOf(p.toHandle()) + "\n");
           boolean finished;
           try {
             finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -380,8 +393,7 @@ public final class Steps {
       @Override
       public Map<String, Object> run() throws IOException, InterruptedException {
         Instant start = Instant.now();
-        Instant deadline = start.plus(timeout).minus(Collections.min(List.of(Duration.ofSeconds(10),
-            timeout.dividedBy(4))));
+        Instant deadline = giveUpBy(start, timeout);
         while (true) {
           String waiting;
           try (Connection c = database.connect(); Statement s = c.createStatement()) {
@@ -486,8 +498,7 @@ public final class Steps {
       public Map<String, Object> run() throws IOException, InterruptedException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         // Gives up a little before the step's timeout, so the failure says what the service last answered.
-        Instant deadline = Instant.now().plus(timeout).minus(Collections.min(List.of(Duration.ofSeconds(10),
-            timeout.dividedBy(4))));
+        Instant deadline = giveUpBy(Instant.now(), timeout);
         String last = "no answer";
         int attempts = 0;
         while (Instant.now().isBefore(deadline)) {

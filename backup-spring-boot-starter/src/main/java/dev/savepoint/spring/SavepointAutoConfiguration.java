@@ -16,7 +16,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -266,19 +265,6 @@ public class SavepointAutoConfiguration {
       return metrics;
     }
 
-    /** When a drill of one of the plan's five newest backups last passed (as the health indicator shows it). */
-    private static Instant lastPassedDrill(Repository repository, String plan) throws java.io.IOException {
-      Instant last = null;
-      for (Manifest m : repository.newest(plan, 5)) {
-        for (dev.savepoint.postgres.RestoreDrill.Report r : dev.savepoint.postgres.RestoreDrill.reports(repository, m)) {
-          if (r.passed() && (last == null || r.startedAt().isAfter(last))) {
-            last = r.startedAt();
-          }
-        }
-      }
-      return last;
-    }
-
     /**
      * Once everything exists: each plan's meters from the repository's state (the last success, failure counters at
      * 0: alerts hold after a restart) and each WAL streamer's state (savepoint.wal.durable.age, .lsn,
@@ -299,7 +285,9 @@ public class SavepointAutoConfiguration {
             metrics.plan(name, plan.repository().newest(name).map(Manifest::finishedAt).orElse(null));
             SavepointProperties.Plan spec = p.properties().getPlans().get(name);
             if (spec != null && spec.getDrill().getSchedule() != null) {
-              metrics.drills(name, lastPassedDrill(plan.repository(), name));
+              // As the health indicator looks for it: among the newest backups (a drill may lag the newest).
+              metrics.drills(name, dev.savepoint.postgres.RestoreDrill.latestPassed(plan.repository(), plan.repository()
+                  .newest(name, SavepointHealthIndicator.DRILLS_LOOKED_BACK)).map(d -> d.startedAt()).orElse(null));
             }
           } catch (java.io.IOException | RuntimeException e) {
             org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).warn("savepoint: cannot read the newest backup "

@@ -31,7 +31,7 @@ public final class SavepointHealthIndicator implements HealthIndicator {
   }
 
   /** How many of a plan's newest backups are searched for its last drill (a drill may lag the newest backup). */
-  private static final int DRILLS_LOOKED_BACK = 5;
+  static final int DRILLS_LOOKED_BACK = 5;
 
   /** The most recent drill of the newest backup that has one, as "passed|FAILED at (backup id)". */
   private Optional<String> lastDrill(List<Manifest> newestFirst) throws java.io.IOException {

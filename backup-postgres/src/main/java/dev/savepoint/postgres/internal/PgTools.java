@@ -121,11 +121,11 @@ public final class PgTools {
     }
     List<String> candidates = listed.stream().map(dir -> dir.resolve(name)).filter(Files::isExecutable)
         .map(Path::toString).toList();
-    Optional<String> ofMajor = candidates.stream().filter(tool -> cachedMajor(tool) == serverMajor).findFirst();
-    Optional<String> newer = candidates.stream().filter(tool -> cachedMajor(tool) > serverMajor)
-        .max(Comparator.comparingInt(PgTools::cachedMajor));
-    if (ofMajor.or(() -> newer).isPresent()) {
-      return ofMajor.or(() -> newer).get();
+    Optional<String> listedTool = candidates.stream().filter(tool -> cachedMajor(tool) == serverMajor).findFirst()
+        .or(() -> candidates.stream().filter(tool -> cachedMajor(tool) > serverMajor)
+            .max(Comparator.comparingInt(PgTools::cachedMajor)));
+    if (listedTool.isPresent()) {
+      return listedTool.get();
     }
     Path exact = base.resolve(Integer.toString(serverMajor)).resolve("bin").resolve(name);
     if (Files.isExecutable(exact)) {
