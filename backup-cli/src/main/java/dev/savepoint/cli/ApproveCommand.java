@@ -8,6 +8,7 @@ import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreApprovals;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,19 +34,31 @@ final class ApproveCommand implements Callable<Integer> {
   @Option(names = "--plan", description = "With --request: the plan of the backup.")
   String plan;
 
-  @Option(names = "--backup", defaultValue = "latest", description = "With --request: the backup (default: latest).")
+  @Option(names = "--backup", defaultValue = "latest", description = "With --request: the backup (default: latest); "
+      + "for a prune, the ids it deletes, comma-separated.")
   String backup;
 
   @Option(names = "--recovery", paramLabel = "<recovery.yaml>", description = "With --request: approve a whole "
       + "recovery (savepoint recover with an approve step) as written in this file, as of --at.")
   Path recovery;
 
-  @Option(names = "--at", paramLabel = "<ISO time>", description = "With --request --recovery: the recovery's point "
-      + "in time (as given to recover --at); default: latest.")
+  @Option(names = "--at", paramLabel = "<ISO time>", description = "With --request: the point in time, as given to "
+      + "restore or recover --at; default: latest.")
   String at;
 
-  @Option(names = "--to", paramLabel = "<uri>", description = "With --request: the restore target, or 'delete'.")
+  @Option(names = "--to", paramLabel = "<uri>", description = "With --request: the restore target (as given to "
+      + "restore: a URI, pgdata:<dir>, a provider), 'delete' or 'prune'.")
   String to;
+
+  @Option(names = "--lsn", description = "With --request --to pgdata:…: the LSN the restore stops at.")
+  String lsn;
+
+  @Option(names = "--timeline", description = "With --request --to pgdata:…: the timeline the restore follows.")
+  Integer timeline;
+
+  @Option(names = "--with-tier", paramLabel = "<plan>", description = "With --request: the other tier plans of a "
+      + "combined restore (as given to restore --with-tier).")
+  List<String> withTiers = new java.util.ArrayList<>();
 
   @Option(names = "--reason", description = "With --request: why (recorded and signed).")
   String reason;
@@ -93,16 +106,13 @@ final class ApproveCommand implements Callable<Integer> {
       if (plan == null || to == null) {
         throw new IllegalArgumentException("--request needs --plan and --to");
       }
-      Manifest m = to.equals("delete") && !backup.equals("latest")
-          ? repository.list(plan).stream().filter(x -> x.id().equals(backup)).findFirst().orElse(null)
-          : repository.select(plan, BackupSelector.parse(backup));
-      // Deleting a damaged backup needs a request too: it is named by id, as no manifest can be read.
-      String backupId = m != null ? m.id() : backup;
-      RestoreApprovals.Request r = approvals.request(Audit.principal(), plan, backupId,
-          m == null ? null : RestoreApprovals.manifestDigest(m), Uris.redact(to), reason);
+      Approvals.Subject subject = subject(repository);
+      RestoreApprovals.Request r = approvals.request(Audit.principal(), subject.plan(), subject.backupId(),
+          subject.digest(), subject.target(), reason);
       approvals.signAsRequester(r.id(), sshSign(signWith, RestoreApprovals.requestDocument(r)));
       System.out.printf("request %s: %s/%s -> %s, expires %s%napprovers sign it with: savepoint approve --repo %s %s "
-          + "--sign-with ~/.ssh/id_ed25519%n", r.id(), plan, backupId, r.target(), r.expiresAt(), repo.repo, r.id());
+          + "--sign-with ~/.ssh/id_ed25519%n", r.id(), r.plan(), r.backupId(), r.target(), r.expiresAt(), repo.repo,
+          r.id());
       return Main.OK;
     }
     if (requestId == null) {
@@ -131,9 +141,37 @@ final class ApproveCommand implements Callable<Integer> {
     return Main.OK;
   }
 
+  /** What the command the request is for will name (Approvals.Subject): the same backup, point in time or ids. */
+  private Approvals.Subject subject(Repository repository) throws Exception {
+    if (to.startsWith("pgdata:") || Uris.isProvider(to) || !withTiers.isEmpty()) {
+      List<String> plans = new java.util.ArrayList<>(List.of(plan));
+      plans.addAll(withTiers);
+      return Approvals.Subject.pointInTime(String.join("+", plans), at, lsn, timeline, to);
+    }
+    if (to.equals(Approvals.PRUNE)) {
+      if (backup.equals("latest")) {
+        throw new IllegalArgumentException("a prune request names the backups it deletes: --backup <id,id,…> as "
+            + "'savepoint prune --dry-run' lists them");
+      }
+      return Approvals.Subject.prune(plan, List.of(backup.split(",")));
+    }
+    Manifest m = to.equals(RestoreApprovals.DELETE_TARGET) && !backup.equals("latest")
+        ? repository.list(plan).stream().filter(x -> x.id().equals(backup)).findFirst().orElse(null)
+        : repository.select(plan, at != null ? BackupSelector.atOrBefore(Format.instant("--at", at))
+            : BackupSelector.parse(backup));
+    // Deleting a damaged backup needs a request too: it is named by id, as no manifest can be read.
+    return m == null ? new Approvals.Subject(plan, backup, null, RestoreApprovals.DELETE_TARGET)
+        : Approvals.Subject.backup(plan, m, to);
+  }
+
   /** {@code ssh-keygen -Y sign}: the approver's own tool and key; the key never enters this process. */
   static String sshSign(Path key, byte[] document) throws Exception {
-    Process p = new ProcessBuilder("ssh-keygen", "-q", "-Y", "sign", "-n", Approvers.NAMESPACE, "-f", key.toString())
+    return sshSign(key, Approvers.NAMESPACE, document);
+  }
+
+  /** As {@link #sshSign(Path, byte[])}, in {@code namespace}. */
+  static String sshSign(Path key, String namespace, byte[] document) throws Exception {
+    Process p = new ProcessBuilder("ssh-keygen", "-q", "-Y", "sign", "-n", namespace, "-f", key.toString())
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     try (var in = p.getOutputStream()) {
       in.write(document);

@@ -1,5 +1,6 @@
 package dev.savepoint.cli;
 
+import dev.savepoint.core.ApprovalPolicy;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreApprovals;
@@ -57,11 +58,11 @@ final class DeleteCommand implements Callable<Integer> {
       System.out.printf("would %s %s backup %s of plan '%s'%n", action, damaged ? "damaged" : "intact", id, plan);
       return Main.OK;
     }
-    if (requireApprovals > 0 || approval != null) {
-      Manifest intactManifest = repository.list(plan).stream().filter(m -> m.id().equals(id)).findFirst().orElse(null);
-      Approvals.require(repository, approval, Math.max(1, requireApprovals), approvers, plan, id,
-          intactManifest == null ? null : RestoreApprovals.manifestDigest(intactManifest), "delete");
-    }
+    // A damaged backup is named by id alone: no manifest can be read to name it by.
+    Manifest intactManifest = repository.list(plan).stream().filter(m -> m.id().equals(id)).findFirst().orElse(null);
+    Approvals.require(repository, ApprovalPolicy.Operation.DELETE, approval, requireApprovals, approvers,
+        intactManifest == null ? new Approvals.Subject(plan, id, null, RestoreApprovals.DELETE_TARGET)
+            : Approvals.Subject.backup(plan, intactManifest, RestoreApprovals.DELETE_TARGET));
     if (quarantine) {
       int moved = repository.quarantine(plan, id);
       System.out.printf("moved backup %s of plan '%s' (%d object(s)) to %s%s/%s/%n", id, plan, moved,

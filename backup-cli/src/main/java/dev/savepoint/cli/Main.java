@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
     version = "savepoint 0.1.0",
     description = "Back up, verify and restore PostgreSQL databases, files and configuration.",
     subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
-        CleanupCommand.class, DrillCommand.class, PruneCommand.class, ApproveCommand.class, RunCommand.class, ReportCommand.class,
+        CleanupCommand.class, DrillCommand.class, PruneCommand.class, ApproveCommand.class, PolicyCommand.class,
+        RunCommand.class, ReportCommand.class,
         AuditCommand.class, CheckCommand.class, DeleteCommand.class, RepoCommand.class, BaseBackupCommand.class, WalCommand.class, RecoverCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {

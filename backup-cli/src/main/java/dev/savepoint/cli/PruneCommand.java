@@ -1,5 +1,6 @@
 package dev.savepoint.cli;
 
+import dev.savepoint.core.ApprovalPolicy;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Retention;
 import dev.savepoint.postgres.pitr.BaseBackupSource;
@@ -79,6 +80,18 @@ final class PruneCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the verdicts as JSON.")
   boolean json;
 
+  @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved prune request (approve "
+      + "--request --plan P --to prune --backup <the ids --dry-run lists>); the prune then deletes exactly those.")
+  String approval;
+
+  @Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "Without an approval policy: the "
+      + "approvers' OpenSSH allowed_signers file (default: $SAVEPOINT_APPROVERS).")
+  java.nio.file.Path approvers;
+
+  @Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
+      description = "Refuse without an approval request holding N approvals (the repository's policy may ask more).")
+  int requireApprovals;
+
   @Override
   public Integer call() throws Exception {
     Retention retention = Retention.builder().last(last).hourly(hourly).daily(daily).weekly(weekly).monthly(monthly)
@@ -88,6 +101,15 @@ final class PruneCommand implements Callable<Integer> {
     }
     Repository repository = repo.open();
     RepositoryOptions.requirePlan(repository, plan);
+    if (!dryRun) {
+      List<String> doomed = repository.prune(plan, retention, true, Duration.ofHours(6)).stream()
+          .filter(v -> !v.keep()).map(v -> v.backup().id()).toList();
+      if (!doomed.isEmpty()) {
+        Approvals.require(repository, ApprovalPolicy.Operation.PRUNE, approval, requireApprovals, approvers,
+            Approvals.Subject.prune(plan, doomed));
+        retention = retention.deletingOnly(java.util.Set.copyOf(doomed));
+      }
+    }
     List<Retention.Verdict> verdicts = repository.prune(plan, retention, dryRun, Duration.ofHours(6));
     List<Map<String, Object>> rows = new ArrayList<>();
     long deleted = 0;

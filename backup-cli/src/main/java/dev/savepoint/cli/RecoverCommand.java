@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import dev.savepoint.core.Approvers;
+import dev.savepoint.core.ApprovalPolicy;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Notifier;
@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -212,13 +213,22 @@ final class RecoverCommand implements Callable<Integer> {
       throw new ConfigurationException("a drill runs only what is known to be safe to rehearse: step(s) " + undrillable
           + " change something and have no 'drill:' entry (give one acting on staging targets, or drill: {skip: true})");
     }
+    Optional<ApprovalPolicy.Document> policy = drill ? Optional.empty() : Approvals.policy(repository);
+    int policyQuorum = policy.map(p -> p.required(ApprovalPolicy.Operation.RECOVER)).orElse(0);
+    List<StepSpec> beforeApproval = file.steps().stream().takeWhile(s -> s.approve() == null).toList();
+    if (policyQuorum > 0 && (beforeApproval.size() == file.steps().size()
+        || beforeApproval.stream().anyMatch(s -> !s.readsOnly()))) {
+      throw new dev.savepoint.core.ApprovalException("the repository's approval policy (version "
+          + policy.get().version() + ") requires " + policyQuorum + " approval(s) to recover: the recovery file needs "
+          + "an approve step before its first step that changes anything");
+    }
     for (StepSpec s : file.steps()) {
       StepSpec run = drill ? s.forDrill() : s;
       if (run == null) {
         System.err.println("savepoint: the drill skips step " + s.name());
         continue;
       }
-      plan.step(step(run, repository, selector, secrets, subject));
+      plan.step(step(run, repository, selector, secrets, subject, policy));
     }
     RecoveryPlan recovery = plan.build();
     String reportId = resume != null ? resume : java.util.UUID.randomUUID().toString();
@@ -272,7 +282,7 @@ final class RecoverCommand implements Callable<Integer> {
   }
 
   private RecoveryStep step(StepSpec s, Repository repository, BackupSelector selector, Secrets secrets,
-      Steps.ApprovalSubject subject) throws Exception {
+      Steps.ApprovalSubject subject, Optional<ApprovalPolicy.Document> policy) throws Exception {
     Duration timeout = s.timeout() != null ? s.timeout() : Duration.ofMinutes(30);
     int kinds = (s.command() != null ? 1 : 0) + (s.restore() != null ? 1 : 0) + (s.check() != null ? 1 : 0)
         + (s.health() != null ? 1 : 0) + (s.approve() != null ? 1 : 0) + (s.scale() != null ? 1 : 0);
@@ -295,13 +305,11 @@ final class RecoverCommand implements Callable<Integer> {
               Integer.parseInt(replicas), timeout);
     }
     if (s.approve() != null) {
-      int quorum = s.approve().quorum() == null ? 2 : s.approve().quorum();
-      Path file = Approvals.approversFile(approvers);
-      if (file == null) {
-        throw new ConfigurationException("step " + s.name() + " checks approvals against the approvers' SSH keys: "
-            + "give --approvers <allowed_signers> (or SAVEPOINT_APPROVERS), a file kept outside the repository");
-      }
-      return Steps.approve(s.name(), repository, approval, subject, Approvers.fromAllowedSigners(file), quorum, timeout);
+      // The policy can only ask for more than the file (and names the approvers).
+      int quorum = Math.max(s.approve().quorum() == null ? 2 : s.approve().quorum(),
+          policy.map(p -> p.required(ApprovalPolicy.Operation.RECOVER)).orElse(0));
+      return Steps.approve(s.name(), repository, approval, subject, Approvals.approvers(policy, approvers), quorum,
+          timeout);
     }
     if (s.command() != null) {
       return Steps.command(s.name(), s.command(), s.env() == null ? List.of() : s.env(), timeout,

@@ -8,7 +8,7 @@ import dev.savepoint.core.ArchiveRestore;
 import dev.savepoint.core.ArchiveSupport;
 import dev.savepoint.core.AuditLog;
 import java.util.List;
-import dev.savepoint.core.RestoreApprovals;
+import dev.savepoint.core.ApprovalPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -167,11 +167,8 @@ final class RestoreCommand implements Callable<Integer> {
       ArchiveRestore.requestAndWait(repository, m, archiveTier, archiveDays, waitFor, Duration.ofMinutes(1),
           line -> System.err.println("savepoint: " + line));
     }
-    if (requireApprovals > 0 || approval != null) {
-      // An approval given is checked even when none is required: it must cover this restore, or it is a mistake.
-      Approvals.require(repository, approval, Math.max(1, requireApprovals), approvers, choice.plan, m.id(),
-          RestoreApprovals.manifestDigest(m), Uris.redact(to));
-    }
+    Approvals.require(repository, ApprovalPolicy.Operation.RESTORE, approval, requireApprovals, approvers,
+        Approvals.Subject.backup(choice.plan, m, to));
     RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety",
         FilesTarget.UnsafeKeys.valueOf(onUnsafeKeys.toUpperCase(java.util.Locale.ROOT)), pg -> {
       if (jobs != null) {
@@ -210,12 +207,10 @@ final class RestoreCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--with-tier picks each tier's backup by time: give --at (or nothing for the "
           + "newest), not a backup id");
     }
-    if (requireApprovals > 0) {
-      throw new IllegalArgumentException("approvals cover one backup; a combined restore under --require-approvals is "
-          + "not supported: restore each tier with its own approval");
-    }
     List<String> plans = new java.util.ArrayList<>(List.of(choice.plan));
     plans.addAll(withTiers);
+    Approvals.require(repository, ApprovalPolicy.Operation.RESTORE, approval, requireApprovals, approvers,
+        Approvals.Subject.pointInTime(String.join("+", plans), at, null, null, to));
     PostgresTarget.Builder pg = PostgresTarget.builder(PostgresUrl.parse(to)).safetyBackup(repository,
         choice.plan + "-safety").owner(owner).locale(locale);
     if (jobs != null) {
@@ -242,10 +237,8 @@ final class RestoreCommand implements Callable<Integer> {
       throw new IllegalArgumentException("a restore through the provider goes back to a point in time: give --at "
           + "<ISO time> (the provider keeps the WAL; there is no backup id)");
     }
-    if (requireApprovals > 0) {
-      throw new IllegalArgumentException("approvals for provider restores are not supported by 'restore'; use a "
-          + "recovery file with an approve step (savepoint recover)");
-    }
+    Approvals.require(repository, ApprovalPolicy.Operation.RESTORE_PROVIDER, approval, requireApprovals, approvers,
+        Approvals.Subject.pointInTime(choice.plan, at, null, null, to));
     dev.savepoint.providers.ManagedPitr provider = Uris.provider(to);
     Duration timeout = waitFor != null ? waitFor : Duration.ofHours(1);
     String what = choice.plan + " @ " + at + " -> " + provider.describe();
@@ -267,12 +260,11 @@ final class RestoreCommand implements Callable<Integer> {
     if (choice.backup != null && !choice.backup.equals("latest")) {
       throw new IllegalArgumentException("a point-in-time restore takes --at <ISO time> or latest, not a backup id");
     }
-    if (requireApprovals > 0) {
-      throw new IllegalArgumentException("approvals for point-in-time restores are not supported yet");
-    }
     if (lsn != null && at != null) {
       throw new IllegalArgumentException("give either --at or --lsn, not both");
     }
+    Approvals.require(repository, ApprovalPolicy.Operation.RESTORE_PITR, approval, requireApprovals, approvers,
+        Approvals.Subject.pointInTime(choice.plan, at, lsn, timeline, to));
     Instant target = at == null ? null : Format.instant("--at", at);
     Path dir = Path.of(to.substring("pgdata:".length()));
     dev.savepoint.postgres.pitr.PointInTimeRestore pitr = PitrOptions.of(repository, choice.plan, timeline);

@@ -26,10 +26,32 @@ public final class Approvers {
 
   private final Path file;
   private final List<String> principals;
+  private final String namespace;
 
-  private Approvers(Path file, List<String> principals) {
+  private Approvers(Path file, List<String> principals, String namespace) {
     this.file = file;
     this.principals = List.copyOf(principals);
+    this.namespace = namespace;
+  }
+
+  /** The same people, checking signatures made in {@code namespace} instead (policy admins sign policies). */
+  public Approvers inNamespace(String namespace) {
+    return new Approvers(file, principals, namespace);
+  }
+
+  /**
+   * Approvers from {@code allowed_signers} text held elsewhere (an {@link ApprovalPolicy}): written to a private
+   * temporary file that {@code ssh-keygen} reads, deleted when the JVM exits. {@code origin} names the text in errors.
+   */
+  public static Approvers fromText(String allowedSigners, String origin) throws IOException {
+    Path file = Files.createTempFile("savepoint-signers-", ".txt");
+    file.toFile().deleteOnExit();
+    Files.writeString(file, allowedSigners);
+    try {
+      return fromAllowedSigners(file);
+    } catch (ConfigurationException e) {
+      throw new ConfigurationException(e.getMessage().replace("approvers file " + file, origin));
+    }
   }
 
   /**
@@ -59,12 +81,12 @@ public final class Approvers {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while looking for ssh-keygen");
     }
-    return new Approvers(file.toAbsolutePath(), new ArrayList<>(principals));
+    return new Approvers(file.toAbsolutePath(), new ArrayList<>(principals), NAMESPACE);
   }
 
   /**
    * The principal whose listed key made {@code armoredSignature} (an {@code -----BEGIN SSH SIGNATURE-----}
-   * block) over {@code document} in the {@value #NAMESPACE} namespace; empty if it is not a valid signature by a
+   * block) over {@code document} in the {@value #NAMESPACE} namespace (or the one {@link #inNamespace} gave); empty if it is not a valid signature by a
    * listed key (unlisted key, other namespace, other document, malformed, outside the key's validity).
    */
   public Optional<String> signer(byte[] document, String armoredSignature) {
@@ -86,7 +108,7 @@ public final class Approvers {
           continue;
         }
         Result verified = ssh(document, "-Y", "verify", "-f", file.toString(), "-I", principal.strip(), "-n",
-            NAMESPACE, "-s", sig.toString());
+            namespace, "-s", sig.toString());
         if (verified.exit() == 0) {
           java.util.regex.Matcher m = java.util.regex.Pattern.compile("key (\\S+:\\S+)").matcher(verified.out());
           return Optional.of(new Signer(principal.strip(), m.find() ? m.group(1) : "unknown"));

@@ -85,19 +85,25 @@ public final class RestoreApprovals {
 
   /** What a person signing {@code r} is shown first: every field the signature covers, one per line. */
   public static String describe(Request r) {
-    return "request " + r.id() + "\n  operation: " + (RECOVER_TARGET.equals(r.target())
-        ? "recover " + r.plan().replaceFirst("^recovery:", "") + " as of " + r.backupId() + " (recovery file SHA-256 "
-            + r.manifestSha256() + ")"
-        : (DELETE_TARGET.equals(r.target()) ? "delete " : "restore ") + r.plan() + "/" + r.backupId()
-            + " (manifest SHA-256 " + r.manifestSha256() + ")" + (DELETE_TARGET.equals(r.target()) ? ""
-            : "\n  to:        " + r.target()))
-        + "\n  requester: " + r.requester() + "\n  reason:    " + r.reason() + "\n  expires:   " + r.expiresAt();
+    String digest = r.manifestSha256() == null ? "" : " (manifest SHA-256 " + r.manifestSha256() + ")";
+    String operation = switch (r.target()) {
+      case RECOVER_TARGET -> "recover " + r.plan().replaceFirst("^recovery:", "") + " as of " + r.backupId()
+          + " (recovery file SHA-256 " + r.manifestSha256() + ")";
+      case DELETE_TARGET -> "delete " + r.plan() + "/" + r.backupId() + digest;
+      case PRUNE_TARGET -> "prune " + r.plan() + ": delete exactly the backups " + r.backupId();
+      default -> "restore " + r.plan() + "/" + r.backupId() + digest + "\n  to:        " + r.target();
+    };
+    return "request " + r.id() + "\n  operation: " + operation + "\n  requester: " + r.requester() + "\n  reason:    "
+        + r.reason() + "\n  expires:   " + r.expiresAt();
   }
 
   /** The target of a request to delete a backup, and of one to run a whole recovery. */
   public static final String DELETE_TARGET = "delete";
 
   public static final String RECOVER_TARGET = "recover";
+
+  /** The target of a request to prune: its backup id is the comma-separated ids it deletes. */
+  public static final String PRUNE_TARGET = "prune";
 
   private static byte[] canonical(Request r, String heading) {
     Map<String, Object> fields = new LinkedHashMap<>();

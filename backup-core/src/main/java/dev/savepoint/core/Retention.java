@@ -49,6 +49,7 @@ public final class Retention {
   private final Window within;
   private final ZoneId zone;
   private final Duration minFresh;
+  private final Set<String> deletable;
 
   private Retention(Builder b) {
     this.last = b.last;
@@ -60,6 +61,7 @@ public final class Retention {
     this.within = b.within;
     this.zone = b.zone;
     this.minFresh = b.minFresh;
+    this.deletable = b.deletable;
   }
 
   public static Builder builder() {
@@ -168,6 +170,9 @@ public final class Retention {
       if (pinned.containsKey(m.id())) {
         reasons.get(m.id()).add(pinned.get(m.id()));
       }
+      if (deletable != null && !deletable.contains(m.id())) {
+        reasons.get(m.id()).add("not among the backups approved for deletion");
+      }
     }
     List<Verdict> result = new ArrayList<>();
     for (Manifest m : newestFirst) {
@@ -197,6 +202,16 @@ public final class Retention {
     return b.build();
   }
 
+  /**
+   * This retention, deleting none but {@code ids}: an approved prune deletes exactly what its approvers saw, even
+   * if backups were taken meanwhile.
+   */
+  public Retention deletingOnly(Set<String> ids) {
+    Builder b = copy();
+    b.deletable = Set.copyOf(ids);
+    return b.build();
+  }
+
   private Builder copy() {
     Builder b = new Builder();
     b.last = last;
@@ -208,6 +223,7 @@ public final class Retention {
     b.within = within;
     b.zone = zone;
     b.minFresh = minFresh;
+    b.deletable = deletable;
     return b;
   }
 
@@ -229,6 +245,7 @@ public final class Retention {
     private Window within;
     private ZoneId zone = ZoneOffset.UTC;
     private Duration minFresh;
+    private Set<String> deletable;
 
     private Builder() {}
 
