@@ -75,6 +75,11 @@ final class ApproveCommand implements Callable<Integer> {
           + "its requester (required), else as an approver.")
   Path signWith;
 
+  @Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "With --request and no approval "
+      + "policy: the approvers' allowed_signers file, which names the requester by their key (default: "
+      + "$SAVEPOINT_APPROVERS).")
+  Path approvers;
+
   @Option(names = "--signature", paramLabel = "<file>", description = "Store an SSH signature made elsewhere.")
   Path signature;
 
@@ -94,7 +99,7 @@ final class ApproveCommand implements Callable<Integer> {
       }
       dev.savepoint.recovery.Steps.ApprovalSubject subject = dev.savepoint.recovery.Steps.approvalSubject(name,
           at == null ? null : Format.instant("--at", at), java.nio.file.Files.readAllBytes(recovery));
-      RestoreApprovals.Request r = approvals.request(Audit.principal(), subject.plan(), subject.pointInTime(),
+      RestoreApprovals.Request r = approvals.request(requester(repository), subject.plan(), subject.pointInTime(),
           subject.digest(), dev.savepoint.recovery.Steps.RECOVER, reason);
       approvals.signAsRequester(r.id(), sshSign(signWith, RestoreApprovals.requestDocument(r)));
       System.out.printf("request %s: recovery '%s' as of %s, expires %s%napprovers sign it with: savepoint approve "
@@ -107,7 +112,7 @@ final class ApproveCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--request needs --plan and --to");
       }
       Approvals.Subject subject = subject(repository);
-      RestoreApprovals.Request r = approvals.request(Audit.principal(), subject.plan(), subject.backupId(),
+      RestoreApprovals.Request r = approvals.request(requester(repository), subject.plan(), subject.backupId(),
           subject.digest(), subject.target(), reason);
       approvals.signAsRequester(r.id(), sshSign(signWith, RestoreApprovals.requestDocument(r)));
       System.out.printf("request %s: %s/%s -> %s, expires %s%napprovers sign it with: savepoint approve --repo %s %s "
@@ -139,6 +144,24 @@ final class ApproveCommand implements Callable<Integer> {
     approvals.addSignature(requestId, armored, Audit.principal());
     System.out.printf("stored a signature for request %s (it counts if the restoring side lists the key)%n", requestId);
     return Main.OK;
+  }
+
+  /**
+   * Who opens the request: the name the approvers (the policy's, else the file given) list for the key it is signed
+   * with — not a name anyone can type. Without approvers to ask, $SAVEPOINT_PRINCIPAL or the user's name, which
+   * the restoring side checks against the key then.
+   */
+  private String requester(Repository repository) throws Exception {
+    java.util.Optional<dev.savepoint.core.ApprovalPolicy.Document> policy =
+        new dev.savepoint.core.ApprovalPolicy(repository.store()).inForce();
+    if (policy.isEmpty() && Approvals.approversFile(approvers) == null) {
+      return Audit.principal();
+    }
+    byte[] probe = ("savepoint: which approver holds this key? " + java.util.UUID.randomUUID())
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return Approvals.approvers(policy, approvers).verify(probe, sshSign(signWith, probe))
+        .map(Approvers.Signer::principal).orElseThrow(() -> new dev.savepoint.core.ApprovalException("the key "
+            + signWith + " is not one the approvers list: a request counts only when a listed key signed it"));
   }
 
   /** What the command the request is for will name (Approvals.Subject): the same backup, point in time or ids. */

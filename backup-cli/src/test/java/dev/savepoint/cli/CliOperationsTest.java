@@ -59,7 +59,7 @@ class CliOperationsTest {
     CliProcess.Result refused = CliProcess.run("restore", "--insecure-unsigned", "--repo", repo, "--plan", "tier2", "--to", to,
         "--require-approvals", "2");
     assertThat(refused.exit()).isEqualTo(2);
-    assertThat(refused.err()).contains("requires 2 approvals");
+    assertThat(refused.err()).contains("requires 2 approval(s)");
 
     // The approvers and their SSH keys, in a file outside the repository.
     Path alice = dev.savepoint.testkit.SshKeys.create(tmp, "alice");
