@@ -79,6 +79,28 @@ public final class BackupPlan {
     return new Builder(name);
   }
 
+  private BackupPlan(BackupPlan base, Notifier notifier) {
+    this.name = base.name;
+    this.tier = base.tier;
+    this.labels = base.labels;
+    this.source = base.source;
+    this.transforms = base.transforms;
+    this.repository = base.repository;
+    this.verifiers = base.verifiers;
+    this.progress = base.progress;
+    this.notifier = notifier;
+    this.rpo = base.rpo;
+    this.copies = base.copies;
+  }
+
+  /**
+   * This plan, telling {@code extra} of its events too: how a framework adds its metrics and alerts to a plan the
+   * application built.
+   */
+  public BackupPlan alsoNotifying(Notifier extra) {
+    return new BackupPlan(this, Notifier.safely(List.of(notifier, extra)));
+  }
+
   private <T> T required(T value, String what, String call) {
     if (value == null) {
       throw new IllegalArgumentException("plan '" + name + "' has no " + what + ": call ." + call

@@ -43,8 +43,14 @@ final class RepositoryUris {
     }
   }
 
+  /** The objects under an {@code s3://bucket/prefix} URI, as a plan's source (uploads). */
+  static dev.savepoint.core.Source bucket(String key, String uri) throws IOException {
+    requireClass(key, uri, "dev.savepoint.s3.S3Store", "backup-s3");
+    return S3.bucket(uri);
+  }
+
   /** A URI as errors show it: without a query, where credentials could be. */
-  private static String redact(String uri) {
+  static String redact(String uri) {
     String redacted = dev.savepoint.core.Redaction.uri(uri);
     int q = redacted.indexOf('?');
     return q < 0 ? redacted : redacted.substring(0, q) + "?…";
@@ -54,6 +60,10 @@ final class RepositoryUris {
   private static final class S3 {
     static Repository open(String uri) throws IOException {
       return new Repository(Stores.standard(dev.savepoint.s3.S3Store.fromUri(uri)));
+    }
+
+    static dev.savepoint.core.Source bucket(String uri) throws IOException {
+      return dev.savepoint.core.BucketSource.of(dev.savepoint.s3.S3Store.fromUri(uri));
     }
   }
 }

@@ -97,21 +97,38 @@ public class SavepointAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public SavepointPlans savepointPlans(SavepointProperties properties, Repository repository, Environment environment,
-      ObjectProvider<Notifier> notifiers) {
+      ObjectProvider<Notifier> notifiers, ObjectProvider<BackupPlan> applicationPlans) {
     Map<String, BackupPlan> plans = new LinkedHashMap<>();
     List<Notifier> all = notifiers.orderedStream().toList();
+    // The application's own BackupPlan beans: scheduled, checked, measured and alerted on like configured ones.
+    applicationPlans.orderedStream().forEach(bean -> {
+      String key = "BackupPlan bean '" + bean.name() + "'";
+      if (plans.put(bean.name(), bean.alsoNotifying(Notifier.safely(all))) != null) {
+        throw new IllegalStateException("two BackupPlan beans are named '" + bean.name() + "': plan names are unique");
+      }
+      requireAuthenticated(key, bean.repository(), properties);
+      SavepointProperties.Plan spec = properties.getPlans().get(bean.name());
+      if (spec != null && (spec.getSource() != null || spec.isPhysical() || !spec.getTables().isEmpty()
+          || spec.getEncryptionPassphrase() != null || spec.getTier() != null || spec.getRpo() != null)) {
+        throw new IllegalStateException("savepoint.plans." + bean.name() + " configures what the BackupPlan bean of "
+            + "that name already defines: give only schedule, zone, retention and drill there");
+      }
+    });
+    Map<String, dev.savepoint.core.Retention> retention = new LinkedHashMap<>();
     properties.getPlans().forEach((name, spec) -> {
       String key = "savepoint.plans." + name;
-      PostgresUrl database = database(key, spec.getSource(), environment);
-      PostgresSource.Builder source = PostgresSource.builder(database).format(spec.getFormat());
-      if (!spec.getTables().isEmpty()) {
-        source.table(spec.getTables().toArray(String[]::new));
+      if (spec.getRetention().isSet()) {
+        retention.put(name, retention(key, spec.getRetention()));
       }
-      if (!spec.getCrossTierReferences().isEmpty()) {
-        source.crossTierReference(spec.getCrossTierReferences().toArray(String[]::new));
+      validateSchedules(key, spec);
+      if (plans.containsKey(name)) {
+        return; // the application's own plan: scheduled, pruned and drilled from here
       }
       BackupPlan.Builder plan = BackupPlan.builder(name);
-      plan.tier(spec.getTier()).source(source.build()).repository(repository).rpo(spec.getRpo());
+      plan.tier(spec.getTier()).source(source(key, spec, environment)).repository(repository).rpo(spec.getRpo());
+      if (spec.isPhysical()) {
+        plan.verifier(dev.savepoint.core.Verifiers.presence(1));
+      }
       switch (spec.getCompression()) {
         case ZSTD -> plan.transform(Transforms.zstd());
         case GZIP -> plan.transform(Transforms.gzip());
@@ -123,25 +140,6 @@ public class SavepointAutoConfiguration {
       all.forEach(plan::notifier);
       for (String archive : spec.getCopyTo()) {
         plan.copyTo(RepositoryUris.open(key + ".copy-to", archive));
-      }
-      if (spec.getRetention().isSet()) {
-        plan.notifier(pruneAfterSuccess(name, retention(key, spec.getRetention()), repository));
-      }
-      if (spec.getSchedule() != null) {
-        try {
-          Scheduler.validateCron(spec.getSchedule());
-          ZoneId.of(spec.getZone());
-        } catch (RuntimeException e) {
-          throw new IllegalStateException(key + ".schedule/zone: " + e.getMessage(), e);
-        }
-      }
-      if (spec.getDrill().getSchedule() != null) {
-        try {
-          Scheduler.validateCron(spec.getDrill().getSchedule());
-          PostgresUrl.parse(String.valueOf(spec.getDrill().getServer()));
-        } catch (RuntimeException | dev.savepoint.core.ConfigurationException e) {
-          throw new IllegalStateException(key + ".drill: " + e.getMessage(), e);
-        }
       }
       BackupPlan built;
       try {
@@ -170,7 +168,7 @@ public class SavepointAutoConfiguration {
         throw new IllegalStateException(key + ".slot: " + e.getMessage(), e);
       }
     });
-    return new SavepointPlans(plans, streamers, properties);
+    return new SavepointPlans(plans, retention, streamers, properties);
   }
 
   private static dev.savepoint.core.Retention retention(String key, SavepointProperties.RetentionOptions r) {
@@ -194,24 +192,78 @@ public class SavepointAutoConfiguration {
     }
   }
 
-  /** Prunes {@code plan} after each of its successful backups; a failed prune is logged, not thrown. */
-  private static Notifier pruneAfterSuccess(String plan, dev.savepoint.core.Retention retention, Repository repository) {
-    return event -> {
-      if (event.type() == dev.savepoint.core.Event.Type.BACKUP_SUCCEEDED) {
-        try {
-          for (dev.savepoint.core.Retention.Verdict v : repository.prune(plan, retention, false,
-              java.time.Duration.ofHours(1))) {
-            if (!v.keep()) {
-              org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).info(
-                  "retention of plan '{}' ({}) deleted backup {}", plan, retention, v.backup().id());
-            }
-          }
-        } catch (IOException | RuntimeException e) {
-          org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).warn("pruning plan '{}' failed: {}",
-              plan, e.getMessage());
-        }
+  private static void validateSchedules(String key, SavepointProperties.Plan spec) {
+    if (spec.getSchedule() != null) {
+      try {
+        Scheduler.validateCron(spec.getSchedule());
+        ZoneId.of(spec.getZone());
+      } catch (RuntimeException e) {
+        throw new IllegalStateException(key + ".schedule/zone: " + e.getMessage(), e);
       }
-    };
+    }
+    if (spec.getDrill().getSchedule() != null) {
+      try {
+        Scheduler.validateCron(spec.getDrill().getSchedule());
+        PostgresUrl.parse(String.valueOf(spec.getDrill().getServer()));
+      } catch (RuntimeException | dev.savepoint.core.ConfigurationException e) {
+        throw new IllegalStateException(key + ".drill: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /**
+   * What a plan backs up, by its source: a database (logical, or physical base backups), a bucket's objects, a
+   * directory or file, or configuration from the environment. Options of another kind are refused, naming the key.
+   */
+  static dev.savepoint.core.Source source(String key, SavepointProperties.Plan spec, Environment environment) {
+    String uri = spec.getSource() == null ? "" : spec.getSource().strip();
+    boolean postgres = uri.isEmpty() || PostgresUrl.isPostgresUrl(uri);
+    if (!postgres && !uri.startsWith("file:") && !uri.startsWith("s3://") && !uri.startsWith("env:")) {
+      throw new IllegalStateException(key + ".source is '" + RepositoryUris.redact(uri) + "': not a PostgreSQL URL "
+          + "(postgresql://…), s3://bucket/prefix, file:/path or env:NAME,PREFIX_* (empty: the application's "
+          + "DataSource)");
+    }
+    if (!postgres && (spec.isPhysical() || spec.getFormat() != null || !spec.getTables().isEmpty()
+        || !spec.getCrossTierReferences().isEmpty())) {
+      throw new IllegalStateException(key + ": physical, format, tables and cross-tier-references are for PostgreSQL "
+          + "sources, not " + RepositoryUris.redact(uri));
+    }
+    try {
+      if (uri.startsWith("file:")) {
+        java.nio.file.Path path = java.nio.file.Path.of(uri.substring("file:".length()));
+        if (java.nio.file.Files.isDirectory(path)) {
+          return new dev.savepoint.core.DirectorySource(path);
+        }
+        if (!java.nio.file.Files.isRegularFile(path)) {
+          throw new IllegalStateException(key + ".source: " + path + " is neither a directory nor a file");
+        }
+        return dev.savepoint.core.StreamSource.file(path);
+      }
+      if (uri.startsWith("s3://")) {
+        return RepositoryUris.bucket(key + ".source", uri);
+      }
+      if (uri.startsWith("env:")) {
+        return dev.savepoint.core.EnvironmentSource.environment(List.of(uri.substring("env:".length()).split(",")));
+      }
+      PostgresUrl database = database(key, uri, environment);
+      if (spec.isPhysical()) {
+        if (spec.getFormat() != null || !spec.getTables().isEmpty() || !spec.getCrossTierReferences().isEmpty()) {
+          throw new IllegalStateException(key + ": a physical plan backs up the whole cluster: no format, tables or "
+              + "cross-tier-references");
+        }
+        return new dev.savepoint.postgres.pitr.BaseBackupSource(database);
+      }
+      PostgresSource.Builder source = PostgresSource.builder(database).format(spec.getFormat());
+      if (!spec.getTables().isEmpty()) {
+        source.table(spec.getTables().toArray(String[]::new));
+      }
+      if (!spec.getCrossTierReferences().isEmpty()) {
+        source.crossTierReference(spec.getCrossTierReferences().toArray(String[]::new));
+      }
+      return source.build();
+    } catch (IOException | IllegalArgumentException e) {
+      throw new IllegalStateException(key + ".source: " + e.getMessage(), e);
+    }
   }
 
   /** The plan's database: its own URL, or the application's DataSource properties. */
@@ -251,18 +303,12 @@ public class SavepointAutoConfiguration {
   static class Metrics {
     @Bean
     @ConditionalOnMissingBean(MicrometerMetrics.class)
-    Notifier savepointMetrics(ObjectProvider<MeterRegistry> registry, SavepointProperties properties) {
+    Notifier savepointMetrics(ObjectProvider<MeterRegistry> registry) {
       MeterRegistry r = registry.getIfAvailable();
       if (r == null) {
         return event -> { };
       }
-      MicrometerMetrics metrics = new MicrometerMetrics(r);
-      properties.getPlans().forEach((name, plan) -> {
-        if (plan.getRpo() != null) {
-          metrics.rpo(name, plan.getRpo());
-        }
-      });
-      return metrics;
+      return new MicrometerMetrics(r);
     }
 
     /**
@@ -281,6 +327,9 @@ public class SavepointAutoConfiguration {
           return;
         }
         p.all().forEach((name, plan) -> {
+          if (plan.rpo() != null) {
+            metrics.rpo(name, plan.rpo());
+          }
           try {
             metrics.plan(name, plan.repository().newest(name).map(Manifest::finishedAt).orElse(null));
             SavepointProperties.Plan spec = p.properties().getPlans().get(name);

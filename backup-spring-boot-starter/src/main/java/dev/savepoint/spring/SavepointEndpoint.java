@@ -40,7 +40,8 @@ public class SavepointEndpoint {
     result.put("repository", repository.describe());
     Map<String, Object> rows = new LinkedHashMap<>();
     for (Map.Entry<String, BackupPlan> e : plans.all().entrySet()) {
-      List<Manifest> backups = repository.list(e.getKey());
+      dev.savepoint.core.Repository planRepository = e.getValue().repository();
+      List<Manifest> backups = planRepository.list(e.getKey());
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("backups", backups.size());
       row.put("storedBytes", backups.stream().mapToLong(Manifest::storedBytes).sum());
@@ -48,7 +49,7 @@ public class SavepointEndpoint {
         Manifest newest = backups.get(backups.size() - 1);
         row.put("newestBackup", newest.id());
         row.put("newestAgeSeconds", Duration.between(newest.startedAt(), now).toSeconds());
-        RestoreDrill.latest(repository, backups).ifPresent(d -> row.put("lastDrill", Map.of("at",
+        RestoreDrill.latest(planRepository, backups).ifPresent(d -> row.put("lastDrill", Map.of("at",
             d.startedAt().toString(), "passed", d.passed(), "restoreMillis", d.restoreMillis())));
       }
       if (e.getValue().rpo() != null) {
@@ -119,17 +120,17 @@ public class SavepointEndpoint {
       throws IOException {
     if ("drill".equals(operation)) {
       SavepointProperties.Plan spec = plans.properties().getPlans().get(plan);
-      if (spec.getDrill().getServer() == null) {
+      if (spec == null || spec.getDrill().getServer() == null) {
         return new WebEndpointResponse<>(Map.of("error", "plan '" + plan + "' has no drill server "
             + "(savepoint.plans." + plan + ".drill.server)"), 400);
       }
-      RestoreDrill.Report report = new RestoreDrill(repository, plan,
+      RestoreDrill.Report report = new RestoreDrill(chosen.repository(), plan,
           dev.savepoint.postgres.PostgresUrl.parse(spec.getDrill().getServer()), dev.savepoint.core.BackupSelector.latest(),
-          spec.secrets(), chosen.notifier()).run();
+          chosen.repository().secrets(), chosen.notifier()).run();
       return new WebEndpointResponse<>(Map.of("plan", plan, "backupId", report.backupId(), "passed", report.passed(),
           "restoreMillis", report.restoreMillis(), "detail", report.detail()), report.passed() ? 200 : 500);
     }
-    Manifest m = chosen.run().manifest();
+    Manifest m = plans.run(plan).manifest();
     return new WebEndpointResponse<>(Map.of("plan", plan, "backupId", m.id(), "storedBytes", m.storedBytes(),
         "durationMillis", m.duration().toMillis()), 200);
   }

@@ -34,7 +34,8 @@ public final class SavepointHealthIndicator implements HealthIndicator {
   static final int DRILLS_LOOKED_BACK = 5;
 
   /** The most recent drill of the newest backup that has one, as "passed|FAILED at (backup id)". */
-  private Optional<String> lastDrill(List<Manifest> newestFirst) throws java.io.IOException {
+  private static Optional<String> lastDrill(dev.savepoint.core.Repository repository, List<Manifest> newestFirst)
+      throws java.io.IOException {
     for (Manifest m : newestFirst) { // stops at the first drilled backup: usually one listing per probe
       Optional<RestoreDrill.Report> drill = RestoreDrill.latest(repository, List.of(m));
       if (drill.isPresent()) {
@@ -54,10 +55,11 @@ public final class SavepointHealthIndicator implements HealthIndicator {
       BackupPlan plan = e.getValue();
       Map<String, Object> row = new LinkedHashMap<>();
       try {
+        dev.savepoint.core.Repository repository = plan.repository(); // an application's own plan may use its own
         List<Manifest> recent = repository.newest(plan.name(), DRILLS_LOOKED_BACK);
         Optional<Manifest> newest = recent.stream().findFirst();
         row.put("newestBackup", newest.map(Manifest::id).orElse(null));
-        lastDrill(recent).ifPresent(d -> row.put("lastDrill", d));
+        lastDrill(repository, recent).ifPresent(d -> row.put("lastDrill", d));
         newest.ifPresent(m -> row.put("ageSeconds", Duration.between(m.startedAt(), now).toSeconds()));
         if (plan.rpo() != null) {
           row.put("rpoSeconds", plan.rpo().toSeconds());

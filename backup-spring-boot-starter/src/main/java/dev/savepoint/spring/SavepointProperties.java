@@ -211,10 +211,27 @@ public class SavepointProperties {
   /** One backup plan of a PostgreSQL database. */
   public static class Plan {
     /**
-     * The database: postgresql://user@host:port/db, or empty for the application's own (spring.datasource.url,
-     * username and password).
+     * What is backed up: a database, postgresql://user@host:port/db, or empty for the application's own
+     * (spring.datasource.url, username and password); uploads in a bucket, s3://bucket/prefix?region=… (needs
+     * backup-s3); a directory or file, file:/path; configuration from the environment, env:NAME,PREFIX_* (names or
+     * prefixes; secret-looking values are withheld). Not set for a plan that is an application's own BackupPlan bean
+     * of that name: then only its schedule, zone, retention and drill come from here.
      */
     private String source;
+
+    /**
+     * With a PostgreSQL source: physical base backups of the whole cluster (pg_basebackup; the role needs REPLICATION)
+     * for point-in-time restores with a savepoint.wal-streams entry of the same name, instead of logical dumps.
+     */
+    private boolean physical;
+
+    public boolean isPhysical() {
+      return physical;
+    }
+
+    public void setPhysical(boolean physical) {
+      this.physical = physical;
+    }
 
     /** A label such as tier1, kept in every manifest. */
     private String tier;
@@ -349,13 +366,6 @@ public class SavepointProperties {
 
     public void setEncryptionPassphrase(String encryptionPassphrase) {
       this.encryptionPassphrase = encryptionPassphrase;
-    }
-
-    /** What restores and drills of the plan need: its passphrase, if it has one. */
-    dev.savepoint.core.Secrets secrets() {
-      return encryptionPassphrase == null || encryptionPassphrase.isEmpty() ? dev.savepoint.core.Secrets.none()
-          : dev.savepoint.core.Secrets.of(java.util.Map.of(dev.savepoint.crypto.OpenPgpEncryption.PASSPHRASE,
-              encryptionPassphrase.toCharArray()));
     }
 
     @Override

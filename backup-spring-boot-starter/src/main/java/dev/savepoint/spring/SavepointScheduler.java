@@ -42,7 +42,8 @@ public final class SavepointScheduler implements SmartLifecycle {
     this.notifier = notifier;
     plans.properties().getPlans().forEach((name, spec) -> {
       if (spec.getSchedule() != null) {
-        scheduler.schedule(plans.get(name).orElseThrow(), spec.getSchedule(), ZoneId.of(spec.getZone()));
+        scheduler.schedule(plans.get(name).orElseThrow(), spec.getSchedule(), ZoneId.of(spec.getZone()),
+            plan -> plans.run(plan.name()));
       }
     });
   }
@@ -64,8 +65,9 @@ public final class SavepointScheduler implements SmartLifecycle {
         return;
       }
       try (LockProvider.Lock held = lock.get()) {
-        RestoreDrill.Report report = new RestoreDrill(repository, plan, PostgresUrl.parse(spec.getDrill().getServer()),
-            BackupSelector.latest(), spec.secrets(), notifier).run();
+        Repository planRepository = plans.get(plan).orElseThrow().repository(); // with the plan's own keys
+        RestoreDrill.Report report = new RestoreDrill(planRepository, plan, PostgresUrl.parse(
+            spec.getDrill().getServer()), BackupSelector.latest(), planRepository.secrets(), notifier).run();
         log.info("savepoint: drill of plan '{}' {}", plan, report.passed() ? "passed" : "FAILED: " + report.detail());
       }
     } catch (IOException | RuntimeException e) {

@@ -74,6 +74,83 @@ class SavepointAutoConfigurationTest {
             });
   }
 
+  /**
+   * Issue 40.6: uploads, a directory, configuration and physical base backups by properties, each backed up as its
+   * kind; options of another kind refused naming the key.
+   */
+  @Test
+  void everyPlanKindByProperties() throws Exception {
+    Path uploads = java.nio.file.Files.createDirectories(tmp.resolve("uploads"));
+    java.nio.file.Files.writeString(uploads.resolve("map.png"), "a map");
+    new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(SavepointAutoConfiguration.class))
+        .withPropertyValues("savepoint.insecure-unsigned=true", "savepoint.repository=file:" + tmp.resolve("repo"),
+            "savepoint.plans.uploads.source=file:" + uploads, "savepoint.plans.config.source=env:PATH,HOME",
+            "savepoint.plans.bucket.source=s3://uploads/maps?region=us-east-1&endpoint=http://127.0.0.1:1&pathStyle=true",
+            "savepoint.plans.cluster.source=postgresql://replicator@db.internal:5432/postgres",
+            "savepoint.plans.cluster.physical=true")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          SavepointPlans plans = context.getBean(SavepointPlans.class);
+          assertThat(plans.all()).containsOnlyKeys("uploads", "config", "bucket", "cluster");
+          assertThat(plans.run("uploads").manifest().source().type()).isEqualTo("directory");
+          assertThat(plans.run("config").manifest().source().type()).isEqualTo("environment");
+        });
+    runner().withPropertyValues("savepoint.plans.uploads.source=file:" + uploads,
+        "savepoint.plans.uploads.tables=users").run(context -> assertThat(context.getStartupFailure())
+            .hasStackTraceContaining("savepoint.plans.uploads: physical, format, tables and cross-tier-references "
+                + "are for PostgreSQL sources"));
+    runner().withPropertyValues("savepoint.plans.trpg-tier1.physical=true").run(context ->
+        assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.plans.trpg-tier1: a physical "
+            + "plan backs up the whole cluster"));
+    runner().withPropertyValues("savepoint.plans.x.source=ftp://host/dir").run(context ->
+        assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.plans.x.source is 'ftp://host/dir'"));
+  }
+
+  /**
+   * Issue 40.6: an application's own BackupPlan bean is scheduled, retained, measured and alerted on like a
+   * configured one; configuring what the bean defines is refused.
+   */
+  @Test
+  void anApplicationsOwnPlanBeanIsPickedUp() throws Exception {
+    java.util.List<dev.savepoint.core.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Repository repository = new Repository(new dev.savepoint.core.FilesystemStore(tmp.resolve("own")));
+    runner().withBean("ownPlan", dev.savepoint.core.BackupPlan.class, () -> dev.savepoint.core.BackupPlan
+            .builder("campaign-exports").rpo(java.time.Duration.ofHours(2)).repository(repository)
+            .source(dev.savepoint.core.StreamSource.of("export.json", dev.savepoint.core.ByteSource.wrap(
+                "{}".getBytes()))).build())
+        .withBean("listener", dev.savepoint.core.Notifier.class, () -> events::add)
+        .withPropertyValues("savepoint.plans.campaign-exports.schedule=0 3 * * *",
+            "savepoint.plans.campaign-exports.retention.keep-last=1")
+        .withBean(io.micrometer.core.instrument.MeterRegistry.class,
+            io.micrometer.core.instrument.simple.SimpleMeterRegistry::new)
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          SavepointPlans plans = context.getBean(SavepointPlans.class);
+          assertThat(plans.all()).containsKeys("trpg-tier1", "campaign-exports");
+          // (the scheduler may also catch up at start: the plan had no backup within its RPO)
+          plans.run("campaign-exports");
+          plans.run("campaign-exports");
+          assertThat(repository.list("campaign-exports")).as("retention keep-last 1").hasSize(1);
+          assertThat(events).filteredOn(e -> e.type() == dev.savepoint.core.Event.Type.BACKUP_SUCCEEDED)
+              .hasSizeGreaterThanOrEqualTo(2).allMatch(e -> e.plan().equals("campaign-exports"));
+          io.micrometer.core.instrument.MeterRegistry registry =
+              context.getBean(io.micrometer.core.instrument.MeterRegistry.class);
+          assertThat(registry.get("savepoint.backup.last.success").tag("plan", "campaign-exports").gauge().value())
+              .isPositive();
+          assertThat(registry.get("savepoint.plan.rpo").tag("plan", "campaign-exports").gauge().value())
+              .isEqualTo(7200);
+          assertThat(context.getBean(SavepointHealthIndicator.class).health().getDetails().get("plans").toString())
+              .contains("campaign-exports={newestBackup=" + repository.newest("campaign-exports").orElseThrow().id(),
+                  "within RPO");
+        });
+    runner().withBean("ownPlan", dev.savepoint.core.BackupPlan.class, () -> dev.savepoint.core.BackupPlan
+            .builder("campaign-exports").repository(repository).source(dev.savepoint.core.StreamSource.of("e.json",
+                dev.savepoint.core.ByteSource.wrap(new byte[1]))).build())
+        .withPropertyValues("savepoint.plans.campaign-exports.source=postgresql://app@db/trpg")
+        .run(context -> assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.plans."
+            + "campaign-exports configures what the BackupPlan bean of that name already defines"));
+  }
+
   /** Issue 40.7: a backup on demand that fails answers typed JSON with the cause, not an opaque 500. */
   @Test
   void aFailingBackupOnDemandSaysWhatFailed() {
