@@ -73,7 +73,14 @@ public final class BackupPlan {
     this.notifier = Notifier.safely(b.notifiers);
     this.rpo = b.rpo;
     this.copies = b.copies.stream().map(c -> c.withSecrets(planKeys.orElse(c.secrets()))).toList();
+    if (!repository.authenticated() && UNSIGNED_WARNED.add(name + "@" + repository.describe())) {
+      // The CLI and the starter refuse such a plan unless told; code that builds one is told once, here.
+      log.warn("plan '{}': nothing authenticates its backups (no passphrase, no Repository.signedWith): anyone who "
+          + "can write {} can plant a backup that a restore or drill trusts", name, repository.describe());
+    }
   }
+
+  private static final java.util.Set<String> UNSIGNED_WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public static Builder builder(String name) {
     return new Builder(name);

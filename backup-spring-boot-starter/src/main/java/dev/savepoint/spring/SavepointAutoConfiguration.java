@@ -360,7 +360,7 @@ public class SavepointAutoConfiguration {
   }
 
   /**
-   * {@code savepoint} in /actuator/health: DOWN when a plan's newest backup is older than its RPO. Off with
+   * {@code savepoint} in /actuator/health: BACKUPS_AT_RISK when a plan's newest backup is older than its RPO. Off with
    * {@code management.health.savepoint.enabled=false}; Kubernetes probes use the liveness and readiness groups, which
    * leave it out unless told otherwise (a backup problem is no reason to restart the application).
    */

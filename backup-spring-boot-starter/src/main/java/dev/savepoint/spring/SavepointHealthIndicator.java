@@ -16,11 +16,19 @@ import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.HealthIndicator;
 
 /**
- * Per plan: the newest verified backup and its age, and the last drill among the newest backups; DOWN when a plan
- * with an RPO has no backup younger than it, or when the repository cannot be read — naming the plans. Never shows
- * secrets.
+ * Per plan: the newest verified backup and its age, and the last drill among the newest backups; {@link #AT_RISK}
+ * when a plan with an RPO has no backup younger than it, the repository cannot be read or a WAL stream lags or
+ * stopped — naming the plans. Never shows secrets.
+ *
+ * <p>A backup problem is no reason to restart or unroute the application: {@code BACKUPS_AT_RISK} is not among the
+ * statuses {@code /actuator/health} aggregates, so it stays UP (and Kubernetes probes with it), while the
+ * {@code savepoint} health group ({@code /actuator/health/savepoint}, added by the starter) answers 503.
  */
 public final class SavepointHealthIndicator implements HealthIndicator {
+  /** The status of a backup problem: reported in the savepoint group (503 there), ignored by the application's. */
+  public static final org.springframework.boot.actuate.health.Status AT_RISK =
+      new org.springframework.boot.actuate.health.Status("BACKUPS_AT_RISK");
+
   private final SavepointPlans plans;
   private final Repository repository;
   private final Instant started = Instant.now();
@@ -96,7 +104,7 @@ public final class SavepointHealthIndicator implements HealthIndicator {
       row.put("durableAt", durable == null ? null : durable.toString());
       streams.put(e.getKey(), row);
     }
-    Health.Builder health = (down ? Health.down() : Health.up()).withDetail("repository", repository.describe())
+    Health.Builder health = (down ? Health.status(AT_RISK) : Health.up()).withDetail("repository", repository.describe())
         .withDetail("plans", details);
     return (streams.isEmpty() ? health : health.withDetail("walStreams", streams)).build();
   }

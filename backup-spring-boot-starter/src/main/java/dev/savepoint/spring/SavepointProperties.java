@@ -95,7 +95,7 @@ public class SavepointProperties {
     /** How often the segment being written is stored: the RPO. */
     private Duration flushInterval = Duration.ofSeconds(10);
 
-    /** The newest durable WAL older than this turns the health indicator DOWN. */
+    /** The newest durable WAL older than this puts backups at risk in the health indicator. */
     private Duration maxAge = Duration.ofMinutes(15);
 
     /** OpenPGP passphrase for the WAL, as for plans: ${BACKUP_PASSPHRASE}. */
@@ -254,7 +254,7 @@ public class SavepointProperties {
     /** Time zone of the schedule. */
     private String zone = "UTC";
 
-    /** Recovery point objective: the health indicator is DOWN when the newest backup is older. */
+    /** Recovery point objective: the health indicator reports BACKUPS_AT_RISK when the newest backup is older. */
     private Duration rpo;
 
     /** Compression before encryption. */

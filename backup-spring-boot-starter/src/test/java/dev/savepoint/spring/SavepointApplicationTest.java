@@ -188,14 +188,16 @@ class SavepointApplicationTest {
     assertThat(drilledNow).contains("\"passed\":true");
     assertThat(get("/actuator/savepoint", 200)).contains("\"pointInTime\":{\"trpg-cluster\"");
 
-    // The repository disappears (a failed mount): its backups are gone from view, and health turns DOWN naming
-    // the plan whose RPO is now breached.
+    // The repository disappears (a failed mount): its backups are gone from view, and the savepoint group answers
+    // 503 naming the plan whose RPO is now breached — while the application's own health (and its probes) stays UP.
     Path moved = Files.move(repo, repo.resolveSibling(repo.getFileName() + "-gone"));
     Files.writeString(repo, "not a directory");
-    String down = get("/actuator/health", 503);
-    assertThat(down).contains("\"status\":\"DOWN\"", "\"trpg-tier1\":{", "RPO breached");
+    String down = get("/actuator/health/savepoint", 503);
+    assertThat(down).contains("\"status\":\"BACKUPS_AT_RISK\"", "\"trpg-tier1\":{", "RPO breached");
+    String application = get("/actuator/health", 200);
+    assertThat(application).startsWith("{\"status\":\"UP\"").contains("\"savepoint\":{\"status\":\"BACKUPS_AT_RISK\"");
 
-    for (String shown : List.of(health, metrics, status, page, down, output.getAll())) {
+    for (String shown : List.of(health, metrics, status, page, down, application, output.getAll())) {
       assertThat(shown).doesNotContain(CANARY);
     }
     try (var files = Files.walk(moved)) {
