@@ -39,7 +39,8 @@ final class ApproveCommand implements Callable<Integer> {
   String backup;
 
   @Option(names = "--recovery", paramLabel = "<recovery.yaml>", description = "With --request: approve a whole "
-      + "recovery (savepoint recover with an approve step) as written in this file, as of --at.")
+      + "recovery (savepoint recover with an approve step) as written in this file, as of --at. When approving a "
+      + "recovery request: the file, whose steps are shown and whose digest must match.")
   Path recovery;
 
   @Option(names = "--at", paramLabel = "<ISO time>", description = "With --request: the point in time, as given to "
@@ -133,6 +134,22 @@ final class ApproveCommand implements Callable<Integer> {
     }
     // What you sign is what you see: every field the signature covers, as it is now in the repository.
     System.out.println("signing " + RestoreApprovals.describe(r));
+    if (RestoreApprovals.RECOVER_TARGET.equals(r.target()) && !show) {
+      // A recovery is approved with its file in hand: the steps it runs, checked against the digest signed.
+      if (recovery == null) {
+        throw new IllegalArgumentException("request " + r.id() + " is for a whole recovery: approve it with the "
+            + "recovery file in hand, --recovery <file> (SHA-256 " + r.manifestSha256() + "), to see its steps");
+      }
+      byte[] file = java.nio.file.Files.readAllBytes(recovery);
+      String digest = dev.savepoint.core.internal.Probe.sha256Of(file, 0, file.length);
+      if (!digest.equals(r.manifestSha256())) {
+        throw new dev.savepoint.core.ApprovalException("recovery file " + recovery + " (SHA-256 " + digest + ") is "
+            + "not the one request " + r.id() + " names (SHA-256 " + r.manifestSha256() + "): nothing signed");
+      }
+      System.out.println("  steps (" + recovery + "):");
+      new String(file, java.nio.charset.StandardCharsets.UTF_8).lines()
+          .forEach(line -> System.out.println("    " + RestoreApprovals.printable(line)));
+    }
     String armored;
     if (signWith != null) {
       armored = sshSign(signWith, document);

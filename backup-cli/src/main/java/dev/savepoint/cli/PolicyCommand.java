@@ -33,11 +33,34 @@ final class PolicyCommand {
       ApprovalPolicy.State state = new ApprovalPolicy(repo.open().store()).state();
       state.pin().ifPresent(pin -> System.out.println("this host pins the policy admins in " + pin));
       System.out.println(state.inForce().map(d -> "in force: " + d.describe()).orElse("no approval policy in force: "
-          + "operations need approvals only where --require-approvals asks"));
-      state.proposal().ifPresent(d -> System.out.println("proposed, signed by " + state.proposalSignedBy() + " so far: "
-          + d.describe()));
+          + (state.pin().isPresent() ? "this host refuses every operation a policy would bind"
+              : "operations need approvals only where --require-approvals asks")));
+      state.proposals().forEach(p -> System.out.println(proposed(p, state)));
       return Main.OK;
     }
+  }
+
+  /** A proposal as admins read it: who signed so far, out of whom, and how many are needed. */
+  static String proposed(ApprovalPolicy.Proposal p, ApprovalPolicy.State state) {
+    String signers = state.inForce().map(d -> "admins of version " + d.version())
+        .orElse(state.pin().isPresent() ? "pinned admins" : "its own admins");
+    return "proposed (" + p.signedBy().size() + " of " + p.needed() + " " + signers + " signed so far" + (p.signedBy()
+        .isEmpty() ? "" : ": " + String.join(", ", p.signedBy())) + "; sign with: savepoint policy sign "
+        + p.document().version() + " --sha256 " + p.document().sha256().substring(0, 12) + "): "
+        + p.document().describe();
+  }
+
+  /** The one proposal of {@code version} {@code sha256} (a prefix) names, or the only one. */
+  static ApprovalPolicy.Document proposal(ApprovalPolicy policy, int version, String sha256) throws Exception {
+    List<ApprovalPolicy.Document> found = policy.candidates(version).stream()
+        .filter(d -> sha256 == null || d.sha256().startsWith(sha256)).toList();
+    if (found.size() != 1) {
+      throw new ApprovalException(found.isEmpty() ? "no policy version " + version + (sha256 == null ? "" : " with "
+          + "SHA-256 " + sha256) + " (savepoint policy show)" : "policy version " + version + " has "
+          + found.size() + " proposals: name one with --sha256 (" + String.join(", ", found.stream()
+              .map(d -> d.sha256().substring(0, 12)).toList()) + ")");
+    }
+    return found.get(0);
   }
 
   @Command(name = "propose", description = "Store the next version of the policy (the one in force with what the "
@@ -79,16 +102,16 @@ final class PolicyCommand {
       approvals.putAll(require);
       int quorum = adminQuorum != null ? adminQuorum : current.map(ApprovalPolicy.Document::adminQuorum)
           .orElse(Math.min(2, (int) adminLines.stream().filter(l -> !l.isBlank() && !l.startsWith("#")).count()));
-      ApprovalPolicy.Document doc = new ApprovalPolicy.Document(policy.newestStored() + 1, adminLines, quorum,
+      ApprovalPolicy.Document doc = new ApprovalPolicy.Document(current.map(d -> d.version() + 1).orElse(1), adminLines, quorum,
           approverLines, approvals, Instant.now());
       policy.propose(doc);
       System.out.println("proposed " + doc.describe());
       if (signWith != null) {
-        policy.sign(doc.version(), ApproveCommand.sshSign(signWith, ApprovalPolicy.NAMESPACE, doc.canonical()));
+        policy.sign(doc, ApproveCommand.sshSign(signWith, ApprovalPolicy.NAMESPACE, doc.canonical()));
       }
       Audit.record(repository, "policy-propose", "version " + doc.version(), "ok", Map.of("sha256", doc.sha256()));
-      System.out.printf("admins sign it with: savepoint policy sign --repo %s %d --sign-with ~/.ssh/id_ed25519%n",
-          repo.repo, doc.version());
+      System.out.printf("admins sign it with: savepoint policy sign --repo %s %d --sha256 %s --sign-with "
+          + "~/.ssh/id_ed25519%n", repo.repo, doc.version(), doc.sha256().substring(0, 12));
       return Main.OK;
     }
 
@@ -114,6 +137,10 @@ final class PolicyCommand {
         + "bytes --show prints.")
     Path signature;
 
+    @Option(names = "--sha256", paramLabel = "<prefix>", description = "Which proposal of the version, when there "
+        + "are several (as policy show and propose print it).")
+    String sha256;
+
     @Option(names = "--show", description = "Print the version's document, the exact bytes admins sign.")
     boolean show;
 
@@ -121,8 +148,7 @@ final class PolicyCommand {
     public Integer call() throws Exception {
       Repository repository = repo.open();
       ApprovalPolicy policy = new ApprovalPolicy(repository.store());
-      ApprovalPolicy.Document doc = policy.load(version).orElseThrow(() -> new ApprovalException("no policy version "
-          + version + " (savepoint policy show)"));
+      ApprovalPolicy.Document doc = proposal(policy, version, sha256);
       System.err.println((show ? "" : "signing ") + doc.describe());
       if (show) {
         System.out.write(doc.canonical());
@@ -134,12 +160,14 @@ final class PolicyCommand {
       if (armored == null) {
         throw new IllegalArgumentException("sign with --sign-with <ssh key> or --signature <file>");
       }
-      policy.sign(version, armored);
+      policy.sign(doc, armored);
       Audit.record(repository, "policy-sign", "version " + version, "ok", Map.of("sha256", doc.sha256()));
       ApprovalPolicy.State state = policy.state();
-      System.out.println(state.inForce().filter(d -> d.version() == version).isPresent()
+      System.out.println(state.inForce().filter(d -> d.equals(doc)).isPresent()
           ? "policy version " + version + " is in force"
-          : "stored; policy version " + version + " is signed by " + state.proposalSignedBy() + " so far");
+          : state.proposals().stream().filter(p -> p.document().equals(doc)).findFirst()
+              .map(p -> "stored; " + proposed(p, state)).orElse("stored; version " + version + " is not next in the "
+                  + "chain (savepoint policy show)"));
       return Main.OK;
     }
   }

@@ -213,17 +213,18 @@ final class RecoverCommand implements Callable<Integer> {
       throw new ConfigurationException("a drill runs only what is known to be safe to rehearse: step(s) " + undrillable
           + " change something and have no 'drill:' entry (give one acting on staging targets, or drill: {skip: true})");
     }
-    Optional<ApprovalPolicy.Document> policy = drill ? Optional.empty() : Approvals.policy(repository);
+    // A drill is bound too: its steps can restore wherever the file says, production included.
+    Optional<ApprovalPolicy.Document> policy = Approvals.policy(repository);
     int policyQuorum = policy.map(p -> p.required(ApprovalPolicy.Operation.RECOVER)).orElse(0);
     List<StepSpec> beforeApproval = file.steps().stream().takeWhile(s -> s.approve() == null).toList();
     if (policyQuorum > 0 && (beforeApproval.size() == file.steps().size()
         || beforeApproval.stream().anyMatch(s -> !s.readsOnly()))) {
       throw new dev.savepoint.core.ApprovalException("the repository's approval policy (version "
-          + policy.get().version() + ") requires " + policyQuorum + " approval(s) to recover: the recovery file needs "
-          + "an approve step before its first step that changes anything");
+          + policy.get().version() + ") requires " + policyQuorum + " approval(s) to recover (and to drill a "
+          + "recovery): the recovery file needs an approve step before its first step that changes anything");
     }
     for (StepSpec s : file.steps()) {
-      StepSpec run = drill ? s.forDrill() : s;
+      StepSpec run = !drill ? s : policyQuorum > 0 && s.approve() != null ? s : s.forDrill();
       if (run == null) {
         System.err.println("savepoint: the drill skips step " + s.name());
         continue;

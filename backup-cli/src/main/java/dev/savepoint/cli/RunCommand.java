@@ -128,6 +128,9 @@ final class RunCommand implements Callable<Integer> {
         System.err.printf("savepoint: warning: retention of plan '%s' not applied: backup %s holds %s, under a tenth "
             + "of the %s before it (an empty or unmounted source?); check it, then prune%n", spec.name(), m.id(),
             Format.bytes(payload(m)), Format.bytes(payload(before.get())));
+      } else if (pruneOnRun && pruneNeedsApprovals(repository)) {
+        System.err.printf("savepoint: warning: retention of plan '%s' not applied: the repository's approval policy "
+            + "requires approvals to prune (savepoint prune --plan %s … --approval <id>)%n", spec.name(), spec.name());
       } else if (pruneOnRun) {
         pruned = repository.prune(spec.name(), spec.retention().toRetention(spec.rpo()), false, Duration.ofHours(6))
             .stream().filter(v -> !v.keep()).map(v -> v.backup().id()).toList();
@@ -144,6 +147,16 @@ final class RunCommand implements Callable<Integer> {
       return new Outcome(spec.name(), "ok", backupId, pruned, null, Main.OK);
     } catch (Exception e) {
       return failed(spec, backupId, e);
+    }
+  }
+
+  /** Whether the repository's approval policy binds prunes: then nothing unattended deletes backups. */
+  private static boolean pruneNeedsApprovals(Repository repository) throws java.io.IOException {
+    try {
+      return Approvals.policy(repository).map(p -> p.required(dev.savepoint.core.ApprovalPolicy.Operation.PRUNE) > 0)
+          .orElse(false);
+    } catch (dev.savepoint.core.ApprovalException e) {
+      return true; // a host that pins policy admins and finds no policy of theirs: nothing is deleted unattended
     }
   }
 

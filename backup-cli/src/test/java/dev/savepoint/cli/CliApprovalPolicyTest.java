@@ -54,7 +54,7 @@ class CliApprovalPolicyTest {
     assertThat(before.err()).containsOnlyOnce("this repository has no approval policy");
     Files.delete(tmp.resolve("restored.sql"));
     assertThat(CliProcess.run("policy", "show", "--repo", repo).out()).contains("no approval policy in force",
-        "proposed, signed by [ann] so far");
+        "proposed (1 of 2 its own admins signed so far: ann; sign with: savepoint policy sign 1 --sha256");
     CliProcess.Result adopted = CliProcess.run("policy", "sign", "--repo", repo, "1", "--sign-with", ben.toString());
     assertThat(adopted.exit()).as(adopted.err()).isZero();
     assertThat(adopted.out()).contains("policy version 1 is in force");
@@ -82,6 +82,19 @@ class CliApprovalPolicyTest {
     assertThat(recover.exit()).isEqualTo(Main.USAGE);
     assertThat(recover.err()).contains("policy (version 1) requires 2 approval(s) to recover",
         "an approve step before its first step that changes anything");
+    assertThat(tmp.resolve("stopped")).doesNotExist();
+    // A drill of a recovery is bound too (its steps can restore anywhere): the approve step runs, not skipped.
+    Path approvedFirst = Files.writeString(tmp.resolve("approved-first.yaml"), """
+        name: trpg
+        repository: %s
+        steps:
+          - {name: two-person-rule, approve: {quorum: 2}}
+          - {name: stop-the-app, command: [touch, "%s"], drill: {command: [touch, "%s"]}}
+        """.formatted(repo, tmp.resolve("stopped"), tmp.resolve("stopped")));
+    CliProcess.Result drill = CliProcess.run("recover", "--insecure-unsigned", "--config", approvedFirst.toString(),
+        "--drill");
+    assertThat(drill.exit()).isNotZero();
+    assertThat(drill.out()).contains("two-person-rule", "requires 2 approvals");
     assertThat(tmp.resolve("stopped")).doesNotExist();
     JsonNode listed = new ObjectMapper().readTree(CliProcess.run("list", "--repo", repo, "--json").out());
     String oldest = listed.get(0).get("id").asText(); // list is oldest first
@@ -120,7 +133,7 @@ class CliApprovalPolicyTest {
         "--require", "prune=0", "--admins", own.toString(), "--admin-quorum", "1", "--sign-with",
         mallory.toString()).exit()).isZero();
     assertThat(CliProcess.run("policy", "show", "--repo", repo).out()).contains("in force: approval policy version 1",
-        "proposed, signed by [] so far: approval policy version 2");
+        "proposed (0 of 2 admins of version 1 signed so far; sign with: savepoint policy sign 2");
     assertThat(CliProcess.run("delete", "--repo", repo, "--plan", "tier2", oldest).exit()).isEqualTo(Main.USAGE);
 
     // An approved prune deletes exactly the backups its approvers saw.

@@ -245,15 +245,27 @@ class CliOperationsTest {
         "--request", "--recovery", file.toString(), "--reason", "incident 9", "--sign-with", alice.toString());
     assertThat(request.exit()).as(request.err()).isZero();
     String id = request.out().split("\\s+")[1].replace(":", "");
-    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", alice.toString()).exit()).isZero();
-    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", bob.toString()).exit()).isZero();
+    // A recovery is approved with the file in hand: its steps are shown, its digest checked.
+    CliProcess.Result blind = CliProcess.run("approve", "--repo", repo, id, "--sign-with", bob.toString());
+    assertThat(blind.exit()).isEqualTo(Main.USAGE);
+    assertThat(blind.err()).contains("approve it with the recovery file in hand, --recovery <file>");
+    Path other = Files.writeString(tmp.resolve("other.yaml"), Files.readString(file) + "# edited\n");
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--recovery", other.toString(), "--sign-with",
+        bob.toString()).err()).contains("is not the one request " + id + " names");
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--recovery", file.toString(), "--sign-with",
+        alice.toString()).exit()).isZero();
+    CliProcess.Result bobSees = CliProcess.run("approve", "--repo", repo, id, "--recovery", file.toString(),
+        "--sign-with", bob.toString());
+    assertThat(bobSees.exit()).isZero();
+    assertThat(bobSees.out()).contains("steps (" + file + "):", "two-person-rule");
     CliProcess.Result oneShort = CliProcess.run("recover", "--insecure-unsigned", "--config", file.toString(), "--approvers",
         approvers.toString(), "--approval", id);
     assertThat(oneShort.out()).contains("1 approver(s) other than the requester alice");
     assertThat(done).doesNotExist();
 
     // An approval is for this recovery file as written: an edited file is another recovery.
-    assertThat(CliProcess.run("approve", "--repo", repo, id, "--sign-with", carol.toString()).exit()).isZero();
+    assertThat(CliProcess.run("approve", "--repo", repo, id, "--recovery", file.toString(), "--sign-with",
+        carol.toString()).exit()).isZero();
     Path edited = Files.writeString(tmp.resolve("edited.yaml"), Files.readString(file).replace("touch", "touch -c"));
     assertThat(CliProcess.run("recover", "--insecure-unsigned", "--config", edited.toString(), "--approvers", approvers.toString(),
         "--approval", id).out()).contains("not this operation");

@@ -21,9 +21,9 @@ import java.util.TreeSet;
 
 /**
  * Which operations need how many approvals, and who approves: decided by policy admins, not by the operator a
- * flag would leave it to. The repository holds the policy as numbered versions ({@code _savepoint/policy/v<n>.json},
- * each a canonical JSON {@link Document}) with the admins' SSH signatures beside it ({@code v<n>.sigs/}, namespace
- * {@value #NAMESPACE}).
+ * flag would leave it to. The repository holds the policy as numbered versions ({@code _savepoint/policy/},
+ * each a canonical JSON {@link Document} stored under its digest, {@code v<n>-<sha256>.json}) with the admins' SSH
+ * signatures beside it ({@code v<n>-<sha256>.sigs/}, namespace {@value #NAMESPACE}).
  *
  * <p>A version is <em>adopted</em> when enough admins signed it: version 1 by {@code adminQuorum} of its own admins
  * — or of the {@linkplain #pin pinned} admins where a host pins them —, every later version by {@code adminQuorum}
@@ -143,9 +143,11 @@ public final class ApprovalPolicy {
     }
   }
 
-  /** The adopted policy in force, and the proposal after it if one awaits signatures. */
-  public record State(Optional<Document> inForce, Optional<Document> proposal, List<String> proposalSignedBy,
-      Optional<Path> pin) {}
+  /** A version awaiting signatures, and the admins (of the version before it, or pinned) who signed it so far. */
+  public record Proposal(Document document, List<String> signedBy, int needed) {}
+
+  /** The adopted policy in force, and the proposals for the version after it. */
+  public record State(Optional<Document> inForce, List<Proposal> proposals, Optional<Path> pin) {}
 
   private final Store store;
   private final Optional<Path> pin;
@@ -171,22 +173,27 @@ public final class ApprovalPolicy {
     return env == null || env.isBlank() ? Optional.empty() : Optional.of(Path.of(env));
   }
 
-  /** Reads the chain of versions and says which is in force, checking every signature with {@code ssh-keygen}. */
+  /**
+   * Reads the chain of versions and says which is in force, checking every signature with {@code ssh-keygen}. Each
+   * version may have several proposals (stored by digest, so none can squat a number); the adopted one continues the
+   * chain (if admins adopted two, the one with the lower digest).
+   */
   public State state() throws IOException {
     Approvers signers = pin.isPresent() ? Approvers.fromAllowedSigners(pin.get()).inNamespace(NAMESPACE) : null;
     Document inForce = null;
     for (int v = 1; ; v++) {
-      Optional<Document> doc = load(v);
-      if (doc.isEmpty()) {
-        return new State(Optional.ofNullable(inForce), Optional.empty(), List.of(), pin);
+      List<Proposal> proposals = new ArrayList<>();
+      for (Document doc : candidates(v)) {
+        Approvers by = signers != null ? signers : admins(doc);
+        int quorum = inForce != null ? inForce.adminQuorum() : doc.adminQuorum();
+        proposals.add(new Proposal(doc, signedBy(doc, by), quorum));
       }
-      Approvers by = signers != null ? signers : admins(doc.get());
-      int quorum = inForce != null ? inForce.adminQuorum() : doc.get().adminQuorum();
-      List<String> signedBy = signedBy(doc.get(), by);
-      if (signedBy.size() < quorum) {
-        return new State(Optional.ofNullable(inForce), doc, signedBy, pin);
+      Optional<Document> adopted = proposals.stream().filter(p -> p.signedBy().size() >= p.needed())
+          .map(Proposal::document).min(java.util.Comparator.comparing(Document::sha256));
+      if (adopted.isEmpty()) {
+        return new State(Optional.ofNullable(inForce), proposals, pin);
       }
-      inForce = doc.get();
+      inForce = adopted.get();
       signers = admins(inForce);
     }
   }
@@ -202,57 +209,53 @@ public final class ApprovalPolicy {
   }
 
   /**
-   * Stores {@code doc} as the next version (it must be the one after the newest stored): a proposal until admins
-   * sign it. Never overwrites a version.
+   * Stores {@code doc} as a proposal for the next version (the one after the version in force): in force once enough
+   * admins sign it. Never overwrites anything; another proposal for the same number may exist beside it.
    */
   public void propose(Document doc) throws IOException {
-    int next = newestStored() + 1;
+    int next = state().inForce().map(Document::version).orElse(0) + 1;
     if (doc.version() != next) {
       throw new ApprovalException("the next policy version is " + next + ", not " + doc.version());
     }
-    if (!store.putIfAbsent(key(doc.version()), doc.canonical())) {
-      throw new ApprovalException("policy version " + doc.version() + " was proposed meanwhile; look at it with "
-          + "savepoint policy show");
+    if (!store.putIfAbsent(key(doc), doc.canonical())) {
+      throw new ApprovalException("this policy version " + doc.version() + " is already proposed: sign it with "
+          + "savepoint policy sign " + doc.version() + " --sha256 " + doc.sha256().substring(0, 12));
     }
   }
 
-  /** Stores an admin's armored SSH signature over version {@code version}'s canonical document. */
-  public Document sign(int version, String armoredSignature) throws IOException {
-    Document doc = load(version).orElseThrow(() -> new ApprovalException("no policy version " + version));
+  /** Stores an admin's armored SSH signature over {@code doc}'s canonical document. */
+  public void sign(Document doc, String armoredSignature) throws IOException {
     if (!armoredSignature.contains("-----BEGIN SSH SIGNATURE-----")) {
       throw new ApprovalException("a policy is signed with an admin's SSH key (ssh-keygen -Y sign -n " + NAMESPACE
           + ")");
     }
     byte[] bytes = armoredSignature.getBytes(StandardCharsets.UTF_8);
-    store.put(key(version).replace(".json", ".sigs/") + Probe.sha256Of(bytes, 0, bytes.length) + ".sig",
-        ByteSource.wrap(bytes));
-    return doc;
+    store.put(signatures(doc) + Probe.sha256Of(bytes, 0, bytes.length) + ".sig", ByteSource.wrap(bytes));
   }
 
-  /** The newest version stored, adopted or not (0: none). */
-  public int newestStored() throws IOException {
-    int newest = 0;
-    for (ObjectInfo o : store.list(PREFIX)) {
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("v(\\d{6})\\.json").matcher(
-          o.key().substring(PREFIX.length()));
-      if (m.matches()) {
-        newest = Math.max(newest, Integer.parseInt(m.group(1)));
+  /** Every proposal stored for {@code version} that reads as that version in canonical form, by digest. */
+  public List<Document> candidates(int version) throws IOException {
+    List<Document> found = new ArrayList<>();
+    String prefix = PREFIX + String.format("v%06d-", version);
+    for (ObjectInfo o : store.list(prefix)) {
+      String name = o.key().substring(prefix.length());
+      if (name.matches("[0-9a-f]{64}\\.json")) {
+        load(o.key()).filter(d -> d.version() == version && name.equals(d.sha256() + ".json")).ifPresent(found::add);
       }
     }
-    return newest;
+    found.sort(java.util.Comparator.comparing(Document::sha256));
+    return found;
   }
 
-  /** Version {@code version} as stored, if it is there and reads as a policy of that number. */
-  public Optional<Document> load(int version) throws IOException {
-    try (InputStream in = store.get(key(version))) {
+  private Optional<Document> load(String key) throws IOException {
+    try (InputStream in = store.get(key)) {
       byte[] bytes = in.readAllBytes();
       Map<String, Object> fields = ManifestCodec.JSON.readValue(bytes,
           new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Object>>() { });
       fields.remove("savepoint");
       Document doc = ManifestCodec.JSON.convertValue(fields, Document.class);
       // Only the canonical form counts: the bytes admins signed are the bytes stored.
-      return doc.version() == version && java.util.Arrays.equals(doc.canonical(), bytes) ? Optional.of(doc)
-          : Optional.empty();
+      return java.util.Arrays.equals(doc.canonical(), bytes) ? Optional.of(doc) : Optional.empty();
     } catch (ObjectNotFoundException e) {
       return Optional.empty();
     } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
@@ -264,7 +267,7 @@ public final class ApprovalPolicy {
   private List<String> signedBy(Document doc, Approvers admins) throws IOException {
     TreeSet<String> principals = new TreeSet<>();
     byte[] document = doc.canonical();
-    for (ObjectInfo o : store.list(key(doc.version()).replace(".json", ".sigs/"))) {
+    for (ObjectInfo o : store.list(signatures(doc))) {
       try (InputStream in = store.get(o.key())) {
         admins.verify(document, new String(in.readAllBytes(), StandardCharsets.UTF_8))
             .ifPresent(signer -> principals.add(signer.principal()));
@@ -286,8 +289,12 @@ public final class ApprovalPolicy {
         + doc.version());
   }
 
-  private static String key(int version) {
-    return PREFIX + String.format("v%06d.json", version);
+  private static String key(Document doc) {
+    return PREFIX + String.format("v%06d-%s.json", doc.version(), doc.sha256());
+  }
+
+  private static String signatures(Document doc) {
+    return PREFIX + String.format("v%06d-%s.sigs/", doc.version(), doc.sha256());
   }
 
   static List<String> principalsOf(List<String> allowedSigners) {

@@ -83,8 +83,28 @@ public final class RestoreApprovals {
     return canonical(r, "restore-request-v1");
   }
 
+  /**
+   * {@code text} as a terminal shows it safely: control characters (newlines, escape sequences, carriage returns) as
+   * {@code \\uXXXX}, so a field cannot paint a line that is not there.
+   */
+  public static String printable(String text) {
+    StringBuilder b = new StringBuilder();
+    text.codePoints().forEach(c -> {
+      if (Character.isISOControl(c) || c == 0x2028 || c == 0x2029 || Character.getType(c) == Character.FORMAT) {
+        b.append(String.format("\\u%04x", c));
+      } else {
+        b.appendCodePoint(c);
+      }
+    });
+    return b.toString();
+  }
+
   /** What a person signing {@code r} is shown first: every field the signature covers, one per line. */
-  public static String describe(Request r) {
+  public static String describe(Request raw) {
+    Request r = new Request(printable(raw.id()), printable(raw.requester()), printable(raw.plan()),
+        printable(raw.backupId()), raw.manifestSha256() == null ? null : printable(raw.manifestSha256()),
+        printable(raw.target()), raw.reason() == null ? null : printable(raw.reason()), raw.createdAt(),
+        raw.expiresAt());
     String digest = r.manifestSha256() == null ? "" : " (manifest SHA-256 " + r.manifestSha256() + ")";
     String operation = switch (r.target()) {
       case RECOVER_TARGET -> "recover " + r.plan().replaceFirst("^recovery:", "") + " as of " + r.backupId()

@@ -44,14 +44,17 @@ class ApprovalPolicyTest {
 
     ApprovalPolicy.Document v1 = doc(1, admins, 2, Map.of("restore", 2, "prune", 1), approvers);
     policy.propose(v1);
-    policy.sign(1, sign(ann, ApprovalPolicy.NAMESPACE, v1.canonical()));
+    policy.sign(v1, sign(ann, ApprovalPolicy.NAMESPACE, v1.canonical()));
     // One admin of two, a stranger, and an admin's signature made for restores: not adopted.
-    policy.sign(1, sign(mallory, ApprovalPolicy.NAMESPACE, v1.canonical()));
-    policy.sign(1, sign(ben, Approvers.NAMESPACE, v1.canonical()));
+    policy.sign(v1, sign(mallory, ApprovalPolicy.NAMESPACE, v1.canonical()));
+    policy.sign(v1, sign(ben, Approvers.NAMESPACE, v1.canonical()));
     ApprovalPolicy.State pending = policy.state();
     assertThat(pending.inForce()).isEmpty();
-    assertThat(pending.proposalSignedBy()).containsExactly("ann");
-    policy.sign(1, sign(ben, ApprovalPolicy.NAMESPACE, v1.canonical()));
+    assertThat(pending.proposals()).singleElement().satisfies(p -> {
+      assertThat(p.signedBy()).containsExactly("ann");
+      assertThat(p.needed()).isEqualTo(2);
+    });
+    policy.sign(v1, sign(ben, ApprovalPolicy.NAMESPACE, v1.canonical()));
     assertThat(policy.inForce()).contains(v1);
     assertThat(v1.required(ApprovalPolicy.Operation.RESTORE)).isEqualTo(2);
     assertThat(v1.required(ApprovalPolicy.Operation.DELETE)).isZero();
@@ -60,20 +63,39 @@ class ApprovalPolicyTest {
     // only v1's admins adopt v2, so v1 stays in force, and her version blocks nothing after it either.
     ApprovalPolicy.Document v2 = doc(2, List.of(signer("mallory", mallory)), 1, Map.of(), List.of());
     policy.propose(v2);
-    policy.sign(2, sign(mallory, ApprovalPolicy.NAMESPACE, v2.canonical()));
+    policy.sign(v2, sign(mallory, ApprovalPolicy.NAMESPACE, v2.canonical()));
     assertThat(policy.inForce()).contains(v1);
-    assertThatThrownBy(() -> policy.propose(doc(2, admins, 2, Map.of(), approvers)))
-        .isInstanceOf(ApprovalException.class).hasMessageContaining("next policy version is 3");
+    assertThatThrownBy(() -> policy.propose(doc(3, admins, 2, Map.of(), approvers)))
+        .isInstanceOf(ApprovalException.class).hasMessageContaining("next policy version is 2");
 
-    // Non-canonical bytes are no policy at all; an edited version loses its signatures: it is not in force, and
-    // neither is anything after it (on a host without a pin that means no policy: pins are the anchor).
+    // Her version 2 squats no number: the admins' own version 2 stands beside it and is adopted.
+    ApprovalPolicy.Document v2b = doc(2, admins, 2, Map.of("restore", 2, "prune", 1, "delete", 1), approvers);
+    policy.propose(v2b);
+    policy.sign(v2b, sign(ann, ApprovalPolicy.NAMESPACE, v2b.canonical()));
+    policy.sign(v2b, sign(ben, ApprovalPolicy.NAMESPACE, v2b.canonical()));
+    assertThat(policy.inForce()).contains(v2b);
+    assertThat(policy.state().proposals()).isEmpty();
+
+    // Non-canonical bytes are no policy at all; an edited version loses its signatures (and its name no longer
+    // matches its digest): not in force, and neither is anything after it — on a host without a pin that means no
+    // policy: pins are the anchor.
     String v1Text = new String(v1.canonical(), java.nio.charset.StandardCharsets.UTF_8);
-    store.put(ApprovalPolicy.PREFIX + "v000002.json", ByteSource.wrap((v1Text + " ").getBytes()));
-    assertThat(policy.load(2)).isEmpty();
-    store.put(ApprovalPolicy.PREFIX + "v000001.json", ByteSource.wrap(v1Text.replace("\"restore\":2",
-        "\"restore\":0").getBytes()));
-    assertThat(policy.load(1)).isPresent();
+    String v1Key = ApprovalPolicy.PREFIX + "v000001-" + v1.sha256() + ".json";
+    store.put(v1Key, ByteSource.wrap((v1Text + " ").getBytes()));
+    assertThat(policy.candidates(1)).isEmpty();
+    store.put(v1Key, ByteSource.wrap(v1Text.replace("\"restore\":2", "\"restore\":0").getBytes()));
+    assertThat(policy.candidates(1)).isEmpty();
     assertThat(policy.state().inForce()).isEmpty();
+  }
+
+  @Test
+  void aRequestCannotPaintLinesOnTheApproversTerminal() {
+    RestoreApprovals.Request r = new RestoreApprovals.Request("0b9f1a52-5a8e-4a4e-9d3e-8f1d2b7c6a11", "mallory", "db",
+        "b1", "abc", "file:/tmp/staging.sql", "drill\n  to:        file:/tmp/scratch.sql\u001b[1A\r", Instant.EPOCH,
+        Instant.EPOCH);
+    String shown = RestoreApprovals.describe(r);
+    assertThat(shown.lines().filter(l -> l.strip().startsWith("to:"))).hasSize(1);
+    assertThat(shown).doesNotContain("\u001b", "\r").contains("drill\\u000a  to:");
   }
 
   @Test
@@ -88,10 +110,10 @@ class ApprovalPolicyTest {
     // A version 1 naming and signed by a writer's own key: in force on a host without a pin, never on this one.
     ApprovalPolicy.Document forged = doc(1, List.of(signer("mallory", mallory)), 1, Map.of(), List.of());
     pinned.propose(forged);
-    pinned.sign(1, sign(mallory, ApprovalPolicy.NAMESPACE, forged.canonical()));
+    pinned.sign(forged, sign(mallory, ApprovalPolicy.NAMESPACE, forged.canonical()));
     assertThat(new ApprovalPolicy(store, Optional.empty()).inForce()).contains(forged);
     assertThatThrownBy(pinned::inForce).isInstanceOf(ApprovalException.class);
-    pinned.sign(1, sign(ann, ApprovalPolicy.NAMESPACE, forged.canonical()));
+    pinned.sign(forged, sign(ann, ApprovalPolicy.NAMESPACE, forged.canonical()));
     assertThat(pinned.inForce()).contains(forged); // the pinned admin read it and adopted it
   }
 
