@@ -87,9 +87,7 @@ public final class DirectoryTarget implements RestoreTarget {
           return Map.of();
         }
         // What was there stays beside it: files the backup does not hold (uploads since) are not lost to a restore.
-        Path kept = destination.resolveSibling(destination.getFileName() + ".replaced-"
-            + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC)
-                .format(java.time.Instant.now()) + "-" + Long.toHexString(System.nanoTime() & 0xffff));
+        Path kept = Staging.kept(destination);
         Files.move(old, kept, StandardCopyOption.ATOMIC_MOVE);
         LoggerFactory.getLogger(DirectoryTarget.class).info("the previous contents of {} are kept at {}: delete it "
             + "once the restore is confirmed", destination, kept);

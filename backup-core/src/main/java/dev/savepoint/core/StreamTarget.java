@@ -70,7 +70,21 @@ public final class StreamTarget implements RestoreTarget {
         channel.force(true);
       }
       dev.savepoint.core.internal.OwnerOnly.apply(tmp, mode);
+      // What was there stays beside it (a second name for the same file: no copy), as a directory restore keeps it.
+      Path kept = Files.isRegularFile(file) ? dev.savepoint.core.internal.Staging.kept(file) : null;
+      if (kept != null) {
+        try {
+          Files.createLink(kept, file);
+        } catch (IOException | UnsupportedOperationException e) {
+          Files.copy(file, kept, StandardCopyOption.COPY_ATTRIBUTES); // a filesystem without hard links
+        }
+      }
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      if (kept != null) {
+        org.slf4j.LoggerFactory.getLogger(StreamTarget.class).info("the previous contents of {} are kept at {}: "
+            + "delete it once the restore is confirmed", file, kept);
+        return Map.of("replacedKeptAt", kept.toString());
+      }
     } finally {
       Files.deleteIfExists(tmp);
     }

@@ -40,8 +40,13 @@ class OwnerOnlyModesTest {
     assertThat(mode(dump.getParent())).isEqualTo("rwx------");
 
     Files.setPosixFilePermissions(dump, PosixFilePermissions.fromString("rw-r-----"));
-    repo.restore(m, StreamTarget.file(dump).replacingExisting(), Secrets.none());
+    Files.writeString(dump, "written after the backup");
+    Repository.RestoreResult replaced = repo.restore(m, StreamTarget.file(dump).replacingExisting(), Secrets.none());
     assertThat(mode(dump)).as("a replaced file keeps its mode").isEqualTo("rw-r-----");
+    // What was there is kept beside it, as a directory restore keeps it, and said where.
+    Path kept = Path.of(String.valueOf(replaced.facts().get("replacedKeptAt")));
+    assertThat(kept.getFileName().toString()).startsWith("dump.sql.replaced-");
+    assertThat(kept).hasContent("written after the backup");
 
     Path files = tmp.resolve("files");
     repo.restore(m, new FilesTarget(files, ""), Secrets.none());

@@ -37,6 +37,16 @@ public final class Staging {
     return sibling(destination, OLD);
   }
 
+  /**
+   * Where the data a restore replaced at {@code destination} is kept for the operator ({@code <name>.replaced-<time>}),
+   * never deleted by Savepoint.
+   */
+  public static Path kept(Path destination) {
+    return destination.resolveSibling(destination.getFileName() + ".replaced-"
+        + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC)
+            .format(java.time.Instant.now()) + "-" + Long.toHexString(System.nanoTime() & 0xffff));
+  }
+
   private static Path sibling(Path destination, String kind) {
     return destination.resolveSibling("." + destination.getFileName() + kind + ProcessHandle.current().pid() + "-"
         + UUID.randomUUID());
