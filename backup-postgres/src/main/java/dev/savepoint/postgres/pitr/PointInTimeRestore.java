@@ -900,7 +900,7 @@ public final class PointInTimeRestore {
 
   /**
    * Reads back what a restore would: every stored WAL file (decoded, each chunk and the whole checked against its
-   * record's digests) and every base backup (through {@link Verifiers#standard(boolean, Secrets) a full
+   * record's digests) and every base backup (through {@link dev.savepoint.core.Verifiers#standard(boolean, dev.savepoint.core.Secrets) a full
    * verification}), like {@code pgbackrest verify} and {@code restic check --read-data}. With {@code fraction} below
    * 1, a random sample of that share of the WAL files (every base backup is still read, unless not {@code
    * baseBackups}). A file whose data object is missing, changed or undecodable is named in {@link DataCheck#damaged()},
