@@ -202,7 +202,13 @@ public final class BackupPlan {
       int version = facts.containsKey(ObjectIndex.FACT) ? Manifest.FORMAT_VERSION : 1;
       Manifest manifest = new Manifest(version, id, name, tier, labels, started, Instant.now(),
           new Manifest.SourceInfo(source.type(), facts), artifacts.records(), artifacts.references());
-      List<VerificationResult> results = repository.verify(manifest, verifiers);
+      List<VerificationResult> results;
+      try {
+        results = repository.verify(manifest, verifiers);
+      } catch (IOException | RuntimeException e) {
+        artifacts.deleteStored(); // a verifier that throws fails the backup like one that says no: nothing left
+        throw e;
+      }
       for (VerificationResult r : results) {
         if (!r.passed()) {
           artifacts.deleteStored();

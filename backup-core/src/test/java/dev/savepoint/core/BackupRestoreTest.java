@@ -150,6 +150,17 @@ class BackupRestoreTest {
     assertThat(repo.list("app")).isEmpty();
   }
 
+  /** Issue 40.9: a verifier that throws leaves nothing stored, like one that says no. */
+  @Test
+  void aVerifierThatThrowsLeavesNothingStored() throws IOException {
+    assertThatThrownBy(() -> plan(StreamSource.of("dump.sql", ByteSource.wrap(new byte[100_000])))
+        .verifier((repository, manifest) -> {
+          throw new IllegalStateException("the checking database is down");
+        }).build().run()).hasMessageContaining("the checking database is down");
+    assertThat(repo.list("app")).isEmpty();
+    assertThat(repo.store().list("app/")).as("no artifact left behind").isEmpty();
+  }
+
   @Test
   void idsSortByTimeAndSelectorsPick() throws Exception {
     Manifest first = plan(StreamSource.of("a", ByteSource.wrap(new byte[] {1}))).build().run().manifest();
