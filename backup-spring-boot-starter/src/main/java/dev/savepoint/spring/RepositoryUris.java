@@ -16,7 +16,7 @@ final class RepositoryUris {
 
   static Repository open(String key, String uri) {
     if (uri == null || uri.isBlank()) {
-      throw new IllegalStateException(key + " is not set: give file:/path or s3://bucket/prefix, or define a "
+      throw new SavepointPropertyException(key + " is not set: give file:/path or s3://bucket/prefix, or define a "
           + "Repository bean");
     }
     try {
@@ -28,9 +28,9 @@ final class RepositoryUris {
         return S3.open(uri);
       }
     } catch (IOException e) {
-      throw new IllegalStateException(key + " '" + redact(uri) + "': " + e.getMessage(), e);
+      throw new SavepointPropertyException(key + " '" + redact(uri) + "': " + e.getMessage(), e);
     }
-    throw new IllegalStateException(key + " is '" + redact(uri) + "': use file:/path or s3://bucket/prefix (for "
+    throw new SavepointPropertyException(key + " is '" + redact(uri) + "': use file:/path or s3://bucket/prefix (for "
         + "GCS, define a Repository bean: new Repository(Stores.standard(GcsStore.fromUri(\"gs://…\"))))");
   }
 
@@ -38,7 +38,7 @@ final class RepositoryUris {
     try {
       Class.forName(className, false, RepositoryUris.class.getClassLoader());
     } catch (ClassNotFoundException e) {
-      throw new IllegalStateException(key + " is '" + redact(uri) + "': add dev.savepoint:" + artifact
+      throw new SavepointPropertyException(key + " is '" + redact(uri) + "': add dev.savepoint:" + artifact
           + " to the application's dependencies");
     }
   }

@@ -55,7 +55,7 @@ public class SavepointAutoConfiguration {
     }
     byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
     if (bytes.length < 32) {
-      throw new IllegalStateException("savepoint.manifest-hmac-key must be at least 32 bytes");
+      throw new SavepointPropertyException("savepoint.manifest-hmac-key must be at least 32 bytes");
     }
     return repository.signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(bytes));
   }
@@ -69,7 +69,7 @@ public class SavepointAutoConfiguration {
       return;
     }
     if (!properties.isInsecureUnsigned()) {
-      throw new IllegalStateException(key + ": nothing authenticates its backups, so anyone who can write "
+      throw new SavepointPropertyException(key + ": nothing authenticates its backups, so anyone who can write "
           + repository.describe() + " could plant one that a drill trusts: set " + key + ".encryption-passphrase "
           + "(signed with a key derived from it) or savepoint.manifest-hmac-key, or accept the risk with "
           + "savepoint.insecure-unsigned=true");
@@ -104,13 +104,13 @@ public class SavepointAutoConfiguration {
     applicationPlans.orderedStream().forEach(bean -> {
       String key = "BackupPlan bean '" + bean.name() + "'";
       if (plans.put(bean.name(), bean.alsoNotifying(Notifier.safely(all))) != null) {
-        throw new IllegalStateException("two BackupPlan beans are named '" + bean.name() + "': plan names are unique");
+        throw new SavepointPropertyException("two BackupPlan beans are named '" + bean.name() + "': plan names are unique");
       }
       requireAuthenticated(key, bean.repository(), properties);
       SavepointProperties.Plan spec = properties.getPlans().get(bean.name());
       if (spec != null && (spec.getSource() != null || spec.isPhysical() || !spec.getTables().isEmpty()
           || spec.getEncryptionPassphrase() != null || spec.getTier() != null || spec.getRpo() != null)) {
-        throw new IllegalStateException("savepoint.plans." + bean.name() + " configures what the BackupPlan bean of "
+        throw new SavepointPropertyException("savepoint.plans." + bean.name() + " configures what the BackupPlan bean of "
             + "that name already defines: give only schedule, zone, retention and drill there");
       }
     });
@@ -145,7 +145,7 @@ public class SavepointAutoConfiguration {
       try {
         built = plan.build();
       } catch (IllegalArgumentException e) {
-        throw new IllegalStateException(key + ": " + e.getMessage(), e);
+        throw new SavepointPropertyException(key + ": " + e.getMessage(), e);
       }
       requireAuthenticated(key, built.repository(), properties);
       plans.put(name, built);
@@ -165,7 +165,7 @@ public class SavepointAutoConfiguration {
             new dev.savepoint.postgres.pitr.WalArchive(streamRepository, name, transforms), slot,
             spec.getFlushInterval()));
       } catch (IllegalArgumentException e) {
-        throw new IllegalStateException(key + ".slot: " + e.getMessage(), e);
+        throw new SavepointPropertyException(key + ".slot: " + e.getMessage(), e);
       }
     });
     return new SavepointPlans(plans, retention, streamers, properties);
@@ -188,7 +188,7 @@ public class SavepointAutoConfiguration {
       }
       return b.build();
     } catch (IllegalArgumentException e) {
-      throw new IllegalStateException(key + ".retention: " + e.getMessage(), e);
+      throw new SavepointPropertyException(key + ".retention: " + e.getMessage(), e);
     }
   }
 
@@ -198,7 +198,7 @@ public class SavepointAutoConfiguration {
         Scheduler.validateCron(spec.getSchedule());
         ZoneId.of(spec.getZone());
       } catch (RuntimeException e) {
-        throw new IllegalStateException(key + ".schedule/zone: " + e.getMessage(), e);
+        throw new SavepointPropertyException(key + ".schedule/zone: " + e.getMessage(), e);
       }
     }
     if (spec.getDrill().getSchedule() != null) {
@@ -206,7 +206,7 @@ public class SavepointAutoConfiguration {
         Scheduler.validateCron(spec.getDrill().getSchedule());
         PostgresUrl.parse(String.valueOf(spec.getDrill().getServer()));
       } catch (RuntimeException | dev.savepoint.core.ConfigurationException e) {
-        throw new IllegalStateException(key + ".drill: " + e.getMessage(), e);
+        throw new SavepointPropertyException(key + ".drill: " + e.getMessage(), e);
       }
     }
   }
@@ -219,13 +219,13 @@ public class SavepointAutoConfiguration {
     String uri = spec.getSource() == null ? "" : spec.getSource().strip();
     boolean postgres = uri.isEmpty() || PostgresUrl.isPostgresUrl(uri);
     if (!postgres && !uri.startsWith("file:") && !uri.startsWith("s3://") && !uri.startsWith("env:")) {
-      throw new IllegalStateException(key + ".source is '" + RepositoryUris.redact(uri) + "': not a PostgreSQL URL "
+      throw new SavepointPropertyException(key + ".source is '" + RepositoryUris.redact(uri) + "': not a PostgreSQL URL "
           + "(postgresql://…), s3://bucket/prefix, file:/path or env:NAME,PREFIX_* (empty: the application's "
           + "DataSource)");
     }
     if (!postgres && (spec.isPhysical() || spec.getFormat() != null || !spec.getTables().isEmpty()
         || !spec.getCrossTierReferences().isEmpty())) {
-      throw new IllegalStateException(key + ": physical, format, tables and cross-tier-references are for PostgreSQL "
+      throw new SavepointPropertyException(key + ": physical, format, tables and cross-tier-references are for PostgreSQL "
           + "sources, not " + RepositoryUris.redact(uri));
     }
     try {
@@ -235,7 +235,7 @@ public class SavepointAutoConfiguration {
           return new dev.savepoint.core.DirectorySource(path);
         }
         if (!java.nio.file.Files.isRegularFile(path)) {
-          throw new IllegalStateException(key + ".source: " + path + " is neither a directory nor a file");
+          throw new SavepointPropertyException(key + ".source: " + path + " is neither a directory nor a file");
         }
         return dev.savepoint.core.StreamSource.file(path);
       }
@@ -248,7 +248,7 @@ public class SavepointAutoConfiguration {
       PostgresUrl database = database(key, uri, environment);
       if (spec.isPhysical()) {
         if (spec.getFormat() != null || !spec.getTables().isEmpty() || !spec.getCrossTierReferences().isEmpty()) {
-          throw new IllegalStateException(key + ": a physical plan backs up the whole cluster: no format, tables or "
+          throw new SavepointPropertyException(key + ": a physical plan backs up the whole cluster: no format, tables or "
               + "cross-tier-references");
         }
         return new dev.savepoint.postgres.pitr.BaseBackupSource(database);
@@ -262,7 +262,7 @@ public class SavepointAutoConfiguration {
       }
       return source.build();
     } catch (IOException | IllegalArgumentException e) {
-      throw new IllegalStateException(key + ".source: " + e.getMessage(), e);
+      throw new SavepointPropertyException(key + ".source: " + e.getMessage(), e);
     }
   }
 
@@ -274,7 +274,7 @@ public class SavepointAutoConfiguration {
       }
       String url = environment.getProperty("spring.datasource.url");
       if (url == null || !url.startsWith("jdbc:postgresql://")) {
-        throw new IllegalStateException(key + ".source is not set and spring.datasource.url is not a PostgreSQL "
+        throw new SavepointPropertyException(key + ".source is not set and spring.datasource.url is not a PostgreSQL "
             + "JDBC URL (" + (url == null ? "unset" : "'" + url.replaceAll("password=[^&]*", "password=…") + "'")
             + "): give postgresql://user@host:port/db");
       }
@@ -284,7 +284,7 @@ public class SavepointAutoConfiguration {
           : URLEncoder.encode(user, StandardCharsets.UTF_8) + "@") + url.substring("jdbc:postgresql://".length()));
       return password == null ? parsed : parsed.withPassword(password::toCharArray);
     } catch (dev.savepoint.core.ConfigurationException e) {
-      throw new IllegalStateException(key + ".source: " + e.getMessage(), e);
+      throw new SavepointPropertyException(key + ".source: " + e.getMessage(), e);
     }
   }
 

@@ -188,10 +188,39 @@ class SavepointAutoConfigurationTest {
               "savepoint.plans.trpg-tier1.schedul", "did you mean schedule?").doesNotContain("canary-passphrase-41");
           assertThat(failure).hasStackTraceContaining("encryption-pasphrase");
         });
-    runner().withPropertyValues("savepoint.retention.keep-last=3").run(context ->
-        assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.retention.keep-last"));
+    // A right name at the wrong level: where it belongs, not "did you mean" itself.
+    runner().withPropertyValues("savepoint.retention.keep-last=3", "savepoint.schedule=0 4 * * *").run(context -> {
+      assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.retention.keep-last");
+      assertThat(new dev.savepoint.spring.internal.UnknownPropertyFailureAnalyzer().analyze(context.getStartupFailure())
+          .getDescription()).contains("savepoint.schedule", "schedule belongs at savepoint.plans.<name>.schedule or savepoint.plans.<name>.drill.schedule",
+              "keep-last belongs at savepoint.plans.<name>.retention.keep-last");
+    });
     // Other prefixes are not Savepoint's to judge.
     runner().withPropertyValues("spring.savepoint-unrelated=1").run(context -> assertThat(context).hasNotFailed());
+  }
+
+  /**
+   * Trial 2 of issue 40: a value that cannot work fails the start in one paragraph naming the key — never the value,
+   * which in the wrong key may be a secret (Spring's own analysis would print it).
+   */
+  @Test
+  void aBadValueIsExplainedWithoutTheValue() {
+    dev.savepoint.spring.internal.PropertyValueFailureAnalyzer analyzer =
+        new dev.savepoint.spring.internal.PropertyValueFailureAnalyzer();
+    runner().withPropertyValues("savepoint.plans.trpg-tier1.rpo=canary-secret-77").run(context -> {
+      org.springframework.boot.diagnostics.FailureAnalysis analysis = analyzer.analyze(context.getStartupFailure());
+      assertThat(analysis.getDescription()).contains("savepoint.plans.trpg-tier1.rpo", "is not a valid Duration")
+          .doesNotContain("canary-secret-77");
+      assertThat(analysis.getAction()).doesNotContain("canary-secret-77");
+    });
+    runner().withPropertyValues("savepoint.manifest-hmac-key=canary-short").run(context -> {
+      org.springframework.boot.diagnostics.FailureAnalysis analysis = analyzer.analyze(context.getStartupFailure());
+      assertThat(analysis.getDescription()).contains("savepoint.manifest-hmac-key must be at least 32 bytes")
+          .doesNotContain("canary-short");
+    });
+    runner().withPropertyValues("savepoint.plans.trpg-tier1.schedule=61 * * * *").run(context ->
+        assertThat(analyzer.analyze(context.getStartupFailure()).getDescription())
+            .startsWith("Savepoint cannot start: savepoint.plans.trpg-tier1.schedule/zone: invalid cron expression"));
   }
 
   @Test
