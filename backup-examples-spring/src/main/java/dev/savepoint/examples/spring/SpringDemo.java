@@ -33,6 +33,9 @@ public final class SpringDemo {
     System.setProperty("DRILL_SERVER", pg.url("postgres"));
     System.setProperty("TIER1_SCHEDULE", "*/10 * * * * *");
     System.setProperty("TIER2_SCHEDULE", "5/10 * * * * *");
+    Path uploads = Files.createDirectories(out.resolve("uploads"));
+    Files.writeString(uploads.resolve("map-of-the-sunken-keep.txt"), "a map");
+    System.setProperty("UPLOADS_SOURCE", "file:" + uploads); // the demo's uploads: a directory, not a bucket
     System.setProperty("server.port", "0");
     try (ConfigurableApplicationContext app = SpringApplication.run(TrpgBackupApplication.class, args)) {
       String base = "http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port");
