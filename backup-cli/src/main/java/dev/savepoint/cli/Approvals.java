@@ -38,6 +38,28 @@ final class Approvals {
 
   static final String PRUNE = RestoreApprovals.PRUNE_TARGET;
 
+  /** The approval options of the commands a policy binds (restore, delete, prune). */
+  static final class Options {
+    @picocli.CommandLine.Option(names = "--approval", paramLabel = "<request-id>",
+        description = "The approved request for this operation (savepoint approve --request …).")
+    String approval;
+
+    @picocli.CommandLine.Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "Without an "
+        + "approval policy: the approvers' OpenSSH allowed_signers file, kept outside the repository (default: "
+        + "$SAVEPOINT_APPROVERS). With one, the policy names the approvers.")
+    Path approvers;
+
+    @picocli.CommandLine.Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
+        description = "Refuse without an approval request holding N approvals (two-person rule: 2); the "
+            + "repository's approval policy may require more.")
+    int requireApprovals;
+
+    /** {@link Approvals#require} with these options. */
+    void require(Repository repository, ApprovalPolicy.Operation operation, Subject subject) throws IOException {
+      Approvals.require(repository, operation, approval, requireApprovals, approvers, subject);
+    }
+  }
+
   private static boolean toldNoPolicy;
 
   /** The approvers' allowed_signers file: the one given, else $SAVEPOINT_APPROVERS, else null. */

@@ -34,16 +34,8 @@ final class DeleteCommand implements Callable<Integer> {
   @Option(names = "--dry-run", description = "Only say what would be removed.")
   boolean dryRun;
 
-  @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved delete request.")
-  String approval;
-
-  @Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "OpenSSH allowed_signers file "
-      + "of the people who may approve (default: $SAVEPOINT_APPROVERS).")
-  java.nio.file.Path approvers;
-
-  @Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
-      description = "Refuse without an approval request holding N approvals.")
-  int requireApprovals;
+  @Mixin
+  Approvals.Options approvals;
 
   @Override
   public Integer call() throws Exception {
@@ -60,9 +52,9 @@ final class DeleteCommand implements Callable<Integer> {
     }
     // A damaged backup is named by id alone: no manifest can be read to name it by.
     Manifest intactManifest = repository.list(plan).stream().filter(m -> m.id().equals(id)).findFirst().orElse(null);
-    Approvals.require(repository, ApprovalPolicy.Operation.DELETE, approval, requireApprovals, approvers,
-        intactManifest == null ? new Approvals.Subject(plan, id, null, RestoreApprovals.DELETE_TARGET)
-            : Approvals.Subject.backup(plan, intactManifest, RestoreApprovals.DELETE_TARGET));
+    approvals.require(repository, ApprovalPolicy.Operation.DELETE, intactManifest == null
+        ? new Approvals.Subject(plan, id, null, RestoreApprovals.DELETE_TARGET)
+        : Approvals.Subject.backup(plan, intactManifest, RestoreApprovals.DELETE_TARGET));
     if (quarantine) {
       int moved = repository.quarantine(plan, id);
       System.out.printf("moved backup %s of plan '%s' (%d object(s)) to %s%s/%s/%n", id, plan, moved,

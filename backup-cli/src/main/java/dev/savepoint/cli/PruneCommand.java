@@ -80,17 +80,8 @@ final class PruneCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the verdicts as JSON.")
   boolean json;
 
-  @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved prune request (approve "
-      + "--request --plan P --to prune --backup <the ids --dry-run lists>); the prune then deletes exactly those.")
-  String approval;
-
-  @Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "Without an approval policy: the "
-      + "approvers' OpenSSH allowed_signers file (default: $SAVEPOINT_APPROVERS).")
-  java.nio.file.Path approvers;
-
-  @Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
-      description = "Refuse without an approval request holding N approvals (the repository's policy may ask more).")
-  int requireApprovals;
+  @Mixin
+  Approvals.Options approvals;
 
   @Override
   public Integer call() throws Exception {
@@ -105,8 +96,7 @@ final class PruneCommand implements Callable<Integer> {
       List<String> doomed = repository.prune(plan, retention, true, Duration.ofHours(6)).stream()
           .filter(v -> !v.keep()).map(v -> v.backup().id()).toList();
       if (!doomed.isEmpty()) {
-        Approvals.require(repository, ApprovalPolicy.Operation.PRUNE, approval, requireApprovals, approvers,
-            Approvals.Subject.prune(plan, doomed));
+        approvals.require(repository, ApprovalPolicy.Operation.PRUNE, Approvals.Subject.prune(plan, doomed));
         retention = retention.deletingOnly(java.util.Set.copyOf(doomed));
       }
     }

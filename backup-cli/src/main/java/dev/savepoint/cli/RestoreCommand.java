@@ -119,16 +119,8 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--plan-only", description = "Only say what an archived backup needs and how long it takes.")
   boolean planOnly;
 
-  @Option(names = "--approval", paramLabel = "<request-id>", description = "The approved restore request (see approve).")
-  String approval;
-
-  @Option(names = "--approvers", paramLabel = "<allowed_signers>", description = "OpenSSH allowed_signers file "
-      + "of the people who may approve (kept outside the repository; default: $SAVEPOINT_APPROVERS).")
-  Path approvers;
-
-  @Option(names = "--require-approvals", defaultValue = "0", paramLabel = "<N>",
-      description = "Refuse to restore without an approval request holding N approvals (two-person rule: 2).")
-  int requireApprovals;
+  @Mixin
+  Approvals.Options approvals;
 
   @Override
   public Integer call() throws Exception {
@@ -167,8 +159,7 @@ final class RestoreCommand implements Callable<Integer> {
       ArchiveRestore.requestAndWait(repository, m, archiveTier, archiveDays, waitFor, Duration.ofMinutes(1),
           line -> System.err.println("savepoint: " + line));
     }
-    Approvals.require(repository, ApprovalPolicy.Operation.RESTORE, approval, requireApprovals, approvers,
-        Approvals.Subject.backup(choice.plan, m, to));
+    approvals.require(repository, ApprovalPolicy.Operation.RESTORE, Approvals.Subject.backup(choice.plan, m, to));
     RestoreTarget target = Uris.target(to, m, replace, repository, choice.plan + "-safety",
         FilesTarget.UnsafeKeys.valueOf(onUnsafeKeys.toUpperCase(java.util.Locale.ROOT)), pg -> {
       if (jobs != null) {
@@ -209,7 +200,7 @@ final class RestoreCommand implements Callable<Integer> {
     }
     List<String> plans = new java.util.ArrayList<>(List.of(choice.plan));
     plans.addAll(withTiers);
-    Approvals.require(repository, ApprovalPolicy.Operation.RESTORE, approval, requireApprovals, approvers,
+    approvals.require(repository, ApprovalPolicy.Operation.RESTORE,
         Approvals.Subject.pointInTime(String.join("+", plans), at, null, null, to));
     PostgresTarget.Builder pg = PostgresTarget.builder(PostgresUrl.parse(to)).safetyBackup(repository,
         choice.plan + "-safety").owner(owner).locale(locale);
@@ -237,7 +228,7 @@ final class RestoreCommand implements Callable<Integer> {
       throw new IllegalArgumentException("a restore through the provider goes back to a point in time: give --at "
           + "<ISO time> (the provider keeps the WAL; there is no backup id)");
     }
-    Approvals.require(repository, ApprovalPolicy.Operation.RESTORE_PROVIDER, approval, requireApprovals, approvers,
+    approvals.require(repository, ApprovalPolicy.Operation.RESTORE_PROVIDER,
         Approvals.Subject.pointInTime(choice.plan, at, null, null, to));
     dev.savepoint.providers.ManagedPitr provider = Uris.provider(to);
     Duration timeout = waitFor != null ? waitFor : Duration.ofHours(1);
@@ -263,7 +254,7 @@ final class RestoreCommand implements Callable<Integer> {
     if (lsn != null && at != null) {
       throw new IllegalArgumentException("give either --at or --lsn, not both");
     }
-    Approvals.require(repository, ApprovalPolicy.Operation.RESTORE_PITR, approval, requireApprovals, approvers,
+    approvals.require(repository, ApprovalPolicy.Operation.RESTORE_PITR,
         Approvals.Subject.pointInTime(choice.plan, at, lsn, timeline, to));
     Instant target = at == null ? null : Format.instant("--at", at);
     Path dir = Path.of(to.substring("pgdata:".length()));
