@@ -60,7 +60,8 @@ final class Approvals {
     }
   }
 
-  private static boolean toldNoPolicy;
+  /** Said once, after a command that succeeded (Main): that no policy bound it. */
+  static volatile String notice;
 
   /** The approvers' allowed_signers file: the one given, else $SAVEPOINT_APPROVERS, else null. */
   static Path approversFile(Path given) {
@@ -71,10 +72,9 @@ final class Approvals {
   /** What the repository's policy asks of {@code operation}: the approvals and the approvers; empty without one. */
   static Optional<ApprovalPolicy.Document> policy(Repository repository) throws IOException {
     Optional<ApprovalPolicy.Document> policy = new ApprovalPolicy(repository.store()).inForce();
-    if (policy.isEmpty() && !toldNoPolicy) {
-      toldNoPolicy = true;
-      System.err.println("savepoint: this repository has no approval policy (savepoint policy --help): approvals are "
-          + "required only where --require-approvals asks");
+    if (policy.isEmpty()) {
+      notice = "savepoint: this repository has no approval policy (savepoint policy --help): approvals are required "
+          + "only where --require-approvals asks";
     }
     return policy;
   }

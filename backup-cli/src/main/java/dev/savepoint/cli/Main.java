@@ -81,7 +81,11 @@ public final class Main {
       cli.usage(cli.getErr());
       return USAGE;
     }
+    Approvals.notice = null;
     int code = cli.execute(args);
+    if (code == OK && Approvals.notice != null) {
+      System.err.println(Approvals.notice); // after the work, so that an error stays one line
+    }
     if (code == OK && Audit.broken != null) {
       return FAILED; // done, but not on the record: an unattended run must not look green (already said on stderr)
     }

@@ -69,9 +69,12 @@ public class SavepointAutoConfiguration {
       return;
     }
     if (!properties.isInsecureUnsigned()) {
+      // A plan of the application's own carries its own repository: the keys here do not reach it.
+      String remedy = key.startsWith("savepoint.") ? "set " + key + ".encryption-passphrase (signed with a key derived "
+          + "from it) or savepoint.manifest-hmac-key" : "give it an OpenPGP passphrase transform (signed with a key "
+          + "derived from it) or build its repository with Repository.signedWith(ManifestSigner.hmacSha256(key))";
       throw new SavepointPropertyException(key + ": nothing authenticates its backups, so anyone who can write "
-          + repository.describe() + " could plant one that a drill trusts: set " + key + ".encryption-passphrase "
-          + "(signed with a key derived from it) or savepoint.manifest-hmac-key, or accept the risk with "
+          + repository.describe() + " could plant one that a drill trusts: " + remedy + ", or accept the risk with "
           + "savepoint.insecure-unsigned=true");
     }
     org.slf4j.LoggerFactory.getLogger(SavepointAutoConfiguration.class).warn("savepoint: {} is not authenticated "
@@ -108,10 +111,40 @@ public class SavepointAutoConfiguration {
       }
       requireAuthenticated(key, bean.repository(), properties);
       SavepointProperties.Plan spec = properties.getPlans().get(bean.name());
-      if (spec != null && (spec.getSource() != null || spec.isPhysical() || !spec.getTables().isEmpty()
-          || spec.getEncryptionPassphrase() != null || spec.getTier() != null || spec.getRpo() != null)) {
-        throw new SavepointPropertyException("savepoint.plans." + bean.name() + " configures what the BackupPlan bean of "
-            + "that name already defines: give only schedule, zone, retention and drill there");
+      if (spec != null) {
+        java.util.List<String> defined = new java.util.ArrayList<>();
+        if (spec.getSource() != null) {
+          defined.add("source");
+        }
+        if (spec.isPhysical()) {
+          defined.add("physical");
+        }
+        if (!spec.getTables().isEmpty()) {
+          defined.add("tables");
+        }
+        if (!spec.getCrossTierReferences().isEmpty()) {
+          defined.add("cross-tier-references");
+        }
+        if (spec.getFormat() != null) {
+          defined.add("format");
+        }
+        if (spec.getEncryptionPassphrase() != null) {
+          defined.add("encryption-passphrase");
+        }
+        if (spec.getTier() != null) {
+          defined.add("tier");
+        }
+        if (spec.getRpo() != null) {
+          defined.add("rpo");
+        }
+        if (!spec.getCopyTo().isEmpty()) {
+          defined.add("copy-to");
+        }
+        if (!defined.isEmpty()) {
+          throw new SavepointPropertyException("savepoint.plans." + bean.name() + "." + String.join(", ", defined)
+              + ": the BackupPlan bean of that name defines this already; give only schedule, zone, retention and "
+              + "drill under savepoint.plans." + bean.name());
+        }
       }
     });
     Map<String, dev.savepoint.core.Retention> retention = new LinkedHashMap<>();

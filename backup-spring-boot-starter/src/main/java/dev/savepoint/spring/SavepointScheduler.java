@@ -101,6 +101,14 @@ public final class SavepointScheduler implements SmartLifecycle {
     running = true;
     log.info("savepoint: scheduling {} plan(s) into {}", plans.properties().getPlans().values().stream()
         .filter(p -> p.getSchedule() != null).count(), repository.describe());
+    plans.all().forEach((name, plan) -> {
+      SavepointProperties.Plan spec = plans.properties().getPlans().get(name);
+      if (plan.rpo() != null && (spec == null || spec.getSchedule() == null)) {
+        log.warn("savepoint: plan '{}' has an RPO ({}) but no schedule (savepoint.plans.{}.schedule): it backs up "
+            + "only when asked (SavepointPlans.run, POST /actuator/savepoint/{}), and its health will say so", name,
+            plan.rpo(), name, name);
+      }
+    });
   }
 
   @Override

@@ -148,7 +148,16 @@ class SavepointAutoConfigurationTest {
                 dev.savepoint.core.ByteSource.wrap(new byte[1]))).build())
         .withPropertyValues("savepoint.plans.campaign-exports.source=postgresql://app@db/trpg")
         .run(context -> assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.plans."
-            + "campaign-exports configures what the BackupPlan bean of that name already defines"));
+            + "campaign-exports.source: the BackupPlan bean of that name defines this already"));
+    // A bean's repository that nothing authenticates: the remedy is one that reaches the bean's own repository.
+    authenticatedOrNot().withPropertyValues("savepoint.manifest-hmac-key=" + "k".repeat(32),
+        "savepoint.plans.trpg-tier1.encryption-passphrase=p").withBean("ownPlan", dev.savepoint.core.BackupPlan.class,
+            () -> dev.savepoint.core.BackupPlan.builder("campaign-exports").repository(repository)
+                .source(dev.savepoint.core.StreamSource.of("e.json", dev.savepoint.core.ByteSource.wrap(new byte[1])))
+                .build())
+        .run(context -> assertThat(context.getStartupFailure()).hasStackTraceContaining("BackupPlan bean "
+            + "'campaign-exports': nothing authenticates its backups").hasStackTraceContaining(
+                "Repository.signedWith(ManifestSigner.hmacSha256(key))"));
   }
 
   /** Issue 40.7: a backup on demand that fails answers typed JSON with the cause, not an opaque 500. */

@@ -18,8 +18,8 @@ public final class PropertyValueFailureAnalyzer implements FailureAnalyzer {
   public FailureAnalysis analyze(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof SavepointPropertyException e) {
-        return new FailureAnalysis("Savepoint cannot start: " + e.getMessage(), "Correct that setting (the value is "
-            + "not shown: it may be a secret); docs/operations.md, \"Embedding in a Spring Boot application\".", e);
+        return new FailureAnalysis("Savepoint cannot start: " + e.getMessage(), "Correct that setting; "
+            + "docs/operations.md, \"Embedding in a Spring Boot application\", lists every key.", e);
       }
       if (t instanceof BindException e && e.getName().toString().startsWith("savepoint.")) {
         String origin = e.getProperty() == null || e.getProperty().getOrigin() == null ? ""
