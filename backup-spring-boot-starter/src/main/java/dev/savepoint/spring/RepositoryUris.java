@@ -14,6 +14,48 @@ import java.nio.file.Path;
 final class RepositoryUris {
   private RepositoryUris() {}
 
+  /**
+   * As {@link #open(String, String)}; a {@code file:} repository that cannot be opened now (an unmounted volume) is,
+   * unless {@code failNow}, one that opens on first use and fails each use until it can: the start goes on, the
+   * scheduler and the health indicator say what is wrong.
+   */
+  static Repository open(String key, String uri, boolean failNow) {
+    try {
+      return open(key, uri);
+    } catch (SavepointPropertyException e) {
+      if (failNow || uri == null || !uri.startsWith("file:") || !(e.getCause() instanceof IOException)) {
+        throw e;
+      }
+      org.slf4j.LoggerFactory.getLogger(RepositoryUris.class).warn("{} (opened on first use; "
+          + "savepoint.fail-on-startup-error=true stops the start instead)", e.getMessage());
+      Path root = Path.of(uri.substring("file:".length()));
+      return new Repository(Stores.standard(whenAvailable(root)));
+    }
+  }
+
+  /** A filesystem store opened on first use, and again on each use until it opens. */
+  private static dev.savepoint.core.Store whenAvailable(Path root) {
+    java.util.concurrent.atomic.AtomicReference<dev.savepoint.core.Store> opened =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    return (dev.savepoint.core.Store) java.lang.reflect.Proxy.newProxyInstance(RepositoryUris.class.getClassLoader(),
+        new Class<?>[] {dev.savepoint.core.Store.class}, (proxy, method, args) -> {
+          if (method.getName().equals("describe") && opened.get() == null) {
+            return "file:" + root + " (not available yet)";
+          }
+          dev.savepoint.core.Store store = opened.get();
+          if (store == null) {
+            store = new dev.savepoint.core.FilesystemStore(root); // throws the IOException that says why
+            opened.compareAndSet(null, store);
+            store = opened.get();
+          }
+          try {
+            return method.invoke(store, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+  }
+
   static Repository open(String key, String uri) {
     if (uri == null || uri.isBlank()) {
       throw new SavepointPropertyException(key + " is not set: give file:/path or s3://bucket/prefix, or define a "

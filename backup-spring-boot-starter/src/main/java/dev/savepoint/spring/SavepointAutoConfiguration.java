@@ -48,7 +48,8 @@ public class SavepointAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public Repository savepointRepository(SavepointProperties properties) {
-    Repository repository = RepositoryUris.open("savepoint.repository", properties.getRepository());
+    Repository repository = RepositoryUris.open("savepoint.repository", properties.getRepository(),
+        properties.isFailOnStartupError());
     String key = properties.getManifestHmacKey();
     if (key == null || key.isEmpty()) {
       return repository;

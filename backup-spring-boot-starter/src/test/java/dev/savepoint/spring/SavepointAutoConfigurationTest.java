@@ -232,6 +232,26 @@ class SavepointAutoConfigurationTest {
             .startsWith("Savepoint cannot start: savepoint.plans.trpg-tier1.schedule/zone: invalid cron expression"));
   }
 
+  /**
+   * Trial 2 of issue 40: a file: repository that cannot be opened at start-up (an unmounted volume) stops the start
+   * only with fail-on-startup-error; otherwise health says so and the repository opens once it can.
+   */
+  @Test
+  void anUnavailableFileRepositoryStopsTheStartOnlyWhenTold() throws Exception {
+    Path blocked = java.nio.file.Files.writeString(tmp.resolve("volume"), "not a directory yet");
+    String[] repository = {"savepoint.repository=file:" + blocked.resolve("repo")};
+    runner().withPropertyValues(repository).withPropertyValues("savepoint.fail-on-startup-error=true")
+        .run(context -> assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.repository"));
+    runner().withPropertyValues(repository).run(context -> {
+      assertThat(context).hasNotFailed();
+      assertThat(context.getBean(SavepointHealthIndicator.class).health().getDetails().get("plans").toString())
+          .contains("repository unavailable");
+      java.nio.file.Files.delete(blocked); // the volume is mounted
+      assertThat(context.getBean(Repository.class).list("trpg-tier1")).isEmpty();
+      assertThat(blocked.resolve("repo")).isDirectory();
+    });
+  }
+
   @Test
   void aPlanNothingAuthenticatesFailsTheStartUnlessSaidInsecure() {
     authenticatedOrNot().run(context -> assertThat(context.getStartupFailure())
