@@ -171,10 +171,12 @@ public final class PointInTimeRestore {
     }
     Instant end = lastCommit == null ? base.finishedAt() : lastCommit;
     if (chain.gap() == null) {
-      // An idle server writes nothing new: the streamer's heartbeat at the chain's very end proves nothing was
-      // committed between the newest commit and it.
+      // An idle server writes nothing new: the streamer's heartbeat (at time T, nothing written after position L)
+      // proves nothing was committed between the newest commit and T — also when WAL without a commit (a checkpoint,
+      // autovacuum's bookkeeping) arrived after it: a commit after L would have been written after T, and the
+      // newest commit in the chain is before T.
       Optional<WalArchive.Heartbeat> beat = archive.lastHeartbeat();
-      if (beat.isPresent() && WalSegment.parseLsn(beat.get().durableLsn()) == chain.durableLsn()
+      if (beat.isPresent() && WalSegment.parseLsn(beat.get().durableLsn()) <= chain.durableLsn()
           && beat.get().at().isAfter(end)) {
         end = beat.get().at();
       }
