@@ -69,7 +69,10 @@ final class Approvals {
     return given != null ? given : env == null ? null : Path.of(env);
   }
 
-  /** What the repository's policy asks of {@code operation}: the approvals and the approvers; empty without one. */
+  /**
+   * The repository's approval policy in force, if any ({@link ApprovalException} on a host that pins admins and finds
+   * none of theirs); without one, the command says so once it has succeeded.
+   */
   static Optional<ApprovalPolicy.Document> policy(Repository repository) throws IOException {
     Optional<ApprovalPolicy.Document> policy = new ApprovalPolicy(repository.store()).inForce();
     if (policy.isEmpty()) {
