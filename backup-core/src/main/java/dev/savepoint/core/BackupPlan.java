@@ -22,7 +22,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -179,12 +178,8 @@ public final class BackupPlan {
   }
 
   private BackupResult runOnce(String id, Instant started) throws IOException {
-    AtomicInteger threads = new AtomicInteger();
-    ExecutorService pool = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "savepoint-" + name + "-" + threads.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool = Executors.newCachedThreadPool(dev.savepoint.core.internal.DaemonThreads.numbered(
+        "savepoint-" + name));
     List<Transform> chain = new ArrayList<>();
     for (Transform t : transforms) {
       chain.add(t.perBackup());

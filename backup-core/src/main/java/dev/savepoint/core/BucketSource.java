@@ -191,11 +191,8 @@ public final class BucketSource implements Source {
   @Override
   public Map<String, Object> backup(ArtifactWriter writer) throws IOException {
     Map<String, String> skipped = new java.util.concurrent.ConcurrentSkipListMap<>();
-    ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
-      Thread t = new Thread(r, "savepoint-bucket-source");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool = Executors.newFixedThreadPool(parallelism,
+        dev.savepoint.core.internal.DaemonThreads.named("savepoint-bucket-source"));
     // At most this many objects in flight: memory stays flat however many the bucket holds.
     java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(parallelism * 4);
     Manifest base = base(writer.previous());

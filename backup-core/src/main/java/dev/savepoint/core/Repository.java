@@ -1425,11 +1425,8 @@ public final class Repository {
   /** Runs {@code renew} every {@link #RUNNING_HEARTBEAT} on a daemon thread until the executor is shut down. */
   private static java.util.concurrent.ScheduledExecutorService heartbeat(String threadName, Runnable renew) {
     java.util.concurrent.ScheduledExecutorService heartbeat =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-          Thread t = new Thread(r, threadName);
-          t.setDaemon(true);
-          return t;
-        });
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            dev.savepoint.core.internal.DaemonThreads.named(threadName));
     heartbeat.scheduleAtFixedRate(renew, RUNNING_HEARTBEAT.toMillis(), RUNNING_HEARTBEAT.toMillis(),
         java.util.concurrent.TimeUnit.MILLISECONDS);
     return heartbeat;

@@ -53,19 +53,15 @@ public final class Scheduler implements AutoCloseable {
 
   private final LockProvider locks;
   private final List<Entry> entries = new ArrayList<>();
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "timer"));
-  private final ExecutorService runs = Executors.newCachedThreadPool(r -> daemon(r, "run"));
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+      dev.savepoint.core.internal.DaemonThreads.named("savepoint-scheduler-timer"));
+  private final ExecutorService runs = Executors.newCachedThreadPool(
+      dev.savepoint.core.internal.DaemonThreads.named("savepoint-scheduler-run"));
   private volatile boolean started;
   private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
 
   public Scheduler(LockProvider locks) {
     this.locks = Objects.requireNonNull(locks);
-  }
-
-  private static Thread daemon(Runnable r, String what) {
-    Thread t = new Thread(r, "savepoint-scheduler-" + what);
-    t.setDaemon(true);
-    return t;
   }
 
   /**

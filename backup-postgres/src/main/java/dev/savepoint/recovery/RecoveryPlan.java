@@ -403,11 +403,8 @@ public final class RecoveryPlan {
   }
 
   private static Map<String, Object> withTimeout(RecoveryStep step) throws Exception {
-    ExecutorService one = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "savepoint-recovery-" + step.name());
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService one = Executors.newSingleThreadExecutor(
+        dev.savepoint.core.internal.DaemonThreads.named("savepoint-recovery-" + step.name()));
     try {
       Future<Map<String, Object>> f = one.submit(step::run);
       return f.get(step.timeout().toMillis(), TimeUnit.MILLISECONDS);

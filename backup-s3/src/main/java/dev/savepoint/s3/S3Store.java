@@ -112,11 +112,7 @@ public final class S3Store implements Store {
     this.kmsKeyId = b.kmsKeyId;
     this.tags = Map.copyOf(b.tags);
     this.objectLockRetention = b.objectLockRetention;
-    this.uploads = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "savepoint-s3-part");
-      t.setDaemon(true);
-      return t;
-    });
+    this.uploads = Executors.newCachedThreadPool(dev.savepoint.core.internal.DaemonThreads.named("savepoint-s3-part"));
   }
 
   public static Builder builder(S3Client client, String bucket) {

@@ -27,11 +27,8 @@ public final class SavepointScheduler implements SmartLifecycle {
   private final LockProvider locks;
   private final Notifier notifier;
   private final java.util.concurrent.ScheduledExecutorService drills =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "savepoint-drills");
-        t.setDaemon(true);
-        return t;
-      });
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          dev.savepoint.core.internal.DaemonThreads.named("savepoint-drills"));
   private volatile boolean running;
 
   SavepointScheduler(SavepointPlans plans, Repository repository, LockProvider locks, Notifier notifier) {

@@ -20,7 +20,6 @@ import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.postgresql.PGConnection;
 
 /**
@@ -193,13 +192,9 @@ public final class ParallelCopy {
     }
     List<T> results = Collections.synchronizedList(new ArrayList<>(Collections.nCopies(tasks.size(), null)));
     List<Connection> open = Collections.synchronizedList(new ArrayList<>());
-    AtomicInteger threadNumber = new AtomicInteger();
     int threads = Math.max(1, Math.min(workers, tasks.size()));
-    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "savepoint-copy-" + threadNumber.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool = Executors.newFixedThreadPool(threads,
+        dev.savepoint.core.internal.DaemonThreads.numbered("savepoint-copy"));
     // Workers are awaited in the order they finish, so the first failure stops the others at once.
     CompletionService<Void> done = new ExecutorCompletionService<>(pool);
     for (int w = 0; w < threads; w++) {

@@ -643,11 +643,8 @@ public final class PointInTimeRestore {
 
   /** Fetches the WAL files in parallel; a partial segment is padded to full size under its segment name. */
   private void fetch(List<WalArchive.Entry> files, Path dir, long size, Secrets secrets) throws IOException {
-    ExecutorService pool = Executors.newFixedThreadPool(4, r -> {
-      Thread t = new Thread(r, "savepoint-wal-fetch");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool = Executors.newFixedThreadPool(4,
+        dev.savepoint.core.internal.DaemonThreads.named("savepoint-wal-fetch"));
     try {
       List<Future<Void>> done = new ArrayList<>();
       for (WalArchive.Entry e : files) {
