@@ -175,7 +175,7 @@ public final class PointInTimeRestore {
       // proves nothing was committed between the newest commit and T — also when WAL without a commit (a checkpoint,
       // autovacuum's bookkeeping) arrived after it: a commit after L would have been written after T, and the
       // newest commit in the chain is before T.
-      Optional<WalArchive.Heartbeat> beat = archive.lastHeartbeat();
+      Optional<WalArchive.Heartbeat> beat = chain.heartbeat();
       if (beat.isPresent() && WalSegment.parseLsn(beat.get().durableLsn()) <= chain.durableLsn()
           && beat.get().at().isAfter(end)) {
         end = beat.get().at();
@@ -188,14 +188,19 @@ public final class PointInTimeRestore {
     return w.from() + " to " + w.to();
   }
 
-  /** The WAL files from a base backup's start, up to the first gap, and until when they make recovery possible. */
-  private record Chain(List<WalArchive.Entry> files, Instant durableUntil, long durableLsn, String gap) {}
+  /**
+   * The WAL files from a base backup's start, up to the first gap, and until when they make recovery possible; with
+   * the streamer's heartbeat as read just before the files were listed, so that it never speaks of WAL the list lacks.
+   */
+  private record Chain(List<WalArchive.Entry> files, Instant durableUntil, long durableLsn, String gap,
+      Optional<WalArchive.Heartbeat> heartbeat) {}
 
   private Chain chain(Manifest base) throws IOException {
     Map<String, Object> facts = base.source().facts();
     long size = ((Number) facts.get("walSegmentSize")).longValue();
     int timeline = ((Number) facts.get("timeline")).intValue();
     WalSegment first = WalSegment.containing(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size);
+    Optional<WalArchive.Heartbeat> heartbeat = archive.lastHeartbeat(); // before the listing: see Chain
     TreeMap<String, WalArchive.Entry> entries = archive.entries();
     // The path recovery follows (recovery_target_timeline = 'latest'): the base backup's timeline until the newest
     // timeline descending from it branched off, and so on — never another branch's segments of the same number.
@@ -251,13 +256,13 @@ public final class PointInTimeRestore {
     }
     if (end > 0 && gap == null) {
       // An idle server writes nothing new: the streamer's heartbeat at the chain's very end keeps it current.
-      Optional<WalArchive.Heartbeat> beat = archive.lastHeartbeat();
+      Optional<WalArchive.Heartbeat> beat = heartbeat;
       if (beat.isPresent() && WalSegment.parseLsn(beat.get().durableLsn()) == end
           && beat.get().at().isAfter(durableUntil)) {
         durableUntil = beat.get().at();
       }
     }
-    return new Chain(files, durableUntil, end, gap);
+    return new Chain(files, durableUntil, end, gap, heartbeat);
   }
 
   /**
