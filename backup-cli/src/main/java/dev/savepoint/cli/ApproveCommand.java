@@ -103,9 +103,9 @@ final class ApproveCommand implements Callable<Integer> {
       RestoreApprovals.Request r = approvals.request(requester(repository), subject.plan(), subject.pointInTime(),
           subject.digest(), dev.savepoint.recovery.Steps.RECOVER, reason);
       approvals.signAsRequester(r.id(), sshSign(signWith, RestoreApprovals.requestDocument(r)));
-      System.out.printf("request %s: recovery '%s' as of %s, expires %s%napprovers sign it with: savepoint approve "
-          + "--repo %s %s --sign-with ~/.ssh/id_ed25519%n", r.id(), name, subject.pointInTime(), r.expiresAt(),
-          repo.repo, r.id());
+      System.out.printf("request %s: recovery '%s' as of %s, expires %s%napprovers sign it with the file in hand: "
+          + "savepoint approve --repo %s %s --recovery %s --sign-with ~/.ssh/id_ed25519%n", r.id(), name,
+          subject.pointInTime(), r.expiresAt(), repo.repo, r.id(), recovery);
       return Main.OK;
     }
     if (request) {

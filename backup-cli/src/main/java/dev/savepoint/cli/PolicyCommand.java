@@ -36,6 +36,11 @@ final class PolicyCommand {
           + (state.pin().isPresent() ? "this host refuses every operation a policy would bind"
               : "operations need approvals only where --require-approvals asks")));
       state.proposals().forEach(p -> System.out.println(proposed(p, state)));
+      if (!state.contested().isEmpty()) {
+        System.out.println("CONTESTED: " + state.contested().size() + " proposals of version "
+            + state.contested().get(0).version() + " are each adopted by their signers; bound operations are refused "
+            + "until admins delete (under _savepoint/policy/) the ones they did not adopt");
+      }
       return Main.OK;
     }
   }
@@ -44,8 +49,8 @@ final class PolicyCommand {
   static String proposed(ApprovalPolicy.Proposal p, ApprovalPolicy.State state) {
     String signers = state.inForce().map(d -> "admins of version " + d.version())
         .orElse(state.pin().isPresent() ? "pinned admins" : "its own admins");
-    return "proposed (" + p.signedBy().size() + " of " + p.needed() + " " + signers + " signed so far" + (p.signedBy()
-        .isEmpty() ? "" : ": " + String.join(", ", p.signedBy())) + "; sign with: savepoint policy sign "
+    return "proposed (signed by " + p.signedBy().size() + " of the " + p.needed() + " " + signers + " needed"
+        + (p.signedBy().isEmpty() ? "" : ": " + String.join(", ", p.signedBy())) + "; sign with: savepoint policy sign "
         + p.document().version() + " --sha256 " + p.document().sha256().substring(0, 12) + "): "
         + p.document().describe();
   }

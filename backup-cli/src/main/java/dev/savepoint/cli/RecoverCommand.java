@@ -217,8 +217,13 @@ final class RecoverCommand implements Callable<Integer> {
     Optional<ApprovalPolicy.Document> policy = Approvals.policy(repository);
     int policyQuorum = policy.map(p -> p.required(ApprovalPolicy.Operation.RECOVER)).orElse(0);
     List<StepSpec> beforeApproval = file.steps().stream().takeWhile(s -> s.approve() == null).toList();
-    if (policyQuorum > 0 && (beforeApproval.size() == file.steps().size()
-        || beforeApproval.stream().anyMatch(s -> !s.readsOnly()))) {
+    boolean changesBeforeApproval = false;
+    for (StepSpec s : beforeApproval) {
+      // What runs is what counts: a read-only step's drill entry may be a command.
+      StepSpec run = drill ? s.forDrill() : s;
+      changesBeforeApproval |= run != null && !run.readsOnly();
+    }
+    if (policyQuorum > 0 && (beforeApproval.size() == file.steps().size() || changesBeforeApproval)) {
       throw new dev.savepoint.core.ApprovalException("the repository's approval policy (version "
           + policy.get().version() + ") requires " + policyQuorum + " approval(s) to recover (and to drill a "
           + "recovery): the recovery file needs an approve step before its first step that changes anything");

@@ -54,7 +54,7 @@ class CliApprovalPolicyTest {
     assertThat(before.err()).containsOnlyOnce("this repository has no approval policy");
     Files.delete(tmp.resolve("restored.sql"));
     assertThat(CliProcess.run("policy", "show", "--repo", repo).out()).contains("no approval policy in force",
-        "proposed (1 of 2 its own admins signed so far: ann; sign with: savepoint policy sign 1 --sha256");
+        "proposed (signed by 1 of the 2 its own admins needed: ann; sign with: savepoint policy sign 1 --sha256");
     CliProcess.Result adopted = CliProcess.run("policy", "sign", "--repo", repo, "1", "--sign-with", ben.toString());
     assertThat(adopted.exit()).as(adopted.err()).isZero();
     assertThat(adopted.out()).contains("policy version 1 is in force");
@@ -96,6 +96,19 @@ class CliApprovalPolicyTest {
     assertThat(drill.exit()).isNotZero();
     assertThat(drill.out()).contains("two-person-rule", "requires 2 approvals");
     assertThat(tmp.resolve("stopped")).doesNotExist();
+    // What a drill runs is what counts: a read-only step whose drill entry is a command, before the approval.
+    Path sneaky = Files.writeString(tmp.resolve("sneaky.yaml"), """
+        name: trpg
+        repository: %s
+        steps:
+          - {name: look, check: {sql: "select 1", database: "postgresql://nobody@127.0.0.1:1/x"}, drill: {command: [touch, "%s"]}}
+          - {name: two-person-rule, approve: {quorum: 2}}
+        """.formatted(repo, tmp.resolve("pwned")));
+    CliProcess.Result sneakyDrill = CliProcess.run("recover", "--insecure-unsigned", "--config", sneaky.toString(),
+        "--drill");
+    assertThat(sneakyDrill.exit()).isEqualTo(Main.USAGE);
+    assertThat(sneakyDrill.err()).contains("an approve step before its first step that changes anything");
+    assertThat(tmp.resolve("pwned")).doesNotExist();
     JsonNode listed = new ObjectMapper().readTree(CliProcess.run("list", "--repo", repo, "--json").out());
     String oldest = listed.get(0).get("id").asText(); // list is oldest first
     CliProcess.Result delete = CliProcess.run("delete", "--repo", repo, "--plan", "tier2", oldest);
@@ -133,7 +146,7 @@ class CliApprovalPolicyTest {
         "--require", "prune=0", "--admins", own.toString(), "--admin-quorum", "1", "--sign-with",
         mallory.toString()).exit()).isZero();
     assertThat(CliProcess.run("policy", "show", "--repo", repo).out()).contains("in force: approval policy version 1",
-        "proposed (0 of 2 admins of version 1 signed so far; sign with: savepoint policy sign 2");
+        "proposed (signed by 0 of the 2 admins of version 1 needed; sign with: savepoint policy sign 2");
     assertThat(CliProcess.run("delete", "--repo", repo, "--plan", "tier2", oldest).exit()).isEqualTo(Main.USAGE);
 
     // An approved prune deletes exactly the backups its approvers saw.

@@ -146,8 +146,13 @@ public final class ApprovalPolicy {
   /** A version awaiting signatures, and the admins (of the version before it, or pinned) who signed it so far. */
   public record Proposal(Document document, List<String> signedBy, int needed) {}
 
-  /** The adopted policy in force, and the proposals for the version after it. */
-  public record State(Optional<Document> inForce, List<Proposal> proposals, Optional<Path> pin) {}
+  /**
+   * The adopted policy in force, and the proposals for the version after it; {@code contested}: several proposals
+   * of that version each signed by enough admins (on a host without a pin, anyone who can write the repository can
+   * adopt a version 1 of their own) — then no version is trusted until admins delete those they did not adopt.
+   */
+  public record State(Optional<Document> inForce, List<Proposal> proposals, Optional<Path> pin,
+      List<Document> contested) {}
 
   private final Store store;
   private final Optional<Path> pin;
@@ -176,7 +181,7 @@ public final class ApprovalPolicy {
   /**
    * Reads the chain of versions and says which is in force, checking every signature with {@code ssh-keygen}. Each
    * version may have several proposals (stored by digest, so none can squat a number); the adopted one continues the
-   * chain (if admins adopted two, the one with the lower digest).
+   * chain, and two adopted ones stop it ({@link State#contested}).
    */
   public State state() throws IOException {
     Approvers signers = pin.isPresent() ? Approvers.fromAllowedSigners(pin.get()).inNamespace(NAMESPACE) : null;
@@ -188,12 +193,12 @@ public final class ApprovalPolicy {
         int quorum = inForce != null ? inForce.adminQuorum() : doc.adminQuorum();
         proposals.add(new Proposal(doc, signedBy(doc, by), quorum));
       }
-      Optional<Document> adopted = proposals.stream().filter(p -> p.signedBy().size() >= p.needed())
-          .map(Proposal::document).min(java.util.Comparator.comparing(Document::sha256));
-      if (adopted.isEmpty()) {
-        return new State(Optional.ofNullable(inForce), proposals, pin);
+      List<Document> adopted = proposals.stream().filter(p -> p.signedBy().size() >= p.needed())
+          .map(Proposal::document).toList();
+      if (adopted.size() != 1) {
+        return new State(Optional.ofNullable(inForce), proposals, pin, adopted.size() > 1 ? adopted : List.of());
       }
-      inForce = adopted.get();
+      inForce = adopted.get(0);
       signers = admins(inForce);
     }
   }
@@ -201,6 +206,12 @@ public final class ApprovalPolicy {
   /** The policy in force; {@link ApprovalException} if this host pins admins and the repository has none of theirs. */
   public Optional<Document> inForce() throws IOException {
     State state = state();
+    if (!state.contested().isEmpty()) {
+      throw new ApprovalException("approval policy version " + state.contested().get(0).version() + " is contested: "
+          + state.contested().size() + " proposals (SHA-256 " + String.join(", ", state.contested().stream()
+              .map(d -> d.sha256().substring(0, 12)).toList()) + ") are each signed by enough admins; refusing until "
+          + "the admins delete the ones they did not adopt (savepoint policy show)");
+    }
     if (state.inForce().isEmpty() && state.pin().isPresent()) {
       throw new ApprovalException("this host pins approval-policy admins (" + state.pin().get() + ") but the "
           + "repository holds no policy they adopted: refusing. Admins: savepoint policy propose … and policy sign");

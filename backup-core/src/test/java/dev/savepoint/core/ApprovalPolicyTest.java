@@ -107,6 +107,20 @@ class ApprovalPolicyTest {
     assertThatThrownBy(pinned::inForce).isInstanceOf(ApprovalException.class)
         .hasMessageContaining("pins approval-policy admins");
 
+    // Unpinned, a writer who adopts a version 1 of their own beside the admins' contests the chain: refused, not
+    // decided by whose digest sorts first.
+    InMemoryStore shared = new InMemoryStore();
+    ApprovalPolicy unpinned = new ApprovalPolicy(shared, Optional.empty());
+    ApprovalPolicy.Document admins = doc(1, List.of(signer("ann", ann)), 1, Map.of(), List.of());
+    ApprovalPolicy.Document writers = doc(1, List.of(signer("mallory", mallory)), 1, Map.of(), List.of());
+    unpinned.propose(admins);
+    unpinned.sign(admins, sign(ann, ApprovalPolicy.NAMESPACE, admins.canonical()));
+    assertThat(unpinned.inForce()).contains(admins);
+    shared.put(ApprovalPolicy.PREFIX + "v000001-" + writers.sha256() + ".json",
+        ByteSource.wrap(writers.canonical()));
+    unpinned.sign(writers, sign(mallory, ApprovalPolicy.NAMESPACE, writers.canonical()));
+    assertThatThrownBy(unpinned::inForce).isInstanceOf(ApprovalException.class).hasMessageContaining("contested");
+
     // A version 1 naming and signed by a writer's own key: in force on a host without a pin, never on this one.
     ApprovalPolicy.Document forged = doc(1, List.of(signer("mallory", mallory)), 1, Map.of(), List.of());
     pinned.propose(forged);

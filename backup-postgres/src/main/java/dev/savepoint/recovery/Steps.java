@@ -460,7 +460,7 @@ public final class Steps {
 
       @Override
       public String stateIfFailed() {
-        return "unchanged: nothing ran before the approval";
+        return "unchanged by this step (an approval changes nothing; see the steps before it)";
       }
 
       @Override
