@@ -216,25 +216,28 @@ final class RecoverCommand implements Callable<Integer> {
     // A drill is bound too: its steps can restore wherever the file says, production included.
     Optional<ApprovalPolicy.Document> policy = Approvals.policy(repository);
     int policyQuorum = policy.map(p -> p.required(ApprovalPolicy.Operation.RECOVER)).orElse(0);
-    List<StepSpec> beforeApproval = file.steps().stream().takeWhile(s -> s.approve() == null).toList();
-    boolean changesBeforeApproval = false;
-    for (StepSpec s : beforeApproval) {
-      // What runs is what counts: a read-only step's drill entry may be a command.
-      StepSpec run = drill ? s.forDrill() : s;
-      changesBeforeApproval |= run != null && !run.readsOnly();
+    // Each step as this run runs it (null: the drill skips it). Under a policy a drill keeps its approve steps.
+    List<StepSpec> runs = new java.util.ArrayList<>();
+    for (StepSpec s : file.steps()) {
+      runs.add(!drill ? s : policyQuorum > 0 && s.approve() != null ? s : s.forDrill());
     }
-    if (policyQuorum > 0 && (beforeApproval.size() == file.steps().size() || changesBeforeApproval)) {
+    int firstApproval = 0;
+    while (firstApproval < file.steps().size() && file.steps().get(firstApproval).approve() == null) {
+      firstApproval++;
+    }
+    // What runs is what counts: a read-only step's drill entry may be a command.
+    boolean changesBeforeApproval = runs.subList(0, firstApproval).stream().anyMatch(r -> r != null && !r.readsOnly());
+    if (policyQuorum > 0 && (firstApproval == file.steps().size() || changesBeforeApproval)) {
       throw new dev.savepoint.core.ApprovalException("the repository's approval policy (version "
           + policy.get().version() + ") requires " + policyQuorum + " approval(s) to recover (and to drill a "
           + "recovery): the recovery file needs an approve step before its first step that changes anything");
     }
-    for (StepSpec s : file.steps()) {
-      StepSpec run = !drill ? s : policyQuorum > 0 && s.approve() != null ? s : s.forDrill();
-      if (run == null) {
-        System.err.println("savepoint: the drill skips step " + s.name());
+    for (int i = 0; i < runs.size(); i++) {
+      if (runs.get(i) == null) {
+        System.err.println("savepoint: the drill skips step " + file.steps().get(i).name());
         continue;
       }
-      plan.step(step(run, repository, selector, secrets, subject, policy));
+      plan.step(step(runs.get(i), repository, selector, secrets, subject, policy));
     }
     RecoveryPlan recovery = plan.build();
     String reportId = resume != null ? resume : java.util.UUID.randomUUID().toString();

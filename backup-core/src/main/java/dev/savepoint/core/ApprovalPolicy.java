@@ -33,8 +33,9 @@ import java.util.TreeSet;
  * <p>The anchor: whoever can write the repository can delete objects, so a policy alone binds only operators who
  * cannot. A host that pins the admins' keys in {@value #PIN_FILE} (root-owned; where that file does not exist, the
  * file {@code $SAVEPOINT_POLICY_ADMINS} names) refuses every bound operation unless the repository holds a policy
- * those admins adopted. What remains open to a writer of the repository on a pinning host: rolling the policy back
- * to an earlier adopted version (S3 Object Lock on {@code _savepoint/policy/} stops that).
+ * those admins adopted. What remains open to a writer of the repository on a pinning host: deleting or editing the
+ * newest versions, which rolls the policy back to an earlier adopted one (S3 Object Lock does not stop that: an
+ * overwrite or a delete marker becomes the current object) — only policy admins should write {@code _savepoint/policy/}.
  */
 public final class ApprovalPolicy {
   /** The SSH signature namespace of policy signatures: an approval of a restore never counts as one. */
@@ -92,11 +93,11 @@ public final class ApprovalPolicy {
       if (approvals.values().stream().anyMatch(n -> n < 0)) {
         throw new IllegalArgumentException("a policy cannot require a negative number of approvals");
       }
-      if (principalsOf(admins).size() < adminQuorum) {
+      if (Approvers.principalsOf(admins).size() < adminQuorum) {
         throw new IllegalArgumentException("an admin quorum of " + adminQuorum + " needs at least that many admins; "
-            + "the policy names " + principalsOf(admins).size());
+            + "the policy names " + Approvers.principalsOf(admins).size());
       }
-      if (approvals.values().stream().anyMatch(n -> n > 0) && principalsOf(approvers).isEmpty()) {
+      if (approvals.values().stream().anyMatch(n -> n > 0) && Approvers.principalsOf(approvers).isEmpty()) {
         throw new IllegalArgumentException("a policy that requires approvals names the approvers");
       }
     }
@@ -129,8 +130,8 @@ public final class ApprovalPolicy {
       for (Operation o : Operation.values()) {
         b.append(String.format("  %-17s %d approval(s)%n", o.key() + ":", required(o)));
       }
-      b.append("  approvers:        ").append(principalsOf(approvers)).append('\n');
-      b.append("  admins:           ").append(principalsOf(admins)).append(", ").append(adminQuorum)
+      b.append("  approvers:        ").append(Approvers.principalsOf(approvers)).append('\n');
+      b.append("  admins:           ").append(Approvers.principalsOf(admins)).append(", ").append(adminQuorum)
           .append(" of them adopt the next version\n");
       approvers.forEach(line -> b.append("    approver key: ").append(line).append('\n'));
       admins.forEach(line -> b.append("    admin key:    ").append(line).append('\n'));
@@ -306,16 +307,5 @@ public final class ApprovalPolicy {
 
   private static String signatures(Document doc) {
     return PREFIX + String.format("v%06d-%s.sigs/", doc.version(), doc.sha256());
-  }
-
-  static List<String> principalsOf(List<String> allowedSigners) {
-    TreeSet<String> principals = new TreeSet<>();
-    for (String line : allowedSigners) {
-      String text = line.strip();
-      if (!text.isEmpty() && !text.startsWith("#")) {
-        principals.addAll(List.of(text.split("\\s+")[0].split(",")));
-      }
-    }
-    return new ArrayList<>(principals);
   }
 }

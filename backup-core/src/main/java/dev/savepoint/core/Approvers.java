@@ -54,6 +54,18 @@ public final class Approvers {
     }
   }
 
+  /** The principals {@code allowed_signers} lines name (the first field, comma-separated), sorted, once each. */
+  static List<String> principalsOf(List<String> allowedSigners) {
+    java.util.TreeSet<String> principals = new java.util.TreeSet<>();
+    for (String line : allowedSigners) {
+      String text = line.strip();
+      if (!text.isEmpty() && !text.startsWith("#")) {
+        principals.addAll(List.of(text.split("\\s+")[0].split(",")));
+      }
+    }
+    return new ArrayList<>(principals);
+  }
+
   /**
    * Reads an OpenSSH {@code allowed_signers} file: {@code principal[,principal...] [options] keytype <key>
    * [comment]} per line. Refused if it lists no key or {@code ssh-keygen} cannot be run.
@@ -62,13 +74,7 @@ public final class Approvers {
     if (!Files.isRegularFile(file)) {
       throw new ConfigurationException("approvers file " + file + " does not exist");
     }
-    java.util.TreeSet<String> principals = new java.util.TreeSet<>();
-    for (String line : Files.readAllLines(file)) {
-      String text = line.strip();
-      if (!text.isEmpty() && !text.startsWith("#")) {
-        principals.addAll(List.of(text.split("\\s+")[0].split(",")));
-      }
-    }
+    List<String> principals = principalsOf(Files.readAllLines(file));
     if (principals.isEmpty()) {
       throw new ConfigurationException("approvers file " + file + " lists no keys");
     }
@@ -81,7 +87,7 @@ public final class Approvers {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while looking for ssh-keygen");
     }
-    return new Approvers(file.toAbsolutePath(), new ArrayList<>(principals), NAMESPACE);
+    return new Approvers(file.toAbsolutePath(), principals, NAMESPACE);
   }
 
   /**

@@ -257,8 +257,9 @@ public class SavepointAutoConfiguration {
           + "(postgresql://…), s3://bucket/prefix, file:/path or env:NAME,PREFIX_* (empty: the application's "
           + "DataSource)");
     }
-    if (!postgres && (spec.isPhysical() || spec.getFormat() != null || !spec.getTables().isEmpty()
-        || !spec.getCrossTierReferences().isEmpty())) {
+    boolean logicalOptions = spec.getFormat() != null || !spec.getTables().isEmpty()
+        || !spec.getCrossTierReferences().isEmpty();
+    if (!postgres && (spec.isPhysical() || logicalOptions)) {
       throw new SavepointPropertyException(key + ": physical, format, tables and cross-tier-references are for PostgreSQL "
           + "sources, not " + RepositoryUris.redact(uri));
     }
@@ -281,7 +282,7 @@ public class SavepointAutoConfiguration {
       }
       PostgresUrl database = database(key, uri, environment);
       if (spec.isPhysical()) {
-        if (spec.getFormat() != null || !spec.getTables().isEmpty() || !spec.getCrossTierReferences().isEmpty()) {
+        if (logicalOptions) {
           throw new SavepointPropertyException(key + ": a physical plan backs up the whole cluster: no format, tables or "
               + "cross-tier-references");
         }
