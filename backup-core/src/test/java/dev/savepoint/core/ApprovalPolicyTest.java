@@ -1,6 +1,7 @@
 package dev.savepoint.core;
 
 import static dev.savepoint.core.ControlTest.sign;
+import static dev.savepoint.core.ControlTest.signer;
 import static dev.savepoint.core.ControlTest.sshKey;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -20,10 +21,6 @@ class ApprovalPolicyTest {
   Path tmp;
 
   final InMemoryStore store = new InMemoryStore();
-
-  private String signer(String principal, Path key) throws Exception {
-    return principal + " " + Files.readString(Path.of(key + ".pub")).strip();
-  }
 
   private ApprovalPolicy.Document doc(int version, List<String> admins, int quorum, Map<String, Integer> approvals,
       List<String> approvers) {
