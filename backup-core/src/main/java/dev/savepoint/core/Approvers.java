@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,7 +51,7 @@ public final class Approvers {
     try {
       return fromAllowedSigners(file);
     } catch (ConfigurationException e) {
-      throw new ConfigurationException(e.getMessage().replace("approvers file " + file, origin));
+      throw new ConfigurationException(String.valueOf(e.getMessage()).replace("approvers file " + file, origin));
     }
   }
 
@@ -141,7 +142,7 @@ public final class Approvers {
 
   private record Result(int exit, String out) {}
 
-  private static Result ssh(byte[] stdin, String... args) throws IOException {
+  private static Result ssh(byte @Nullable [] stdin, String... args) throws IOException {
     List<String> command = new ArrayList<>(List.of("ssh-keygen"));
     command.addAll(List.of(args));
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();

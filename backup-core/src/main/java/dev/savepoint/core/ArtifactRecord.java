@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Objects;
@@ -18,7 +19,7 @@ public record ArtifactRecord(
     String rawSha256,
     String storedSha256,
     List<TransformSpec> transforms,
-    @JsonInclude(JsonInclude.Include.NON_NULL) ChunkDigests rawChunks) {
+    @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable ChunkDigests rawChunks) {
 
   public ArtifactRecord {
     Objects.requireNonNull(name, "name");

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Optional;
@@ -79,6 +80,6 @@ public interface ArtifactWriter {
   /** The stream of an artifact being written; closing it stores it, after which {@link #record()} describes it. */
   abstract class StoredArtifact extends OutputStream {
     /** The record of the stored artifact; null until the stream was closed successfully. */
-    public abstract ArtifactRecord record();
+    public abstract @Nullable ArtifactRecord record();
   }
 }

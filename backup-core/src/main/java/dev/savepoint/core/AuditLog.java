@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -36,16 +37,16 @@ public final class AuditLog {
    * with recomputed hashes.
    */
   public record Entry(long sequence, Instant time, String principal, String action, String subject, String result,
-      Map<String, Object> details, String previousHash, String hash,
+      Map<String, Object> details, String previousHash, @Nullable String hash,
       @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-      String signature) {
+      @Nullable String signature) {
     Entry withSignature(String s) {
       return new Entry(sequence, time, principal, action, subject, result, details, previousHash, hash, s);
     }
   }
 
   private final Store store;
-  private final ManifestSigner signer;
+  private final @Nullable ManifestSigner signer;
 
   /** An unsigned log: the hash chain detects edits, but not a writer who recomputes every hash. */
   public AuditLog(Store store) {
@@ -56,7 +57,7 @@ public final class AuditLog {
    * A log whose entries are signed by {@code signer} (the repository's manifest signer) and whose {@link #verify}
    * refuses unsigned or wrongly signed entries.
    */
-  public AuditLog(Store store, ManifestSigner signer) {
+  public AuditLog(Store store, @Nullable ManifestSigner signer) {
     this.store = store;
     this.signer = signer;
   }
@@ -94,11 +95,11 @@ public final class AuditLog {
       }
       long sequence = newest + 1;
       Entry unhashed = new Entry(sequence, Instant.now(), principal, action, subject, result, d, previous, null, null);
-      Entry entry = new Entry(sequence, unhashed.time(), principal, action, subject, result, d, previous,
-          hash(unhashed), null);
+      String hash = hash(unhashed);
+      Entry entry = new Entry(sequence, unhashed.time(), principal, action, subject, result, d, previous, hash, null);
       if (signer != null) {
         entry = entry.withSignature(signer.algorithm() + ":" + java.util.Base64.getEncoder().encodeToString(
-            signer.sign(entry.hash().getBytes(StandardCharsets.UTF_8))));
+            signer.sign(hash.getBytes(StandardCharsets.UTF_8))));
       }
       if (store.putIfAbsent(key(sequence), JSON.writeValueAsBytes(entry))) {
         return entry;
@@ -143,13 +144,16 @@ public final class AuditLog {
   }
 
   private boolean validSignature(Entry e) {
-    if (e.signature() == null) {
+    ManifestSigner verifier = signer;
+    String signature = e.signature();
+    String hash = e.hash();
+    if (verifier == null || signature == null || hash == null) {
       return false;
     }
-    String[] parts = e.signature().split(":", 2);
+    String[] parts = signature.split(":", 2);
     try {
-      return parts.length == 2 && parts[0].equals(signer.algorithm())
-          && signer.verify(e.hash().getBytes(StandardCharsets.UTF_8), java.util.Base64.getDecoder().decode(parts[1]));
+      return parts.length == 2 && parts[0].equals(verifier.algorithm())
+          && verifier.verify(hash.getBytes(StandardCharsets.UTF_8), java.util.Base64.getDecoder().decode(parts[1]));
     } catch (IllegalArgumentException bad) {
       return false;
     }
@@ -167,7 +171,7 @@ public final class AuditLog {
           + " was sent out as its head: newer entries were removed");
     }
     Entry e = entries.get((int) sequence - 1);
-    if (!e.hash().equals(hash)) {
+    if (!hash.equals(e.hash())) {
       throw new IntegrityException("audit entry " + sequence + " has hash " + e.hash() + ", but " + hash
           + " was sent out for it: the chain was rewritten");
     }

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.Pipe;
@@ -45,7 +46,7 @@ public final class BackupPlan {
   private static final Logger log = LoggerFactory.getLogger(BackupPlan.class);
 
   private final String name;
-  private final String tier;
+  private final @Nullable String tier;
   private final Map<String, String> labels;
   private final Source source;
   private final List<Transform> transforms;
@@ -53,7 +54,7 @@ public final class BackupPlan {
   private final List<Verifier> verifiers;
   private final ProgressListener progress;
   private final Notifier notifier;
-  private final java.time.Duration rpo;
+  private final java.time.@Nullable Duration rpo;
   private final List<Repository> copies;
 
   private BackupPlan(Builder b) {
@@ -65,8 +66,8 @@ public final class BackupPlan {
     // The plan's keys are its repository's requirements: a passphrase plan signs its manifests with a key derived from
     // the passphrase, and reads (incremental bases, copies, drills) refuse what is unsigned or unencrypted.
     Secrets planKeys = Transforms.secretsOf(transforms);
-    this.repository = required(b.repository, "repository", "repository(new Repository(store))")
-        .withSecrets(planKeys.orElse(b.repository.secrets()));
+    Repository given = required(b.repository, "repository", "repository(new Repository(store))");
+    this.repository = given.withSecrets(planKeys.orElse(given.secrets()));
     this.verifiers = List.copyOf(b.verifiers);
     this.progress = b.progress;
     this.notifier = Notifier.safely(b.notifiers);
@@ -107,7 +108,7 @@ public final class BackupPlan {
     return new BackupPlan(this, Notifier.safely(List.of(notifier, extra)));
   }
 
-  private <T> T required(T value, String what, String call) {
+  private <T> T required(@Nullable T value, String what, String call) {
     if (value == null) {
       throw new IllegalArgumentException("plan '" + name + "' has no " + what + ": call ." + call
           + " on BackupPlan.builder(\"" + name + "\") before build()");
@@ -124,11 +125,11 @@ public final class BackupPlan {
   }
 
   /** The recovery point objective: the newest backup should never be older than this (null: none set). */
-  public java.time.Duration rpo() {
+  public java.time.@Nullable Duration rpo() {
     return rpo;
   }
 
-  public String tier() {
+  public @Nullable String tier() {
     return tier;
   }
 
@@ -238,7 +239,7 @@ public final class BackupPlan {
     private final Map<String, ArtifactRecord> reused = new LinkedHashMap<>();
     /** The directories (backup ids) of the artifacts this backup reuses: the manifest's references. */
     private final Set<String> references = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private Optional<Manifest> previous;
+    private @Nullable Optional<Manifest> previous;
     private boolean aborted;
 
     Artifacts(String id, ExecutorService pool, List<Transform> chain) {
@@ -366,8 +367,8 @@ public final class BackupPlan {
         }
       }
       progress.onArtifact(stream.artifactName);
-      if (log.isDebugEnabled()) {
-        ArtifactRecord r = stream.record;
+      ArtifactRecord r = stream.record;
+      if (log.isDebugEnabled() && r != null) {
         log.debug("backup {}: artifact '{}' stored as {}: {} raw bytes -> {} stored bytes through {} in {} ms", id,
             r.name(), r.key(), r.rawBytes(), r.storedBytes(), r.transforms().stream().map(TransformSpec::name).toList(),
             (System.nanoTime() - stream.openedNanos) / 1_000_000);
@@ -467,6 +468,9 @@ public final class BackupPlan {
    * pipes or thread hand-offs. Beyond them, both stages start: raw bytes go into a pipe read by the encode stage,
    * whose output a second pipe carries to the upload stage.
    */
+  // Its nullable fields follow the stream's states (held inline, stages running, stored, aborted) under this
+  // object's lock, which NullAway cannot follow: checked by the pipeline tests instead (BackupPlanTest et al.).
+  @SuppressWarnings("NullAway")
   private final class ArtifactStream extends ArtifactWriter.StoredArtifact {
     private static final int INLINE_LIMIT = 64 * 1024;
 
@@ -480,16 +484,16 @@ public final class BackupPlan {
     private final byte[] one = new byte[1];
     private final ExecutorService pool;
     /** Raw bytes held while the artifact is small; null once the stages run (or it was stored). */
-    private HeldBytes held = new HeldBytes();
+    private @Nullable HeldBytes held = new HeldBytes();
     /** Guarded by this: set by {@link #abort} before the stages start. */
-    private Throwable abortedBy;
+    private @Nullable Throwable abortedBy;
     /** Set with this held when the stages start; null while the artifact is handled inline. */
-    private Pipe raw;
-    private Pipe stored;
-    private OutputStream sink;
-    private Future<?> encode;
-    private Future<?> upload;
-    private volatile ArtifactRecord record;
+    private @Nullable Pipe raw;
+    private @Nullable Pipe stored;
+    private @Nullable OutputStream sink;
+    private @Nullable Future<?> encode;
+    private @Nullable Future<?> upload;
+    private volatile @Nullable ArtifactRecord record;
     private boolean closed;
     private final long openedNanos = System.nanoTime();
 
@@ -593,7 +597,7 @@ public final class BackupPlan {
     }
 
     @Override
-    public ArtifactRecord record() {
+    public @Nullable ArtifactRecord record() {
       return record;
     }
 
@@ -663,7 +667,7 @@ public final class BackupPlan {
     }
 
     /** Waits for both stages; returns the first failure, or null. */
-    private IOException awaitFailure() throws IOException {
+    private @Nullable IOException awaitFailure() throws IOException {
       IOException first = null;
       for (Future<?> stage : List.of(encode, upload)) {
         try {
@@ -684,7 +688,7 @@ public final class BackupPlan {
     }
 
     /** Stops the stages after a source failure; returns what they failed with, or null. */
-    IOException abort(Throwable cause) {
+    @Nullable IOException abort(Throwable cause) {
       if (record != null) {
         return null;
       }
@@ -723,7 +727,7 @@ public final class BackupPlan {
    * (another stage's failure, attached there): stages echo each other's failures through pipes as plain
    * IOExceptions ("pipe closed"), and the typed error at the bottom is the one worth reporting.
    */
-  private static SavepointException savepointCause(Throwable t) {
+  private static @Nullable SavepointException savepointCause(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof SavepointException se) {
         return se;
@@ -743,22 +747,22 @@ public final class BackupPlan {
   /** Builds a {@link BackupPlan}. Required: source and repository. */
   public static final class Builder {
     private final String name;
-    private String tier;
+    private @Nullable String tier;
     private final Map<String, String> labels = new LinkedHashMap<>();
-    private Source source;
+    private @Nullable Source source;
     private final List<Transform> transforms = new ArrayList<>();
-    private Repository repository;
+    private @Nullable Repository repository;
     private final List<Verifier> verifiers = new ArrayList<>();
     private ProgressListener progress = ProgressListener.none();
     private final List<Notifier> notifiers = new ArrayList<>();
-    private java.time.Duration rpo;
+    private java.time.@Nullable Duration rpo;
     private final List<Repository> copies = new ArrayList<>();
 
     private Builder(String name) {
       this.name = name;
     }
 
-    public Builder tier(String tier) {
+    public Builder tier(@Nullable String tier) {
       this.tier = tier;
       return this;
     }
@@ -815,7 +819,7 @@ public final class BackupPlan {
     }
 
     /** The recovery point objective, for the scheduler's catch-up and the {@link RpoMonitor}. */
-    public Builder rpo(java.time.Duration rpo) {
+    public Builder rpo(java.time.@Nullable Duration rpo) {
       if (rpo != null && (rpo.isNegative() || rpo.isZero())) {
         throw new IllegalArgumentException("plan '" + name + "': the RPO must be positive, was " + rpo);
       }

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.Probe;
 import java.io.InterruptedIOException;
@@ -52,10 +53,10 @@ public final class BucketSource implements Source {
   private final boolean incremental;
   private final boolean skipUnreadable;
   private final int segmentObjects;
-  private final ProvidedCopies provided;
+  private final @Nullable ProvidedCopies provided;
 
   private BucketSource(Store objects, int parallelism, boolean incremental, boolean skipUnreadable,
-      int segmentObjects, ProvidedCopies provided) {
+      int segmentObjects, @Nullable ProvidedCopies provided) {
     this.objects = Objects.requireNonNull(objects, "objects");
     if (parallelism < 1) {
       throw new IllegalArgumentException("parallelism must be at least 1, was " + parallelism);
@@ -267,7 +268,7 @@ public final class BucketSource implements Source {
 
   /** A listed object and its record in the previous index if it is unchanged since (null: new or changed). */
   private interface Merged {
-    void accept(ObjectInfo object, ArtifactRecord unchanged)
+    void accept(ObjectInfo object, @Nullable ArtifactRecord unchanged)
         throws IOException, InterruptedException, ExecutionException;
   }
 
@@ -275,7 +276,7 @@ public final class BucketSource implements Source {
    * Merges the streamed listing with the previous backup's index, both in key order (code points), handing each
    * listed object to {@code step} with its unchanged earlier record; returns how many keys came out of order.
    */
-  private long merge(ObjectIndex.Reader earlier, Merged step)
+  private long merge(ObjectIndex.@Nullable Reader earlier, Merged step)
       throws IOException, InterruptedException, ExecutionException {
     ObjectIndex.Entry previous = next(earlier);
     String last = null;
@@ -304,7 +305,7 @@ public final class BucketSource implements Source {
   }
 
   /** The provided copy of {@code o} if there is one this backup can record, else null (copy it here). */
-  private ArtifactRecord adopt(ArtifactWriter writer, ObjectInfo o) throws IOException {
+  private @Nullable ArtifactRecord adopt(ArtifactWriter writer, ObjectInfo o) throws IOException {
     if (provided == null) {
       return null;
     }
@@ -330,7 +331,7 @@ public final class BucketSource implements Source {
    * The next entry of the previous backup's index, or null at its end — or where it cannot be read (a segment
    * deleted or damaged): the objects from there on are copied again, which is slower but loses nothing.
    */
-  private ObjectIndex.Entry next(ObjectIndex.Reader earlier) throws IOException {
+  private ObjectIndex.@Nullable Entry next(ObjectIndex.@Nullable Reader earlier) throws IOException {
     if (earlier == null) {
       return null;
     }
@@ -345,7 +346,7 @@ public final class BucketSource implements Source {
   }
 
   /** Copies one object into an indexed artifact; null when it could not be read and is skipped. */
-  private ArtifactRecord copy(ArtifactWriter writer, ObjectInfo o, Map<String, String> skipped) throws IOException {
+  private @Nullable ArtifactRecord copy(ArtifactWriter writer, ObjectInfo o, Map<String, String> skipped) throws IOException {
     InputStream in;
     try {
       in = objects.get(o.key());
@@ -366,7 +367,7 @@ public final class BucketSource implements Source {
   }
 
   /** The index segments of {@code previous} (if any) by the SHA-256 of their content, for reuse by reference. */
-  private static Map<String, ArtifactRecord> previousSegments(Manifest previous) {
+  private static Map<String, ArtifactRecord> previousSegments(@Nullable Manifest previous) {
     Map<String, ArtifactRecord> result = new HashMap<>();
     if (previous != null && ObjectIndex.isIndexed(previous)) {
       previous.artifacts().stream().filter(a -> a.name().startsWith(ObjectIndex.SEGMENT_PREFIX))
@@ -379,7 +380,7 @@ public final class BucketSource implements Source {
    * What an incremental backup merges with: the plan's newest backup if it is of this bucket, else null (another
    * bucket's backups share nothing; {@link #fullCopies()} merges with none).
    */
-  private Manifest base(java.util.Optional<Manifest> newest) {
+  private @Nullable Manifest base(java.util.Optional<Manifest> newest) {
     return newest.filter(b -> incremental && b.source().type().equals(TYPE)
         && objects.describe().equals(b.source().facts().get("bucket"))).orElse(null);
   }
@@ -453,11 +454,11 @@ public final class BucketSource implements Source {
     }
   }
 
-  private static String text(Object value) {
+  private static @Nullable String text(@Nullable Object value) {
     return value == null ? null : value.toString();
   }
 
-  private static String fingerprint(ObjectInfo o) {
+  private static @Nullable String fingerprint(ObjectInfo o) {
     return fingerprint(o.key(), o.size(), o.lastModified().toString(), o.etag());
   }
 
@@ -465,7 +466,7 @@ public final class BucketSource implements Source {
    * What must not have changed for an object to be the one an earlier backup holds; null when the store
    * tells neither an ETag nor a modification time, so nothing can be known unchanged.
    */
-  private static String fingerprint(String key, long size, String lastModified, String etag) {
+  private static @Nullable String fingerprint(String key, long size, @Nullable String lastModified, @Nullable String etag) {
     if (etag == null && (lastModified == null || lastModified.equals(java.time.Instant.EPOCH.toString()))) {
       return null;
     }

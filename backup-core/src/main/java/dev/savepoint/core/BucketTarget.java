@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -28,14 +29,14 @@ public final class BucketTarget implements RestoreTarget {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BucketTarget.class);
 
   private final Store objects;
-  private final Repository safetyRepository;
-  private final String safetyPlan;
+  private final @Nullable Repository safetyRepository;
+  private final @Nullable String safetyPlan;
 
   public BucketTarget(Store objects) {
     this(objects, null, null);
   }
 
-  private BucketTarget(Store objects, Repository safetyRepository, String safetyPlan) {
+  private BucketTarget(Store objects, @Nullable Repository safetyRepository, @Nullable String safetyPlan) {
     this.objects = Objects.requireNonNull(objects);
     this.safetyRepository = safetyRepository;
     this.safetyPlan = safetyPlan;
@@ -163,8 +164,8 @@ public final class BucketTarget implements RestoreTarget {
         return list(prefix);
       }
     };
-    BackupPlan.Builder plan = BackupPlan.builder(safetyPlan).tier("safety").label("reason", "pre-restore")
-        .source(BucketSource.of(only)).repository(safetyRepository).verifier(Verifiers.presence(1));
+    BackupPlan.Builder plan = BackupPlan.builder(Objects.requireNonNull(safetyPlan)).tier("safety")
+        .label("reason", "pre-restore").source(BucketSource.of(only)).repository(Objects.requireNonNull(safetyRepository)).verifier(Verifiers.presence(1));
     (protection.isEmpty() ? List.of(Transforms.zstd()) : protection).forEach(plan::transform);
     String id = plan.build().run().manifest().id();
     log.info("safety backup {} of {} object(s) of {} stored in plan '{}' before restoring over them", id,

@@ -1,5 +1,7 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Encrypted data cannot be decrypted with the keys given: wrong passphrase, no matching secret key, or an
  * unusable key. Messages name key ids, never key material or passphrases.
@@ -9,7 +11,7 @@ public class CryptoException extends SavepointException {
     super(message);
   }
 
-  public CryptoException(String message, Throwable cause) {
+  public CryptoException(String message, @Nullable Throwable cause) {
     super(message, cause);
   }
 }

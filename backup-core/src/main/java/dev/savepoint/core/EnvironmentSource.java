@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.ManifestCodec;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -119,7 +120,7 @@ public final class EnvironmentSource implements Source {
   }
 
   /** Why {@code name=value} must not be stored, or null. */
-  static String secretReason(String name, String value) {
+  static @Nullable String secretReason(String name, String value) {
     if (SECRET_NAME.matcher(name).matches()) {
       return "secret-looking name";
     }

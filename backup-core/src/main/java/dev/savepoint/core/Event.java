@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.Map;
 
@@ -8,7 +9,7 @@ import java.util.Map;
  *
  * @param backupId the backup concerned, or null (e.g. a failed backup has none)
  */
-public record Event(Type type, String plan, String backupId, Instant time, String message,
+public record Event(Type type, String plan, @Nullable String backupId, Instant time, String message,
     Map<String, Object> details) {
 
   public enum Type {

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.RangeInputStream;
 import dev.savepoint.core.internal.OwnerOnly;
@@ -57,11 +58,16 @@ public final class FilesystemStore implements Store {
    */
   private Path path(String key) throws StoreException {
     Path file = file(key);
-    requireNoLinks(file.getParent(), key);
+    requireNoLinks(parentOf(file), key);
     return file;
   }
 
   /** The file of {@code key}, without looking at the filesystem. */
+  /** The directory of a key's file: never null, a key's file lies below the root. */
+  private static Path parentOf(Path file) {
+    return java.util.Objects.requireNonNull(file.getParent(), "a key's file has a parent");
+  }
+
   private Path file(String key) throws StoreException {
     for (String segment : Keys.requireValid(key).split("/")) {
       if (segment.getBytes(StandardCharsets.UTF_8).length > 255) {
@@ -98,7 +104,7 @@ public final class FilesystemStore implements Store {
 
   private boolean write(String key, InputStream content, boolean replace) throws IOException {
     Path target = file(key);
-    Path parent = target.getParent();
+    Path parent = parentOf(target);
     // Unique without the system's random source per write (a lock and a read); CREATE_NEW refuses a clash.
     java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
     Path tmp = temp.resolve(new UUID(random.nextLong(), random.nextLong()) + ".part");
@@ -201,7 +207,7 @@ public final class FilesystemStore implements Store {
         }
       }
 
-      private ObjectInfo next = advance();
+      private @Nullable ObjectInfo next = advance();
 
       @Override
       public boolean hasNext() {
@@ -218,7 +224,7 @@ public final class FilesystemStore implements Store {
         return current;
       }
 
-      private ObjectInfo advance() {
+      private @Nullable ObjectInfo advance() {
         try {
           while (!stack.isEmpty()) {
             if (!stack.peek().hasNext()) {
@@ -318,7 +324,7 @@ public final class FilesystemStore implements Store {
   }
 
   /** The attributes of {@code p} itself (a link is not followed), or null if it was deleted meanwhile. */
-  private static BasicFileAttributes attributes(Path p) throws IOException {
+  private static @Nullable BasicFileAttributes attributes(Path p) throws IOException {
     try {
       return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException deletedMeanwhile) {

@@ -1,5 +1,7 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Stored data is not what the manifest says it is: a digest or size mismatch, a truncated or corrupt
  * object, a malformed manifest. The message names the object, the expected and the actual value.
@@ -9,7 +11,7 @@ public class IntegrityException extends SavepointException {
     super(message);
   }
 
-  public IntegrityException(String message, Throwable cause) {
+  public IntegrityException(String message, @Nullable Throwable cause) {
     super(message, cause);
   }
 }

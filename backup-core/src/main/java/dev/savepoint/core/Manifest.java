@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -21,13 +22,13 @@ public record Manifest(
     int formatVersion,
     String id,
     String plan,
-    String tier,
+    @Nullable String tier,
     Map<String, String> labels,
     Instant startedAt,
     Instant finishedAt,
     SourceInfo source,
     List<ArtifactRecord> artifacts,
-    List<String> references) {
+    @Nullable List<String> references) {
 
   /**
    * The newest format this Savepoint reads and writes: 2 for bucket backups whose objects are in an
@@ -52,7 +53,7 @@ public record Manifest(
   }
 
   /** A manifest that does not say which other directories it reads from (as those written before it could). */
-  public Manifest(int formatVersion, String id, String plan, String tier, Map<String, String> labels,
+  public Manifest(int formatVersion, String id, String plan, @Nullable String tier, Map<String, String> labels,
       Instant startedAt, Instant finishedAt, SourceInfo source, List<ArtifactRecord> artifacts) {
     this(formatVersion, id, plan, tier, labels, startedAt, finishedAt, source, artifacts, null);
   }

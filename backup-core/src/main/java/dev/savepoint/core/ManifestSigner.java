@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
@@ -78,7 +79,7 @@ public interface ManifestSigner {
    * Ed25519: backups sign with the private key; restore hosts need only the public key ({@code privateKey}
    * may be null there, and signing then fails).
    */
-  static ManifestSigner ed25519(PrivateKey privateKey, PublicKey publicKey) {
+  static ManifestSigner ed25519(@Nullable PrivateKey privateKey, PublicKey publicKey) {
     return new ManifestSigner() {
       @Override
       public String algorithm() {

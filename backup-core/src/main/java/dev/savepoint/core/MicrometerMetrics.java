@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -58,7 +59,7 @@ public final class MicrometerMetrics implements Notifier {
    * complete backup's finish ({@code null}: none, published as 0, so the RPO alert fires for a plan that never backed
    * up rather than staying silent until this process backs up).
    */
-  public MicrometerMetrics plan(String plan, Instant lastSuccess) {
+  public MicrometerMetrics plan(String plan, @Nullable Instant lastSuccess) {
     Counter.builder("savepoint.backup.failures").tag("plan", plan).register(registry);
     Counter.builder("savepoint.drill.failures").tag("plan", plan).register(registry);
     long at = lastSuccess == null ? 0 : lastSuccess.getEpochSecond();
@@ -71,7 +72,7 @@ public final class MicrometerMetrics implements Notifier {
    * drill as the repository holds it ({@code null}: none, published as 0, so the drill-overdue alert fires for a plan
    * whose drills never passed rather than having nothing to evaluate).
    */
-  public MicrometerMetrics drills(String plan, Instant lastPassed) {
+  public MicrometerMetrics drills(String plan, @Nullable Instant lastPassed) {
     Counter.builder("savepoint.drill.failures").tag("plan", plan).register(registry);
     drillGauge(plan).accumulateAndGet(lastPassed == null ? 0 : lastPassed.getEpochSecond(), Math::max);
     return this;

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
@@ -45,7 +46,7 @@ public final class ObjectIndex {
   private ObjectIndex() {}
 
   /** One object of a bucket backup; {@code etag} null where the store has none. */
-  public record Entry(String key, long size, Instant lastModified, String etag, ArtifactRecord artifact) {}
+  public record Entry(String key, long size, Instant lastModified, @Nullable String etag, ArtifactRecord artifact) {}
 
   /** Whether {@code manifest} keeps its objects in an index (else in the manifest itself, as before). */
   public static boolean isIndexed(Manifest manifest) {
@@ -73,7 +74,7 @@ public final class ObjectIndex {
 
   /** Reads entries one at a time; {@link #next} returns null at the end. Close it when done, or to stop early. */
   public interface Reader extends AutoCloseable {
-    Entry next() throws IOException;
+    @Nullable Entry next() throws IOException;
 
     @Override
     void close() throws IOException;
@@ -135,7 +136,7 @@ public final class ObjectIndex {
       Iterator<Entry> listed = listedEntries(manifest).iterator();
       return new Reader() {
         @Override
-        public Entry next() {
+        public @Nullable Entry next() {
           return listed.hasNext() ? listed.next() : null;
         }
 
@@ -146,12 +147,12 @@ public final class ObjectIndex {
     Iterator<ArtifactRecord> segments = manifest.artifacts().stream()
         .filter(a -> a.name().startsWith(SEGMENT_PREFIX)).iterator();
     return new Reader() {
-      private BufferedReader lines;
-      private ArtifactRecord segment;
+      private @Nullable BufferedReader lines;
+      private @Nullable ArtifactRecord segment;
       private int line;
 
       @Override
-      public Entry next() throws IOException {
+      public @Nullable Entry next() throws IOException {
         while (true) {
           String text = lines == null ? null : lines.readLine();
           if (text != null) {
@@ -169,16 +170,17 @@ public final class ObjectIndex {
       }
 
       private Entry parse(String text) throws IntegrityException {
+        String segmentKey = segment == null ? "?" : segment.key();
         try {
           Entry e = ENTRY.readValue(text);
           if (e.key() == null || e.artifact() == null) {
-            throw new IntegrityException("line " + line + " of index segment " + segment.key() + " lacks a key or "
+            throw new IntegrityException("line " + line + " of index segment " + segmentKey + " lacks a key or "
                 + "an artifact");
           }
           Keys.requireValid(e.artifact().key());
           return e;
         } catch (JsonProcessingException | IllegalArgumentException e) {
-          throw new IntegrityException("line " + line + " of index segment " + segment.key() + " is malformed: "
+          throw new IntegrityException("line " + line + " of index segment " + segmentKey + " is malformed: "
               + e.getMessage());
         }
       }

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.Objects;
 
@@ -7,7 +8,7 @@ import java.util.Objects;
  * What a store knows about one stored object. {@code etag} is the store's content version tag (S3 ETag, GCS
  * etag), or null where the store has none; it tells whether an object changed, not its digest.
  */
-public record ObjectInfo(String key, long size, Instant lastModified, String etag) {
+public record ObjectInfo(String key, long size, Instant lastModified, @Nullable String etag) {
   public ObjectInfo {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(lastModified, "lastModified");

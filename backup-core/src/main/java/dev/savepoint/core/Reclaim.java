@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.BatchedDeletes;
 import dev.savepoint.core.internal.Keys;
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
@@ -53,10 +55,15 @@ final class Reclaim {
     return possible(manifests) && !referenced(manifests).contains(id);
   }
 
+  /** What {@code m} references: said by every manifest reclaiming is {@link #possible} for. */
+  private static List<String> references(Manifest m) {
+    return Objects.requireNonNull(m.references(), "a manifest without references reached Reclaim");
+  }
+
   /** The directories {@code manifests} reference. */
   static Set<String> referenced(Collection<Manifest> manifests) {
     Set<String> ids = new HashSet<>();
-    manifests.forEach(m -> ids.addAll(m.references()));
+    manifests.forEach(m -> ids.addAll(references(m)));
     return ids;
   }
 
@@ -66,7 +73,7 @@ final class Reclaim {
     for (Manifest d : doomed) {
       hasManifest.put(d.id(), false);
       directories.add(d.id());
-      for (String id : d.references()) {
+      for (String id : references(d)) {
         if (!hasManifest(id)) {
           directories.add(id);
         }
@@ -76,7 +83,7 @@ final class Reclaim {
     needed.retainAll(directories);
     if (!needed.isEmpty()) {
       List<Manifest> readers = remaining.stream()
-          .filter(m -> m.references().stream().anyMatch(needed::contains)).toList();
+          .filter(m -> references(m).stream().anyMatch(needed::contains)).toList();
       mergeObjects(doomed, readers, needed);
       Set<String> kept = new HashSet<>(); // manifest-level artifacts of remaining backups: a few per backup
       remaining.forEach(m -> m.artifacts().forEach(a -> kept.add(a.key())));
@@ -122,7 +129,7 @@ final class Reclaim {
    * so comparing the entries of one key at a time is enough.
    */
   private void mergeObjects(List<Manifest> doomed, List<Manifest> readers, Set<String> needed) throws IOException {
-    PriorityQueue<Head> heads = new PriorityQueue<>((a, b) -> Keys.compareCodePoints(a.entry.key(), b.entry.key()));
+    PriorityQueue<Head> heads = new PriorityQueue<>((a, b) -> Keys.compareCodePoints(a.entry().key(), b.entry().key()));
     List<Head> all = new ArrayList<>();
     try {
       for (Manifest m : doomed) {
@@ -139,12 +146,12 @@ final class Reclaim {
       Set<String> candidates = new HashSet<>();
       Set<String> kept = new HashSet<>();
       while (!heads.isEmpty()) {
-        String key = heads.peek().entry.key();
+        String key = heads.peek().entry().key();
         candidates.clear();
         kept.clear();
-        while (!heads.isEmpty() && heads.peek().entry.key().equals(key)) {
+        while (!heads.isEmpty() && heads.peek().entry().key().equals(key)) {
           Head h = heads.poll();
-          (h.doomed ? candidates : kept).add(h.entry.artifact().key());
+          (h.doomed ? candidates : kept).add(h.entry().artifact().key());
           if (h.advance()) {
             heads.add(h);
           }
@@ -167,14 +174,19 @@ final class Reclaim {
     final boolean doomed;
     final Set<String> needed;
     final ObjectIndex.Reader reader;
-    ObjectIndex.Entry entry;
-    String last;
+    ObjectIndex.@Nullable Entry entry;
+    @Nullable String last;
 
     Head(Manifest manifest, boolean doomed, Set<String> needed) throws IOException {
       this.manifest = manifest;
       this.doomed = doomed;
       this.needed = needed;
       this.reader = ObjectIndex.open(repository, manifest);
+    }
+
+    /** The entry this head is at: set while it is in the queue ({@link #advance} returned true). */
+    ObjectIndex.Entry entry() {
+      return Objects.requireNonNull(entry, "a head without an entry");
     }
 
     boolean advance() throws IOException {

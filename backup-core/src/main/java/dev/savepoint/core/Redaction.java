@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,9 +26,6 @@ public final class Redaction {
 
   /** {@code text} with the password of every {@code scheme://user:password@host} and credential parameter masked. */
   public static String uri(String text) {
-    if (text == null) {
-      return null;
-    }
     StringBuilder out = new StringBuilder();
     Matcher scheme = SCHEME.matcher(text);
     int done = 0;

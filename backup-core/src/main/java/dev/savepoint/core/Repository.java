@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.PagedListing;
 import dev.savepoint.core.internal.ChunkVerifyingInputStream;
@@ -31,7 +32,7 @@ public final class Repository {
   public static final String SIGNATURE = "manifest.sig";
 
   private final Store store;
-  private final ManifestSigner signer;
+  private final @Nullable ManifestSigner signer;
   private final Secrets secrets;
   /** The repository's id once read or created; shared by the views {@link #signedWith} and {@link #withSecrets} make. */
   private final java.util.concurrent.atomic.AtomicReference<String> id;
@@ -40,7 +41,7 @@ public final class Repository {
     this(store, null, Secrets.none(), new java.util.concurrent.atomic.AtomicReference<>());
   }
 
-  private Repository(Store store, ManifestSigner signer, Secrets secrets,
+  private Repository(Store store, @Nullable ManifestSigner signer, Secrets secrets,
       java.util.concurrent.atomic.AtomicReference<String> id) {
     this.store = Objects.requireNonNull(store, "store");
     this.signer = signer;
@@ -151,7 +152,7 @@ public final class Repository {
    * The signer in force: this repository's own, else one derived from its secrets' signing secret and its id
    * (created first when {@code writing}); null if neither exists.
    */
-  private ManifestSigner signer(boolean writing) throws IOException {
+  private @Nullable ManifestSigner signer(boolean writing) throws IOException {
     ManifestSigner with;
     if (signer != null) {
       with = signer;
@@ -322,7 +323,7 @@ public final class Repository {
         }
         // else running, never finished, or deleted meanwhile: not damaged
       } catch (IntegrityException | UnsupportedFormatException ex) {
-        result.add(new Damaged(plan, id, ex.getMessage()));
+        result.add(new Damaged(plan, id, String.valueOf(ex.getMessage())));
       }
     }
     return result;
@@ -462,7 +463,7 @@ public final class Repository {
   }
 
   /** The id of the backup of {@code plan} whose directory holds {@code key}, or null if it lies in none. */
-  static String backupIdOf(String plan, String key) {
+  static @Nullable String backupIdOf(String plan, String key) {
     if (!key.startsWith(plan + "/")) {
       return null;
     }
@@ -484,7 +485,7 @@ public final class Repository {
     return manifest;
   }
 
-  private static String misplacement(String plan, String id, Manifest manifest) {
+  private static @Nullable String misplacement(String plan, String id, Manifest manifest) {
     if (manifest.plan().equals(plan) && manifest.id().equals(id)) {
       return null;
     }
@@ -505,7 +506,7 @@ public final class Repository {
       try {
         checkSignature(in, "manifest " + key, plan + "/" + id + "/" + SIGNATURE, manifestSigned(bytes));
       } catch (IntegrityException e) {
-        if (signer == null && e.getMessage().contains("signature check")
+        if (signer == null && String.valueOf(e.getMessage()).contains("signature check")
             && Transforms.refuted(ManifestCodec.read(key, bytes), secrets)) {
           // One such backup among good ones was written by someone else (planted); all of them: the key is wrong.
           throw new IntegrityException(e.getMessage() + "; " + OTHER_PASSPHRASE);
@@ -680,7 +681,7 @@ public final class Repository {
    * backup begun after the repository began signing (a signed record) is never adopted; one that fails is named and
    * left as it was. With {@code dryRun}, only says what it would do. Refused without a signer.
    */
-  public List<Adoption> adopt(String plan, Set<String> chosen, List<Verifier> verifiers, boolean dryRun)
+  public List<Adoption> adopt(String plan, @Nullable Set<String> chosen, List<Verifier> verifiers, boolean dryRun)
       throws IOException {
     if (signer(false) == null) {
       throw new ConfigurationException("nothing to sign with: give this repository a signer or the plan's passphrase");
@@ -720,7 +721,7 @@ public final class Repository {
       try {
         m = unchecked.manifest(plan, backup);
       } catch (IntegrityException | UnsupportedFormatException e) {
-        result.add(new Adoption(backup, "left unsigned", e.getMessage()));
+        result.add(new Adoption(backup, "left unsigned", String.valueOf(e.getMessage())));
         continue;
       }
       // The manifest's own time says what its writer wants; the store's time for the object is the store's (on a

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
@@ -40,8 +41,8 @@ public final class RestoreApprovals {
       .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
   /** A request: what is to be restored (or deleted), where to, by whom, why, until when. */
-  public record Request(String id, String requester, String plan, String backupId, String manifestSha256,
-      String target, String reason, Instant createdAt, Instant expiresAt) {}
+  public record Request(String id, String requester, String plan, String backupId, @Nullable String manifestSha256,
+      String target, @Nullable String reason, Instant createdAt, Instant expiresAt) {}
 
   private final Store store;
   private final AuditLog audit;

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.Period;
@@ -46,10 +47,10 @@ public final class Retention {
   private final int weekly;
   private final int monthly;
   private final int yearly;
-  private final Window within;
+  private final @Nullable Window within;
   private final ZoneId zone;
-  private final Duration minFresh;
-  private final Set<String> deletable;
+  private final @Nullable Duration minFresh;
+  private final @Nullable Set<String> deletable;
 
   private Retention(Builder b) {
     this.last = b.last;
@@ -135,30 +136,29 @@ public final class Retention {
     List<Manifest> newestFirst = new ArrayList<>(backups);
     newestFirst.sort(Repository.BACKUP_ORDER.reversed());
     Map<String, List<String>> reasons = new LinkedHashMap<>();
-    newestFirst.forEach(m -> reasons.put(m.id(), new ArrayList<>()));
     if (!newestFirst.isEmpty()) {
       Manifest newest = newestFirst.get(0);
-      reasons.get(newest.id()).add("newest backup");
+      reasonsFor(reasons, newest).add("newest backup");
       if (minFresh != null && newest.startedAt().isBefore(now.minus(minFresh))) {
         // Backups are failing: deleting now would shrink the history the operator is about to need.
-        newestFirst.forEach(m -> reasons.get(m.id()).add("newest backup is older than " + minFresh
+        newestFirst.forEach(m -> reasonsFor(reasons, m).add("newest backup is older than " + minFresh
             + ": nothing is deleted while backups are failing (force to override)"));
       } else if (minFresh != null) {
         // An ad-hoc backup taken during an incident must not cost the day's good one its place.
         newestFirst.stream().filter(m -> m != newest && !m.startedAt().isBefore(now.minus(minFresh)))
-            .forEach(m -> reasons.get(m.id()).add("younger than the freshness guard " + minFresh));
+            .forEach(m -> reasonsFor(reasons, m).add("younger than the freshness guard " + minFresh));
       }
       if (within != null) {
         Instant start = within.start(newest.startedAt(), zone);
         for (Manifest m : newestFirst) {
           if (!m.startedAt().isBefore(start)) {
-            reasons.get(m.id()).add("within " + within + " of the newest");
+            reasonsFor(reasons, m).add("within " + within + " of the newest");
           }
         }
       }
     }
     for (int i = 0; i < newestFirst.size() && (last == UNLIMITED || i < last); i++) {
-      reasons.get(newestFirst.get(i).id()).add(last == UNLIMITED ? "last (all)" : "last " + last);
+      reasonsFor(reasons, newestFirst.get(i)).add(last == UNLIMITED ? "last (all)" : "last " + last);
     }
     bucket(newestFirst, reasons, hourly, "hourly", t -> t.toLocalDate() + "T" + t.getHour());
     bucket(newestFirst, reasons, daily, "daily", t -> t.toLocalDate().toString());
@@ -168,18 +168,23 @@ public final class Retention {
     bucket(newestFirst, reasons, yearly, "yearly", t -> Integer.toString(t.getYear()));
     for (Manifest m : newestFirst) {
       if (pinned.containsKey(m.id())) {
-        reasons.get(m.id()).add(pinned.get(m.id()));
+        reasonsFor(reasons, m).add(pinned.get(m.id()));
       }
       if (deletable != null && !deletable.contains(m.id())) {
-        reasons.get(m.id()).add("not among the backups approved for deletion");
+        reasonsFor(reasons, m).add("not among the backups approved for deletion");
       }
     }
     List<Verdict> result = new ArrayList<>();
     for (Manifest m : newestFirst) {
-      List<String> r = reasons.get(m.id());
+      List<String> r = reasonsFor(reasons, m);
       result.add(new Verdict(m, !r.isEmpty(), List.copyOf(r)));
     }
     return result;
+  }
+
+  /** Why {@code m} is kept (empty: it is not). */
+  private static List<String> reasonsFor(Map<String, List<String>> reasons, Manifest m) {
+    return reasons.computeIfAbsent(m.id(), id -> new ArrayList<>());
   }
 
   private void bucket(List<Manifest> newestFirst, Map<String, List<String>> reasons, int count, String name,
@@ -190,7 +195,7 @@ public final class Retention {
         return;
       }
       if (seen.add(period.apply(m.startedAt().atZone(zone)))) {
-        reasons.get(m.id()).add(name + " " + seen.size() + "/" + (count == UNLIMITED ? "all" : count));
+        reasonsFor(reasons, m).add(name + " " + seen.size() + "/" + (count == UNLIMITED ? "all" : count));
       }
     }
   }
@@ -242,10 +247,10 @@ public final class Retention {
     private int weekly;
     private int monthly;
     private int yearly;
-    private Window within;
+    private @Nullable Window within;
     private ZoneId zone = ZoneOffset.UTC;
-    private Duration minFresh;
-    private Set<String> deletable;
+    private @Nullable Duration minFresh;
+    private @Nullable Set<String> deletable;
 
     private Builder() {}
 
@@ -287,19 +292,19 @@ public final class Retention {
     }
 
     /** Keeps backups within {@code d} (exact hours) before the newest backup; null turns the rule off. */
-    public Builder within(Duration d) {
+    public Builder within(@Nullable Duration d) {
       within = d == null ? null : new Window(Period.ZERO, d);
       return this;
     }
 
     /** Keeps backups within {@code window} (calendar-aware in the zone) before the newest backup. */
-    public Builder within(Window window) {
+    public Builder within(@Nullable Window window) {
       within = window;
       return this;
     }
 
     /** As {@link #within(Window)}, from ISO-8601 text: {@code P7D}, {@code P1M}, {@code P1Y}, {@code PT36H}. */
-    public Builder within(String iso) {
+    public Builder within(@Nullable String iso) {
       within = iso == null ? null : Window.parse(iso);
       return this;
     }

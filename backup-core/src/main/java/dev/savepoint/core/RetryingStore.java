@@ -1,10 +1,12 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import dev.savepoint.core.internal.Keys;
 import java.io.InterruptedIOException;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -28,6 +30,18 @@ public final class RetryingStore extends ForwardingStore {
   @FunctionalInterface
   private interface Call<T> {
     T run() throws IOException;
+  }
+
+  @FunctionalInterface
+  private interface Action {
+    void run() throws IOException;
+  }
+
+  private void retrying(String what, Action action) throws IOException {
+    retry(what, () -> {
+      action.run();
+      return Boolean.TRUE;
+    });
   }
 
   private <T> T retry(String what, Call<T> call) throws IOException {
@@ -56,10 +70,7 @@ public final class RetryingStore extends ForwardingStore {
 
   @Override
   public void put(String key, ByteSource content) throws IOException {
-    retry("put " + key, () -> {
-      delegate.put(key, content);
-      return null;
-    });
+    retrying("put " + key, () -> delegate.put(key, content));
   }
 
   /**
@@ -144,18 +155,12 @@ public final class RetryingStore extends ForwardingStore {
 
   @Override
   public void deleteAll(java.util.Collection<String> keys) throws IOException {
-    retry("delete " + keys.size() + " objects", () -> {
-      delegate.deleteAll(keys);
-      return null;
-    });
+    retrying("delete " + keys.size() + " objects", () -> delegate.deleteAll(keys));
   }
 
   @Override
   public void delete(String key) throws IOException {
-    retry("delete " + key, () -> {
-      delegate.delete(key);
-      return null;
-    });
+    retrying("delete " + key, () -> delegate.delete(key));
   }
 
   @Override
@@ -177,9 +182,9 @@ public final class RetryingStore extends ForwardingStore {
   private final class ResumingListing implements java.util.Iterator<ObjectInfo> {
     private final String prefix;
     private java.util.Iterator<ObjectInfo> objects;
-    private ObjectInfo next;
+    private @Nullable ObjectInfo next;
     /** The key of the last object returned: a listing started again skips it and what comes before. */
-    private String last;
+    private @Nullable String last;
 
     ResumingListing(String prefix, java.util.Iterator<ObjectInfo> first) {
       this.prefix = prefix;
@@ -222,7 +227,7 @@ public final class RetryingStore extends ForwardingStore {
       if (!hasNext()) {
         throw new java.util.NoSuchElementException();
       }
-      ObjectInfo o = next;
+      ObjectInfo o = Objects.requireNonNull(next); // hasNext() found it
       next = null;
       last = o.key();
       return o;

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 
 /**
@@ -11,7 +12,7 @@ public class SavepointException extends IOException {
     super(message);
   }
 
-  public SavepointException(String message, Throwable cause) {
+  public SavepointException(String message, @Nullable Throwable cause) {
     super(message, cause);
   }
 }

@@ -118,18 +118,19 @@ public final class Scheduler implements AutoCloseable {
         runs.submit(() -> runSlot(e, "catch-up", () -> !rpoAtRisk(e.plan)));
       }
       scheduleNext(e);
-      if (e.plan.rpo() != null) {
-        long every = Math.max(1, Math.min(e.plan.rpo().toMillis() / 4, Duration.ofMinutes(15).toMillis()));
+      Duration rpo = e.plan.rpo();
+      if (rpo != null) {
+        long every = Math.max(1, Math.min(rpo.toMillis() / 4, Duration.ofMinutes(15).toMillis()));
         boolean[] breached = {false};
-        timer.scheduleAtFixedRate(() -> checkRpo(e.plan, breached), every, every, TimeUnit.MILLISECONDS);
+        timer.scheduleAtFixedRate(() -> checkRpo(e.plan, rpo, breached), every, every, TimeUnit.MILLISECONDS);
       }
     }
   }
 
   /** Notifies a breach once, and again only after the plan has recovered. */
-  private static void checkRpo(BackupPlan plan, boolean[] breached) {
+  private static void checkRpo(BackupPlan plan, Duration rpo, boolean[] breached) {
     try {
-      Optional<Event> breach = RpoMonitor.check(plan.repository(), plan.name(), plan.rpo(), Instant.now());
+      Optional<Event> breach = RpoMonitor.check(plan.repository(), plan.name(), rpo, Instant.now());
       if (breach.isPresent() && !breached[0]) {
         plan.notifier().notify(breach.get());
       }

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -17,11 +18,11 @@ import java.util.Map;
  * refused unless replacing is asked for.
  */
 public final class StreamTarget implements RestoreTarget {
-  private final Path file;
-  private final OutputStream stream;
+  private final @Nullable Path file;
+  private final @Nullable OutputStream stream;
   private final boolean replace;
 
-  private StreamTarget(Path file, OutputStream stream, boolean replace) {
+  private StreamTarget(@Nullable Path file, @Nullable OutputStream stream, boolean replace) {
     this.file = file == null ? null : file.toAbsolutePath().normalize();
     this.stream = stream;
     this.replace = replace;
@@ -57,6 +58,7 @@ public final class StreamTarget implements RestoreTarget {
       stream.flush();
       return Map.of();
     }
+    Path file = java.util.Objects.requireNonNull(this.file); // a stream target returned above
     if (Files.exists(file) && !replace) {
       throw new RestoreException("restore target " + file + " already exists; choose a new path or replace it");
     }

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -81,13 +82,13 @@ public final class Verifiers {
    * Checks the manifest's artifacts, then those of its object index (a bucket backup's objects); the first integrity
    * failure or missing object is the failed result, null when all passed.
    */
-  private static VerificationResult everyArtifact(Repository repository, Manifest manifest, String check,
+  private static @Nullable VerificationResult everyArtifact(Repository repository, Manifest manifest, String check,
       ObjectIndex.ArtifactAction artifactCheck) throws IOException {
     try {
       ObjectIndex.forEachArtifact(repository, manifest, artifactCheck);
       return null;
     } catch (IntegrityException | ObjectNotFoundException e) {
-      return VerificationResult.fail(check, e.getMessage());
+      return VerificationResult.fail(check, String.valueOf(e.getMessage()));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 
 /**
@@ -8,7 +9,7 @@ import java.time.Instant;
  */
 public interface WalStreamStatus {
   /** When WAL last became durable in the repository; null before the first flush. */
-  Instant lastDurableAt();
+  @Nullable Instant lastDurableAt();
 
   /** The newest WAL position durable in the repository (0 before the first flush). */
   long durableLsn();

@@ -1,5 +1,6 @@
 package dev.savepoint.crypto;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.CryptoException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.ArtifactRecord;
@@ -38,10 +39,10 @@ public final class EnvelopeEncryption implements Transform {
   private static final Map<String, KeyEncryptionKey> REGISTERED = new ConcurrentHashMap<>();
 
   private final KeyEncryptionKey kek;
-  private final byte[] wrappedKey;
-  private final OpenPgpEncryption pgp;
+  private final byte @Nullable [] wrappedKey;
+  private final @Nullable OpenPgpEncryption pgp;
 
-  private EnvelopeEncryption(KeyEncryptionKey kek, byte[] wrappedKey, OpenPgpEncryption pgp) {
+  private EnvelopeEncryption(KeyEncryptionKey kek, byte @Nullable [] wrappedKey, @Nullable OpenPgpEncryption pgp) {
     this.kek = kek;
     this.wrappedKey = wrappedKey;
     this.pgp = pgp;

@@ -1,5 +1,6 @@
 package dev.savepoint.crypto;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.CryptoException;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Secrets;
@@ -85,17 +86,17 @@ public final class OpenPgpEncryption implements Transform {
   static final int CHECK_ITERATIONS = 600_000;
   private static final String CHECK = "passphraseCheck";
 
-  private final char[] passphrase;
+  private final char @Nullable [] passphrase;
   private final byte[] checkSalt = new byte[16];
   /** Check values of the passphrase by stored check text's salt (own salt included): computed once each. */
   private final Map<String, String> checks = new java.util.concurrent.ConcurrentHashMap<>();
   private final List<PGPPublicKey> recipients;
-  private final PGPSecretKeyRingCollection secretKeys;
-  private final char[] secretKeyPassphrase;
+  private final @Nullable PGPSecretKeyRingCollection secretKeys;
+  private final char @Nullable [] secretKeyPassphrase;
   /** The passphrase's message key, derived once; {@code null} unless the passphrase is the only method. */
-  private final KeyDerivedOnce passphraseOnly;
+  private final @Nullable KeyDerivedOnce passphraseOnly;
   /** Decrypts passphrase messages, deriving each salt's key once; {@code null} without a passphrase. */
-  private final DerivedKeys derivedKeys;
+  private final @Nullable DerivedKeys derivedKeys;
 
   private OpenPgpEncryption(Builder b) {
     this.passphrase = b.passphrase;
@@ -165,8 +166,11 @@ public final class OpenPgpEncryption implements Transform {
    * Whether this passphrase is the one a recorded check value was computed from; empty if {@code check} is absent,
    * written before check values, or not by Savepoint.
    */
-  Optional<Boolean> matchesCheck(String check) {
-    String[] parts = check == null ? new String[0] : check.split(":");
+  Optional<Boolean> matchesCheck(@Nullable String check) {
+    if (check == null) {
+      return Optional.empty();
+    }
+    String[] parts = check.split(":");
     if (passphrase == null || parts.length != 4 || !parts[0].equals("pbkdf2-sha256")
         || !parts[1].equals(String.valueOf(CHECK_ITERATIONS))) {
       return Optional.empty();
@@ -544,14 +548,14 @@ public final class OpenPgpEncryption implements Transform {
 
   /** Configures encryption (passphrase, recipients) and decryption (passphrase, secret keys). */
   public static final class Builder {
-    private char[] passphrase;
+    private char @Nullable [] passphrase;
     private final List<PGPPublicKey> recipients = new ArrayList<>();
-    private PGPSecretKeyRingCollection secretKeys;
-    private char[] secretKeyPassphrase;
+    private @Nullable PGPSecretKeyRingCollection secretKeys;
+    private char @Nullable [] secretKeyPassphrase;
 
     private Builder() {}
 
-    public Builder passphrase(char[] passphrase) {
+    public Builder passphrase(char @Nullable [] passphrase) {
       if (passphrase == null || passphrase.length == 0) {
         throw new IllegalArgumentException("passphrase must not be empty");
       }
@@ -571,7 +575,7 @@ public final class OpenPgpEncryption implements Transform {
     }
 
     /** Secret keys for decryption, and the passphrase protecting them (null if unprotected). */
-    public Builder secretKeys(PGPSecretKeyRingCollection keys, char[] keyPassphrase) {
+    public Builder secretKeys(PGPSecretKeyRingCollection keys, char @Nullable [] keyPassphrase) {
       this.secretKeys = keys;
       this.secretKeyPassphrase = keyPassphrase == null ? null : Arrays.copyOf(keyPassphrase, keyPassphrase.length);
       return this;

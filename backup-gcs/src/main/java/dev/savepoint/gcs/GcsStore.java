@@ -1,5 +1,6 @@
 package dev.savepoint.gcs;
 
+import org.jspecify.annotations.Nullable;
 import com.google.auth.oauth2.GoogleCredentials;
 import com.google.auth.oauth2.ServiceAccountCredentials;
 import com.google.cloud.NoCredentials;
@@ -50,11 +51,11 @@ public final class GcsStore implements Store {
   private final String bucket;
   private final String prefix;
   private final int chunkSize;
-  private final StorageClass storageClass;
-  private final String kmsKeyName;
+  private final @Nullable StorageClass storageClass;
+  private final @Nullable String kmsKeyName;
   private final boolean temporaryHold;
   private final boolean eventBasedHold;
-  private final java.time.Duration retention;
+  private final java.time.@Nullable Duration retention;
   private final boolean retentionLocked;
   private final boolean sortedListing;
 
@@ -423,11 +424,11 @@ public final class GcsStore implements Store {
     private final String bucket;
     private String prefix = "";
     private int chunkSize = 8 * 1024 * 1024;
-    private StorageClass storageClass;
-    private String kmsKeyName;
+    private @Nullable StorageClass storageClass;
+    private @Nullable String kmsKeyName;
     private boolean temporaryHold;
     private boolean eventBasedHold;
-    private java.time.Duration retention;
+    private java.time.@Nullable Duration retention;
     private boolean retentionLocked;
     private boolean sortedListing = true;
 

@@ -1,5 +1,6 @@
 package dev.savepoint.kubernetes;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.recovery.RecoveryStep;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -24,7 +25,7 @@ public final class KubernetesSteps {
     while (c.getCause() != null && c.getCause() != c) {
       c = c.getCause();
     }
-    return c == e ? e.getMessage() : e.getMessage() + " — " + c;
+    return c == e ? String.valueOf(e.getMessage()) : e.getMessage() + " — " + c;
   }
 
   /**
@@ -57,10 +58,10 @@ public final class KubernetesSteps {
     private final KubernetesClient client;
     private final String namespace;
     private final String deployment;
-    private final Integer replicas; // null: back to the recorded count
+    private final @Nullable Integer replicas; // null: back to the recorded count
     private final Duration timeout;
 
-    Scale(String name, KubernetesClient client, String namespace, String deployment, Integer replicas,
+    Scale(String name, KubernetesClient client, String namespace, String deployment, @Nullable Integer replicas,
         Duration timeout) {
       this.name = name;
       this.client = client;

@@ -78,16 +78,18 @@ public record BackupScope(String database, String role, Map<String, List<String>
         long parent = r.getLong(3);
         // Only rows that are in the backup can break a restore by pointing at rows that are not; the other
         // direction (rows left out pointing at backed-up ones) restores, and a tier-scoped restore checks it.
+        Relation from = byOid.get(child);
+        Relation to = byOid.get(parent);
         if (!inScope.contains(child) || !inScope.contains(parent) || !withRows.contains(child)
-            || withRows.contains(parent)) {
+            || withRows.contains(parent) || from == null || to == null) {
           continue;
         }
         if (declared.contains(r.getString(1))) {
-          allowed.add(new CrossTierReference(byOid.get(child).schema(), byOid.get(child).name(), r.getString(1)));
+          allowed.add(new CrossTierReference(from.schema(), from.name(), r.getString(1)));
           continue;
         }
-        crossing.add("constraint " + r.getString(1) + ": " + byOid.get(child).quoted() + " references "
-            + byOid.get(parent).quoted() + ", whose rows are left out");
+        crossing.add("constraint " + r.getString(1) + ": " + from.quoted() + " references " + to.quoted()
+            + ", whose rows are left out");
       }
     }
     if (!crossing.isEmpty()) {

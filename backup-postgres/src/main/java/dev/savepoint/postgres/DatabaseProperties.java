@@ -1,5 +1,6 @@
 package dev.savepoint.postgres;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.internal.ManifestCodec;
 import java.sql.Array;
@@ -28,13 +29,13 @@ import java.util.TreeSet;
  * <p>{@code orderingSample} is how the database's default collation sorted a fixed set of strings, compared
  * after a restore so that a different collation library shows up.
  */
-public record DatabaseProperties(String owner, String encoding, String localeProvider, String collate, String ctype,
-    String icuLocale, String icuRules, String collationVersion, int connectionLimit, boolean allowConnections,
-    boolean isTemplate, String tablespace, List<String> acl, String comment, List<Setting> settings,
-    List<String> roles, String orderingSample, Map<String, String> securityLabels, List<String> labelProviders) {
+public record DatabaseProperties(String owner, String encoding, String localeProvider, String collate,
+    String ctype, @Nullable String icuLocale, @Nullable String icuRules, @Nullable String collationVersion,
+    int connectionLimit, boolean allowConnections, boolean isTemplate, String tablespace, List<String> acl,
+    @Nullable String comment, List<Setting> settings, List<String> roles, @Nullable String orderingSample, Map<String, String> securityLabels, List<String> labelProviders) {
 
   /** A database-level setting; {@code role} is null when it applies to every role. */
-  public record Setting(String role, String name, String value) {}
+  public record Setting(@Nullable String role, String name, @Nullable String value) {}
 
   public DatabaseProperties {
     acl = acl == null ? List.of() : List.copyOf(acl);
@@ -45,7 +46,7 @@ public record DatabaseProperties(String owner, String encoding, String localePro
   }
 
   /** What the restore may change: another owner, or another libc locale (both recorded in the report). */
-  public record Overrides(String owner, String locale) {
+  public record Overrides(@Nullable String owner, @Nullable String locale) {
     public static final Overrides NONE = new Overrides(null, null);
   }
 
@@ -63,13 +64,13 @@ public record DatabaseProperties(String owner, String encoding, String localePro
    * The properties recorded in {@code manifest}, or null for backups made before they were recorded. The values of
    * database-level settings are not in the manifest (null here): {@link #of(ArtifactReader)} reads them.
    */
-  public static DatabaseProperties of(Manifest manifest) {
+  public static @Nullable DatabaseProperties of(Manifest manifest) {
     Object recorded = manifest.source().facts().get("databaseProperties");
     return recorded == null ? null : ManifestCodec.JSON.convertValue(recorded, DatabaseProperties.class);
   }
 
   /** The properties of the backup {@code artifacts} reads, the settings' values included (from their artifact). */
-  public static DatabaseProperties of(dev.savepoint.core.ArtifactReader artifacts) throws java.io.IOException {
+  public static @Nullable DatabaseProperties of(dev.savepoint.core.ArtifactReader artifacts) throws java.io.IOException {
     DatabaseProperties recorded = of(artifacts.manifest());
     if (recorded == null || artifacts.manifest().artifact(SETTINGS_ARTIFACT).isEmpty()) {
       return recorded; // none recorded, or a backup from before the values moved out of the manifest
@@ -287,14 +288,19 @@ public record DatabaseProperties(String owner, String encoding, String localePro
   private static final Set<String> LIST_SETTINGS = Set.of("search_path", "temp_tablespaces",
       "session_preload_libraries", "shared_preload_libraries", "local_preload_libraries");
 
+  /** The value of a setting being applied: read from its artifact (the manifest holds names only). */
+  private static String requireValue(Setting s) {
+    return java.util.Objects.requireNonNull(s.value(), () -> "setting " + s.name() + " has no value to apply");
+  }
+
   private static String settingValue(Setting s) {
     if (!LIST_SETTINGS.contains(s.name())) {
-      return literal(s.value());
+      return literal(requireValue(s));
     }
     List<String> elements = new ArrayList<>();
     StringBuilder current = new StringBuilder();
     boolean quoted = false;
-    String v = s.value();
+    String v = requireValue(s);
     for (int i = 0; i < v.length(); i++) {
       char ch = v.charAt(i);
       if (ch == '"') {
@@ -316,7 +322,7 @@ public record DatabaseProperties(String owner, String encoding, String localePro
   }
 
   /** {@code GRANT} for one aclitem ({@code grantee=privileges/grantor}; C create, c connect, T temporary). */
-  private static String grant(String db, String item, Set<String> existingRoles) {
+  private static @Nullable String grant(String db, String item, Set<String> existingRoles) {
     int eq = item.lastIndexOf('=', item.indexOf('/') < 0 ? item.length() : item.indexOf('/'));
     String grantee = unquoteRole(item.substring(0, eq));
     String privileges = item.substring(eq + 1, item.indexOf('/') < 0 ? item.length() : item.indexOf('/'));
@@ -399,7 +405,7 @@ public record DatabaseProperties(String owner, String encoding, String localePro
     return result;
   }
 
-  private static void differ(List<String> out, String what, Object expected, Object actual) {
+  private static void differ(List<String> out, String what, @Nullable Object expected, @Nullable Object actual) {
     if (!Objects.equals(expected, actual)) {
       out.add(what + ": backed up " + expected + ", restored " + actual);
     }

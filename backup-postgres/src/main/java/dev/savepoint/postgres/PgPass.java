@@ -1,5 +1,6 @@
 package dev.savepoint.postgres;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,7 @@ import java.util.List;
 final class PgPass {
   private PgPass() {}
 
-  static char[] lookup(String host, int port, String database, String user) {
+  static char @Nullable [] lookup(String host, int port, String database, String user) {
     String file = System.getenv("PGPASSFILE");
     if (file == null) {
       String home = System.getenv("HOME");

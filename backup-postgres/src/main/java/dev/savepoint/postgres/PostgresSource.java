@@ -1,5 +1,6 @@
 package dev.savepoint.postgres;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactWriter;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Source;
@@ -73,9 +74,9 @@ public final class PostgresSource implements Source {
       List<String> excludeTables, List<String> excludeTableData, Set<String> crossTierReferences) {}
 
   private final PostgresUrl url;
-  private final Format format;
+  private final @Nullable Format format;
   private final Selection selection;
-  private final String pgDump;
+  private final @Nullable String pgDump;
   private final int jobs;
   private final long tablePartBytes;
   private final boolean globals;
@@ -237,7 +238,7 @@ public final class PostgresSource implements Source {
       PgTools.findAtLeast("pg_dump", serverMajor);
       return java.util.Optional.empty();
     } catch (dev.savepoint.core.ConfigurationException e) {
-      return java.util.Optional.of(e.getMessage());
+      return java.util.Optional.of(String.valueOf(e.getMessage()));
     }
   }
 
@@ -508,7 +509,7 @@ public final class PostgresSource implements Source {
   /** Options of a {@link PostgresSource}. Table names may be {@code table} or {@code schema.table}. */
   public static final class Builder {
     private final PostgresUrl url;
-    private Format format;
+    private @Nullable Format format;
     private final List<String> schemas = new ArrayList<>();
     private final List<String> excludeSchemas = new ArrayList<>();
     private final List<String> tables = new ArrayList<>();
@@ -516,7 +517,7 @@ public final class PostgresSource implements Source {
     private final Set<String> crossTierReferences = new java.util.HashSet<>();
     private final List<String> excludeTables = new ArrayList<>();
     private final List<String> excludeTableData = new ArrayList<>();
-    private String pgDump;
+    private @Nullable String pgDump;
     private int jobs = ParallelCopy.DEFAULT_JOBS;
     private long tablePartBytes = ParallelCopy.PART_BYTES;
     private boolean globals;
@@ -529,7 +530,7 @@ public final class PostgresSource implements Source {
      * The dump format; null (the default) chooses per backup: {@link Format#PARALLEL} wherever it applies,
      * else {@link Format#PLAIN} (see the class comment).
      */
-    public Builder format(Format format) {
+    public Builder format(@Nullable Format format) {
       this.format = format;
       return this;
     }

@@ -1,5 +1,6 @@
 package dev.savepoint.postgres;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactReader;
 import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.BackupPlan;
@@ -71,13 +72,13 @@ public final class PostgresTarget implements RestoreTarget {
   public record Check(String sql, String expected) {}
 
   private final PostgresUrl url;
-  private final Repository safetyRepository;
-  private final String safetyPlan;
+  private final @Nullable Repository safetyRepository;
+  private final @Nullable String safetyPlan;
   private final List<Check> checks;
   private final boolean keepPrevious;
   private final int jobs;
-  private final String owner;
-  private final String locale;
+  private final @Nullable String owner;
+  private final @Nullable String locale;
   private final Scope scope;
   private final boolean restoreGlobals;
   private final boolean withoutCrossTierReferences;
@@ -278,8 +279,8 @@ public final class PostgresTarget implements RestoreTarget {
       load(baseTier, combined, server.major(), withoutOwners, leftOut, new Phases());
       long[] checked = new long[2]; // tables, rows: every tier's verified copy
       java.util.function.Consumer<Map<String, Object>> count = v -> {
-        checked[0] += ((Number) v.get("tablesChecked")).longValue();
-        checked[1] += ((Number) v.get("rowsChecked")).longValue();
+        checked[0] += dev.savepoint.postgres.internal.Facts.number(v, "tablesChecked").longValue();
+        checked[1] += dev.savepoint.postgres.internal.Facts.number(v, "rowsChecked").longValue();
       };
       count.accept(verify(base, combined, false));
       Map<BackupScope.CrossTierReference, String> definitions = new LinkedHashMap<>();
@@ -412,7 +413,7 @@ public final class PostgresTarget implements RestoreTarget {
    * backed-up objects, unless {@link Builder#owner} was given (then, for archive formats, objects are loaded
    * without owners and privileges and belong to the restoring role). Returns whether to load without owners.
    */
-  private boolean refuseMissingRoles(Manifest manifest, DatabaseProperties properties, Set<String> existing)
+  private boolean refuseMissingRoles(Manifest manifest, @Nullable DatabaseProperties properties, Set<String> existing)
       throws RestoreException {
     if (properties == null) {
       return false;
@@ -536,7 +537,8 @@ public final class PostgresTarget implements RestoreTarget {
     }
   }
 
-  private void createScratch(PostgresUrl maintenance, String scratch, DatabaseProperties properties, int serverMajor)
+  private void createScratch(PostgresUrl maintenance, String scratch, @Nullable DatabaseProperties properties,
+      int serverMajor)
       throws RestoreException {
     try {
       leases.put(scratch, dev.savepoint.postgres.internal.ScratchLease.hold(maintenance, scratch));
@@ -565,7 +567,8 @@ public final class PostgresTarget implements RestoreTarget {
     }
   }
 
-  private void createLeased(PostgresUrl maintenance, String scratch, DatabaseProperties properties, int serverMajor)
+  private void createLeased(PostgresUrl maintenance, String scratch, @Nullable DatabaseProperties properties,
+      int serverMajor)
       throws RestoreException {
     if (properties == null) { // Backups made before the database's properties were recorded.
       execute(maintenance, "CREATE DATABASE " + PostgresSource.quote(scratch) + " TEMPLATE template0 ENCODING 'UTF8'");
@@ -603,7 +606,7 @@ public final class PostgresTarget implements RestoreTarget {
       throw new RestoreException("cannot read the restored database's properties: " + e.getMessage(), e);
     }
     Map<String, List<String>> comparison = properties.compare(restored, overrides());
-    if (!comparison.get("differences").isEmpty()) {
+    if (!comparison.getOrDefault("differences", List.of()).isEmpty()) {
       throw new IntegrityException("restored database of backup " + manifest.id() + " differs from the backed-up one: "
           + String.join("; ", comparison.get("differences")));
     }
@@ -613,7 +616,7 @@ public final class PostgresTarget implements RestoreTarget {
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("databaseProperties", owner == null && locale == null ? "as backed up"
         : "as backed up, except" + (owner == null ? "" : " owner " + owner) + (locale == null ? "" : " locale " + locale));
-    if (!comparison.get("warnings").isEmpty()) {
+    if (!comparison.getOrDefault("warnings", List.of()).isEmpty()) {
       facts.put("databaseWarnings", comparison.get("warnings"));
       log.warn("restored database of backup {}: {}", manifest.id(), comparison.get("warnings"));
     }
@@ -643,7 +646,7 @@ public final class PostgresTarget implements RestoreTarget {
     }
     log.info("taking a safety backup of {} before restoring over it", url);
     PostgresSource.Format format = serverMajor >= 12 ? PostgresSource.Format.PARALLEL : PostgresSource.Format.PLAIN;
-    BackupPlan.Builder plan = BackupPlan.builder(safetyPlan).tier("safety").label("reason", "pre-restore")
+    BackupPlan.Builder plan = BackupPlan.builder(java.util.Objects.requireNonNull(safetyPlan)).tier("safety").label("reason", "pre-restore")
         .source(PostgresSource.builder(url).format(format).jobs(jobs).build())
         .repository(safetyRepository).verifier(Verifiers.presence(1));
     (protection.isEmpty() ? List.of(Transforms.zstd()) : protection).forEach(plan::transform);
@@ -847,7 +850,7 @@ public final class PostgresTarget implements RestoreTarget {
             rows = ParallelCopy.copyIn(c, part.name(), in);
           }
           List<String> own = ownEntries.getOrDefault(tableOf(part), List.of());
-          if (partsLeft.get(tableOf(part)).decrementAndGet() == 0 && !own.isEmpty()) {
+          if (java.util.Objects.requireNonNull(partsLeft.get(tableOf(part))).decrementAndGet() == 0 && !own.isEmpty()) {
             PgTools.run(concat(restore, "--section=post-data", "--use-list=" + listFile(work, own),
                 schema.toString()), scratch, "indexing " + tableOf(part) + " of backup " + manifest.id());
           }
@@ -986,7 +989,7 @@ public final class PostgresTarget implements RestoreTarget {
           r.next();
           got = r.getLong(1);
         } catch (SQLException missing) {
-          differences.add(table + ": missing (" + missing.getMessage().lines().findFirst().orElse("") + ")");
+          differences.add(table + ": missing (" + String.valueOf(missing.getMessage()).lines().findFirst().orElse("") + ")");
           continue;
         }
         restored.put(table, got);
@@ -1050,7 +1053,7 @@ public final class PostgresTarget implements RestoreTarget {
   }
 
   private void swapIntoPlace(PostgresUrl maintenance, String scratch, boolean exists, Map<String, Object> facts,
-      DatabaseProperties properties) throws IOException {
+      @Nullable DatabaseProperties properties) throws IOException {
     if (properties == null) { // a backup from before properties were recorded: no finish() cleared the comment
       forgetScratchComment(maintenance, scratch);
     }
@@ -1097,13 +1100,13 @@ public final class PostgresTarget implements RestoreTarget {
   /** Options of a {@link PostgresTarget}. */
   public static final class Builder {
     private final PostgresUrl url;
-    private Repository safetyRepository;
-    private String safetyPlan;
+    private @Nullable Repository safetyRepository;
+    private @Nullable String safetyPlan;
     private final List<Check> checks = new ArrayList<>();
     private boolean keepPrevious;
     private int jobs = ParallelCopy.DEFAULT_JOBS;
-    private String owner;
-    private String locale;
+    private @Nullable String owner;
+    private @Nullable String locale;
     private Scope scope = Scope.AUTO;
     private boolean restoreGlobals;
     private boolean withoutCrossTierReferences;

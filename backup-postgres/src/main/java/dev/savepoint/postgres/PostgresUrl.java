@@ -1,5 +1,6 @@
 package dev.savepoint.postgres;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ConfigurationException;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -35,6 +36,11 @@ public final class PostgresUrl {
    * silent TLS downgrade.
    */
   private record Option(String jdbc, String env) {}
+
+  /** The option {@code name}: one {@link #parse} accepted. */
+  private static Option option(String name) {
+    return java.util.Objects.requireNonNull(OPTIONS.get(name), () -> "unknown option " + name);
+  }
 
   private static final Map<String, Option> OPTIONS = Map.of(
       "sslmode", new Option("sslmode", "PGSSLMODE"),
@@ -143,7 +149,7 @@ public final class PostgresUrl {
   }
 
   /** As libpq: PGPASSWORD, else the password file (PGPASSFILE, else $HOME/.pgpass), else none. */
-  private static char[] environmentPassword(String host, int port, String database, String user) {
+  private static char @Nullable [] environmentPassword(String host, int port, String database, String user) {
     String env = System.getenv("PGPASSWORD");
     if (env != null) {
       return env.toCharArray();
@@ -211,7 +217,7 @@ public final class PostgresUrl {
     props.setProperty("connectTimeout", "10");
     for (Map.Entry<String, String> e : options.entrySet()) {
       try {
-        props.setProperty(OPTIONS.get(e.getKey()).jdbc(),
+        props.setProperty(option(e.getKey()).jdbc(),
             e.getKey().equals("target_session_attrs") ? targetServerType(e.getValue()) : e.getValue());
       } catch (ConfigurationException checkedAtParse) {
         throw new IllegalStateException(checkedAtParse);
@@ -232,7 +238,7 @@ public final class PostgresUrl {
     env.put("PGDATABASE", database);
     env.put("PGAPPNAME", "savepoint");
     env.put("PGCONNECT_TIMEOUT", "10");
-    options.forEach((k, v) -> env.put(OPTIONS.get(k).env(), v));
+    options.forEach((k, v) -> env.put(option(k).env(), v));
     char[] pw = password.get();
     if (pw != null) {
       env.put("PGPASSWORD", new String(pw));

@@ -82,7 +82,7 @@ public final class RestoreDrill {
       Map<String, Object> facts = repository.restore(manifest,
           PostgresTarget.builder(scratchUrl).withoutCrossTierReferences().build(), secrets).facts();
       long millis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
-      long tables = ((Number) facts.get("tablesChecked")).longValue();
+      long tables = dev.savepoint.postgres.internal.Facts.number(facts, "tablesChecked").longValue();
       // Counts taken by a role that RLS filtered would agree with the loss; only newer backups rule that out.
       String caveat = "off".equals(manifest.source().facts().get("rowSecurity")) ? ""
           : "; WARNING: the backup predates Savepoint's row-level security check, so its row counts may share "
@@ -93,7 +93,7 @@ public final class RestoreDrill {
       report = tables == 0
           ? new Report(plan, manifest.id(), started, millis, 0, 0, false,
               "the backup holds no table rows to check: a drill that checks nothing proves nothing" + caveat)
-          : new Report(plan, manifest.id(), started, millis, tables, ((Number) facts.get("rowsChecked")).longValue(),
+          : new Report(plan, manifest.id(), started, millis, tables, dev.savepoint.postgres.internal.Facts.number(facts, "rowsChecked").longValue(),
               true, "restored and verified " + tables + " tables" + (facts.get("databaseProperties") == null ? ""
                   : "; database properties " + facts.get("databaseProperties"))
                   + (facts.get("databaseWarnings") == null ? "" : "; WARNING: " + facts.get("databaseWarnings"))
@@ -104,7 +104,7 @@ public final class RestoreDrill {
       throw e;
     } catch (SavepointException e) {
       long millis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
-      report = new Report(plan, manifest.id(), started, millis, 0, 0, false, e.getMessage());
+      report = new Report(plan, manifest.id(), started, millis, 0, 0, false, String.valueOf(e.getMessage()));
     } finally {
       PostgresTarget.execute(server.withDatabase("postgres"),
           "DROP DATABASE IF EXISTS " + PostgresSource.quote(scratch) + " WITH (FORCE)");

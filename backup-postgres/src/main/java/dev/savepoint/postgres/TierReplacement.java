@@ -78,7 +78,7 @@ final class TierReplacement {
         }
         for (String table : tables) {
           long got = Long.parseLong(PostgresSource.single(to, "SELECT count(*) FROM ONLY " + table));
-          if (got != expected.get(table)) {
+          if (!Long.valueOf(got).equals(expected.get(table))) {
             throw new IntegrityException("tier restore of backup " + manifest.id() + ": " + table + " has " + got
                 + " rows in " + live + ", the manifest records " + expected.get(table) + "; rolled back");
           }
@@ -289,7 +289,7 @@ final class TierReplacement {
               + " ADD CONSTRAINT " + PostgresSource.quote(ref.constraint()) + " " + definition);
         } catch (SQLException e) {
           throw new IntegrityException("the tiers' backups do not fit together: constraint " + ref.constraint()
-              + " of " + ref.schema() + "." + ref.table() + " fails on the combined rows (" + e.getMessage().lines()
+              + " of " + ref.schema() + "." + ref.table() + " fails on the combined rows (" + String.valueOf(e.getMessage()).lines()
               .findFirst().orElse("") + "). Nothing was changed: restore them as of another time, or restore each "
               + "tier with --scope tier", e);
         }

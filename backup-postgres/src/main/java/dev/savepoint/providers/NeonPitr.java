@@ -1,5 +1,6 @@
 package dev.savepoint.providers;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.providers.internal.ProviderApi;
@@ -38,7 +39,7 @@ public final class NeonPitr implements ManagedPitr {
   private final String project;
   private final String branch;
   private final String sourceBranch;
-  private final String preserveUnderName;
+  private final @Nullable String preserveUnderName;
   private final ProviderApi api;
 
   private NeonPitr(Builder b) {
@@ -138,8 +139,8 @@ public final class NeonPitr implements ManagedPitr {
   public static final class Builder {
     private final String project;
     private final String branch;
-    private String sourceBranch;
-    private String preserveUnderName;
+    private @Nullable String sourceBranch;
+    private @Nullable String preserveUnderName;
     private URI api = API;
     private Secrets secrets = Secrets.fromEnvironment(Map.of(TOKEN, "NEON_API_KEY"));
     private Duration pause = Duration.ofSeconds(5);

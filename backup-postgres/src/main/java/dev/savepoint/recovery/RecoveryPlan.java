@@ -1,5 +1,6 @@
 package dev.savepoint.recovery;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.AuditLog;
 import dev.savepoint.core.Event;
 import dev.savepoint.core.Notifier;
@@ -42,13 +43,13 @@ public final class RecoveryPlan {
   private final String name;
   private final Repository repository;
   private final List<RecoveryStep> steps;
-  private final Duration rtoTarget;
+  private final @Nullable Duration rtoTarget;
   private final List<String> checklist;
   private final String principal;
   private final Notifier notifier;
   private final boolean drill;
-  private final Instant pointInTime;
-  private final Instant incidentStart;
+  private final @Nullable Instant pointInTime;
+  private final @Nullable Instant incidentStart;
   private final Map<String, String> stepSha256;
 
   private RecoveryPlan(Builder b) {
@@ -214,7 +215,7 @@ public final class RecoveryPlan {
   }
 
   private RecoveryReport execute(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt,
-      Instant incident) throws IOException {
+      @Nullable Instant incident) throws IOException {
     // One run at a time: two recoveries stopping the writers and swapping the same tables deadlock, or worse.
     try (Repository.Lease lock = repository.exclusive(lockKey(), (drill ? "recovery drill '" : "recovery '") + name
         + "' (report " + id + ")", Duration.ofSeconds(1))) {
@@ -228,7 +229,7 @@ public final class RecoveryPlan {
    * {@code interrupted} and says so to the notifiers.
    */
   private RecoveryReport executeHolding(String id, Map<String, RecoveryReport.StepResult> done, Instant startedAt,
-      Instant incident) throws IOException {
+      @Nullable Instant incident) throws IOException {
     AuditLog audit = repository.auditLog();
     String action = drill ? "recover-drill" : "recover";
     String kind = drill ? "drill " : "";
@@ -355,7 +356,7 @@ public final class RecoveryPlan {
    * the last step, a time outside a window, a wrong key are found before the writers stop. The first that fails, as
    * {step name, why}; null when all pass.
    */
-  private String[] preflight(Map<String, RecoveryReport.StepResult> done) {
+  private String @Nullable [] preflight(Map<String, RecoveryReport.StepResult> done) {
     for (RecoveryStep step : steps) {
       if (done.containsKey(step.name()) && !step.repeatsOnResume()) {
         continue;
@@ -374,7 +375,7 @@ public final class RecoveryPlan {
   }
 
   /** The steps so far, the one named {@code running} as running since {@code since} and every later one not run. */
-  private List<RecoveryReport.StepResult> pending(List<RecoveryReport.StepResult> results, String running,
+  private List<RecoveryReport.StepResult> pending(List<RecoveryReport.StepResult> results, @Nullable String running,
       Instant since) {
     List<RecoveryReport.StepResult> all = new ArrayList<>(results);
     for (RecoveryStep step : steps.subList(results.size(), steps.size())) {
@@ -393,8 +394,8 @@ public final class RecoveryPlan {
     }
   }
 
-  private RecoveryReport report(String id, Instant startedAt, Instant incident, Instant end, String outcome,
-      List<RecoveryReport.StepResult> results, String failed, String state) {
+  private RecoveryReport report(String id, Instant startedAt, @Nullable Instant incident, Instant end, String outcome,
+      List<RecoveryReport.StepResult> results, @Nullable String failed, @Nullable String state) {
     // A report of a run still going has no end yet; its RTO so far counts to the moment it was written.
     return new RecoveryReport(id, name, startedAt, outcome.equals("running") ? null : end, false, drill, outcome,
         List.copyOf(results),
@@ -422,13 +423,13 @@ public final class RecoveryPlan {
     private final String name;
     private final Repository repository;
     private final List<RecoveryStep> steps = new ArrayList<>();
-    private Duration rtoTarget;
+    private @Nullable Duration rtoTarget;
     private final List<String> checklist = new ArrayList<>();
     private String principal = System.getProperty("user.name", "unknown");
     private final List<Notifier> notifiers = new ArrayList<>();
     private boolean drill;
-    private Instant pointInTime;
-    private Instant incidentStart;
+    private @Nullable Instant pointInTime;
+    private @Nullable Instant incidentStart;
     private final Map<String, String> stepSha256 = new java.util.LinkedHashMap<>();
 
     private Builder(String name, Repository repository) {
@@ -469,7 +470,7 @@ public final class RecoveryPlan {
      * When the outage began (e.g. the first alert): the reported RTO counts from it — the outage, not only the
      * procedure — instead of from the first run's start. Recorded in the report; resumes keep it.
      */
-    public Builder incidentStart(Instant at) {
+    public Builder incidentStart(@Nullable Instant at) {
       if (at != null && at.isAfter(Instant.now())) {
         throw new IllegalArgumentException("the incident start " + at + " is in the future");
       }
@@ -478,7 +479,7 @@ public final class RecoveryPlan {
     }
 
     /** The time every step restores to (null: the newest backups), recorded in the report for resumes. */
-    public Builder pointInTime(Instant at) {
+    public Builder pointInTime(@Nullable Instant at) {
       this.pointInTime = at;
       return this;
     }

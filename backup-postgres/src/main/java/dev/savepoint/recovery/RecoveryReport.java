@@ -1,5 +1,6 @@
 package dev.savepoint.recovery;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -13,14 +14,14 @@ import java.util.Map;
  * resume must match for the steps it does not run again. {@code rtoSeconds} counts from {@code incidentStartedAt}
  * when the operator gave it (the outage), else from the first run's start (the procedure).
  */
-public record RecoveryReport(String id, String plan, Instant startedAt, Instant finishedAt, boolean dryRun, boolean drill,
-    String outcome, List<StepResult> steps, long rtoSeconds, Long rtoTargetSeconds, String failedStep,
-    String stateAfterFailure, List<String> checklist, Instant pointInTime, Map<String, String> stepSha256,
-    Instant incidentStartedAt) {
+public record RecoveryReport(String id, String plan, Instant startedAt, @Nullable Instant finishedAt, boolean dryRun,
+    boolean drill, String outcome, List<StepResult> steps, long rtoSeconds, @Nullable Long rtoTargetSeconds,
+    @Nullable String failedStep, @Nullable String stateAfterFailure, List<String> checklist, @Nullable Instant pointInTime,
+    Map<String, String> stepSha256, @Nullable Instant incidentStartedAt) {
 
   /** One step's outcome: {@code done}, {@code failed}, {@code skipped} (done by an earlier run), {@code planned}. */
-  public record StepResult(String name, String outcome, Instant startedAt, Instant finishedAt, String description,
-      Map<String, Object> details, String error) {}
+  public record StepResult(String name, String outcome, @Nullable Instant startedAt, @Nullable Instant finishedAt,
+      @Nullable String description, Map<String, Object> details, @Nullable String error) {}
 
   public Duration rto() {
     return Duration.ofSeconds(rtoSeconds);

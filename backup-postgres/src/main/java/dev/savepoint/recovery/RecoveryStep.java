@@ -1,5 +1,6 @@
 package dev.savepoint.recovery;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
@@ -39,7 +40,7 @@ public interface RecoveryStep {
    * What the platform is like once this step has run, where a later failure must say so (e.g. "writers run"); null
    * for steps whose effect needs no mention.
    */
-  default String leaves() {
+  default @Nullable String leaves() {
     return null;
   }
 

@@ -1,5 +1,6 @@
 package dev.savepoint.recovery;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.Approvers;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.ConfigurationException;
@@ -66,7 +67,7 @@ public final class Steps {
   }
 
   /** {@code setsid} where the system has it (Linux: util-linux), to give each command step its own process group. */
-  private static final String SETSID = java.util.stream.Stream.of("/usr/bin/setsid", "/bin/setsid")
+  private static final @Nullable String SETSID = java.util.stream.Stream.of("/usr/bin/setsid", "/bin/setsid")
       .filter(f -> Files.isExecutable(Path.of(f))).findFirst().orElse(null);
 
   /** Command steps running now: a shutdown (Ctrl-C, SIGTERM) ends them and what they started. */
@@ -276,7 +277,7 @@ public final class Steps {
    * empty or new data directory {@code directory}; a later step starts PostgreSQL on it (a command step), which
    * recovers to the target and promotes. The dry run checks the recoverable window and the directory.
    */
-  public static RecoveryStep pointInTime(String name, Repository repository, String plan, Instant at, Path directory,
+  public static RecoveryStep pointInTime(String name, Repository repository, String plan, @Nullable Instant at, Path directory,
       Secrets secrets, Duration timeout) {
     PointInTimeRestore pitr = new PointInTimeRestore(repository, plan);
     return new Named(name, timeout) {
@@ -397,7 +398,7 @@ public final class Steps {
         while (true) {
           String waiting;
           try (Connection c = database.connect(); Statement s = c.createStatement()) {
-            boolean recovering = single(s, "SELECT pg_is_in_recovery()").equals("t");
+            boolean recovering = "t".equals(single(s, "SELECT pg_is_in_recovery()"));
             String actual = single(s, sql);
             if (Objects.equals(actual, expected)) {
               return Map.of("result", actual, "waitedMillis", Duration.between(start, Instant.now()).toMillis());
@@ -421,7 +422,7 @@ public final class Steps {
         }
       }
 
-      private static String single(Statement s, String query) throws SQLException {
+      private static @Nullable String single(Statement s, String query) throws SQLException {
         try (ResultSet r = s.executeQuery(query)) {
           return r.next() ? r.getString(1) : null;
         }
@@ -481,7 +482,7 @@ public final class Steps {
   public static final String RECOVER = RestoreApprovals.RECOVER_TARGET;
 
   /** The approval subject of the recovery {@code name} run as of {@code at} (null: latest) from {@code file}. */
-  public static ApprovalSubject approvalSubject(String name, java.time.Instant at, byte[] file) {
+  public static ApprovalSubject approvalSubject(String name, java.time.@Nullable Instant at, byte[] file) {
     return new ApprovalSubject("recovery:" + name, at == null ? "latest" : at.toString(),
         dev.savepoint.core.internal.Probe.sha256Of(file, 0, file.length));
   }

@@ -1,5 +1,6 @@
 package dev.savepoint.report;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.postgres.RestoreDrill;
@@ -36,7 +37,8 @@ public final class StatusPage {
    * As {@link #render(Repository, Duration, Duration, Instant)}, with {@code overdue} — the items {@code savepoint
    * report} found (null: none computed) — listed first, so the page shows what the text and JSON say.
    */
-  public static String render(Repository repository, Duration rpo, Duration rto, Instant now, List<String> overdue)
+  public static String render(Repository repository, Duration rpo, Duration rto, Instant now,
+      @Nullable List<String> overdue)
       throws IOException {
     StringBuilder html = new StringBuilder("""
         <!DOCTYPE html>
@@ -104,7 +106,7 @@ public final class StatusPage {
             .append(TIME.format(w.to())).append(" (newest durable WAL ").append(human(Duration.between(w.to(), now)))
             .append(" old)</p>\n");
       } catch (IOException e) {
-        s.append("<p class=\"bad\">No recoverable window: ").append(escape(e.getMessage())).append("</p>\n");
+        s.append("<p class=\"bad\">No recoverable window: ").append(escape(String.valueOf(e.getMessage()))).append("</p>\n");
       }
     }
     if (backups.isEmpty()) {

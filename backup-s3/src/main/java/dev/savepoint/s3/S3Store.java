@@ -1,5 +1,6 @@
 package dev.savepoint.s3;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArchiveSupport;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.ObjectArchivedException;
@@ -94,11 +95,11 @@ public final class S3Store implements Store {
   private final String prefix;
   private final long partSize;
   private final int partsInFlight;
-  private final StorageClass storageClass;
-  private final ServerSideEncryption sse;
-  private final String kmsKeyId;
+  private final @Nullable StorageClass storageClass;
+  private final @Nullable ServerSideEncryption sse;
+  private final @Nullable String kmsKeyId;
   private final Map<String, String> tags;
-  private final Duration objectLockRetention;
+  private final @Nullable Duration objectLockRetention;
   private final ExecutorService uploads;
 
   private S3Store(Builder b) {
@@ -699,11 +700,11 @@ public final class S3Store implements Store {
     private String prefix = "";
     private long partSize = 8L * 1024 * 1024;
     private int partsInFlight = 4;
-    private StorageClass storageClass;
-    private ServerSideEncryption sse;
-    private String kmsKeyId;
+    private @Nullable StorageClass storageClass;
+    private @Nullable ServerSideEncryption sse;
+    private @Nullable String kmsKeyId;
     private final Map<String, String> tags = new LinkedHashMap<>();
-    private Duration objectLockRetention;
+    private @Nullable Duration objectLockRetention;
 
     private Builder(S3Client client, String bucket) {
       this.client = Objects.requireNonNull(client);
@@ -741,7 +742,7 @@ public final class S3Store implements Store {
     }
 
     /** SSE-S3 ({@code AES256}) or SSE-KMS ({@code aws:kms}, optionally with a key id or ARN). */
-    public Builder serverSideEncryption(ServerSideEncryption sse, String kmsKeyId) {
+    public Builder serverSideEncryption(ServerSideEncryption sse, @Nullable String kmsKeyId) {
       this.sse = sse;
       this.kmsKeyId = kmsKeyId;
       return this;

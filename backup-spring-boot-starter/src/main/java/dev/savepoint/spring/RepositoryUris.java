@@ -1,5 +1,6 @@
 package dev.savepoint.spring;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Stores;
 import java.io.IOException;
@@ -19,7 +20,7 @@ final class RepositoryUris {
    * unless {@code failNow}, one that opens on first use and fails each use until it can: the start goes on, the
    * scheduler and the health indicator say what is wrong.
    */
-  static Repository open(String key, String uri, boolean failNow) {
+  static Repository open(String key, @Nullable String uri, boolean failNow) {
     try {
       return open(key, uri);
     } catch (SavepointPropertyException e) {
@@ -56,7 +57,7 @@ final class RepositoryUris {
         });
   }
 
-  static Repository open(String key, String uri) {
+  static Repository open(String key, @Nullable String uri) {
     if (uri == null || uri.isBlank()) {
       throw new SavepointPropertyException(key + " is not set: give file:/path or s3://bucket/prefix, or define a "
           + "Repository bean");

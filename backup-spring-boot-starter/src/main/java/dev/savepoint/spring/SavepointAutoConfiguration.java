@@ -1,5 +1,6 @@
 package dev.savepoint.spring;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.LockProvider;
 import dev.savepoint.core.MicrometerMetrics;
@@ -302,7 +303,7 @@ public class SavepointAutoConfiguration {
   }
 
   /** The plan's database: its own URL, or the application's DataSource properties. */
-  static PostgresUrl database(String key, String source, Environment environment) {
+  static PostgresUrl database(String key, @Nullable String source, Environment environment) {
     try {
       if (source != null && !source.isBlank()) {
         return PostgresUrl.parse(source);

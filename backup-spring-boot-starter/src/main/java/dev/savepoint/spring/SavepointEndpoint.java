@@ -1,5 +1,6 @@
 package dev.savepoint.spring;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
@@ -76,7 +77,7 @@ public class SavepointEndpoint {
 
   /** The status page ({@link StatusPage}), with the shortest configured RPO (else one day) and a 1 h RTO target. */
   @ReadOperation(produces = "text/html")
-  public String html(@Selector String page) throws IOException {
+  public @Nullable String html(@Selector String page) throws IOException {
     if (!page.equals("html")) {
       return null; // 404
     }
@@ -91,8 +92,7 @@ public class SavepointEndpoint {
    * {@code savepoint.endpoint.operations-enabled}.
    */
   @WriteOperation
-  public WebEndpointResponse<Map<String, Object>> run(@Selector String plan, @org.springframework.lang.Nullable
-      String operation) {
+  public WebEndpointResponse<Map<String, Object>> run(@Selector String plan, @Nullable String operation) {
     if (!plans.properties().getEndpoint().isOperationsEnabled()) {
       return new WebEndpointResponse<>(Map.of("error", "operations through the endpoint are off: set "
           + "savepoint.endpoint.operations-enabled=true (and secure the actuator)"), 403);
@@ -116,7 +116,7 @@ public class SavepointEndpoint {
     }
   }
 
-  private WebEndpointResponse<Map<String, Object>> runNow(String plan, BackupPlan chosen, String operation)
+  private WebEndpointResponse<Map<String, Object>> runNow(String plan, BackupPlan chosen, @Nullable String operation)
       throws IOException {
     if ("drill".equals(operation)) {
       SavepointProperties.Plan spec = plans.properties().getPlans().get(plan);

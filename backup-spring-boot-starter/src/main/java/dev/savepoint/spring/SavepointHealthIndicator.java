@@ -88,7 +88,8 @@ public final class SavepointHealthIndicator implements HealthIndicator {
     Map<String, Object> streams = new LinkedHashMap<>();
     for (Map.Entry<String, dev.savepoint.postgres.pitr.WalStreamer> e : plans.walStreamers().entrySet()) {
       dev.savepoint.postgres.pitr.WalStreamer streamer = e.getValue();
-      Duration maxAge = plans.properties().getWalStreams().get(e.getKey()).getMaxAge();
+      SavepointProperties.WalStream spec = plans.properties().getWalStreams().get(e.getKey());
+      Duration maxAge = spec == null ? new SavepointProperties.WalStream().getMaxAge() : spec.getMaxAge();
       Map<String, Object> row = new LinkedHashMap<>();
       Instant durable = streamer.lastDurableAt();
       if (streamer.failure() != null) {

@@ -1,5 +1,6 @@
 package dev.savepoint.spring;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.postgres.PostgresSource;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,7 +36,7 @@ public class SavepointProperties {
    * Where backups are stored: file:/path or s3://bucket/prefix?region=… (with dev.savepoint:backup-s3; credentials
    * from the AWS SDK's default chain); for GCS or anything else, define a Repository bean.
    */
-  private String repository;
+  private @Nullable String repository;
 
   /**
    * Whether the application's start fails when the repository cannot be read at start-up. By default the problem
@@ -50,7 +51,7 @@ public class SavepointProperties {
    * HMAC-SHA256 key (at least 32 bytes, e.g. ${MANIFEST_KEY}) that signs manifests, WAL records and drill reports and
    * without which they are refused. Empty: a plan with an encryption passphrase signs with a key derived from it.
    */
-  private String manifestHmacKey;
+  private @Nullable String manifestHmacKey;
 
   /**
    * Accept plans and WAL streams that nothing authenticates (no encryption passphrase, no manifest-hmac-key):
@@ -58,11 +59,11 @@ public class SavepointProperties {
    */
   private boolean insecureUnsigned;
 
-  public String getManifestHmacKey() {
+  public @Nullable String getManifestHmacKey() {
     return manifestHmacKey;
   }
 
-  public void setManifestHmacKey(String manifestHmacKey) {
+  public void setManifestHmacKey(@Nullable String manifestHmacKey) {
     this.manifestHmacKey = manifestHmacKey;
   }
 
@@ -87,10 +88,10 @@ public class SavepointProperties {
   /** One WAL streamer. */
   public static class WalStream {
     /** The server: postgresql://user@host:port/db of a role with REPLICATION; empty: spring.datasource.* */
-    private String source;
+    private @Nullable String source;
 
     /** The physical replication slot (created when missing); default savepoint_<plan with _ for ->. */
-    private String slot;
+    private @Nullable String slot;
 
     /** How often the segment being written is stored: the RPO. */
     private Duration flushInterval = Duration.ofSeconds(10);
@@ -99,21 +100,21 @@ public class SavepointProperties {
     private Duration maxAge = Duration.ofMinutes(15);
 
     /** OpenPGP passphrase for the WAL, as for plans: ${BACKUP_PASSPHRASE}. */
-    private String encryptionPassphrase;
+    private @Nullable String encryptionPassphrase;
 
-    public String getSource() {
+    public @Nullable String getSource() {
       return source;
     }
 
-    public void setSource(String source) {
+    public void setSource(@Nullable String source) {
       this.source = source;
     }
 
-    public String getSlot() {
+    public @Nullable String getSlot() {
       return slot;
     }
 
-    public void setSlot(String slot) {
+    public void setSlot(@Nullable String slot) {
       this.slot = slot;
     }
 
@@ -133,11 +134,11 @@ public class SavepointProperties {
       this.maxAge = maxAge;
     }
 
-    public String getEncryptionPassphrase() {
+    public @Nullable String getEncryptionPassphrase() {
       return encryptionPassphrase;
     }
 
-    public void setEncryptionPassphrase(String encryptionPassphrase) {
+    public void setEncryptionPassphrase(@Nullable String encryptionPassphrase) {
       this.encryptionPassphrase = encryptionPassphrase;
     }
   }
@@ -159,24 +160,24 @@ public class SavepointProperties {
   /** Notification targets; give the URLs from the environment (${SLACK_WEBHOOK_URL}): they are secrets. */
   public static class NotifyOptions {
     /** A Slack incoming-webhook URL. */
-    private String slackWebhook;
+    private @Nullable String slackWebhook;
 
     /** A URL that receives every event as JSON (POST). */
-    private String webhook;
+    private @Nullable String webhook;
 
-    public String getSlackWebhook() {
+    public @Nullable String getSlackWebhook() {
       return slackWebhook;
     }
 
-    public void setSlackWebhook(String slackWebhook) {
+    public void setSlackWebhook(@Nullable String slackWebhook) {
       this.slackWebhook = slackWebhook;
     }
 
-    public String getWebhook() {
+    public @Nullable String getWebhook() {
       return webhook;
     }
 
-    public void setWebhook(String webhook) {
+    public void setWebhook(@Nullable String webhook) {
       this.webhook = webhook;
     }
 
@@ -217,7 +218,7 @@ public class SavepointProperties {
      * prefixes; secret-looking values are withheld). Not set for a plan that is an application's own BackupPlan bean
      * of that name: then only its schedule, zone, retention and drill come from here.
      */
-    private String source;
+    private @Nullable String source;
 
     /**
      * With a PostgreSQL source: physical base backups of the whole cluster (pg_basebackup; the role needs REPLICATION)
@@ -234,7 +235,7 @@ public class SavepointProperties {
     }
 
     /** A label such as tier1, kept in every manifest. */
-    private String tier;
+    private @Nullable String tier;
 
     /** Tables of this plan (a tier); empty: the whole database. Partitions and children are included. */
     private List<String> tables = new ArrayList<>();
@@ -246,22 +247,22 @@ public class SavepointProperties {
      * parallel (per-table COPY on several connections), plain (pg_dump SQL) or custom (pg_dump -Fc). Unset: parallel
      * where it applies (PostgreSQL 12+), else plain.
      */
-    private PostgresSource.Format format;
+    private PostgresSource.@Nullable Format format;
 
     /** Cron expression: 5 fields (minute hour day month weekday) or 6 with seconds first. Empty: not scheduled. */
-    private String schedule;
+    private @Nullable String schedule;
 
     /** Time zone of the schedule. */
     private String zone = "UTC";
 
     /** Recovery point objective: the health indicator reports BACKUPS_AT_RISK when the newest backup is older. */
-    private Duration rpo;
+    private @Nullable Duration rpo;
 
     /** Compression before encryption. */
     private Compression compression = Compression.ZSTD;
 
     /** OpenPGP passphrase (AES-256); give it from the environment: ${BACKUP_PASSPHRASE}. Empty: not encrypted. */
-    private String encryptionPassphrase;
+    private @Nullable String encryptionPassphrase;
 
     /** Retention, applied after each successful backup of the plan; a backup is kept if any rule keeps it. */
     private final RetentionOptions retention = new RetentionOptions();
@@ -288,19 +289,19 @@ public class SavepointProperties {
       return drill;
     }
 
-    public String getSource() {
+    public @Nullable String getSource() {
       return source;
     }
 
-    public void setSource(String source) {
+    public void setSource(@Nullable String source) {
       this.source = source;
     }
 
-    public String getTier() {
+    public @Nullable String getTier() {
       return tier;
     }
 
-    public void setTier(String tier) {
+    public void setTier(@Nullable String tier) {
       this.tier = tier;
     }
 
@@ -320,19 +321,19 @@ public class SavepointProperties {
       this.crossTierReferences = crossTierReferences;
     }
 
-    public PostgresSource.Format getFormat() {
+    public PostgresSource.@Nullable Format getFormat() {
       return format;
     }
 
-    public void setFormat(PostgresSource.Format format) {
+    public void setFormat(PostgresSource.@Nullable Format format) {
       this.format = format;
     }
 
-    public String getSchedule() {
+    public @Nullable String getSchedule() {
       return schedule;
     }
 
-    public void setSchedule(String schedule) {
+    public void setSchedule(@Nullable String schedule) {
       this.schedule = schedule;
     }
 
@@ -344,11 +345,11 @@ public class SavepointProperties {
       this.zone = zone;
     }
 
-    public Duration getRpo() {
+    public @Nullable Duration getRpo() {
       return rpo;
     }
 
-    public void setRpo(Duration rpo) {
+    public void setRpo(@Nullable Duration rpo) {
       this.rpo = rpo;
     }
 
@@ -360,11 +361,11 @@ public class SavepointProperties {
       this.compression = compression;
     }
 
-    public String getEncryptionPassphrase() {
+    public @Nullable String getEncryptionPassphrase() {
       return encryptionPassphrase;
     }
 
-    public void setEncryptionPassphrase(String encryptionPassphrase) {
+    public void setEncryptionPassphrase(@Nullable String encryptionPassphrase) {
       this.encryptionPassphrase = encryptionPassphrase;
     }
 
@@ -378,46 +379,46 @@ public class SavepointProperties {
   /** Retention rules: the newest N backups, and the newest of each of the N newest days / weeks / months. */
   public static class RetentionOptions {
     /** Keep the N newest backups. */
-    private Integer keepLast;
+    private @Nullable Integer keepLast;
 
     /** Keep the newest backup of each of the N newest days that have one. */
-    private Integer keepDaily;
+    private @Nullable Integer keepDaily;
 
     /** Keep the newest backup of each of the N newest ISO weeks that have one. */
-    private Integer keepWeekly;
+    private @Nullable Integer keepWeekly;
 
     /** Keep the newest backup of each of the N newest months that have one. */
-    private Integer keepMonthly;
+    private @Nullable Integer keepMonthly;
 
-    public Integer getKeepLast() {
+    public @Nullable Integer getKeepLast() {
       return keepLast;
     }
 
-    public void setKeepLast(Integer keepLast) {
+    public void setKeepLast(@Nullable Integer keepLast) {
       this.keepLast = keepLast;
     }
 
-    public Integer getKeepDaily() {
+    public @Nullable Integer getKeepDaily() {
       return keepDaily;
     }
 
-    public void setKeepDaily(Integer keepDaily) {
+    public void setKeepDaily(@Nullable Integer keepDaily) {
       this.keepDaily = keepDaily;
     }
 
-    public Integer getKeepWeekly() {
+    public @Nullable Integer getKeepWeekly() {
       return keepWeekly;
     }
 
-    public void setKeepWeekly(Integer keepWeekly) {
+    public void setKeepWeekly(@Nullable Integer keepWeekly) {
       this.keepWeekly = keepWeekly;
     }
 
-    public Integer getKeepMonthly() {
+    public @Nullable Integer getKeepMonthly() {
       return keepMonthly;
     }
 
-    public void setKeepMonthly(Integer keepMonthly) {
+    public void setKeepMonthly(@Nullable Integer keepMonthly) {
       this.keepMonthly = keepMonthly;
     }
 
@@ -429,24 +430,24 @@ public class SavepointProperties {
   /** A scheduled restore drill: the newest backup restored into a scratch server, verified, timed and recorded. */
   public static class DrillOptions {
     /** Cron expression of the drills (e.g. "0 4 1 * *", monthly); empty: no scheduled drills. */
-    private String schedule;
+    private @Nullable String schedule;
 
     /** The scratch server: postgresql://user@host:port/postgres (never production). */
-    private String server;
+    private @Nullable String server;
 
-    public String getSchedule() {
+    public @Nullable String getSchedule() {
       return schedule;
     }
 
-    public void setSchedule(String schedule) {
+    public void setSchedule(@Nullable String schedule) {
       this.schedule = schedule;
     }
 
-    public String getServer() {
+    public @Nullable String getServer() {
       return server;
     }
 
-    public void setServer(String server) {
+    public void setServer(@Nullable String server) {
       this.server = server;
     }
   }
@@ -464,11 +465,11 @@ public class SavepointProperties {
     this.enabled = enabled;
   }
 
-  public String getRepository() {
+  public @Nullable String getRepository() {
     return repository;
   }
 
-  public void setRepository(String repository) {
+  public void setRepository(@Nullable String repository) {
     this.repository = repository;
   }
 

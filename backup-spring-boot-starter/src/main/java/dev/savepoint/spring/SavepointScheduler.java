@@ -46,11 +46,11 @@ public final class SavepointScheduler implements SmartLifecycle {
   }
 
   /** Schedules the plan's next drill at its cron time (in the plan's zone). */
-  private void scheduleDrill(String plan, SavepointProperties.Plan spec) {
+  private void scheduleDrill(String plan, SavepointProperties.Plan spec, String schedule) {
     java.time.ZonedDateTime now = java.time.ZonedDateTime.now(ZoneId.of(spec.getZone()));
-    Scheduler.nextRun(spec.getDrill().getSchedule(), now).ifPresent(next -> drills.schedule(() -> {
+    Scheduler.nextRun(schedule, now).ifPresent(next -> drills.schedule(() -> {
       drill(plan, spec);
-      scheduleDrill(plan, spec);
+      scheduleDrill(plan, spec, schedule);
     }, Math.max(0, java.time.Duration.between(now, next).toMillis()), java.util.concurrent.TimeUnit.MILLISECONDS));
   }
 
@@ -63,8 +63,12 @@ public final class SavepointScheduler implements SmartLifecycle {
       }
       try (LockProvider.Lock held = lock.get()) {
         Repository planRepository = plans.get(plan).orElseThrow().repository(); // with the plan's own keys
-        RestoreDrill.Report report = new RestoreDrill(planRepository, plan, PostgresUrl.parse(
-            spec.getDrill().getServer()), BackupSelector.latest(), planRepository.secrets(), notifier).run();
+        String server = spec.getDrill().getServer(); // checked at start-up where a drill is scheduled
+        if (server == null) {
+          throw new IllegalStateException("savepoint.plans." + plan + ".drill.server is not set");
+        }
+        RestoreDrill.Report report = new RestoreDrill(planRepository, plan, PostgresUrl.parse(server),
+            BackupSelector.latest(), planRepository.secrets(), notifier).run();
         log.info("savepoint: drill of plan '{}' {}", plan, report.passed() ? "passed" : "FAILED: " + report.detail());
       }
     } catch (IOException | RuntimeException e) {
@@ -91,8 +95,9 @@ public final class SavepointScheduler implements SmartLifecycle {
       t.start();
     });
     plans.properties().getPlans().forEach((name, spec) -> {
-      if (spec.getDrill().getSchedule() != null) {
-        scheduleDrill(name, spec);
+      String schedule = spec.getDrill().getSchedule();
+      if (schedule != null) {
+        scheduleDrill(name, spec, schedule);
       }
     });
     running = true;

@@ -1,5 +1,6 @@
 package dev.savepoint.testkit;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
@@ -23,7 +24,7 @@ public abstract class JsonApiDouble implements AutoCloseable {
   protected static final ObjectMapper JSON = new ObjectMapper();
 
   /** One request as received: method, path (without the base), the Authorization header and the JSON body. */
-  public record Request(String method, String path, String authorization, JsonNode body) {}
+  public record Request(String method, String path, @Nullable String authorization, @Nullable JsonNode body) {}
 
   /** An answer: HTTP status and a JSON body. */
   protected record Answer(int status, Object body) {}
@@ -80,10 +81,10 @@ public abstract class JsonApiDouble implements AutoCloseable {
     losePostAnswer = status;
   }
 
-  private Integer losePostAnswer;
+  private @Nullable Integer losePostAnswer;
 
   /** The double's behaviour for an authenticated request that no queued failure answered. */
-  protected abstract Answer answer(String method, String path, JsonNode body);
+  protected abstract Answer answer(String method, String path, @Nullable JsonNode body);
 
   private void handle(HttpExchange ex) throws IOException {
     Answer a;

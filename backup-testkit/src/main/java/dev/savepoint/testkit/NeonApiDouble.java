@@ -1,5 +1,6 @@
 package dev.savepoint.testkit;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.HashMap;
@@ -26,7 +27,7 @@ public final class NeonApiDouble extends JsonApiDouble {
   }
 
   @Override
-  protected Answer answer(String method, String path, JsonNode body) {
+  protected Answer answer(String method, String path, @Nullable JsonNode body) {
     String[] p = path.split("/");
     // "", "projects", id, ...
     if (p.length < 3 || !p[1].equals("projects") || !p[2].equals(project)) {

@@ -1,5 +1,6 @@
 package dev.savepoint.testkit;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +28,7 @@ public final class SshKeys {
     return run(data, "ssh-keygen", "-q", "-Y", "sign", "-n", namespace, "-f", key.toString());
   }
 
-  private static String run(byte[] stdin, String... command) throws IOException, InterruptedException {
+  private static String run(byte @Nullable [] stdin, String... command) throws IOException, InterruptedException {
     Process p;
     try {
       p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();

@@ -1,5 +1,6 @@
 package dev.savepoint.testkit;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.time.Instant;
@@ -28,7 +29,7 @@ public final class SupabaseApiDouble extends JsonApiDouble {
   }
 
   @Override
-  protected Answer answer(String method, String path, JsonNode body) {
+  protected Answer answer(String method, String path, @Nullable JsonNode body) {
     String project = "/v1/projects/" + ref;
     if (!path.startsWith(project)) {
       return notFound("project");

@@ -1,5 +1,6 @@
 package dev.savepoint.testkit;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -39,7 +40,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Register with {@code @RegisterExtension static TestPostgres pg = TestPostgres.shared();}.
  */
 public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
-  private static TestPostgres shared;
+  private static @Nullable TestPostgres shared;
 
   /** A role that a started cluster authenticates by password (scram-sha-256); see {@link #createPasswordUser}. */
   public static final String PASSWORD_USER = "password_user";
@@ -47,18 +48,19 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
   private final String host;
   private final int port;
   private final String user;
-  private final String password;
-  private final Path binDir;
-  private final Path dataDir;
+  private final @Nullable String password;
+  private final @Nullable Path binDir;
+  private final @Nullable Path dataDir;
   /** Why no server could be started (null: there is one): the tests that use it are skipped, not errors. */
-  private final String unavailable;
+  private final @Nullable String unavailable;
 
-  private TestPostgres(String host, int port, String user, String password, Path binDir, Path dataDir) {
+  private TestPostgres(String host, int port, String user, @Nullable String password, @Nullable Path binDir,
+      @Nullable Path dataDir) {
     this(host, port, user, password, binDir, dataDir, null);
   }
 
-  private TestPostgres(String host, int port, String user, String password, Path binDir, Path dataDir,
-      String unavailable) {
+  private TestPostgres(String host, int port, String user, @Nullable String password, @Nullable Path binDir,
+      @Nullable Path dataDir, @Nullable String unavailable) {
     this.unavailable = unavailable;
     this.host = host;
     this.port = port;
@@ -78,7 +80,7 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
       try {
         shared = start();
       } catch (org.opentest4j.TestAbortedException none) {
-        shared = unavailable(none.getMessage());
+        shared = unavailable(String.valueOf(none.getMessage()));
       } catch (IOException | InterruptedException e) {
         throw new IllegalStateException("cannot start a throwaway PostgreSQL: " + e.getMessage(), e);
       }
@@ -93,7 +95,7 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
 
   /** The handle {@link #shared} gives where no server can start: every use aborts (skips) with {@code why}. */
   static TestPostgres unavailable(String why) {
-    return new TestPostgres(null, -1, null, null, null, null, why);
+    return new TestPostgres("unavailable", -1, "unavailable", null, null, null, why);
   }
 
   private void requireAvailable() {
@@ -130,13 +132,13 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
   /** Stops and deletes a {@link #dedicated} cluster; the shared one stops at JVM exit. */
   @Override
   public void close() {
-    if (this != shared && dataDir != null) {
+    if (this != shared) {
       stop("root".equals(System.getProperty("user.name")));
     }
   }
 
   /** The data directory of a cluster this kit started (null for an external or container server). */
-  public Path dataDirectory() {
+  public @Nullable Path dataDirectory() {
     return dataDir == null ? null : dataDir.resolve("data");
   }
 
@@ -205,7 +207,7 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
 
   /** Whether the server has the test label provider loaded; fails under CI=true, else skips, when it has not. */
   public void requireLabelProvider() throws SQLException {
-    if (single("postgres", "SHOW shared_preload_libraries").contains(LABEL_PROVIDER_LIBRARY)) {
+    if (String.valueOf(single("postgres", "SHOW shared_preload_libraries")).contains(LABEL_PROVIDER_LIBRARY)) {
       return;
     }
     String why = "the server has not loaded the test label provider " + LABEL_PROVIDER_LIBRARY
@@ -229,7 +231,13 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
     return bin.resolveSibling("lib");
   }
 
+  /** Stops and deletes a cluster this kit started (not an external or container server: nothing to do there). */
   private void stop(boolean root) {
+    Path binDir = this.binDir;
+    Path dataDir = this.dataDir;
+    if (binDir == null || dataDir == null) {
+      return;
+    }
     try {
       exec(asServer(root, List.of(binDir.resolve("pg_ctl").toString(), "-D", dataDir.resolve("data").toString(),
           "-m", "immediate", "-w", "stop")));
@@ -271,8 +279,8 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
       return Optional.empty();
     }
     try (Stream<Path> majors = Files.list(base)) {
-      return majors.map(p -> p.resolve("bin")).filter(p -> Files.isExecutable(p.resolve("initdb")))
-          .max(Comparator.comparingInt(p -> parseMajor(p.getParent().getFileName().toString())));
+      return majors.filter(p -> Files.isExecutable(p.resolve("bin").resolve("initdb")))
+          .max(Comparator.comparingInt(p -> parseMajor(String.valueOf(p.getFileName())))).map(p -> p.resolve("bin"));
     } catch (IOException e) {
       return Optional.empty();
     }
@@ -357,14 +365,14 @@ public final class TestPostgres implements BeforeAllCallback, AutoCloseable {
   }
 
   /** The first column of the first row of {@code query} in {@code database}, as text (null without a row). */
-  public String single(String database, String query) throws SQLException {
+  public @Nullable String single(String database, String query) throws SQLException {
     try (Connection c = connect(database)) {
       return single(c, query);
     }
   }
 
   /** The first column of the first row of {@code query} on {@code connection}, as text (null without a row). */
-  public static String single(Connection connection, String query) throws SQLException {
+  public static @Nullable String single(Connection connection, String query) throws SQLException {
     try (Statement s = connection.createStatement(); java.sql.ResultSet r = s.executeQuery(query)) {
       return r.next() ? r.getString(1) : null;
     }

@@ -1,5 +1,6 @@
 package dev.savepoint.testkit;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -20,7 +21,7 @@ import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
  * and there is no archive tier (RestoreObject) — test those against a double named as such.
  */
 public final class TestS3Server {
-  private static TestS3Server shared;
+  private static @Nullable TestS3Server shared;
   private static final AtomicInteger buckets = new AtomicInteger();
 
   private final S3Proxy proxy;

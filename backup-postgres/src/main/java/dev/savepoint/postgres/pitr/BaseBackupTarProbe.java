@@ -1,5 +1,6 @@
 package dev.savepoint.postgres.pitr;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -24,7 +25,8 @@ final class BaseBackupTarProbe {
   private static final Pattern TIMELINE = Pattern.compile("(?m)^START TIMELINE: (\\d+)");
 
   /** What was found; any part may be null (no manifest before PostgreSQL 13, or {@code --no-manifest}). */
-  record WalRange(String startLsn, Integer startTimeline, String manifestStartLsn, String manifestEndLsn) {}
+  record WalRange(@Nullable String startLsn, @Nullable Integer startTimeline, @Nullable String manifestStartLsn,
+      @Nullable String manifestEndLsn) {}
 
   private BaseBackupTarProbe() {}
 

@@ -1,5 +1,6 @@
 package dev.savepoint.postgres.pitr;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.RestoreException;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.postgres.internal.PgTools;
@@ -35,7 +36,7 @@ public final class LocalCluster {
    * What a verified recovery reached; {@code neutralised} names each setting of the restored configuration that ran a
    * command or loaded a library and was switched off while Savepoint ran the server.
    */
-  public record Recovered(Instant lastReplayedCommit, Duration recoveryTime, String serverLogTail,
+  public record Recovered(@Nullable Instant lastReplayedCommit, Duration recoveryTime, String serverLogTail,
       List<String> neutralised) {}
 
   /**

@@ -1,5 +1,6 @@
 package dev.savepoint.postgres.pitr;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.Event;
 import dev.savepoint.core.IntegrityException;
@@ -58,7 +59,7 @@ public final class PointInTimeRestore {
    * position), also where recovery replays all durable WAL because no transaction ended after it.
    */
   public record Result(String baseBackupId, int walFiles, String target, Path directory, int serverMajor,
-      Instant targetTime) {
+      @Nullable Instant targetTime) {
     /**
      * Why a recovery that {@link LocalCluster#verifyRecovery} saw is not the one asked for, or empty if it is: the one
      * rule of {@code restore --verify}, drills and recovery steps. It replayed no commit at all, or its last replayed
@@ -81,13 +82,13 @@ public final class PointInTimeRestore {
   private final String plan;
   private final WalArchive archive;
   /** The timeline to recover along; null: the newest one (recovery_target_timeline = 'latest'). */
-  private final Integer timeline;
+  private final @Nullable Integer timeline;
 
   public PointInTimeRestore(Repository repository, String plan) {
     this(repository, plan, null);
   }
 
-  private PointInTimeRestore(Repository repository, String plan, Integer timeline) {
+  private PointInTimeRestore(Repository repository, String plan, @Nullable Integer timeline) {
     this.repository = Objects.requireNonNull(repository);
     this.plan = Objects.requireNonNull(plan);
     this.archive = new WalArchive(repository, plan, List.of());
@@ -147,7 +148,7 @@ public final class PointInTimeRestore {
     if (chain.files().stream().noneMatch(f -> f.name().matches("[0-9A-F]{24}(\\.partial)?"))) {
       return chain.durableUntil();
     }
-    long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
+    long size = dev.savepoint.postgres.internal.Facts.number(base.source().facts(), "walSegmentSize").longValue();
     int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
     Instant lastCommit;
     Path scratch = Files.createTempDirectory("savepoint-window-");
@@ -192,13 +193,13 @@ public final class PointInTimeRestore {
    * The WAL files from a base backup's start, up to the first gap, and until when they make recovery possible; with
    * the streamer's heartbeat as read just before the files were listed, so that it never speaks of WAL the list lacks.
    */
-  private record Chain(List<WalArchive.Entry> files, Instant durableUntil, long durableLsn, String gap,
+  private record Chain(List<WalArchive.Entry> files, Instant durableUntil, long durableLsn, @Nullable String gap,
       Optional<WalArchive.Heartbeat> heartbeat) {}
 
   private Chain chain(Manifest base) throws IOException {
     Map<String, Object> facts = base.source().facts();
-    long size = ((Number) facts.get("walSegmentSize")).longValue();
-    int timeline = ((Number) facts.get("timeline")).intValue();
+    long size = dev.savepoint.postgres.internal.Facts.number(facts, "walSegmentSize").longValue();
+    int timeline = dev.savepoint.postgres.internal.Facts.number(facts, "timeline").intValue();
     WalSegment first = WalSegment.containing(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size);
     Optional<WalArchive.Heartbeat> heartbeat = archive.lastHeartbeat(); // before the listing: see Chain
     TreeMap<String, WalArchive.Entry> entries = archive.entries();
@@ -207,7 +208,7 @@ public final class PointInTimeRestore {
     Map<Integer, Map<Integer, Long>> histories = histories(entries);
     int target = this.timeline != null ? this.timeline
         : targetTimeline(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), histories);
-    Map<Integer, Long> path = target == timeline ? Map.of() : histories.get(target);
+    Map<Integer, Long> path = target == timeline ? Map.of() : histories.getOrDefault(target, Map.of());
     TreeMap<Long, WalArchive.Entry> byNumber = new TreeMap<>();
     List<WalArchive.Entry> files = new ArrayList<>();
     for (Map.Entry<String, WalArchive.Entry> e : entries.entrySet()) {
@@ -250,7 +251,7 @@ public final class PointInTimeRestore {
       durableUntil = base.finishedAt();
     } else {
       WalArchive.Entry last = files.get(files.size() - 1);
-      WalSegment lastSegment = WalSegment.parse(last.name().substring(0, 24), size);
+      WalSegment lastSegment = segment(last, size);
       end = last.name().endsWith(".partial") ? lastSegment.startLsn() + last.artifact().rawBytes()
           : lastSegment.endLsn();
     }
@@ -276,7 +277,7 @@ public final class PointInTimeRestore {
     int newest = histories.keySet().stream().max(Integer::compare).orElse(0);
     List<Manifest> reaching = new ArrayList<>();
     for (Manifest m : bases) {
-      int on = ((Number) m.source().facts().get("timeline")).intValue();
+      int on = dev.savepoint.postgres.internal.Facts.number(m.source().facts(), "timeline").intValue();
       long start = WalSegment.parseLsn(String.valueOf(m.source().facts().get("startLsn")));
       Long leftAt = timeline == null ? null : histories.getOrDefault(timeline, Map.of()).get(on);
       if (timeline == null ? newest <= on || targetTimeline(on, start, histories) == newest
@@ -299,7 +300,7 @@ public final class PointInTimeRestore {
   private static java.util.SortedSet<Integer> timelines(List<Manifest> bases,
       Map<Integer, Map<Integer, Long>> histories) {
     java.util.SortedSet<Integer> all = new java.util.TreeSet<>(histories.keySet());
-    bases.forEach(m -> all.add(((Number) m.source().facts().get("timeline")).intValue()));
+    bases.forEach(m -> all.add(dev.savepoint.postgres.internal.Facts.number(m.source().facts(), "timeline").intValue()));
     return all;
   }
 
@@ -362,7 +363,7 @@ public final class PointInTimeRestore {
    * Restores to {@code target} ({@code null}: the newest durable WAL) into {@code directory}, which must be
    * empty or absent. Refuses, before writing, a target outside the recoverable window.
    */
-  public Result restore(Instant target, Path directory, Secrets secrets) throws IOException {
+  public Result restore(@Nullable Instant target, Path directory, Secrets secrets) throws IOException {
     return restore(target, null, directory, secrets);
   }
 
@@ -381,7 +382,7 @@ public final class PointInTimeRestore {
     return restore(null, position, directory, secrets);
   }
 
-  private Result restore(Instant target, Long lsn, Path directory, Secrets secrets) throws IOException {
+  private Result restore(@Nullable Instant target, @Nullable Long lsn, Path directory, Secrets secrets) throws IOException {
     List<Manifest> bases = reachingTheTimeline(baseBackups());
     Manifest base = null;
     for (Manifest m : bases) {
@@ -433,7 +434,7 @@ public final class PointInTimeRestore {
         // means no tablespaces): a link could only send the server's writes, or the ownership change, out of PGDATA.
         Tar.extract(in, dir, false);
       }
-      long size = ((Number) base.source().facts().get("walSegmentSize")).longValue();
+      long size = dev.savepoint.postgres.internal.Facts.number(base.source().facts(), "walSegmentSize").longValue();
       Path wal = dev.savepoint.core.internal.OwnerOnly.createDirectories(dir.resolve(WAL_DIR));
       long stopLsn = WalSegment.parseLsn(String.valueOf(base.source().facts().get("stopLsn")));
       List<WalArchive.Entry> fetched = fetchNeeded(chain, target, lsn, stopLsn, wal, size, secrets, waldump);
@@ -447,7 +448,7 @@ public final class PointInTimeRestore {
         // PostgreSQL stops at the first transaction after the target; with none in the WAL, recovery would end "before
         // the configured target was reached" and the server refuse to start. The state at the target is then the
         // state at the end of the (durable) WAL: recover all of it.
-        Instant last = lastTransactionEnd(wal, fetched, waldump);
+        Instant last = lastTransactionEnd(wal, fetched, java.util.Objects.requireNonNull(waldump)); // found for a time
         if (last == null || !last.isAfter(target)) {
           // No commit after it in the durable WAL: only the proven end (the newest commit, or an idle streamer's
           // heartbeat) says whether nothing was committed between it and the target.
@@ -548,7 +549,7 @@ public final class PointInTimeRestore {
    * When the newest transaction in the fetched WAL ended (commit or abort, what {@code recovery_target_time}
    * compares), read with {@code pg_waldump} from the newest segment back; null if the WAL holds none.
    */
-  private static Instant lastTransactionEnd(Path wal, List<WalArchive.Entry> files, String waldump)
+  private static @Nullable Instant lastTransactionEnd(Path wal, List<WalArchive.Entry> files, String waldump)
       throws IOException {
     List<String> segments = new ArrayList<>();
     for (WalArchive.Entry f : files) {
@@ -604,8 +605,8 @@ public final class PointInTimeRestore {
    * commit after it) and then, one at a time, those after, until one holds a commit after the time — recovery stops
    * there; for the newest WAL, all.
    */
-  private List<WalArchive.Entry> fetchNeeded(Chain chain, Instant target, Long lsn, long stopLsn, Path dir, long size,
-      Secrets secrets, String waldump) throws IOException {
+  private List<WalArchive.Entry> fetchNeeded(Chain chain, @Nullable Instant target, @Nullable Long lsn, long stopLsn,
+      Path dir, long size, Secrets secrets, @Nullable String waldump) throws IOException {
     List<WalArchive.Entry> histories = chain.files().stream().filter(f -> f.name().endsWith(".history")).toList();
     List<WalArchive.Entry> segments = chain.files().stream().filter(f -> !f.name().endsWith(".history")).toList();
     if (target == null && lsn == null) {
@@ -626,7 +627,8 @@ public final class PointInTimeRestore {
     if (lsn != null) {
       return needed;
     }
-    Instant newestSoFar = lastTransactionEnd(dir, needed, waldump);
+    String waldumpForTime = java.util.Objects.requireNonNull(waldump, "pg_waldump is found for a time target");
+    Instant newestSoFar = lastTransactionEnd(dir, needed, waldumpForTime);
     if (newestSoFar != null && newestSoFar.isAfter(target)) {
       return needed; // the base backup's own WAL already holds the stop
     }
@@ -634,7 +636,7 @@ public final class PointInTimeRestore {
       WalArchive.Entry s = segments.get(i);
       fetchOne(s, dir, size, secrets);
       needed.add(s);
-      Instant newest = lastTransactionEnd(dir, List.of(s), waldump);
+      Instant newest = lastTransactionEnd(dir, List.of(s), waldumpForTime);
       if (newest != null && newest.isAfter(target)) {
         return needed; // recovery stops in this segment; what follows is never read
       }
@@ -643,7 +645,13 @@ public final class PointInTimeRestore {
   }
 
   private static long number(WalArchive.Entry entry, long size) {
-    return WalSegment.parse(entry.name().substring(0, 24), size).number();
+    return segment(entry, size).number();
+  }
+
+  /** The segment an archived segment (or partial segment) holds; its name was checked when it was listed. */
+  private static WalSegment segment(WalArchive.Entry entry, long size) {
+    return java.util.Objects.requireNonNull(WalSegment.parse(entry.name().substring(0, 24), size),
+        () -> "not a WAL segment: " + entry.name());
   }
 
   /** Fetches the WAL files in parallel; a partial segment is padded to full size under its segment name. */
@@ -678,7 +686,7 @@ public final class PointInTimeRestore {
   private void fetchOne(WalArchive.Entry entry, Path dir, long size, Secrets secrets) throws IOException {
     boolean partial = entry.name().endsWith(".partial");
     String segment = partial ? entry.name().substring(0, entry.name().length() - 8) : entry.name();
-    if (!WalSegment.isFileName(segment) || !dir.resolve(segment).getParent().equals(dir)) {
+    if (!WalSegment.isFileName(segment) || !dir.equals(dir.resolve(segment).getParent())) {
       throw new IntegrityException("WAL record names '" + entry.name() + "', which is no WAL file name: refused");
     }
     Path file = dir.resolve(segment);
@@ -773,8 +781,8 @@ public final class PointInTimeRestore {
     }
     for (Manifest base : bases) {
       Map<String, Object> facts = base.source().facts();
-      size = ((Number) facts.get("walSegmentSize")).longValue();
-      starts.add(new WalRetention.Start(((Number) facts.get("timeline")).intValue(),
+      size = dev.savepoint.postgres.internal.Facts.number(facts, "walSegmentSize").longValue();
+      starts.add(new WalRetention.Start(dev.savepoint.postgres.internal.Facts.number(facts, "timeline").intValue(),
           WalSegment.parseLsn(String.valueOf(facts.get("startLsn")))));
     }
     Map<Integer, Map<Integer, Long>> histories = histories(archive.entries());
@@ -787,7 +795,7 @@ public final class PointInTimeRestore {
    * deletes the directory, and records the report (time to a running database, the last replayed commit) with
    * the base backup used. A cluster that does not come up is a failed report, not an exception.
    */
-  public dev.savepoint.postgres.RestoreDrill.Report drill(Instant target, Path scratch, Secrets secrets)
+  public dev.savepoint.postgres.RestoreDrill.Report drill(@Nullable Instant target, Path scratch, Secrets secrets)
       throws IOException {
     Instant started = Instant.now();
     Path dir = Files.createDirectories(scratch).resolve("savepoint-pitr-drill-" + Long.toHexString(System.nanoTime()));
@@ -807,7 +815,7 @@ public final class PointInTimeRestore {
                   + String.join(", ", recovered.neutralised())));
     } catch (RestoreException e) {
       report = new dev.savepoint.postgres.RestoreDrill.Report(plan, restored.baseBackupId(), started,
-          Duration.between(started, Instant.now()).toMillis(), 0, 0, false, e.getMessage());
+          Duration.between(started, Instant.now()).toMillis(), 0, 0, false, String.valueOf(e.getMessage()));
     } finally {
       try (var files = Files.walk(dir)) {
         files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -850,7 +858,7 @@ public final class PointInTimeRestore {
         gaps.add(named);
       }
     }
-    gaps.addAll(missingForks(((Number) bases.get(0).source().facts().get("walSegmentSize")).longValue()));
+    gaps.addAll(missingForks(dev.savepoint.postgres.internal.Facts.number(bases.get(0).source().facts(), "walSegmentSize").longValue()));
     // A stored file whose record fails its checks is missing too, also where it would only shorten the chain's end.
     archive.damaged().forEach((name, reason) -> {
       String named = name + " (stored, but refused: " + reason + ")";

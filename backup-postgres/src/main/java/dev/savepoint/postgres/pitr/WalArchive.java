@@ -1,5 +1,6 @@
 package dev.savepoint.postgres.pitr;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.ByteSource;
 import dev.savepoint.core.ChunkDigests;
@@ -69,7 +70,7 @@ public final class WalArchive {
   }
 
   /** The system this archive belongs to, once known to this instance (claimed or checked). */
-  private volatile String claimed;
+  private volatile @Nullable String claimed;
 
   /** Records the system this archive belongs to, or refuses (ConfigurationException) another one's WAL. */
   public void claim(String systemId) throws IOException {

@@ -1,5 +1,6 @@
 package dev.savepoint.postgres.pitr;
 
+import org.jspecify.annotations.Nullable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -36,7 +37,7 @@ public record WalSegment(int timeline, long number, long size) implements Compar
   }
 
   /** Parses a segment file name (without suffix), or returns null if {@code name} is not one. */
-  public static WalSegment parse(String name, long size) {
+  public static @Nullable WalSegment parse(String name, long size) {
     Matcher m = NAME.matcher(name);
     if (!m.matches()) {
       return null;

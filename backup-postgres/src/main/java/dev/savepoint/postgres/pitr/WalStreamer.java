@@ -1,5 +1,6 @@
 package dev.savepoint.postgres.pitr;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.SavepointException;
 import dev.savepoint.core.SourceException;
 import dev.savepoint.postgres.PostgresUrl;
@@ -39,19 +40,19 @@ public final class WalStreamer implements Runnable, AutoCloseable, dev.savepoint
   private final String slot;
   private final Duration flushInterval;
   private volatile boolean closed;
-  private volatile Thread runner;
-  private volatile IOException failure;
+  private volatile @Nullable Thread runner;
+  private volatile @Nullable IOException failure;
   /** How often an idle streamer says it is caught up (at least every flush interval). */
   static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(30);
 
   private volatile long durableLsn;
-  private volatile Instant durableAt;
+  private volatile @Nullable Instant durableAt;
   private volatile boolean connected;
   private volatile int timeline;
   private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
   private Duration heartbeatInterval = HEARTBEAT_INTERVAL;
   private final java.util.concurrent.CountDownLatch streaming = new java.util.concurrent.CountDownLatch(1);
-  private volatile String streamingFrom;
+  private volatile @Nullable String streamingFrom;
 
   public WalStreamer(PostgresUrl url, WalArchive archive, String slot, Duration flushInterval) {
     this.url = Objects.requireNonNull(url);
@@ -83,7 +84,7 @@ public final class WalStreamer implements Runnable, AutoCloseable, dev.savepoint
    * by the server's own position.
    */
   @Override
-  public Instant lastDurableAt() {
+  public @Nullable Instant lastDurableAt() {
     return durableAt;
   }
 
@@ -146,12 +147,12 @@ public final class WalStreamer implements Runnable, AutoCloseable, dev.savepoint
    * Waits until the slot exists and the stream has started (a base backup taken from then on is covered by the
    * archive); returns where it started ("system … timeline … from X/X"), or null on timeout.
    */
-  public String awaitStreaming(Duration timeout) throws InterruptedException {
+  public @Nullable String awaitStreaming(Duration timeout) throws InterruptedException {
     return streaming.await(timeout.toMillis(), TimeUnit.MILLISECONDS) ? streamingFrom : null;
   }
 
   /** Why {@link #run} stopped on its own, if it did. */
-  public IOException failure() {
+  public @Nullable IOException failure() {
     return failure;
   }
 

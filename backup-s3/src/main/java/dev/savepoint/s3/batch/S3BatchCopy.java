@@ -1,5 +1,6 @@
 package dev.savepoint.s3.batch;
 
+import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.BucketSource;
 import dev.savepoint.core.Manifest;
@@ -103,7 +104,7 @@ public final class S3BatchCopy {
   private final String roleArn;
   private final String partition;
   private final int priority;
-  private final S3StorageClass storageClass;
+  private final @Nullable S3StorageClass storageClass;
   private final Duration pollInterval;
   private final Duration timeout;
 
@@ -206,12 +207,12 @@ public final class S3BatchCopy {
 
   /** A started copy: {@link #await} it, then back up with {@code BucketSource.adopting(copies)}. */
   public final class Job {
-    private final String jobId;
+    private final @Nullable String jobId;
     private final String batch;
     private final long objects;
     private final Copies copies;
 
-    private Job(String jobId, String batch, long objects, Copies copies) {
+    private Job(@Nullable String jobId, String batch, long objects, Copies copies) {
       this.jobId = jobId;
       this.batch = batch;
       this.objects = objects;
@@ -284,13 +285,13 @@ public final class S3BatchCopy {
   public static final class Copies implements BucketSource.ProvidedCopies {
     private final S3Store repository;
     /** The batch's directory in the repository; null when there was no job (nothing to adopt). */
-    private final String directory;
+    private final @Nullable String directory;
     /** Where the job put the copies. */
-    private final String base;
-    private volatile JobStatus status;
+    private final @Nullable String base;
+    private volatile @Nullable JobStatus status;
     private volatile long failedTasks;
 
-    Copies(S3Store repository, String directory, String bucketPrefix) {
+    Copies(S3Store repository, @Nullable String directory, @Nullable String bucketPrefix) {
       this.repository = repository;
       this.directory = directory;
       this.base = directory == null ? null : directory + "objects/" + bucketPrefix;
@@ -413,7 +414,7 @@ public final class S3BatchCopy {
     }
 
     /** The key of the next copy in the batch {@code backup} records, after {@code previous}; null at the end. */
-    private String nextAdopted(ObjectIndex.Reader index, String previous) throws IOException {
+    private @Nullable String nextAdopted(ObjectIndex.Reader index, @Nullable String previous) throws IOException {
       for (ObjectIndex.Entry e; (e = index.next()) != null; ) {
         String key = e.artifact().key();
         if (key.startsWith(directory)) {
@@ -427,7 +428,7 @@ public final class S3BatchCopy {
     }
 
     /** The SHA-256 of the copy, read once; null if it is gone or not {@code size} bytes any more. */
-    private String digest(String key, long size) throws IOException {
+    private @Nullable String digest(String key, long size) throws IOException {
       Probe probe = new Probe();
       try (InputStream in = repository.get(key)) {
         in.transferTo(new ProbeOutputStream(OutputStream.nullOutputStream(), probe));
@@ -445,7 +446,7 @@ public final class S3BatchCopy {
     private final String roleArn;
     private String partition = "aws";
     private int priority = 10;
-    private S3StorageClass storageClass;
+    private @Nullable S3StorageClass storageClass;
     private Duration pollInterval = Duration.ofSeconds(30);
     private Duration timeout = Duration.ofHours(24);
 
