@@ -1,11 +1,9 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.AuditLog;
-import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.postgres.RestoreDrill;
-import dev.savepoint.postgres.pitr.BaseBackupSource;
-import dev.savepoint.postgres.pitr.PointInTimeRestore;
+import dev.savepoint.report.PriceTable;
+import dev.savepoint.report.StatusPage;
+import dev.savepoint.report.StatusReport;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,9 +39,10 @@ final class ReportCommand implements Callable<Integer> {
       + "WAL): newest durable WAL older than this, or a gap in the chain, is overdue (default: ${DEFAULT-VALUE}).")
   Duration maxWalAge;
 
-  @Option(names = "--html", paramLabel = "<file>", description = "Also write a self-contained status page: per plan "
-      + "a timeline of backups with the RPO (--max-age) and where it was breached, restore drill times against "
-      + "--rto, recoverable windows, storage.")
+  @Option(names = "--html", paramLabel = "<file>", description = "Also write a self-contained status page: what needs "
+      + "attention with the command for each; per plan a timeline of backups on a time axis with the RPO (--max-age or "
+      + "the plan file's rpo) and every stretch that breached it, recoverable windows, restore drill times against "
+      + "--rto; storage and its monthly cost (--prices).")
   java.nio.file.Path html;
 
   @Option(names = "--rto", defaultValue = "PT1H", description = "RTO target the status page compares drill times with "
@@ -58,6 +57,15 @@ final class ReportCommand implements Callable<Integer> {
       + "is then overdue after a week, not a day.")
   java.nio.file.Path config;
 
+  @Option(names = "--prices", paramLabel = "<prices.json>", description = "Price table for the cost estimate: the "
+      + "built-in one (AWS S3 and Google Cloud Storage list prices, docs/operations.md) with this file's classes and "
+      + "plan-to-class mapping on top.")
+  java.nio.file.Path prices;
+
+  @Option(names = "--zone", paramLabel = "<zone>", description = "Time zone the status page shows times in where the "
+      + "plan file names none (default: this machine's).")
+  java.time.ZoneId zone;
+
   @Override
   public Integer call() throws Exception {
     // With the plan's key, only what it signs counts (a planted backup cannot make an overdue plan look current).
@@ -66,116 +74,72 @@ final class ReportCommand implements Callable<Integer> {
       System.err.println("savepoint: warning: " + repository.describe() + " is read without a key: backups and drill "
           + "reports anyone could have written count (give --passphrase-env or --manifest-hmac-env)");
     }
-    List<Map<String, Object>> rows = new ArrayList<>();
-    List<String> overdue = new ArrayList<>();
-    Instant now = Instant.now();
-    Map<String, Instant> lastVerified = new LinkedHashMap<>();
-    List<AuditLog.Entry> entries;
-    try {
-      entries = repository.auditLog().verify();
-    } catch (dev.savepoint.core.IntegrityException broken) {
-      // Reported, and the rest of the report goes on from the entries that still read: a planted object in the
-      // audit log must not blind the monitoring.
-      overdue.add("audit log: " + broken.getMessage());
-      entries = repository.auditLog().readable();
-    }
-    for (AuditLog.Entry e : entries) {
-      if (e.action().startsWith("verify") && "ok".equals(e.result())) {
-        lastVerified.put(e.subject().substring(0, Math.max(0, e.subject().indexOf('/'))), e.time());
-      }
-    }
     RepositoryOptions.warnStrays(repository);
-    Map<String, PlanFile.PlanSpec> specs = new LinkedHashMap<>();
-    if (config != null) {
-      PlanFile.read(config).forEach(s -> specs.put(s.name(), s));
+    StatusReport.Options options = new StatusReport.Options().maxAge(maxAge).verifyEvery(verifyEvery)
+        .drillEvery(drillEvery).maxWalAge(maxWalAge).rto(rto).repositoryArgument(Uris.redact(repo.repo))
+        .prices(prices == null ? PriceTable.defaults() : PriceTable.defaultsWith(prices));
+    if (zone != null) {
+      options.zone(zone);
     }
-    // A plan of the file that never backed up has no folder here: it is the most overdue of all, not absent.
-    java.util.TreeSet<String> plans = new java.util.TreeSet<>(repository.plans());
-    plans.addAll(specs.keySet());
-    for (String plan : plans) {
-      PlanFile.PlanSpec spec = specs.get(plan);
-      Duration maxAge = spec != null && spec.rpo() != null ? spec.rpo() : this.maxAge;
-      Duration verifyEvery = spec != null && spec.verifyEvery() != null ? spec.verifyEvery() : this.verifyEvery;
-      Duration drillEvery = spec != null && spec.drillEvery() != null ? spec.drillEvery() : this.drillEvery;
-      List<Manifest> backups = repository.list(plan);
+    if (config != null) {
+      for (PlanFile.PlanSpec s : PlanFile.read(config)) {
+        options.plan(s.name(), new StatusReport.Cadence(s.rpo(), s.verifyEvery(), s.drillEvery(),
+            s.zone() == null ? null : java.time.ZoneId.of(s.zone())));
+      }
+    }
+    StatusReport report = StatusReport.of(repository, options, Instant.now());
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (StatusReport.PlanStatus p : report.plans()) {
       Map<String, Object> row = new LinkedHashMap<>();
-      row.put("plan", plan);
-      row.put("backups", backups.size());
-      row.put("storedBytes", backups.stream().mapToLong(Manifest::storedBytes).sum());
-      Instant lastDrill = null;
-      RestoreDrill.Report newestDrill = null;
-      for (Manifest m : backups) {
-        for (RestoreDrill.Report r : RestoreDrill.reports(repository, m)) {
-          if (r.passed() && (lastDrill == null || r.startedAt().isAfter(lastDrill))) {
-            lastDrill = r.startedAt();
+      row.put("plan", p.plan());
+      row.put("backups", p.backups().size());
+      row.put("storedBytes", p.storedBytes());
+      row.put("newestBackup", p.newest().map(b -> b.startedAt().toString()).orElse(null));
+      row.put("lastPassedDrill", p.lastPassedDrill().map(Instant::toString).orElse(null));
+      row.put("lastVerified", p.lastVerified() == null ? null : p.lastVerified().toString());
+      for (StatusReport.Window w : p.windows()) {
+        if (w == p.windows().get(p.windows().size() - 1)) { // the newest timeline: what a restore follows
+          row.put("recoverableFrom", w.from().toString());
+          row.put("recoverableTo", w.to().toString());
+          row.put("walAgeSeconds", Math.max(0, Duration.between(w.to(), report.now()).toSeconds()));
+          if (!json) {
+            // A clock a little behind the server's would make it "-1.4 s old": never younger than now.
+            System.out.printf("%-20s recoverable from %s to %s (newest durable WAL %d s old)%n", p.plan(), w.from(),
+                w.to(), Math.max(0, Duration.between(w.to(), report.now()).toSeconds()));
           }
-          newestDrill = newestDrill == null || r.startedAt().isAfter(newestDrill.startedAt()) ? r : newestDrill;
         }
       }
-      if (newestDrill != null && !newestDrill.passed()) {
-        // The newest drill failed: whatever passed before, today's backups are not proven restorable.
-        overdue.add(plan + ": the newest restore drill (" + newestDrill.startedAt() + ", backup "
-            + newestDrill.backupId() + ") failed: " + newestDrill.detail());
-      }
-      Instant newest = backups.isEmpty() ? null : backups.get(backups.size() - 1).startedAt();
-      row.put("newestBackup", newest == null ? null : newest.toString());
-      row.put("lastPassedDrill", lastDrill == null ? null : lastDrill.toString());
-      Instant verified = lastVerified.get(plan);
-      row.put("lastVerified", verified == null ? null : verified.toString());
-      // Counted from the last verification, else from the plan's first backup: a plan a day old is not a week overdue.
-      Instant firstBackup = backups.isEmpty() ? null : backups.get(0).startedAt();
-      if (!backups.isEmpty() && Duration.between(verified != null ? verified : firstBackup, now)
-          .compareTo(verifyEvery) > 0) {
-        overdue.add(plan + ": not verified within " + Format.period(verifyEvery));
-      }
-      if (newest == null) {
-        overdue.add(plan + ": no backup at all");
-      } else if (Duration.between(newest, now).compareTo(maxAge) > 0) {
-        overdue.add(plan + ": newest backup older than " + Format.period(maxAge));
-      }
-      for (Repository.Damaged d : repository.damaged(plan)) {
-        overdue.add(plan + ": backup " + d.id() + " is damaged (" + d.reason() + ")");
-      }
-      // Safety backups are by-products of restores, checked as they are taken; maintenance rules are for plans
-      // someone scheduled.
-      boolean byProduct = !backups.isEmpty() && backups.stream().allMatch(m -> "safety".equals(m.tier()));
-      if (byProduct) {
-        overdue.removeIf(o -> o.startsWith(plan + ": not verified") || o.startsWith(plan + ": newest backup older"));
-      }
-      boolean isPostgres = backups.stream().anyMatch(m -> m.source().type().equals("postgresql"));
-      if (isPostgres && !byProduct && firstBackup != null && Duration.between(lastDrill != null ? lastDrill : firstBackup,
-          now).compareTo(drillEvery) > 0) {
-        overdue.add(plan + ": no passed restore drill within " + Format.period(drillEvery));
-      }
-      if (backups.stream().anyMatch(m -> m.source().type().equals(BaseBackupSource.TYPE))) {
-        PointInTimeRestore pitr = new PointInTimeRestore(repository, plan);
-        PointInTimeRestore.Window window = pitr.window();
-        row.put("recoverableFrom", window.from().toString());
-        row.put("recoverableTo", window.to().toString());
-        row.put("walAgeSeconds", Math.max(0, Duration.between(window.to(), now).toSeconds()));
-        pitr.rpoBreach(maxWalAge, now).ifPresent(breach -> overdue.add(plan + ": " + breach.message()));
-        if (!json) {
-          // A clock a little behind the server's would make it "-1.4 s old": never younger than now.
-          System.out.printf("%-20s recoverable from %s to %s (newest durable WAL %d s old)%n", plan, window.from(),
-              window.to(), Math.max(0, Duration.between(window.to(), now).toSeconds()));
-        }
-      }
+      StatusReport.Cost c = p.cost();
+      row.put("cost", c.priced() ? Map.of("storageClass", c.storageClass(), "bytes", c.bytes(), "perMonth",
+          c.perMonth(), "storagePerMonth", c.storagePerMonth(), "putsPerMonth", c.putsPerMonth(), "requestsPerMonth",
+          c.requestsPerMonth(), "retrievalPerRestore", c.retrievalPerRestore(), "thawHours", c.thawHours(),
+          "currency", report.currency()) : null);
       rows.add(row);
       if (!json) {
-        System.out.printf("%-20s %5d backup(s) %10s  newest %s  last passed drill %s%n", plan, backups.size(),
-            Format.bytes((Long) row.get("storedBytes")), newest == null ? "none" : newest,
-            lastDrill == null ? "never" : lastDrill);
+        System.out.printf("%-20s %5d backup(s) %10s  newest %s  last passed drill %s%s%n", p.plan(), p.backups().size(),
+            Format.bytes(p.storedBytes()), p.newest().map(b -> b.startedAt().toString()).orElse("none"),
+            p.lastPassedDrill().map(Instant::toString).orElse("never"), c.priced()
+                ? String.format(java.util.Locale.ROOT, "  ~%.2f %s/month (%s)", c.perMonth(), report.currency(),
+                    c.storageClass()) : "");
       }
     }
     if (html != null) {
-      java.nio.file.Files.writeString(html, dev.savepoint.report.StatusPage.render(repository, maxAge, rto, now,
-          overdue));
+      java.nio.file.Files.writeString(html, StatusPage.render(report));
       System.err.println("status page written to " + html);
     }
+    List<String> overdue = report.attention().stream().map(StatusReport.Attention::text).toList();
     if (json) {
-      System.out.println(Format.json(Map.of("plans", rows, "overdue", overdue)));
+      List<Map<String, Object>> attention = new ArrayList<>();
+      for (StatusReport.Attention a : report.attention()) {
+        Map<String, Object> item = new LinkedHashMap<>();
+        item.put("plan", a.plan());
+        item.put("message", a.message());
+        item.put("command", a.command());
+        attention.add(item);
+      }
+      System.out.println(Format.json(Map.of("plans", rows, "overdue", overdue, "attention", attention)));
     } else {
-      overdue.forEach(o -> System.out.println("OVERDUE " + o));
+      report.attention().forEach(a -> System.out.println("OVERDUE " + a.text() + "\n        fix: " + a.command()));
     }
     if (!overdue.isEmpty()) {
       throw new Main.VerificationFailedException(overdue.size() + " item(s) overdue: " + String.join("; ", overdue));

@@ -70,6 +70,11 @@ public abstract class ForwardingStore implements Store {
   }
 
   @Override
+  public Optional<String> storageClass() {
+    return delegate.storageClass();
+  }
+
+  @Override
   public String describe() {
     return delegate.describe();
   }

@@ -135,6 +135,14 @@ public interface Store {
     return java.util.Optional.empty();
   }
 
+  /**
+   * The storage class new objects are written with (S3 {@code STANDARD}, {@code GLACIER_IR}, {@code DEEP_ARCHIVE}, GCS
+   * {@code NEARLINE}, …), as a price table names it; empty where storage is not billed per class (a local disk).
+   */
+  default java.util.Optional<String> storageClass() {
+    return java.util.Optional.empty();
+  }
+
   /** A description for logs and messages: never contains credentials. */
   String describe();
 }

@@ -408,6 +408,12 @@ public final class GcsStore implements Store {
     return new StoreException(what + " failed (" + code + "): " + e.getMessage(), e);
   }
 
+  /** The configured class, else {@code STANDARD} (for a bucket whose default class differs, name it in the price file). */
+  @Override
+  public java.util.Optional<String> storageClass() {
+    return java.util.Optional.of(storageClass == null ? "STANDARD" : storageClass.name());
+  }
+
   @Override
   public String describe() {
     return "gs://" + bucket + "/" + prefix;

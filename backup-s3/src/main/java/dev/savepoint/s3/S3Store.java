@@ -492,6 +492,12 @@ public final class S3Store implements Store {
     }
   }
 
+  /** The storage class objects are written with: the configured one, else S3's default, {@code STANDARD}. */
+  @Override
+  public Optional<String> storageClass() {
+    return Optional.of(storageClass == null ? "STANDARD" : storageClass.toString());
+  }
+
   @Override
   public Optional<ArchiveSupport> archive() {
     return Optional.of(new ArchiveSupport() {

@@ -6,6 +6,7 @@ import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.postgres.RestoreDrill;
 import dev.savepoint.report.StatusPage;
+import dev.savepoint.report.StatusReport;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -75,15 +76,22 @@ public class SavepointEndpoint {
     return result;
   }
 
-  /** The status page ({@link StatusPage}), with the shortest configured RPO (else one day) and a 1 h RTO target. */
+  /**
+   * The status page ({@link StatusPage}) of the repository: each plan held against its own RPO (else one day) in its
+   * own zone, a 1 h RTO target, the built-in price table.
+   */
   @ReadOperation(produces = "text/html")
   public @Nullable String html(@Selector String page) throws IOException {
     if (!page.equals("html")) {
       return null; // 404
     }
-    Duration rpo = plans.all().values().stream().map(BackupPlan::rpo).filter(java.util.Objects::nonNull)
-        .min(Duration::compareTo).orElse(Duration.ofDays(1));
-    return StatusPage.render(repository, rpo, Duration.ofHours(1), Instant.now());
+    StatusReport.Options options = new StatusReport.Options();
+    plans.all().forEach((name, plan) -> {
+      SavepointProperties.Plan spec = plans.properties().getPlans().get(name);
+      options.plan(name, new StatusReport.Cadence(plan.rpo(), null, null,
+          spec == null ? null : java.time.ZoneId.of(spec.getZone())));
+    });
+    return StatusPage.render(StatusReport.of(repository, options, Instant.now()));
   }
 
   /**
@@ -92,7 +100,9 @@ public class SavepointEndpoint {
    * {@code savepoint.endpoint.operations-enabled}.
    */
   @WriteOperation
-  public WebEndpointResponse<Map<String, Object>> run(@Selector String plan, @Nullable String operation) {
+  public WebEndpointResponse<Map<String, Object>> run(@Selector String plan,
+      // Spring's own annotation: Spring Boot 3 reads it (not JSpecify's) to make the body's field optional.
+      @org.springframework.lang.Nullable String operation) {
     if (!plans.properties().getEndpoint().isOperationsEnabled()) {
       return new WebEndpointResponse<>(Map.of("error", "operations through the endpoint are off: set "
           + "savepoint.endpoint.operations-enabled=true (and secure the actuator)"), 403);

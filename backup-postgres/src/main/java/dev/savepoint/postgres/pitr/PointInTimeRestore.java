@@ -117,6 +117,11 @@ public final class PointInTimeRestore {
     return bases;
   }
 
+  /** Every timeline a base backup of the plan reaches through the archived WAL: what {@link #onTimeline} takes. */
+  public java.util.SortedSet<Integer> timelines() throws IOException {
+    return timelines(baseBackups(), histories(archive.entries()));
+  }
+
   /** The timeline restores follow: the one {@link #onTimeline} named, else the newest in the archive. */
   public int followedTimeline() throws IOException {
     if (timeline != null) {
