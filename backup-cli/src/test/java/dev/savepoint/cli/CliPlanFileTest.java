@@ -262,7 +262,7 @@ class CliPlanFileTest {
         .contains("weekly: the newest restore drill", "failed: row counts differ in users")
         .doesNotContain("weekly: newest backup older");
     assertThat(report.err()).contains("warning: ignoring folder 'My Photos (copy)'");
-    assertThat(Files.readString(page)).contains("id=\"overdue\"", "hourly: newest backup older than PT1S",
+    assertThat(Files.readString(page)).contains("id=\"attention\"", "hourly: newest backup older than PT1S",
         "row counts differ in users");
     assertThat(CliProcess.run("list", "--insecure-unsigned", "--repo", repo).exit()).isZero();
   }

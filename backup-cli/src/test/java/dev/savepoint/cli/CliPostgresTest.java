@@ -65,7 +65,8 @@ class CliPostgresTest {
     String dom = chromium("--dump-dom", page.toUri().toString());
     assertThat(dom).contains("Savepoint status", "id=\"plan-trpg\"", "id=\"plan-trpg-safety\"",
         "restore time", "passed, " + list.get(0).get("drills").get(0).get("rowsChecked").asLong() + " rows checked");
-    assertThat(dom).containsPattern("data-plan=\"trpg\"><td>trpg</td><td>1</td>");
+    assertThat(dom).containsPattern(
+        "data-plan=\"trpg\"><td><a href=\"#plan-trpg\">trpg</a></td><td class=\"num\">1</td>");
   }
 
   /** Runs headless Chromium on a page; its stdout. Fails under CI=true (skips elsewhere) when it is missing. */

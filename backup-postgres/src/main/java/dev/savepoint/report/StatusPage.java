@@ -327,7 +327,8 @@ public final class StatusPage {
       h.open("tr").element("td", local(d.at(), p.zone())).element("td", d.backupId())
           .element("td", human(d.restoreTime()), "class", d.restoreTime().compareTo(rto) > 0 ? "bad" : "ok")
           .element("td", human(rto))
-          .element("td", d.passed() ? "✓ passed" : "✗ FAILED: " + d.detail(), "class", d.passed() ? "ok" : "bad")
+          .element("td", d.passed() ? "✓ passed, " + d.rowsChecked() + " rows checked" : "✗ FAILED: " + d.detail(),
+              "class", d.passed() ? "ok" : "bad")
           .close("tr");
     }
     h.close("table").close("div");

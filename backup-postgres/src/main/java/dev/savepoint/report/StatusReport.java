@@ -51,8 +51,9 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     }
   }
 
-  /** A restore drill: when, of which backup, how long the restore took, whether it passed and why not. */
-  public record Drill(Instant at, String backupId, Duration restoreTime, boolean passed, String detail) {}
+  /** A restore drill: when, of which backup, how long the restore took, the rows it checked, whether it passed. */
+  public record Drill(Instant at, String backupId, Duration restoreTime, long rowsChecked, boolean passed,
+      String detail) {}
 
   /** What a point-in-time plan recovers to on one timeline. */
   public record Window(int timeline, Instant from, Instant to) {}
@@ -206,8 +207,8 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     List<Drill> drills = new ArrayList<>();
     for (Manifest m : manifests) {
       for (RestoreDrill.Report r : RestoreDrill.reports(repository, m)) {
-        drills.add(new Drill(r.startedAt(), r.backupId(), Duration.ofMillis(r.restoreMillis()), r.passed(),
-            r.detail()));
+        drills.add(new Drill(r.startedAt(), r.backupId(), Duration.ofMillis(r.restoreMillis()), r.rowsChecked(),
+            r.passed(), r.detail()));
       }
     }
     drills.sort(Comparator.comparing(Drill::at));
