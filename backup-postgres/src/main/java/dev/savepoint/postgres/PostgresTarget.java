@@ -12,15 +12,12 @@ import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
-import dev.savepoint.postgres.internal.ForeignKeyFilter;
 import dev.savepoint.postgres.internal.RestrictedScript;
 import dev.savepoint.postgres.internal.ParallelCopy;
 import dev.savepoint.postgres.internal.PgTools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -38,7 +35,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,7 +70,7 @@ public final class PostgresTarget implements RestoreTarget {
   private final PostgresUrl url;
   private final @Nullable Repository safetyRepository;
   private final @Nullable String safetyPlan;
-  private final List<Check> checks;
+  private final RestoreVerification verification;
   private final boolean keepPrevious;
   private final int jobs;
   private final @Nullable String owner;
@@ -97,7 +93,7 @@ public final class PostgresTarget implements RestoreTarget {
     this.url = b.url;
     this.safetyRepository = b.safetyRepository;
     this.safetyPlan = b.safetyPlan;
-    this.checks = List.copyOf(b.checks);
+    this.verification = new RestoreVerification(b.checks);
     this.keepPrevious = b.keepPrevious;
     this.jobs = b.jobs;
     this.owner = b.owner;
@@ -154,12 +150,12 @@ public final class PostgresTarget implements RestoreTarget {
           + ", what drills do). Nothing was changed");
     }
     if (restoreGlobals) {
-      facts.putAll(createMissingRoles(artifacts, maintenance, roles, serverMajor));
+      facts.putAll(ServerRoles.createMissingRoles(artifacts, maintenance, roles, serverMajor));
       roles = inspect(maintenance).roles();
     }
-    boolean withoutOwners = refuseMissingRoles(manifest, properties, roles);
+    boolean withoutOwners = ServerRoles.refuseMissingRoles(url, owner, manifest, properties, roles);
     if (properties != null) {
-      refuseMissingLabelProviders(maintenance, properties.labelProviders());
+      ServerRoles.refuseMissingLabelProviders(url, maintenance, properties.labelProviders());
     }
     Phases phases = new Phases();
     facts.put("phaseSeconds", phases.seconds());
@@ -175,15 +171,15 @@ public final class PostgresTarget implements RestoreTarget {
     createScratch(maintenance, scratch, properties, serverMajor);
     phases.end("scratch");
     try {
-      load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners, crossTier, phases);
+      new DumpLoader(jobs).load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners, crossTier, phases);
       if (!tierScoped && !crossTier.isEmpty()) {
         facts.put("crossTierReferencesLeftOut", crossTier.stream().map(BackupScope.CrossTierReference::constraint).toList());
       }
-      facts.putAll(verify(manifest, url.withDatabase(scratch), true));
+      facts.putAll(verification.verify(manifest, url.withDatabase(scratch), true));
       phases.end("verify");
       if (tierScoped) {
         // The live database stays; only the tier's tables get the verified rows of the scratch copy.
-        facts.putAll(TierReplacement.run(url.withDatabase(scratch), url, manifest, expectedCounts(manifest), true));
+        facts.putAll(TierReplacement.run(url.withDatabase(scratch), url, manifest, RestoreVerification.expectedCounts(manifest), true));
         execute(maintenance, "DROP DATABASE " + PostgresSource.quote(scratch) + " WITH (FORCE)");
         phases.end("replaceTier");
         log.info("restored the tier of backup {} into {}", manifest.id(), url);
@@ -248,7 +244,7 @@ public final class PostgresTarget implements RestoreTarget {
           }
         }
       }
-      allTables.addAll(expectedCounts(m).keySet());
+      allTables.addAll(RestoreVerification.expectedCounts(m).keySet());
     }
     ArtifactReader baseTier = tiers.get(0);
     Manifest base = baseTier.manifest();
@@ -260,9 +256,9 @@ public final class PostgresTarget implements RestoreTarget {
     boolean withoutOwners = false;
     for (ArtifactReader t : tiers) {
       DatabaseProperties tierProperties = DatabaseProperties.of(t);
-      withoutOwners |= refuseMissingRoles(t.manifest(), tierProperties, server.roles());
+      withoutOwners |= ServerRoles.refuseMissingRoles(url, owner, t.manifest(), tierProperties, server.roles());
       if (tierProperties != null) {
-        refuseMissingLabelProviders(maintenance, tierProperties.labelProviders());
+        ServerRoles.refuseMissingLabelProviders(url, maintenance, tierProperties.labelProviders());
       }
       checkReadable(t);
     }
@@ -276,23 +272,23 @@ public final class PostgresTarget implements RestoreTarget {
     createScratch(maintenance, scratch, properties, server.major());
     List<String> scratches = new ArrayList<>(List.of(scratch));
     try {
-      load(baseTier, combined, server.major(), withoutOwners, leftOut, new Phases());
+      new DumpLoader(jobs).load(baseTier, combined, server.major(), withoutOwners, leftOut, new Phases());
       long[] checked = new long[2]; // tables, rows: every tier's verified copy
       java.util.function.Consumer<Map<String, Object>> count = v -> {
         checked[0] += dev.savepoint.postgres.internal.Facts.number(v, "tablesChecked").longValue();
         checked[1] += dev.savepoint.postgres.internal.Facts.number(v, "rowsChecked").longValue();
       };
-      count.accept(verify(base, combined, false));
+      count.accept(verification.verify(base, combined, false));
       Map<BackupScope.CrossTierReference, String> definitions = new LinkedHashMap<>();
       for (ArtifactReader t : tiers.subList(1, tiers.size())) {
         String tierScratch = scratchName(url.database());
         createScratch(maintenance, tierScratch, DatabaseProperties.of(t), server.major());
         scratches.add(tierScratch);
-        load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()), new Phases());
-        count.accept(verify(t.manifest(), url.withDatabase(tierScratch), false));
+        new DumpLoader(jobs).load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()), new Phases());
+        count.accept(verification.verify(t.manifest(), url.withDatabase(tierScratch), false));
         // The references the base left out are in every other tier's copy (the base's tables are empty there).
         definitions.putAll(TierReplacement.foreignKeyDefinitions(url.withDatabase(tierScratch), leftOut));
-        TierReplacement.run(url.withDatabase(tierScratch), combined, t.manifest(), expectedCounts(t.manifest()), false);
+        TierReplacement.run(url.withDatabase(tierScratch), combined, t.manifest(), RestoreVerification.expectedCounts(t.manifest()), false);
         execute(maintenance, "DROP DATABASE " + PostgresSource.quote(tierScratch) + " WITH (FORCE)");
         scratches.remove(tierScratch);
         release(tierScratch);
@@ -307,12 +303,12 @@ public final class PostgresTarget implements RestoreTarget {
         facts.put("emptyTablesInNoTier", inNoTier);
         log.warn("tables in none of the restored tiers come back empty: {}", inNoTier);
       }
-      runChecks(combined, base);
+      verification.runChecks(combined, base);
       List<Map<String, Object>> used = new ArrayList<>();
       for (ArtifactReader t : tiers) {
         Manifest m = t.manifest();
         used.add(Map.of("plan", m.plan(), "backupId", m.id(), "startedAt", m.startedAt().toString(),
-            "tablesChecked", expectedCounts(m).size()));
+            "tablesChecked", RestoreVerification.expectedCounts(m).size()));
       }
       facts.put("tiers", used);
       facts.put("tierSpread", java.time.Duration.between(
@@ -365,20 +361,11 @@ public final class PostgresTarget implements RestoreTarget {
   private Server inspect(PostgresUrl maintenance) throws RestoreException {
     try (Connection c = PostgresSource.connect(maintenance)) {
       return new Server(Integer.parseInt(PostgresSource.single(c, "SHOW server_version_num")) / 10000,
-          databaseExists(c, url.database()), existingRoles(c));
+          databaseExists(c, url.database()), ServerRoles.existingRoles(c));
     } catch (SQLException | IOException e) {
       throw new RestoreException("cannot inspect " + maintenance + ": " + e.getMessage(), e);
     }
   }
-
-  /**
-   * pg_dumpall's lines that create, change, comment on or label a role, or grant a membership to one (group 1:
-   * the role).
-   */
-  private static final java.util.regex.Pattern ROLE_LINE = java.util.regex.Pattern.compile(
-      "^(?:(?:CREATE|ALTER) ROLE|COMMENT ON ROLE|SECURITY LABEL FOR \\S+ ON ROLE) (" + ParallelCopy.IDENTIFIER + ")[ ;].*");
-  private static final java.util.regex.Pattern GRANT_LINE =
-      java.util.regex.Pattern.compile("^GRANT .* TO (" + ParallelCopy.IDENTIFIER + ")[ ;].*");
 
   private static final java.util.regex.Pattern ROW_DATA = java.util.regex.Pattern.compile(
       "(?im)(^|\\s)(detail|context|where):.*$|line \\d+: \".*\"");
@@ -396,133 +383,6 @@ public final class PostgresTarget implements RestoreTarget {
     }
     String message = ROW_DATA.matcher(e.getMessage()).replaceAll("$1(details withheld: the backup is encrypted)");
     return e instanceof IntegrityException ? new IntegrityException(message) : new RestoreException(message);
-  }
-
-  private static Set<String> existingRoles(Connection c) throws SQLException {
-    Set<String> roles = new HashSet<>();
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT rolname FROM pg_roles")) {
-      while (r.next()) {
-        roles.add(r.getString(1));
-      }
-    }
-    return roles;
-  }
-
-  /**
-   * Refuses, before anything is loaded, a restore onto a server that lacks the roles owning or granted the
-   * backed-up objects, unless {@link Builder#owner} was given (then, for archive formats, objects are loaded
-   * without owners and privileges and belong to the restoring role). Returns whether to load without owners.
-   */
-  private boolean refuseMissingRoles(Manifest manifest, @Nullable DatabaseProperties properties, Set<String> existing)
-      throws RestoreException {
-    if (properties == null) {
-      return false;
-    }
-    List<String> missing = new ArrayList<>(properties.roles());
-    missing.add(owner != null ? owner : properties.owner());
-    missing.removeIf(existing::contains);
-    missing = missing.stream().distinct().sorted().toList();
-    if (missing.isEmpty()) {
-      return false;
-    }
-    boolean plain = "plain".equals(manifest.source().facts().getOrDefault("format", "plain"));
-    if (owner == null || plain || !existing.contains(owner)) {
-      throw new RestoreException("the server of " + url + " lacks the role(s) " + String.join(", ", missing)
-          + " that own or are granted objects of backup " + manifest.id() + "; nothing was loaded. Create them (for "
-          + "a new server: from a backup taken with globals, restored with --globals), or restore with --owner <role>"
-          + (plain ? " (not possible for the plain format, whose SQL names its owners: create the roles)" : ""));
-    }
-    return true;
-  }
-
-  /**
-   * Creates, from the backup's {@value PostgresSource#GLOBALS}, the roles the server lacks (with their attributes
-   * and memberships); roles that exist are left exactly as they are. For restoring onto a new server.
-   */
-  private Map<String, Object> createMissingRoles(ArtifactReader artifacts, PostgresUrl maintenance, Set<String> existing,
-      int serverMajor) throws IOException {
-    if (artifacts.manifest().artifact(PostgresSource.GLOBALS).isEmpty()) {
-      throw new RestoreException("backup " + artifacts.manifest().id() + " holds no roles (take it withGlobals / "
-          + "--globals to restore onto a new server)");
-    }
-    StringBuilder sql = new StringBuilder();
-    List<String> created = new ArrayList<>();
-    try (InputStream in = artifacts.open(PostgresSource.GLOBALS)) {
-      for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
-        java.util.regex.Matcher role = ROLE_LINE.matcher(line);
-        java.util.regex.Matcher grant = GRANT_LINE.matcher(line);
-        String name = role.matches() ? role.group(1) : grant.matches() ? grant.group(1) : null;
-        if (name == null) {
-          continue; // settings, comments, restrict lines: nothing that changes an existing role
-        }
-        String unquoted = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
-        if (!existing.contains(unquoted)) {
-          sql.append(line).append('\n');
-          if (line.startsWith("CREATE ROLE")) {
-            created.add(unquoted);
-          }
-        }
-      }
-    }
-    if (!created.isEmpty()) {
-      String psql = PgTools.find("psql", serverMajor);
-      RestrictedScript.requireRestrictable(psql);
-      Process p = PgTools.processBuilder(List.of(psql, "--no-password", "-X", "-q", "-v",
-          "ON_ERROR_STOP=1", "--single-transaction", "--dbname=postgres", "-f", "-"), maintenance).start();
-      PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
-      try (OutputStream in = RestrictedScript.feeding(psql, p.getOutputStream())) {
-        in.write(sql.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      }
-      p.getInputStream().transferTo(OutputStream.nullOutputStream());
-      try {
-        if (p.waitFor() != 0) {
-          throw new RestoreException("creating the roles " + created + " failed: " + stderr.text());
-        }
-      } catch (InterruptedException e) {
-        p.destroyForcibly();
-        Thread.currentThread().interrupt();
-        throw new RestoreException("interrupted while creating roles");
-      }
-    }
-    return Map.of("rolesCreated", created);
-  }
-
-  /**
-   * PostgreSQL records security labels only through a loaded label provider (sepgsql, …): a backup whose database
-   * or objects carry labels of a provider the server has not loaded would fail halfway through the load. Each
-   * provider is tried on a temporary table in a transaction that is rolled back, so nothing changes.
-   */
-  private void refuseMissingLabelProviders(PostgresUrl maintenance, List<String> providers) throws RestoreException {
-    if (providers.isEmpty()) {
-      return;
-    }
-    List<String> missing = new ArrayList<>();
-    try (Connection c = maintenance.connect()) {
-      c.setAutoCommit(false);
-      try (Statement s = c.createStatement()) {
-        s.execute("CREATE TEMP TABLE savepoint_label_probe ()");
-        for (String provider : providers) {
-          s.execute("SAVEPOINT probe");
-          try {
-            s.execute("SECURITY LABEL FOR " + PostgresSource.quote(provider) + " ON TABLE savepoint_label_probe IS NULL");
-          } catch (SQLException e) {
-            if ("22023".equals(e.getSQLState())) {
-              missing.add(provider);
-            }
-          }
-          s.execute("ROLLBACK TO SAVEPOINT probe");
-        }
-      } finally {
-        c.rollback();
-      }
-    } catch (SQLException e) {
-      throw new RestoreException("cannot check the security label providers of " + maintenance + ": " + e.getMessage(), e);
-    }
-    if (!missing.isEmpty()) {
-      throw new RestoreException("the backup carries security labels of provider(s) " + String.join(", ", missing)
-          + ", which the server of " + url + " has not loaded; nothing was changed. Load them there (e.g. sepgsql in "
-          + "shared_preload_libraries, then restart the server) and restore again");
-    }
   }
 
   /** Opens every artifact and reads its first verified chunk: a wrong key or a damaged backup fails now. */
@@ -734,318 +594,6 @@ public final class PostgresTarget implements RestoreTarget {
         String.valueOf(r.get("schema")), String.valueOf(r.get("table")), String.valueOf(r.get("constraint")))).toList();
   }
 
-  /** Loads the backup into {@code scratch}, ending the phases it goes through ({@code load}, or three in parallel). */
-  private void load(ArtifactReader artifacts, PostgresUrl scratch, int serverMajor, boolean withoutOwners,
-      List<BackupScope.CrossTierReference> skippedForeignKeys, Phases phases) throws IOException {
-    String format = String.valueOf(artifacts.manifest().source().facts().getOrDefault("format", "plain"));
-    List<String> pgRestore = new ArrayList<>(List.of(PgTools.find("pg_restore", serverMajor), "--no-password",
-        "--exit-on-error", "--dbname=" + scratch.database()));
-    if (withoutOwners) {
-      pgRestore.addAll(List.of("--no-owner", "--no-acl"));
-    }
-    if (format.equals("parallel")) {
-      loadParallel(artifacts, scratch, pgRestore, skippedForeignKeys, phases);
-      return;
-    }
-    if (format.equals("custom") && !skippedForeignKeys.isEmpty()) {
-      throw new RestoreException("backup " + artifacts.manifest().id() + " is a custom-format tier with cross-tier "
-          + "references, which cannot be loaded without the other tier's rows; take tier backups with cross-tier "
-          + "references in the parallel or plain format");
-    }
-    ArtifactRecord artifact = artifacts.manifest().artifact(format.equals("custom") ? PostgresSource.Format.CUSTOM.artifact()
-        : PostgresSource.Format.PLAIN.artifact()).orElse(artifacts.manifest().artifacts().get(0));
-    boolean sql = !format.equals("custom");
-    List<String> cmd = sql
-        ? List.of(PgTools.find("psql", serverMajor), "--no-password", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-            "--single-transaction", "--dbname=" + scratch.database(), "-f", "-")
-        : concat(pgRestore, "--single-transaction");
-    if (sql) {
-      RestrictedScript.requireRestrictable(cmd.get(0));
-    }
-    Process p = PgTools.processBuilder(cmd, scratch).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    PgTools.StderrCollector stderr = new PgTools.StderrCollector(p);
-    try (InputStream in = artifacts.open(artifact)) {
-      // pg_restore reads an archive and runs SQL only; psql runs backslash commands too, so it reads restricted.
-      OutputStream stdin = sql ? RestrictedScript.feeding(cmd.get(0), p.getOutputStream()) : p.getOutputStream();
-      try {
-        if (skippedForeignKeys.isEmpty()) {
-          in.transferTo(stdin);
-        } else {
-          new ForeignKeyFilter(skippedForeignKeys.stream().map(k -> ParallelCopy.identifier(k.constraint()))
-              .collect(java.util.stream.Collectors.toSet())).copy(in, stdin);
-        }
-      } catch (IOException e) {
-        // Either the data failed verification or the loader died. Kill it, so nothing is committed.
-        p.destroyForcibly();
-        if (e instanceof IntegrityException || p.waitFor() == 0) {
-          throw e;
-        }
-        throw new RestoreException(cmd.get(0) + " failed while loading backup " + artifacts.manifest().id()
-            + ": " + stderr.text(), e);
-      }
-      stdin.close();
-      int exit = p.waitFor();
-      if (exit != 0) {
-        throw new RestoreException(cmd.get(0) + " failed (exit " + exit + ") loading backup "
-            + artifacts.manifest().id() + ": " + stderr.text());
-      }
-    } catch (InterruptedException e) {
-      p.destroyForcibly();
-      Thread.currentThread().interrupt();
-      throw new RestoreException("interrupted while loading backup " + artifacts.manifest().id());
-    } finally {
-      if (p.isAlive()) {
-        p.destroyForcibly();
-      }
-    }
-    phases.end("load");
-  }
-
-  /**
-   * Loads a {@link PostgresSource.Format#PARALLEL} backup the way {@code pg_restore --jobs} loads a directory
-   * archive: definitions (and sequence values, large objects) first; then every table's rows on {@link #jobs}
-   * connections at once, largest first, each table's own indexes and keys built as soon as its rows are in
-   * while other tables still load; then the rest (foreign keys, triggers, partitioned indexes) by
-   * {@code pg_restore --jobs}. The schema archive is spooled to a private temporary file (pg_restore needs to
-   * seek in it); it holds no table rows.
-   */
-  private void loadParallel(ArtifactReader artifacts, PostgresUrl scratch, List<String> restore,
-      List<BackupScope.CrossTierReference> skippedForeignKeys, Phases phases) throws IOException {
-    Manifest manifest = artifacts.manifest();
-    // Named with this process's id: the next restore removes what a killed one spooled (Staging).
-    Path work = dev.savepoint.core.internal.OwnerOnly.createDirectory(dev.savepoint.core.internal.Staging.restoring(
-        Path.of(System.getProperty("java.io.tmpdir"), "savepoint-schema")));
-    try {
-      Path schema = work.resolve("schema.dump");
-      try (InputStream in = artifacts.open(PostgresSource.Format.PARALLEL.artifact());
-          OutputStream out = Files.newOutputStream(schema)) {
-        in.transferTo(out);
-      }
-      // Not one transaction: thousands of tables would need more locks than max_locks_per_transaction allows, and
-      // the scratch database is dropped whole if anything fails (--exit-on-error).
-      PgTools.run(concat(restore, "--section=pre-data", "--section=data", schema.toString()),
-          scratch, "loading the schema of backup " + manifest.id());
-      log.info("loaded the schema of backup {} in {} s", manifest.id(), phases.end("schema"));
-      List<String> toc = PgTools.output(List.of(restore.get(0), "--list", schema.toString()), scratch,
-          "reading the schema archive of backup " + manifest.id()).lines()
-          .filter(l -> !l.isBlank() && !l.startsWith(";")).toList();
-      List<ArtifactRecord> parts = manifest.artifacts().stream().filter(a -> a.name().startsWith("data/"))
-          .sorted(Comparator.comparingLong(ArtifactRecord::rawBytes).reversed()).toList();
-      // Indexing a table as soon as its rows are in pays for large tables; for small ones a pg_restore process each
-      // costs more than it overlaps (thousands of tenant tables: minutes), so they are indexed with the rest.
-      Map<String, Long> tableBytes = new HashMap<>();
-      parts.forEach(a -> tableBytes.merge(tableOf(a), a.rawBytes(), Long::sum));
-      Map<String, List<String>> ownEntries = new HashMap<>(ownEntries(manifest, toc));
-      ownEntries.keySet().removeIf(table -> tableBytes.getOrDefault(table, 0L) < EARLY_INDEX_BYTES);
-      Set<String> early = new HashSet<>();
-      ownEntries.values().forEach(early::addAll);
-
-      Map<String, AtomicInteger> partsLeft = new HashMap<>();
-      parts.forEach(a -> partsLeft.computeIfAbsent(tableOf(a), t -> new AtomicInteger()).incrementAndGet());
-      List<ParallelCopy.Task<Long>> tasks = new ArrayList<>();
-      for (ArtifactRecord part : parts) {
-        tasks.add(c -> {
-          long rows;
-          try (InputStream in = artifacts.open(part)) {
-            rows = ParallelCopy.copyIn(c, part.name(), in);
-          }
-          List<String> own = ownEntries.getOrDefault(tableOf(part), List.of());
-          if (java.util.Objects.requireNonNull(partsLeft.get(tableOf(part))).decrementAndGet() == 0 && !own.isEmpty()) {
-            PgTools.run(concat(restore, "--section=post-data", "--use-list=" + listFile(work, own),
-                schema.toString()), scratch, "indexing " + tableOf(part) + " of backup " + manifest.id());
-          }
-          return rows;
-        });
-      }
-      try {
-        ParallelCopy.run(tasks, jobs, () -> {
-          Connection c = scratch.connect();
-          try (Statement s = c.createStatement()) {
-            // A failed restore is dropped as a whole, so each COPY need not wait for its WAL flush; a role-level
-            // timeout must not cut a large table's load short.
-            s.execute("SET synchronous_commit = off");
-            s.execute("SET statement_timeout = 0");
-          }
-          return c;
-        });
-      } catch (SQLException e) {
-        throw new RestoreException("loading the tables of backup " + manifest.id() + " failed: " + e.getMessage(), e);
-      }
-      log.info("loaded {} table parts ({} bytes) of backup {} on {} connections in {} s", parts.size(),
-          parts.stream().mapToLong(ArtifactRecord::rawBytes).sum(), manifest.id(), jobs, phases.end("tables"));
-      Set<String> skipped = new HashSet<>();
-      skippedForeignKeys.forEach(k -> skipped.add(" FK CONSTRAINT " + k.schema() + " " + k.table() + " " + k.constraint() + " "));
-      List<String> rest = toc.stream().filter(l -> !early.contains(l))
-          .filter(l -> skipped.stream().noneMatch(l::contains)).toList();
-      PgTools.run(concat(restore, "--section=post-data", "--jobs=" + jobs, "--use-list=" + listFile(work, rest),
-          schema.toString()), scratch, "creating the constraints and triggers of backup " + manifest.id());
-      log.info("created the remaining indexes, constraints and triggers of backup {} in {} s", manifest.id(),
-          phases.end("constraints"));
-    } finally {
-      deleteQuietly(work);
-    }
-  }
-
-  /** Tables of at least this much COPY text are indexed as soon as their rows are in, the others at the end. */
-  private static final long EARLY_INDEX_BYTES = 16L << 20;
-
-  /** Best effort: after a failure, an aborted worker may still be writing a list file here. */
-  private static void deleteQuietly(Path dir) {
-    try {
-      dev.savepoint.core.internal.Staging.deleteTree(dir);
-    } catch (IOException e) {
-      log.warn("could not remove the temporary directory {}: {}", dir, e.getMessage());
-    }
-  }
-
-  /** {@code data/0001-public.chat.002.sql} and {@code data/0001-public.chat.sql} are parts of {@code data/0001-public.chat}. */
-  private static String tableOf(ArtifactRecord part) {
-    return part.name().replaceFirst("(\\.\\d{3})?\\.sql$", "");
-  }
-
-  /**
-   * Per table (as {@link #tableOf} names it), the lines of the archive's table of contents that build only that
-   * table's indexes and keys, from the manifest's {@code tablePostData} (type, schema and tag of each entry; a
-   * line is {@code <id>; <oid> <oid> <type> <schema> <tag> <owner>}). Backups without it build everything at
-   * the end.
-   */
-  private static Map<String, List<String>> ownEntries(Manifest manifest, List<String> toc) {
-    Map<String, List<String>> result = new HashMap<>();
-    if (!(manifest.source().facts().get("tablePostData") instanceof Map<?, ?> perTable)) {
-      return result;
-    }
-    Map<String, String> lineByEntry = new HashMap<>();
-    for (String line : toc) {
-      String[] idAndRest = line.split("; ", 2);
-      String[] fields = idAndRest.length == 2 ? idAndRest[1].split(" ", 3) : new String[0];
-      if (fields.length == 3 && fields[2].lastIndexOf(' ') > 0) {
-        lineByEntry.put(fields[2].substring(0, fields[2].lastIndexOf(' ')), line); // drop the owner
-      }
-    }
-    perTable.forEach((table, entries) -> {
-      List<String> lines = new ArrayList<>();
-      for (Object entry : (List<?>) entries) {
-        String line = lineByEntry.get(String.valueOf(entry));
-        if (line != null) {
-          lines.add(line);
-        }
-      }
-      result.put(String.valueOf(table), lines);
-    });
-    return result;
-  }
-
-  private static String listFile(Path dir, List<String> lines) throws IOException {
-    Path file = Files.createTempFile(dir, "toc-", ".list");
-    Files.write(file, lines);
-    return file.toString();
-  }
-
-  private static List<String> concat(List<String> first, String... more) {
-    List<String> all = new ArrayList<>(first);
-    all.addAll(List.of(more));
-    return all;
-  }
-
-  /** The manifest's row count of every table, by quoted name (checked to be one). */
-  private static Map<String, Long> expectedCounts(Manifest manifest) throws IntegrityException {
-    if (!(manifest.source().facts().get("tableRowCounts") instanceof Map<?, ?> recorded)) {
-      throw new IntegrityException("manifest of backup " + manifest.id() + " lacks tableRowCounts");
-    }
-    Map<String, Long> counts = new LinkedHashMap<>();
-    for (Map.Entry<?, ?> e : recorded.entrySet()) {
-      String table = String.valueOf(e.getKey());
-      if (!QUOTED_TABLE.matcher(table).matches()) {
-        throw new IntegrityException("manifest of backup " + manifest.id() + " names a table as '" + table
-            + "', which is not a quoted \"schema\".\"table\" name; refusing to use it");
-      }
-      counts.put(table, ((Number) e.getValue()).longValue());
-    }
-    return counts;
-  }
-
-  /** A quoted {@code "schema"."table"} as the manifest records it; anything else is refused, never run. */
-  private static final java.util.regex.Pattern QUOTED_TABLE =
-      java.util.regex.Pattern.compile("\"(?:[^\"]|\"\")+\"\\.\"(?:[^\"]|\"\")+\"");
-
-  /**
-   * Compares every table's rows with the manifest (each relation's own rows, {@code ONLY}, as the backup counted
-   * them; backups made before {@code rowCountScope} counted whole inheritance trees in the pg_dump formats),
-   * then runs the user checks.
-   */
-  private Map<String, Object> verify(Manifest manifest, PostgresUrl scratch, boolean withChecks) throws IOException {
-    Map<String, Object> recordedFacts = manifest.source().facts();
-    Map<String, Long> expected = expectedCounts(manifest);
-    boolean only = "only".equals(recordedFacts.get("rowCountScope")) || "parallel".equals(recordedFacts.get("format"));
-    List<String> differences = new ArrayList<>();
-    Map<String, Long> restored = new HashMap<>();
-    long rows = 0;
-    try (Connection c = scratch.connect(); Statement s = c.createStatement()) {
-      for (Map.Entry<String, Long> e : expected.entrySet()) {
-        String table = e.getKey();
-        long want = e.getValue();
-        long got;
-        try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + (only ? "ONLY " : "") + table)) {
-          r.next();
-          got = r.getLong(1);
-        } catch (SQLException missing) {
-          differences.add(table + ": missing (" + String.valueOf(missing.getMessage()).lines().findFirst().orElse("") + ")");
-          continue;
-        }
-        restored.put(table, got);
-        rows += got;
-        if (got != want) {
-          differences.add(table + ": expected " + want + " rows, restored " + got);
-        }
-      }
-      if (withChecks) {
-        differences.addAll(failedChecks(c));
-      }
-    } catch (SQLException e) {
-      throw new RestoreException("cannot verify the restored database: " + e.getMessage(), e);
-    }
-    if (!differences.isEmpty()) {
-      throw new IntegrityException("restored data of backup " + manifest.id() + " does not match its manifest: "
-          + String.join("; ", differences));
-    }
-    Map<String, Object> facts = new LinkedHashMap<>();
-    facts.put("tablesChecked", expected.size());
-    facts.put("rowsChecked", rows);
-    facts.put("checksPassed", withChecks ? checks.size() : 0);
-    // A partitioned table's rows live in its partitions: report each named table's total.
-    if (recordedFacts.get("namedTables") instanceof Map<?, ?> named) {
-      Map<String, Long> totals = new LinkedHashMap<>();
-      named.forEach((name, relations) -> totals.put(String.valueOf(name),
-          ((List<?>) relations).stream().mapToLong(r -> restored.getOrDefault(String.valueOf(r), 0L)).sum()));
-      facts.put("namedTableRows", totals);
-    }
-    return facts;
-  }
-
-  private List<String> failedChecks(Connection c) throws SQLException {
-    List<String> failed = new ArrayList<>();
-    for (Check check : checks) {
-      String actual = PostgresSource.single(c, check.sql());
-      if (!Objects.equals(actual, check.expected())) {
-        failed.add("check '" + check.sql() + "': expected " + check.expected() + ", got " + actual);
-      }
-    }
-    return failed;
-  }
-
-  /** The user checks on the combined database of {@link #restoreTiers}. */
-  private void runChecks(PostgresUrl database, Manifest base) throws IOException {
-    List<String> failed;
-    try (Connection c = database.connect()) {
-      failed = failedChecks(c);
-    } catch (SQLException e) {
-      throw new RestoreException("cannot verify the restored database: " + e.getMessage(), e);
-    }
-    if (!failed.isEmpty()) {
-      throw new IntegrityException("restored tiers (base backup " + base.id() + ") fail the checks: "
-          + String.join("; ", failed));
-    }
-  }
 
   /** Removes the scratch database's "restore begun" comment: the restored database keeps only its own. */
   private static void forgetScratchComment(PostgresUrl maintenance, String scratch) throws IOException {
@@ -1195,7 +743,7 @@ public final class PostgresTarget implements RestoreTarget {
   }
 
   /** Wall seconds of each phase of a restore, in order, for the report ({@code phaseSeconds}). */
-  private static final class Phases {
+  static final class Phases {
     private final Map<String, Double> seconds = new LinkedHashMap<>();
     private long start = System.nanoTime();
 
