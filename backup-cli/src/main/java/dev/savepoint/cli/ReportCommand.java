@@ -1,6 +1,7 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreApprovals;
 import dev.savepoint.report.PriceTable;
 import dev.savepoint.report.StatusPage;
 import dev.savepoint.report.StatusReport;
@@ -75,14 +76,30 @@ final class ReportCommand implements Callable<Integer> {
           + "reports anyone could have written count (give --passphrase-env or --manifest-hmac-env)");
     }
     RepositoryOptions.warnStrays(repository);
-    StatusReport.Options options = new StatusReport.Options().maxAge(maxAge).verifyEvery(verifyEvery)
-        .drillEvery(drillEvery).maxWalAge(maxWalAge).rto(rto).repositoryArgument(Uris.redact(repo.repo))
+    // The commands the report suggests reach this repository as this report did: its --repo and key options.
+    List<String> repoOptions = new ArrayList<>(List.of("--repo", Uris.redact(repo.repo)));
+    repoOptions.addAll(repo.trust.commandLine());
+    repoOptions.addAll(secretOptions.commandLine());
+    StatusReport.Options options = new StatusReport.Options();
+    try {
+      options.maxAge(maxAge).verifyEvery(verifyEvery).drillEvery(drillEvery).maxWalAge(maxWalAge).rto(rto);
+    } catch (IllegalArgumentException e) {
+      throw new dev.savepoint.core.ConfigurationException(e.getMessage());
+    }
+    options.repositoryOptions(String.join(" ", repoOptions.stream().map(ReportCommand::shellWord).toList()))
         .prices(prices == null ? PriceTable.defaults() : PriceTable.defaultsWith(prices));
     if (zone != null) {
       options.zone(zone);
     }
     if (config != null) {
+      options.planFile(shellWord(config.toString()));
       for (PlanFile.PlanSpec s : PlanFile.read(config)) {
+        if (!sameRepository(s.repository(), repo.repo)) {
+          // Reported against its own repository: here it would be "no backup at all", which is not true.
+          System.err.println("savepoint: plan '" + s.name() + "' of " + config + " backs up into "
+              + Uris.redact(s.repository()) + ", not this repository: not in this report");
+          continue;
+        }
         options.plan(s.name(), new StatusReport.Cadence(s.rpo(), s.verifyEvery(), s.drillEvery(),
             s.zone() == null ? null : java.time.ZoneId.of(s.zone())));
       }
@@ -139,11 +156,23 @@ final class ReportCommand implements Callable<Integer> {
       }
       System.out.println(Format.json(Map.of("plans", rows, "overdue", overdue, "attention", attention)));
     } else {
-      report.attention().forEach(a -> System.out.println("OVERDUE " + a.text() + "\n        fix: " + a.command()));
+      // Escaped: a drill report's detail is written by whoever wrote the repository, and must not paint lines here.
+      report.attention().forEach(a -> System.out.println("OVERDUE " + RestoreApprovals.printable(a.text())
+          + "\n        fix: " + RestoreApprovals.printable(a.command())));
     }
     if (!overdue.isEmpty()) {
       throw new Main.VerificationFailedException(overdue.size() + " item(s) overdue: " + String.join("; ", overdue));
     }
     return Main.OK;
+  }
+
+  /** Whether a plan file's repository is the one given with --repo (the same URI, a trailing slash aside). */
+  private static boolean sameRepository(String planRepository, String given) {
+    return planRepository.replaceAll("/+$", "").equals(given.replaceAll("/+$", ""));
+  }
+
+  /** {@code word} as a shell reads it back: quoted where it holds anything but safe characters. */
+  static String shellWord(String word) {
+    return word.matches("[A-Za-z0-9_@%+=:,./-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
   }
 }

@@ -177,9 +177,11 @@ class StatusPageBrowserTest {
         .containsExactlyElementsOf(expected);
   }
 
+  /** As the page writes a length: to the minute below two days. */
   private static String human(Duration d) {
     long s = d.toSeconds();
-    return s < 7200 ? s / 60 + " min" : s < 172_800 ? s / 3600 + " h" : s / 86_400 + " d";
+    return s < 7200 ? s / 60 + " min" : s < 172_800 ? s / 3600 + " h" + (s % 3600 / 60 == 0 ? "" : " " + s % 3600 / 60
+        + " min") : s / 86_400 + " d" + (s % 86_400 / 3600 == 0 ? "" : " " + s % 86_400 / 3600 + " h");
   }
 
   private static String money(double amount) {

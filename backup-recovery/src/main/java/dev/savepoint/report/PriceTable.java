@@ -62,10 +62,12 @@ public final class PriceTable {
     if (root == null || !root.isObject()) {
       throw new ConfigurationException(origin + " is not a JSON object");
     }
+    requireOnly(root, java.util.Set.of("about", "currency", "classes", "plans"), origin);
     Map<String, Price> classes = new LinkedHashMap<>(base.classes);
     JsonNode given = root.path("classes");
     for (Iterator<Map.Entry<String, JsonNode>> it = given.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
+      requireOnly(e.getValue(), FIELDS, origin + ": classes." + e.getKey());
       Price was = classes.getOrDefault(e.getKey(), new Price(0, 0, 0, 0, 0));
       JsonNode p = e.getValue();
       classes.put(e.getKey(), new Price(number(p, "storageGbMonth", was.storageGbMonth(), origin, e.getKey()),
@@ -75,8 +77,37 @@ public final class PriceTable {
           number(p, "thawHours", was.thawHours(), origin, e.getKey())));
     }
     Map<String, String> plans = new LinkedHashMap<>(base.plans);
-    root.path("plans").fields().forEachRemaining(e -> plans.put(e.getKey(), e.getValue().asText()));
-    return new PriceTable(root.path("currency").asText(base.currency), classes, plans);
+    for (Iterator<Map.Entry<String, JsonNode>> it = root.path("plans").fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!classes.containsKey(e.getValue().asText())) {
+        throw new ConfigurationException(origin + ": plans." + e.getKey() + " names the class '" + e.getValue().asText()
+            + "', which the table does not price (classes: " + String.join(", ", classes.keySet()) + ")");
+      }
+      plans.put(e.getKey(), e.getValue().asText());
+    }
+    String currency = root.path("currency").asText(base.currency);
+    if (currency.isBlank()) {
+      throw new ConfigurationException(origin + ": currency is empty");
+    }
+    return new PriceTable(currency, classes, plans);
+  }
+
+  private static final java.util.Set<String> FIELDS = java.util.Set.of("storageGbMonth", "putPer1000", "getPer1000",
+      "retrievalGb", "thawHours");
+
+  /** Refuses a key {@code node} may not hold: a misspelt price would silently keep the built-in one. */
+  private static void requireOnly(JsonNode node, java.util.Set<String> allowed, String origin)
+      throws ConfigurationException {
+    if (!node.isObject()) {
+      throw new ConfigurationException(origin + " is not a JSON object");
+    }
+    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+      String key = it.next();
+      if (!allowed.contains(key)) {
+        throw new ConfigurationException(origin + ": unknown key '" + key + "' (known: "
+            + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
+      }
+    }
   }
 
   private static double number(JsonNode price, String field, double otherwise, String origin, String storageClass)

@@ -48,6 +48,7 @@ public final class StatusPage {
       table{border-collapse:collapse;margin:6px 0 14px;min-width:100%}
       td,th{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;white-space:nowrap}
       td.num,th.num{text-align:right}
+      #costs{font-size:13px}#costs th{white-space:normal}#costs td,#costs th{padding:4px 5px}
       #attention ol{padding-left:1.4em}#attention li{margin:.5em 0}
       #attention .fix{display:block;margin-top:2px}
       svg{display:block;width:100%;height:auto;background:var(--panel);border-radius:6px;margin:6px 0}
@@ -123,7 +124,7 @@ public final class StatusPage {
       boolean late = age == null || age.compareTo(p.rpo()) > 0;
       h.open("tr", "data-plan", p.plan()).open("td").open("a", "href", "#plan-" + p.plan()).escaped(p.plan())
           .close("a").close("td").element("td", String.valueOf(p.backups().size()), "class", "num")
-          .element("td", newest == null ? "none" : local(newest, p.zone()))
+          .element("td", newest == null ? "none" : local(newest, p.zone()) + " " + zoneName(newest, p.zone()))
           .element("td", age == null ? "—" : human(age) + (late ? " ⚠ over RPO " + human(p.rpo()) : ""),
               "class", late ? "bad" : "ok")
           .element("td", bytes(p.storedBytes()), "class", "num")
@@ -138,7 +139,8 @@ public final class StatusPage {
   private static void plan(Svg h, PlanStatus p, StatusReport report) {
     h.open("section", "class", "plan", "id", "plan-" + p.plan(), "data-plan", p.plan());
     h.element("h2", p.plan());
-    h.open("p", "class", "plan-header").escaped(p.backups().size() + " backups · RPO " + human(p.rpo()) + " · times in "
+    h.open("p", "class", "plan-header").escaped(count(p.backups().size(), "backup") + " · RPO " + human(p.rpo())
+        + " · times in "
         + p.zone() + " · newest drill: ");
     p.newestDrill().ifPresentOrElse(d -> h.element("span", (d.passed() ? "✓ passed" : "✗ FAILED: " + d.detail())
         + " (" + local(d.at(), p.zone()) + ", restore " + human(d.restoreTime()) + ")", "class",
@@ -156,8 +158,8 @@ public final class StatusPage {
     }
     h.open("p", "class", "muted").escaped("Marks: backups, sized by stored bytes"
         + (p.pointInTime() ? " (squares: base backups; green bands: recoverable windows per timeline)" : "")
-        + ". Hatched and labelled with their length: " + p.gaps().size() + " stretch(es) longer than the RPO without a"
-        + " backup"
+        + ". Hatched and labelled with their length: " + (p.gaps().size() == 1 ? "1 stretch" : p.gaps().size() + " stretches")
+        + " longer than the RPO without a backup"
         + (p.walGaps().isEmpty() ? "" : ", and WAL gaps") + ". Lower lane: age of the newest backup against the RPO.")
         .close("p");
     if (!p.drills().isEmpty()) {
@@ -361,8 +363,9 @@ public final class StatusPage {
           .element("td", money(c.requestsPerMonth(), currency), "class", "num request-cost")
           .element("td", money(c.perMonth(), currency), "class", "num total-cost")
           .element("td", money(c.retrievalPerRestore(), currency), "class", "num retrieval-cost")
-          .element("td", c.thawHours() == 0 ? "readable at once" : human(Duration.ofMinutes(Math.round(c.thawHours()
-              * 60))), "class", c.thawHours() * 3600 > report.rto().toSeconds() ? "num bad" : "num")
+          .element("td", c.thawHours() == 0 ? "readable at once" : String.format(Locale.ROOT, "%.4g h", c.thawHours())
+              .replaceFirst("\\.?0+ h$", " h"),
+              "class", c.thawHours() * 3600 > report.rto().toSeconds() ? "num bad" : "num")
           .close("tr");
       total += c.perMonth();
     }
@@ -414,6 +417,11 @@ public final class StatusPage {
     h.close("g").close("svg").raw("\n");
   }
 
+  /** The zone's short name at {@code t} ({@code CET}, {@code JST}, {@code UTC}). */
+  private static String zoneName(Instant t, ZoneId zone) {
+    return DateTimeFormatter.ofPattern("zzz", Locale.ROOT).withZone(zone).format(t);
+  }
+
   private static String local(Instant t, ZoneId zone) {
     return DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm", Locale.ROOT).withZone(zone).format(t);
   }
@@ -422,10 +430,23 @@ public final class StatusPage {
     return String.format(Locale.ROOT, amount < 10 ? "%.4f %s" : "%.2f %s", amount, currency);
   }
 
+  /** {@code 4.2 s}, {@code 95 s}, {@code 50 min}, {@code 3 h 50 min}, {@code 2 d 4 h}: to the minute below two days. */
   static String human(Duration d) {
     long s = d.toSeconds();
-    return s < 120 ? (d.toMillis() < 10_000 ? String.format(Locale.ROOT, "%.1f s", d.toMillis() / 1000.0) : s + " s")
-        : s < 7200 ? s / 60 + " min" : s < 172_800 ? s / 3600 + " h" : s / 86_400 + " d";
+    if (s < 120) {
+      return d.toMillis() < 10_000 ? String.format(Locale.ROOT, "%.1f s", d.toMillis() / 1000.0) : s + " s";
+    }
+    if (s < 7200) {
+      return s / 60 + " min";
+    }
+    if (s < 172_800) {
+      return s / 3600 + " h" + (s % 3600 / 60 == 0 ? "" : " " + s % 3600 / 60 + " min");
+    }
+    return s / 86_400 + " d" + (s % 86_400 / 3600 == 0 ? "" : " " + s % 86_400 / 3600 + " h");
+  }
+
+  private static String count(int n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
   }
 
   static String bytes(long n) {

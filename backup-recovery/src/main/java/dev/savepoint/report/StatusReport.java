@@ -110,34 +110,42 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     private ZoneId zone = ZoneId.systemDefault();
     private final Map<String, Cadence> plans = new LinkedHashMap<>();
     private PriceTable prices = PriceTable.defaults();
-    private @Nullable String repositoryArgument;
+    private @Nullable String repositoryOptions;
+    private @Nullable String planFile;
 
     /** The newest backup older than this is overdue, unless the plan's cadence says otherwise. */
     public Options maxAge(Duration d) {
-      maxAge = d;
+      maxAge = positive(d, "the maximum backup age");
       return this;
     }
 
     public Options verifyEvery(Duration d) {
-      verifyEvery = d;
+      verifyEvery = positive(d, "the verification interval");
       return this;
     }
 
     public Options drillEvery(Duration d) {
-      drillEvery = d;
+      drillEvery = positive(d, "the drill interval");
       return this;
     }
 
     /** For point-in-time plans: the newest durable WAL older than this (or a gap in it) is overdue. */
     public Options maxWalAge(Duration d) {
-      maxWalAge = d;
+      maxWalAge = positive(d, "the maximum WAL age");
       return this;
     }
 
     /** The recovery time objective drills and archive thaw times are held against. */
     public Options rto(Duration d) {
-      rto = d;
+      rto = positive(d, "the RTO");
       return this;
+    }
+
+    private static Duration positive(Duration d, String what) {
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive, was " + d);
+      }
+      return d;
     }
 
     /** The zone times are shown in where a plan names none. */
@@ -157,16 +165,26 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
       return this;
     }
 
-    /** How the commands in attention items name the repository ({@code --repo} value); default its description. */
-    public Options repositoryArgument(String argument) {
-      repositoryArgument = argument;
+    /**
+     * What the commands in attention items say after {@code savepoint <command>} to reach the repository: the
+     * {@code --repo} option and the key options the report itself was given (e.g. {@code --repo s3://b/p
+     * --passphrase-env PASS}), so that they run as pasted. Default: {@code --repo <its description>}.
+     */
+    public Options repositoryOptions(String options) {
+      repositoryOptions = options;
+      return this;
+    }
+
+    /** The plan file the plans come from, for the command that runs a plan that has no backup. */
+    public Options planFile(String path) {
+      planFile = path;
       return this;
     }
   }
 
   /** Reads {@code repository} (manifests, drill reports, the audit log, WAL archives) and computes the report. */
   public static StatusReport of(Repository repository, Options options, Instant now) throws IOException {
-    String repo = options.repositoryArgument != null ? options.repositoryArgument : repository.describe();
+    String repo = options.repositoryOptions != null ? options.repositoryOptions : "--repo " + repository.describe();
     List<Attention> attention = new ArrayList<>();
     Map<String, Instant> lastVerified = new LinkedHashMap<>();
     List<AuditLog.Entry> entries;
@@ -175,7 +193,7 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     } catch (IntegrityException broken) {
       // Reported, and the rest goes on from the entries that still read: a planted object in the audit log must
       // not blind the monitoring.
-      attention.add(new Attention(null, "audit log: " + broken.getMessage(), "savepoint audit --repo " + repo));
+      attention.add(new Attention(null, "audit log: " + broken.getMessage(), "savepoint audit " + repo));
       entries = repository.auditLog().readable();
     }
     for (AuditLog.Entry e : entries) {
@@ -186,6 +204,11 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     // A plan that never backed up has no folder: it is the most overdue of all, not absent.
     TreeSet<String> names = new TreeSet<>(repository.plans());
     names.addAll(options.plans.keySet());
+    if (names.isEmpty()) {
+      // An unmounted volume or a wrong prefix looks exactly like this: never an all-clear.
+      attention.add(new Attention(null, "the repository holds no plans: is it the right one (a volume not mounted, "
+          + "a wrong prefix)?", "savepoint list " + repo));
+    }
     List<PlanStatus> plans = new ArrayList<>();
     for (String plan : names) {
       plans.add(plan(repository, plan, options, now, lastVerified.get(plan), repo, attention));
@@ -212,8 +235,8 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
       }
     }
     drills.sort(Comparator.comparing(Drill::at));
-    String listing = "savepoint list --repo " + repo + " --plan " + plan;
-    String drill = "savepoint drill --repo " + repo + " --plan " + plan + " --scratch <postgresql://scratch-server/postgres>";
+    String listing = "savepoint list " + repo + " --plan " + plan;
+    String drill = "savepoint drill " + repo + " --plan " + plan + " --scratch postgresql://postgres@SCRATCH-HOST/postgres";
     // Safety backups are by-products of restores, checked as they are taken; maintenance rules are for plans
     // someone scheduled.
     boolean byProduct = !manifests.isEmpty() && manifests.stream().allMatch(m -> "safety".equals(m.tier()));
@@ -223,6 +246,11 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
       Drill d = newestDrill.get();
       attention.add(new Attention(plan, "the newest restore drill (" + d.at() + ", backup " + d.backupId()
           + ") failed: " + d.detail(), drill));
+    } else if (newestDrill.isPresent() && newestDrill.get().restoreTime().compareTo(options.rto) > 0) {
+      // Passed, but a real restore would take longer than the business can wait.
+      Drill d = newestDrill.get();
+      attention.add(new Attention(plan, "the newest restore drill (" + d.at() + ") took " + d.restoreTime()
+          + ", longer than the RTO " + period(options.rto), drill));
     }
     Instant first = manifests.isEmpty() ? null : manifests.get(0).startedAt();
     Instant newest = manifests.isEmpty() ? null : manifests.get(manifests.size() - 1).startedAt();
@@ -230,18 +258,18 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     if (!byProduct && first != null
         && Duration.between(verified != null ? verified : first, now).compareTo(verifyEvery) > 0) {
       attention.add(new Attention(plan, "not verified within " + period(verifyEvery),
-          "savepoint verify --repo " + repo + " --plan " + plan + " --full"));
+          "savepoint verify " + repo + " --plan " + plan + " --full"));
     }
     if (newest == null) {
-      attention.add(new Attention(plan, "no backup at all", "savepoint run --config <plans.yaml> (or: " + listing
-          + ")"));
+      attention.add(new Attention(plan, "no backup at all", "savepoint run --config "
+          + (options.planFile != null ? options.planFile : "plans.yaml") + " --plan " + plan));
     } else if (!byProduct && Duration.between(newest, now).compareTo(rpo) > 0) {
-      attention.add(new Attention(plan, "newest backup older than " + period(rpo), listing
-          + "; then the scheduler's log (savepoint run --schedule)"));
+      attention.add(new Attention(plan, "newest backup older than " + period(rpo) + " (at " + newest
+          + "): is the scheduler running?", listing));
     }
     for (Repository.Damaged d : repository.damaged(plan)) {
       attention.add(new Attention(plan, "backup " + d.id() + " is damaged (" + d.reason() + ")",
-          "savepoint verify --repo " + repo + " --plan " + plan + " --full " + d.id()));
+          "savepoint verify " + repo + " --plan " + plan + " --full " + d.id()));
     }
     Instant lastPassed = drills.stream().filter(Drill::passed).map(Drill::at).max(Comparator.naturalOrder())
         .orElse(null);
@@ -268,11 +296,11 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
         }
         walGaps = pitr.gaps();
         pitr.rpoBreach(options.maxWalAge, now).ifPresent(breach -> attention.add(new Attention(plan,
-            breach.message(), "savepoint wal verify --repo " + repo + " --plan " + plan)));
+            breach.message(), "savepoint wal verify " + repo + " --plan " + plan)));
       } catch (IOException e) {
         windowError = String.valueOf(e.getMessage());
         attention.add(new Attention(plan, "no recoverable window: " + windowError,
-            "savepoint wal verify --repo " + repo + " --plan " + plan));
+            "savepoint wal verify " + repo + " --plan " + plan));
       }
       Instant monthAgo = now.minus(Duration.ofDays(30));
       for (WalArchive.Entry e : new WalArchive(repository, plan, List.of()).entries().values()) {
@@ -281,7 +309,7 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
       }
     }
     Cost cost = cost(repository, plan, options.prices, manifests, walBytes, walPuts, now);
-    if (cost.thawHours() > options.rto.toMinutes() / 60.0 && !manifests.isEmpty()) {
+    if (cost.thawHours() > 0 && cost.thawHours() * 3600 > options.rto.toSeconds() && !manifests.isEmpty()) {
       attention.add(new Attention(plan, cost.storageClass() + " standard thaw " + hours(cost.thawHours()) + " > RTO "
           + period(options.rto), "keep the newest backup in a class readable at once (a copy plan to "
           + "STANDARD or GLACIER_IR), or restore with the EXPEDITED tier where the class has one"));
