@@ -1,11 +1,10 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.Approvers;
-import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.security.Approvers;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.RestoreApprovals;
+import dev.savepoint.core.security.RestoreApprovals;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -169,8 +168,8 @@ final class ApproveCommand implements Callable<Integer> {
    * the restoring side checks against the key then.
    */
   private String requester(Repository repository) throws Exception {
-    java.util.Optional<dev.savepoint.core.ApprovalPolicy.Document> policy =
-        new dev.savepoint.core.ApprovalPolicy(repository.store()).inForce();
+    java.util.Optional<dev.savepoint.core.security.ApprovalPolicy.Document> policy =
+        new dev.savepoint.core.security.ApprovalPolicy(repository.store()).inForce();
     if (policy.isEmpty() && Approvals.approversFile(approvers) == null) {
       return Audit.principal();
     }

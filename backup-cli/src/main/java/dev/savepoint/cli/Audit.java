@@ -1,6 +1,5 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.AuditLog;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import java.util.Map;
@@ -41,7 +40,7 @@ final class Audit {
    * environment: it may carry a token): a system the repository's writers do not control then holds what
    * {@code savepoint audit --expect-head <sequence>:<hash>} checks the chain against.
    */
-  private static void sendHead(Repository repository, dev.savepoint.core.AuditLog.Entry entry) {
+  private static void sendHead(Repository repository, dev.savepoint.core.security.AuditLog.Entry entry) {
     String url = System.getenv("SAVEPOINT_AUDIT_WEBHOOK");
     if (url == null || url.isBlank()) {
       return;
@@ -97,7 +96,7 @@ final class Audit {
       Map<String, Object> details) throws java.io.IOException {
     boolean interrupted = Thread.interrupted();
     try {
-      dev.savepoint.core.AuditLog.Entry entry = repository.auditLog().append(principal(), action, subject, result,
+      dev.savepoint.core.security.AuditLog.Entry entry = repository.auditLog().append(principal(), action, subject, result,
           details);
       sendHead(repository, entry);
     } finally {

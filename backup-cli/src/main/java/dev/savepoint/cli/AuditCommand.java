@@ -1,6 +1,6 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.security.AuditLog;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

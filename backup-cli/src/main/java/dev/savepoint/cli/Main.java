@@ -54,7 +54,7 @@ public final class Main {
       // --schedule: slots run or skipped), which nobody watches but their logs.
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.providers", "info");
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.postgres.pitr.WalStreamer", "info");
-      System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.core.Scheduler", "info");
+      System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.core.operations.Scheduler", "info");
       // A recovery says its report id first and each step as it starts and ends: after an SSH drop the id is on screen.
       System.setProperty("org.slf4j.simpleLogger.log.dev.savepoint.recovery.RecoveryPlan", "info");
     }

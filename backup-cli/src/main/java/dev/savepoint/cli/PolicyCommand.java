@@ -1,7 +1,7 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.ApprovalException;
-import dev.savepoint.core.ApprovalPolicy;
+import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.core.Repository;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.ApprovalPolicy;
+import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Retention;
+import dev.savepoint.core.operations.Retention;
 import dev.savepoint.postgres.pitr.BaseBackupSource;
 import dev.savepoint.postgres.pitr.PointInTimeRestore;
 import java.time.Duration;

@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import dev.savepoint.core.ApprovalPolicy;
+import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.Notifier;
+import dev.savepoint.core.operations.Notifier;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.postgres.PostgresTarget;
@@ -345,7 +345,7 @@ final class RecoverCommand implements Callable<Integer> {
           : PostgresTarget.Scope.valueOf(s.restore().scope().toUpperCase(java.util.Locale.ROOT));
       return Steps.restore(s.name(), repository, s.restore().plan(), selector,
           m -> Uris.target(to, m, true, repository, s.restore().plan() + "-safety",
-              dev.savepoint.core.FilesTarget.UnsafeKeys.REFUSE, pg -> pg.scope(scope)), secrets, timeout);
+              dev.savepoint.core.sources.FilesTarget.UnsafeKeys.REFUSE, pg -> pg.scope(scope)), secrets, timeout);
     }
     if (s.check() != null) {
       return Steps.sqlCheck(s.name(), PostgresUrl.parse(s.check().database()), s.check().sql(), s.check().expect(),

@@ -1,7 +1,7 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.RestoreApprovals;
+import dev.savepoint.core.security.RestoreApprovals;
 import dev.savepoint.report.PriceTable;
 import dev.savepoint.report.StatusPage;
 import dev.savepoint.report.StatusReport;

@@ -4,11 +4,10 @@ import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreTarget;
-import dev.savepoint.core.ArchiveRestore;
-import dev.savepoint.core.ArchiveSupport;
-import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.store.ArchiveRestore;
+import dev.savepoint.core.store.ArchiveSupport;
 import java.util.List;
-import dev.savepoint.core.ApprovalPolicy;
+import dev.savepoint.core.security.ApprovalPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,7 +15,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import dev.savepoint.core.FilesTarget;
+import dev.savepoint.core.sources.FilesTarget;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.postgres.TierRestore;
@@ -167,7 +166,7 @@ final class RestoreCommand implements Callable<Integer> {
       }
       pg.owner(owner).locale(locale).scope(scope).restoreGlobals(globals);
     });
-    if (noSameOwner && target instanceof dev.savepoint.core.DirectoryTarget directory) {
+    if (noSameOwner && target instanceof dev.savepoint.core.sources.DirectoryTarget directory) {
       target = directory.ignoringOwners();
     }
     Repository.RestoreResult result;

@@ -1,10 +1,10 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.LockProvider;
+import dev.savepoint.core.operations.LockProvider;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Scheduler;
+import dev.savepoint.core.operations.Scheduler;
 import dev.savepoint.postgres.PostgresLockProvider;
 import dev.savepoint.postgres.PostgresUrl;
 import java.nio.file.Path;
@@ -153,7 +153,7 @@ final class RunCommand implements Callable<Integer> {
   /** Whether the repository's approval policy binds prunes: then nothing unattended deletes backups. */
   private static boolean pruneNeedsApprovals(Repository repository) throws java.io.IOException {
     try {
-      return Approvals.policy(repository).map(p -> p.required(dev.savepoint.core.ApprovalPolicy.Operation.PRUNE) > 0)
+      return Approvals.policy(repository).map(p -> p.required(dev.savepoint.core.security.ApprovalPolicy.Operation.PRUNE) > 0)
           .orElse(false);
     } catch (dev.savepoint.core.ApprovalException e) {
       return true; // a host that pins policy admins and finds no policy of theirs: nothing is deleted unattended

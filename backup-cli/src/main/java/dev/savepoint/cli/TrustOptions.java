@@ -1,7 +1,7 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.ManifestSigner;
+import dev.savepoint.core.security.ManifestSigner;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import java.nio.charset.StandardCharsets;

@@ -1,19 +1,19 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.BucketSource;
-import dev.savepoint.core.BucketTarget;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.BucketTarget;
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.DirectorySource;
-import dev.savepoint.core.DirectoryTarget;
-import dev.savepoint.core.EnvironmentSource;
-import dev.savepoint.core.FilesTarget;
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.sources.EnvironmentSource;
+import dev.savepoint.core.sources.FilesTarget;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Source;
-import dev.savepoint.core.StreamSource;
-import dev.savepoint.core.StreamTarget;
-import dev.savepoint.core.Stores;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.sources.StreamTarget;
+import dev.savepoint.core.store.Stores;
 import dev.savepoint.gcs.GcsStore;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresTarget;
@@ -117,7 +117,7 @@ final class Uris {
       }
     }
     if (uri.startsWith("envfile:")) {
-      return new dev.savepoint.core.EnvironmentFileTarget(path("file:" + uri.substring("envfile:".length())));
+      return new dev.savepoint.core.sources.EnvironmentFileTarget(path("file:" + uri.substring("envfile:".length())));
     }
     if (uri.startsWith("file:")) {
       Path p = path(uri);
@@ -268,6 +268,6 @@ final class Uris {
 
   /** Hides a password in a URI before it goes into a message. */
   static String redact(String uri) {
-    return dev.savepoint.core.Redaction.uri(uri);
+    return dev.savepoint.core.security.Redaction.uri(uri);
   }
 }

@@ -1,6 +1,5 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.VerificationResult;

@@ -195,7 +195,7 @@ class CliPitrTest {
 
       // Every complete segment both have is byte for byte the server's own.
       dev.savepoint.postgres.pitr.WalArchive archive = new dev.savepoint.postgres.pitr.WalArchive(
-          new dev.savepoint.core.Repository(dev.savepoint.core.Stores.filesystem(tmp.resolve("repo"))), "cluster",
+          new dev.savepoint.core.Repository(dev.savepoint.core.store.Stores.filesystem(tmp.resolve("repo"))), "cluster",
           java.util.List.of());
       int compared = 0;
       for (var e : archive.entries().entrySet()) {
@@ -266,7 +266,7 @@ class CliPitrTest {
       assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
     }
     dev.savepoint.postgres.pitr.WalArchive archive = new dev.savepoint.postgres.pitr.WalArchive(
-        new dev.savepoint.core.Repository(dev.savepoint.core.Stores.filesystem(tmp.resolve("repo"))), "cluster",
+        new dev.savepoint.core.Repository(dev.savepoint.core.store.Stores.filesystem(tmp.resolve("repo"))), "cluster",
         java.util.List.of());
     assertThat(archive.entries()).containsOnlyKeys("000000010000000000000010", "00000002.history");
     segment[100] ^= 1;
@@ -335,7 +335,7 @@ class CliPitrTest {
       long last_ = Long.parseLong(last.substring(16), 16);
       assertThat(last_ - first_).as("segments written under load").isGreaterThanOrEqualTo(4);
       java.util.Set<String> archived = new dev.savepoint.postgres.pitr.WalArchive(new dev.savepoint.core.Repository(
-          dev.savepoint.core.Stores.filesystem(tmp.resolve("repo"))), "cluster", java.util.List.of()).entries().keySet();
+          dev.savepoint.core.store.Stores.filesystem(tmp.resolve("repo"))), "cluster", java.util.List.of()).entries().keySet();
       for (long seg = first_; seg <= last_; seg++) {
         assertThat(archived).as("no segment missing").contains(first.substring(0, 16) + String.format("%08X", seg));
       }

@@ -240,7 +240,7 @@ class CliPlanFileTest {
       assertThat(CliProcess.run("verify", "--insecure-unsigned", "--repo", repo, "--plan", plan).exit()).isZero();
     }
     Files.writeString(Files.createDirectories(repoDir.resolve("My Photos (copy)")).resolve("beach.jpg"), "jpeg");
-    dev.savepoint.core.Repository r = new dev.savepoint.core.Repository(new dev.savepoint.core.FilesystemStore(repoDir));
+    dev.savepoint.core.Repository r = new dev.savepoint.core.Repository(new dev.savepoint.core.store.FilesystemStore(repoDir));
     dev.savepoint.core.Manifest weekly = r.list("weekly").get(0);
     dev.savepoint.postgres.RestoreDrill.record(r, weekly, new dev.savepoint.postgres.RestoreDrill.Report("weekly",
         weekly.id(), java.time.Instant.now(), 1000, 0, 0, false, "row counts differ in users"));

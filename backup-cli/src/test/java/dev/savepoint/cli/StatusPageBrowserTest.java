@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.FakeBackups;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Transforms;

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.internal.BackupIds;
 import java.io.IOException;
 import java.time.Duration;

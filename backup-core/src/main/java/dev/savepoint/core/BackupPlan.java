@@ -1,5 +1,10 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.operations.Event;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
+import dev.savepoint.core.operations.Notifier;
+import dev.savepoint.core.operations.RpoMonitor;
 import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.Keys;

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.BucketSource;
 import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -54,7 +55,7 @@ public final class ObjectIndex {
   }
 
   /** Writes the JSON lines of a segment holding {@code entries} to {@code out}, one entry at a time. */
-  static void write(List<Entry> entries, OutputStream out) throws IOException {
+  public static void write(List<Entry> entries, OutputStream out) throws IOException {
     for (Entry e : entries) {
       out.write(LINE.writeValueAsBytes(e));
       out.write('\n');
@@ -62,7 +63,7 @@ public final class ObjectIndex {
   }
 
   /** The SHA-256 of the segment holding {@code entries}, computed as it is encoded: the segment is never held whole. */
-  static String digest(List<Entry> entries) {
+  public static String digest(List<Entry> entries) {
     Probe probe = new Probe();
     try {
       write(entries, new ProbeOutputStream(OutputStream.nullOutputStream(), probe));

@@ -1,5 +1,8 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
 import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.BatchedDeletes;
 import dev.savepoint.core.internal.Keys;

@@ -1,5 +1,11 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.security.AuditLog;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.security.ManifestSigner;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.Store;
 import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.PagedListing;

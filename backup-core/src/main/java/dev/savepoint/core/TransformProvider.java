@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.security.ManifestSigner;
 import java.io.IOException;
 
 /**

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.store.ObjectInfo;
 import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;

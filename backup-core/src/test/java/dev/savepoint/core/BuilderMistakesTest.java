@@ -1,5 +1,8 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

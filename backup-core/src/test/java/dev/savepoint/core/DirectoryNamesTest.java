@@ -1,5 +1,10 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

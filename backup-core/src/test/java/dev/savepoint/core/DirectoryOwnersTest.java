@@ -1,5 +1,8 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.internal.Tar;

@@ -1,5 +1,12 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.operations.Event;
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.ForwardingStore;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;

@@ -1,5 +1,9 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.FilesTarget;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

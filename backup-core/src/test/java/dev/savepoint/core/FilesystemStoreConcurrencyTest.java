@@ -1,5 +1,10 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;

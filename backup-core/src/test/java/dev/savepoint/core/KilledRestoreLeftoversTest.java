@@ -1,5 +1,12 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.sources.FilesTarget;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.sources.StreamTarget;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.store.FilesystemStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,10 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.BucketTarget;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;

@@ -1,5 +1,13 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.BucketTarget;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.ForwardingStore;
+import dev.savepoint.core.store.InMemoryStore;
+import dev.savepoint.core.store.ObjectInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.InputStream;

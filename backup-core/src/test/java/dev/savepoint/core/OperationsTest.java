@@ -1,5 +1,16 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.operations.Event;
+import dev.savepoint.core.operations.LockProvider;
+import dev.savepoint.core.operations.MicrometerMetrics;
+import dev.savepoint.core.operations.Notifier;
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.operations.RpoMonitor;
+import dev.savepoint.core.operations.Scheduler;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.sources.StreamTarget;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,12 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.sources.EnvironmentFileTarget;
+import dev.savepoint.core.sources.EnvironmentSource;
+import dev.savepoint.core.sources.FilesTarget;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.sources.StreamTarget;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.operations.Retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,12 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.ForwardingStore;
+import dev.savepoint.core.store.InMemoryStore;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.RetryPolicy;
+import dev.savepoint.core.store.RetryingStore;
+import dev.savepoint.core.store.Store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,15 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.ForwardingStore;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.RetryPolicy;
+import dev.savepoint.core.store.Store;
+import dev.savepoint.core.store.Stores;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -3,13 +3,12 @@ package dev.savepoint.crypto;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.BucketSource;
-import dev.savepoint.core.FilesTarget;
-import dev.savepoint.core.FilesystemStore;
-import dev.savepoint.core.InMemoryStore;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.FilesTarget;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.InMemoryStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import java.nio.file.Files;

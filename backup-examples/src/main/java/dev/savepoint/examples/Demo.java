@@ -6,7 +6,7 @@ import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.postgres.PostgresFacts;
-import dev.savepoint.core.Stores;
+import dev.savepoint.core.store.Stores;
 import dev.savepoint.core.VerificationResult;
 import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.core.Verifiers;

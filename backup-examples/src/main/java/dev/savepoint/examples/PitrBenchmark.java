@@ -1,7 +1,7 @@
 package dev.savepoint.examples;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;

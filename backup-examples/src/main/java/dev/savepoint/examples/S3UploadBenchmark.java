@@ -1,6 +1,6 @@
 package dev.savepoint.examples;
 
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.Store;
 import dev.savepoint.s3.S3Store;
 import dev.savepoint.testkit.TestS3Server;
 import java.io.InputStream;

@@ -1,9 +1,9 @@
 package dev.savepoint.examples;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.BucketSource;
+import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.Store;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;

@@ -7,13 +7,13 @@ import com.google.cloud.storage.Storage;
 import com.google.cloud.storage.StorageClass;
 import com.google.cloud.storage.contrib.nio.testing.LocalStorageHelper;
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.ByteSource;
-import dev.savepoint.core.ForwardingStore;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.ForwardingStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Store;
-import dev.savepoint.core.StreamSource;
-import dev.savepoint.core.Stores;
+import dev.savepoint.core.store.Store;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.store.Stores;
 import dev.savepoint.testkit.StoreContract;
 import java.io.ByteArrayInputStream;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -77,7 +77,7 @@ class GcsStoreFakeContractTest extends StoreContract {
     assertThat(storage.get(BlobId.of("archive-7y", m.artifacts().get(0).key())).getStorageClass())
         .isEqualTo(StorageClass.ARCHIVE);
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    archiveRepo.restore(archiveRepo.list("monthly").get(0), dev.savepoint.core.StreamTarget.stream(out),
+    archiveRepo.restore(archiveRepo.list("monthly").get(0), dev.savepoint.core.sources.StreamTarget.stream(out),
         dev.savepoint.core.Secrets.none());
     assertThat(out.toByteArray()).isEqualTo(dump);
   }

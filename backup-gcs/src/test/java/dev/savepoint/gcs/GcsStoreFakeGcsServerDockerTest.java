@@ -6,7 +6,7 @@ import com.google.cloud.NoCredentials;
 import com.google.cloud.storage.BucketInfo;
 import com.google.cloud.storage.Storage;
 import com.google.cloud.storage.StorageOptions;
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.Store;
 import dev.savepoint.testkit.StoreContract;
 import java.io.File;
 import java.net.URI;

@@ -1,6 +1,6 @@
 package dev.savepoint.postgres;
 
-import dev.savepoint.core.LockProvider;
+import dev.savepoint.core.operations.LockProvider;
 import dev.savepoint.core.StoreException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

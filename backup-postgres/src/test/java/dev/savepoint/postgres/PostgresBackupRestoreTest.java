@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.BackupSelector;
-import dev.savepoint.core.ByteSource;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
@@ -273,12 +273,12 @@ class PostgresBackupRestoreTest {
   void drillRestoresVerifiesDropsAndRecordsReport() throws Exception {
     Repository repo = repo();
     Manifest m = backup(repo, PostgresSource.builder(url(trpg)).build());
-    List<dev.savepoint.core.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<dev.savepoint.core.operations.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
     RestoreDrill.Report report = new RestoreDrill(repo, "db", url("postgres"), BackupSelector.latest(), Secrets.none(),
         events::add).run();
     assertThat(report.passed()).as(report.detail()).isTrue();
     assertThat(events).singleElement().satisfies(e -> {
-      assertThat(e.type()).isEqualTo(dev.savepoint.core.Event.Type.DRILL_PASSED);
+      assertThat(e.type()).isEqualTo(dev.savepoint.core.operations.Event.Type.DRILL_PASSED);
       assertThat(e.message()).contains("rows");
     });
     assertThat(report.backupId()).isEqualTo(m.id());

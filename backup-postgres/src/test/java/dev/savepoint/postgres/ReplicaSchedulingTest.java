@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.ArtifactWriter;
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Scheduler;
+import dev.savepoint.core.operations.Scheduler;
 import dev.savepoint.core.Source;
 import dev.savepoint.testkit.TestPostgres;
 import java.io.IOException;
@@ -76,12 +76,12 @@ class ReplicaSchedulingTest {
   void advisoryLockIsExclusiveAcrossConnectionsAndReleased() throws Exception {
     PostgresLockProvider a = new PostgresLockProvider(PostgresUrl.parse(pg.url("postgres")));
     PostgresLockProvider b = new PostgresLockProvider(PostgresUrl.parse(pg.url("postgres")));
-    Optional<dev.savepoint.core.LockProvider.Lock> held = a.tryLock("plan-x");
+    Optional<dev.savepoint.core.operations.LockProvider.Lock> held = a.tryLock("plan-x");
     assertThat(held).isPresent();
     assertThat(b.tryLock("plan-x")).isEmpty();
     assertThat(b.tryLock("plan-y")).isPresent().get().satisfies(l -> l.close());
     held.get().close();
-    Optional<dev.savepoint.core.LockProvider.Lock> again = b.tryLock("plan-x");
+    Optional<dev.savepoint.core.operations.LockProvider.Lock> again = b.tryLock("plan-x");
     assertThat(again).isPresent();
     again.get().close();
   }
@@ -97,7 +97,7 @@ class ReplicaSchedulingTest {
     Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")));
     BackupPlan plan = BackupPlan.builder("tier1").repository(repo)
         .source(PostgresSource.builder(PostgresUrl.parse(pg.url(db))).pgDump(fake.toString()).build()).build();
-    Scheduler scheduler = new Scheduler(dev.savepoint.core.LockProvider.inProcess());
+    Scheduler scheduler = new Scheduler(dev.savepoint.core.operations.LockProvider.inProcess());
     scheduler.schedule(plan, "* * * * * *", ZoneOffset.UTC).start();
     long deadline = System.currentTimeMillis() + 30_000; // until the backup runs (its lease), then mid-stream
     while (repo.store().list("tier1/").isEmpty() && System.currentTimeMillis() < deadline) {

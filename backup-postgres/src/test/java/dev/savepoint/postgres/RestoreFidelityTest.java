@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreException;
@@ -144,7 +144,7 @@ class RestoreFidelityTest {
     try (var in = repo.store().get(manifestKey)) {
       json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     }
-    repo.store().put(manifestKey, dev.savepoint.core.ByteSource.wrap(json.replace("\"" + provider + "\" ]",
+    repo.store().put(manifestKey, dev.savepoint.core.store.ByteSource.wrap(json.replace("\"" + provider + "\" ]",
         "\"" + provider + "\", \"selinux\" ]").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     Manifest needsSelinux = repo.manifest("db", m.id());
     assertThat(DatabaseProperties.of(needsSelinux).labelProviders()).containsExactly(provider, "selinux");

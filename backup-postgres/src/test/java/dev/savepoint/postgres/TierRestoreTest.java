@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;

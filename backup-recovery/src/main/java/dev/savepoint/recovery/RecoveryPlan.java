@@ -1,10 +1,10 @@
 package dev.savepoint.recovery;
 
 import org.jspecify.annotations.Nullable;
-import dev.savepoint.core.AuditLog;
-import dev.savepoint.core.Event;
-import dev.savepoint.core.Notifier;
-import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.security.AuditLog;
+import dev.savepoint.core.operations.Event;
+import dev.savepoint.core.operations.Notifier;
+import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.internal.ManifestCodec;

@@ -1,12 +1,12 @@
 package dev.savepoint.recovery;
 
 import org.jspecify.annotations.Nullable;
-import dev.savepoint.core.Approvers;
+import dev.savepoint.core.security.Approvers;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.RestoreApprovals;
+import dev.savepoint.core.security.RestoreApprovals;
 import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.RestoreException;
@@ -255,7 +255,7 @@ public final class Steps {
       public Map<String, Object> run() throws IOException {
         Manifest m = repository.select(plan, selector);
         dev.savepoint.core.RestoreTarget to = target.forBackup(m);
-        bucket = to instanceof dev.savepoint.core.BucketTarget;
+        bucket = to instanceof dev.savepoint.core.sources.BucketTarget;
         Repository.RestoreResult r = repository.restore(m, to, secrets);
         Map<String, Object> details = new LinkedHashMap<>(r.facts());
         details.put("backupId", m.id());

@@ -1,7 +1,7 @@
 package dev.savepoint.report;
 
 import dev.savepoint.core.ArtifactRecord;
-import dev.savepoint.core.AuditLog;
+import dev.savepoint.core.security.AuditLog;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
-import dev.savepoint.core.Stores;
+import dev.savepoint.core.store.Stores;
 import dev.savepoint.recovery.RecoveryPlan;
 import dev.savepoint.recovery.RecoveryReport;
 import dev.savepoint.recovery.Steps;

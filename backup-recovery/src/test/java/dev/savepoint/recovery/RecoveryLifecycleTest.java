@@ -3,7 +3,7 @@ package dev.savepoint.recovery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,15 +1,15 @@
 package dev.savepoint.s3;
 
 import org.jspecify.annotations.Nullable;
-import dev.savepoint.core.ArchiveSupport;
+import dev.savepoint.core.store.ArchiveSupport;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.ObjectArchivedException;
-import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.Store;
 import dev.savepoint.core.StoreException;
-import dev.savepoint.core.Stores;
+import dev.savepoint.core.store.Stores;
 import dev.savepoint.core.TransientStoreException;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.PagedListing;

@@ -3,10 +3,10 @@ package dev.savepoint.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.BucketSource;
-import dev.savepoint.core.BucketTarget;
-import dev.savepoint.core.FilesTarget;
-import dev.savepoint.core.InMemoryStore;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.BucketTarget;
+import dev.savepoint.core.sources.FilesTarget;
+import dev.savepoint.core.store.InMemoryStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.ObjectIndex;
 import dev.savepoint.core.Repository;
@@ -84,20 +84,20 @@ class S3BucketSourceTest {
       byte[] body = new byte[1000 + i];
       new Random(i).nextBytes(body);
       original.put("maps/" + i + ".png", body);
-      uploads.put("maps/" + i + ".png", dev.savepoint.core.ByteSource.wrap(body));
+      uploads.put("maps/" + i + ".png", dev.savepoint.core.store.ByteSource.wrap(body));
     }
     Repository repo = new Repository(new InMemoryStore());
     Manifest m = BackupPlan.builder("uploads").source(BucketSource.of(uploads)).transform(Transforms.zstd())
         .repository(repo).build().run().manifest();
 
     // After the backup: a user's legitimate change, a same-size change, a deletion, and junk.
-    uploads.put("maps/1.png", dev.savepoint.core.ByteSource.wrap("a user's new upload".getBytes()));
+    uploads.put("maps/1.png", dev.savepoint.core.store.ByteSource.wrap("a user's new upload".getBytes()));
     byte[] sameSize = original.get("maps/2.png").clone();
     sameSize[0] ^= 1;
-    uploads.put("maps/2.png", dev.savepoint.core.ByteSource.wrap(sameSize));
+    uploads.put("maps/2.png", dev.savepoint.core.store.ByteSource.wrap(sameSize));
     uploads.delete("maps/3.png");
     for (int i = 0; i < 3; i++) {
-      uploads.put("junk/" + i, dev.savepoint.core.ByteSource.wrap(("junk " + i).getBytes()));
+      uploads.put("junk/" + i, dev.savepoint.core.store.ByteSource.wrap(("junk " + i).getBytes()));
     }
 
     java.util.Map<String, Object> facts = repo.restore(m, new BucketTarget(uploads).asOfBackup(repo, "uploads-safety"),
@@ -105,7 +105,7 @@ class S3BucketSourceTest {
     assertThat(facts).containsEntry("objectsRestored", 3L).containsEntry("objectsDeleted", 3L)
         .containsEntry("objectsUnchanged", 17L).containsKey("safetyBackupId");
     java.util.Map<String, byte[]> now = new java.util.TreeMap<>();
-    for (dev.savepoint.core.ObjectInfo o : uploads.list("")) {
+    for (dev.savepoint.core.store.ObjectInfo o : uploads.list("")) {
       try (var in = uploads.get(o.key())) {
         now.put(o.key(), in.readAllBytes());
       }

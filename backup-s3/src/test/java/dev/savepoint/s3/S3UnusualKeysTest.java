@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.BucketSource;
-import dev.savepoint.core.BucketTarget;
-import dev.savepoint.core.FilesTarget;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.BucketTarget;
+import dev.savepoint.core.sources.FilesTarget;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Manifest;
-import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.Secrets;
@@ -70,19 +70,19 @@ class S3UnusualKeysTest {
 
   @Test
   void everyKeyS3AcceptsIsBackedUpIntoAFilesystemRepositoryAndRestoredExactly() throws Exception {
-    dev.savepoint.core.InMemoryStore bucket = new dev.savepoint.core.InMemoryStore();
+    dev.savepoint.core.store.InMemoryStore bucket = new dev.savepoint.core.store.InMemoryStore();
     for (String key : CORPUS) {
-      bucket.put(key, dev.savepoint.core.ByteSource.wrap(content(key).getBytes(StandardCharsets.UTF_8)));
+      bucket.put(key, dev.savepoint.core.store.ByteSource.wrap(content(key).getBytes(StandardCharsets.UTF_8)));
     }
     roundTrip(bucket, CORPUS, new Repository(new FilesystemStore(tmp.resolve("file-repo"))),
-        new dev.savepoint.core.InMemoryStore());
+        new dev.savepoint.core.store.InMemoryStore());
   }
 
   static String content(String key) {
     return key.equals("empty.bin") ? "" : "content of " + key;
   }
 
-  void roundTrip(dev.savepoint.core.Store bucket, List<String> corpus, Repository repo, dev.savepoint.core.Store restored)
+  void roundTrip(dev.savepoint.core.store.Store bucket, List<String> corpus, Repository repo, dev.savepoint.core.store.Store restored)
       throws Exception {
     Manifest m = BackupPlan.builder("uploads").source(BucketSource.of(bucket)).transform(Transforms.zstd())
         .repository(repo).build().run().manifest();
@@ -136,11 +136,11 @@ class S3UnusualKeysTest {
 
   @Test
   void anUnreadableObjectFailsLoudlyOrIsRecordedAsSkipped() throws Exception {
-    dev.savepoint.core.InMemoryStore bucket = new dev.savepoint.core.InMemoryStore();
-    bucket.put("a.png", dev.savepoint.core.ByteSource.wrap(new byte[] {1}));
-    bucket.put("gone.png", dev.savepoint.core.ByteSource.wrap(new byte[] {2}));
+    dev.savepoint.core.store.InMemoryStore bucket = new dev.savepoint.core.store.InMemoryStore();
+    bucket.put("a.png", dev.savepoint.core.store.ByteSource.wrap(new byte[] {1}));
+    bucket.put("gone.png", dev.savepoint.core.store.ByteSource.wrap(new byte[] {2}));
     // Deleted between listing and reading, as on a busy bucket.
-    dev.savepoint.core.Store vanishing = new dev.savepoint.core.ForwardingStore(bucket) {
+    dev.savepoint.core.store.Store vanishing = new dev.savepoint.core.store.ForwardingStore(bucket) {
       @Override
       public java.io.InputStream get(String key, long offset, long length) throws java.io.IOException {
         if (key.equals("gone.png")) {

@@ -2,7 +2,7 @@ package dev.savepoint.spring;
 
 import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Stores;
+import dev.savepoint.core.store.Stores;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -35,17 +35,17 @@ final class RepositoryUris {
   }
 
   /** A filesystem store opened on first use, and again on each use until it opens. */
-  private static dev.savepoint.core.Store whenAvailable(Path root) {
-    java.util.concurrent.atomic.AtomicReference<dev.savepoint.core.Store> opened =
+  private static dev.savepoint.core.store.Store whenAvailable(Path root) {
+    java.util.concurrent.atomic.AtomicReference<dev.savepoint.core.store.Store> opened =
         new java.util.concurrent.atomic.AtomicReference<>();
-    return (dev.savepoint.core.Store) java.lang.reflect.Proxy.newProxyInstance(RepositoryUris.class.getClassLoader(),
-        new Class<?>[] {dev.savepoint.core.Store.class}, (proxy, method, args) -> {
+    return (dev.savepoint.core.store.Store) java.lang.reflect.Proxy.newProxyInstance(RepositoryUris.class.getClassLoader(),
+        new Class<?>[] {dev.savepoint.core.store.Store.class}, (proxy, method, args) -> {
           if (method.getName().equals("describe") && opened.get() == null) {
             return "file:" + root + " (not available yet)";
           }
-          dev.savepoint.core.Store store = opened.get();
+          dev.savepoint.core.store.Store store = opened.get();
           if (store == null) {
-            store = new dev.savepoint.core.FilesystemStore(root); // throws the IOException that says why
+            store = new dev.savepoint.core.store.FilesystemStore(root); // throws the IOException that says why
             opened.compareAndSet(null, store);
             store = opened.get();
           }
@@ -94,7 +94,7 @@ final class RepositoryUris {
 
   /** A URI as errors show it: without a query, where credentials could be. */
   static String redact(String uri) {
-    String redacted = dev.savepoint.core.Redaction.uri(uri);
+    String redacted = dev.savepoint.core.security.Redaction.uri(uri);
     int q = redacted.indexOf('?');
     return q < 0 ? redacted : redacted.substring(0, q) + "?…";
   }
@@ -106,7 +106,7 @@ final class RepositoryUris {
     }
 
     static dev.savepoint.core.Source bucket(String uri) throws IOException {
-      return dev.savepoint.core.BucketSource.of(dev.savepoint.s3.S3Store.fromUri(uri));
+      return dev.savepoint.core.sources.BucketSource.of(dev.savepoint.s3.S3Store.fromUri(uri));
     }
   }
 }

@@ -2,12 +2,12 @@ package dev.savepoint.spring;
 
 import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.LockProvider;
-import dev.savepoint.core.MicrometerMetrics;
+import dev.savepoint.core.operations.LockProvider;
+import dev.savepoint.core.operations.MicrometerMetrics;
 import dev.savepoint.core.Manifest;
-import dev.savepoint.core.Notifier;
+import dev.savepoint.core.operations.Notifier;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Scheduler;
+import dev.savepoint.core.operations.Scheduler;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.postgres.PostgresLockProvider;
@@ -59,7 +59,7 @@ public class SavepointAutoConfiguration {
     if (bytes.length < 32) {
       throw new SavepointPropertyException("savepoint.manifest-hmac-key must be at least 32 bytes");
     }
-    return repository.signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(bytes));
+    return repository.signedWith(dev.savepoint.core.security.ManifestSigner.hmacSha256(bytes));
   }
 
   /**
@@ -149,7 +149,7 @@ public class SavepointAutoConfiguration {
         }
       }
     });
-    Map<String, dev.savepoint.core.Retention> retention = new LinkedHashMap<>();
+    Map<String, dev.savepoint.core.operations.Retention> retention = new LinkedHashMap<>();
     properties.getPlans().forEach((name, spec) -> {
       String key = "savepoint.plans." + name;
       if (spec.getRetention().isSet()) {
@@ -206,9 +206,9 @@ public class SavepointAutoConfiguration {
     return new SavepointPlans(plans, retention, streamers, properties);
   }
 
-  private static dev.savepoint.core.Retention retention(String key, SavepointProperties.RetentionOptions r) {
+  private static dev.savepoint.core.operations.Retention retention(String key, SavepointProperties.RetentionOptions r) {
     try {
-      dev.savepoint.core.Retention.Builder b = dev.savepoint.core.Retention.builder();
+      dev.savepoint.core.operations.Retention.Builder b = dev.savepoint.core.operations.Retention.builder();
       if (r.getKeepLast() != null) {
         b.last(r.getKeepLast());
       }
@@ -268,18 +268,18 @@ public class SavepointAutoConfiguration {
       if (uri.startsWith("file:")) {
         java.nio.file.Path path = java.nio.file.Path.of(uri.substring("file:".length()));
         if (java.nio.file.Files.isDirectory(path)) {
-          return new dev.savepoint.core.DirectorySource(path);
+          return new dev.savepoint.core.sources.DirectorySource(path);
         }
         if (!java.nio.file.Files.isRegularFile(path)) {
           throw new SavepointPropertyException(key + ".source: " + path + " is neither a directory nor a file");
         }
-        return dev.savepoint.core.StreamSource.file(path);
+        return dev.savepoint.core.sources.StreamSource.file(path);
       }
       if (uri.startsWith("s3://")) {
         return RepositoryUris.bucket(key + ".source", uri);
       }
       if (uri.startsWith("env:")) {
-        return dev.savepoint.core.EnvironmentSource.environment(List.of(uri.substring("env:".length()).split(",")));
+        return dev.savepoint.core.sources.EnvironmentSource.environment(List.of(uri.substring("env:".length()).split(",")));
       }
       PostgresUrl database = database(key, uri, environment);
       if (spec.isPhysical()) {

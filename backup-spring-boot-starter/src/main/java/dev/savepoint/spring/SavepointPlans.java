@@ -1,7 +1,7 @@
 package dev.savepoint.spring;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.Retention;
+import dev.savepoint.core.operations.Retention;
 import java.io.IOException;
 import dev.savepoint.postgres.pitr.WalStreamer;
 import java.util.Map;

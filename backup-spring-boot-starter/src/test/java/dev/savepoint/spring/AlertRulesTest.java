@@ -2,8 +2,8 @@ package dev.savepoint.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.savepoint.core.Event;
-import dev.savepoint.core.MicrometerMetrics;
+import dev.savepoint.core.operations.Event;
+import dev.savepoint.core.operations.MicrometerMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -60,7 +60,7 @@ class AlertRulesTest {
   void rulesUseTheNamesSavepointExports() throws Exception {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     MicrometerMetrics metrics = new MicrometerMetrics(registry).rpo("trpg-tier1", Duration.ofHours(1))
-        .walStreamer("trpg-cluster", new dev.savepoint.core.WalStreamStatus() {
+        .walStreamer("trpg-cluster", new dev.savepoint.core.operations.WalStreamStatus() {
           @Override
           public Instant lastDurableAt() {
             return Instant.now().minusSeconds(3);

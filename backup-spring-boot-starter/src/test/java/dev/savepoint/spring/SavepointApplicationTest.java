@@ -163,7 +163,7 @@ class SavepointApplicationTest {
       drillHealth = get("/actuator/health", 200);
     }
     assertThat(drillHealth).containsPattern("\"lastDrill\":\"passed [^\"]+ \\(backup [0-9A-Za-z.-]+\\)\"");
-    assertThat(new Repository(new dev.savepoint.core.FilesystemStore(archive)).list("trpg-tier1"))
+    assertThat(new Repository(new dev.savepoint.core.store.FilesystemStore(archive)).list("trpg-tier1"))
         .as("copied to the archive (copy-to)").isNotEmpty();
 
     // Retention (keep-last 3) runs after every backup: scheduled every 2 s, the plan holds at most 3 backups, the

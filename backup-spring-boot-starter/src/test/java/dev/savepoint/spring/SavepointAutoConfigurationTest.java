@@ -50,8 +50,8 @@ class SavepointAutoConfigurationTest {
   @Test
   void metricsStartFromTheRepositorysState() throws Exception {
     dev.savepoint.core.Manifest existing = dev.savepoint.core.BackupPlan.builder("trpg-tier1")
-        .source(dev.savepoint.core.StreamSource.of("dump.sql", dev.savepoint.core.ByteSource.wrap(new byte[10])))
-        .repository(new Repository(new dev.savepoint.core.FilesystemStore(tmp.resolve("repo")))).build().run()
+        .source(dev.savepoint.core.sources.StreamSource.of("dump.sql", dev.savepoint.core.store.ByteSource.wrap(new byte[10])))
+        .repository(new Repository(new dev.savepoint.core.store.FilesystemStore(tmp.resolve("repo")))).build().run()
         .manifest();
     runner().withBean(io.micrometer.core.instrument.MeterRegistry.class,
         io.micrometer.core.instrument.simple.SimpleMeterRegistry::new).run(context -> {
@@ -112,13 +112,13 @@ class SavepointAutoConfigurationTest {
    */
   @Test
   void anApplicationsOwnPlanBeanIsPickedUp() throws Exception {
-    java.util.List<dev.savepoint.core.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
-    Repository repository = new Repository(new dev.savepoint.core.FilesystemStore(tmp.resolve("own")));
+    java.util.List<dev.savepoint.core.operations.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Repository repository = new Repository(new dev.savepoint.core.store.FilesystemStore(tmp.resolve("own")));
     runner().withBean("ownPlan", dev.savepoint.core.BackupPlan.class, () -> dev.savepoint.core.BackupPlan
             .builder("campaign-exports").rpo(java.time.Duration.ofHours(2)).repository(repository)
-            .source(dev.savepoint.core.StreamSource.of("export.json", dev.savepoint.core.ByteSource.wrap(
+            .source(dev.savepoint.core.sources.StreamSource.of("export.json", dev.savepoint.core.store.ByteSource.wrap(
                 "{}".getBytes()))).build())
-        .withBean("listener", dev.savepoint.core.Notifier.class, () -> events::add)
+        .withBean("listener", dev.savepoint.core.operations.Notifier.class, () -> events::add)
         .withPropertyValues("savepoint.plans.campaign-exports.schedule=0 3 * * *",
             "savepoint.plans.campaign-exports.retention.keep-last=1")
         .withBean(io.micrometer.core.instrument.MeterRegistry.class,
@@ -131,7 +131,7 @@ class SavepointAutoConfigurationTest {
           plans.run("campaign-exports");
           plans.run("campaign-exports");
           assertThat(repository.list("campaign-exports")).as("retention keep-last 1").hasSize(1);
-          assertThat(events).filteredOn(e -> e.type() == dev.savepoint.core.Event.Type.BACKUP_SUCCEEDED)
+          assertThat(events).filteredOn(e -> e.type() == dev.savepoint.core.operations.Event.Type.BACKUP_SUCCEEDED)
               .hasSizeGreaterThanOrEqualTo(2).allMatch(e -> e.plan().equals("campaign-exports"));
           io.micrometer.core.instrument.MeterRegistry registry =
               context.getBean(io.micrometer.core.instrument.MeterRegistry.class);
@@ -144,8 +144,8 @@ class SavepointAutoConfigurationTest {
                   "within RPO");
         });
     runner().withBean("ownPlan", dev.savepoint.core.BackupPlan.class, () -> dev.savepoint.core.BackupPlan
-            .builder("campaign-exports").repository(repository).source(dev.savepoint.core.StreamSource.of("e.json",
-                dev.savepoint.core.ByteSource.wrap(new byte[1]))).build())
+            .builder("campaign-exports").repository(repository).source(dev.savepoint.core.sources.StreamSource.of("e.json",
+                dev.savepoint.core.store.ByteSource.wrap(new byte[1]))).build())
         .withPropertyValues("savepoint.plans.campaign-exports.source=postgresql://app@db/trpg")
         .run(context -> assertThat(context.getStartupFailure()).hasStackTraceContaining("savepoint.plans."
             + "campaign-exports.source: the BackupPlan bean of that name defines this already"));
@@ -153,7 +153,7 @@ class SavepointAutoConfigurationTest {
     authenticatedOrNot().withPropertyValues("savepoint.manifest-hmac-key=" + "k".repeat(32),
         "savepoint.plans.trpg-tier1.encryption-passphrase=p").withBean("ownPlan", dev.savepoint.core.BackupPlan.class,
             () -> dev.savepoint.core.BackupPlan.builder("campaign-exports").repository(repository)
-                .source(dev.savepoint.core.StreamSource.of("e.json", dev.savepoint.core.ByteSource.wrap(new byte[1])))
+                .source(dev.savepoint.core.sources.StreamSource.of("e.json", dev.savepoint.core.store.ByteSource.wrap(new byte[1])))
                 .build())
         .run(context -> assertThat(context.getStartupFailure()).hasStackTraceContaining("BackupPlan bean "
             + "'campaign-exports': nothing authenticates its backups").hasStackTraceContaining(

@@ -1,7 +1,7 @@
 package dev.savepoint.testkit;
 
-import dev.savepoint.core.ForwardingStore;
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.ForwardingStore;
+import dev.savepoint.core.store.Store;
 import dev.savepoint.core.TransientStoreException;
 import java.io.FilterInputStream;
 import java.io.IOException;

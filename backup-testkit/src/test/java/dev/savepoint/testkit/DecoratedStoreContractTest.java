@@ -1,8 +1,8 @@
 package dev.savepoint.testkit;
 
-import dev.savepoint.core.InMemoryStore;
-import dev.savepoint.core.Store;
-import dev.savepoint.core.Stores;
+import dev.savepoint.core.store.InMemoryStore;
+import dev.savepoint.core.store.Store;
+import dev.savepoint.core.store.Stores;
 
 /** The standard decorator stack must not change store behaviour. */
 class DecoratedStoreContractTest extends StoreContract {

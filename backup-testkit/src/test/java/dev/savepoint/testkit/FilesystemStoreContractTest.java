@@ -2,8 +2,8 @@ package dev.savepoint.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.savepoint.core.FilesystemStore;
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.Store;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,7 +32,7 @@ class FilesystemStoreContractTest extends StoreContract {
 
   @Test
   void deleteRemovesEmptiedDirectories() throws Exception {
-    store.put("plan/id/a", dev.savepoint.core.ByteSource.wrap(new byte[] {1}));
+    store.put("plan/id/a", dev.savepoint.core.store.ByteSource.wrap(new byte[] {1}));
     store.delete("plan/id/a");
     assertThat(((FilesystemStore) store).root().resolve("plan")).doesNotExist();
   }

@@ -1,7 +1,7 @@
 package dev.savepoint.testkit;
 
-import dev.savepoint.core.InMemoryStore;
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.InMemoryStore;
+import dev.savepoint.core.store.Store;
 
 class InMemoryStoreContractTest extends StoreContract {
   @Override

@@ -1,6 +1,6 @@
 package dev.savepoint.core.internal;
 
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.Store;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.savepoint.core.internal;
 
-import dev.savepoint.core.ManifestSigner;
+import dev.savepoint.core.security.ManifestSigner;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;

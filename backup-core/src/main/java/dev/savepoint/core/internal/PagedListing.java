@@ -1,6 +1,6 @@
 package dev.savepoint.core.internal;
 
-import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.store.ObjectInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Iterator;

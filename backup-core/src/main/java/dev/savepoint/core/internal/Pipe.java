@@ -1,5 +1,6 @@
 package dev.savepoint.core.internal;
 
+import dev.savepoint.core.Source;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;

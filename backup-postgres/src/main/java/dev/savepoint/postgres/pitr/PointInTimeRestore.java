@@ -2,7 +2,7 @@ package dev.savepoint.postgres.pitr;
 
 import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactRecord;
-import dev.savepoint.core.Event;
+import dev.savepoint.core.operations.Event;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;

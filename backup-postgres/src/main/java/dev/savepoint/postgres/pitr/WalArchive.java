@@ -2,15 +2,15 @@ package dev.savepoint.postgres.pitr;
 
 import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactRecord;
-import dev.savepoint.core.ByteSource;
+import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.ChunkDigests;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.IntegrityException;
-import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.Store;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.internal.ChunkProbe;
 import dev.savepoint.core.internal.ManifestCodec;

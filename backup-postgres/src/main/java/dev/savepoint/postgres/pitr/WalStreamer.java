@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * stores the new timeline's history file after a promotion. {@link #run} blocks until {@link #close}; a single
  * thread reads the stream.
  */
-public final class WalStreamer implements Runnable, AutoCloseable, dev.savepoint.core.WalStreamStatus {
+public final class WalStreamer implements Runnable, AutoCloseable, dev.savepoint.core.operations.WalStreamStatus {
   private static final Logger log = LoggerFactory.getLogger(WalStreamer.class);
 
   private final PostgresUrl url;

@@ -3,7 +3,7 @@ package dev.savepoint.postgres.pitr;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
@@ -96,7 +96,7 @@ class HonestWindowTest {
         stored = in.readAllBytes();
       }
       stored[stored.length / 2] ^= 1;
-      repo.store().put(key, dev.savepoint.core.ByteSource.wrap(stored));
+      repo.store().put(key, dev.savepoint.core.store.ByteSource.wrap(stored));
       PointInTimeRestore.Result atEarly = pitr.restore(early, tmp.resolve("early"), Secrets.none());
       assertThat(atEarly.walFiles()).as("fetched WAL files").isLessThan(r.walFiles());
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> pitr.restore(null, tmp.resolve("latest"),

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
@@ -42,7 +42,7 @@ class HostileClusterSettingsTest {
     try (TestPostgres server = TestPostgres.dedicated()) {
       PostgresUrl url = PostgresUrl.parse(server.url("postgres"));
       Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")))
-          .signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(new byte[32]));
+          .signedWith(dev.savepoint.core.security.ManifestSigner.hmacSha256(new byte[32]));
       WalArchive archive = new WalArchive(repo, "cluster", List.of(Transforms.zstd()));
       WalStreamer streamer = new WalStreamer(url, archive, "savepoint_hostile_" + Long.toHexString(System.nanoTime()),
           Duration.ofMillis(300));
@@ -137,7 +137,7 @@ class HostileClusterSettingsTest {
    */
   @Test
   void aWalRecordWhoseNameIsNoWalFileNameIsIgnored() throws Exception {
-    dev.savepoint.core.InMemoryStore store = new dev.savepoint.core.InMemoryStore();
+    dev.savepoint.core.store.InMemoryStore store = new dev.savepoint.core.store.InMemoryStore();
     Repository repo = new Repository(store);
     WalArchive archive = new WalArchive(repo, "cluster", List.of());
     byte[] history = "1\t0/3000000\tno recovery target specified\n".getBytes(StandardCharsets.UTF_8);
@@ -147,7 +147,7 @@ class HostileClusterSettingsTest {
       record = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     String evil = "../../../savepoint-escape.history";
-    store.put("cluster/wal/" + evil + ".json", dev.savepoint.core.ByteSource.wrap(
+    store.put("cluster/wal/" + evil + ".json", dev.savepoint.core.store.ByteSource.wrap(
         record.replace("\"00000002.history\"", "\"" + evil + "\"").getBytes(StandardCharsets.UTF_8)));
     assertThat(archive.entries()).containsOnlyKeys("00000002.history");
     assertThat(archive.damaged()).containsKey(evil);

@@ -3,7 +3,7 @@ package dev.savepoint.postgres.pitr;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
@@ -60,7 +60,7 @@ class InPlaceRecoveryTest {
     try (TestPostgres server = TestPostgres.dedicated()) {
       PostgresUrl url = PostgresUrl.parse(server.url("postgres"));
       Repository repo = new Repository(new FilesystemStore(tmp.resolve("repo")))
-          .signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(new byte[32]));
+          .signedWith(dev.savepoint.core.security.ManifestSigner.hmacSha256(new byte[32]));
       String slot = "savepoint_inplace_" + Long.toHexString(System.nanoTime());
       WalStreamer streamer = new WalStreamer(url, new WalArchive(repo, "cluster", List.of(Transforms.zstd())), slot,
           Duration.ofMillis(300));

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreException;
@@ -53,7 +53,7 @@ class PointInTimeRecoveryTest {
     Path repoDir = tmp.resolve("repo");
     // Signed: WAL records are signed documents, so a writer without the key cannot substitute WAL (below).
     Repository repo = new Repository(new FilesystemStore(repoDir))
-        .signedWith(dev.savepoint.core.ManifestSigner.hmacSha256(new byte[32]));
+        .signedWith(dev.savepoint.core.security.ManifestSigner.hmacSha256(new byte[32]));
     String slot = "savepoint_test_" + Long.toHexString(System.nanoTime());
     WalArchive archive = new WalArchive(repo, "pitr", List.of(Transforms.zstd()));
     WalStreamer streamer = new WalStreamer(url, archive, slot, Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(500));
@@ -187,7 +187,7 @@ class PointInTimeRecoveryTest {
       s.execute("SELECT pg_switch_wal()");
       Manifest second = BackupPlan.builder("pitr").source(new BaseBackupSource(url)).transform(Transforms.zstd())
           .repository(repo).verifier(Verifiers.presence(1)).build().run().manifest();
-      repo.prune("pitr", dev.savepoint.core.Retention.builder().last(1).build(), false, Duration.ofHours(1));
+      repo.prune("pitr", dev.savepoint.core.operations.Retention.builder().last(1).build(), false, Duration.ofHours(1));
       List<String> pruned = pitr.pruneWal(false);
       WalSegment secondStart = WalSegment.containing(1, WalSegment.parseLsn(String.valueOf(
           second.source().facts().get("startLsn"))), ((Number) second.source().facts().get("walSegmentSize")).longValue());
@@ -209,14 +209,14 @@ class PointInTimeRecoveryTest {
       }
       byte[] flipped = stored.clone();
       flipped[flipped.length / 2] ^= 0x01;
-      repo.store().put(victim.artifact().key(), dev.savepoint.core.ByteSource.wrap(flipped));
+      repo.store().put(victim.artifact().key(), dev.savepoint.core.store.ByteSource.wrap(flipped));
       Path damaged = Files.createDirectories(tmp.resolve("damaged"));
       assertThatThrownBy(() -> pitr.restore(null, damaged, Secrets.none()))
           .isInstanceOf(dev.savepoint.core.IntegrityException.class).hasMessageContaining(victimName);
       try (var left = Files.list(damaged)) {
         assertThat(left).as("nothing of the failed restore").isEmpty();
       }
-      repo.store().put(victim.artifact().key(), dev.savepoint.core.ByteSource.wrap(stored));
+      repo.store().put(victim.artifact().key(), dev.savepoint.core.store.ByteSource.wrap(stored));
 
       // The segment the (now oldest) base backup starts in: complete, since ending a backup switches segments.
       String lost = secondStart.name();
@@ -227,7 +227,7 @@ class PointInTimeRecoveryTest {
       try (var in = repo.store().get(record)) {
         original = in.readAllBytes();
       }
-      repo.store().put(record, dev.savepoint.core.ByteSource.wrap(
+      repo.store().put(record, dev.savepoint.core.store.ByteSource.wrap(
           new String(original, java.nio.charset.StandardCharsets.UTF_8).replace("\"storedAt\"", " \"storedAt\"")
               .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
       assertThat(pitr.gaps()).singleElement().asString().startsWith(lost + " (stored, but refused: ")

@@ -2,7 +2,7 @@ package dev.savepoint.postgres.pitr;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.savepoint.core.FilesystemStore;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Repository;
 import java.nio.file.Path;

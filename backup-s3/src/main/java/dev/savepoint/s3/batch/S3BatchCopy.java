@@ -2,14 +2,14 @@ package dev.savepoint.s3.batch;
 
 import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactRecord;
-import dev.savepoint.core.BucketSource;
+import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.ObjectIndex;
-import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.Store;
+import dev.savepoint.core.store.Store;
 import dev.savepoint.core.StoreException;
-import dev.savepoint.core.Stores;
+import dev.savepoint.core.store.Stores;
 import dev.savepoint.core.internal.BackupIds;
 import dev.savepoint.core.internal.BatchedDeletes;
 import dev.savepoint.core.internal.Keys;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.BucketSource;
-import dev.savepoint.core.FilesTarget;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.FilesTarget;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.ObjectIndex;
-import dev.savepoint.core.ObjectInfo;
+import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
@@ -197,7 +197,7 @@ class S3BatchCopyTest {
     };
     S3BatchCopy.Copies copies = new S3BatchCopy.Copies(S3Store.builder(headOnly, "vault").prefix("repo/").build(),
         "uploads/B/", "uploads/");
-    dev.savepoint.core.ObjectInfo listed = new dev.savepoint.core.ObjectInfo("a.txt", content.length, changed, "e");
+    dev.savepoint.core.store.ObjectInfo listed = new dev.savepoint.core.store.ObjectInfo("a.txt", content.length, changed, "e");
     assertThat(copies.copyOf(listed, "objects/a.txt")).hasValueSatisfying(r -> {
       assertThat(r.rawSha256()).isEqualTo(sha256).isEqualTo(r.storedSha256());
       assertThat(r.key()).isEqualTo("uploads/B/objects/uploads/a.txt");
@@ -205,7 +205,7 @@ class S3BatchCopyTest {
     });
     copied[0] = changed; // copied in the second of the object's last change: it may hold the older bytes
     assertThat(copies.copyOf(listed, "objects/a.txt")).isEmpty();
-    assertThat(copies.copyOf(new dev.savepoint.core.ObjectInfo("a.txt", 99, java.time.Instant.EPOCH, "e"),
+    assertThat(copies.copyOf(new dev.savepoint.core.store.ObjectInfo("a.txt", 99, java.time.Instant.EPOCH, "e"),
         "objects/a.txt")).as("another size").isEmpty();
     copied[0] = changed.plusSeconds(60);
     type[0] = ChecksumType.COMPOSITE; // a checksum of parts is no SHA-256 of the object: read it (here: refused)
@@ -218,10 +218,10 @@ class S3BatchCopyTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("12 digits");
     assertThatThrownBy(() -> S3BatchCopy.builder(batchOperations, "123456789012", "savepoint-role"))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("role ARN");
-    BucketSource notS3 = BucketSource.of(new dev.savepoint.core.InMemoryStore());
+    BucketSource notS3 = BucketSource.of(new dev.savepoint.core.store.InMemoryStore());
     assertThatThrownBy(() -> batch.start("uploads", notS3, repo))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("copies from S3");
-    Repository notS3Repository = new Repository(new dev.savepoint.core.InMemoryStore());
+    Repository notS3Repository = new Repository(new dev.savepoint.core.store.InMemoryStore());
     assertThatThrownBy(() -> batch.start("uploads", BucketSource.of(uploads), notS3Repository))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("copies into S3");
   }

@@ -3,12 +3,12 @@ package example;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.ByteSource;
+import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
-import dev.savepoint.core.StreamSource;
-import dev.savepoint.core.StreamTarget;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.sources.StreamTarget;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.s3.S3Store;
