@@ -47,6 +47,9 @@ import org.slf4j.LoggerFactory;
  * <p>Memory per artifact in flight is bounded by two pipes (1 MiB each) plus the transforms' buffers.
  * Instances are immutable and thread-safe; concurrent runs produce distinct backups.
  */
+// Over 500 lines on purpose: the plan, its builder and the artifact pipeline of a run (ArtifactStream: small artifacts
+// held and stored inline, large ones through two stages, aborts) share the run's state and its lock; split apart,
+// that state would have to be published between classes.
 public final class BackupPlan {
   private static final Logger log = LoggerFactory.getLogger(BackupPlan.class);
 

@@ -32,6 +32,9 @@ import java.util.TreeSet;
  * {@link #list} never shows the remains of a failed or killed backup; {@link #deleteOrphans} removes them.
  * Thread-safe.
  */
+// Over 500 lines on purpose: the one class that knows the repository's layout and its trust rules. Every read and write
+// of a manifest, document, lease or artifact goes through it, so no caller can skip a rule (signatures, the order of
+// manifest and completion marker, leases before deletes). The mechanics live beside it: Leases, Reclaim, ObjectIndex.
 public final class Repository {
   public static final String MANIFEST = "manifest.json";
 
@@ -1175,7 +1178,7 @@ public final class Repository {
         manifests.add(m.get());
       } else if (BackupIds.startTime(id).isBefore(cutoff) && store.stat(manifestKey(plan, id)).isEmpty()
           && store.stat(completeKey(plan, id)).isEmpty()
-          && !hasActiveLease(store.list(plan + "/" + id + "/leases/"))) {
+          && !leases().hasActiveLease(store.list(plan + "/" + id + "/leases/"))) {
         candidates.add(id); // no manifest at all, and never completed: a damaged one, or a lost manifest, is no orphan
       }
     }
@@ -1309,152 +1312,28 @@ public final class Repository {
 
   /** Whether a lease holds {@code m}. */
   private boolean hasActiveLease(Manifest m) throws IOException {
-    return hasActiveLease(store.list(m.plan() + "/" + m.id() + "/leases/"));
+    return leases().hasActiveLease(store.list(m.plan() + "/" + m.id() + "/leases/"));
   }
 
-  /**
-   * Whether one of {@code objects} is a lease that holds. Leases are honoured unsigned (a restore host may hold
-   * only a public key), so a lease counts for at most {@link #MAX_LEASE} after the store received it, whatever
-   * its text says: a planted lease cannot keep a backup from retention for ever. A lease whose holder ran on this
-   * machine and is gone (killed) no longer holds.
-   */
-  private boolean hasActiveLease(List<ObjectInfo> objects) throws IOException {
-    Instant now = Instant.now();
-    for (ObjectInfo o : objects) {
-      if (!o.key().contains("/leases/") || o.key().endsWith(".sig")
-          || o.lastModified().plus(MAX_LEASE).isBefore(now)) {
-        continue;
-      }
-      String text;
-      try (InputStream in = store.get(o.key())) {
-        text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      } catch (ObjectNotFoundException released) {
-        continue;
-      }
-      if (dev.savepoint.core.internal.Holder.isDead(text)) {
-        continue; // its holder, on this machine, was killed: the lease lapsed with it
-      }
-      String until = text.lines().findFirst().orElse("");
-      try {
-        if (Instant.parse(until).isAfter(now)) {
-          return true;
-        }
-      } catch (java.time.format.DateTimeParseException e) {
-        return true; // An unreadable lease is treated as held: never delete on doubt.
-      }
-    }
-    return false;
+  /** Who holds what in this repository: leases on backups, running backups, exclusive locks. */
+  private Leases leases() {
+    return new Leases(store, describe());
   }
 
-  /**
-   * Marks backup {@code id} of {@code plan} as running until the returned lease is closed. A heartbeat renews
-   * the lease every {@link #RUNNING_HEARTBEAT}, so cleaning up incomplete remains ({@link #deleteOrphans},
-   * prune) leaves a backup that runs for many hours alone; a killed backup stops renewing, and its remains
-   * become removable three heartbeats later.
-   */
+  /** Marks backup {@code id} of {@code plan} as running until the returned lease is closed: see {@link Leases}. */
   Lease running(String plan, String id) throws IOException {
-    String key = plan + "/" + id + "/leases/running.lease";
-    Runnable renew = () -> {
-      String text = Instant.now().plus(RUNNING_HEARTBEAT.multipliedBy(3)) + "\nbackup running\n"
-          + dev.savepoint.core.internal.Holder.line();
-      try {
-        store.put(key, ByteSource.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-      } catch (IOException | RuntimeException e) {
-        org.slf4j.LoggerFactory.getLogger(Repository.class).warn("cannot renew the lease of running backup {} of "
-            + "plan '{}'; a cleanup of incomplete backups could remove it: {}", id, plan, e.getMessage());
-      }
-    };
-    renew.run();
-    java.util.concurrent.ScheduledExecutorService heartbeat = heartbeat("savepoint-lease-" + plan, renew);
-    return () -> {
-      heartbeat.shutdownNow();
-      try {
-        store.delete(key);
-      } catch (IOException | RuntimeException e) {
-        // The backup is done either way: the lease lapses three heartbeats from now.
-        org.slf4j.LoggerFactory.getLogger(Repository.class).warn("cannot remove the lease of finished backup {} of "
-            + "plan '{}' ({}); it lapses on its own", id, plan, e.getMessage());
-      }
-    };
+    return leases().running(plan, id);
   }
 
   /**
    * Holds {@code key} (e.g. {@code _savepoint/locks/recovery-trpg.lock}) for one operation at a time, across
    * processes and hosts, until the returned lease is closed: a second caller gets an {@link IllegalStateException}
-   * naming who holds it and since when ({@code purpose} says what the holder does, e.g. "recovery 'trpg'"). The
-   * stores offer no conditional write, so the lock is claimed by writing a unique token, waiting {@code settle} and
-   * reading it back (of two claims within that time, the last written wins and the other refuses; a later one sees
-   * the held lock). A heartbeat renews it; a holder killed on this
-   * machine, or one silent for three heartbeats, no longer holds it.
+   * naming who holds it and since when ({@code purpose} says what the holder does, e.g. "recovery 'trpg'"). The lock
+   * is claimed by writing a unique token, waiting {@code settle} and reading it back; a heartbeat renews it; a holder
+   * killed on this machine, or one silent for three heartbeats, no longer holds it.
    */
   public Lease exclusive(String key, String purpose, Duration settle) throws IOException {
-    Optional<String> held = heldBy(key);
-    if (held.isPresent()) {
-      throw new IllegalStateException("cannot start " + purpose + ": " + held.get() + " holds " + key + " in "
-          + describe() + "; wait for it, or remove that lock if you are sure it is gone");
-    }
-    String token = java.util.UUID.randomUUID().toString();
-    Instant since = Instant.now();
-    Runnable renew = () -> {
-      String text = Instant.now().plus(RUNNING_HEARTBEAT.multipliedBy(3)) + "\n" + purpose + " since "
-          + since + " by " + System.getProperty("user.name") + "\n" + dev.savepoint.core.internal.Holder.line()
-          + "\ntoken " + token + "\n";
-      try {
-        store.put(key, ByteSource.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-      } catch (IOException | RuntimeException e) {
-        org.slf4j.LoggerFactory.getLogger(Repository.class).warn("cannot renew the lock {}: {}", key, e.getMessage());
-      }
-    };
-    renew.run();
-    try {
-      Thread.sleep(settle.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while taking " + key);
-    }
-    String now;
-    try (InputStream in = store.get(key)) {
-      now = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    } catch (ObjectNotFoundException e) {
-      now = "";
-    }
-    if (!now.contains("token " + token)) {
-      throw new IllegalStateException("cannot start " + purpose + ": " + now.lines().skip(1).findFirst().orElse("?")
-          + " claimed " + key + " in " + describe() + " at the same moment");
-    }
-    java.util.concurrent.ScheduledExecutorService heartbeat = heartbeat("savepoint-lock", renew);
-    return () -> {
-      heartbeat.shutdownNow();
-      store.delete(key);
-    };
-  }
-
-  /** Runs {@code renew} every {@link #RUNNING_HEARTBEAT} on a daemon thread until the executor is shut down. */
-  private static java.util.concurrent.ScheduledExecutorService heartbeat(String threadName, Runnable renew) {
-    java.util.concurrent.ScheduledExecutorService heartbeat =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-            dev.savepoint.core.internal.DaemonThreads.named(threadName));
-    heartbeat.scheduleAtFixedRate(renew, RUNNING_HEARTBEAT.toMillis(), RUNNING_HEARTBEAT.toMillis(),
-        java.util.concurrent.TimeUnit.MILLISECONDS);
-    return heartbeat;
-  }
-
-  /** Who holds the lock at {@code key} ("purpose since … by …"), if a live holder does. */
-  private Optional<String> heldBy(String key) throws IOException {
-    String text;
-    Optional<ObjectInfo> info = store.stat(key);
-    if (info.isEmpty() || info.get().lastModified().plus(RUNNING_HEARTBEAT.multipliedBy(3)).isBefore(Instant.now())) {
-      return Optional.empty();
-    }
-    try (InputStream in = store.get(key)) {
-      text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    } catch (ObjectNotFoundException released) {
-      return Optional.empty();
-    }
-    if (dev.savepoint.core.internal.Holder.isDead(text)) {
-      return Optional.empty(); // its holder, on this machine, was killed
-    }
-    return Optional.of(text.lines().skip(1).findFirst().orElse("unknown holder"));
+    return leases().exclusive(key, purpose, settle);
   }
 
   /** How often a running backup renews its lease. */

@@ -73,6 +73,8 @@ import org.bouncycastle.openpgp.operator.bc.BcPublicKeyKeyEncryptionMethodGenera
  * of the stored messages themselves — so that an incremental backup notices a changed passphrase and stores
  * its objects again under the new one ({@link #sameKeysAs}).
  */
+// Over 500 lines: the encrypting and decrypting streams of BouncyCastle, the passphrase check values and the key
+// reading share the same key material and settings; splitting them would spread the secrets over more classes.
 public final class OpenPgpEncryption implements Transform {
   static final String NAME = "openpgp";
   /** Secret names used at restore time (see {@link Secrets}). */

@@ -48,6 +48,8 @@ import java.util.concurrent.TimeUnit;
  * row counts are therefore exactly what a restore contains, even while the application keeps writing. Facts
  * recorded: server version, database size, snapshot id, format, per-table row counts.
  */
+// Over 500 lines: the snapshot, the selection of tables and the three dump formats (pg_dump plain and custom, parallel
+// COPY on an exported snapshot) share one consistent view of the database; the per-table COPY is in ParallelCopy.
 public final class PostgresSource implements Source {
   /** Dump formats: plain SQL for psql, custom archive for pg_restore. */
   public enum Format {

@@ -61,6 +61,9 @@ import org.slf4j.LoggerFactory;
  * Any failure drops the scratch database and leaves the target as it was; scratch databases of earlier killed
  * restores are dropped. Renaming needs the target to have no open connections: stop the application first.
  */
+// Over 500 lines: the scratch-and-swap orchestration of whole-database and tier restores, with the safety backup and
+// the scratch leases; loading (DumpLoader), roles and label providers (ServerRoles), verification
+// (RestoreVerification), tier replacement (TierReplacement) and database properties are classes of their own.
 public final class PostgresTarget implements RestoreTarget {
   private static final Logger log = LoggerFactory.getLogger(PostgresTarget.class);
 

@@ -85,6 +85,8 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * {@link TransientStoreException}; a missing bucket or denied access is a {@link StoreException} that says
  * so. Credentials never appear in messages or {@link #describe()}.
  */
+// Over 500 lines: one class per service API surface, as GcsStore — the streaming multipart upload and the resuming
+// download are its nested classes because they share the client, the bucket's options and its error mapping.
 public final class S3Store implements Store {
   private static final Logger log = LoggerFactory.getLogger(S3Store.class);
   static final long MIN_PART = 5L * 1024 * 1024;
