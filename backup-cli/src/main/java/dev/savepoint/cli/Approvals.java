@@ -1,9 +1,9 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.ApprovalException;
+import dev.savepoint.core.Repository;
 import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.core.security.Approvers;
-import dev.savepoint.core.Repository;
 import dev.savepoint.core.security.RestoreApprovals;
 import java.io.IOException;
 import java.nio.file.Path;

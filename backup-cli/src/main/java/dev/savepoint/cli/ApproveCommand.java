@@ -1,9 +1,9 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.security.Approvers;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.security.Approvers;
 import dev.savepoint.core.security.RestoreApprovals;
 import java.nio.file.Path;
 import java.time.Duration;

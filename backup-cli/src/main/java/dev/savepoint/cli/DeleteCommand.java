@@ -1,8 +1,8 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.core.security.RestoreApprovals;
 import java.util.Map;
 import java.util.concurrent.Callable;

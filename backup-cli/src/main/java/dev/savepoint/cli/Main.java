@@ -5,9 +5,9 @@ import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.CryptoException;
 import dev.savepoint.core.IntegrityException;
 import java.io.PrintWriter;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * The {@code savepoint} command line. Exit codes: 0 success, 1 operation failed, 2 usage or configuration

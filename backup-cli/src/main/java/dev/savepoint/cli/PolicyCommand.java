@@ -1,8 +1,8 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.ApprovalException;
-import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.security.ApprovalPolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;

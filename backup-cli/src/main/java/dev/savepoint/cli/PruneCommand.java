@@ -1,8 +1,8 @@
 package dev.savepoint.cli;
 
-import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.security.ApprovalPolicy;
 import dev.savepoint.postgres.pitr.BaseBackupSource;
 import dev.savepoint.postgres.pitr.PointInTimeRestore;
 import java.time.Duration;
@@ -12,10 +12,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 @Command(name = "prune", description = "Delete backups the retention rules do not keep (a backup is kept if any "
     + "rule keeps it; at least one --keep-* rule is required). The newest backup and backups in use by a restore "

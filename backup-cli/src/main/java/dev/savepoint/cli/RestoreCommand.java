@@ -4,21 +4,21 @@ import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreTarget;
+import dev.savepoint.core.security.ApprovalPolicy;
+import dev.savepoint.core.sources.FilesTarget;
 import dev.savepoint.core.store.ArchiveRestore;
 import dev.savepoint.core.store.ArchiveSupport;
-import java.util.List;
-import dev.savepoint.core.security.ApprovalPolicy;
+import dev.savepoint.postgres.PostgresTarget;
+import dev.savepoint.postgres.PostgresUrl;
+import dev.savepoint.postgres.TierRestore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import dev.savepoint.core.sources.FilesTarget;
-import dev.savepoint.postgres.PostgresTarget;
-import dev.savepoint.postgres.PostgresUrl;
-import dev.savepoint.postgres.TierRestore;
 import picocli.CommandLine.Option;
 
 @Command(name = "restore", description = "Restore a backup. Every digest is verified while streaming; on a "

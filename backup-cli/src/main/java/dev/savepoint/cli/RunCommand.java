@@ -1,9 +1,9 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.operations.LockProvider;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.operations.LockProvider;
 import dev.savepoint.core.operations.Scheduler;
 import dev.savepoint.postgres.PostgresLockProvider;
 import dev.savepoint.postgres.PostgresUrl;

@@ -1,9 +1,9 @@
 package dev.savepoint.cli;
 
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.security.ManifestSigner;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
+import dev.savepoint.core.security.ManifestSigner;
 import java.nio.charset.StandardCharsets;
 import picocli.CommandLine.Option;
 

@@ -1,16 +1,17 @@
 package dev.savepoint.cli;
 
+import dev.savepoint.core.ConfigurationException;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.RestoreTarget;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Source;
 import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.sources.BucketTarget;
-import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.sources.DirectorySource;
 import dev.savepoint.core.sources.DirectoryTarget;
 import dev.savepoint.core.sources.EnvironmentSource;
 import dev.savepoint.core.sources.FilesTarget;
-import dev.savepoint.core.Manifest;
-import dev.savepoint.core.Repository;
-import dev.savepoint.core.RestoreTarget;
-import dev.savepoint.core.Source;
 import dev.savepoint.core.sources.StreamSource;
 import dev.savepoint.core.sources.StreamTarget;
 import dev.savepoint.core.store.Stores;
@@ -18,13 +19,12 @@ import dev.savepoint.gcs.GcsStore;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresTarget;
 import dev.savepoint.postgres.PostgresUrl;
-import dev.savepoint.core.Secrets;
 import dev.savepoint.providers.ManagedPitr;
 import dev.savepoint.providers.NeonPitr;
 import dev.savepoint.providers.SupabasePitr;
 import dev.savepoint.s3.S3Store;
-import java.net.URI;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 

@@ -1,7 +1,7 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.internal.BackupIds;
+import dev.savepoint.core.store.ByteSource;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,9 +1,9 @@
 package dev.savepoint.core;
 
-import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One stored artifact of a backup, as the manifest records it: where it is, how big it is before and after

@@ -1,9 +1,9 @@
 package dev.savepoint.core;
 
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Given to a {@link Source} by the backup pipeline. Each {@link #open} starts a new artifact whose bytes

@@ -1,17 +1,16 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.operations.Event;
-import dev.savepoint.core.store.ObjectInfo;
-import dev.savepoint.core.store.Store;
-import dev.savepoint.core.operations.Notifier;
-import dev.savepoint.core.operations.RpoMonitor;
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.BackupIds;
+import dev.savepoint.core.internal.ChunkProbe;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.Pipe;
-import dev.savepoint.core.internal.ChunkProbe;
 import dev.savepoint.core.internal.Probe;
 import dev.savepoint.core.internal.ProbeOutputStream;
+import dev.savepoint.core.operations.Event;
+import dev.savepoint.core.operations.Notifier;
+import dev.savepoint.core.operations.RpoMonitor;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -28,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,12 +1,12 @@
 package dev.savepoint.core;
 
-import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The record of one complete backup, stored as {@code <plan>/<id>/manifest.json} after every artifact. A

@@ -1,7 +1,5 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.sources.BucketSource;
-import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
@@ -10,6 +8,7 @@ import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.ManifestCodec;
 import dev.savepoint.core.internal.Probe;
 import dev.savepoint.core.internal.ProbeOutputStream;
+import dev.savepoint.core.sources.BucketSource;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -21,6 +20,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The object index of a {@link BucketSource} backup: one entry per object — its key, size, modification time, ETag

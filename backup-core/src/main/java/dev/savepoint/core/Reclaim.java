@@ -1,22 +1,22 @@
 package dev.savepoint.core;
 
+import dev.savepoint.core.internal.BatchedDeletes;
+import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.store.Store;
-import org.jspecify.annotations.Nullable;
-import dev.savepoint.core.internal.BatchedDeletes;
-import dev.savepoint.core.internal.Keys;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Map;
+import java.util.Objects;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Deletes what deleted backups of one plan leave behind, deciding from manifests where it can: a directory no

@@ -1,18 +1,17 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.security.AuditLog;
-import dev.savepoint.core.store.ObjectInfo;
-import dev.savepoint.core.operations.Retention;
-import dev.savepoint.core.security.ManifestSigner;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.Store;
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.BackupIds;
-import dev.savepoint.core.internal.PagedListing;
 import dev.savepoint.core.internal.ChunkVerifyingInputStream;
 import dev.savepoint.core.internal.ManifestCodec;
+import dev.savepoint.core.internal.PagedListing;
 import dev.savepoint.core.internal.Probe;
 import dev.savepoint.core.internal.VerifyingInputStream;
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.security.AuditLog;
+import dev.savepoint.core.security.ManifestSigner;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -23,8 +22,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Savepoint's layout on a {@link Store}: {@code <plan>/<backup-id>/<artifact>} and

@@ -1,7 +1,7 @@
 package dev.savepoint.core;
 
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Root of Savepoint's error hierarchy. Every subclass names what failed and, where it can, what to do.

@@ -1,12 +1,12 @@
 package dev.savepoint.core;
 
 import dev.savepoint.core.store.ObjectInfo;
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /** The built-in verifiers, cheapest first. */
 public final class Verifiers {

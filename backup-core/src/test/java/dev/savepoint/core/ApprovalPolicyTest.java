@@ -1,16 +1,16 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.security.Approvers;
-import dev.savepoint.core.security.RestoreApprovals;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.security.ApprovalPolicy;
-import dev.savepoint.core.store.InMemoryStore;
 import static dev.savepoint.core.ControlTest.sign;
 import static dev.savepoint.core.ControlTest.signer;
 import static dev.savepoint.core.ControlTest.sshKey;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.security.ApprovalPolicy;
+import dev.savepoint.core.security.Approvers;
+import dev.savepoint.core.security.RestoreApprovals;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.InMemoryStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;

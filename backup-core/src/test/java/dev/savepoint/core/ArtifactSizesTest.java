@@ -1,9 +1,9 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.store.InMemoryStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,18 +1,18 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.sources.DirectorySource;
-import dev.savepoint.core.sources.DirectoryTarget;
-import dev.savepoint.core.sources.StreamTarget;
-import dev.savepoint.core.store.ForwardingStore;
-import dev.savepoint.core.store.RetryPolicy;
-import dev.savepoint.core.store.RetryingStore;
-import dev.savepoint.core.store.Store;
-import dev.savepoint.core.sources.StreamSource;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.sources.StreamTarget;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.ForwardingStore;
+import dev.savepoint.core.store.InMemoryStore;
+import dev.savepoint.core.store.RetryPolicy;
+import dev.savepoint.core.store.RetryingStore;
+import dev.savepoint.core.store.Store;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

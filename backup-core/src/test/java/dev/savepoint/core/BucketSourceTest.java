@@ -1,15 +1,15 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.operations.Retention;
-import dev.savepoint.core.sources.BucketSource;
-import dev.savepoint.core.sources.FilesTarget;
-import dev.savepoint.core.store.ObjectInfo;
-import dev.savepoint.core.store.FilesystemStore;
-import dev.savepoint.core.store.ForwardingStore;
-import dev.savepoint.core.store.Store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.FilesTarget;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.ForwardingStore;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.file.Files;

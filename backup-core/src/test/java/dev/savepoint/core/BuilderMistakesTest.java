@@ -1,11 +1,11 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.sources.StreamSource;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.InMemoryStore;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;

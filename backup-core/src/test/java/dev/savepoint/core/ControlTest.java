@@ -1,18 +1,18 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.savepoint.core.security.Approvers;
+import dev.savepoint.core.security.AuditLog;
+import dev.savepoint.core.security.ManifestSigner;
 import dev.savepoint.core.security.Redaction;
 import dev.savepoint.core.security.RestoreApprovals;
 import dev.savepoint.core.sources.EnvironmentFileTarget;
 import dev.savepoint.core.sources.EnvironmentSource;
-import dev.savepoint.core.store.ObjectInfo;
-import dev.savepoint.core.security.AuditLog;
-import dev.savepoint.core.security.ManifestSigner;
 import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.InMemoryStore;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
+import dev.savepoint.core.store.ObjectInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

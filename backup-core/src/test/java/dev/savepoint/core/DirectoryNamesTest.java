@@ -1,14 +1,14 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.savepoint.core.internal.RawPaths;
 import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.sources.DirectorySource;
 import dev.savepoint.core.sources.DirectoryTarget;
 import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.store.InMemoryStore;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
-import dev.savepoint.core.internal.RawPaths;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,11 +1,11 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.sources.DirectorySource;
-import dev.savepoint.core.sources.DirectoryTarget;
-import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.internal.Tar;
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.store.InMemoryStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;

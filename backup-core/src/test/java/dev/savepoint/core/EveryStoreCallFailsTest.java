@@ -1,5 +1,7 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.savepoint.core.operations.Event;
 import dev.savepoint.core.sources.DirectorySource;
 import dev.savepoint.core.sources.DirectoryTarget;
@@ -7,8 +9,6 @@ import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.store.ForwardingStore;
 import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.store.Store;
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -1,12 +1,12 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.sources.FilesTarget;
 import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.InMemoryStore;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

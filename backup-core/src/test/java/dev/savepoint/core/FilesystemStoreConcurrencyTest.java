@@ -1,12 +1,12 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.operations.Retention;
-import dev.savepoint.core.sources.StreamSource;
-import dev.savepoint.core.store.ObjectInfo;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.FilesystemStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.ObjectInfo;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;

@@ -1,11 +1,11 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.FilesystemStore;
-import dev.savepoint.core.store.ObjectInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.ObjectInfo;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,5 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.sources.DirectorySource;
-import dev.savepoint.core.sources.DirectoryTarget;
-import dev.savepoint.core.store.FilesystemStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +7,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.savepoint.core.internal.ManifestCodec;
 import dev.savepoint.core.internal.Tar;
+import dev.savepoint.core.sources.DirectorySource;
+import dev.savepoint.core.sources.DirectoryTarget;
+import dev.savepoint.core.store.FilesystemStore;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,15 +1,15 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.savepoint.core.sources.DirectorySource;
 import dev.savepoint.core.sources.DirectoryTarget;
 import dev.savepoint.core.sources.FilesTarget;
 import dev.savepoint.core.sources.StreamSource;
 import dev.savepoint.core.sources.StreamTarget;
 import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.sources.DirectorySource;
 import dev.savepoint.core.store.FilesystemStore;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;

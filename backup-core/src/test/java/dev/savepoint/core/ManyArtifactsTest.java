@@ -1,18 +1,18 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.sources.BucketTarget;
 import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.store.InMemoryStore;
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

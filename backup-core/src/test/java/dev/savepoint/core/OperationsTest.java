@@ -1,5 +1,9 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpServer;
 import dev.savepoint.core.operations.Event;
 import dev.savepoint.core.operations.LockProvider;
 import dev.savepoint.core.operations.MicrometerMetrics;
@@ -11,10 +15,6 @@ import dev.savepoint.core.sources.StreamSource;
 import dev.savepoint.core.sources.StreamTarget;
 import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.InMemoryStore;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

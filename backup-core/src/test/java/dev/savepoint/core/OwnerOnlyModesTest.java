@@ -1,5 +1,7 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.savepoint.core.sources.EnvironmentFileTarget;
 import dev.savepoint.core.sources.EnvironmentSource;
 import dev.savepoint.core.sources.FilesTarget;
@@ -7,8 +9,6 @@ import dev.savepoint.core.sources.StreamSource;
 import dev.savepoint.core.sources.StreamTarget;
 import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.FilesystemStore;
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;

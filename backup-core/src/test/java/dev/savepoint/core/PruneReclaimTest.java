@@ -1,5 +1,7 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.savepoint.core.operations.Retention;
 import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.sources.BucketTarget;
@@ -7,8 +9,6 @@ import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.ForwardingStore;
 import dev.savepoint.core.store.InMemoryStore;
 import dev.savepoint.core.store.ObjectInfo;
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,9 +1,9 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.operations.Retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.operations.Retention;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;

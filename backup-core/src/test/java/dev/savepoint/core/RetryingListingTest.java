@@ -1,5 +1,8 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.ForwardingStore;
 import dev.savepoint.core.store.InMemoryStore;
@@ -7,9 +10,6 @@ import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.store.RetryPolicy;
 import dev.savepoint.core.store.RetryingStore;
 import dev.savepoint.core.store.Store;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;

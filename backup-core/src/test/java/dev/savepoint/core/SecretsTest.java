@@ -1,11 +1,11 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.sources.StreamSource;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.InMemoryStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;

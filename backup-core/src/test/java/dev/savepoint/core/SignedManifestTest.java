@@ -1,15 +1,15 @@
 package dev.savepoint.core;
 
-import dev.savepoint.core.operations.Retention;
-import dev.savepoint.core.store.FilesystemStore;
-import dev.savepoint.core.store.ForwardingStore;
-import dev.savepoint.core.security.ManifestSigner;
-import dev.savepoint.core.sources.StreamSource;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.InMemoryStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.operations.Retention;
+import dev.savepoint.core.security.ManifestSigner;
+import dev.savepoint.core.sources.StreamSource;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.ForwardingStore;
+import dev.savepoint.core.store.InMemoryStore;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;

@@ -1,5 +1,8 @@
 package dev.savepoint.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.savepoint.core.operations.Retention;
 import dev.savepoint.core.sources.DirectorySource;
 import dev.savepoint.core.sources.DirectoryTarget;
@@ -10,9 +13,6 @@ import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.store.RetryPolicy;
 import dev.savepoint.core.store.Store;
 import dev.savepoint.core.store.Stores;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,9 +1,8 @@
 package dev.savepoint.crypto;
 
-import org.jspecify.annotations.Nullable;
+import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.CryptoException;
 import dev.savepoint.core.Manifest;
-import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transform;
@@ -21,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * OpenPGP encryption under a per-backup data key from a {@link KeyEncryptionKey} (envelope encryption). Each

@@ -3,14 +3,14 @@ package dev.savepoint.crypto;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.sources.BucketSource;
-import dev.savepoint.core.sources.FilesTarget;
-import dev.savepoint.core.store.FilesystemStore;
-import dev.savepoint.core.store.InMemoryStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.sources.FilesTarget;
+import dev.savepoint.core.store.FilesystemStore;
+import dev.savepoint.core.store.InMemoryStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -5,15 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.CryptoException;
-import dev.savepoint.core.store.InMemoryStore;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Transforms;
 import dev.savepoint.core.sources.StreamSource;
 import dev.savepoint.core.sources.StreamTarget;
 import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.Transforms;
+import dev.savepoint.core.store.InMemoryStore;
 import dev.savepoint.testkit.Gpg;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

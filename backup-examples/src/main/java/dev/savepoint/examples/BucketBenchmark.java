@@ -1,15 +1,15 @@
 package dev.savepoint.examples;
 
 import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Transforms;
+import dev.savepoint.core.operations.Retention;
 import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.sources.FilesTarget;
 import dev.savepoint.core.store.FilesystemStore;
-import dev.savepoint.core.Manifest;
-import dev.savepoint.core.Repository;
-import dev.savepoint.core.operations.Retention;
-import dev.savepoint.core.Secrets;
 import dev.savepoint.core.store.Store;
-import dev.savepoint.core.Transforms;
 import dev.savepoint.s3.S3Store;
 import dev.savepoint.testkit.TestS3Server;
 import java.lang.management.ManagementFactory;

@@ -1,10 +1,10 @@
 package dev.savepoint.examples;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.postgres.pitr.BaseBackupSource;
 import dev.savepoint.postgres.pitr.LocalCluster;
@@ -20,8 +20,6 @@ import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

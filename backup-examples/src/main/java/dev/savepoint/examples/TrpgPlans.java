@@ -1,12 +1,12 @@
 package dev.savepoint.examples;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.sources.BucketSource;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.store.Store;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.core.sources.BucketSource;
+import dev.savepoint.core.store.Store;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresUrl;
 

@@ -1,6 +1,5 @@
 package dev.savepoint.gcs;
 
-import org.jspecify.annotations.Nullable;
 import com.google.auth.oauth2.GoogleCredentials;
 import com.google.auth.oauth2.ServiceAccountCredentials;
 import com.google.cloud.NoCredentials;
@@ -14,16 +13,16 @@ import com.google.cloud.storage.StorageClass;
 import com.google.cloud.storage.StorageException;
 import com.google.cloud.storage.StorageOptions;
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.store.Store;
-import dev.savepoint.core.store.Stores;
 import dev.savepoint.core.StoreException;
 import dev.savepoint.core.TransientStoreException;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.PagedListing;
 import dev.savepoint.core.internal.RangeInputStream;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
+import dev.savepoint.core.store.Stores;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -34,6 +33,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link Store} in a Google Cloud Storage bucket, under an optional prefix. Uploads are resumable uploads

@@ -1,6 +1,5 @@
 package dev.savepoint.kubernetes;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.recovery.RecoveryStep;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -9,6 +8,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Recovery steps on Kubernetes: stop the writers (scale the backend's Deployment to 0 and wait until no pod of it

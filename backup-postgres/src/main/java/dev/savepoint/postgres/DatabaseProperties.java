@@ -1,6 +1,5 @@
 package dev.savepoint.postgres;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.internal.ManifestCodec;
 import java.sql.Array;
@@ -16,6 +15,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The properties of the database itself, which its rows do not carry: owner, encoding, locale provider,

@@ -1,11 +1,11 @@
 package dev.savepoint.postgres;
 
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * libpq's password file: {@code PGPASSFILE}, else {@code $HOME/.pgpass} (the environment's HOME, as libpq reads

@@ -1,7 +1,7 @@
 package dev.savepoint.postgres;
 
-import dev.savepoint.core.operations.LockProvider;
 import dev.savepoint.core.StoreException;
+import dev.savepoint.core.operations.LockProvider;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

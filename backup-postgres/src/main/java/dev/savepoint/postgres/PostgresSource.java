@@ -1,6 +1,5 @@
 package dev.savepoint.postgres;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactWriter;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Source;
@@ -23,6 +22,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Backs up one PostgreSQL database in one of three formats, always streamed (no temporary file):

@@ -1,6 +1,5 @@
 package dev.savepoint.postgres;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactReader;
 import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.BackupPlan;
@@ -12,12 +11,9 @@ import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
-import dev.savepoint.postgres.internal.RestrictedScript;
 import dev.savepoint.postgres.internal.ParallelCopy;
-import dev.savepoint.postgres.internal.PgTools;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -28,13 +24,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

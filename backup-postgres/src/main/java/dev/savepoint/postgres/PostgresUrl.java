@@ -1,6 +1,5 @@
 package dev.savepoint.postgres;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ConfigurationException;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -14,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where a PostgreSQL database is: {@code postgresql://user@host:port/db} (also {@code postgres://} and

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.BackupSelector;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
@@ -15,6 +13,8 @@ import dev.savepoint.core.Secrets;
 import dev.savepoint.core.SourceException;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.testkit.TestPostgres;
 import dev.savepoint.testkit.TrpgDatabase;
 import java.io.ByteArrayOutputStream;

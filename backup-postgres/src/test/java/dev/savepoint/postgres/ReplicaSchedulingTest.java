@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.ArtifactWriter;
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.operations.Scheduler;
 import dev.savepoint.core.Source;
+import dev.savepoint.core.operations.Scheduler;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.testkit.TestPostgres;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -4,22 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.testkit.TestPostgres;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The database comes back as it was: owner, locale and collation, encoding, settings, privileges, comment. */
 class RestoreFidelityTest {

@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.testkit.TestPostgres;
 import dev.savepoint.testkit.TrpgDatabase;
 import java.nio.file.Path;

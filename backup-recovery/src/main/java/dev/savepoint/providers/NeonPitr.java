@@ -1,6 +1,5 @@
 package dev.savepoint.providers;
 
-import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.providers.internal.ProviderApi;
@@ -15,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Neon branch restore: {@code POST /projects/{project}/branches/{branch}/restore} with {@code source_branch_id},

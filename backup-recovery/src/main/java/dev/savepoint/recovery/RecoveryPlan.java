@@ -1,19 +1,18 @@
 package dev.savepoint.recovery;
 
-import org.jspecify.annotations.Nullable;
-import dev.savepoint.core.security.AuditLog;
-import dev.savepoint.core.operations.Event;
-import dev.savepoint.core.operations.Notifier;
-import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.internal.ManifestCodec;
+import dev.savepoint.core.operations.Event;
+import dev.savepoint.core.operations.Notifier;
+import dev.savepoint.core.security.AuditLog;
+import dev.savepoint.core.store.ObjectInfo;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -25,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The whole recovery procedure as one audited command: an ordered list of {@link RecoveryStep}s (stop the

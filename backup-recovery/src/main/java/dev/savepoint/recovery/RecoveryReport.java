@@ -1,10 +1,10 @@
 package dev.savepoint.recovery;
 
-import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a recovery did: every step with its start, end, outcome and details, the measured RTO against the

@@ -1,9 +1,9 @@
 package dev.savepoint.recovery;
 
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One step of a {@link RecoveryPlan}: stop the writers, restore a database, restore uploads, check, start the

@@ -1,15 +1,14 @@
 package dev.savepoint.recovery;
 
-import org.jspecify.annotations.Nullable;
-import dev.savepoint.core.security.Approvers;
 import dev.savepoint.core.BackupSelector;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import dev.savepoint.core.security.RestoreApprovals;
+import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.Secrets;
-import dev.savepoint.core.RestoreException;
+import dev.savepoint.core.security.Approvers;
+import dev.savepoint.core.security.RestoreApprovals;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.postgres.pitr.PointInTimeRestore;
 import dev.savepoint.providers.ManagedPitr;
@@ -34,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /** The built-in {@link RecoveryStep}s. */
 public final class Steps {

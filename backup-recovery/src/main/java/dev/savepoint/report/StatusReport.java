@@ -1,10 +1,10 @@
 package dev.savepoint.report;
 
 import dev.savepoint.core.ArtifactRecord;
-import dev.savepoint.core.security.AuditLog;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.security.AuditLog;
 import dev.savepoint.postgres.RestoreDrill;
 import dev.savepoint.postgres.pitr.BaseBackupSource;
 import dev.savepoint.postgres.pitr.PointInTimeRestore;

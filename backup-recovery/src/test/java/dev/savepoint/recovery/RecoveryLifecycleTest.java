@@ -3,8 +3,8 @@ package dev.savepoint.recovery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.store.FilesystemStore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;

@@ -1,10 +1,10 @@
 package dev.savepoint.spring;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.store.Stores;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Repositories from the URIs of {@code savepoint.repository} and {@code copy-to}: {@code file:/path},

@@ -1,14 +1,13 @@
 package dev.savepoint.spring;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.BackupPlan;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.Repository;
+import dev.savepoint.core.Transforms;
 import dev.savepoint.core.operations.LockProvider;
 import dev.savepoint.core.operations.MicrometerMetrics;
-import dev.savepoint.core.Manifest;
 import dev.savepoint.core.operations.Notifier;
-import dev.savepoint.core.Repository;
 import dev.savepoint.core.operations.Scheduler;
-import dev.savepoint.core.Transforms;
 import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.postgres.PostgresLockProvider;
 import dev.savepoint.postgres.PostgresSource;
@@ -22,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;

@@ -1,6 +1,5 @@
 package dev.savepoint.spring;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
@@ -13,6 +12,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;

@@ -1,9 +1,9 @@
 package dev.savepoint.spring;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.operations.Event;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.operations.Event;
 import dev.savepoint.core.operations.RpoMonitor;
 import dev.savepoint.postgres.RestoreDrill;
 import java.time.Duration;

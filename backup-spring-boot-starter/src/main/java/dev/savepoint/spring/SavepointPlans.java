@@ -2,8 +2,8 @@ package dev.savepoint.spring;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.operations.Retention;
-import java.io.IOException;
 import dev.savepoint.postgres.pitr.WalStreamer;
+import java.io.IOException;
 import java.util.Map;
 import java.util.Optional;
 

@@ -1,12 +1,12 @@
 package dev.savepoint.spring;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.postgres.PostgresSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**

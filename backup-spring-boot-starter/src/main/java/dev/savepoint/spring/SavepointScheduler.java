@@ -1,9 +1,9 @@
 package dev.savepoint.spring;
 
 import dev.savepoint.core.BackupSelector;
+import dev.savepoint.core.Repository;
 import dev.savepoint.core.operations.LockProvider;
 import dev.savepoint.core.operations.Notifier;
-import dev.savepoint.core.Repository;
 import dev.savepoint.core.operations.Scheduler;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.postgres.RestoreDrill;

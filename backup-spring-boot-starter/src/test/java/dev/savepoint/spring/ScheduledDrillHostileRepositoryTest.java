@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.BackupSelector;
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.postgres.PostgresSource;
 import dev.savepoint.postgres.PostgresUrl;

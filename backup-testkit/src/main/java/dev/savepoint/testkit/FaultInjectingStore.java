@@ -1,8 +1,8 @@
 package dev.savepoint.testkit;
 
+import dev.savepoint.core.TransientStoreException;
 import dev.savepoint.core.store.ForwardingStore;
 import dev.savepoint.core.store.Store;
-import dev.savepoint.core.TransientStoreException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,11 +1,11 @@
 package dev.savepoint.testkit;
 
-import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A protocol double of Neon's API v2 (not Neon): one project with one branch and a history retention, the branch

@@ -1,11 +1,11 @@
 package dev.savepoint.testkit;
 
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
 
 /** SSH keys and signatures made with the real {@code ssh-keygen}, as approvers make them. */
 public final class SshKeys {

@@ -3,9 +3,9 @@ package dev.savepoint.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.ObjectInfo;
-import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.store.Store;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

@@ -1,11 +1,11 @@
 package dev.savepoint.testkit;
 
-import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A protocol double of Supabase's Management API v1 (not Supabase): one project with a PITR window, the

@@ -1,6 +1,5 @@
 package dev.savepoint.testkit;
 
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -11,6 +10,7 @@ import java.util.stream.Stream;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A real S3-compatible HTTP server on 127.0.0.1 (S3Proxy 4 over a temporary directory), started in-process

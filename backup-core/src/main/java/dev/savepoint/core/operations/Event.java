@@ -1,8 +1,8 @@
 package dev.savepoint.core.operations;
 
-import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Something operators want to hear about. {@code details} hold sizes, durations and ids, never secrets.

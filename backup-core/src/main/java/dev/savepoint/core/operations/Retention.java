@@ -2,7 +2,6 @@ package dev.savepoint.core.operations;
 
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
-import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.Period;
@@ -11,13 +10,13 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.temporal.IsoFields;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Which backups of a plan to keep. A backup is kept if any rule keeps it:

@@ -1,11 +1,11 @@
 package dev.savepoint.core.operations;
 
-import dev.savepoint.core.BackupPlan;
 import com.cronutils.model.Cron;
 import com.cronutils.model.CronType;
 import com.cronutils.model.definition.CronDefinitionBuilder;
 import com.cronutils.model.time.ExecutionTime;
 import com.cronutils.parser.CronParser;
+import dev.savepoint.core.BackupPlan;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,7 +1,7 @@
 package dev.savepoint.core.operations;
 
-import org.jspecify.annotations.Nullable;
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a running WAL streamer tells monitoring ({@link MicrometerMetrics#walStreamer}): read at any moment, from any

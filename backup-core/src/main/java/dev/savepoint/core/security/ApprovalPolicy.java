@@ -1,14 +1,14 @@
 package dev.savepoint.core.security;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.savepoint.core.ApprovalException;
 import dev.savepoint.core.ObjectNotFoundException;
+import dev.savepoint.core.internal.ManifestCodec;
+import dev.savepoint.core.internal.Probe;
 import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.store.Store;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.savepoint.core.internal.ManifestCodec;
-import dev.savepoint.core.internal.Probe;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

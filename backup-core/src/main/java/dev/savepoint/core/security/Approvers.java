@@ -1,7 +1,6 @@
 package dev.savepoint.core.security;
 
 import dev.savepoint.core.ConfigurationException;
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Who may approve restores: the people and their SSH keys, read from an OpenSSH {@code allowed_signers} file

@@ -1,15 +1,14 @@
 package dev.savepoint.core.security;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.StoreException;
 import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.store.Store;
-import org.jspecify.annotations.Nullable;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +20,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An append-only, hash-chained record of every backup, verify, restore, drill, prune and approval: who (a

@@ -1,7 +1,6 @@
 package dev.savepoint.core.security;
 
 import dev.savepoint.core.Repository;
-import org.jspecify.annotations.Nullable;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
@@ -9,6 +8,7 @@ import java.security.PublicKey;
 import java.security.Signature;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Signs manifests so that a modified manifest (a changed digest, key or transform parameter) is refused. The

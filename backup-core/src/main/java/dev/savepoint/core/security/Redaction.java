@@ -1,6 +1,5 @@
 package dev.savepoint.core.security;
 
-import org.jspecify.annotations.Nullable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 

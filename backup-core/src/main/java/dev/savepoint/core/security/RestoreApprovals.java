@@ -1,17 +1,16 @@
 package dev.savepoint.core.security;
 
-import dev.savepoint.core.ApprovalException;
-import dev.savepoint.core.Manifest;
-import dev.savepoint.core.ObjectNotFoundException;
-import dev.savepoint.core.store.ByteSource;
-import dev.savepoint.core.store.ObjectInfo;
-import dev.savepoint.core.store.Store;
-import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.savepoint.core.ApprovalException;
+import dev.savepoint.core.Manifest;
+import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.internal.ManifestCodec;
 import dev.savepoint.core.internal.Probe;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The two-person (N-of-M) rule for restores and deletes, held against one person acting alone:

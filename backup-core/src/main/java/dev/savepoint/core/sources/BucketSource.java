@@ -9,16 +9,15 @@ import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Source;
 import dev.savepoint.core.SourceException;
-import dev.savepoint.core.store.ObjectInfo;
-import dev.savepoint.core.store.Store;
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.Keys;
 import dev.savepoint.core.internal.Probe;
-import java.io.InterruptedIOException;
-import java.nio.charset.StandardCharsets;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -29,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Backs up every object of a {@link Store} — typically the application's uploads, an {@code S3Store} or

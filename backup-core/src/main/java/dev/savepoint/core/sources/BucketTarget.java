@@ -15,7 +15,6 @@ import dev.savepoint.core.Verifiers;
 import dev.savepoint.core.store.ForwardingStore;
 import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.store.Store;
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -27,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Restores a {@link BucketSource} backup into a {@link Store} (a bucket prefix: {@code S3Store}, {@code GcsStore}, or

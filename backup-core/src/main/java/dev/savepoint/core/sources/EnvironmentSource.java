@@ -3,9 +3,8 @@ package dev.savepoint.core.sources;
 import dev.savepoint.core.ArtifactWriter;
 import dev.savepoint.core.Source;
 import dev.savepoint.core.SourceException;
-import dev.savepoint.core.security.Redaction;
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.ManifestCodec;
+import dev.savepoint.core.security.Redaction;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.LinkedHashMap;
@@ -15,6 +14,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Backs up configuration without secrets: the environment variables (or any map, e.g. properties) whose

@@ -9,10 +9,9 @@ import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.RestoreTarget;
 import dev.savepoint.core.TargetNotEmptyException;
 import dev.savepoint.core.internal.Keys;
-
 import dev.savepoint.core.internal.OwnerOnly;
-import dev.savepoint.core.internal.Staging;
 import dev.savepoint.core.internal.RawPaths;
+import dev.savepoint.core.internal.Staging;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -4,17 +4,17 @@ import dev.savepoint.core.ArtifactReader;
 import dev.savepoint.core.ArtifactRecord;
 import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.RestoreTarget;
-import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.FileChannel;
 import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Restores a single-artifact backup ({@link StreamSource}) to a file or a stream. A file is written under a

@@ -2,17 +2,16 @@ package dev.savepoint.core.store;
 
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.StoreException;
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.internal.Keys;
-import dev.savepoint.core.internal.RangeInputStream;
 import dev.savepoint.core.internal.OwnerOnly;
+import dev.savepoint.core.internal.RangeInputStream;
 import dev.savepoint.core.internal.RawPaths;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
-import java.nio.charset.StandardCharsets;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
@@ -24,11 +23,11 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A store in a local directory. Writes are atomic and durable: bytes go to a temporary file under

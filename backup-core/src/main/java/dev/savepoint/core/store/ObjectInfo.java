@@ -1,8 +1,8 @@
 package dev.savepoint.core.store;
 
-import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a store knows about one stored object. {@code etag} is the store's content version tag (S3 ETag, GCS

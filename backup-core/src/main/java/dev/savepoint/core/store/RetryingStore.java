@@ -1,15 +1,15 @@
 package dev.savepoint.core.store;
 
 import dev.savepoint.core.TransientStoreException;
-import org.jspecify.annotations.Nullable;
+import dev.savepoint.core.internal.Keys;
 import java.io.IOException;
 import java.io.InputStream;
-import dev.savepoint.core.internal.Keys;
 import java.io.InterruptedIOException;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

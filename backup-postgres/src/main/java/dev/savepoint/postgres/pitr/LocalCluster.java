@@ -1,6 +1,5 @@
 package dev.savepoint.postgres.pitr;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.RestoreException;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.postgres.internal.PgTools;
@@ -19,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs a PostgreSQL server on a restored data directory for a moment: on a free loopback port with its own

@@ -1,18 +1,17 @@
 package dev.savepoint.postgres.pitr;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactRecord;
-import dev.savepoint.core.operations.Event;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.RestoreException;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.internal.Tar;
+import dev.savepoint.core.operations.Event;
+import dev.savepoint.postgres.internal.Facts;
 import dev.savepoint.postgres.internal.PgTools;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -25,10 +24,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Restores a PostgreSQL cluster to a point in time into a data directory: the newest base backup that ended
@@ -156,7 +152,7 @@ public final class PointInTimeRestore {
     if (chain.files().stream().noneMatch(f -> f.name().matches("[0-9A-F]{24}(\\.partial)?"))) {
       return chain.durableUntil();
     }
-    long size = dev.savepoint.postgres.internal.Facts.number(base.source().facts(), "walSegmentSize").longValue();
+    long size = Facts.number(base.source().facts(), "walSegmentSize").longValue();
     int major = Integer.parseInt(String.valueOf(base.source().facts().get("serverVersion")).split("[.\\s]")[0]);
     Instant lastCommit;
     Path scratch = Files.createTempDirectory("savepoint-window-");
@@ -167,8 +163,8 @@ public final class PointInTimeRestore {
       lastCommit = null;
       // From the newest segment back, one at a time: the newest commit is nearly always in the last one or two.
       for (int i = segments.size() - 1; i >= 0 && lastCommit == null; i--) {
-        fetchOne(segments.get(i), scratch, size, secrets);
-        lastCommit = lastTransactionEnd(scratch, List.of(segments.get(i)), waldump);
+        new WalFetch(archive, scratch, size, secrets).one(segments.get(i));
+        lastCommit = WalFetch.lastTransactionEnd(scratch, List.of(segments.get(i)), waldump);
       }
     } catch (dev.savepoint.core.CryptoException | dev.savepoint.core.ConfigurationException cannotDecode) {
       LOG.warn("the recoverable window of plan '{}' ends when its newest WAL was stored ({}), not at its newest commit: "
@@ -206,8 +202,8 @@ public final class PointInTimeRestore {
 
   private Chain chain(Manifest base) throws IOException {
     Map<String, Object> facts = base.source().facts();
-    long size = dev.savepoint.postgres.internal.Facts.number(facts, "walSegmentSize").longValue();
-    int timeline = dev.savepoint.postgres.internal.Facts.number(facts, "timeline").intValue();
+    long size = Facts.number(facts, "walSegmentSize").longValue();
+    int timeline = Facts.number(facts, "timeline").intValue();
     WalSegment first = WalSegment.containing(timeline, WalSegment.parseLsn(String.valueOf(facts.get("startLsn"))), size);
     Optional<WalArchive.Heartbeat> heartbeat = archive.lastHeartbeat(); // before the listing: see Chain
     TreeMap<String, WalArchive.Entry> entries = archive.entries();
@@ -259,7 +255,7 @@ public final class PointInTimeRestore {
       durableUntil = base.finishedAt();
     } else {
       WalArchive.Entry last = files.get(files.size() - 1);
-      WalSegment lastSegment = segment(last, size);
+      WalSegment lastSegment = last.segment(size);
       end = last.name().endsWith(".partial") ? lastSegment.startLsn() + last.artifact().rawBytes()
           : lastSegment.endLsn();
     }
@@ -285,7 +281,7 @@ public final class PointInTimeRestore {
     int newest = histories.keySet().stream().max(Integer::compare).orElse(0);
     List<Manifest> reaching = new ArrayList<>();
     for (Manifest m : bases) {
-      int on = dev.savepoint.postgres.internal.Facts.number(m.source().facts(), "timeline").intValue();
+      int on = Facts.number(m.source().facts(), "timeline").intValue();
       long start = WalSegment.parseLsn(String.valueOf(m.source().facts().get("startLsn")));
       Long leftAt = timeline == null ? null : histories.getOrDefault(timeline, Map.of()).get(on);
       if (timeline == null ? newest <= on || targetTimeline(on, start, histories) == newest
@@ -308,7 +304,7 @@ public final class PointInTimeRestore {
   private static java.util.SortedSet<Integer> timelines(List<Manifest> bases,
       Map<Integer, Map<Integer, Long>> histories) {
     java.util.SortedSet<Integer> all = new java.util.TreeSet<>(histories.keySet());
-    bases.forEach(m -> all.add(dev.savepoint.postgres.internal.Facts.number(m.source().facts(), "timeline").intValue()));
+    bases.forEach(m -> all.add(Facts.number(m.source().facts(), "timeline").intValue()));
     return all;
   }
 
@@ -442,10 +438,11 @@ public final class PointInTimeRestore {
         // means no tablespaces): a link could only send the server's writes, or the ownership change, out of PGDATA.
         Tar.extract(in, dir, false);
       }
-      long size = dev.savepoint.postgres.internal.Facts.number(base.source().facts(), "walSegmentSize").longValue();
+      long size = Facts.number(base.source().facts(), "walSegmentSize").longValue();
       Path wal = dev.savepoint.core.internal.OwnerOnly.createDirectories(dir.resolve(WAL_DIR));
       long stopLsn = WalSegment.parseLsn(String.valueOf(base.source().facts().get("stopLsn")));
-      List<WalArchive.Entry> fetched = fetchNeeded(chain, target, lsn, stopLsn, wal, size, secrets, waldump);
+      List<WalArchive.Entry> fetched = new WalFetch(archive, wal, size, secrets).needed(chain.files(), target, lsn,
+          stopLsn, waldump);
       // A base backup of a standby holds its standby.signal: the restored cluster would wait for a primary for ever
       // instead of recovering to the target and promoting.
       Files.deleteIfExists(dir.resolve("standby.signal"));
@@ -456,7 +453,7 @@ public final class PointInTimeRestore {
         // PostgreSQL stops at the first transaction after the target; with none in the WAL, recovery would end "before
         // the configured target was reached" and the server refuse to start. The state at the target is then the
         // state at the end of the (durable) WAL: recover all of it.
-        Instant last = lastTransactionEnd(wal, fetched, java.util.Objects.requireNonNull(waldump)); // found for a time
+        Instant last = WalFetch.lastTransactionEnd(wal, fetched, java.util.Objects.requireNonNull(waldump)); // found for a time
         if (last == null || !last.isAfter(target)) {
           // No commit after it in the durable WAL: only the proven end (the newest commit, or an idle streamer's
           // heartbeat) says whether nothing was committed between it and the target.
@@ -550,180 +547,6 @@ public final class PointInTimeRestore {
     return kept + block;
   }
 
-  private static final java.util.regex.Pattern TRANSACTION_END = java.util.regex.Pattern.compile(
-      "desc: (?:COMMIT|ABORT) (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) UTC");
-
-  /**
-   * When the newest transaction in the fetched WAL ended (commit or abort, what {@code recovery_target_time}
-   * compares), read with {@code pg_waldump} from the newest segment back; null if the WAL holds none.
-   */
-  private static @Nullable Instant lastTransactionEnd(Path wal, List<WalArchive.Entry> files, String waldump)
-      throws IOException {
-    List<String> segments = new ArrayList<>();
-    for (WalArchive.Entry f : files) {
-      String name = f.name().endsWith(".partial") ? f.name().substring(0, 24) : f.name();
-      if (name.matches("[0-9A-F]{24}")) {
-        segments.add(0, name);
-      }
-    }
-    java.time.format.DateTimeFormatter format = new java.time.format.DateTimeFormatterBuilder()
-        .appendPattern("yyyy-MM-dd HH:mm:ss").optionalStart().appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND,
-            0, 9, true).optionalEnd().toFormatter().withZone(java.time.ZoneOffset.UTC);
-    for (String segment : segments) {
-      Path errors = Files.createTempFile("savepoint-waldump-", ".err");
-      ProcessBuilder pb = new ProcessBuilder(waldump, "--path", wal.toString(), "--rmgr",
-          "Transaction", segment, segment).redirectError(errors.toFile());
-      pb.environment().put("TZ", "UTC");
-      Process p = pb.start();
-      Instant newest = null;
-      try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
-          java.nio.charset.StandardCharsets.UTF_8))) {
-        for (String line; (line = lines.readLine()) != null; ) {
-          java.util.regex.Matcher m = TRANSACTION_END.matcher(line);
-          if (m.find()) {
-            Instant at = format.parse(m.group(1), Instant::from);
-            newest = newest == null || at.isAfter(newest) ? at : newest;
-          }
-        }
-      }
-      try {
-        // A padded partial segment ends in an "error in WAL record" (its end): what was read counts. Any other
-        // failure (a segment it cannot read at all) must not pass for "no transaction": that restores past the target.
-        String error = p.waitFor() == 0 ? "" : Files.readString(errors).strip();
-        if (newest == null && !error.isEmpty() && !error.contains("error in WAL record")) {
-          throw new RestoreException("cannot read WAL segment " + segment + " with " + waldump + ": " + error);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new java.io.InterruptedIOException("interrupted while reading WAL with pg_waldump");
-      } finally {
-        Files.deleteIfExists(errors);
-      }
-      if (newest != null) {
-        return newest;
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Fetches what recovery to the target reads (issue 43: a damaged segment after the target must not fail a restore
-   * that does not need it), and returns it: the history files; every segment through the base backup's end; for a
-   * WAL position, the segments up to the one holding it; for a time, the segments stored before it (they hold no
-   * commit after it) and then, one at a time, those after, until one holds a commit after the time — recovery stops
-   * there; for the newest WAL, all.
-   */
-  private List<WalArchive.Entry> fetchNeeded(Chain chain, @Nullable Instant target, @Nullable Long lsn, long stopLsn,
-      Path dir, long size, Secrets secrets, @Nullable String waldump) throws IOException {
-    List<WalArchive.Entry> histories = chain.files().stream().filter(f -> f.name().endsWith(".history")).toList();
-    List<WalArchive.Entry> segments = chain.files().stream().filter(f -> !f.name().endsWith(".history")).toList();
-    if (target == null && lsn == null) {
-      fetch(chain.files(), dir, size, secrets);
-      return chain.files();
-    }
-    long through = WalSegment.containing(1, lsn != null ? Math.max(lsn, stopLsn) : stopLsn, size).number();
-    List<WalArchive.Entry> needed = new ArrayList<>(histories);
-    int i = 0;
-    for (; i < segments.size(); i++) {
-      WalArchive.Entry s = segments.get(i);
-      if (number(s, size) > through && (lsn != null || s.storedAt().isAfter(target))) {
-        break;
-      }
-      needed.add(s);
-    }
-    fetch(needed, dir, size, secrets);
-    if (lsn != null) {
-      return needed;
-    }
-    String waldumpForTime = java.util.Objects.requireNonNull(waldump, "pg_waldump is found for a time target");
-    Instant newestSoFar = lastTransactionEnd(dir, needed, waldumpForTime);
-    if (newestSoFar != null && newestSoFar.isAfter(target)) {
-      return needed; // the base backup's own WAL already holds the stop
-    }
-    for (; i < segments.size(); i++) { // one at a time: usually the first holds the stop, and no further file is read
-      WalArchive.Entry s = segments.get(i);
-      fetchOne(s, dir, size, secrets);
-      needed.add(s);
-      Instant newest = lastTransactionEnd(dir, List.of(s), waldumpForTime);
-      if (newest != null && newest.isAfter(target)) {
-        return needed; // recovery stops in this segment; what follows is never read
-      }
-    }
-    return needed;
-  }
-
-  private static long number(WalArchive.Entry entry, long size) {
-    return segment(entry, size).number();
-  }
-
-  /** The segment an archived segment (or partial segment) holds; its name was checked when it was listed. */
-  private static WalSegment segment(WalArchive.Entry entry, long size) {
-    return java.util.Objects.requireNonNull(WalSegment.parse(entry.name().substring(0, 24), size),
-        () -> "not a WAL segment: " + entry.name());
-  }
-
-  /** Fetches the WAL files in parallel; a partial segment is padded to full size under its segment name. */
-  private void fetch(List<WalArchive.Entry> files, Path dir, long size, Secrets secrets) throws IOException {
-    ExecutorService pool = Executors.newFixedThreadPool(4,
-        dev.savepoint.core.internal.DaemonThreads.named("savepoint-wal-fetch"));
-    try {
-      List<Future<Void>> done = new ArrayList<>();
-      for (WalArchive.Entry e : files) {
-        done.add(pool.submit(() -> {
-          fetchOne(e, dir, size, secrets);
-          return null;
-        }));
-      }
-      for (Future<Void> f : done) {
-        f.get();
-      }
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while fetching WAL");
-    } finally {
-      pool.shutdownNow();
-    }
-  }
-
-  /**
-   * Fetches one WAL file. A partial segment may be superseded while a streamer runs (by a longer partial, or the
-   * complete segment): the newest version is taken then, which holds at least the same WAL.
-   */
-  private void fetchOne(WalArchive.Entry entry, Path dir, long size, Secrets secrets) throws IOException {
-    boolean partial = entry.name().endsWith(".partial");
-    String segment = partial ? entry.name().substring(0, entry.name().length() - 8) : entry.name();
-    if (!WalSegment.isFileName(segment) || !dir.equals(dir.resolve(segment).getParent())) {
-      throw new IntegrityException("WAL record names '" + entry.name() + "', which is no WAL file name: refused");
-    }
-    Path file = dir.resolve(segment);
-    WalArchive.Entry current = entry;
-    if (!Files.exists(file)) {
-      Files.createFile(file, dev.savepoint.core.internal.OwnerOnly.file()); // decoded WAL: owner-only, as every restore
-    }
-    for (int attempt = 0; ; attempt++) {
-      try (InputStream in = archive.open(current, secrets); OutputStream out = Files.newOutputStream(file)) {
-        long n = in.transferTo(out);
-        if (current.name().endsWith(".partial")) {
-          out.write(new byte[(int) (size - n)]);
-        }
-        return;
-      } catch (dev.savepoint.core.ObjectNotFoundException superseded) {
-        if (!partial || attempt == 5) {
-          throw superseded;
-        }
-        current = archive.entry(segment).or(() -> {
-          try {
-            return archive.entry(segment + ".partial");
-          } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-          }
-        }).orElseThrow(() -> superseded);
-      }
-    }
-  }
-
   /** What {@link #check} proved: the segment the server switched away from, and how long until it was durable. */
   public record ArchivingCheck(String segment, Duration took) {}
 
@@ -789,8 +612,8 @@ public final class PointInTimeRestore {
     }
     for (Manifest base : bases) {
       Map<String, Object> facts = base.source().facts();
-      size = dev.savepoint.postgres.internal.Facts.number(facts, "walSegmentSize").longValue();
-      starts.add(new WalRetention.Start(dev.savepoint.postgres.internal.Facts.number(facts, "timeline").intValue(),
+      size = Facts.number(facts, "walSegmentSize").longValue();
+      starts.add(new WalRetention.Start(Facts.number(facts, "timeline").intValue(),
           WalSegment.parseLsn(String.valueOf(facts.get("startLsn")))));
     }
     Map<Integer, Map<Integer, Long>> histories = histories(archive.entries());
@@ -866,7 +689,7 @@ public final class PointInTimeRestore {
         gaps.add(named);
       }
     }
-    gaps.addAll(missingForks(dev.savepoint.postgres.internal.Facts.number(bases.get(0).source().facts(), "walSegmentSize").longValue()));
+    gaps.addAll(missingForks(Facts.number(bases.get(0).source().facts(), "walSegmentSize").longValue()));
     // A stored file whose record fails its checks is missing too, also where it would only shorten the chain's end.
     archive.damaged().forEach((name, reason) -> {
       String named = name + " (stored, but refused: " + reason + ")";

@@ -1,21 +1,20 @@
 package dev.savepoint.postgres.pitr;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.ArtifactRecord;
-import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.ChunkDigests;
 import dev.savepoint.core.ConfigurationException;
 import dev.savepoint.core.IntegrityException;
-import dev.savepoint.core.store.ObjectInfo;
 import dev.savepoint.core.ObjectNotFoundException;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
-import dev.savepoint.core.store.Store;
 import dev.savepoint.core.Transform;
 import dev.savepoint.core.internal.ChunkProbe;
 import dev.savepoint.core.internal.ManifestCodec;
 import dev.savepoint.core.internal.Probe;
 import dev.savepoint.core.internal.ProbeOutputStream;
+import dev.savepoint.core.store.ByteSource;
+import dev.savepoint.core.store.ObjectInfo;
+import dev.savepoint.core.store.Store;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The WAL of one plan in a repository: {@code <plan>/wal/}. Each file (a complete segment, the segment being
@@ -43,7 +43,13 @@ public final class WalArchive {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WalArchive.class);
 
   /** A stored WAL file: its name, what the manifest-style record says, and when it became durable. */
-  public record Entry(String name, ArtifactRecord artifact, Instant storedAt) {}
+  public record Entry(String name, ArtifactRecord artifact, Instant storedAt) {
+    /** The segment this file holds (a {@code .partial} one: the segment it begins); refused if it names none. */
+    public WalSegment segment(long segmentSize) {
+      return java.util.Objects.requireNonNull(WalSegment.parse(name.substring(0, Math.min(24, name.length())),
+          segmentSize), () -> "not a WAL segment: " + name);
+    }
+  }
 
   /**
    * A streamer's word that at {@code at} it had received nothing beyond {@code durableLsn}, all of it durable:

@@ -1,8 +1,8 @@
 package dev.savepoint.postgres.pitr;
 
-import org.jspecify.annotations.Nullable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A WAL segment's identity, named as PostgreSQL names it: {@code %08X%08X%08X} = timeline, then the segment

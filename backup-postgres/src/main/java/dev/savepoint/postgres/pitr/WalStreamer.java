@@ -1,6 +1,5 @@
 package dev.savepoint.postgres.pitr;
 
-import org.jspecify.annotations.Nullable;
 import dev.savepoint.core.SavepointException;
 import dev.savepoint.core.SourceException;
 import dev.savepoint.postgres.PostgresUrl;
@@ -16,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;

@@ -3,11 +3,11 @@ package dev.savepoint.postgres.pitr;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.testkit.TestPostgres;
 import java.nio.file.Files;

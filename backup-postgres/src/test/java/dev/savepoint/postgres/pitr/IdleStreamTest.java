@@ -2,8 +2,8 @@ package dev.savepoint.postgres.pitr;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.testkit.TestPostgres;
 import java.nio.file.Path;

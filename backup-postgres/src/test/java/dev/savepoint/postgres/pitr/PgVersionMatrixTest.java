@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.BackupPlan;
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
 import dev.savepoint.core.Verifiers;
+import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.postgres.PostgresUrl;
 import dev.savepoint.testkit.TestPostgres;
 import java.io.IOException;

@@ -2,9 +2,9 @@ package dev.savepoint.postgres.pitr;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.IntegrityException;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.store.FilesystemStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

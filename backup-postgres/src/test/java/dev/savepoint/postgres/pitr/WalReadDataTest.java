@@ -2,10 +2,10 @@ package dev.savepoint.postgres.pitr;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.savepoint.core.store.FilesystemStore;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
 import dev.savepoint.core.Transforms;
+import dev.savepoint.core.store.FilesystemStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

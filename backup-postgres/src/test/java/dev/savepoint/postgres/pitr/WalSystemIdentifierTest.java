@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.savepoint.core.ConfigurationException;
-import dev.savepoint.core.store.InMemoryStore;
 import dev.savepoint.core.Repository;
+import dev.savepoint.core.store.InMemoryStore;
 import dev.savepoint.testkit.TestPostgres;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

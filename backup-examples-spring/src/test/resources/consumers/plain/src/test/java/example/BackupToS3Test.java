@@ -3,13 +3,13 @@ package example;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.savepoint.core.BackupPlan;
-import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.core.Manifest;
 import dev.savepoint.core.Repository;
 import dev.savepoint.core.Secrets;
+import dev.savepoint.core.Transforms;
 import dev.savepoint.core.sources.StreamSource;
 import dev.savepoint.core.sources.StreamTarget;
-import dev.savepoint.core.Transforms;
+import dev.savepoint.core.store.ByteSource;
 import dev.savepoint.crypto.OpenPgpEncryption;
 import dev.savepoint.s3.S3Store;
 import dev.savepoint.testkit.TestS3Server;
