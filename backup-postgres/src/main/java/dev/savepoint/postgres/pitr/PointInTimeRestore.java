@@ -36,9 +36,9 @@ import org.jspecify.annotations.Nullable;
  * free port and reports what it reached. A target outside the recoverable window, or behind a gap in the WAL,
  * is refused before anything is written, naming the window.
  */
-// Over 500 lines: choosing the base backup and the WAL chain, the recoverable window, fetching and the recovery settings
-// all read one listing of the archive and one choice of base backup; LocalCluster (the server), WalRetention,
-// WalSegment and BaseBackupTarProbe are already apart. Issue 39 names the next split (chain selection, fetching).
+// Over 500 lines: choosing the base backup and the WAL chain along a timeline, the recoverable window and its checks,
+// and the restore's recovery settings all read one listing of the archive and one choice of base backup; fetching
+// (WalFetch), the server (LocalCluster), retention (WalRetention), segment names (WalSegment) are classes of their own.
 public final class PointInTimeRestore {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PointInTimeRestore.class);
 
