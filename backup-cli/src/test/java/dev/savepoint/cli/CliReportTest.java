@@ -101,7 +101,7 @@ class CliReportTest {
     String repo = "file:" + repoDir;
     CliProcess.Result negative = CliProcess.run("report", "--insecure-unsigned", "--repo", repo, "--rto", "-PT1H");
     assertThat(negative.exit()).isEqualTo(Main.USAGE);
-    assertThat(negative.err()).contains("the RTO must be positive");
+    assertThat(negative.err()).contains("the RTO must not be negative");
     for (String[] bad : new String[][] {
         {"{\"classes\": {\"STANDARD\": {\"putPer1k\": 3}}}", "classes.STANDARD: unknown key 'putPer1k'"},
         {"{\"plans\": {\"files\": \"NO_SUCH_CLASS\"}}", "names the class 'NO_SUCH_CLASS', which the table does not price"},

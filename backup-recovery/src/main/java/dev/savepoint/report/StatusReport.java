@@ -115,35 +115,36 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
 
     /** The newest backup older than this is overdue, unless the plan's cadence says otherwise. */
     public Options maxAge(Duration d) {
-      maxAge = positive(d, "the maximum backup age");
+      maxAge = notNegative(d, "the maximum backup age");
       return this;
     }
 
     public Options verifyEvery(Duration d) {
-      verifyEvery = positive(d, "the verification interval");
+      verifyEvery = notNegative(d, "the verification interval");
       return this;
     }
 
     public Options drillEvery(Duration d) {
-      drillEvery = positive(d, "the drill interval");
+      drillEvery = notNegative(d, "the drill interval");
       return this;
     }
 
     /** For point-in-time plans: the newest durable WAL older than this (or a gap in it) is overdue. */
     public Options maxWalAge(Duration d) {
-      maxWalAge = positive(d, "the maximum WAL age");
+      maxWalAge = notNegative(d, "the maximum WAL age");
       return this;
     }
 
     /** The recovery time objective drills and archive thaw times are held against. */
     public Options rto(Duration d) {
-      rto = positive(d, "the RTO");
+      rto = notNegative(d, "the RTO");
       return this;
     }
 
-    private static Duration positive(Duration d, String what) {
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(what + " must be positive, was " + d);
+    /** {@code d}, refused when negative (zero is allowed: everything is then overdue, as a test may want). */
+    private static Duration notNegative(Duration d, String what) {
+      if (d.isNegative()) {
+        throw new IllegalArgumentException(what + " must not be negative, was " + d);
       }
       return d;
     }
