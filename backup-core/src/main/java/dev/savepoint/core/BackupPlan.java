@@ -91,7 +91,7 @@ public final class BackupPlan {
   private static final java.util.Set<String> UNSIGNED_WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public static Builder builder(String name) {
-    return new Builder(name);
+    return new Builder(BackupIds.requireValidPlan(Objects.requireNonNull(name, "name")));
   }
 
   private BackupPlan(BackupPlan base, Notifier notifier) {
@@ -781,18 +781,18 @@ public final class BackupPlan {
     }
 
     public Builder source(Source source) {
-      this.source = source;
+      this.source = Objects.requireNonNull(source, "source");
       return this;
     }
 
     /** Adds a transform; raw bytes pass through transforms in the order added (compress, then encrypt). */
     public Builder transform(Transform transform) {
-      transforms.add(Objects.requireNonNull(transform));
+      transforms.add(Objects.requireNonNull(transform, "transform"));
       return this;
     }
 
     public Builder repository(Repository repository) {
-      this.repository = repository;
+      this.repository = Objects.requireNonNull(repository, "repository");
       return this;
     }
 

@@ -60,8 +60,9 @@ public final class DirectoryTarget implements RestoreTarget {
     Path staging = Staging.restoring(destination); // first puts back what a killed restore moved away
     boolean exists = Files.exists(destination);
     if (exists && !isEmptyDirectory(destination) && !replace) {
-      throw new TargetNotEmptyException("restore target " + destination
-          + " is not an empty directory; choose an empty or new directory, or replace it explicitly");
+      throw new TargetNotEmptyException("restore target " + destination + (Files.isDirectory(destination)
+          ? " is not an empty directory" : " is a file, not a directory")
+          + "; choose an empty or new directory, or replace it explicitly");
     }
     OwnerOnly.createDirectory(staging);
     try {

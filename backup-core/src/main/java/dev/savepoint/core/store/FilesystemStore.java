@@ -42,6 +42,10 @@ public final class FilesystemStore implements Store {
   private final Path temp;
 
   public FilesystemStore(Path root) throws IOException {
+    if (Files.exists(root) && !Files.isDirectory(root)) {
+      throw new dev.savepoint.core.ConfigurationException("repository root " + root + " is not a directory: give a "
+          + "directory (it is created if it does not exist)");
+    }
     this.root = root.toAbsolutePath().normalize();
     this.temp = this.root.resolve(TEMP_DIR);
     OwnerOnly.createDirectories(temp);
