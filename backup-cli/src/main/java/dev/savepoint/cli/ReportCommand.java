@@ -114,16 +114,16 @@ final class ReportCommand implements Callable<Integer> {
       row.put("newestBackup", p.newest().map(b -> b.startedAt().toString()).orElse(null));
       row.put("lastPassedDrill", p.lastPassedDrill().map(Instant::toString).orElse(null));
       row.put("lastVerified", p.lastVerified() == null ? null : p.lastVerified().toString());
-      for (StatusReport.Window w : p.windows()) {
-        if (w == p.windows().get(p.windows().size() - 1)) { // the newest timeline: what a restore follows
-          row.put("recoverableFrom", w.from().toString());
-          row.put("recoverableTo", w.to().toString());
-          row.put("walAgeSeconds", Math.max(0, Duration.between(w.to(), report.now()).toSeconds()));
-          if (!json) {
-            // A clock a little behind the server's would make it "-1.4 s old": never younger than now.
-            System.out.printf("%-20s recoverable from %s to %s (newest durable WAL %d s old)%n", p.plan(), w.from(),
-                w.to(), Math.max(0, Duration.between(w.to(), report.now()).toSeconds()));
-          }
+      if (!p.windows().isEmpty()) {
+        StatusReport.Window w = p.windows().get(p.windows().size() - 1); // the newest timeline: what a restore follows
+        // A clock a little behind the server's would make it "-1.4 s old": never younger than now.
+        long walAge = Math.max(0, Duration.between(w.to(), report.now()).toSeconds());
+        row.put("recoverableFrom", w.from().toString());
+        row.put("recoverableTo", w.to().toString());
+        row.put("walAgeSeconds", walAge);
+        if (!json) {
+          System.out.printf("%-20s recoverable from %s to %s (newest durable WAL %d s old)%n", p.plan(), w.from(),
+              w.to(), walAge);
         }
       }
       StatusReport.Cost c = p.cost();

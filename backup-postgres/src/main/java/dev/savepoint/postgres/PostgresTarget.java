@@ -70,6 +70,7 @@ public final class PostgresTarget implements RestoreTarget {
   private final @Nullable Repository safetyRepository;
   private final @Nullable String safetyPlan;
   private final RestoreVerification verification;
+  private final DumpLoader loader;
   private final boolean keepPrevious;
   private final int jobs;
   private final @Nullable String owner;
@@ -93,6 +94,7 @@ public final class PostgresTarget implements RestoreTarget {
     this.safetyRepository = b.safetyRepository;
     this.safetyPlan = b.safetyPlan;
     this.verification = new RestoreVerification(b.checks);
+    this.loader = new DumpLoader(b.jobs);
     this.keepPrevious = b.keepPrevious;
     this.jobs = b.jobs;
     this.owner = b.owner;
@@ -170,7 +172,7 @@ public final class PostgresTarget implements RestoreTarget {
     createScratch(maintenance, scratch, properties, serverMajor);
     phases.end("scratch");
     try {
-      new DumpLoader(jobs).load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners, crossTier, phases);
+      loader.load(artifacts, url.withDatabase(scratch), serverMajor, withoutOwners, crossTier, phases);
       if (!tierScoped && !crossTier.isEmpty()) {
         facts.put("crossTierReferencesLeftOut", crossTier.stream().map(BackupScope.CrossTierReference::constraint).toList());
       }
@@ -271,7 +273,7 @@ public final class PostgresTarget implements RestoreTarget {
     createScratch(maintenance, scratch, properties, server.major());
     List<String> scratches = new ArrayList<>(List.of(scratch));
     try {
-      new DumpLoader(jobs).load(baseTier, combined, server.major(), withoutOwners, leftOut, new Phases());
+      loader.load(baseTier, combined, server.major(), withoutOwners, leftOut, new Phases());
       long[] checked = new long[2]; // tables, rows: every tier's verified copy
       java.util.function.Consumer<Map<String, Object>> count = v -> {
         checked[0] += dev.savepoint.postgres.internal.Facts.number(v, "tablesChecked").longValue();
@@ -283,7 +285,7 @@ public final class PostgresTarget implements RestoreTarget {
         String tierScratch = scratchName(url.database());
         createScratch(maintenance, tierScratch, DatabaseProperties.of(t), server.major());
         scratches.add(tierScratch);
-        new DumpLoader(jobs).load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()), new Phases());
+        loader.load(t, url.withDatabase(tierScratch), server.major(), withoutOwners, crossTierReferences(t.manifest()), new Phases());
         count.accept(verification.verify(t.manifest(), url.withDatabase(tierScratch), false));
         // The references the base left out are in every other tier's copy (the base's tables are empty there).
         definitions.putAll(TierReplacement.foreignKeyDefinitions(url.withDatabase(tierScratch), leftOut));

@@ -80,11 +80,11 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     }
 
     public Optional<Drill> newestDrill() {
-      return drills.stream().max(Comparator.comparing(Drill::at));
+      return newestOf(drills);
     }
 
     public Optional<Instant> lastPassedDrill() {
-      return drills.stream().filter(Drill::passed).map(Drill::at).max(Comparator.naturalOrder());
+      return lastPassedOf(drills);
     }
 
     public long storedBytes() {
@@ -241,7 +241,7 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     // Safety backups are by-products of restores, checked as they are taken; maintenance rules are for plans
     // someone scheduled.
     boolean byProduct = !manifests.isEmpty() && manifests.stream().allMatch(m -> "safety".equals(m.tier()));
-    Optional<Drill> newestDrill = drills.stream().max(Comparator.comparing(Drill::at));
+    Optional<Drill> newestDrill = newestOf(drills);
     if (newestDrill.isPresent() && !newestDrill.get().passed()) {
       // The newest drill failed: whatever passed before, today's backups are not proven restorable.
       Drill d = newestDrill.get();
@@ -272,8 +272,7 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
       attention.add(new Attention(plan, "backup " + d.id() + " is damaged (" + d.reason() + ")",
           "savepoint verify " + repo + " --plan " + plan + " --full " + d.id()));
     }
-    Instant lastPassed = drills.stream().filter(Drill::passed).map(Drill::at).max(Comparator.naturalOrder())
-        .orElse(null);
+    Instant lastPassed = lastPassedOf(drills).orElse(null);
     boolean isPostgres = manifests.stream().anyMatch(m -> m.source().type().equals("postgresql"));
     if (isPostgres && !byProduct && first != null
         && Duration.between(lastPassed != null ? lastPassed : first, now).compareTo(drillEvery) > 0) {
@@ -309,7 +308,7 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
         walPuts += e.storedAt().isAfter(monthAgo) ? 1 : 0;
       }
     }
-    Cost cost = cost(repository, plan, options.prices, manifests, walBytes, walPuts, now);
+    Cost cost = cost(repository, plan, options.prices, manifests, backups, walBytes, walPuts, now);
     if (cost.thawHours() > 0 && cost.thawHours() * 3600 > options.rto.toSeconds() && !manifests.isEmpty()) {
       attention.add(new Attention(plan, cost.storageClass() + " standard thaw " + hours(cost.thawHours()) + " > RTO "
           + period(options.rto), "keep the newest backup in a class readable at once (a copy plan to "
@@ -317,6 +316,14 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
     }
     return new PlanStatus(plan, rpo, zone, backups, gaps(backups, rpo, now), List.copyOf(drills), verified,
         List.copyOf(windows), walGaps, windowError, cost);
+  }
+
+  private static Optional<Drill> newestOf(List<Drill> drills) {
+    return drills.stream().max(Comparator.comparing(Drill::at));
+  }
+
+  private static Optional<Instant> lastPassedOf(List<Drill> drills) {
+    return drills.stream().filter(Drill::passed).map(Drill::at).max(Comparator.naturalOrder());
   }
 
   /** Every stretch longer than {@code rpo} between two backups' starts, and from the newest to now. */
@@ -350,9 +357,9 @@ public record StatusReport(String repository, Instant now, Duration rto, String 
   }
 
   private static Cost cost(Repository repository, String plan, PriceTable prices, List<Manifest> manifests,
-      long walBytes, long walPuts, Instant now) {
+      List<Backup> backups, long walBytes, long walPuts, Instant now) {
     String storageClass = prices.classOf(plan, repository.store().storageClass()).orElse(null);
-    long bytes = walBytes + manifests.stream().mapToLong(StatusReport::ownBytes).sum();
+    long bytes = walBytes + backups.stream().mapToLong(Backup::ownBytes).sum();
     // PUTs at the pace of the last 30 days (extrapolated over a younger plan's life): a part per 8 MiB of each object
     // the backup stored itself, and the manifest, its signature and completion marker.
     Instant monthAgo = now.minus(Duration.ofDays(30));
